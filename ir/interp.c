@@ -1,0 +1,334 @@
+/* The reference interpreter: the oracle for every pass and backend. It is
+ * written for clarity, not speed: plain loops, one buffer per value, double
+ * accumulators. Views (slice, reshape, ...) are copies here. */
+#include "interp_kernels.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const sf_kernel_fn kernels[SF_OP_COUNT] = {
+#define A(name, kind)
+#define OP(id, ...) [SF_OP_##id] = sf_k_##id,
+#include "ops.def"
+#undef OP
+#undef A
+};
+
+void sf_strides(const sf_tensor *t, int64_t *st)
+{
+    int64_t s = 1;
+    for (int i = t->rank - 1; i >= 0; i--) {
+        st[i] = s;
+        s *= t->dim[i];
+    }
+}
+
+int64_t sf_dims_prod(const sf_tensor *t, int from, int to)
+{
+    int64_t p = 1;
+    for (int i = from; i < to; i++)
+        p *= t->dim[i];
+    return p;
+}
+
+/* INPUT and PARAM values are bound by the driver, never run. */
+sf_status sf_k_INPUT(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err)
+{
+    (void)in, (void)out;
+    return sf_fail(err, SF_ERR_RUNTIME, "interp: %s node run as an op", sf_ops[n->op].name);
+}
+
+sf_status sf_k_PARAM(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err)
+{
+    return sf_k_INPUT(n, in, out, err);
+}
+
+sf_status sf_k_SCALAR(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err)
+{
+    (void)in, (void)err;
+    out[0]->data[0] = (float)sf_attr_float(n, "value");
+    return SF_OK;
+}
+
+/* ---- elementwise ---- */
+
+typedef double (*binop)(double, double);
+static double op_add(double a, double b) { return a + b; }
+static double op_sub(double a, double b) { return a - b; }
+static double op_mul(double a, double b) { return a * b; }
+static double op_div(double a, double b) { return a / b; }
+
+/* numpy broadcasting: each output coordinate maps to an input coordinate,
+ * with dims of size 1 (or missing on the left) pinned to 0. */
+static void broadcast_offsets(const sf_tensor *o, const sf_tensor *x, size_t i, int64_t *off)
+{
+    int64_t xs[SF_MAX_RANK];
+    sf_strides(x, xs);
+    int64_t rem = (int64_t)i, acc = 0;
+    for (int d = o->rank - 1; d >= 0; d--) {
+        int64_t c = rem % o->dim[d];
+        rem /= o->dim[d];
+        int xd = d - (o->rank - x->rank);
+        if (xd >= 0 && x->dim[xd] != 1)
+            acc += c * xs[xd];
+    }
+    *off = acc;
+}
+
+static sf_status binary(const sf_tensor *const *in, sf_tensor *const *out, binop f)
+{
+    size_t n = sf_tensor_numel(out[0]);
+    for (size_t i = 0; i < n; i++) {
+        int64_t a, b;
+        broadcast_offsets(out[0], in[0], i, &a);
+        broadcast_offsets(out[0], in[1], i, &b);
+        out[0]->data[i] = (float)f(in[0]->data[a], in[1]->data[b]);
+    }
+    return SF_OK;
+}
+
+#define BINARY(ID, fn)                                                                                  \
+    sf_status sf_k_##ID(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err) \
+    {                                                                                                   \
+        (void)n, (void)err;                                                                             \
+        return binary(in, out, fn);                                                                     \
+    }
+BINARY(ADD, op_add)
+BINARY(SUB, op_sub)
+BINARY(MUL, op_mul)
+BINARY(DIV, op_div)
+
+typedef double (*unop)(double);
+static double f_relu(double x) { return x > 0 ? x : 0.0; }
+static double f_gelu(double x) { return 0.5 * x * (1.0 + erf(x / sqrt(2.0))); }
+static double f_tanh(double x) { return tanh(x); }
+static double f_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
+static double f_silu(double x) { return x / (1.0 + exp(-x)); }
+
+#define UNARY(ID, fn)                                                                                   \
+    sf_status sf_k_##ID(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err) \
+    {                                                                                                   \
+        (void)n, (void)err;                                                                             \
+        size_t cnt = sf_tensor_numel(out[0]);                                                           \
+        for (size_t i = 0; i < cnt; i++)                                                                \
+            out[0]->data[i] = (float)fn(in[0]->data[i]);                                                \
+        return SF_OK;                                                                                   \
+    }
+UNARY(RELU, f_relu)
+UNARY(GELU, f_gelu)
+UNARY(TANH, f_tanh)
+UNARY(SIGMOID, f_sigmoid)
+UNARY(SILU, f_silu)
+
+/* ---- data movement ---- */
+
+/* Ops whose result holds the operand's elements in the same order. */
+static sf_status same_order(const sf_tensor *const *in, sf_tensor *const *out)
+{
+    memcpy(out[0]->data, in[0]->data, sf_tensor_numel(out[0]) * sizeof(float));
+    return SF_OK;
+}
+
+#define SAME_ORDER(ID)                                                                                  \
+    sf_status sf_k_##ID(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err) \
+    {                                                                                                   \
+        (void)n, (void)err;                                                                             \
+        return same_order(in, out);                                                                     \
+    }
+SAME_ORDER(RESHAPE)
+SAME_ORDER(FLATTEN)
+SAME_ORDER(SQUEEZE)
+SAME_ORDER(UNSQUEEZE)
+
+sf_status sf_k_SLICE(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err)
+{
+    (void)err;
+    int d = (int)sf_attr_int(n, "dim");
+    int64_t start = sf_attr_int(n, "start"), step = sf_attr_int(n, "step");
+    int64_t outer = sf_dims_prod(in[0], 0, d), inner = sf_dims_prod(in[0], d + 1, in[0]->rank);
+    int64_t len = in[0]->dim[d], olen = out[0]->dim[d];
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t j = 0; j < olen; j++)
+            memcpy(out[0]->data + (o * olen + j) * inner, in[0]->data + (o * len + start + j * step) * inner,
+                   (size_t)inner * sizeof(float));
+    return SF_OK;
+}
+
+sf_status sf_k_SPLIT(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err)
+{
+    (void)err;
+    int d = (int)sf_attr_int(n, "dim");
+    int64_t outer = sf_dims_prod(in[0], 0, d), inner = sf_dims_prod(in[0], d + 1, in[0]->rank);
+    int64_t len = in[0]->dim[d], at = 0;
+    for (int r = 0; r < n->nout; r++) {
+        int64_t part = out[r]->dim[d];
+        for (int64_t o = 0; o < outer; o++)
+            memcpy(out[r]->data + o * part * inner, in[0]->data + (o * len + at) * inner,
+                   (size_t)(part * inner) * sizeof(float));
+        at += part;
+    }
+    return SF_OK;
+}
+
+sf_status sf_k_CONCAT(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err)
+{
+    (void)err;
+    int d = (int)sf_attr_int(n, "dim");
+    int64_t outer = sf_dims_prod(out[0], 0, d), inner = sf_dims_prod(out[0], d + 1, out[0]->rank);
+    int64_t len = out[0]->dim[d], at = 0;
+    for (int i = 0; i < n->nin; i++) {
+        int64_t part = in[i]->dim[d];
+        for (int64_t o = 0; o < outer; o++)
+            memcpy(out[0]->data + (o * len + at) * inner, in[i]->data + o * part * inner,
+                   (size_t)(part * inner) * sizeof(float));
+        at += part;
+    }
+    return SF_OK;
+}
+
+sf_status sf_k_STACK(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err)
+{
+    (void)err;
+    int d = (int)sf_attr_int(n, "dim");
+    int64_t outer = sf_dims_prod(in[0], 0, d), inner = sf_dims_prod(in[0], d, in[0]->rank);
+    for (int i = 0; i < n->nin; i++)
+        for (int64_t o = 0; o < outer; o++)
+            memcpy(out[0]->data + (o * n->nin + i) * inner, in[i]->data + o * inner, (size_t)inner * sizeof(float));
+    return SF_OK;
+}
+
+sf_status sf_k_TRANSPOSE(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err)
+{
+    (void)err;
+    int d0 = (int)sf_attr_int(n, "dim0"), d1 = (int)sf_attr_int(n, "dim1");
+    int64_t is[SF_MAX_RANK];
+    sf_strides(in[0], is);
+    size_t cnt = sf_tensor_numel(out[0]);
+    for (size_t i = 0; i < cnt; i++) {
+        int64_t rem = (int64_t)i, src = 0;
+        for (int d = out[0]->rank - 1; d >= 0; d--) {
+            int64_t c = rem % out[0]->dim[d];
+            rem /= out[0]->dim[d];
+            int sd = d == d0 ? d1 : d == d1 ? d0 : d;
+            src += c * is[sd];
+        }
+        out[0]->data[i] = in[0]->data[src];
+    }
+    return SF_OK;
+}
+
+/* ---- the driver ---- */
+
+static bool alloc_value(const sf_value *v, int64_t batch, sf_tensor *t)
+{
+    size_t n, bytes;
+    if (!sf_type_numel(&v->type, batch, &n) || sf_mul_overflow(n, sizeof(float), &bytes))
+        return false;
+    t->rank = v->type.rank;
+    for (int i = 0; i < t->rank; i++)
+        t->dim[i] = v->type.dim[i] == SF_DIM_B ? batch : v->type.dim[i];
+    t->data = malloc(bytes ? bytes : sizeof(float));
+    return t->data != NULL;
+}
+
+static sf_status bind_leaf(const sf_graph *g, const sf_node *n, int64_t batch, const sf_tensor_set *inputs,
+                           const sf_tensor_set *weights, sf_tensor *t, sf_error *err)
+{
+    bool param = n->op == SF_OP_PARAM;
+    const sf_tensor *src = sf_tensors_get(param ? weights : inputs, n->name);
+    const sf_type *ty = &n->out[0]->type;
+    char a[160], b[160];
+    (void)g;
+    if (!src)
+        return sf_fail(err, param ? SF_ERR_WEIGHTS : SF_ERR_INVALID_ARG, "interp: no %s for '%s' %s",
+                       param ? "weight" : "input", n->name, sf_type_str(ty, a, sizeof a));
+    bool ok = src->rank == ty->rank;
+    for (int i = 0; ok && i < ty->rank; i++)
+        ok = src->dim[i] == (ty->dim[i] == SF_DIM_B ? batch : ty->dim[i]);
+    if (!ok)
+        return sf_fail(err, param ? SF_ERR_WEIGHTS : SF_ERR_INVALID_ARG,
+                       "interp: %s '%s' has shape %s but %s at batch %lld is needed", param ? "weight" : "input",
+                       n->name, sf_tensor_shape_str(src, b, sizeof b), sf_type_str(ty, a, sizeof a),
+                       (long long)batch);
+    *t = *src; /* borrowed: not freed by the interpreter */
+    return SF_OK;
+}
+
+sf_status sf_interp_run(const sf_graph *g, int64_t batch, const sf_tensor_set *inputs, const sf_tensor_set *weights,
+                        sf_tensor_set *out, sf_error *err)
+{
+    if (batch < 1)
+        return sf_fail(err, SF_ERR_INVALID_ARG, "interp: batch size must be at least 1, got %lld", (long long)batch);
+    size_t nv = g->values.len;
+    sf_tensor *vals = calloc(nv + 1, sizeof *vals);
+    unsigned char *owned = calloc(nv + 1, 1);
+    size_t *last_use = calloc(nv + 1, sizeof *last_use);
+    sf_status st = SF_OK;
+    if (!vals || !owned || !last_use)
+        st = sf_fail(err, SF_ERR_NOMEM, "interp: out of memory");
+    /* free each buffer after its last use; outputs live to the end */
+    for (size_t i = 0; st == SF_OK && i < g->nodes.len; i++) {
+        const sf_node *n = g->nodes.items[i];
+        for (int k = 0; k < n->nin; k++)
+            last_use[n->in[k]->id] = i;
+    }
+    for (size_t i = 0; st == SF_OK && i < g->outputs.len; i++)
+        last_use[((const sf_value *)g->outputs.items[i])->id] = SIZE_MAX;
+    for (size_t i = 0; st == SF_OK && i < g->nodes.len; i++) {
+        const sf_node *n = g->nodes.items[i];
+        for (int k = 0; k < n->nout; k++)
+            if (n->out[k]->type.dtype != SF_F32)
+                st = sf_fail(err, SF_ERR_UNSUPPORTED, "interp: %s produces %s; only f32 runs today",
+                             sf_ops[n->op].name, sf_dtype_name(n->out[k]->type.dtype));
+        if (st != SF_OK)
+            break;
+        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM) {
+            st = bind_leaf(g, n, batch, inputs, weights, &vals[n->out[0]->id], err);
+            continue;
+        }
+        /* concat of 100k branches: operand lists go on the heap */
+        const sf_tensor **ins = malloc(sizeof *ins * (size_t)(n->nin + 1));
+        sf_tensor **outs = malloc(sizeof *outs * (size_t)(n->nout + 1));
+        if (!ins || !outs) {
+            free(ins), free(outs);
+            st = sf_fail(err, SF_ERR_NOMEM, "interp: out of memory");
+            break;
+        }
+        for (int k = 0; k < n->nin; k++)
+            ins[k] = &vals[n->in[k]->id];
+        for (int k = 0; st == SF_OK && k < n->nout; k++) {
+            outs[k] = &vals[n->out[k]->id];
+            if (!alloc_value(n->out[k], batch, outs[k]))
+                st = sf_fail(err, SF_ERR_NOMEM, "interp: cannot allocate the result of %s at batch %lld",
+                             sf_ops[n->op].name, (long long)batch);
+            else
+                owned[n->out[k]->id] = 1;
+        }
+        if (st == SF_OK)
+            st = kernels[n->op](n, ins, outs, err);
+        free(ins);
+        free(outs);
+        for (int k = 0; k < n->nin; k++) {
+            int id = n->in[k]->id;
+            if (last_use[id] == i && owned[id]) {
+                free(vals[id].data);
+                owned[id] = 0;
+            }
+        }
+    }
+    for (size_t i = 0; st == SF_OK && i < g->outputs.len; i++) {
+        const sf_tensor *t = &vals[((const sf_value *)g->outputs.items[i])->id];
+        char name[32];
+        sf_output_name(g, i, name, sizeof name);
+        if (!sf_tensors_add(out, name, t->rank, t->dim, t->data, err))
+            st = err ? err->code : SF_ERR_NOMEM;
+    }
+    for (size_t i = 0; vals && owned && i < nv; i++)
+        if (owned[i])
+            free(vals[i].data);
+    free(vals);
+    free(owned);
+    free(last_use);
+    return st;
+}

@@ -1,0 +1,152 @@
+/*
+ * The IR: one function of SSA values over tensors. Each value has a dtype and
+ * a shape whose dims are constants or the batch symbol B. Nodes are kept in a
+ * topological order; every allocation lives in the graph's arena.
+ */
+#ifndef SF_IR_H
+#define SF_IR_H
+
+#include "base.h"
+
+#define SF_MAX_RANK 8
+#define SF_DIM_B (-1) /* the symbolic batch dimension */
+#define SF_DIM_MAX ((int64_t)INT32_MAX) /* keeps shape arithmetic far from overflow */
+
+typedef enum sf_dtype { SF_F32, SF_F16, SF_BF16 } sf_dtype;
+
+typedef struct sf_type {
+    sf_dtype dtype;
+    int rank;
+    int64_t dim[SF_MAX_RANK];
+} sf_type;
+
+typedef enum sf_opcode {
+#define A(name, kind)
+#define OP(id, text, min_in, max_in, nres, ...) SF_OP_##id,
+#include "ops.def"
+#undef OP
+#undef A
+    SF_OP_COUNT
+} sf_opcode;
+
+typedef enum sf_attr_kind {
+    SF_ATTR_INT,
+    SF_ATTR_FLOAT,
+    SF_ATTR_BOOL,
+    SF_ATTR_INTS,  /* list of integers */
+    SF_ATTR_SHAPE, /* list of dims, where B is allowed */
+} sf_attr_kind;
+
+typedef struct sf_attr_spec {
+    const char *name;
+    sf_attr_kind kind;
+} sf_attr_spec;
+
+typedef struct sf_attr {
+    bool set;
+    int64_t i;    /* INT, BOOL */
+    double f;     /* FLOAT */
+    int n;        /* INTS, SHAPE */
+    int64_t *ints;
+} sf_attr;
+
+typedef struct sf_op_info {
+    const char *name;
+    int min_in, max_in; /* max_in < 0: any number */
+    int nres;           /* 0: one result per entry of the sizes attribute */
+    const sf_attr_spec *attrs;
+    int nattrs;
+} sf_op_info;
+
+extern const sf_op_info sf_ops[SF_OP_COUNT];
+
+typedef struct sf_node sf_node;
+
+typedef struct sf_value {
+    int id;       /* index in graph->values */
+    sf_type type;
+    sf_node *def; /* the node producing it */
+    int index;    /* which result of def */
+} sf_value;
+
+struct sf_node {
+    sf_opcode op;
+    int nin, nout;
+    sf_value **in;
+    sf_value **out;
+    sf_attr *attrs;   /* sf_ops[op].nattrs entries, in spec order */
+    const char *name; /* INPUT and PARAM: the value's name */
+    const char *loc;  /* where it came from, for messages; may be NULL */
+};
+
+typedef struct sf_graph {
+    sf_arena arena;
+    const char *name;
+    sf_vec nodes;         /* sf_node*, topological order */
+    sf_vec values;        /* sf_value*, by id */
+    sf_vec inputs;        /* sf_value* of INPUT nodes, signature order */
+    sf_vec params;        /* sf_value* of PARAM nodes, declaration order */
+    sf_map param_by_name; /* name -> sf_value* */
+    sf_map input_by_name; /* name -> sf_value* */
+    sf_vec outputs;       /* sf_value* returned */
+} sf_graph;
+
+/* ---- types (type.c) ---- */
+const char *sf_dtype_name(sf_dtype t);
+bool sf_dtype_parse(const char *s, size_t n, sf_dtype *out);
+size_t sf_dtype_size(sf_dtype t);
+bool sf_type_equal(const sf_type *a, const sf_type *b);
+/* "f32[B,10]"; always NUL-terminated, truncated to cap. */
+const char *sf_type_str(const sf_type *t, char *buf, size_t cap);
+/* Elements for a given batch; false on overflow. */
+bool sf_type_numel(const sf_type *t, int64_t batch, size_t *out);
+bool sf_type_has_batch(const sf_type *t);
+/* "[B,10]" from a list of dims (attribute printing and messages). */
+const char *sf_dims_str(const int64_t *dims, int n, char *buf, size_t cap);
+
+/* ---- graph and builder (graph.c) ---- */
+sf_graph *sf_graph_new(const char *name);
+void sf_graph_free(sf_graph *g);
+sf_value *sf_graph_input(sf_graph *g, const char *name, const sf_type *t, sf_error *err);
+sf_value *sf_graph_param(sf_graph *g, const char *name, const sf_type *t, sf_error *err);
+sf_value *sf_graph_param_get(const sf_graph *g, const char *name);
+/* A node with its operands but no attributes and no results yet. */
+sf_node *sf_node_begin(sf_graph *g, sf_opcode op, int nin, sf_value *const *in, sf_error *err);
+void sf_node_set_int(sf_node *n, const char *attr, int64_t v);
+void sf_node_set_float(sf_node *n, const char *attr, double v);
+bool sf_node_set_ints(sf_graph *g, sf_node *n, const char *attr, const int64_t *v, int count);
+/* Checks attributes, infers result types, appends the node to the graph.
+ * On failure the node is not part of the graph. */
+sf_status sf_node_finish(sf_graph *g, sf_node *n, sf_error *err);
+sf_status sf_graph_add_output(sf_graph *g, sf_value *v, sf_error *err);
+
+/* Attribute access by name; the spec guarantees presence after verify. */
+const sf_attr *sf_node_attr(const sf_node *n, const char *name);
+int64_t sf_attr_int(const sf_node *n, const char *name);
+double sf_attr_float(const sf_node *n, const char *name);
+
+/* One-call builders for the common shapes of node. */
+sf_value *sf_build1(sf_graph *g, sf_opcode op, sf_value *a, sf_error *err);
+sf_value *sf_build2(sf_graph *g, sf_opcode op, sf_value *a, sf_value *b, sf_error *err);
+
+/* ---- shape rules (shape.c) ---- */
+/* Fills types[0..nres) for the node's results; the error names the op and
+ * the operand shapes. */
+sf_status sf_infer_shapes(const sf_node *n, sf_type *types, int nres, sf_error *err);
+/* How many results a node of this op with these attributes has. */
+int sf_node_result_count(const sf_node *n);
+
+/* ---- verifier (verify.c) ---- */
+sf_status sf_verify(const sf_graph *g, sf_error *err);
+
+/* ---- text form (print.c, parse.c) and DOT (dot.c) ---- */
+#include <stdio.h>
+void sf_print(const sf_graph *g, FILE *out);
+/* The text into a malloc'd string (caller frees); NULL when out of memory. */
+char *sf_print_string(const sf_graph *g);
+sf_graph *sf_parse(const char *text, size_t len, const char *filename, sf_error *err);
+void sf_print_dot(const sf_graph *g, FILE *out);
+/* How an operand is written: "@name" for params, "%name" for inputs. */
+bool sf_name_is_plain(const char *s);
+
+#endif

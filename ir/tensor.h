@@ -1,0 +1,56 @@
+/*
+ * Concrete tensors (batch resolved) and named sets of them: weights by
+ * parameter name, run inputs by input name, run outputs. f32 data, row-major,
+ * contiguous. A set owns its names and data.
+ */
+#ifndef SF_TENSOR_H
+#define SF_TENSOR_H
+
+#include "ir.h"
+
+typedef struct sf_tensor {
+    int rank;
+    int64_t dim[SF_MAX_RANK];
+    float *data;
+} sf_tensor;
+
+typedef struct sf_tensor_set {
+    sf_vec names;   /* char*, insertion order */
+    sf_vec tensors; /* sf_tensor* */
+    sf_map by_name;
+} sf_tensor_set;
+
+size_t sf_tensor_numel(const sf_tensor *t);
+const char *sf_tensor_shape_str(const sf_tensor *t, char *buf, size_t cap);
+
+sf_tensor_set *sf_tensors_new(void);
+void sf_tensors_free(sf_tensor_set *s);
+/* Adds a tensor; data is copied (NULL: zero-filled). The name must be new. */
+sf_tensor *sf_tensors_add(sf_tensor_set *s, const char *name, int rank, const int64_t *dims, const float *data,
+                          sf_error *err);
+sf_tensor *sf_tensors_get(const sf_tensor_set *s, const char *name);
+size_t sf_tensors_count(const sf_tensor_set *s);
+
+/* Weights against the graph's parameters: each parameter present with its
+ * exact shape; a key that names no parameter is an error unless allow_extra. */
+sf_status sf_check_weights(const sf_graph *g, const sf_tensor_set *w, bool allow_extra, sf_error *err);
+/* The batch size that the inputs imply (1 when no input has B); errors on
+ * missing, unexpected or mis-shaped inputs. */
+sf_status sf_check_inputs(const sf_graph *g, const sf_tensor_set *in, int64_t *batch, sf_error *err);
+
+/* Deterministic values: PyTorch-like initialisation for every parameter,
+ * picked from how the parameter is used (weights kaiming-uniform, biases
+ * uniform in +-1/sqrt(fan_in), norm scales 1, shifts and running means 0,
+ * running variances 1); inputs standard normal. */
+sf_status sf_init_weights(const sf_graph *g, uint64_t seed, sf_tensor_set *w, sf_error *err);
+sf_status sf_random_inputs(const sf_graph *g, int64_t batch, uint64_t seed, sf_tensor_set *in, sf_error *err);
+
+/* The output names: "output" for one output, else "output.0", "output.1"... */
+void sf_output_name(const sf_graph *g, size_t i, char *buf, size_t cap);
+
+/* The reference interpreter: plain loops, double accumulators. Outputs are
+ * added to `out` under their output names. */
+sf_status sf_interp_run(const sf_graph *g, int64_t batch, const sf_tensor_set *inputs, const sf_tensor_set *weights,
+                        sf_tensor_set *out, sf_error *err);
+
+#endif

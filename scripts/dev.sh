@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# sheaf's one entry point for set-up, building and testing.
+#
+#   scripts/dev.sh demo    install what is missing, build, print and run the example model
+#   scripts/dev.sh test    install what is missing, build, run the whole test suite (ctest)
+#   scripts/dev.sh asan    the test suite built with AddressSanitizer + UBSan (clang or gcc)
+#   scripts/dev.sh fuzz [SECONDS]   build the libFuzzer targets with clang and run each
+#
+# Missing Debian packages are installed with apt-get when run as root;
+# otherwise the script says which ones to install and stops.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+jobs=$(nproc 2>/dev/null || echo 2)
+
+need_packages() {
+    local missing=()
+    command -v cmake >/dev/null || missing+=(cmake)
+    command -v cc >/dev/null || missing+=(gcc)
+    command -v make >/dev/null || missing+=(make)
+    command -v pkg-config >/dev/null || missing+=(pkg-config)
+    if command -v pkg-config >/dev/null; then
+        pkg-config --exists cmocka || missing+=(libcmocka-dev)
+        pkg-config --exists jansson || missing+=(libjansson-dev)
+    else
+        missing+=(libcmocka-dev libjansson-dev)
+    fi
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || missing+=("$tool")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+        echo "sheaf: installing ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+        echo "sheaf: missing packages: ${missing[*]} (install them, e.g. sudo apt-get install ${missing[*]})" >&2
+        exit 1
+    fi
+}
+
+build() { # build DIR [cmake args...]
+    local dir=$1
+    shift
+    cmake -S . -B "$dir" -DSF_WERROR=ON "$@" >"$dir/configure.log" 2>&1 || {
+        cat "$dir/configure.log" >&2
+        exit 1
+    }
+    grep '^-- sheaf:' "$dir/configure.log" || true
+    cmake --build "$dir" -j "$jobs" >"$dir/build.log" 2>&1 || {
+        cat "$dir/build.log" >&2
+        exit 1
+    }
+}
+
+cmd=${1:-test}
+case "$cmd" in
+demo)
+    need_packages
+    mkdir -p build
+    build build
+    echo "== sheaf ir examples/mlp.sfir"
+    build/sheaf ir examples/mlp.sfir
+    echo "== sheaf run examples/mlp.sfir --batch 4 --seed 1   (reference interpreter, CPU)"
+    build/sheaf run examples/mlp.sfir --batch 4 --seed 1
+    ;;
+test)
+    need_packages
+    mkdir -p build
+    build build
+    (cd build && ctest --output-on-failure -j "$jobs")
+    ;;
+asan)
+    need_packages
+    mkdir -p build-asan
+    build build-asan -DSF_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+    (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+        ctest --output-on-failure -j "$jobs")
+    ;;
+fuzz)
+    need_packages clang
+    secs=${2:-60}
+    mkdir -p build-fuzz
+    CC=clang build build-fuzz -DSF_FUZZ=ON -DSF_TESTS=OFF
+    mkdir -p build-fuzz/corpus/ir build-fuzz/corpus/safetensors
+    build-fuzz/fuzz_ir_parse -max_total_time="$secs" -print_final_stats=1 \
+        build-fuzz/corpus/ir tests/fixtures 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|Done' || true
+    build-fuzz/fuzz_safetensors -max_total_time="$secs" -print_final_stats=1 \
+        build-fuzz/corpus/safetensors tests/fuzz/corpus/safetensors 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|Done' || true
+    # a crash leaves crash-* files behind: fail on them
+    if ls crash-* leak-* timeout-* >/dev/null 2>&1; then
+        echo "sheaf: the fuzzers found inputs that fail (crash-*/leak-*/timeout-* files)" >&2
+        exit 1
+    fi
+    ;;
+*)
+    echo "usage: scripts/dev.sh demo|test|asan|fuzz [SECONDS]" >&2
+    exit 2
+    ;;
+esac

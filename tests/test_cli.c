@@ -1,0 +1,200 @@
+/* The sheaf command: success paths print or write what they should; every
+ * failure is one line, a non-zero status, and no output file. */
+#include "testutil.h"
+
+#include <string.h>
+
+static const char *tiny_ir =
+    "param @w : f32[1,2]\nparam @b : f32[1]\n"
+    "func @tiny(%x: f32[B,2]) {\n  %0 = linear %x, @w, @b : f32[B,1]\n  %1 = relu %0 : f32[B,1]\n  return %1\n}\n";
+
+static const char *write_tiny(void)
+{
+    const char *p = tmp_path("tiny.sfir");
+    write_bytes(p, tiny_ir, strlen(tiny_ir));
+    return p;
+}
+
+static const char *save(const char *name, sf_tensor_set *s)
+{
+    const char *p = tmp_path(name);
+    sf_error e = {0};
+    assert_int_equal(sf_st_save(p, s, &e), SF_OK);
+    sf_tensors_free(s);
+    return p;
+}
+
+static void test_ir_prints_and_dots(void **state)
+{
+    (void)state;
+    const char *out, *err;
+    char path[512];
+    snprintf(path, sizeof path, "%s/mlp.sfir", SF_FIXTURES);
+    assert_int_equal(run_cli((const char *[]){"sheaf", "ir", path, NULL}, &out, &err), 0);
+    assert_contains(out, "%0 = linear %x, @layers.0.weight, @layers.0.bias : f32[B,50]");
+    assert_string_equal(err, "");
+    assert_int_equal(run_cli((const char *[]){"sheaf", "ir", path, "--format=dot", NULL}, &out, &err), 0);
+    assert_contains(out, "digraph \"SimpleMLP\"");
+    const char *o = tmp_path("printed.sfir");
+    assert_int_equal(run_cli((const char *[]){"sheaf", "ir", path, "-o", o, NULL}, &out, &err), 0);
+    assert_true(file_exists(o));
+    assert_string_equal(out, "");
+}
+
+static void test_run_with_files(void **state)
+{
+    (void)state;
+    const char *ir = write_tiny();
+    /* relu([x0, x1] . [2, -1] + 0.5): rows [1,1] -> 1.5, [0,3] -> 0 (relu of -2.5), [2,0] -> 4.5 */
+    const char *w = save("w.safetensors", tset(2, (tensor_lit[]){LIT("w", 2, DIMS(1, 2), 2, -1), LIT("b", 1, DIMS(1), 0.5)}));
+    const char *in = save("in.safetensors", tset(1, &LIT("x", 2, DIMS(3, 2), 1, 1, 0, 3, 2, 0)));
+    const char *o = tmp_path("out.safetensors");
+    const char *out, *err;
+    int rc = run_cli((const char *[]){"sheaf", "run", ir, "--weights", w, "--inputs", in, "-o", o, NULL}, &out, &err);
+    if (rc)
+        fail_msg("%s", err);
+    sf_tensor_set *res = sf_tensors_new();
+    sf_error e = {0};
+    assert_int_equal(sf_st_load(o, res, &e), SF_OK);
+    EXPECT(res, "output", 2, DIMS(3, 1), 1.5, 0, 4.5);
+    sf_tensors_free(res);
+
+    /* without -o the outputs are printed */
+    assert_int_equal(run_cli((const char *[]){"sheaf", "run", ir, "--weights", w, "--inputs", in, NULL}, &out, &err), 0);
+    assert_string_equal(out, "output: f32[3,1] = 1.5 0 4.5\n");
+}
+
+static void test_run_seeded_is_deterministic(void **state)
+{
+    (void)state;
+    char path[512], first[4096];
+    snprintf(path, sizeof path, "%s/mlp.sfir", SF_FIXTURES);
+    const char *out;
+    assert_int_equal(run_cli((const char *[]){"sheaf", "run", path, "--batch", "4", "--seed", "7", NULL}, &out, NULL), 0);
+    assert_contains(out, "output: f32[4,2] = ");
+    snprintf(first, sizeof first, "%s", out);
+    assert_int_equal(run_cli((const char *[]){"sheaf", "run", path, "--batch=4", "--seed=7", NULL}, &out, NULL), 0);
+    assert_string_equal(out, first);
+    assert_int_equal(run_cli((const char *[]){"sheaf", "run", path, "--batch", "4", "--seed", "8", NULL}, &out, NULL), 0);
+    assert_string_not_equal(out, first);
+}
+
+static void test_run_bn_init_is_sane(void **state)
+{
+    (void)state;
+    /* without weights, running_var is initialised to 1, not to a random
+     * (possibly negative) number: the output is finite */
+    char path[512];
+    snprintf(path, sizeof path, "%s/resnet_block.sfir", SF_FIXTURES);
+    const char *out;
+    assert_int_equal(run_cli((const char *[]){"sheaf", "run", path, "--batch", "2", NULL}, &out, NULL), 0);
+    assert_contains(out, "output: f32[2,10] = ");
+    assert_null(strstr(out, "nan"));
+}
+
+/* Every failure: status 1 (2 for usage), one line on stderr, no file at -o. */
+static void expect_failure(const char *const *args, int want_rc, const char *want_msg, const char *outpath)
+{
+    const char *out, *err;
+    int rc = run_cli(args, &out, &err);
+    assert_int_equal(rc, want_rc);
+    assert_contains(err, want_msg);
+    assert_true(strncmp(err, "sheaf: ", 7) == 0);
+    const char *nl = strchr(err, '\n');
+    assert_non_null(nl);
+    assert_int_equal(nl[1], '\0');
+    if (outpath)
+        assert_false(file_exists(outpath));
+}
+
+static void test_run_refusals(void **state)
+{
+    (void)state;
+    const char *ir = write_tiny();
+    const char *good_w = save("gw.safetensors", tset(2, (tensor_lit[]){LIT("w", 2, DIMS(1, 2), 2, -1), LIT("b", 1, DIMS(1), 0.5)}));
+    const char *missing = save("mw.safetensors", tset(1, &LIT("w", 2, DIMS(1, 2), 2, -1)));
+    const char *extra = save("xw.safetensors", tset(3, (tensor_lit[]){LIT("w", 2, DIMS(1, 2), 2, -1), LIT("b", 1, DIMS(1), 0.5),
+                                                                      LIT("c", 1, DIMS(1), 0)}));
+    const char *shaped = save("sw.safetensors", tset(2, (tensor_lit[]){LIT("w", 2, DIMS(2, 1), 2, -1), LIT("b", 1, DIMS(1), 0.5)}));
+    const char *bad_in = save("bi.safetensors", tset(1, &LIT("x", 2, DIMS(1, 3), 1, 2, 3)));
+    const char *odd_in = save("oi.safetensors", tset(2, (tensor_lit[]){LIT("x", 2, DIMS(1, 2), 1, 2), LIT("y", 1, DIMS(1), 1)}));
+    const char *trunc = tmp_path("trunc.safetensors");
+    write_bytes(trunc, "\x40\0\0\0\0\0\0\0{}", 10);
+    const char *o = tmp_path("never.safetensors");
+
+    expect_failure((const char *[]){"sheaf", "run", ir, "--weights", missing, "-o", o, NULL}, 1,
+                   "weights: missing key 'b' (parameter f32[1])", o);
+    expect_failure((const char *[]){"sheaf", "run", ir, "--weights", extra, "-o", o, NULL}, 1,
+                   "weights: unexpected key 'c'", o);
+    expect_failure((const char *[]){"sheaf", "run", ir, "--weights", shaped, "-o", o, NULL}, 1,
+                   "weights: key 'w' has shape [2,1] but the parameter is f32[1,2]", o);
+    expect_failure((const char *[]){"sheaf", "run", ir, "--weights", trunc, "-o", o, NULL}, 1,
+                   "runs past the end of the file", o);
+    expect_failure((const char *[]){"sheaf", "run", ir, "--weights", good_w, "--inputs", bad_in, "-o", o, NULL}, 1,
+                   "inputs: input 'x' has shape [1,3], which does not fit f32[B,2]", o);
+    expect_failure((const char *[]){"sheaf", "run", ir, "--weights", good_w, "--inputs", odd_in, "-o", o, NULL}, 1,
+                   "inputs: unexpected input 'y'", o);
+    expect_failure((const char *[]){"sheaf", "run", ir, "--weights", good_w, "--inputs", odd_in, "--batch", "3", "-o", o, NULL},
+                   1, "unexpected input 'y'", o);
+    expect_failure((const char *[]){"sheaf", "run", ir, "--weights", "/nonexistent.safetensors", "-o", o, NULL}, 1,
+                   "/nonexistent.safetensors: cannot open", o);
+    expect_failure((const char *[]){"sheaf", "run", ir, "-o", "/nonexistent-dir/out.safetensors", NULL}, 1,
+                   "/nonexistent-dir/out.safetensors: cannot create", NULL);
+}
+
+static void test_batch_disagreement(void **state)
+{
+    (void)state;
+    const char *ir = write_tiny();
+    const char *in = save("b3.safetensors", tset(1, &LIT("x", 2, DIMS(3, 2), 1, 1, 0, 3, 2, 0)));
+    const char *o = tmp_path("never2.safetensors");
+    expect_failure((const char *[]){"sheaf", "run", ir, "--inputs", in, "--batch", "2", "-o", o, NULL}, 1,
+                   "--batch 2 disagrees with the inputs' batch 3", o);
+}
+
+static void test_usage_refusals(void **state)
+{
+    (void)state;
+    const char *ir = write_tiny();
+    const char *bad = tmp_path("bad.sfir");
+    write_bytes(bad, "func @f(%x: f32[B,2]) {\n  %0 = relu %y : f32[B,2]\n  return %0\n}\n", 60);
+    const char *o = tmp_path("never3.sfir");
+    expect_failure((const char *[]){"sheaf", "ir", bad, "-o", o, NULL}, 1, "bad.sfir:2:13: %y is not defined", o);
+    expect_failure((const char *[]){"sheaf", "frob", NULL}, 2, "unknown command 'frob'", NULL);
+    expect_failure((const char *[]){"sheaf", "ir", NULL}, 2, "ir needs a FILE", NULL);
+    expect_failure((const char *[]){"sheaf", "ir", ir, "--bogus", NULL}, 2, "unknown option '--bogus'", NULL);
+    expect_failure((const char *[]){"sheaf", "ir", ir, "--format", "svg", NULL}, 2, "--format is text or dot", NULL);
+    expect_failure((const char *[]){"sheaf", "run", ir, "--batch", "0", NULL}, 2, "--batch takes a positive integer", NULL);
+    expect_failure((const char *[]){"sheaf", "run", ir, "--batch", "-3", NULL}, 2, "--batch takes a positive integer", NULL);
+    expect_failure((const char *[]){"sheaf", "run", ir, "--seed", NULL}, 2, "option '--seed' needs a value", NULL);
+    expect_failure((const char *[]){"sheaf", "run", ir, ir, NULL}, 2, "unexpected argument", NULL);
+    expect_failure((const char *[]){"sheaf", "ir", "model.onnx", NULL}, 1, "model.onnx: unknown file kind", NULL);
+    expect_failure((const char *[]){"sheaf", "ir", "/nonexistent.sfir", NULL}, 1, "/nonexistent.sfir: cannot open", NULL);
+}
+
+static void test_version_and_help(void **state)
+{
+    (void)state;
+    const char *out;
+    assert_int_equal(run_cli((const char *[]){"sheaf", "version", NULL}, &out, NULL), 0);
+    assert_contains(out, "sheaf " SF_VERSION_STRING);
+    assert_int_equal(run_cli((const char *[]){"sheaf", "help", NULL}, &out, NULL), 0);
+    assert_contains(out, "usage: sheaf");
+    assert_int_equal(run_cli((const char *[]){"sheaf", NULL}, NULL, &out), 2);
+    assert_contains(out, "usage: sheaf");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ir_prints_and_dots),
+        cmocka_unit_test(test_run_with_files),
+        cmocka_unit_test(test_run_seeded_is_deterministic),
+        cmocka_unit_test(test_run_bn_init_is_sane),
+        cmocka_unit_test(test_run_refusals),
+        cmocka_unit_test(test_batch_disagreement),
+        cmocka_unit_test(test_usage_refusals),
+        cmocka_unit_test(test_version_and_help),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,251 @@
+/* The `sheaf` command: subcommands ir, run, version, help. Every failure is
+ * one line on stderr and a non-zero exit status; no output file is left
+ * behind by a failed command. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "safetensors.h"
+#include "tensor.h"
+
+#ifndef SF_LLVM_VERSION
+#define SF_LLVM_VERSION ""
+#endif
+#ifndef SF_CUDA_VERSION
+#define SF_CUDA_VERSION ""
+#endif
+
+typedef struct options {
+    const char *file;
+    const char *format;  /* ir: text | dot */
+    const char *output;  /* -o */
+    const char *weights; /* --weights */
+    const char *inputs;  /* --inputs */
+    long long batch;     /* --batch; 0: unset */
+    unsigned long long seed;
+} options;
+
+static const char usage[] =
+    "usage: sheaf <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  ir FILE.sfir [--format text|dot] [-o OUT]\n"
+    "      parse, verify and print the IR (text form, or Graphviz DOT)\n"
+    "  run FILE.sfir [--weights W.safetensors] [--inputs I.safetensors]\n"
+    "                [--batch N] [--seed S] [-o O.safetensors]\n"
+    "      run the IR with the reference interpreter; without --weights the\n"
+    "      parameters are initialised from the seed, without --inputs the\n"
+    "      inputs are drawn from the seed (batch N, default 1); without -o\n"
+    "      the outputs are printed\n"
+    "  version    print the version and the toolchains found at build time\n"
+    "  help       print this text\n";
+
+static int fail_line(FILE *errf, const sf_error *e)
+{
+    fprintf(errf, "sheaf: %s\n", e->msg);
+    return 1;
+}
+
+static int usage_error(FILE *errf, const char *fmt, const char *arg)
+{
+    fputs("sheaf: ", errf);
+    fprintf(errf, fmt, arg);
+    fputs(" (see 'sheaf help')\n", errf);
+    return 2;
+}
+
+static bool parse_number(const char *s, unsigned long long *out)
+{
+    if (!s || !*s || *s == '-')
+        return false;
+    char *end;
+    errno = 0;
+    *out = strtoull(s, &end, 10);
+    return !errno && !*end;
+}
+
+/* Options shared by the subcommands; --opt=value and --opt value both work. */
+static int parse_options(int argc, char **argv, options *o, FILE *errf)
+{
+    for (int i = 2; i < argc; i++) {
+        char *arg = argv[i], *val = NULL;
+        char name[64];
+        if (arg[0] != '-' || arg[1] == '\0') {
+            if (o->file)
+                return usage_error(errf, "unexpected argument '%s'", arg);
+            o->file = arg;
+            continue;
+        }
+        char *eq = strchr(arg, '=');
+        size_t nlen = eq ? (size_t)(eq - arg) : strlen(arg);
+        if (nlen >= sizeof name)
+            return usage_error(errf, "unknown option '%s'", arg);
+        memcpy(name, arg, nlen);
+        name[nlen] = '\0';
+        static const char *const valued[] = {"-o", "--format", "--weights", "--inputs", "--batch", "--seed"};
+        bool known = false;
+        for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
+            known |= strcmp(name, valued[k]) == 0;
+        if (!known)
+            return usage_error(errf, "unknown option '%s'", arg);
+        if (eq)
+            val = eq + 1;
+        else if (i + 1 < argc)
+            val = argv[++i];
+        else
+            return usage_error(errf, "option '%s' needs a value", arg);
+        unsigned long long num;
+        if (strcmp(name, "-o") == 0)
+            o->output = val;
+        else if (strcmp(name, "--format") == 0)
+            o->format = val;
+        else if (strcmp(name, "--weights") == 0)
+            o->weights = val;
+        else if (strcmp(name, "--inputs") == 0)
+            o->inputs = val;
+        else if (strcmp(name, "--batch") == 0) {
+            if (!parse_number(val, &num) || num < 1 || num > (1ull << 31))
+                return usage_error(errf, "--batch takes a positive integer, got '%s'", val);
+            o->batch = (long long)num;
+        } else if (strcmp(name, "--seed") == 0) {
+            if (!parse_number(val, &num))
+                return usage_error(errf, "--seed takes a non-negative integer, got '%s'", val);
+            o->seed = num;
+        }
+    }
+    if (!o->file)
+        return usage_error(errf, "%s needs a FILE", argv[1]);
+    return 0;
+}
+
+static bool has_suffix(const char *s, const char *suf)
+{
+    size_t n = strlen(s), k = strlen(suf);
+    return n >= k && strcmp(s + n - k, suf) == 0;
+}
+
+static sf_graph *load_graph(const char *path, sf_error *e)
+{
+    if (!has_suffix(path, ".sfir")) {
+        sf_fail(e, SF_ERR_INVALID_ARG, "%s: unknown file kind (expected a .sfir IR file)", path);
+        return NULL;
+    }
+    char *text;
+    size_t len;
+    if (sf_read_file(path, &text, &len, e) != SF_OK)
+        return NULL;
+    sf_graph *g = sf_parse(text, len, path, e);
+    free(text);
+    return g;
+}
+
+static int cmd_ir(const options *o, FILE *out, FILE *errf)
+{
+    sf_error e = {0};
+    const char *fmt = o->format ? o->format : "text";
+    if (strcmp(fmt, "text") && strcmp(fmt, "dot"))
+        return usage_error(errf, "--format is text or dot, got '%s'", fmt);
+    sf_graph *g = load_graph(o->file, &e);
+    if (!g)
+        return fail_line(errf, &e);
+    sf_outfile of;
+    FILE *dst = out;
+    if (o->output) {
+        if (sf_outfile_open(&of, o->output, &e) != SF_OK) {
+            sf_graph_free(g);
+            return fail_line(errf, &e);
+        }
+        dst = of.f;
+    }
+    if (strcmp(fmt, "dot") == 0)
+        sf_print_dot(g, dst);
+    else
+        sf_print(g, dst);
+    sf_graph_free(g);
+    if (o->output && sf_outfile_commit(&of, &e) != SF_OK)
+        return fail_line(errf, &e);
+    return 0;
+}
+
+static void print_outputs(const sf_tensor_set *outs, FILE *out)
+{
+    for (size_t i = 0; i < outs->tensors.len; i++) {
+        const sf_tensor *t = outs->tensors.items[i];
+        char shape[160];
+        size_t n = sf_tensor_numel(t);
+        fprintf(out, "%s: f32%s =", (const char *)outs->names.items[i], sf_tensor_shape_str(t, shape, sizeof shape));
+        for (size_t k = 0; k < n && k < 8; k++)
+            fprintf(out, " %.6g", t->data[k]);
+        fputs(n > 8 ? " ...\n" : "\n", out);
+    }
+}
+
+static int cmd_run(const options *o, FILE *out, FILE *errf)
+{
+    sf_error e = {0};
+    sf_graph *g = load_graph(o->file, &e);
+    if (!g)
+        return fail_line(errf, &e);
+    sf_tensor_set *w = sf_tensors_new(), *in = sf_tensors_new(), *res = sf_tensors_new();
+    sf_status st = (w && in && res) ? SF_OK : sf_fail(&e, SF_ERR_NOMEM, "out of memory");
+    int64_t batch = o->batch ? o->batch : 1;
+    if (st == SF_OK)
+        st = o->weights ? sf_st_load(o->weights, w, &e) : sf_init_weights(g, o->seed, w, &e);
+    if (st == SF_OK)
+        st = sf_check_weights(g, w, false, &e);
+    if (st == SF_OK && o->inputs) {
+        st = sf_st_load(o->inputs, in, &e);
+        if (st == SF_OK)
+            st = sf_check_inputs(g, in, &batch, &e);
+        if (st == SF_OK && o->batch && o->batch != batch)
+            st = sf_fail(&e, SF_ERR_INVALID_ARG, "--batch %lld disagrees with the inputs' batch %lld", o->batch,
+                         (long long)batch);
+    } else if (st == SF_OK) {
+        st = sf_random_inputs(g, batch, o->seed, in, &e);
+    }
+    if (st == SF_OK)
+        st = sf_interp_run(g, batch, in, w, res, &e);
+    if (st == SF_OK && o->output)
+        st = sf_st_save(o->output, res, &e);
+    if (st == SF_OK && !o->output)
+        print_outputs(res, out);
+    sf_tensors_free(w);
+    sf_tensors_free(in);
+    sf_tensors_free(res);
+    sf_graph_free(g);
+    return st == SF_OK ? 0 : fail_line(errf, &e);
+}
+
+static int cmd_version(FILE *out)
+{
+    fprintf(out, "sheaf %s\n", SF_VERSION_STRING);
+    fputs("backends: interpreter\n", out);
+    fprintf(out, "toolchains found at build: LLVM %s, CUDA %s\n", *SF_LLVM_VERSION ? SF_LLVM_VERSION : "no",
+            *SF_CUDA_VERSION ? SF_CUDA_VERSION : "no");
+    return 0;
+}
+
+int sf_tool_main(int argc, char **argv, FILE *out, FILE *errf)
+{
+    if (argc < 2) {
+        fputs(usage, errf);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        fputs(usage, out);
+        return 0;
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0)
+        return cmd_version(out);
+    options o = {0};
+    if (strcmp(cmd, "ir") && strcmp(cmd, "run"))
+        return usage_error(errf, "unknown command '%s'", cmd);
+    int rc = parse_options(argc, argv, &o, errf);
+    if (rc)
+        return rc;
+    return strcmp(cmd, "ir") == 0 ? cmd_ir(&o, out, errf) : cmd_run(&o, out, errf);
+}
