@@ -86,9 +86,9 @@ fuzz)
     CC=clang build build-fuzz -DSF_FUZZ=ON -DSF_TESTS=OFF
     mkdir -p build-fuzz/corpus/ir build-fuzz/corpus/safetensors
     build-fuzz/fuzz_ir_parse -max_total_time="$secs" -print_final_stats=1 \
-        build-fuzz/corpus/ir tests/fixtures 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|Done' || true
+        build-fuzz/corpus/ir tests/fixtures 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|Done|DONE' || true
     build-fuzz/fuzz_safetensors -max_total_time="$secs" -print_final_stats=1 \
-        build-fuzz/corpus/safetensors tests/fuzz/corpus/safetensors 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|Done' || true
+        build-fuzz/corpus/safetensors tests/fuzz/corpus/safetensors 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|Done|DONE' || true
     # a crash leaves crash-* files behind: fail on them
     if ls crash-* leak-* timeout-* >/dev/null 2>&1; then
         echo "sheaf: the fuzzers found inputs that fail (crash-*/leak-*/timeout-* files)" >&2
