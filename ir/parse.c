@@ -93,6 +93,9 @@ static bool lex_quoted(parser *ps, token *t)
     while (p < ps->end && *p != '"') {
         if (*p == '\n')
             return perr(ps, t->line, t->col, "unterminated quoted name");
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return perr(ps, t->line, t->col, "control byte 0x%02x in a quoted name (write it as \\x%02x)",
+                        (unsigned char)*p, (unsigned char)*p);
         if (*p == '\\') {
             if (p + 1 < ps->end && (p[1] == '"' || p[1] == '\\')) {
                 buf[n++] = p[1];

@@ -84,16 +84,21 @@ fuzz)
     secs=${2:-60}
     mkdir -p build-fuzz
     CC=clang build build-fuzz -DSF_FUZZ=ON -DSF_TESTS=OFF
-    mkdir -p build-fuzz/corpus/ir build-fuzz/corpus/safetensors
-    build-fuzz/fuzz_ir_parse -max_total_time="$secs" -print_final_stats=1 \
-        build-fuzz/corpus/ir tests/fixtures 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|Done|DONE' || true
-    build-fuzz/fuzz_safetensors -max_total_time="$secs" -print_final_stats=1 \
-        build-fuzz/corpus/safetensors tests/fuzz/corpus/safetensors 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|Done|DONE' || true
-    # a crash leaves crash-* files behind: fail on them
-    if ls crash-* leak-* timeout-* >/dev/null 2>&1; then
-        echo "sheaf: the fuzzers found inputs that fail (crash-*/leak-*/timeout-* files)" >&2
-        exit 1
-    fi
+    mkdir -p build-fuzz/corpus/ir_parse build-fuzz/corpus/safetensors build-fuzz/findings
+    fail=0
+    run_fuzzer() { # NAME SEED_DIR
+        local log=build-fuzz/$1.log
+        if ! build-fuzz/"$1" -max_total_time="$secs" -print_final_stats=1 \
+            -artifact_prefix=build-fuzz/findings/ build-fuzz/corpus/"${1#fuzz_}" "$2" >"$log" 2>&1; then
+            fail=1
+            grep -E 'ERROR|SUMMARY|^    #' "$log" | head -40 >&2
+            echo "sheaf: $1 found a failing input: $(ls build-fuzz/findings)" >&2
+        fi
+        grep -E 'DONE|stat::number_of_executed_units' "$log" | sed "s/^/$1: /"
+    }
+    run_fuzzer fuzz_ir_parse tests/fixtures
+    run_fuzzer fuzz_safetensors tests/fuzz/corpus/safetensors
+    exit $fail
     ;;
 *)
     echo "usage: scripts/dev.sh demo|test|asan|fuzz [SECONDS]" >&2

@@ -69,6 +69,38 @@ static void test_fixtures_round_trip(void **state)
     assert_true(count >= 10);
 }
 
+/* Inputs the fuzzer once broke on: each must fail cleanly or round-trip. */
+static void test_fuzz_regressions(void **state)
+{
+    (void)state;
+    DIR *d = opendir(SF_REGRESSIONS);
+    assert_non_null(d);
+    struct dirent *ent;
+    int count = 0;
+    while ((ent = readdir(d))) {
+        if (ent->d_name[0] == '.')
+            continue;
+        char path[1024], *text;
+        size_t len;
+        sf_error e = {0};
+        snprintf(path, sizeof path, "%s/%s", SF_REGRESSIONS, ent->d_name);
+        assert_int_equal(sf_read_file(path, &text, &len, &e), SF_OK);
+        sf_graph *g = sf_parse(text, len, path, &e);
+        if (g) {
+            char *once = sf_print_string(g), *twice = print_of(once, strlen(once), "printed");
+            assert_string_equal(once, twice);
+            free(once), free(twice);
+            sf_graph_free(g);
+        } else {
+            assert_null(strchr(e.msg, '\n'));
+        }
+        free(text);
+        count++;
+    }
+    closedir(d);
+    assert_true(count >= 1);
+}
+
 static void test_numbering_is_canonical(void **state)
 {
     (void)state;
@@ -123,6 +155,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixtures_round_trip),
+        cmocka_unit_test(test_fuzz_regressions),
         cmocka_unit_test(test_numbering_is_canonical),
         cmocka_unit_test(test_source_locations_kept),
         cmocka_unit_test(test_dot),

@@ -112,6 +112,7 @@ static void test_text_refusals(void **state)
         {FN("%a: f32[B,4]", "  %0 = input : f32[B,4]\n  return %0\n"), "made by declaring them"},
         {"", "expected 'param' or 'func', found end of input"},
         {"\x01", "unexpected byte 0x01"},
+        {"func @\"a\tb\"() {\n  return %x\n}\n", "control byte 0x09 in a quoted name"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         assert_contains(parse_error(cases[i].ir), cases[i].want);
