@@ -66,9 +66,9 @@ static bool handle_indent(py_lexer *L, py_token *t)
             continue;
         }
         L->p = p;
-        L->at_line_start = false;
         if (p >= L->end)
             return true; /* EOF: dedents come from the EOF path */
+        L->at_line_start = false;
         int cur = L->indents[L->nindent - 1];
         if (width > cur) {
             if (L->nindent == (int)(sizeof L->indents / sizeof L->indents[0]))

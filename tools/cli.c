@@ -8,8 +8,11 @@
 #include <string.h>
 
 #include "fileio.h"
+#include "frontend.h"
 #include "safetensors.h"
 #include "tensor.h"
+
+#include <time.h>
 
 #ifndef SF_LLVM_VERSION
 #define SF_LLVM_VERSION ""
@@ -18,12 +21,21 @@
 #define SF_CUDA_VERSION ""
 #endif
 
+enum { MAX_SPECS = 64 };
+
 typedef struct options {
     const char *file;
+    const char *model;                 /* --model, for .py files */
+    const char *inputs[MAX_SPECS];     /* --input x=f32[B,10], repeatable */
+    int ninputs;
+    const char *consts[MAX_SPECS];     /* --const name=value, repeatable */
+    int nconsts;
+    bool strict;                       /* --strict[=true|false], default true */
+    bool time;                         /* --time */
     const char *format;  /* ir: text | dot */
     const char *output;  /* -o */
     const char *weights; /* --weights */
-    const char *inputs;  /* --inputs */
+    const char *inputs_file; /* --inputs */
     long long batch;     /* --batch; 0: unset */
     unsigned long long seed;
 } options;
@@ -32,14 +44,17 @@ static const char usage[] =
     "usage: sheaf <command> [options]\n"
     "\n"
     "commands:\n"
-    "  ir FILE.sfir [--format text|dot] [-o OUT]\n"
-    "      parse, verify and print the IR (text form, or Graphviz DOT)\n"
-    "  run FILE.sfir [--weights W.safetensors] [--inputs I.safetensors]\n"
-    "                [--batch N] [--seed S] [-o O.safetensors]\n"
-    "      run the IR with the reference interpreter; without --weights the\n"
+    "  ir SOURCE [--format text|dot] [-o OUT] [--time]\n"
+    "      compile to IR and print it (text form, or Graphviz DOT)\n"
+    "  run SOURCE [--weights W.safetensors] [--strict=false] [--inputs I.safetensors]\n"
+    "             [--batch N] [--seed S] [-o O.safetensors]\n"
+    "      run with the reference interpreter; without --weights the\n"
     "      parameters are initialised from the seed, without --inputs the\n"
     "      inputs are drawn from the seed (batch N, default 1); without -o\n"
     "      the outputs are printed\n"
+    "\n"
+    "SOURCE is an IR file (FILE.sfir) or a PyTorch model file with:\n"
+    "  model.py --model \"ParallelFCN(1000)\" --input \"x=f32[B,20000]\" [--const name=value]\n"
     "  version    print the version and the toolchains found at build time\n"
     "  help       print this text\n";
 
@@ -85,7 +100,18 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
             return usage_error(errf, "unknown option '%s'", arg);
         memcpy(name, arg, nlen);
         name[nlen] = '\0';
-        static const char *const valued[] = {"-o", "--format", "--weights", "--inputs", "--batch", "--seed"};
+        if (strcmp(name, "--time") == 0 && !eq) {
+            o->time = true;
+            continue;
+        }
+        if (strcmp(name, "--strict") == 0) {
+            if (eq && strcmp(eq + 1, "true") && strcmp(eq + 1, "false"))
+                return usage_error(errf, "--strict takes true or false, got '%s'", eq + 1);
+            o->strict = !eq || strcmp(eq + 1, "true") == 0;
+            continue;
+        }
+        static const char *const valued[] = {"-o",     "--format", "--weights", "--inputs", "--batch",
+                                             "--seed", "--model",  "--input",   "--const"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
             known |= strcmp(name, valued[k]) == 0;
@@ -105,7 +131,16 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
         else if (strcmp(name, "--weights") == 0)
             o->weights = val;
         else if (strcmp(name, "--inputs") == 0)
-            o->inputs = val;
+            o->inputs_file = val;
+        else if (strcmp(name, "--model") == 0)
+            o->model = val;
+        else if (strcmp(name, "--input") == 0 || strcmp(name, "--const") == 0) {
+            bool in = name[3] == 'n';
+            int *n = in ? &o->ninputs : &o->nconsts;
+            if (*n == MAX_SPECS)
+                return usage_error(errf, "too many %s options", name);
+            (in ? o->inputs : o->consts)[(*n)++] = val;
+        }
         else if (strcmp(name, "--batch") == 0) {
             if (!parse_number(val, &num) || num < 1 || num > (1ull << 31))
                 return usage_error(errf, "--batch takes a positive integer, got '%s'", val);
@@ -127,19 +162,55 @@ static bool has_suffix(const char *s, const char *suf)
     return n >= k && strcmp(s + n - k, suf) == 0;
 }
 
-static sf_graph *load_graph(const char *path, sf_error *e)
+typedef struct loaded {
+    sf_graph *g;      /* owned by py when the source is a model file */
+    sf_py_model *py;
+} loaded;
+
+static void unload(loaded *l)
 {
-    if (!has_suffix(path, ".sfir")) {
-        sf_fail(e, SF_ERR_INVALID_ARG, "%s: unknown file kind (expected a .sfir IR file)", path);
-        return NULL;
+    if (l->py)
+        sf_py_model_free(l->py);
+    else
+        sf_graph_free(l->g);
+    memset(l, 0, sizeof *l);
+}
+
+static bool load(const options *o, loaded *l, FILE *errf, sf_error *e)
+{
+    memset(l, 0, sizeof *l);
+    const char *path = o->file;
+    bool py = has_suffix(path, ".py");
+    if (!py && !has_suffix(path, ".sfir")) {
+        sf_fail(e, SF_ERR_INVALID_ARG, "%s: unknown file kind (expected a .py model file or a .sfir IR file)", path);
+        return false;
+    }
+    if (!py && (o->model || o->ninputs || o->nconsts)) {
+        sf_fail(e, SF_ERR_INVALID_ARG, "%s: --model, --input and --const apply to .py model files", path);
+        return false;
     }
     char *text;
     size_t len;
     if (sf_read_file(path, &text, &len, e) != SF_OK)
-        return NULL;
-    sf_graph *g = sf_parse(text, len, path, e);
+        return false;
+    if (py) {
+        sf_py_options po = {o->model, o->inputs, o->ninputs, o->consts, o->nconsts};
+        l->py = sf_py_compile(path, text, len, &po, e);
+        l->g = l->py ? l->py->graph : NULL;
+        if (l->py && o->time)
+            fprintf(errf, "sheaf: frontend of %s: parse %.2f ms, __init__ %.2f ms, trace %.2f ms, %zu IR nodes\n", path,
+                    l->py->stats.parse_ms, l->py->stats.init_ms, l->py->stats.trace_ms, l->g->nodes.len);
+    } else {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        l->g = sf_parse(text, len, path, e);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (l->g && o->time)
+            fprintf(errf, "sheaf: parse of %s: %.2f ms, %zu IR nodes\n", path,
+                    (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6, l->g->nodes.len);
+    }
     free(text);
-    return g;
+    return l->g != NULL;
 }
 
 static int cmd_ir(const options *o, FILE *out, FILE *errf)
@@ -148,14 +219,15 @@ static int cmd_ir(const options *o, FILE *out, FILE *errf)
     const char *fmt = o->format ? o->format : "text";
     if (strcmp(fmt, "text") && strcmp(fmt, "dot"))
         return usage_error(errf, "--format is text or dot, got '%s'", fmt);
-    sf_graph *g = load_graph(o->file, &e);
-    if (!g)
+    loaded l;
+    if (!load(o, &l, errf, &e))
         return fail_line(errf, &e);
+    sf_graph *g = l.g;
     sf_outfile of;
     FILE *dst = out;
     if (o->output) {
         if (sf_outfile_open(&of, o->output, &e) != SF_OK) {
-            sf_graph_free(g);
+            unload(&l);
             return fail_line(errf, &e);
         }
         dst = of.f;
@@ -164,7 +236,7 @@ static int cmd_ir(const options *o, FILE *out, FILE *errf)
         sf_print_dot(g, dst);
     else
         sf_print(g, dst);
-    sf_graph_free(g);
+    unload(&l);
     if (o->output && sf_outfile_commit(&of, &e) != SF_OK)
         return fail_line(errf, &e);
     return 0;
@@ -186,18 +258,21 @@ static void print_outputs(const sf_tensor_set *outs, FILE *out)
 static int cmd_run(const options *o, FILE *out, FILE *errf)
 {
     sf_error e = {0};
-    sf_graph *g = load_graph(o->file, &e);
-    if (!g)
+    loaded l;
+    if (!load(o, &l, errf, &e))
         return fail_line(errf, &e);
+    sf_graph *g = l.g;
     sf_tensor_set *w = sf_tensors_new(), *in = sf_tensors_new(), *res = sf_tensors_new();
     sf_status st = (w && in && res) ? SF_OK : sf_fail(&e, SF_ERR_NOMEM, "out of memory");
     int64_t batch = o->batch ? o->batch : 1;
+    if (st == SF_OK && o->weights)
+        st = sf_st_load(o->weights, w, &e);
+    else if (st == SF_OK)
+        st = l.py ? sf_py_init_weights(l.py, o->seed, w, &e) : sf_init_weights(g, o->seed, w, &e);
     if (st == SF_OK)
-        st = o->weights ? sf_st_load(o->weights, w, &e) : sf_init_weights(g, o->seed, w, &e);
-    if (st == SF_OK)
-        st = sf_check_weights(g, w, false, &e);
-    if (st == SF_OK && o->inputs) {
-        st = sf_st_load(o->inputs, in, &e);
+        st = l.py ? sf_py_check_weights(l.py, w, o->strict, &e) : sf_check_weights(g, w, !o->strict, &e);
+    if (st == SF_OK && o->inputs_file) {
+        st = sf_st_load(o->inputs_file, in, &e);
         if (st == SF_OK)
             st = sf_check_inputs(g, in, &batch, &e);
         if (st == SF_OK && o->batch && o->batch != batch)
@@ -215,7 +290,7 @@ static int cmd_run(const options *o, FILE *out, FILE *errf)
     sf_tensors_free(w);
     sf_tensors_free(in);
     sf_tensors_free(res);
-    sf_graph_free(g);
+    unload(&l);
     return st == SF_OK ? 0 : fail_line(errf, &e);
 }
 
@@ -242,6 +317,7 @@ int sf_tool_main(int argc, char **argv, FILE *out, FILE *errf)
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0)
         return cmd_version(out);
     options o = {0};
+    o.strict = true;
     if (strcmp(cmd, "ir") && strcmp(cmd, "run"))
         return usage_error(errf, "unknown command '%s'", cmd);
     int rc = parse_options(argc, argv, &o, errf);

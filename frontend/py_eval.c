@@ -1,0 +1,1087 @@
+/* The evaluator: expressions, statements, calls, classes, imports. It runs
+ * __init__ with Python values and forward with tensors that are IR values. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "py_interp.h"
+
+enum { MAX_CALL_DEPTH = 200 };
+
+typedef enum { FLOW_NEXT, FLOW_RETURN, FLOW_BREAK, FLOW_CONTINUE, FLOW_ERROR } flow;
+
+/* ---- scopes ---- */
+
+static pv *scope_get(py_interp *I, py_scope *sc, const char *name)
+{
+    for (; sc; sc = sc->parent)
+        for (int i = sc->n - 1; i >= 0; i--)
+            if (strcmp(sc->names[i], name) == 0)
+                return sc->vals[i];
+    return sf_map_get(&I->globals, name);
+}
+
+static bool scope_set(py_interp *I, py_scope *sc, const char *name, pv *v)
+{
+    if (!sc)
+        return sf_map_put(&I->globals, name, v) || (py_error(I, NULL, SF_ERR_NOMEM, "out of memory"), false);
+    for (int i = 0; i < sc->n; i++)
+        if (strcmp(sc->names[i], name) == 0) {
+            sc->vals[i] = v;
+            return true;
+        }
+    if (sc->n == sc->cap) {
+        int cap = sc->cap ? sc->cap * 2 : 8;
+        const char **names = sf_arena_alloc(I->arena, sizeof *names * (size_t)cap);
+        pv **vals = sf_arena_alloc(I->arena, sizeof *vals * (size_t)cap);
+        if (!names || !vals) {
+            py_error(I, NULL, SF_ERR_NOMEM, "out of memory");
+            return false;
+        }
+        if (sc->n) {
+            memcpy(names, sc->names, sizeof *names * (size_t)sc->n);
+            memcpy(vals, sc->vals, sizeof *vals * (size_t)sc->n);
+        }
+        sc->names = names, sc->vals = vals, sc->cap = cap;
+    }
+    sc->names[sc->n] = name;
+    sc->vals[sc->n++] = v;
+    return true;
+}
+
+/* ---- argument binding ---- */
+
+bool py_bind(py_interp *I, const py_expr *at, const char *fname, const char *const *names, int nreq, int argc,
+             pv **argv, int kwc, const char **kwn, pv **kwv, pv **out)
+{
+    int n = 0;
+    while (names[n])
+        n++;
+    for (int i = 0; i < n; i++)
+        out[i] = NULL;
+    if (argc > n) {
+        py_error(I, at, SF_ERR_INVALID_ARG, "%s takes at most %d argument(s), got %d", fname, n, argc);
+        return false;
+    }
+    for (int i = 0; i < argc; i++)
+        out[i] = argv[i];
+    for (int k = 0; k < kwc; k++) {
+        int slot = -1;
+        for (int i = 0; i < n; i++)
+            if (strcmp(names[i], kwn[k]) == 0)
+                slot = i;
+        if (slot < 0) {
+            py_error(I, at, SF_ERR_INVALID_ARG, "%s got an unexpected keyword argument '%s'", fname, kwn[k]);
+            return false;
+        }
+        if (out[slot]) {
+            py_error(I, at, SF_ERR_INVALID_ARG, "%s got multiple values for argument '%s'", fname, kwn[k]);
+            return false;
+        }
+        out[slot] = kwv[k];
+    }
+    for (int i = 0; i < nreq; i++)
+        if (!out[i]) {
+            py_error(I, at, SF_ERR_INVALID_ARG, "%s is missing the argument '%s'", fname, names[i]);
+            return false;
+        }
+    return true;
+}
+
+bool py_as_int(py_interp *I, const py_expr *at, const pv *v, const char *what, int64_t *out)
+{
+    if (v && (v->k == PV_INT || v->k == PV_BOOL)) {
+        *out = v->k == PV_INT ? v->u.i : v->u.b;
+        return true;
+    }
+    py_error(I, at, SF_ERR_INVALID_ARG, "%s must be an int, got %s", what, v ? pv_describe(I, v) : "nothing");
+    return false;
+}
+
+/* An int or a list/tuple of ints (also ints given as separate arguments by the caller). */
+bool py_as_ints(py_interp *I, const py_expr *at, pv *v, const char *what, int64_t *out, int max, int *n)
+{
+    if (v->k == PV_INT || v->k == PV_BOOL || v->k == PV_BATCH) {
+        *n = 1;
+        out[0] = v->k == PV_BATCH ? SF_DIM_B : v->k == PV_INT ? v->u.i : v->u.b;
+        return true;
+    }
+    if (v->k != PV_LIST && v->k != PV_TUPLE) {
+        py_error(I, at, SF_ERR_INVALID_ARG, "%s must be an int or a sequence of ints, got %s", what, pv_describe(I, v));
+        return false;
+    }
+    if (v->u.list->n > max) {
+        py_error(I, at, SF_ERR_INVALID_ARG, "%s has %lld entries, at most %d", what, (long long)v->u.list->n, max);
+        return false;
+    }
+    *n = (int)v->u.list->n;
+    for (int i = 0; i < *n; i++) {
+        pv *x = v->u.list->items[i];
+        if (x->k == PV_BATCH)
+            out[i] = SF_DIM_B;
+        else if (!py_as_int(I, at, x, what, &out[i]))
+            return false;
+    }
+    return true;
+}
+
+/* ---- calls ---- */
+
+static flow exec_block(py_interp *I, py_scope *sc, py_stmt *const *body, int n, pv **ret);
+
+static pv *call_user(py_interp *I, const py_expr *at, py_func *fn, pv *self, int argc, pv **argv, int kwc,
+                     const char **kwn, pv **kwv)
+{
+    const py_stmt *def = fn->def;
+    if (I->depth >= MAX_CALL_DEPTH)
+        return py_error(I, at, SF_ERR_UNSUPPORTED, "calls nested deeper than %d (recursion in %s?)", MAX_CALL_DEPTH,
+                        fn->qualname);
+    py_scope sc = {0};
+    int first = 0;
+    if (self) {
+        if (def->nparams == 0)
+            return py_error(I, at, SF_ERR_INVALID_ARG, "%s takes no 'self' parameter", fn->qualname);
+        if (!scope_set(I, &sc, def->params[0].name, self))
+            return NULL;
+        first = 1;
+    }
+    int nslots = def->nparams - first;
+    if (argc > nslots)
+        return py_error(I, at, SF_ERR_INVALID_ARG, "%s takes %d argument(s), got %d", fn->qualname, nslots, argc);
+    pv *vals[256];
+    if (nslots > 256)
+        return py_error(I, at, SF_ERR_UNSUPPORTED, "%s has too many parameters", fn->qualname);
+    for (int i = 0; i < nslots; i++)
+        vals[i] = i < argc ? argv[i] : NULL;
+    for (int k = 0; k < kwc; k++) {
+        int slot = -1;
+        for (int i = 0; i < nslots; i++)
+            if (strcmp(def->params[first + i].name, kwn[k]) == 0)
+                slot = i;
+        if (slot < 0)
+            return py_error(I, at, SF_ERR_INVALID_ARG, "%s got an unexpected keyword argument '%s'", fn->qualname,
+                            kwn[k]);
+        if (vals[slot])
+            return py_error(I, at, SF_ERR_INVALID_ARG, "%s got multiple values for argument '%s'", fn->qualname,
+                            kwn[k]);
+        vals[slot] = kwv[k];
+    }
+    for (int i = 0; i < nslots; i++) {
+        if (!vals[i])
+            vals[i] = fn->defaults[first + i];
+        if (!vals[i])
+            return py_error(I, at, SF_ERR_INVALID_ARG, "%s is missing the argument '%s'", fn->qualname,
+                            def->params[first + i].name);
+        if (!scope_set(I, &sc, def->params[first + i].name, vals[i]))
+            return NULL;
+    }
+    py_class *saved_class = I->cur_class;
+    pv *saved_self = I->cur_self;
+    I->cur_class = fn->owner;
+    I->cur_self = self;
+    I->depth++;
+    pv *ret = NULL;
+    flow f = exec_block(I, &sc, def->body, def->nbody, &ret);
+    I->depth--;
+    I->cur_class = saved_class;
+    I->cur_self = saved_self;
+    if (f == FLOW_ERROR)
+        return NULL;
+    return f == FLOW_RETURN && ret ? ret : pv_none(I);
+}
+
+static pv *construct(py_interp *I, const py_expr *at, py_class *cls, int argc, pv **argv, int kwc, const char **kwn,
+                     pv **kwv)
+{
+    if (cls->nn)
+        return py_nn_construct(I, at, cls, argc, argv, kwc, kwn, kwv);
+    if (cls->foreign)
+        return py_error(I, at, SF_ERR_UNSUPPORTED, "class %s derives from %s, which sheaf does not model", cls->name,
+                        cls->foreign);
+    py_object *o = py_object_new(I, cls);
+    pv *self = o ? pv_new(I, PV_OBJECT) : NULL;
+    if (!self)
+        return NULL;
+    self->u.obj = o;
+    pv *init = py_class_lookup(cls, "__init__");
+    if (!init) {
+        if (argc || kwc)
+            return py_error(I, at, SF_ERR_INVALID_ARG, "%s() takes no arguments", cls->name);
+        return self;
+    }
+    if (init->k != PV_FUNC)
+        return py_error(I, at, SF_ERR_UNSUPPORTED, "%s.__init__ is not a function", cls->name);
+    o->constructing = true;
+    pv *r = call_user(I, at, init->u.fn, self, argc, argv, kwc, kwn, kwv);
+    o->constructing = false;
+    return r ? self : NULL;
+}
+
+/* The name under which a module runs, for messages. */
+static const char *module_ctx(py_interp *I, py_object *o)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s (%s)", o->path && *o->path ? o->path : "the model", o->cls->name);
+    return sf_arena_strdup(I->arena, buf);
+}
+
+pv *py_call(py_interp *I, const py_expr *at, pv *fn, int argc, pv **argv, int kwc, const char **kwn, pv **kwv)
+{
+    if (I->failed)
+        return NULL;
+    switch (fn->k) {
+    case PV_BUILTIN:
+        return fn->u.builtin.b->fn(I, at, fn->u.builtin.self, argc, argv, kwc, kwn, kwv);
+    case PV_FUNC:
+        return call_user(I, at, fn->u.fn, NULL, argc, argv, kwc, kwn, kwv);
+    case PV_BOUND:
+        return call_user(I, at, fn->u.bound.fn, fn->u.bound.self, argc, argv, kwc, kwn, kwv);
+    case PV_CLASS:
+        return construct(I, at, fn->u.cls, argc, argv, kwc, kwn, kwv);
+    case PV_OBJECT: {
+        py_object *o = fn->u.obj;
+        const char *saved = I->ctx;
+        pv *r;
+        if (o->cls->nn) {
+            I->ctx = module_ctx(I, o);
+            r = py_nn_call(I, at, o, argc, argv, kwc, kwn, kwv);
+        } else {
+            pv *m = py_class_lookup(o->cls, o->cls->is_module ? "forward" : "__call__");
+            if (!m || m->k != PV_FUNC)
+                return py_error(I, at, SF_ERR_INVALID_ARG, "%s has no %s method", pv_describe(I, fn),
+                                o->cls->is_module ? "forward" : "__call__");
+            I->ctx = module_ctx(I, o);
+            r = call_user(I, at, m->u.fn, fn, argc, argv, kwc, kwn, kwv);
+        }
+        I->ctx = saved;
+        return r;
+    }
+    default:
+        return py_error(I, at, SF_ERR_INVALID_ARG, "%s is not callable", pv_describe(I, fn));
+    }
+}
+
+/* ---- expressions ---- */
+
+static pv *num_binop(py_interp *I, const py_expr *at, py_binop op, pv *a, pv *b)
+{
+    bool ints = a->k != PV_FLOAT && b->k != PV_FLOAT;
+    if (ints) {
+        int64_t x = a->k == PV_INT ? a->u.i : a->u.b, y = b->k == PV_INT ? b->u.i : b->u.b, r;
+        switch (op) {
+        case PB_ADD:
+            if (__builtin_add_overflow(x, y, &r))
+                break;
+            return pv_int(I, r);
+        case PB_SUB:
+            if (__builtin_sub_overflow(x, y, &r))
+                break;
+            return pv_int(I, r);
+        case PB_MUL:
+            if (__builtin_mul_overflow(x, y, &r))
+                break;
+            return pv_int(I, r);
+        case PB_FLOORDIV:
+        case PB_MOD:
+            if (y == 0)
+                return py_error(I, at, SF_ERR_INVALID_ARG, "integer division or modulo by zero");
+            if (x == INT64_MIN && y == -1)
+                break;
+            {
+                int64_t q = x / y, m = x % y;
+                if (m != 0 && ((m < 0) != (y < 0))) {
+                    q--;
+                    m += y;
+                }
+                return pv_int(I, op == PB_FLOORDIV ? q : m);
+            }
+        case PB_POW:
+            if (y >= 0) {
+                int64_t acc = 1;
+                for (int64_t k = 0; k < y; k++)
+                    if (__builtin_mul_overflow(acc, x, &acc))
+                        return py_error(I, at, SF_ERR_UNSUPPORTED, "integer overflow in **");
+                return pv_int(I, acc);
+            }
+            return pv_float(I, pow((double)x, (double)y));
+        case PB_DIV:
+            if (y == 0)
+                return py_error(I, at, SF_ERR_INVALID_ARG, "division by zero");
+            return pv_float(I, (double)x / (double)y);
+        default: break;
+        }
+        if (op == PB_ADD || op == PB_SUB || op == PB_MUL || op == PB_MOD || op == PB_FLOORDIV)
+            return py_error(I, at, SF_ERR_UNSUPPORTED, "integer overflow");
+    }
+    double x = pv_as_double(a), y = pv_as_double(b);
+    switch (op) {
+    case PB_ADD: return pv_float(I, x + y);
+    case PB_SUB: return pv_float(I, x - y);
+    case PB_MUL: return pv_float(I, x * y);
+    case PB_DIV:
+        if (y == 0)
+            return py_error(I, at, SF_ERR_INVALID_ARG, "float division by zero");
+        return pv_float(I, x / y);
+    case PB_FLOORDIV:
+        if (y == 0)
+            return py_error(I, at, SF_ERR_INVALID_ARG, "float floor division by zero");
+        return pv_float(I, floor(x / y));
+    case PB_MOD:
+        if (y == 0)
+            return py_error(I, at, SF_ERR_INVALID_ARG, "float modulo by zero");
+        return pv_float(I, x - floor(x / y) * y);
+    case PB_POW: return pv_float(I, pow(x, y));
+    default: return py_error(I, at, SF_ERR_UNSUPPORTED, "operator not supported on numbers");
+    }
+}
+
+static pv *seq_repeat(py_interp *I, const py_expr *at, pv *seq, int64_t times)
+{
+    if (seq->k == PV_STR) {
+        if (times <= 0)
+            return pv_str(I, "", 0);
+        if ((size_t)times > (1u << 24) / (seq->u.s.n + 1))
+            return py_error(I, at, SF_ERR_UNSUPPORTED, "string repetition too long");
+        size_t n = seq->u.s.n * (size_t)times;
+        char *buf = sf_arena_alloc(I->arena, n + 1);
+        if (!buf)
+            return py_error(I, at, SF_ERR_NOMEM, "out of memory");
+        for (int64_t k = 0; k < times; k++)
+            memcpy(buf + (size_t)k * seq->u.s.n, seq->u.s.s, seq->u.s.n);
+        return pv_str(I, buf, n);
+    }
+    int64_t n = seq->u.list->n;
+    if (times > 0 && n > 0 && times > 100000000 / n)
+        return py_error(I, at, SF_ERR_UNSUPPORTED, "sequence repetition too long");
+    pv *r = pv_list_new(I, seq->k, times > 0 ? n * times : 0);
+    for (int64_t k = 0; r && k < times; k++)
+        for (int64_t i = 0; i < n; i++)
+            if (!pv_list_push(I, r, seq->u.list->items[i]))
+                return NULL;
+    return r;
+}
+
+static pv *binop(py_interp *I, const py_expr *at, py_binop op, pv *a, pv *b)
+{
+    if (a->k == PV_TENSOR || b->k == PV_TENSOR)
+        return py_tensor_binop(I, at, op, a, b);
+    if (a->k == PV_BATCH || b->k == PV_BATCH)
+        return py_error(I, at, SF_ERR_UNSUPPORTED,
+                        "the batch size is symbolic (B): it can be passed where a dim is expected (view, reshape), "
+                        "not computed with");
+    if (pv_is_number(a) && pv_is_number(b))
+        return num_binop(I, at, op, a, b);
+    if (op == PB_ADD && a->k == b->k && (a->k == PV_LIST || a->k == PV_TUPLE)) {
+        pv *r = pv_list_new(I, a->k, a->u.list->n + b->u.list->n);
+        for (int64_t i = 0; r && i < a->u.list->n; i++)
+            pv_list_push(I, r, a->u.list->items[i]);
+        for (int64_t i = 0; r && i < b->u.list->n; i++)
+            pv_list_push(I, r, b->u.list->items[i]);
+        return r;
+    }
+    if (op == PB_ADD && a->k == PV_STR && b->k == PV_STR) {
+        char *buf = sf_arena_alloc(I->arena, a->u.s.n + b->u.s.n + 1);
+        if (!buf)
+            return py_error(I, at, SF_ERR_NOMEM, "out of memory");
+        memcpy(buf, a->u.s.s, a->u.s.n);
+        memcpy(buf + a->u.s.n, b->u.s.s, b->u.s.n);
+        return pv_str(I, buf, a->u.s.n + b->u.s.n);
+    }
+    if (op == PB_MUL && (a->k == PV_STR || a->k == PV_LIST || a->k == PV_TUPLE) && b->k == PV_INT)
+        return seq_repeat(I, at, a, b->u.i);
+    if (op == PB_MUL && (b->k == PV_STR || b->k == PV_LIST || b->k == PV_TUPLE) && a->k == PV_INT)
+        return seq_repeat(I, at, b, a->u.i);
+    if (op == PB_MOD && a->k == PV_STR)
+        return a; /* '%' formatting: the text matters only in messages */
+    return py_error(I, at, SF_ERR_UNSUPPORTED, "unsupported operands for this operator: %s and %s",
+                    pv_describe(I, a), pv_describe(I, b));
+}
+
+static bool compare(py_interp *I, const py_expr *at, py_binop op, pv *a, pv *b, bool *out)
+{
+    if (a->k == PV_TENSOR || b->k == PV_TENSOR) {
+        if (op == PB_IS || op == PB_ISNOT) {
+            *out = (a->k == b->k && a->u.t == b->u.t) == (op == PB_IS);
+            return true;
+        }
+        py_error(I, at, SF_ERR_UNSUPPORTED, "comparing tensors is not supported: the result is not known at compile time");
+        return false;
+    }
+    switch (op) {
+    case PB_IS: case PB_ISNOT: {
+        bool same = a->k == b->k && (a->k == PV_NONE || a->k == PV_ELLIPSIS || pv_equal(a, b)) &&
+                    (a->k != PV_INT || a->u.i == b->u.i);
+        *out = op == PB_IS ? same : !same;
+        return true;
+    }
+    case PB_EQ: *out = pv_equal(a, b); return true;
+    case PB_NE: *out = !pv_equal(a, b); return true;
+    case PB_IN: case PB_NOTIN: {
+        bool found = false;
+        if (b->k == PV_DICT) {
+            found = pv_dict_get(b->u.dict, a) != NULL;
+        } else if (b->k == PV_STR && a->k == PV_STR) {
+            found = a->u.s.n == 0 || (b->u.s.n >= a->u.s.n && strstr(b->u.s.s, a->u.s.s));
+        } else {
+            pv *items = pv_iterate(I, at, b);
+            if (!items)
+                return false;
+            for (int64_t i = 0; i < items->u.list->n && !found; i++)
+                found = pv_equal(items->u.list->items[i], a);
+        }
+        *out = op == PB_IN ? found : !found;
+        return true;
+    }
+    default: break;
+    }
+    int c;
+    if (pv_is_number(a) && pv_is_number(b)) {
+        double x = pv_as_double(a), y = pv_as_double(b);
+        c = x < y ? -1 : x > y;
+    } else if (a->k == PV_STR && b->k == PV_STR) {
+        c = strcmp(a->u.s.s, b->u.s.s);
+    } else {
+        py_error(I, at, SF_ERR_UNSUPPORTED, "cannot order %s and %s", pv_describe(I, a), pv_describe(I, b));
+        return false;
+    }
+    *out = op == PB_LT ? c < 0 : op == PB_LE ? c <= 0 : op == PB_GT ? c > 0 : c >= 0;
+    return true;
+}
+
+static int64_t norm_index(int64_t i, int64_t n) { return i < 0 ? i + n : i; }
+
+/* Python slice bounds, clamped as Python does. */
+bool py_slice_bounds(py_interp *I, const py_expr *at, const pv *s, int64_t n, int64_t *start, int64_t *stop,
+                     int64_t *step)
+{
+    int64_t st = 1;
+    if (s->u.slice.step && s->u.slice.step->k != PV_NONE && !py_as_int(I, at, s->u.slice.step, "slice step", &st))
+        return false;
+    if (st == 0) {
+        py_error(I, at, SF_ERR_INVALID_ARG, "slice step cannot be zero");
+        return false;
+    }
+    int64_t lo = st > 0 ? 0 : n - 1, hi = st > 0 ? n : -1;
+    if (s->u.slice.lo && s->u.slice.lo->k != PV_NONE) {
+        if (!py_as_int(I, at, s->u.slice.lo, "slice start", &lo))
+            return false;
+        lo = norm_index(lo, n);
+        lo = st > 0 ? (lo < 0 ? 0 : lo > n ? n : lo) : (lo < -1 ? -1 : lo > n - 1 ? n - 1 : lo);
+    }
+    if (s->u.slice.hi && s->u.slice.hi->k != PV_NONE) {
+        if (!py_as_int(I, at, s->u.slice.hi, "slice stop", &hi))
+            return false;
+        hi = norm_index(hi, n);
+        hi = st > 0 ? (hi < 0 ? 0 : hi > n ? n : hi) : (hi < -1 ? -1 : hi > n - 1 ? n - 1 : hi);
+    }
+    *start = lo, *stop = hi, *step = st;
+    return true;
+}
+
+static pv *subscript(py_interp *I, const py_expr *at, pv *obj, pv *idx)
+{
+    switch (obj->k) {
+    case PV_TENSOR:
+        return py_tensor_subscript(I, at, obj, idx);
+    case PV_DICT: {
+        pv *v = pv_dict_get(obj->u.dict, idx);
+        return v ? v : py_error(I, at, SF_ERR_INVALID_ARG, "key %s not in dict", pv_describe(I, idx));
+    }
+    case PV_LIST: case PV_TUPLE: case PV_STR: case PV_RANGE: {
+        pv *seq = obj->k == PV_RANGE ? pv_iterate(I, at, obj) : obj;
+        if (!seq)
+            return NULL;
+        int64_t n = seq->k == PV_STR ? (int64_t)seq->u.s.n : seq->u.list->n;
+        if (idx->k == PV_SLICE) {
+            int64_t a, b, st;
+            if (!py_slice_bounds(I, at, idx, n, &a, &b, &st))
+                return NULL;
+            if (seq->k == PV_STR) {
+                char *buf = sf_arena_alloc(I->arena, (size_t)n + 1);
+                size_t k = 0;
+                for (int64_t i = a; buf && (st > 0 ? i < b : i > b); i += st)
+                    buf[k++] = seq->u.s.s[i];
+                return buf ? pv_str(I, buf, k) : NULL;
+            }
+            pv *r = pv_list_new(I, seq->k == PV_TUPLE ? PV_TUPLE : PV_LIST, 0);
+            for (int64_t i = a; r && (st > 0 ? i < b : i > b); i += st)
+                if (!pv_list_push(I, r, seq->u.list->items[i]))
+                    return NULL;
+            return r;
+        }
+        int64_t i;
+        if (!py_as_int(I, at, idx, "index", &i))
+            return NULL;
+        int64_t j = norm_index(i, n);
+        if (j < 0 || j >= n)
+            return py_error(I, at, SF_ERR_INVALID_ARG, "index %lld out of range for %s", (long long)i,
+                            pv_describe(I, obj));
+        return seq->k == PV_STR ? pv_str(I, seq->u.s.s + j, 1) : seq->u.list->items[j];
+    }
+    case PV_OBJECT: {
+        pv *m = py_module_method(I, at, obj, "__getitem__");
+        if (m)
+            return py_call(I, at, m, 1, &idx, 0, NULL, NULL);
+        if (I->failed)
+            return NULL;
+        break;
+    }
+    case PV_NAMESPACE: /* typing: List[int], Optional[Tensor] */
+        if (obj->u.ns == NS_TYPING)
+            return obj;
+        break;
+    default: break;
+    }
+    return py_error(I, at, SF_ERR_INVALID_ARG, "%s is not subscriptable", pv_describe(I, obj));
+}
+
+static bool collect(py_interp *I, py_scope *sc, pv *list, py_expr *const *items, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (items[i]->kind == PE_STARRED) {
+            pv *v = py_eval(I, sc, items[i]->a), *it = v ? pv_iterate(I, items[i], v) : NULL;
+            if (!it)
+                return false;
+            for (int64_t k = 0; k < it->u.list->n; k++)
+                if (!pv_list_push(I, list, it->u.list->items[k]))
+                    return false;
+            continue;
+        }
+        pv *v = py_eval(I, sc, items[i]);
+        if (!v || !pv_list_push(I, list, v))
+            return false;
+    }
+    return true;
+}
+
+static bool assign(py_interp *I, py_scope *sc, const py_expr *target, pv *v);
+
+static bool comprehension(py_interp *I, py_scope *sc, const py_expr *e, int level, pv *out)
+{
+    if (level == e->ncomps) {
+        pv *v = py_eval(I, sc, e->a);
+        return v && pv_list_push(I, out, v);
+    }
+    const py_comp *c = &e->comps[level];
+    pv *src = py_eval(I, sc, c->iter), *items = src ? pv_iterate(I, c->iter, src) : NULL;
+    if (!items)
+        return false;
+    for (int64_t i = 0; i < items->u.list->n; i++) {
+        if (!assign(I, sc, c->target, items->u.list->items[i]))
+            return false;
+        bool keep = true;
+        for (int k = 0; k < c->nconds && keep; k++) {
+            pv *cv = py_eval(I, sc, c->conds[k]);
+            if (!cv || !pv_truth(I, c->conds[k], cv, &keep))
+                return false;
+        }
+        if (keep && !comprehension(I, sc, e, level + 1, out))
+            return false;
+    }
+    return true;
+}
+
+static pv *eval_call(py_interp *I, py_scope *sc, const py_expr *e)
+{
+    pv *fn = py_eval(I, sc, e->a);
+    if (!fn)
+        return NULL;
+    pv *args = pv_list_new(I, PV_TUPLE, e->n);
+    if (!args || !collect(I, sc, args, e->items, e->n))
+        return NULL;
+    int kwc = 0, cap = e->nkw;
+    const char **kwn = NULL;
+    pv **kwv = NULL;
+    for (int k = 0; k < e->nkw; k++)
+        if (e->values[k]->kind == PE_DSTARRED) {
+            pv *d = py_eval(I, sc, e->values[k]->a);
+            if (!d)
+                return NULL;
+            if (d->k != PV_DICT)
+                return py_error(I, e->values[k], SF_ERR_INVALID_ARG, "** needs a dict, got %s", pv_describe(I, d));
+            cap += (int)d->u.dict->n;
+        }
+    if (cap) {
+        kwn = sf_arena_alloc(I->arena, sizeof *kwn * (size_t)cap);
+        kwv = sf_arena_alloc(I->arena, sizeof *kwv * (size_t)cap);
+        if (!kwn || !kwv)
+            return py_error(I, e, SF_ERR_NOMEM, "out of memory");
+    }
+    for (int k = 0; k < e->nkw; k++) {
+        if (e->values[k]->kind == PE_DSTARRED) {
+            pv *d = py_eval(I, sc, e->values[k]->a);
+            for (int64_t j = 0; d && j < d->u.dict->n; j++) {
+                if (d->u.dict->keys[j]->k != PV_STR)
+                    return py_error(I, e->values[k], SF_ERR_INVALID_ARG, "** keys must be strings");
+                kwn[kwc] = d->u.dict->keys[j]->u.s.s;
+                kwv[kwc++] = d->u.dict->vals[j];
+            }
+            continue;
+        }
+        pv *v = py_eval(I, sc, e->values[k]);
+        if (!v)
+            return NULL;
+        kwn[kwc] = e->kwnames[k];
+        kwv[kwc++] = v;
+    }
+    return py_call(I, e, fn, (int)args->u.list->n, args->u.list->items, kwc, kwn, kwv);
+}
+
+pv *py_eval(py_interp *I, py_scope *sc, const py_expr *e)
+{
+    if (I->failed)
+        return NULL;
+    switch (e->kind) {
+    case PE_NAME: {
+        pv *v = scope_get(I, sc, e->name);
+        return v ? v : py_error(I, e, SF_ERR_INVALID_ARG, "name '%s' is not defined", e->name);
+    }
+    case PE_INT: return pv_int(I, e->ival);
+    case PE_FLOAT: return pv_float(I, e->fval);
+    case PE_STR: return pv_str(I, e->name, e->len);
+    case PE_TRUE: return pv_bool(I, true);
+    case PE_FALSE: return pv_bool(I, false);
+    case PE_NONE: return pv_none(I);
+    case PE_ELLIPSIS: return pv_new(I, PV_ELLIPSIS);
+    case PE_ATTR: {
+        pv *o = py_eval(I, sc, e->a);
+        return o ? py_getattr(I, e, o, e->name) : NULL;
+    }
+    case PE_CALL: return eval_call(I, sc, e);
+    case PE_SUBSCRIPT: {
+        pv *o = py_eval(I, sc, e->a), *i = o ? py_eval(I, sc, e->b) : NULL;
+        return i ? subscript(I, e, o, i) : NULL;
+    }
+    case PE_SLICE: {
+        pv *s = pv_new(I, PV_SLICE);
+        if (!s)
+            return NULL;
+        if ((e->a && !(s->u.slice.lo = py_eval(I, sc, e->a))) || (e->b && !(s->u.slice.hi = py_eval(I, sc, e->b))) ||
+            (e->c && !(s->u.slice.step = py_eval(I, sc, e->c))))
+            return NULL;
+        return s;
+    }
+    case PE_TUPLE: case PE_LIST: {
+        pv *l = pv_list_new(I, e->kind == PE_TUPLE ? PV_TUPLE : PV_LIST, e->n);
+        return l && collect(I, sc, l, e->items, e->n) ? l : NULL;
+    }
+    case PE_DICT: {
+        pv *d = pv_dict_new(I);
+        for (int i = 0; d && i < e->n; i++) {
+            pv *k = py_eval(I, sc, e->items[i]), *v = k ? py_eval(I, sc, e->values[i]) : NULL;
+            if (!v || !pv_dict_set(I, d->u.dict, k, v))
+                return NULL;
+        }
+        return d;
+    }
+    case PE_LISTCOMP: {
+        py_scope inner = {0};
+        inner.parent = sc;
+        pv *out = pv_list_new(I, PV_LIST, 0);
+        return out && comprehension(I, &inner, e, 0, out) ? out : NULL;
+    }
+    case PE_BINOP: {
+        pv *a = py_eval(I, sc, e->a), *b = a ? py_eval(I, sc, e->b) : NULL;
+        return b ? binop(I, e, e->op, a, b) : NULL;
+    }
+    case PE_UNARY: {
+        pv *a = py_eval(I, sc, e->a);
+        if (!a)
+            return NULL;
+        if (e->op == PB_POS && (pv_is_number(a) || a->k == PV_TENSOR))
+            return a;
+        if (a->k == PV_TENSOR)
+            return py_tensor_binop(I, e, PB_NEG, a, NULL);
+        if (a->k == PV_INT)
+            return a->u.i == INT64_MIN ? py_error(I, e, SF_ERR_UNSUPPORTED, "integer overflow") : pv_int(I, -a->u.i);
+        if (a->k == PV_BOOL)
+            return pv_int(I, -(int64_t)a->u.b);
+        if (a->k == PV_FLOAT)
+            return pv_float(I, -a->u.f);
+        return py_error(I, e, SF_ERR_UNSUPPORTED, "bad operand for unary -: %s", pv_describe(I, a));
+    }
+    case PE_AND: case PE_OR: {
+        pv *a = py_eval(I, sc, e->a);
+        bool t;
+        if (!a || !pv_truth(I, e->a, a, &t))
+            return NULL;
+        if ((e->kind == PE_AND) != t)
+            return a;
+        return py_eval(I, sc, e->b);
+    }
+    case PE_NOT: {
+        pv *a = py_eval(I, sc, e->a);
+        bool t;
+        return a && pv_truth(I, e->a, a, &t) ? pv_bool(I, !t) : NULL;
+    }
+    case PE_COMPARE: {
+        pv *left = py_eval(I, sc, e->items[0]);
+        for (int i = 0; left && i < e->n - 1; i++) {
+            pv *right = py_eval(I, sc, e->items[i + 1]);
+            bool r;
+            if (!right || !compare(I, e, e->ops[i], left, right, &r))
+                return NULL;
+            if (!r)
+                return pv_bool(I, false);
+            left = right;
+        }
+        return left ? pv_bool(I, true) : NULL;
+    }
+    case PE_IFEXP: {
+        pv *c = py_eval(I, sc, e->b);
+        bool t;
+        if (!c || !pv_truth(I, e->b, c, &t))
+            return NULL;
+        return py_eval(I, sc, t ? e->a : e->c);
+    }
+    case PE_STARRED: case PE_DSTARRED:
+        return py_error(I, e, SF_ERR_UNSUPPORTED, "starred expression in this position is not supported");
+    }
+    return py_error(I, e, SF_ERR_UNSUPPORTED, "unsupported expression");
+}
+
+/* ---- statements ---- */
+
+static bool setitem(py_interp *I, const py_expr *at, pv *obj, pv *idx, pv *v)
+{
+    if (obj->k == PV_LIST) {
+        int64_t i;
+        if (!py_as_int(I, at, idx, "list index", &i))
+            return false;
+        int64_t j = norm_index(i, obj->u.list->n);
+        if (j < 0 || j >= obj->u.list->n) {
+            py_error(I, at, SF_ERR_INVALID_ARG, "list assignment index %lld out of range", (long long)i);
+            return false;
+        }
+        obj->u.list->items[j] = v;
+        return true;
+    }
+    if (obj->k == PV_DICT)
+        return pv_dict_set(I, obj->u.dict, idx, v);
+    if (obj->k == PV_OBJECT) {
+        pv *m = py_module_method(I, at, obj, "__setitem__");
+        if (m) {
+            pv *args[2] = {idx, v};
+            return py_call(I, at, m, 2, args, 0, NULL, NULL) != NULL;
+        }
+    }
+    if (obj->k == PV_TENSOR)
+        py_error(I, at, SF_ERR_UNSUPPORTED, "assigning into a tensor slice is not supported (an in-place write)");
+    else if (!I->failed)
+        py_error(I, at, SF_ERR_UNSUPPORTED, "%s does not support item assignment", pv_describe(I, obj));
+    return false;
+}
+
+static bool assign(py_interp *I, py_scope *sc, const py_expr *target, pv *v)
+{
+    switch (target->kind) {
+    case PE_NAME:
+        return scope_set(I, sc, target->name, v);
+    case PE_ATTR: {
+        pv *o = py_eval(I, sc, target->a);
+        return o && py_setattr(I, target, o, target->name, v);
+    }
+    case PE_SUBSCRIPT: {
+        pv *o = py_eval(I, sc, target->a), *i = o ? py_eval(I, sc, target->b) : NULL;
+        return i && setitem(I, target, o, i, v);
+    }
+    case PE_TUPLE: case PE_LIST: {
+        pv *items = pv_iterate(I, target, v);
+        if (!items)
+            return false;
+        if (items->u.list->n != target->n) {
+            py_error(I, target, SF_ERR_INVALID_ARG, "cannot unpack %lld values into %d names",
+                     (long long)items->u.list->n, target->n);
+            return false;
+        }
+        for (int i = 0; i < target->n; i++)
+            if (!assign(I, sc, target->items[i], items->u.list->items[i]))
+                return false;
+        return true;
+    }
+    default:
+        py_error(I, target, SF_ERR_UNSUPPORTED, "cannot assign to this expression");
+        return false;
+    }
+}
+
+/* x op= y: tensors update in place (every name bound to x sees it, as in
+ * PyTorch); lists extend in place; everything else rebinds. */
+static bool augassign(py_interp *I, py_scope *sc, const py_stmt *s)
+{
+    pv *cur = py_eval(I, sc, s->target), *rhs = cur ? py_eval(I, sc, s->value) : NULL;
+    if (!rhs)
+        return false;
+    if (cur->k == PV_TENSOR) {
+        pv *r = py_tensor_binop(I, s->value, s->op, cur, rhs);
+        return r && py_tensor_inplace(I, s->target, cur, r->u.t->v);
+    }
+    if (cur->k == PV_LIST && s->op == PB_ADD) {
+        pv *items = pv_iterate(I, s->value, rhs);
+        for (int64_t i = 0; items && i < items->u.list->n; i++)
+            if (!pv_list_push(I, cur, items->u.list->items[i]))
+                return false;
+        return items != NULL;
+    }
+    pv *r = binop(I, s->value, s->op, cur, rhs);
+    return r && assign(I, sc, s->target, r);
+}
+
+static bool bind_module(py_interp *I, py_scope *sc, const char *name, pv *v) { return scope_set(I, sc, name, v); }
+
+static pv *namespace_for(py_interp *I, const char *module)
+{
+    static const struct { const char *name; int ns; } known[] = {
+        {"torch", NS_TORCH}, {"torch.nn", NS_NN}, {"torch.nn.functional", NS_F}, {"torch.nn.init", NS_INIT},
+        {"collections", NS_COLLECTIONS}, {"math", NS_MATH}, {"typing", NS_TYPING}, {"__future__", NS_TYPING}};
+    pv *v = pv_new(I, PV_NAMESPACE);
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(known[i].name, module) == 0) {
+            v->u.ns = known[i].ns;
+            return v;
+        }
+    /* numpy, torch.optim, torch.utils.data...: fine to import, an error to use */
+    const char *copy = sf_arena_strdup(I->arena, module);
+    if (!copy || !sf_vec_push(&I->foreign, (void *)copy))
+        return py_error(I, NULL, SF_ERR_NOMEM, "out of memory");
+    v->u.ns = NS_FOREIGN + (int)I->foreign.len - 1;
+    return v;
+}
+
+static bool exec_import(py_interp *I, py_scope *sc, const py_stmt *s)
+{
+    for (int i = 0; i < s->nnames; i++) {
+        const char *mod = s->names[i];
+        if (s->kind == PS_IMPORT) {
+            pv *ns;
+            if (s->aliases[i]) {
+                if (!(ns = namespace_for(I, mod)) || !bind_module(I, sc, s->aliases[i], ns))
+                    return false;
+            } else {
+                /* `import torch.nn` binds `torch` */
+                char top[128];
+                size_t k = strcspn(mod, ".");
+                snprintf(top, sizeof top, "%.*s", (int)(k < sizeof top ? k : sizeof top - 1), mod);
+                const char *name = sf_arena_strdup(I->arena, top);
+                if (!name || !(ns = namespace_for(I, top)) || !bind_module(I, sc, name, ns))
+                    return false;
+            }
+            continue;
+        }
+        /* from MOD import NAME [as ALIAS] */
+        char full[256];
+        snprintf(full, sizeof full, "%s.%s", s->name, mod);
+        pv *from = namespace_for(I, s->name), *v = NULL;
+        if (!from)
+            return false;
+        if (from->u.ns >= NS_FOREIGN) {
+            v = namespace_for(I, full);
+        } else {
+            pv *sub = namespace_for(I, full);
+            if (sub && sub->u.ns < NS_FOREIGN)
+                v = sub; /* from torch import nn; from torch.nn import functional */
+            else
+                v = py_namespace_attr(I, NULL, from->u.ns, mod);
+            if (!v) {
+                I->failed = false;
+                return py_error_at(I, s->line, s->col, SF_ERR_UNSUPPORTED, "cannot import '%s' from %s: not modelled",
+                                   mod, s->name) != NULL;
+            }
+        }
+        if (!v || !bind_module(I, sc, s->aliases[i] ? s->aliases[i] : mod, v))
+            return false;
+    }
+    return true;
+}
+
+static py_func *make_func(py_interp *I, py_scope *sc, const py_stmt *s, py_class *owner)
+{
+    py_func *fn = sf_arena_alloc(I->arena, sizeof *fn);
+    pv **defs = sf_arena_alloc(I->arena, sizeof *defs * (size_t)(s->nparams + 1));
+    if (!fn || !defs) {
+        py_error_at(I, s->line, s->col, SF_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < s->nparams; i++)
+        if (s->params[i].def && !(defs[i] = py_eval(I, sc, s->params[i].def)))
+            return NULL;
+    char q[256];
+    snprintf(q, sizeof q, "%s%s%s", owner ? owner->name : "", owner ? "." : "", s->name);
+    fn->def = s;
+    fn->owner = owner;
+    fn->defaults = defs;
+    fn->qualname = sf_arena_strdup(I->arena, q);
+    return fn;
+}
+
+static bool exec_class(py_interp *I, py_scope *sc, const py_stmt *s)
+{
+    py_class *cls = sf_arena_alloc(I->arena, sizeof *cls);
+    pv *dict = pv_dict_new(I), *v = pv_new(I, PV_CLASS);
+    py_class **bases = sf_arena_alloc(I->arena, sizeof *bases * (size_t)(s->nbases + 1));
+    if (!cls || !dict || !v || !bases)
+        return false;
+    cls->name = s->name;
+    cls->def = s;
+    cls->dict = dict->u.dict;
+    cls->bases = bases;
+    for (int i = 0; i < s->nbases; i++) {
+        pv *b = py_eval(I, sc, s->bases[i]);
+        if (!b)
+            return false;
+        if (b->k == PV_NAMESPACE && b->u.ns >= NS_FOREIGN) {
+            cls->foreign = I->foreign.items[b->u.ns - NS_FOREIGN];
+            continue;
+        }
+        if (b->k == PV_NAMESPACE && b->u.ns == NS_TYPING)
+            continue; /* Generic[...] and friends */
+        if (b->k != PV_CLASS) {
+            py_error(I, s->bases[i], SF_ERR_UNSUPPORTED, "base class of %s is %s, not a class", s->name,
+                     pv_describe(I, b));
+            return false;
+        }
+        bases[cls->nbases++] = b->u.cls;
+        cls->is_module |= b->u.cls->is_module;
+        if (b->u.cls->foreign)
+            cls->foreign = b->u.cls->foreign;
+    }
+    /* the body runs in its own namespace: defs become methods */
+    py_scope body = {0};
+    for (int i = 0; i < s->nbody; i++) {
+        const py_stmt *st = s->body[i];
+        if (st->kind == PS_DEF) {
+            py_func *fn = make_func(I, sc, st, cls);
+            pv *f = fn ? pv_new(I, PV_FUNC) : NULL;
+            if (!f)
+                return false;
+            f->u.fn = fn;
+            if (!pv_dict_sets(I, cls->dict, st->name, f))
+                return false;
+            continue;
+        }
+        if (st->kind == PS_CLASS) {
+            py_error_at(I, st->line, st->col, SF_ERR_UNSUPPORTED, "nested classes are not supported");
+            return false;
+        }
+        pv *ret = NULL;
+        if (exec_block(I, &body, &s->body[i], 1, &ret) != FLOW_NEXT)
+            return false;
+    }
+    for (int i = 0; i < body.n; i++)
+        if (!pv_dict_sets(I, cls->dict, body.names[i], body.vals[i]))
+            return false;
+    v->u.cls = cls;
+    return scope_set(I, sc, s->name, v);
+}
+
+static flow exec_stmt(py_interp *I, py_scope *sc, const py_stmt *s, pv **ret)
+{
+    switch (s->kind) {
+    case PS_EXPR:
+        return py_eval(I, sc, s->value) ? FLOW_NEXT : FLOW_ERROR;
+    case PS_ASSIGN: {
+        pv *v = py_eval(I, sc, s->value);
+        if (!v)
+            return FLOW_ERROR;
+        for (int i = 0; i < s->ntargets; i++)
+            if (!assign(I, sc, s->targets[i], v))
+                return FLOW_ERROR;
+        return FLOW_NEXT;
+    }
+    case PS_AUGASSIGN:
+        return augassign(I, sc, s) ? FLOW_NEXT : FLOW_ERROR;
+    case PS_IF: {
+        pv *c = py_eval(I, sc, s->value);
+        bool t;
+        if (!c || !pv_truth(I, s->value, c, &t))
+            return FLOW_ERROR;
+        return t ? exec_block(I, sc, s->body, s->nbody, ret) : exec_block(I, sc, s->orelse, s->norelse, ret);
+    }
+    case PS_FOR: {
+        pv *src = py_eval(I, sc, s->value), *items = src ? pv_iterate(I, s->value, src) : NULL;
+        if (!items)
+            return FLOW_ERROR;
+        for (int64_t i = 0; i < items->u.list->n; i++) {
+            if (!assign(I, sc, s->target, items->u.list->items[i]))
+                return FLOW_ERROR;
+            flow f = exec_block(I, sc, s->body, s->nbody, ret);
+            if (f == FLOW_BREAK)
+                break;
+            if (f == FLOW_RETURN || f == FLOW_ERROR)
+                return f;
+        }
+        return FLOW_NEXT;
+    }
+    case PS_RETURN:
+        *ret = s->value ? py_eval(I, sc, s->value) : pv_none(I);
+        return *ret ? FLOW_RETURN : FLOW_ERROR;
+    case PS_PASS: return FLOW_NEXT;
+    case PS_BREAK: return FLOW_BREAK;
+    case PS_CONTINUE: return FLOW_CONTINUE;
+    case PS_IMPORT: case PS_FROM:
+        return exec_import(I, sc, s) ? FLOW_NEXT : FLOW_ERROR;
+    case PS_CLASS:
+        if (sc) {
+            py_error_at(I, s->line, s->col, SF_ERR_UNSUPPORTED, "classes defined inside functions are not supported");
+            return FLOW_ERROR;
+        }
+        return exec_class(I, sc, s) ? FLOW_NEXT : FLOW_ERROR;
+    case PS_DEF: {
+        if (sc) {
+            py_error_at(I, s->line, s->col, SF_ERR_UNSUPPORTED, "functions defined inside functions are not supported");
+            return FLOW_ERROR;
+        }
+        py_func *fn = make_func(I, sc, s, NULL);
+        pv *f = fn ? pv_new(I, PV_FUNC) : NULL;
+        if (!f)
+            return FLOW_ERROR;
+        f->u.fn = fn;
+        return scope_set(I, sc, s->name, f) ? FLOW_NEXT : FLOW_ERROR;
+    }
+    case PS_ASSERT: {
+        pv *c = py_eval(I, sc, s->value);
+        bool t;
+        if (!c || !pv_truth(I, s->value, c, &t))
+            return FLOW_ERROR;
+        if (t)
+            return FLOW_NEXT;
+        pv *m = s->msg ? py_eval(I, sc, s->msg) : NULL;
+        py_error_at(I, s->line, s->col, SF_ERR_INVALID_ARG, "assertion failed%s%s", m && m->k == PV_STR ? ": " : "",
+                    m && m->k == PV_STR ? m->u.s.s : "");
+        return FLOW_ERROR;
+    }
+    case PS_RAISE: {
+        const py_expr *e = s->value;
+        const char *msg = e && e->kind == PE_CALL && e->n > 0 && e->items[0]->kind == PE_STR ? e->items[0]->name : NULL;
+        py_error_at(I, s->line, s->col, SF_ERR_INVALID_ARG, "the model raised an exception at compile time%s%s",
+                    msg ? ": " : "", msg ? msg : "");
+        return FLOW_ERROR;
+    }
+    }
+    return FLOW_ERROR;
+}
+
+static flow exec_block(py_interp *I, py_scope *sc, py_stmt *const *body, int n, pv **ret)
+{
+    for (int i = 0; i < n; i++) {
+        flow f = exec_stmt(I, sc, body[i], ret);
+        if (f != FLOW_NEXT)
+            return f;
+        if (I->failed)
+            return FLOW_ERROR;
+    }
+    return FLOW_NEXT;
+}
+
+bool py_exec_module(py_interp *I, const py_module_ast *m)
+{
+    pv *ret = NULL;
+    flow f = exec_block(I, NULL, m->body, m->nbody, &ret);
+    if (f == FLOW_RETURN || f == FLOW_BREAK || f == FLOW_CONTINUE) {
+        py_error_at(I, 1, 1, SF_ERR_PARSE, "'return', 'break' or 'continue' outside a function or loop");
+        return false;
+    }
+    return f == FLOW_NEXT && !I->failed;
+}

@@ -1,0 +1,535 @@
+/* torch.nn modules: constructors with PyTorch's argument names and
+ * defaults, their parameters (state_dict order and shapes), their forward
+ * as IR, and the methods of nn.Module and the containers. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "py_torch.h"
+
+enum nn_kind {
+    NN_NONE, NN_MODULE, NN_LINEAR, NN_CONV1D, NN_CONV2D, NN_BN1D, NN_BN2D, NN_LAYERNORM, NN_RELU, NN_GELU, NN_TANH,
+    NN_SIGMOID, NN_SILU, NN_SOFTMAX, NN_DROPOUT, NN_IDENTITY, NN_FLATTEN, NN_SEQUENTIAL, NN_MODULELIST,
+    NN_MODULEDICT, NN_COUNT
+};
+
+/* The classes are shared, read-only. */
+static py_class nn_classes[NN_COUNT] = {
+    [NN_MODULE] = {"Module", NN_MODULE, NULL, 0, NULL, true, NULL, NULL},
+    [NN_LINEAR] = {"Linear", NN_LINEAR, NULL, 0, NULL, true, NULL, NULL},
+    [NN_CONV1D] = {"Conv1d", NN_CONV1D, NULL, 0, NULL, true, NULL, NULL},
+    [NN_CONV2D] = {"Conv2d", NN_CONV2D, NULL, 0, NULL, true, NULL, NULL},
+    [NN_BN1D] = {"BatchNorm1d", NN_BN1D, NULL, 0, NULL, true, NULL, NULL},
+    [NN_BN2D] = {"BatchNorm2d", NN_BN2D, NULL, 0, NULL, true, NULL, NULL},
+    [NN_LAYERNORM] = {"LayerNorm", NN_LAYERNORM, NULL, 0, NULL, true, NULL, NULL},
+    [NN_RELU] = {"ReLU", NN_RELU, NULL, 0, NULL, true, NULL, NULL},
+    [NN_GELU] = {"GELU", NN_GELU, NULL, 0, NULL, true, NULL, NULL},
+    [NN_TANH] = {"Tanh", NN_TANH, NULL, 0, NULL, true, NULL, NULL},
+    [NN_SIGMOID] = {"Sigmoid", NN_SIGMOID, NULL, 0, NULL, true, NULL, NULL},
+    [NN_SILU] = {"SiLU", NN_SILU, NULL, 0, NULL, true, NULL, NULL},
+    [NN_SOFTMAX] = {"Softmax", NN_SOFTMAX, NULL, 0, NULL, true, NULL, NULL},
+    [NN_DROPOUT] = {"Dropout", NN_DROPOUT, NULL, 0, NULL, true, NULL, NULL},
+    [NN_IDENTITY] = {"Identity", NN_IDENTITY, NULL, 0, NULL, true, NULL, NULL},
+    [NN_FLATTEN] = {"Flatten", NN_FLATTEN, NULL, 0, NULL, true, NULL, NULL},
+    [NN_SEQUENTIAL] = {"Sequential", NN_SEQUENTIAL, NULL, 0, NULL, true, NULL, NULL},
+    [NN_MODULELIST] = {"ModuleList", NN_MODULELIST, NULL, 0, NULL, true, NULL, NULL},
+    [NN_MODULEDICT] = {"ModuleDict", NN_MODULEDICT, NULL, 0, NULL, true, NULL, NULL},
+};
+
+static const struct { const char *alias; int kind; } nn_aliases[] = {
+    {"Dropout1d", NN_DROPOUT}, {"Dropout2d", NN_DROPOUT}, {"AlphaDropout", NN_DROPOUT}};
+
+py_class *py_nn_class(py_interp *I, const char *name)
+{
+    (void)I;
+    for (int k = 1; k < NN_COUNT; k++)
+        if (strcmp(nn_classes[k].name, name) == 0)
+            return &nn_classes[k];
+    for (size_t i = 0; i < sizeof nn_aliases / sizeof nn_aliases[0]; i++)
+        if (strcmp(nn_aliases[i].alias, name) == 0)
+            return &nn_classes[nn_aliases[i].kind];
+    return NULL;
+}
+
+typedef struct nn_cfg {
+    int64_t in, out, groups;
+    int sp;                   /* conv: spatial dims */
+    int64_t k[2], stride[2], pad[2], dil[2];
+    bool bias, affine;
+    double eps, momentum, p;
+    int64_t norm_shape[SF_MAX_RANK];
+    int norm_ndim;
+    int64_t dim, end;         /* Softmax dim (INT64_MIN: None); Flatten start/end */
+} nn_cfg;
+
+static nn_cfg *cfg_of(const py_object *o) { return o->cfg; }
+
+#define ARGS_OF(...) static const char *const names[] = {__VA_ARGS__, NULL}; pv *a[sizeof names / sizeof names[0]]
+
+static bool get_bool(py_interp *I, const py_expr *at, pv *v, bool def, bool *out)
+{
+    *out = def;
+    return !v || pv_truth(I, at, v, out);
+}
+
+static bool get_float(py_interp *I, const py_expr *at, pv *v, double def, const char *what, double *out)
+{
+    *out = def;
+    if (!v)
+        return true;
+    if (!pv_is_number(v)) {
+        py_error(I, at, SF_ERR_INVALID_ARG, "%s must be a number, got %s", what, pv_describe(I, v));
+        return false;
+    }
+    *out = pv_as_double(v);
+    return true;
+}
+
+/* int or tuple of sp ints (kernel_size=3 or (3, 3)) */
+static bool get_pair(py_interp *I, const py_expr *at, pv *v, int sp, int64_t def, const char *what, int64_t *out)
+{
+    if (!v) {
+        out[0] = out[1] = def;
+        return true;
+    }
+    int64_t vals[SF_MAX_RANK];
+    int n;
+    if (!py_as_ints(I, at, v, what, vals, SF_MAX_RANK, &n))
+        return false;
+    if (n != 1 && n != sp) {
+        py_error(I, at, SF_ERR_INVALID_ARG, "%s needs 1 or %d values, got %d", what, sp, n);
+        return false;
+    }
+    for (int i = 0; i < sp; i++)
+        out[i] = vals[n == 1 ? 0 : i];
+    return true;
+}
+
+static bool positive(py_interp *I, const py_expr *at, int64_t v, const char *what)
+{
+    if (v >= 1 && v <= SF_DIM_MAX)
+        return true;
+    py_error(I, at, SF_ERR_INVALID_ARG, "%s must be a positive integer, got %lld", what, (long long)v);
+    return false;
+}
+
+static py_param *add_param(py_interp *I, const py_expr *at, py_object *o, const char *name, int rank,
+                           const int64_t *dims, py_init_kind kind, int64_t fan_in, bool buffer)
+{
+    py_init init = {0};
+    init.type.dtype = SF_F32;
+    init.type.rank = rank;
+    for (int i = 0; i < rank; i++)
+        init.type.dim[i] = dims[i];
+    init.kind = kind;
+    init.fan_in = fan_in;
+    init.parameter = !buffer;
+    return py_param_add(I, at, o, name, &init, buffer);
+}
+
+static bool build_linear(py_interp *I, const py_expr *at, py_object *o, int argc, pv **argv, int kwc,
+                         const char **kwn, pv **kwv)
+{
+    ARGS_OF("in_features", "out_features", "bias", "device", "dtype");
+    nn_cfg *c = cfg_of(o);
+    if (!py_bind(I, at, "nn.Linear()", names, 2, argc, argv, kwc, kwn, kwv, a) ||
+        !py_as_int(I, at, a[0], "in_features", &c->in) || !py_as_int(I, at, a[1], "out_features", &c->out) ||
+        !get_bool(I, at, a[2], true, &c->bias) || !positive(I, at, c->in, "in_features") ||
+        !positive(I, at, c->out, "out_features"))
+        return false;
+    int64_t w[2] = {c->out, c->in};
+    if (!add_param(I, at, o, "weight", 2, w, INIT_KAIMING, c->in, false))
+        return false;
+    return !c->bias || add_param(I, at, o, "bias", 1, &c->out, INIT_BIAS, c->in, false);
+}
+
+static bool build_conv(py_interp *I, const py_expr *at, py_object *o, int sp, int argc, pv **argv, int kwc,
+                       const char **kwn, pv **kwv)
+{
+    ARGS_OF("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups", "bias",
+            "padding_mode", "device", "dtype");
+    nn_cfg *c = cfg_of(o);
+    c->sp = sp;
+    const char *fname = sp == 1 ? "nn.Conv1d()" : "nn.Conv2d()";
+    if (!py_bind(I, at, fname, names, 3, argc, argv, kwc, kwn, kwv, a) ||
+        !py_as_int(I, at, a[0], "in_channels", &c->in) || !py_as_int(I, at, a[1], "out_channels", &c->out) ||
+        !get_pair(I, at, a[2], sp, 1, "kernel_size", c->k) || !get_pair(I, at, a[3], sp, 1, "stride", c->stride) ||
+        !get_pair(I, at, a[5], sp, 1, "dilation", c->dil) || !get_bool(I, at, a[7], true, &c->bias))
+        return false;
+    c->groups = 1;
+    if (a[6] && !py_as_int(I, at, a[6], "groups", &c->groups))
+        return false;
+    if (a[8] && !(a[8]->k == PV_STR && strcmp(a[8]->u.s.s, "zeros") == 0))
+        return py_error(I, at, SF_ERR_UNSUPPORTED, "padding_mode other than 'zeros' is not supported") != NULL;
+    if (a[4] && a[4]->k == PV_STR) {
+        bool same = strcmp(a[4]->u.s.s, "same") == 0;
+        if (!same && strcmp(a[4]->u.s.s, "valid") != 0)
+            return py_error(I, at, SF_ERR_INVALID_ARG, "padding must be 'same', 'valid' or ints") != NULL;
+        for (int i = 0; i < sp; i++) {
+            int64_t total = c->dil[i] * (c->k[i] - 1);
+            if (same && (total % 2 || c->stride[i] != 1))
+                return py_error(I, at, SF_ERR_UNSUPPORTED,
+                                "padding='same' with an even effective kernel or a stride is not supported") != NULL;
+            c->pad[i] = same ? total / 2 : 0;
+        }
+    } else if (!get_pair(I, at, a[4], sp, 0, "padding", c->pad)) {
+        return false;
+    }
+    if (!positive(I, at, c->in, "in_channels") || !positive(I, at, c->out, "out_channels") ||
+        !positive(I, at, c->groups, "groups"))
+        return false;
+    if (c->in % c->groups || c->out % c->groups)
+        return py_error(I, at, SF_ERR_INVALID_ARG, "groups=%lld must divide in_channels=%lld and out_channels=%lld",
+                        (long long)c->groups, (long long)c->in, (long long)c->out) != NULL;
+    int64_t w[4] = {c->out, c->in / c->groups, c->k[0], c->k[1]}, fan = c->in / c->groups;
+    for (int i = 0; i < sp; i++) {
+        if (!positive(I, at, c->k[i], "kernel_size") || !positive(I, at, c->stride[i], "stride") ||
+            !positive(I, at, c->dil[i], "dilation"))
+            return false;
+        if (c->pad[i] < 0 || c->pad[i] > SF_DIM_MAX)
+            return py_error(I, at, SF_ERR_INVALID_ARG, "padding must be non-negative") != NULL;
+        fan *= c->k[i];
+    }
+    if (!add_param(I, at, o, "weight", 2 + sp, w, INIT_KAIMING, fan, false))
+        return false;
+    return !c->bias || add_param(I, at, o, "bias", 1, &c->out, INIT_BIAS, fan, false);
+}
+
+static bool build_batchnorm(py_interp *I, const py_expr *at, py_object *o, int argc, pv **argv, int kwc,
+                            const char **kwn, pv **kwv)
+{
+    ARGS_OF("num_features", "eps", "momentum", "affine", "track_running_stats", "device", "dtype");
+    nn_cfg *c = cfg_of(o);
+    bool track;
+    if (!py_bind(I, at, "nn.BatchNorm()", names, 1, argc, argv, kwc, kwn, kwv, a) ||
+        !py_as_int(I, at, a[0], "num_features", &c->in) || !get_float(I, at, a[1], 1e-5, "eps", &c->eps) ||
+        !get_bool(I, at, a[3], true, &c->affine) || !get_bool(I, at, a[4], true, &track) ||
+        !positive(I, at, c->in, "num_features"))
+        return false;
+    if (!track)
+        return py_error(I, at, SF_ERR_UNSUPPORTED,
+                        "BatchNorm with track_running_stats=False normalises with batch statistics even in eval "
+                        "mode; sheaf compiles inference with running statistics") != NULL;
+    if (c->affine && (!add_param(I, at, o, "weight", 1, &c->in, INIT_ONES, 0, false) ||
+                      !add_param(I, at, o, "bias", 1, &c->in, INIT_ZEROS, 0, false)))
+        return false;
+    py_param *nbt;
+    if (!add_param(I, at, o, "running_mean", 1, &c->in, INIT_ZEROS, 0, true) ||
+        !add_param(I, at, o, "running_var", 1, &c->in, INIT_ONES, 0, true) ||
+        !(nbt = add_param(I, at, o, "num_batches_tracked", 0, NULL, INIT_ZEROS, 0, true)))
+        return false;
+    nbt->integer = true;
+    return true;
+}
+
+static bool build_layernorm(py_interp *I, const py_expr *at, py_object *o, int argc, pv **argv, int kwc,
+                            const char **kwn, pv **kwv)
+{
+    ARGS_OF("normalized_shape", "eps", "elementwise_affine", "bias", "device", "dtype");
+    nn_cfg *c = cfg_of(o);
+    bool bias;
+    if (!py_bind(I, at, "nn.LayerNorm()", names, 1, argc, argv, kwc, kwn, kwv, a) ||
+        !py_as_ints(I, at, a[0], "normalized_shape", c->norm_shape, SF_MAX_RANK, &c->norm_ndim) ||
+        !get_float(I, at, a[1], 1e-5, "eps", &c->eps) || !get_bool(I, at, a[2], true, &c->affine) ||
+        !get_bool(I, at, a[3], true, &bias))
+        return false;
+    for (int i = 0; i < c->norm_ndim; i++)
+        if (!positive(I, at, c->norm_shape[i], "normalized_shape"))
+            return false;
+    c->bias = bias && c->affine;
+    if (c->affine && !add_param(I, at, o, "weight", c->norm_ndim, c->norm_shape, INIT_ONES, 0, false))
+        return false;
+    return !c->bias || add_param(I, at, o, "bias", c->norm_ndim, c->norm_shape, INIT_ZEROS, 0, false);
+}
+
+static bool add_children(py_interp *I, const py_expr *at, py_object *o, pv *src)
+{
+    if (src->k == PV_DICT) {
+        for (int64_t i = 0; i < src->u.dict->n; i++) {
+            pv *k = src->u.dict->keys[i], *m = src->u.dict->vals[i];
+            if (k->k != PV_STR || m->k != PV_OBJECT || !m->u.obj->cls->is_module)
+                return py_error(I, at, SF_ERR_INVALID_ARG, "%s entries must be name: module", o->cls->name) != NULL;
+            if (!py_child_add(I, o, k->u.s.s, m->u.obj))
+                return false;
+        }
+        return true;
+    }
+    pv *items = pv_iterate(I, at, src);
+    for (int64_t i = 0; items && i < items->u.list->n; i++) {
+        pv *m = items->u.list->items[i];
+        if (o->cls->nn == NN_MODULEDICT) {
+            pv *mod = (m->k == PV_TUPLE || m->k == PV_LIST) && m->u.list->n == 2 ? m->u.list->items[1] : NULL;
+            if (!mod || m->u.list->items[0]->k != PV_STR || mod->k != PV_OBJECT || !mod->u.obj->cls->is_module)
+                return py_error(I, at, SF_ERR_INVALID_ARG, "ModuleDict entries must be (name, module) pairs") != NULL;
+            if (!py_child_add(I, o, m->u.list->items[0]->u.s.s, mod->u.obj))
+                return false;
+            continue;
+        }
+        if (m->k != PV_OBJECT || !m->u.obj->cls->is_module)
+            return py_error(I, at, SF_ERR_INVALID_ARG, "%s holds modules, got %s", o->cls->name, pv_describe(I, m)) !=
+                   NULL;
+        char name[32];
+        snprintf(name, sizeof name, "%lld", (long long)o->nchildren);
+        if (!py_child_append(I, o, name, m->u.obj))
+            return false;
+    }
+    return items != NULL;
+}
+
+static bool build_simple(py_interp *I, const py_expr *at, py_object *o, int argc, pv **argv, int kwc,
+                         const char **kwn, pv **kwv)
+{
+    nn_cfg *c = cfg_of(o);
+    int kind = o->cls->nn;
+    const char *fname = o->cls->name;
+    switch (kind) {
+    case NN_RELU: case NN_SILU: case NN_TANH: case NN_SIGMOID: {
+        ARGS_OF("inplace");
+        return py_bind(I, at, fname, names, 0, kind == NN_TANH || kind == NN_SIGMOID ? 0 : argc, argv, kwc, kwn, kwv,
+                       a) &&
+               (argc == 0 || kind == NN_RELU || kind == NN_SILU ||
+                py_error(I, at, SF_ERR_INVALID_ARG, "%s() takes no arguments", fname));
+    }
+    case NN_GELU: {
+        ARGS_OF("approximate");
+        if (!py_bind(I, at, fname, names, 0, argc, argv, kwc, kwn, kwv, a))
+            return false;
+        if (a[0] && !(a[0]->k == PV_STR && strcmp(a[0]->u.s.s, "none") == 0))
+            return py_error(I, at, SF_ERR_UNSUPPORTED, "GELU(approximate='tanh') is not supported; the exact form is") !=
+                   NULL;
+        return true;
+    }
+    case NN_SOFTMAX: {
+        ARGS_OF("dim");
+        if (!py_bind(I, at, fname, names, 0, argc, argv, kwc, kwn, kwv, a))
+            return false;
+        c->dim = INT64_MIN;
+        return !a[0] || a[0]->k == PV_NONE || py_as_int(I, at, a[0], "dim", &c->dim);
+    }
+    case NN_DROPOUT: {
+        ARGS_OF("p", "inplace");
+        if (!py_bind(I, at, fname, names, 0, argc, argv, kwc, kwn, kwv, a) ||
+            !get_float(I, at, a[0], 0.5, "p", &c->p))
+            return false;
+        if (c->p < 0 || c->p > 1)
+            return py_error(I, at, SF_ERR_INVALID_ARG, "dropout probability must be in [0, 1], got %g", c->p) != NULL;
+        return true;
+    }
+    case NN_IDENTITY:
+        return true; /* Identity(*args, **kwargs) ignores its arguments */
+    case NN_FLATTEN: {
+        ARGS_OF("start_dim", "end_dim");
+        c->dim = 1;
+        c->end = -1;
+        return py_bind(I, at, fname, names, 0, argc, argv, kwc, kwn, kwv, a) &&
+               (!a[0] || py_as_int(I, at, a[0], "start_dim", &c->dim)) &&
+               (!a[1] || py_as_int(I, at, a[1], "end_dim", &c->end));
+    }
+    case NN_SEQUENTIAL:
+        if (kwc)
+            return py_error(I, at, SF_ERR_INVALID_ARG, "nn.Sequential takes modules, not keyword arguments") != NULL;
+        if (argc == 1 && argv[0]->k == PV_DICT)
+            return add_children(I, at, o, argv[0]);
+        for (int i = 0; i < argc; i++) {
+            pv *one = pv_list_new(I, PV_LIST, 1);
+            if (!one || !pv_list_push(I, one, argv[i]) || !add_children(I, at, o, one))
+                return false;
+        }
+        return true;
+    case NN_MODULELIST: case NN_MODULEDICT: {
+        ARGS_OF("modules");
+        if (!py_bind(I, at, fname, names, 0, argc, argv, kwc, kwn, kwv, a))
+            return false;
+        return !a[0] || a[0]->k == PV_NONE || add_children(I, at, o, a[0]);
+    }
+    case NN_MODULE:
+        return argc == 0 && kwc == 0 ? true : py_error(I, at, SF_ERR_INVALID_ARG, "nn.Module() takes no arguments") != NULL;
+    }
+    return false;
+}
+
+pv *py_nn_construct(py_interp *I, const py_expr *at, py_class *cls, int argc, pv **argv, int kwc, const char **kwn,
+                    pv **kwv)
+{
+    py_object *o = py_object_new(I, cls);
+    nn_cfg *c = o ? sf_arena_alloc(I->arena, sizeof *c) : NULL;
+    pv *v = c ? pv_new(I, PV_OBJECT) : NULL;
+    if (!v)
+        return NULL;
+    o->cfg = c;
+    v->u.obj = o;
+    bool ok;
+    switch (cls->nn) {
+    case NN_LINEAR: ok = build_linear(I, at, o, argc, argv, kwc, kwn, kwv); break;
+    case NN_CONV1D: ok = build_conv(I, at, o, 1, argc, argv, kwc, kwn, kwv); break;
+    case NN_CONV2D: ok = build_conv(I, at, o, 2, argc, argv, kwc, kwn, kwv); break;
+    case NN_BN1D: case NN_BN2D: ok = build_batchnorm(I, at, o, argc, argv, kwc, kwn, kwv); break;
+    case NN_LAYERNORM: ok = build_layernorm(I, at, o, argc, argv, kwc, kwn, kwv); break;
+    default: ok = build_simple(I, at, o, argc, argv, kwc, kwn, kwv); break;
+    }
+    return ok && !I->failed ? v : NULL;
+}
+
+/* ---- forward ---- */
+
+static sf_value *param_value(py_interp *I, const py_expr *at, py_object *o, const char *name)
+{
+    py_param *p = py_param_find(o, name);
+    if (!p)
+        return NULL;
+    pv *t = py_param_tensor(I, at, p);
+    return t ? t->u.t->v : NULL;
+}
+
+static sf_value *conv_forward(py_interp *I, const py_expr *at, py_object *o, sf_value *x)
+{
+    nn_cfg *c = cfg_of(o);
+    sf_value *in[3] = {x, param_value(I, at, o, "weight"), c->bias ? param_value(I, at, o, "bias") : NULL};
+    if (!in[1] || (c->bias && !in[2]))
+        return NULL;
+    if (x->type.rank != c->sp + 2) {
+        char tb[160];
+        py_error(I, at, SF_ERR_SHAPE, "%s expects a batched input of rank %d, got %s", o->cls->name, c->sp + 2,
+                 sf_type_str(&x->type, tb, sizeof tb));
+        return NULL;
+    }
+    sf_node *n = py_begin(I, at, c->sp == 1 ? SF_OP_CONV1D : SF_OP_CONV2D, c->bias ? 3 : 2, in);
+    if (!n || !sf_node_set_ints(I->g, n, "stride", c->stride, c->sp) ||
+        !sf_node_set_ints(I->g, n, "padding", c->pad, c->sp) || !sf_node_set_ints(I->g, n, "dilation", c->dil, c->sp))
+        return NULL;
+    sf_node_set_int(n, "groups", c->groups);
+    return py_emit(I, at, n);
+}
+
+static sf_value *norm_forward(py_interp *I, const py_expr *at, py_object *o, sf_value *x)
+{
+    nn_cfg *c = cfg_of(o);
+    char tb[160];
+    if (o->cls->nn == NN_LAYERNORM) {
+        sf_value *in[3] = {x, NULL, NULL};
+        int nin = 1;
+        if (c->affine && !(in[nin++] = param_value(I, at, o, "weight")))
+            return NULL;
+        if (c->bias && !(in[nin++] = param_value(I, at, o, "bias")))
+            return NULL;
+        sf_node *n = py_begin(I, at, SF_OP_LAYERNORM, nin, in);
+        if (n) {
+            sf_node_set_int(n, "ndim", c->norm_ndim);
+            sf_node_set_float(n, "eps", c->eps);
+        }
+        return py_emit(I, at, n);
+    }
+    bool two_d = o->cls->nn == NN_BN2D;
+    if (two_d ? x->type.rank != 4 : (x->type.rank != 2 && x->type.rank != 3)) {
+        py_error(I, at, SF_ERR_SHAPE, "%s expects %s input, got %s", o->cls->name, two_d ? "4D" : "2D or 3D",
+                 sf_type_str(&x->type, tb, sizeof tb));
+        return NULL;
+    }
+    sf_value *in[5] = {x, param_value(I, at, o, "running_mean"), param_value(I, at, o, "running_var"), NULL, NULL};
+    int nin = 3;
+    if (c->affine) {
+        in[3] = param_value(I, at, o, "weight");
+        in[4] = param_value(I, at, o, "bias");
+        nin = 5;
+    }
+    for (int i = 1; i < nin; i++)
+        if (!in[i])
+            return NULL;
+    sf_node *n = py_begin(I, at, SF_OP_BATCHNORM, nin, in);
+    if (n)
+        sf_node_set_float(n, "eps", c->eps);
+    return py_emit(I, at, n);
+}
+
+pv *py_nn_call(py_interp *I, const py_expr *at, py_object *o, int argc, pv **argv, int kwc, const char **kwn, pv **kwv)
+{
+    (void)kwn, (void)kwv;
+    int kind = o->cls->nn;
+    if (kind == NN_MODULELIST || kind == NN_MODULEDICT || kind == NN_MODULE)
+        return py_error(I, at, SF_ERR_INVALID_ARG, "%s is not callable (it has no forward)", o->cls->name);
+    if (kind == NN_IDENTITY && argc >= 1)
+        return argv[0];
+    if (argc != 1 || kwc)
+        return py_error(I, at, SF_ERR_INVALID_ARG, "%s takes one input tensor", o->cls->name);
+    if (kind == NN_SEQUENTIAL) {
+        pv *x = argv[0];
+        for (int64_t i = 0; x && i < o->nchildren; i++) {
+            pv *child = pv_new(I, PV_OBJECT);
+            if (!child)
+                return NULL;
+            child->u.obj = o->children[i].obj;
+            x = py_call(I, at, child, 1, &x, 0, NULL, NULL);
+        }
+        return x;
+    }
+    sf_value *x = py_tv(I, at, argv[0], o->cls->name);
+    if (!x)
+        return NULL;
+    nn_cfg *c = cfg_of(o);
+    sf_value *r = NULL;
+    switch (kind) {
+    case NN_LINEAR: {
+        sf_value *w = param_value(I, at, o, "weight"), *b = c->bias ? param_value(I, at, o, "bias") : NULL;
+        r = w && (b || !c->bias) ? py_linear(I, at, x, w, b) : NULL;
+        break;
+    }
+    case NN_CONV1D: case NN_CONV2D: r = conv_forward(I, at, o, x); break;
+    case NN_BN1D: case NN_BN2D: case NN_LAYERNORM: r = norm_forward(I, at, o, x); break;
+    case NN_RELU: r = py_op1(I, at, SF_OP_RELU, x); break;
+    case NN_GELU: r = py_op1(I, at, SF_OP_GELU, x); break;
+    case NN_TANH: r = py_op1(I, at, SF_OP_TANH, x); break;
+    case NN_SIGMOID: r = py_op1(I, at, SF_OP_SIGMOID, x); break;
+    case NN_SILU: r = py_op1(I, at, SF_OP_SILU, x); break;
+    case NN_SOFTMAX:
+        if (c->dim == INT64_MIN)
+            return py_error(I, at, SF_ERR_INVALID_ARG, "Softmax(dim=None): the implicit dim is deprecated; give dim");
+        r = py_softmax(I, at, x, c->dim);
+        break;
+    case NN_DROPOUT: return argv[0]; /* inference: identity */
+    case NN_FLATTEN: return py_view_of(I, argv[0], py_flatten(I, at, x, c->dim, c->end));
+    }
+    return r ? pv_tensor(I, r) : NULL;
+}
+
+pv *py_nn_attr(py_interp *I, const py_expr *at, py_object *o, const char *name)
+{
+    (void)at;
+    nn_cfg *c = cfg_of(o);
+    int kind = o->cls->nn;
+    if (!c)
+        return NULL;
+    if (kind == NN_LINEAR) {
+        if (strcmp(name, "in_features") == 0) return pv_int(I, c->in);
+        if (strcmp(name, "out_features") == 0) return pv_int(I, c->out);
+    }
+    if (kind == NN_CONV1D || kind == NN_CONV2D) {
+        if (strcmp(name, "in_channels") == 0) return pv_int(I, c->in);
+        if (strcmp(name, "out_channels") == 0) return pv_int(I, c->out);
+        if (strcmp(name, "groups") == 0) return pv_int(I, c->groups);
+        const int64_t *src = strcmp(name, "kernel_size") == 0 ? c->k : strcmp(name, "stride") == 0 ? c->stride
+                           : strcmp(name, "padding") == 0     ? c->pad
+                           : strcmp(name, "dilation") == 0    ? c->dil : NULL;
+        if (src) {
+            pv *t = pv_list_new(I, PV_TUPLE, c->sp);
+            for (int i = 0; t && i < c->sp; i++)
+                pv_list_push(I, t, pv_int(I, src[i]));
+            return t;
+        }
+    }
+    if (kind == NN_BN1D || kind == NN_BN2D) {
+        if (strcmp(name, "num_features") == 0) return pv_int(I, c->in);
+        if (strcmp(name, "eps") == 0) return pv_float(I, c->eps);
+        if (strcmp(name, "affine") == 0) return pv_bool(I, c->affine);
+    }
+    if (kind == NN_LAYERNORM && strcmp(name, "normalized_shape") == 0) {
+        pv *t = pv_list_new(I, PV_TUPLE, c->norm_ndim);
+        for (int i = 0; t && i < c->norm_ndim; i++)
+            pv_list_push(I, t, pv_int(I, c->norm_shape[i]));
+        return t;
+    }
+    if (kind == NN_SOFTMAX && strcmp(name, "dim") == 0)
+        return c->dim == INT64_MIN ? pv_none(I) : pv_int(I, c->dim);
+    if (kind == NN_DROPOUT && strcmp(name, "p") == 0)
+        return pv_float(I, c->p);
+    return NULL;
+}

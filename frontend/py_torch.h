@@ -1,0 +1,27 @@
+/* IR emission helpers shared by py_torch.c, py_tensor.c and py_nn.c. */
+#ifndef SF_PY_TORCH_H
+#define SF_PY_TORCH_H
+
+#include "py_interp.h"
+
+sf_node *py_begin(py_interp *I, const py_expr *at, sf_opcode op, int nin, sf_value *const *in);
+sf_value *py_op1(py_interp *I, const py_expr *at, sf_opcode op, sf_value *x);
+sf_value *py_op2(py_interp *I, const py_expr *at, sf_opcode op, sf_value *a, sf_value *b);
+sf_value *py_scalar(py_interp *I, const py_expr *at, double v);
+/* The IR value of a tensor argument, or an error naming `what`. */
+sf_value *py_tv(py_interp *I, const py_expr *at, pv *v, const char *what);
+bool py_norm_dim(py_interp *I, const py_expr *at, int64_t d, int rank, int *out);
+pv *py_view_of(py_interp *I, pv *src, sf_value *result);
+sf_value *py_squeeze_dim(py_interp *I, const py_expr *at, sf_value *x, int d);
+sf_value *py_unsqueeze_dim(py_interp *I, const py_expr *at, sf_value *x, int d);
+bool py_slice_bounds(py_interp *I, const py_expr *at, const pv *s, int64_t n, int64_t *start, int64_t *stop,
+                     int64_t *step);
+
+/* Ops shared by torch.X, Tensor.X and modules. */
+sf_value *py_linear(py_interp *I, const py_expr *at, sf_value *x, sf_value *w, sf_value *b);
+sf_value *py_softmax(py_interp *I, const py_expr *at, sf_value *x, int64_t dim);
+sf_value *py_flatten(py_interp *I, const py_expr *at, sf_value *x, int64_t start, int64_t end);
+/* A tensor function by name, where = 1 torch.X, 2 Tensor.X, 4 F.X; NULL if none. */
+pv *py_tensor_fn(py_interp *I, int where, const char *name, pv *self);
+
+#endif
