@@ -15,6 +15,7 @@ typedef enum py_expr_kind {
     PE_SLICE,     /* lo:hi:step inside a subscript; parts may be NULL */
     PE_TUPLE, PE_LIST, PE_DICT,
     PE_LISTCOMP,  /* [elt for t in it if c ...] */
+    PE_DICTCOMP,  /* {k: v for t in it if c ...}: key in a, value in b */
     PE_BINOP, PE_UNARY, PE_AND, PE_OR, PE_NOT,
     PE_COMPARE,   /* a < b <= c: ops[i] between items[i] and items[i+1] */
     PE_IFEXP,     /* a if cond else b */
@@ -38,6 +39,7 @@ struct py_expr {
     py_expr_kind kind;
     int line, col;
     const char *name; /* NAME, ATTR: the name; STR: the text */
+    bool fstring;     /* STR: an f-string, formatted when evaluated */
     size_t len;       /* STR */
     int64_t ival;
     double fval;

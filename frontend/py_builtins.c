@@ -236,10 +236,8 @@ BUILTIN(b_str)
         snprintf(buf, sizeof buf, "%.17g", v->u.f);
     else if (v->k == PV_BOOL)
         snprintf(buf, sizeof buf, "%s", v->u.b ? "True" : "False");
-    else if (v->k == PV_NONE)
-        snprintf(buf, sizeof buf, "None");
     else
-        return pv_cstr(I, pv_describe(I, v));
+        py_text_of(I, at, v, buf, sizeof buf);
     return pv_cstr(I, buf);
 }
 
@@ -556,8 +554,7 @@ BUILTIN(m_update)
 
 BUILTIN(m_str_format)
 {
-    (void)I, (void)at, (void)argc, (void)argv, (void)kwc, (void)kwn, (void)kwv;
-    return self; /* formatting only matters for messages */
+    return py_format_method(I, at, self, argc, argv, kwc, kwn, kwv);
 }
 
 static const py_builtin list_methods[] = {{"append", m_append}, {"extend", m_extend}, {"insert", m_insert},

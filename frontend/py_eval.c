@@ -392,7 +392,7 @@ static pv *binop(py_interp *I, const py_expr *at, py_binop op, pv *a, pv *b)
     if (op == PB_MUL && (b->k == PV_STR || b->k == PV_LIST || b->k == PV_TUPLE) && a->k == PV_INT)
         return seq_repeat(I, at, b, a->u.i);
     if (op == PB_MOD && a->k == PV_STR)
-        return a; /* '%' formatting: the text matters only in messages */
+        return py_format_percent(I, at, a, b);
     return py_error(I, at, SF_ERR_UNSUPPORTED, "unsupported operands for this operator: %s and %s",
                     pv_describe(I, a), pv_describe(I, b));
 }
@@ -560,6 +560,10 @@ static bool comprehension(py_interp *I, py_scope *sc, const py_expr *e, int leve
 {
     if (level == e->ncomps) {
         pv *v = py_eval(I, sc, e->a);
+        if (v && out->k == PV_DICT) {
+            pv *val = py_eval(I, sc, e->b);
+            return val && pv_dict_set(I, out->u.dict, v, val);
+        }
         return v && pv_list_push(I, out, v);
     }
     const py_comp *c = &e->comps[level];
@@ -627,6 +631,58 @@ static pv *eval_call(py_interp *I, py_scope *sc, const py_expr *e)
     return py_call(I, e, fn, (int)args->u.list->n, args->u.list->items, kwc, kwn, kwv);
 }
 
+/* f"...{expr[:spec]}...": each field parsed and evaluated in the scope */
+static pv *fstring(py_interp *I, py_scope *sc, const py_expr *e)
+{
+    const char *s = e->name, *end = e->name + e->len;
+    char *out = NULL;
+    size_t len = 0, cap = 0;
+    while (s < end) {
+        const char *piece = s;
+        size_t n = 1;
+        char text[600];
+        if ((*s == '{' || *s == '}') && s + 1 < end && s[1] == *s) {
+            s += 2;
+        } else if (*s == '{') {
+            const char *close = memchr(s, '}', (size_t)(end - s));
+            if (!close)
+                return py_error(I, e, SF_ERR_PARSE, "unmatched '{' in f-string");
+            const char *colon = memchr(s, ':', (size_t)(close - s));
+            const char *stop = colon ? colon : close;
+            py_expr *x = py_parse_expr(s + 1, (size_t)(stop - s - 1), "f-string", I->arena, I->err);
+            if (!x) {
+                I->failed = true;
+                return NULL;
+            }
+            x->line = e->line;
+            x->col = e->col;
+            pv *v = py_eval(I, sc, x);
+            char spec[32] = "";
+            if (colon)
+                snprintf(spec, sizeof spec, "%.*s", (int)(close - colon - 1), colon + 1);
+            if (!v || !py_format_spec(I, e, v, spec, text, sizeof text))
+                return NULL;
+            piece = text;
+            n = strlen(text);
+            s = close + 1;
+        } else {
+            s++;
+        }
+        if (len + n + 1 > cap) {
+            cap = (len + n + 1) * 2;
+            char *grown = sf_arena_alloc(I->arena, cap);
+            if (!grown)
+                return py_error(I, e, SF_ERR_NOMEM, "out of memory");
+            if (len)
+                memcpy(grown, out, len);
+            out = grown;
+        }
+        memcpy(out + len, piece, n);
+        len += n;
+    }
+    return pv_str(I, out ? out : "", len);
+}
+
 pv *py_eval(py_interp *I, py_scope *sc, const py_expr *e)
 {
     if (I->failed)
@@ -638,7 +694,7 @@ pv *py_eval(py_interp *I, py_scope *sc, const py_expr *e)
     }
     case PE_INT: return pv_int(I, e->ival);
     case PE_FLOAT: return pv_float(I, e->fval);
-    case PE_STR: return pv_str(I, e->name, e->len);
+    case PE_STR: return e->fstring ? fstring(I, sc, e) : pv_str(I, e->name, e->len);
     case PE_TRUE: return pv_bool(I, true);
     case PE_FALSE: return pv_bool(I, false);
     case PE_NONE: return pv_none(I);
@@ -674,10 +730,10 @@ pv *py_eval(py_interp *I, py_scope *sc, const py_expr *e)
         }
         return d;
     }
-    case PE_LISTCOMP: {
+    case PE_LISTCOMP: case PE_DICTCOMP: {
         py_scope inner = {0};
         inner.parent = sc;
-        pv *out = pv_list_new(I, PV_LIST, 0);
+        pv *out = e->kind == PE_LISTCOMP ? pv_list_new(I, PV_LIST, 0) : pv_dict_new(I);
         return out && comprehension(I, &inner, e, 0, out) ? out : NULL;
     }
     case PE_BINOP: {

@@ -216,6 +216,13 @@ const char *py_object_name(const py_object *o);
 bool py_slice_bounds(py_interp *I, const py_expr *at, const pv *s, int64_t n, int64_t *start, int64_t *stop,
                      int64_t *step);
 
+/* ---- string formatting (py_format.c) ---- */
+bool py_text_of(py_interp *I, const py_expr *at, const pv *v, char *buf, size_t cap);
+bool py_format_spec(py_interp *I, const py_expr *at, const pv *v, const char *spec, char *out, size_t cap);
+pv *py_format_percent(py_interp *I, const py_expr *at, const pv *fmt, pv *args);
+pv *py_format_method(py_interp *I, const py_expr *at, const pv *fmt, int argc, pv **argv, int kwc, const char **kwn,
+                     pv **kwv);
+
 /* ---- evaluation (py_eval.c) ---- */
 pv *py_eval(py_interp *I, py_scope *sc, const py_expr *e);
 pv *py_call(py_interp *I, const py_expr *at, pv *fn, int argc, pv **argv, int kwc, const char **kwn, pv **kwv);

@@ -245,7 +245,17 @@ static py_expr *parse_dict(parser *P)
             py_perr(P, P->tok.line, P->tok.col, "sets are not supported; expected ':' in a dict display");
             return NULL;
         }
-        if (!py_advance(P) || !(v = py_parse_test(P)) || !py_plist_push(P, &keys, k) || !py_plist_push(P, &vals, v))
+        if (!py_advance(P) || !(v = py_parse_test(P)))
+            return NULL;
+        if (keys.n == 0 && py_is_kw(&P->tok, "for")) {
+            e->kind = PE_DICTCOMP;
+            e->a = k;
+            e->b = v;
+            if (!parse_comp_clauses(P, e) || !py_expect_op(P, "}"))
+                return NULL;
+            return e;
+        }
+        if (!py_plist_push(P, &keys, k) || !py_plist_push(P, &vals, v))
             return NULL;
         if (py_is_op(&P->tok, ",")) {
             if (!py_advance(P))
@@ -281,7 +291,9 @@ static py_expr *parse_atom(parser *P)
         /* adjacent literals concatenate */
         size_t n = 0;
         char *buf = NULL;
+        bool fstr = false;
         while (P->tok.kind == PT_STRING) {
+            fstr |= P->tok.fstring;
             char *grown = py_alloc(P, n + P->tok.str_len + 1);
             if (!grown)
                 return NULL;
@@ -296,6 +308,7 @@ static py_expr *parse_atom(parser *P)
         if ((e = py_new_expr(P, PE_STR, t.line, t.col))) {
             e->name = buf;
             e->len = n;
+            e->fstring = fstr;
         }
         return e;
     }

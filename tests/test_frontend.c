@@ -1,0 +1,256 @@
+/* The frontend: what it builds from model files, and each refusal as a
+ * one-line error with its place. */
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "frontend.h"
+
+#define HEADER "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n"
+
+static sf_py_model *compile_text(const char *src, const char *model, const char *input, const char *cst,
+                                 sf_error *e)
+{
+    const char *inputs[1] = {input}, *consts[1] = {cst};
+    sf_py_options o = {model, inputs, input ? 1 : 0, consts, cst ? 1 : 0};
+    memset(e, 0, sizeof *e);
+    return sf_py_compile("t.py", src, strlen(src), &o, e);
+}
+
+static const char *refusal(const char *src, const char *model, const char *input, const char *cst)
+{
+    static sf_error e;
+    sf_py_model *m = compile_text(src, model, input, cst, &e);
+    if (m) {
+        sf_py_model_free(m);
+        fail_msg("expected a refusal for model %s", model);
+    }
+    assert_int_not_equal(e.code, SF_OK);
+    assert_null(strchr(e.msg, '\n'));
+    return e.msg;
+}
+
+static const char *net_with(const char *init, const char *forward)
+{
+    static char buf[4096];
+    snprintf(buf, sizeof buf,
+             HEADER "class Net(nn.Module):\n    def __init__(self, n=3):\n        super().__init__()\n%s\n"
+                    "    def forward(self, x):\n%s\n",
+             init, forward);
+    return buf;
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *init, *forward, *want;
+    } cases[] = {
+        {"        self.fc = nn.Linear(3, 4)", "        while True:\n            x = self.fc(x)\n        return x",
+         "t.py:10:9: 'while' loops are not supported"},
+        {"        self.fc = nn.Linear(3, 4)", "        try:\n            x = self.fc(x)\n        except E:\n            pass\n        return x",
+         "t.py:10:9: 'try' is not supported"},
+        {"        self.f = lambda v: v", "        return x", "t.py:8:18: 'lambda' is not supported"},
+        {"        global g", "        return x", "t.py:8:9: 'global' is not supported"},
+        {"        self.fc = nn.Linear(3, 4)", "        return torch.frobnicate(x)",
+         "t.py:10:22: torch.frobnicate is not supported"},
+        {"        self.fc = nn.Linear(3, 4)", "        return self.fc3(x)",
+         "t.py:10:21: 'Net' object has no attribute 'fc3'"},
+        {"        self.fc = nn.Linear(5, 4)", "        return self.fc(x)",
+         "t.py:10:16: linear: input f32[B,3] does not fit weight f32[4,5]: in_features is 5 (in fc (Linear))"},
+        {"        self.layers = nn.ModuleList([nn.Linear(3, 3) for _ in range(n)])", "        return self.layers[5](x)",
+         "t.py:10:27: index 5 is out of range for ModuleList 'layers' of length 3"},
+        {"        self.fc = nn.Linear(3, 4)", "        if x.sum() > 0:\n            x = self.fc(x)\n        return x",
+         "comparing tensors is not supported"},
+        {"        self.fc = nn.Linear(3, 4)", "        if x:\n            x = self.fc(x)\n        return x",
+         "t.py:10:12: the truth of a tensor is not known at compile time"},
+        {"        self.fc = nn.Linear(3, 3)", "        h = x[:, :2]\n        h += 1\n        return x",
+         "in-place update of a tensor that shares storage with a view"},
+        {"        self.rnn = nn.LSTM(3, 3)", "        return x", "t.py:8:23: torch.nn.LSTM is not supported"},
+        {"        self.fc = nn.Linear(3, 4)", "        return np.zeros(3)", "name 'np' is not defined"},
+        {"        self.fc = nn.Linear(3, 4)", "        return x.view(-1, 1)",
+         "reshape would merge the batch dim B with 3 other elements per row"},
+        {"        self.fc = nn.Linear(3, 4)", "        return x[0]", "indexing the batch dim is not supported"},
+        {"        self.fc = nn.Linear(3, 4)", "        return 3", "forward returned int 3"},
+        {"        self.w = torch.zeros(3)", "        return x", "tensor attribute 'w' is not in state_dict"},
+        {"        assert n == 4, 'n must be 4'", "        return x", "t.py:8:9: assertion failed: n must be 4"},
+        {"        raise ValueError('bad config')", "        return x",
+         "t.py:8:9: the model raised an exception at compile time: bad config"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_contains(refusal(net_with(cases[i].init, cases[i].forward), "Net()", "x=f32[B,3]", NULL), cases[i].want);
+}
+
+static void test_syntax_refusals(void **state)
+{
+    (void)state;
+    assert_contains(refusal(HEADER "class Net(nn.Module:\n    pass\n", "Net()", "x=f32[B,3]", NULL), "t.py:5:20: expected");
+    assert_contains(refusal(HEADER "class Net(nn.Module):\n    def forward(self, x):\n        return x\n      y = 1\n",
+                            "Net()", "x=f32[B,3]", NULL),
+                    "t.py:8:7: unindent does not match any outer indentation level");
+    assert_contains(refusal(HEADER "x = 'unterminated\n", "Net()", "x=f32[B,3]", NULL), "t.py:5:5: unterminated string");
+    assert_contains(refusal(HEADER "x = (1,\n", "Net()", "x=f32[B,3]", NULL), "unexpected end of file inside brackets");
+    assert_contains(refusal(HEADER "@decorator\ndef f():\n    pass\n", "Net()", "x=f32[B,3]", NULL),
+                    "t.py:5:1: decorators are not supported");
+    assert_contains(refusal(HEADER "x = 1 | 2\n", "Net()", "x=f32[B,3]", NULL), "bitwise operator '|' is not supported");
+}
+
+static void test_model_option_refusals(void **state)
+{
+    (void)state;
+    const char *src = net_with("        self.fc = nn.Linear(3, 4)", "        return self.fc(x)");
+    assert_contains(refusal(src, "Nope(3)", "x=f32[B,3]", NULL), "--model 'Nope(3)': no class 'Nope' in t.py");
+    assert_contains(refusal(src, "3", "x=f32[B,3]", NULL), "--model '3' is int 3, not an nn.Module");
+    assert_contains(refusal(src, "Net(", "x=f32[B,3]", NULL), "--model:1:5");
+    assert_contains(refusal(src, "Net()", "y=f32[B,3]", NULL), "forward argument 'x' has no value");
+    assert_contains(refusal(src, "Net()", "x=f32[B,3]", "flag=True"), "--const flag=True: forward of Net has no such argument");
+    assert_contains(refusal(src, "Net()", "x=f64[B,3]", NULL), "the type must look like f32[B,20000]");
+    const char *rec = HEADER "class Loop(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                             "        self.inner = Loop()\n    def forward(self, x):\n        return x\n";
+    assert_contains(refusal(rec, "Loop()", "x=f32[B,3]", NULL), "calls nested deeper than 200 (recursion in Loop.__init__?)");
+}
+
+static sf_py_model *compile_file(const char *file, const char *model, const char *input, const char *cst, sf_error *e)
+{
+    char path[1024], *src;
+    size_t len;
+    snprintf(path, sizeof path, "%s/%s", SF_MODELS, file);
+    assert_int_equal(sf_read_file(path, &src, &len, e), SF_OK);
+    const char *inputs[1] = {input}, *consts[1] = {cst};
+    sf_py_options o = {model, inputs, 1, consts, cst ? 1 : 0};
+    sf_py_model *m = sf_py_compile(path, src, len, &o, e);
+    free(src);
+    return m;
+}
+
+static void test_conditional_false_names_module(void **state)
+{
+    (void)state;
+    sf_error e = {0};
+    sf_py_model *m = compile_file("conditional.py", "ConditionalModel(10, 50, 2)", "x=f32[B,10]", "condition=False", &e);
+    assert_null(m);
+    assert_contains(e.msg, "conditional.py:27:15");
+    assert_contains(e.msg, "module_list.2");
+    assert_contains(e.msg, "f32[B,10]");
+    assert_contains(e.msg, "f32[2,50]");
+}
+
+static void test_branches_are_visible(void **state)
+{
+    (void)state;
+    sf_error e = {0};
+    sf_py_model *m = compile_file("parallel_fcn.py", "ParallelFCN(1000)", "x=f32[B,20000]", NULL, &e);
+    if (!m)
+        fail_msg("%s", e.msg);
+    int count[SF_OP_COUNT] = {0};
+    for (size_t i = 0; i < m->graph->nodes.len; i++)
+        count[((sf_node *)m->graph->nodes.items[i])->op]++;
+    assert_int_equal(count[SF_OP_SLICE], 1000);
+    assert_int_equal(count[SF_OP_LINEAR], 2000);
+    assert_int_equal(count[SF_OP_CONCAT], 1);
+    assert_int_equal(count[SF_OP_PARAM], 4000);
+    assert_int_equal(m->nkeys, 4000);
+    assert_string_equal(m->keys[4 * 731 + 2].key, "models.731.fc2.weight");
+    sf_py_model_free(m);
+}
+
+static void test_state_dict_keys(void **state)
+{
+    (void)state;
+    sf_error e = {0};
+    sf_py_model *m = compile_file("resnet_like.py", "ResNetLike(3, 1, 4)", "x=f32[B,3,8,8]", NULL, &e);
+    if (!m)
+        fail_msg("%s", e.msg);
+    /* PyTorch's order: parameters, then buffers, then children */
+    static const char *const want[] = {"conv1.weight", "conv1.bias", "bn1.weight", "bn1.bias", "bn1.running_mean",
+                                       "bn1.running_var", "bn1.num_batches_tracked",
+                                       "residual_blocks.0.conv1.weight"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        assert_string_equal(m->keys[i].key, want[i]);
+    assert_true(m->keys[6].integer);
+    assert_string_equal(m->keys[m->nkeys - 1].key, "fc.bias");
+    sf_py_model_free(m);
+}
+
+static void test_weight_refusals(void **state)
+{
+    (void)state;
+    sf_error e = {0};
+    sf_py_model *m = compile_file("mlp.py", "MLP(2, 3, 1)", "x=f32[B,2]", NULL, &e);
+    assert_non_null(m);
+    float z[8] = {0};
+    tensor_lit good[4] = {{"fc1.weight", 2, {3, 2}, z}, {"fc1.bias", 1, {3}, z}, {"fc2.weight", 2, {1, 3}, z},
+                          {"fc2.bias", 1, {1}, z}};
+    sf_tensor_set *w = tset(4, good);
+    assert_int_equal(sf_py_check_weights(m, w, true, &e), SF_OK);
+    sf_tensors_free(w);
+
+    w = tset(3, good);
+    assert_int_equal(sf_py_check_weights(m, w, true, &e), SF_ERR_WEIGHTS);
+    assert_contains(e.msg, "missing key 'fc2.bias' (f32[1])");
+    sf_tensors_free(w);
+
+    tensor_lit bad[4] = {good[0], good[1], {"fc2.weight", 2, {3, 1}, z}, good[3]};
+    w = tset(4, bad);
+    assert_int_equal(sf_py_check_weights(m, w, true, &e), SF_ERR_WEIGHTS);
+    assert_contains(e.msg, "key 'fc2.weight' has shape [3,1] but the model expects f32[1,3]");
+    sf_tensors_free(w);
+
+    tensor_lit extra[5] = {good[0], good[1], good[2], good[3], {"fc3.weight", 1, {1}, z}};
+    w = tset(5, extra);
+    assert_int_equal(sf_py_check_weights(m, w, true, &e), SF_ERR_WEIGHTS);
+    assert_contains(e.msg, "unexpected key 'fc3.weight'");
+    assert_int_equal(sf_py_check_weights(m, w, false, &e), SF_OK);
+    sf_tensors_free(w);
+
+    tensor_lit ddp[4] = {{"module.fc1.weight", 2, {3, 2}, z}, {"module.fc1.bias", 1, {3}, z},
+                         {"module.fc2.weight", 2, {1, 3}, z}, {"module.fc2.bias", 1, {1}, z}};
+    w = tset(4, ddp);
+    assert_int_equal(sf_py_check_weights(m, w, true, &e), SF_ERR_WEIGHTS);
+    assert_contains(e.msg, "'module.fc1.weight' is present");
+    sf_tensors_free(w);
+    sf_py_model_free(m);
+}
+
+static void test_cli_model_file(void **state)
+{
+    (void)state;
+    char path[1024];
+    const char *out, *err;
+    snprintf(path, sizeof path, "%s/conditional.py", SF_MODELS);
+    assert_int_equal(run_cli((const char *[]){"sheaf", "ir", path, "--model", "ConditionalModel(10, 50, 2)", "--input",
+                                              "x=f32[B,10]", "--const", "condition=True", NULL},
+                             &out, &err),
+                     0);
+    assert_contains(out, "linear %1, @module_list.2.weight, @module_list.2.bias : f32[B,2]");
+    assert_int_equal(run_cli((const char *[]){"sheaf", "ir", path, "--model", "ConditionalModel(10, 50, 2)", "--input",
+                                              "x=f32[B,10]", "--const", "condition=False", NULL},
+                             &out, &err),
+                     1);
+    assert_contains(err, "module_list.2");
+    assert_int_equal(run_cli((const char *[]){"sheaf", "ir", path, "--input", "x=f32[B,10]", NULL}, &out, &err), 1);
+    assert_contains(err, "--model is required");
+    assert_int_equal(run_cli((const char *[]){"sheaf", "run", path, "--model", "ConditionalModel(10, 50, 2)", "--input",
+                                              "x=f32[B,10]", "--const", "condition=True", "--batch", "2", "--time", NULL},
+                             &out, &err),
+                     0);
+    assert_contains(out, "output: f32[2,2] = ");
+    assert_contains(err, "sheaf: frontend of");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_syntax_refusals),
+        cmocka_unit_test(test_model_option_refusals),
+        cmocka_unit_test(test_conditional_false_names_module),
+        cmocka_unit_test(test_branches_are_visible),
+        cmocka_unit_test(test_state_dict_keys),
+        cmocka_unit_test(test_weight_refusals),
+        cmocka_unit_test(test_cli_model_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
