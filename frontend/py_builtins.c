@@ -227,17 +227,10 @@ BUILTIN(b_str)
     if (argc == 0)
         return pv_str(I, "", 0);
     pv *v = argv[0];
-    char buf[64];
+    char buf[512];
     if (v->k == PV_STR)
         return v;
-    if (v->k == PV_INT)
-        snprintf(buf, sizeof buf, "%lld", (long long)v->u.i);
-    else if (v->k == PV_FLOAT)
-        snprintf(buf, sizeof buf, "%.17g", v->u.f);
-    else if (v->k == PV_BOOL)
-        snprintf(buf, sizeof buf, "%s", v->u.b ? "True" : "False");
-    else
-        py_text_of(I, at, v, buf, sizeof buf);
+    py_text_of(I, at, v, buf, sizeof buf);
     return pv_cstr(I, buf);
 }
 

@@ -253,4 +253,11 @@ pv *py_nn_call(py_interp *I, const py_expr *at, py_object *o, int argc, pv **arg
 pv *py_nn_attr(py_interp *I, const py_expr *at, py_object *o, const char *name);
 pv *py_module_method(py_interp *I, const py_expr *at, pv *self, const char *name);
 
+/* ---- evaluator internals shared by py_eval.c and py_exec.c ---- */
+typedef enum { FLOW_NEXT, FLOW_RETURN, FLOW_BREAK, FLOW_CONTINUE, FLOW_ERROR } py_flow;
+bool py_scope_set(py_interp *I, py_scope *sc, const char *name, pv *v);
+pv *py_binop_values(py_interp *I, const py_expr *at, py_binop op, pv *a, pv *b);
+bool py_assign(py_interp *I, py_scope *sc, const py_expr *target, pv *v);
+py_flow py_exec_block(py_interp *I, py_scope *sc, py_stmt *const *body, int n, pv **ret);
+
 #endif

@@ -84,7 +84,7 @@ fuzz)
     secs=${2:-60}
     mkdir -p build-fuzz
     CC=clang build build-fuzz -DSF_FUZZ=ON -DSF_TESTS=OFF
-    mkdir -p build-fuzz/corpus/ir_parse build-fuzz/corpus/safetensors build-fuzz/findings
+    mkdir -p build-fuzz/corpus/ir_parse build-fuzz/corpus/safetensors build-fuzz/corpus/py_parse build-fuzz/findings
     fail=0
     run_fuzzer() { # NAME SEED_DIR
         local log=build-fuzz/$1.log
@@ -98,6 +98,7 @@ fuzz)
     }
     run_fuzzer fuzz_ir_parse tests/fixtures
     run_fuzzer fuzz_safetensors tests/fuzz/corpus/safetensors
+    run_fuzzer fuzz_py_parse tests/fuzz/corpus/py
     exit $fail
     ;;
 *)

@@ -174,6 +174,28 @@ static void test_state_dict_keys(void **state)
     sf_py_model_free(m);
 }
 
+static void test_formatted_module_names(void **state)
+{
+    (void)state;
+    /* keys built with f-strings, '%' and str.format must be the real text */
+    const char *src = HEADER "class Fmt(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                             "        self.d = nn.ModuleDict({f'b{i:02d}': nn.Linear(2, 2) for i in range(2)})\n"
+                             "        self.add_module('x%d_%s' % (7, 'y'), nn.Linear(2, 2, bias=False))\n"
+                             "        self.add_module('{}_{k}'.format(1, k='z'), nn.Linear(2, 2, bias=False))\n"
+                             "    def forward(self, x):\n"
+                             "        return self.d['b01'](x) + getattr(self, 'x7_y')(x) + getattr(self, '1_z')(x)\n";
+    sf_error e = {0};
+    sf_py_model *m = compile_text(src, "Fmt()", "x=f32[B,2]", NULL, &e);
+    if (!m)
+        fail_msg("%s", e.msg);
+    static const char *const want[] = {"d.b00.weight", "d.b00.bias", "d.b01.weight", "d.b01.bias", "x7_y.weight",
+                                       "1_z.weight"};
+    assert_int_equal(m->nkeys, 6);
+    for (int i = 0; i < 6; i++)
+        assert_string_equal(m->keys[i].key, want[i]);
+    sf_py_model_free(m);
+}
+
 static void test_weight_refusals(void **state)
 {
     (void)state;
@@ -249,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_conditional_false_names_module),
         cmocka_unit_test(test_branches_are_visible),
         cmocka_unit_test(test_state_dict_keys),
+        cmocka_unit_test(test_formatted_module_names),
         cmocka_unit_test(test_weight_refusals),
         cmocka_unit_test(test_cli_model_file),
     };
