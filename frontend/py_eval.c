@@ -29,20 +29,14 @@ bool py_scope_set(py_interp *I, py_scope *sc, const char *name, pv *v)
             sc->vals[i] = v;
             return true;
         }
-    if (sc->n == sc->cap) {
-        int cap = sc->cap ? sc->cap * 2 : 8;
-        const char **names = sf_arena_alloc(I->arena, sizeof *names * (size_t)cap);
-        pv **vals = sf_arena_alloc(I->arena, sizeof *vals * (size_t)cap);
-        if (!names || !vals) {
-            py_error(I, NULL, SF_ERR_NOMEM, "out of memory");
-            return false;
-        }
-        if (sc->n) {
-            memcpy(names, sc->names, sizeof *names * (size_t)sc->n);
-            memcpy(vals, sc->vals, sizeof *vals * (size_t)sc->n);
-        }
-        sc->names = names, sc->vals = vals, sc->cap = cap;
+    size_t nc = (size_t)sc->cap, vc = nc;
+    const char **names = sf_arena_grow(I->arena, sc->names, (size_t)sc->n, &nc, sizeof *names);
+    pv **vals = names ? sf_arena_grow(I->arena, sc->vals, (size_t)sc->n, &vc, sizeof *vals) : NULL;
+    if (!vals) {
+        py_error(I, NULL, SF_ERR_NOMEM, "out of memory");
+        return false;
     }
+    sc->names = names, sc->vals = vals, sc->cap = (int)nc;
     sc->names[sc->n] = name;
     sc->vals[sc->n++] = v;
     return true;

@@ -123,16 +123,12 @@ pv *pv_list_new(py_interp *I, pv_kind k, int64_t cap)
 bool pv_list_push(py_interp *I, pv *list, pv *x)
 {
     pv_list *l = list->u.list;
-    if (l->n == l->cap) {
-        int64_t cap = l->cap ? l->cap * 2 : 8;
-        pv **items = palloc(I, sizeof *items * (size_t)cap);
-        if (!items)
-            return false;
-        if (l->n)
-            memcpy(items, l->items, sizeof *items * (size_t)l->n);
-        l->items = items;
-        l->cap = cap;
-    }
+    size_t cap = (size_t)l->cap;
+    pv **items = sf_arena_grow(I->arena, l->items, (size_t)l->n, &cap, sizeof *items);
+    if (!items)
+        return py_error(I, NULL, SF_ERR_NOMEM, "out of memory") != NULL;
+    l->items = items;
+    l->cap = (int64_t)cap;
     l->items[l->n++] = x;
     return true;
 }
@@ -188,17 +184,12 @@ bool pv_dict_set(py_interp *I, pv_dict *d, pv *key, pv *val)
             d->vals[i] = val;
             return true;
         }
-    if (d->n == d->cap) {
-        int64_t cap = d->cap ? d->cap * 2 : 8;
-        pv **k = palloc(I, sizeof *k * (size_t)cap), **v = palloc(I, sizeof *v * (size_t)cap);
-        if (!k || !v)
-            return false;
-        if (d->n) {
-            memcpy(k, d->keys, sizeof *k * (size_t)d->n);
-            memcpy(v, d->vals, sizeof *v * (size_t)d->n);
-        }
-        d->keys = k, d->vals = v, d->cap = cap;
-    }
+    size_t kc = (size_t)d->cap, vc = kc;
+    pv **k = sf_arena_grow(I->arena, d->keys, (size_t)d->n, &kc, sizeof *k);
+    pv **v = k ? sf_arena_grow(I->arena, d->vals, (size_t)d->n, &vc, sizeof *v) : NULL;
+    if (!v)
+        return py_error(I, NULL, SF_ERR_NOMEM, "out of memory") != NULL;
+    d->keys = k, d->vals = v, d->cap = (int64_t)kc;
     d->keys[d->n] = key;
     d->vals[d->n++] = val;
     return true;
@@ -352,16 +343,14 @@ py_param *py_param_add(py_interp *I, const py_expr *at, py_object *o, const char
 {
     py_param *p = py_param_find(o, name);
     if (!p) {
-        if (o->nparams == o->capparams) {
-            int cap = o->capparams ? o->capparams * 2 : 4;
-            py_param **ps = palloc(I, sizeof *ps * (size_t)cap);
-            if (!ps)
-                return NULL;
-            if (o->nparams)
-                memcpy(ps, o->params, sizeof *ps * (size_t)o->nparams);
-            o->params = ps;
-            o->capparams = cap;
+        size_t cap = (size_t)o->capparams;
+        py_param **ps = sf_arena_grow(I->arena, o->params, (size_t)o->nparams, &cap, sizeof *ps);
+        if (!ps) {
+            py_error(I, at, SF_ERR_NOMEM, "out of memory");
+            return NULL;
         }
+        o->params = ps;
+        o->capparams = (int)cap;
         if (!(p = palloc(I, sizeof *p)) || !(p->name = sf_arena_strdup(I->arena, name)))
             return NULL;
         o->params[o->nparams++] = p;
@@ -397,16 +386,12 @@ bool py_child_add(py_interp *I, py_object *o, const char *name, py_object *child
 /* Containers name children by position: the name is new, no search. */
 bool py_child_append(py_interp *I, py_object *o, const char *name, py_object *child)
 {
-    if (o->nchildren == o->capchildren) {
-        int64_t cap = o->capchildren ? o->capchildren * 2 : 4;
-        py_child *c = palloc(I, sizeof *c * (size_t)cap);
-        if (!c)
-            return false;
-        if (o->nchildren)
-            memcpy(c, o->children, sizeof *c * (size_t)o->nchildren);
-        o->children = c;
-        o->capchildren = cap;
-    }
+    size_t cap = (size_t)o->capchildren;
+    py_child *c = sf_arena_grow(I->arena, o->children, (size_t)o->nchildren, &cap, sizeof *c);
+    if (!c)
+        return py_error(I, NULL, SF_ERR_NOMEM, "out of memory") != NULL;
+    o->children = c;
+    o->capchildren = (int64_t)cap;
     const char *copy = sf_arena_strdup(I->arena, name);
     if (!copy)
         return false;

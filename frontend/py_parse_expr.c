@@ -80,16 +80,12 @@ void *py_alloc(parser *P, size_t n)
 
 bool py_plist_push(parser *P, plist *l, void *x)
 {
-    if (l->n == l->cap) {
-        int cap = l->cap ? l->cap * 2 : 4;
-        void **items = py_alloc(P, sizeof *items * (size_t)cap);
-        if (!items)
-            return false;
-        if (l->n)
-            memcpy(items, l->items, sizeof *items * (size_t)l->n);
-        l->items = items;
-        l->cap = cap;
-    }
+    size_t cap = (size_t)l->cap;
+    void **items = sf_arena_grow(P->arena, l->items, (size_t)l->n, &cap, sizeof *items);
+    if (!items)
+        return py_perr(P, P->tok.line, P->tok.col, "out of memory");
+    l->items = items;
+    l->cap = (int)cap;
     l->items[l->n++] = x;
     return true;
 }
@@ -675,12 +671,13 @@ static py_expr *parse_not(parser *P)
     return r;
 }
 
-static py_expr *parse_and(parser *P)
+/* left-associative chains of one boolean keyword */
+static py_expr *parse_boolop(parser *P, py_expr_kind kind, const char *word, py_expr *(*operand)(parser *))
 {
-    py_expr *e = parse_not(P);
-    while (e && py_is_kw(&P->tok, "and")) {
-        py_expr *x = py_new_expr(P, PE_AND, P->tok.line, P->tok.col);
-        if (!x || !py_advance(P) || !(x->b = parse_not(P)))
+    py_expr *e = operand(P);
+    while (e && py_is_kw(&P->tok, word)) {
+        py_expr *x = py_new_expr(P, kind, P->tok.line, P->tok.col);
+        if (!x || !py_advance(P) || !(x->b = operand(P)))
             return NULL;
         x->a = e;
         e = x;
@@ -688,18 +685,9 @@ static py_expr *parse_and(parser *P)
     return e;
 }
 
-py_expr *py_parse_or(parser *P)
-{
-    py_expr *e = parse_and(P);
-    while (e && py_is_kw(&P->tok, "or")) {
-        py_expr *x = py_new_expr(P, PE_OR, P->tok.line, P->tok.col);
-        if (!x || !py_advance(P) || !(x->b = parse_and(P)))
-            return NULL;
-        x->a = e;
-        e = x;
-    }
-    return e;
-}
+static py_expr *parse_and(parser *P) { return parse_boolop(P, PE_AND, "and", parse_not); }
+
+py_expr *py_parse_or(parser *P) { return parse_boolop(P, PE_OR, "or", parse_and); }
 
 py_expr *py_parse_test(parser *P)
 {

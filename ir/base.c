@@ -148,6 +148,22 @@ char *sf_arena_strdup(sf_arena *a, const char *s)
     return sf_arena_strndup(a, s, strlen(s));
 }
 
+void *sf_arena_grow(sf_arena *a, void *items, size_t len, size_t *cap, size_t elem)
+{
+    if (len < *cap)
+        return items;
+    size_t ncap = *cap ? *cap * 2 : 8, bytes;
+    if (sf_mul_overflow(ncap, elem, &bytes))
+        return NULL;
+    void *grown = sf_arena_alloc(a, bytes);
+    if (!grown)
+        return NULL;
+    if (len)
+        memcpy(grown, items, len * elem);
+    *cap = ncap;
+    return grown;
+}
+
 /* ---- vector ---- */
 
 bool sf_vec_push(sf_vec *v, void *item)

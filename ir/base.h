@@ -40,6 +40,10 @@ void sf_arena_free(sf_arena *a);
 /* Zeroed, 16-byte aligned; NULL only when the system is out of memory. */
 void *sf_arena_alloc(sf_arena *a, size_t size);
 char *sf_arena_strdup(sf_arena *a, const char *s);
+/* Room for one more element in an array that lives in the arena: when
+ * len == *cap the array is copied into one twice as large. Returns the
+ * (possibly new) array, or NULL when out of memory. */
+void *sf_arena_grow(sf_arena *a, void *items, size_t len, size_t *cap, size_t elem);
 char *sf_arena_strndup(sf_arena *a, const char *s, size_t n);
 
 /* ---- vector of pointers (grows with realloc; owner frees) ---- */
