@@ -8,6 +8,7 @@
 
 #include "fileio.h"
 #include "frontend.h"
+#include "pass.h"
 
 static void split(char *s, char sep, char **out, int max, int *n)
 {
@@ -42,7 +43,7 @@ static void run_case(char *line)
     sf_py_model *m = sf_py_compile(path, src, len, &o, &e);
     if (!m)
         fail_msg("%s: %s", f[0], e.msg);
-    sf_tensor_set *w = sf_tensors_new(), *in = sf_tensors_new(), *want = sf_tensors_new(), *got = sf_tensors_new();
+    sf_tensor_set *w = sf_tensors_new(), *in = sf_tensors_new(), *want = sf_tensors_new();
     char file[1024];
     snprintf(file, sizeof file, "%s/%s.weights.safetensors", SF_GOLDEN, f[0]);
     assert_int_equal(sf_st_load(file, w, &e), SF_OK);
@@ -55,19 +56,35 @@ static void run_case(char *line)
     int64_t batch;
     assert_int_equal(sf_check_inputs(m->graph, in, &batch, &e), SF_OK);
     assert_int_equal(batch, atoi(f[5]));
-    if (sf_interp_run(m->graph, batch, in, w, got, &e) != SF_OK)
-        fail_msg("%s: %s", f[0], e.msg);
-    assert_int_equal(sf_tensors_count(got), sf_tensors_count(want));
-    for (size_t i = 0; i < want->names.len; i++) {
-        const sf_tensor *wt = want->tensors.items[i], *gt = sf_tensors_get(got, want->names.items[i]);
-        assert_non_null(gt);
-        assert_int_equal(gt->rank, wt->rank);
-        for (int d = 0; d < wt->rank; d++)
-            assert_int_equal(gt->dim[d], wt->dim[d]);
-        assert_close(gt->data, wt->data, sf_tensor_numel(wt), 1e-4, 1e-5);
+    size_t nodes_o0 = m->graph->nodes.len;
+    /* as compiled (-O0), then after the -O2 pipeline: both must match PyTorch */
+    for (int level = 0; level <= 2; level += 2) {
+        if (level == 2) {
+            sf_module mod = {m->graph, w};
+            sf_pipeline_opts o2 = {.opt_level = 2, .verify_each = true};
+            if (sf_run_pipeline(&mod, &o2, &e) != SF_OK)
+                fail_msg("%s: %s", f[0], e.msg);
+            m->graph = mod.g;
+            for (size_t i = 0; i < m->graph->nodes.len; i++)
+                if (((sf_node *)m->graph->nodes.items[i])->op == SF_OP_BATCHNORM)
+                    fail_msg("%s: a batchnorm is left after -O2", f[0]);
+        }
+        sf_tensor_set *got = sf_tensors_new();
+        if (sf_interp_run(m->graph, batch, in, w, got, &e) != SF_OK)
+            fail_msg("%s -O%d: %s", f[0], level, e.msg);
+        assert_int_equal(sf_tensors_count(got), sf_tensors_count(want));
+        for (size_t i = 0; i < want->names.len; i++) {
+            const sf_tensor *wt = want->tensors.items[i], *gt = sf_tensors_get(got, want->names.items[i]);
+            assert_non_null(gt);
+            assert_int_equal(gt->rank, wt->rank);
+            for (int d = 0; d < wt->rank; d++)
+                assert_int_equal(gt->dim[d], wt->dim[d]);
+            assert_close(gt->data, wt->data, sf_tensor_numel(wt), 1e-4, 1e-5);
+        }
+        sf_tensors_free(got);
     }
-    printf("  golden %-18s %zu nodes, matches PyTorch\n", f[0], m->graph->nodes.len);
-    sf_tensors_free(w), sf_tensors_free(in), sf_tensors_free(want), sf_tensors_free(got);
+    printf("  golden %-18s %zu nodes at -O0, %zu at -O2; both match PyTorch\n", f[0], nodes_o0, m->graph->nodes.len);
+    sf_tensors_free(w), sf_tensors_free(in), sf_tensors_free(want);
     sf_py_model_free(m);
     free(src);
 }

@@ -4,11 +4,13 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fileio.h"
 #include "frontend.h"
+#include "pass.h"
 #include "safetensors.h"
 #include "tensor.h"
 
@@ -32,6 +34,7 @@ typedef struct options {
     int nconsts;
     bool strict;                       /* --strict[=true|false], default true */
     bool time;                         /* --time */
+    sf_pipeline_opts pipe;             /* -O0/-O2, --passes, --print-after*, --verify-each, --time-passes */
     const char *format;  /* ir: text | dot */
     const char *output;  /* -o */
     const char *weights; /* --weights */
@@ -44,14 +47,17 @@ static const char usage[] =
     "usage: sheaf <command> [options]\n"
     "\n"
     "commands:\n"
-    "  ir SOURCE [--format text|dot] [-o OUT] [--time]\n"
-    "      compile to IR and print it (text form, or Graphviz DOT)\n"
+    "  ir SOURCE [--format text|dot] [-o OUT] [--time] [--weights W.safetensors]\n"
+    "      compile to IR, optimise, print it (text form, or Graphviz DOT)\n"
     "  run SOURCE [--weights W.safetensors] [--strict=false] [--inputs I.safetensors]\n"
     "             [--batch N] [--seed S] [-o O.safetensors]\n"
     "      run with the reference interpreter; without --weights the\n"
     "      parameters are initialised from the seed, without --inputs the\n"
     "      inputs are drawn from the seed (batch N, default 1); without -o\n"
     "      the outputs are printed\n"
+    "\n"
+    "passes (ir and run): -O0 (none) | -O2 (default) | --passes=canonicalize,cse,dce\n"
+    "  --print-after-all | --print-after=PASS | --verify-each | --time-passes\n"
     "\n"
     "SOURCE is an IR file (FILE.sfir) or a PyTorch model file with:\n"
     "  model.py --model \"ParallelFCN(1000)\" --input \"x=f32[B,20000]\" [--const name=value]\n"
@@ -100,18 +106,32 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
             return usage_error(errf, "unknown option '%s'", arg);
         memcpy(name, arg, nlen);
         name[nlen] = '\0';
-        if (strcmp(name, "--time") == 0 && !eq) {
-            o->time = true;
+        if (!eq && (strcmp(name, "-O0") == 0 || strcmp(name, "-O1") == 0 || strcmp(name, "-O2") == 0)) {
+            o->pipe.opt_level = name[2] - '0';
             continue;
         }
+        static const struct { const char *name; size_t off; } flags[] = {
+            {"--time", offsetof(options, time)},
+            {"--verify-each", offsetof(options, pipe.verify_each)},
+            {"--print-after-all", offsetof(options, pipe.print_after_all)},
+            {"--time-passes", offsetof(options, pipe.time_passes)},
+        };
+        bool flag = false;
+        for (size_t k = 0; k < sizeof flags / sizeof flags[0] && !eq; k++)
+            if (strcmp(name, flags[k].name) == 0) {
+                *(bool *)((char *)o + flags[k].off) = true;
+                flag = true;
+            }
+        if (flag)
+            continue;
         if (strcmp(name, "--strict") == 0) {
             if (eq && strcmp(eq + 1, "true") && strcmp(eq + 1, "false"))
                 return usage_error(errf, "--strict takes true or false, got '%s'", eq + 1);
             o->strict = !eq || strcmp(eq + 1, "true") == 0;
             continue;
         }
-        static const char *const valued[] = {"-o",     "--format", "--weights", "--inputs", "--batch",
-                                             "--seed", "--model",  "--input",   "--const"};
+        static const char *const valued[] = {"-o",      "--format", "--weights", "--inputs",     "--batch", "--seed",
+                                             "--model", "--input",  "--const",   "--print-after", "--passes"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
             known |= strcmp(name, valued[k]) == 0;
@@ -134,6 +154,10 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
             o->inputs_file = val;
         else if (strcmp(name, "--model") == 0)
             o->model = val;
+        else if (strcmp(name, "--passes") == 0)
+            o->pipe.passes = val;
+        else if (strcmp(name, "--print-after") == 0)
+            o->pipe.print_after = val;
         else if (strcmp(name, "--input") == 0 || strcmp(name, "--const") == 0) {
             bool in = name[3] == 'n';
             int *n = in ? &o->ninputs : &o->nconsts;
@@ -213,21 +237,63 @@ static bool load(const options *o, loaded *l, FILE *errf, sf_error *e)
     return l->g != NULL;
 }
 
+/* Loads the source, its weights (from --weights or the seed) and runs the
+ * pass pipeline: folding passes need the weights' values. */
+static bool prepare(const options *o, loaded *l, sf_module *mod, FILE *out, FILE *errf, sf_error *e)
+{
+    mod->g = NULL;
+    mod->weights = sf_tensors_new();
+    if (!mod->weights) {
+        sf_fail(e, SF_ERR_NOMEM, "out of memory");
+        return false;
+    }
+    if (!load(o, l, errf, e))
+        return false;
+    sf_status st = SF_OK;
+    if (o->weights)
+        st = sf_st_load(o->weights, mod->weights, e);
+    else
+        st = l->py ? sf_py_init_weights(l->py, o->seed, mod->weights, e) : sf_init_weights(l->g, o->seed, mod->weights, e);
+    if (st == SF_OK)
+        st = l->py ? sf_py_check_weights(l->py, mod->weights, o->strict, e)
+                   : sf_check_weights(l->g, mod->weights, !o->strict, e);
+    if (st != SF_OK)
+        return false;
+    mod->g = l->g;
+    sf_pipeline_opts pipe = o->pipe;
+    pipe.print_to = pipe.time_passes && !pipe.print_after_all && !pipe.print_after ? errf : out;
+    st = sf_run_pipeline(mod, &pipe, e);
+    /* the pipeline may have replaced the graph: the loaded one is gone */
+    if (l->py)
+        l->py->graph = mod->g;
+    l->g = mod->g;
+    return st == SF_OK;
+}
+
+static void release(loaded *l, sf_module *mod)
+{
+    sf_tensors_free(mod->weights);
+    unload(l);
+}
+
 static int cmd_ir(const options *o, FILE *out, FILE *errf)
 {
     sf_error e = {0};
     const char *fmt = o->format ? o->format : "text";
     if (strcmp(fmt, "text") && strcmp(fmt, "dot"))
         return usage_error(errf, "--format is text or dot, got '%s'", fmt);
-    loaded l;
-    if (!load(o, &l, errf, &e))
+    loaded l = {0};
+    sf_module mod;
+    if (!prepare(o, &l, &mod, out, errf, &e)) {
+        release(&l, &mod);
         return fail_line(errf, &e);
+    }
     sf_graph *g = l.g;
     sf_outfile of;
     FILE *dst = out;
     if (o->output) {
         if (sf_outfile_open(&of, o->output, &e) != SF_OK) {
-            unload(&l);
+            release(&l, &mod);
             return fail_line(errf, &e);
         }
         dst = of.f;
@@ -236,7 +302,7 @@ static int cmd_ir(const options *o, FILE *out, FILE *errf)
         sf_print_dot(g, dst);
     else
         sf_print(g, dst);
-    unload(&l);
+    release(&l, &mod);
     if (o->output && sf_outfile_commit(&of, &e) != SF_OK)
         return fail_line(errf, &e);
     return 0;
@@ -258,19 +324,16 @@ static void print_outputs(const sf_tensor_set *outs, FILE *out)
 static int cmd_run(const options *o, FILE *out, FILE *errf)
 {
     sf_error e = {0};
-    loaded l;
-    if (!load(o, &l, errf, &e))
+    loaded l = {0};
+    sf_module mod;
+    if (!prepare(o, &l, &mod, out, errf, &e)) {
+        release(&l, &mod);
         return fail_line(errf, &e);
+    }
     sf_graph *g = l.g;
-    sf_tensor_set *w = sf_tensors_new(), *in = sf_tensors_new(), *res = sf_tensors_new();
-    sf_status st = (w && in && res) ? SF_OK : sf_fail(&e, SF_ERR_NOMEM, "out of memory");
+    sf_tensor_set *in = sf_tensors_new(), *res = sf_tensors_new();
+    sf_status st = (in && res) ? SF_OK : sf_fail(&e, SF_ERR_NOMEM, "out of memory");
     int64_t batch = o->batch ? o->batch : 1;
-    if (st == SF_OK && o->weights)
-        st = sf_st_load(o->weights, w, &e);
-    else if (st == SF_OK)
-        st = l.py ? sf_py_init_weights(l.py, o->seed, w, &e) : sf_init_weights(g, o->seed, w, &e);
-    if (st == SF_OK)
-        st = l.py ? sf_py_check_weights(l.py, w, o->strict, &e) : sf_check_weights(g, w, !o->strict, &e);
     if (st == SF_OK && o->inputs_file) {
         st = sf_st_load(o->inputs_file, in, &e);
         if (st == SF_OK)
@@ -282,15 +345,14 @@ static int cmd_run(const options *o, FILE *out, FILE *errf)
         st = sf_random_inputs(g, batch, o->seed, in, &e);
     }
     if (st == SF_OK)
-        st = sf_interp_run(g, batch, in, w, res, &e);
+        st = sf_interp_run(g, batch, in, mod.weights, res, &e);
     if (st == SF_OK && o->output)
         st = sf_st_save(o->output, res, &e);
     if (st == SF_OK && !o->output)
         print_outputs(res, out);
-    sf_tensors_free(w);
     sf_tensors_free(in);
     sf_tensors_free(res);
-    unload(&l);
+    release(&l, &mod);
     return st == SF_OK ? 0 : fail_line(errf, &e);
 }
 
@@ -318,6 +380,7 @@ int sf_tool_main(int argc, char **argv, FILE *out, FILE *errf)
         return cmd_version(out);
     options o = {0};
     o.strict = true;
+    o.pipe.opt_level = 2;
     if (strcmp(cmd, "ir") && strcmp(cmd, "run"))
         return usage_error(errf, "unknown command '%s'", cmd);
     int rc = parse_options(argc, argv, &o, errf);

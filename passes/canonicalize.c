@@ -1,0 +1,268 @@
+/* canonicalize: one form for each computation before the fusion passes.
+ * - views: squeeze, unsqueeze, flatten and reshape become one reshape of
+ *   the original value; a view to the same type disappears;
+ * - no-ops: concat or split of one piece, a full slice, transpose of a dim
+ *   with itself, x*1, x/1, x+0, x-0 (when the type is unchanged);
+ * - BatchNorm after a conv or linear whose result nothing else reads folds
+ *   into that op's weights and bias;
+ * - a node computed from parameters and scalars only is evaluated now and
+ *   becomes a parameter.
+ * The frontend already turns x += y into a pure add and leaves out
+ * Dropout and Identity, so those need no rule here. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pass.h"
+
+enum { MAX_FOLD_ELEMS = 1 << 24 };
+
+static bool is_view(sf_opcode op)
+{
+    return op == SF_OP_RESHAPE || op == SF_OP_SQUEEZE || op == SF_OP_UNSQUEEZE || op == SF_OP_FLATTEN;
+}
+
+static bool is_scalar_value(const sf_value *v, double want)
+{
+    return v->def->op == SF_OP_SCALAR && sf_attr_float(v->def, "value") == want;
+}
+
+/* The value a no-op node stands for, or NULL. */
+static sf_value *identity_of(const sf_node *n, sf_value *const *in)
+{
+    const sf_type *out = &n->out[0]->type;
+    switch (n->op) {
+    case SF_OP_CONCAT: return n->nin == 1 ? in[0] : NULL;
+    case SF_OP_SPLIT: return n->nout == 1 ? in[0] : NULL;
+    case SF_OP_SLICE: return sf_type_equal(out, &in[0]->type) ? in[0] : NULL;
+    case SF_OP_TRANSPOSE: return sf_attr_int(n, "dim0") == sf_attr_int(n, "dim1") ? in[0] : NULL;
+    case SF_OP_MUL:
+        if (is_scalar_value(in[1], 1.0) && sf_type_equal(out, &in[0]->type))
+            return in[0];
+        return is_scalar_value(in[0], 1.0) && sf_type_equal(out, &in[1]->type) ? in[1] : NULL;
+    case SF_OP_DIV: return is_scalar_value(in[1], 1.0) && sf_type_equal(out, &in[0]->type) ? in[0] : NULL;
+    case SF_OP_ADD:
+        if (is_scalar_value(in[1], 0.0) && sf_type_equal(out, &in[0]->type))
+            return in[0];
+        return is_scalar_value(in[0], 0.0) && sf_type_equal(out, &in[1]->type) ? in[1] : NULL;
+    case SF_OP_SUB: return is_scalar_value(in[1], 0.0) && sf_type_equal(out, &in[0]->type) ? in[0] : NULL;
+    default: return NULL;
+    }
+}
+
+/* every view as one reshape of the value underneath all views */
+static sf_status view_to_reshape(sf_rewriter *rw, const sf_node *n, sf_value *src, sf_error *err)
+{
+    const sf_type *out = &n->out[0]->type;
+    while (src->def->op == SF_OP_RESHAPE)
+        src = src->def->in[0];
+    if (sf_type_equal(&src->type, out)) {
+        rw->map[n->out[0]->id] = src;
+        return SF_OK;
+    }
+    sf_node *r = sf_rw_node(rw, SF_OP_RESHAPE, 1, &src, NULL, err);
+    if (!r || !sf_node_set_ints(rw->g, r, "shape", out->dim, out->rank))
+        return err ? err->code : SF_ERR_NOMEM;
+    r->loc = n->loc ? sf_arena_strdup(&rw->g->arena, n->loc) : NULL;
+    sf_status st = sf_node_finish(rw->g, r, err);
+    if (st == SF_OK)
+        rw->map[n->out[0]->id] = r->out[0];
+    return st;
+}
+
+static const sf_tensor *weight_of(const sf_module *m, const sf_value *v)
+{
+    return v && v->def->op == SF_OP_PARAM ? sf_tensors_get(m->weights, v->def->name) : NULL;
+}
+
+/* conv/linear followed only by batchnorm, everything constant: foldable */
+static bool bn_foldable(const sf_module *m, const sf_node *bn, const int *uses)
+{
+    const sf_node *p = bn->in[0]->def;
+    if (p->op != SF_OP_CONV1D && p->op != SF_OP_CONV2D && !(p->op == SF_OP_LINEAR && p->out[0]->type.rank == 2))
+        return false;
+    if (uses[p->out[0]->id] != 1)
+        return false;
+    for (int i = 1; i < bn->nin; i++)
+        if (!weight_of(m, bn->in[i]))
+            return false;
+    for (int i = 1; i < p->nin; i++)
+        if (!weight_of(m, p->in[i]))
+            return false;
+    return true;
+}
+
+/* W'[o,...] = W[o,...] * s[o], b'[o] = (b[o] - mean[o]) * s[o] + beta[o], s = gamma / sqrt(var + eps) */
+static sf_status fold_bn(sf_rewriter *rw, sf_module *m, const sf_node *p, const sf_node *bn, sf_error *err)
+{
+    const sf_tensor *w = weight_of(m, p->in[1]), *b = p->nin > 2 ? weight_of(m, p->in[2]) : NULL;
+    const sf_tensor *mean = weight_of(m, bn->in[1]), *var = weight_of(m, bn->in[2]);
+    const sf_tensor *gamma = bn->nin > 3 ? weight_of(m, bn->in[3]) : NULL, *beta = bn->nin > 4 ? weight_of(m, bn->in[4]) : NULL;
+    double eps = sf_attr_float(bn, "eps");
+    int64_t O = w->dim[0];
+    size_t per = sf_tensor_numel(w) / (size_t)O;
+    float *nw = malloc(sizeof *nw * sf_tensor_numel(w)), *nb = malloc(sizeof *nb * (size_t)O);
+    if (!nw || !nb) {
+        free(nw), free(nb);
+        return sf_fail(err, SF_ERR_NOMEM, "canonicalize: out of memory");
+    }
+    for (int64_t o = 0; o < O; o++) {
+        double s = (gamma ? gamma->data[o] : 1.0) / sqrt((double)var->data[o] + eps);
+        for (size_t k = 0; k < per; k++)
+            nw[o * per + k] = (float)(w->data[o * per + k] * s);
+        nb[o] = (float)(((b ? b->data[o] : 0.0) - mean->data[o]) * s + (beta ? beta->data[o] : 0.0));
+    }
+    char hint[512];
+    snprintf(hint, sizeof hint, "%s.bn_folded", p->in[1]->def->name);
+    sf_value *in[3] = {sf_rw_value(rw, p->in[0], err), NULL, NULL};
+    in[1] = in[0] ? sf_new_param(m, rw->g, hint, w->rank, w->dim, nw, err) : NULL;
+    snprintf(hint, sizeof hint, "%s.bn_folded_bias", p->in[1]->def->name);
+    in[2] = in[1] ? sf_new_param(m, rw->g, hint, 1, &O, nb, err) : NULL;
+    free(nw), free(nb);
+    sf_node *c = in[2] ? sf_rw_node(rw, p->op, 3, in, p, err) : NULL;
+    if (!c)
+        return err ? err->code : SF_ERR_NOMEM;
+    sf_status st = sf_node_finish(rw->g, c, err);
+    if (st == SF_OK)
+        rw->map[p->out[0]->id] = rw->map[bn->out[0]->id] = c->out[0];
+    return st;
+}
+
+static bool is_constant(const sf_value *v) { return v->def->op == SF_OP_PARAM || v->def->op == SF_OP_SCALAR; }
+
+/* Evaluates a node of constants with the interpreter; results become parameters. */
+static sf_status fold_constant(sf_rewriter *rw, sf_module *m, const sf_node *n, sf_value *const *in, sf_error *err)
+{
+    sf_graph *mini = sf_graph_new("fold");
+    sf_tensor_set *none = sf_tensors_new(), *out = sf_tensors_new();
+    sf_value **ins = calloc((size_t)n->nin + 1, sizeof *ins);
+    sf_status st = mini && none && out && ins ? SF_OK : sf_fail(err, SF_ERR_NOMEM, "canonicalize: out of memory");
+    for (int i = 0; st == SF_OK && i < n->nin; i++) {
+        const sf_value *v = in[i];
+        if (v->def->op == SF_OP_PARAM) {
+            ins[i] = sf_graph_param_get(mini, v->def->name);
+            if (!ins[i])
+                ins[i] = sf_graph_param(mini, v->def->name, &v->type, err);
+        } else {
+            sf_node *s = sf_node_begin(mini, SF_OP_SCALAR, 0, NULL, err);
+            if (s) {
+                sf_node_set_float(s, "value", sf_attr_float(v->def, "value"));
+                if (sf_node_finish(mini, s, err) == SF_OK)
+                    ins[i] = s->out[0];
+            }
+        }
+        if (!ins[i])
+            st = err ? err->code : SF_ERR_NOMEM;
+    }
+    sf_node *c = st == SF_OK ? sf_node_begin(mini, n->op, n->nin, ins, err) : NULL;
+    if (st == SF_OK && (!c || sf_copy_attrs(mini, c, n, err) != SF_OK || sf_node_finish(mini, c, err) != SF_OK))
+        st = err ? err->code : SF_ERR_VERIFY;
+    for (int k = 0; st == SF_OK && k < c->nout; k++)
+        st = sf_graph_add_output(mini, c->out[k], err);
+    if (st == SF_OK)
+        st = sf_interp_run(mini, 1, none, m->weights, out, err);
+    for (int k = 0; st == SF_OK && k < n->nout; k++) {
+        const sf_tensor *t = out->tensors.items[k];
+        char hint[512];
+        snprintf(hint, sizeof hint, "%s.folded", in[0]->def->op == SF_OP_PARAM ? in[0]->def->name : "const");
+        sf_value *p = sf_new_param(m, rw->g, hint, t->rank, t->dim, t->data, err);
+        if (!p)
+            st = err ? err->code : SF_ERR_NOMEM;
+        else
+            rw->map[n->out[k]->id] = p;
+    }
+    free(ins);
+    sf_graph_free(mini);
+    sf_tensors_free(none);
+    sf_tensors_free(out);
+    return st;
+}
+
+static bool foldable_constant(const sf_node *n, sf_value *const *in)
+{
+    if (n->op == SF_OP_SCALAR || n->nin == 0)
+        return false;
+    for (int i = 0; i < n->nin; i++)
+        if (!is_constant(in[i]))
+            return false;
+    size_t numel = 0;
+    for (int k = 0; k < n->nout; k++) {
+        size_t e;
+        if (!sf_type_numel(&n->out[k]->type, 1, &e) || sf_type_has_batch(&n->out[k]->type))
+            return false;
+        numel += e;
+    }
+    return numel <= MAX_FOLD_ELEMS;
+}
+
+sf_status sf_pass_canonicalize(sf_module *m, sf_error *err)
+{
+    const sf_graph *g = m->g;
+    int *uses = calloc(g->values.len + 1, sizeof *uses);
+    const sf_node **fold_into = calloc(g->values.len + 1, sizeof *fold_into); /* conv out id -> its bn */
+    sf_value **in = NULL;
+    size_t in_cap = 0;
+    if (!uses || !fold_into) {
+        free(uses), free(fold_into);
+        return sf_fail(err, SF_ERR_NOMEM, "canonicalize: out of memory");
+    }
+    for (size_t i = 0; i < g->nodes.len; i++) {
+        const sf_node *n = g->nodes.items[i];
+        for (int k = 0; k < n->nin; k++)
+            uses[n->in[k]->id]++;
+    }
+    for (size_t i = 0; i < g->outputs.len; i++)
+        uses[((const sf_value *)g->outputs.items[i])->id]++;
+    for (size_t i = 0; i < g->nodes.len; i++) {
+        const sf_node *n = g->nodes.items[i];
+        if (n->op == SF_OP_BATCHNORM && bn_foldable(m, n, uses))
+            fold_into[n->in[0]->id] = n;
+    }
+    sf_rewriter rw;
+    sf_status st = sf_rw_begin(&rw, g, err);
+    for (size_t i = 0; st == SF_OK && i < g->nodes.len; i++) {
+        const sf_node *n = g->nodes.items[i];
+        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM)
+            continue;
+        if (n->op == SF_OP_BATCHNORM && fold_into[n->in[0]->id] == n)
+            continue; /* done with its producer */
+        if (n->nout == 1 && fold_into[n->out[0]->id]) {
+            st = fold_bn(&rw, m, n, fold_into[n->out[0]->id], err);
+            continue;
+        }
+        if ((size_t)n->nin > in_cap) {
+            in_cap = (size_t)n->nin * 2;
+            sf_value **grown = realloc(in, sizeof *in * in_cap);
+            if (!grown) {
+                st = sf_fail(err, SF_ERR_NOMEM, "canonicalize: out of memory");
+                break;
+            }
+            in = grown;
+        }
+        for (int k = 0; st == SF_OK && k < n->nin; k++)
+            if (!(in[k] = sf_rw_value(&rw, n->in[k], err)))
+                st = err ? err->code : SF_ERR_VERIFY;
+        if (st != SF_OK)
+            break;
+        sf_value *same = identity_of(n, in);
+        if (same) {
+            for (int k = 0; k < n->nout; k++)
+                rw.map[n->out[k]->id] = same;
+        } else if (is_view(n->op)) {
+            st = view_to_reshape(&rw, n, in[0], err);
+        } else if (foldable_constant(n, in)) {
+            st = fold_constant(&rw, m, n, in, err);
+        } else {
+            st = sf_rw_copy(&rw, n, err);
+        }
+    }
+    free(in);
+    free(uses);
+    free(fold_into);
+    if (st != SF_OK) {
+        sf_rw_abort(&rw);
+        return st;
+    }
+    return sf_rw_finish(&rw, m, err);
+}

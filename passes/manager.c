@@ -1,0 +1,88 @@
+/* The pass manager: the pipeline for -O0/-O2 or --passes, with the
+ * verifier, dumps and timings between passes. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "pass.h"
+
+const sf_pass_info sf_passes[] = {
+    {"canonicalize", sf_pass_canonicalize,
+     "views as one reshape, no-ops away, BatchNorm folded into conv/linear, constants evaluated"},
+    {"cse", sf_pass_cse, "one node for each distinct computation"},
+    {"dce", sf_pass_dce, "drop what no output needs"},
+    {NULL, NULL, NULL},
+};
+
+/* -O2, in order */
+static const char *const o2[] = {"canonicalize", "cse", "dce", NULL};
+
+const sf_pass_info *sf_pass_find(const char *name)
+{
+    for (const sf_pass_info *p = sf_passes; p->name; p++)
+        if (strcmp(p->name, name) == 0)
+            return p;
+    return NULL;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static sf_status run_one(sf_module *m, const sf_pass_info *p, int index, int count, const sf_pipeline_opts *o,
+                         sf_error *err)
+{
+    size_t before = m->g->nodes.len;
+    double t0 = now_ms();
+    sf_status st = p->run(m, err);
+    double t1 = now_ms();
+    if (st != SF_OK) {
+        sf_error_prefix(err, "pass %s", p->name);
+        return st;
+    }
+    if (o->verify_each && (st = sf_verify(m->g, err)) != SF_OK) {
+        sf_error_prefix(err, "after pass %s", p->name);
+        return st;
+    }
+    FILE *out = o->print_to ? o->print_to : stderr;
+    if (o->time_passes)
+        fprintf(out, "# pass %-14s %9.3f ms  %zu -> %zu nodes\n", p->name, t1 - t0, before, m->g->nodes.len);
+    if (o->print_after_all || (o->print_after && strcmp(o->print_after, p->name) == 0)) {
+        fprintf(out, "# *** IR after %s (pass %d of %d) ***\n", p->name, index + 1, count);
+        sf_print(m->g, out);
+    }
+    return SF_OK;
+}
+
+sf_status sf_run_pipeline(sf_module *m, const sf_pipeline_opts *o, sf_error *err)
+{
+    const sf_pass_info *list[64];
+    int n = 0;
+    if (o->passes) {
+        char buf[1024];
+        snprintf(buf, sizeof buf, "%s", o->passes);
+        for (char *name = strtok(buf, ","); name; name = strtok(NULL, ",")) {
+            const sf_pass_info *p = sf_pass_find(name);
+            if (!p)
+                return sf_fail(err, SF_ERR_INVALID_ARG, "--passes: unknown pass '%s' (known: canonicalize, cse, dce)",
+                               name);
+            if (n == 64)
+                return sf_fail(err, SF_ERR_INVALID_ARG, "--passes: more than 64 passes");
+            list[n++] = p;
+        }
+    } else if (o->opt_level >= 1) {
+        for (int i = 0; o2[i]; i++)
+            list[n++] = sf_pass_find(o2[i]);
+    }
+    if (o->print_after && !sf_pass_find(o->print_after))
+        return sf_fail(err, SF_ERR_INVALID_ARG, "--print-after: unknown pass '%s'", o->print_after);
+    for (int i = 0; i < n; i++) {
+        sf_status st = run_one(m, list[i], i, n, o, err);
+        if (st != SF_OK)
+            return st;
+    }
+    return n && !o->verify_each ? sf_verify(m->g, err) : SF_OK;
+}

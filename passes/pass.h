@@ -1,0 +1,72 @@
+/*
+ * Passes: each takes the module (graph + weights) and may replace the graph
+ * with a rewritten one. Folding passes create parameters whose values they
+ * compute at compile time, so the weights travel with the graph.
+ */
+#ifndef SF_PASS_H
+#define SF_PASS_H
+
+#include <stdio.h>
+
+#include "tensor.h"
+
+typedef struct sf_module {
+    sf_graph *g;
+    sf_tensor_set *weights; /* values of g's parameters (and of others, unused) */
+} sf_module;
+
+typedef sf_status (*sf_pass_fn)(sf_module *m, sf_error *err);
+
+typedef struct sf_pass_info {
+    const char *name;
+    sf_pass_fn run;
+    const char *what; /* one line for --help and docs */
+} sf_pass_info;
+
+const sf_pass_info *sf_pass_find(const char *name);
+/* All passes, in -O2 order; NULL-terminated by name. */
+extern const sf_pass_info sf_passes[];
+
+typedef struct sf_pipeline_opts {
+    int opt_level;             /* 0: no passes; 2: the default pipeline */
+    const char *passes;        /* "a,b,c": exactly these, in order (overrides opt_level) */
+    bool verify_each;          /* verifier after every pass */
+    bool print_after_all;
+    const char *print_after;   /* a pass name */
+    bool time_passes;
+    FILE *print_to;            /* where --print-after* and --time-passes write */
+} sf_pipeline_opts;
+
+sf_status sf_run_pipeline(sf_module *m, const sf_pipeline_opts *o, sf_error *err);
+
+/* ---- the passes ---- */
+sf_status sf_pass_dce(sf_module *m, sf_error *err);
+sf_status sf_pass_cse(sf_module *m, sf_error *err);
+sf_status sf_pass_canonicalize(sf_module *m, sf_error *err);
+
+/* ---- rewriting (rewrite.c): build a new graph from an old one ---- */
+typedef struct sf_rewriter {
+    const sf_graph *old;
+    sf_graph *g;     /* the new graph */
+    sf_value **map;  /* old value id -> new value (NULL: not mapped yet) */
+} sf_rewriter;
+
+/* The new graph with the old one's inputs; params are copied on first use. */
+sf_status sf_rw_begin(sf_rewriter *rw, const sf_graph *old, sf_error *err);
+/* The new value standing for an old one (params copied lazily). */
+sf_value *sf_rw_value(sf_rewriter *rw, const sf_value *old, sf_error *err);
+/* Copies a node with mapped operands and the same attributes; maps its results. */
+sf_status sf_rw_copy(sf_rewriter *rw, const sf_node *n, sf_error *err);
+/* Copies the attributes (and place) of `like` onto n, a node of g of the same op. */
+sf_status sf_copy_attrs(sf_graph *g, sf_node *n, const sf_node *like, sf_error *err);
+/* A node of the new graph, attributes copied from `like` when non-NULL. */
+sf_node *sf_rw_node(sf_rewriter *rw, sf_opcode op, int nin, sf_value *const *in, const sf_node *like, sf_error *err);
+/* Sets the outputs, replaces m->g, frees the old graph. */
+sf_status sf_rw_finish(sf_rewriter *rw, sf_module *m, sf_error *err);
+void sf_rw_abort(sf_rewriter *rw);
+
+/* A new parameter with values (copied), named after a hint and made unique. */
+sf_value *sf_new_param(sf_module *m, sf_graph *g, const char *hint, int rank, const int64_t *dims, const float *data,
+                       sf_error *err);
+
+#endif
