@@ -12,7 +12,9 @@
 
 typedef struct sf_module {
     sf_graph *g;
-    sf_tensor_set *weights; /* values of g's parameters (and of others, unused) */
+    sf_tensor_set *weights;   /* values of g's parameters (and of others, unused) */
+    int hfuse_min_branches;   /* hfuse: fewest branches worth a group (0: 2) */
+    size_t hfuse_max_bytes;   /* hfuse: most weight bytes in one group (0: 1 GiB) */
 } sf_module;
 
 typedef sf_status (*sf_pass_fn)(sf_module *m, sf_error *err);
@@ -43,6 +45,8 @@ sf_status sf_run_pipeline(sf_module *m, const sf_pipeline_opts *o, sf_error *err
 sf_status sf_pass_dce(sf_module *m, sf_error *err);
 sf_status sf_pass_cse(sf_module *m, sf_error *err);
 sf_status sf_pass_canonicalize(sf_module *m, sf_error *err);
+sf_status sf_pass_hfuse(sf_module *m, sf_error *err);
+sf_status sf_pass_concat_elim(sf_module *m, sf_error *err);
 
 /* ---- rewriting (rewrite.c): build a new graph from an old one ---- */
 typedef struct sf_rewriter {

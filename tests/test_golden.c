@@ -60,7 +60,7 @@ static void run_case(char *line)
     /* as compiled (-O0), then after the -O2 pipeline: both must match PyTorch */
     for (int level = 0; level <= 2; level += 2) {
         if (level == 2) {
-            sf_module mod = {m->graph, w};
+            sf_module mod = {.g = m->graph, .weights = w};
             sf_pipeline_opts o2 = {.opt_level = 2, .verify_each = true};
             if (sf_run_pipeline(&mod, &o2, &e) != SF_OK)
                 fail_msg("%s: %s", f[0], e.msg);

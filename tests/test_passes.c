@@ -5,17 +5,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileio.h"
+#include "frontend.h"
 #include "pass.h"
 
 /* Runs passes on the IR; checks the printed result, then that the
  * interpreter gives the same outputs before and after (batch 3). */
+static int opt_min_branches;
+static size_t opt_max_bytes;
+
+/* each test starts from the default limits, even after a failed one */
+static int reset_options(void **state)
+{
+    (void)state;
+    opt_min_branches = 0;
+    opt_max_bytes = 0;
+    return 0;
+}
+
 static void check(const char *passes, const char *ir, const char *want)
 {
     sf_error e = {0};
     sf_graph *before = sf_parse(ir, strlen(ir), "in.sfir", &e), *after = sf_parse(ir, strlen(ir), "in.sfir", &e);
     if (!before || !after)
         fail_msg("%s", e.msg);
-    sf_module m = {after, sf_tensors_new()};
+    sf_module m = {.g = after, .weights = sf_tensors_new(), .hfuse_min_branches = opt_min_branches,
+                   .hfuse_max_bytes = opt_max_bytes};
     assert_int_equal(sf_init_weights(before, 7, m.weights, &e), SF_OK);
     sf_pipeline_opts o = {.passes = passes, .verify_each = true};
     if (sf_run_pipeline(&m, &o, &e) != SF_OK)
@@ -155,13 +170,211 @@ static void test_constant_folding(void **state)
           "  %0 = mul %x, @p.folded.folded : f32[B,4]\n  %1 = add %0, @a.folded : f32[B,4]\n  return %1\n}\n");
 }
 
+#define PFCN3_PARAMS                                                                            \
+    "param @a0 : f32[2,3]\nparam @b0 : f32[2]\nparam @a1 : f32[2,3]\nparam @b1 : f32[2]\n"     \
+    "param @a2 : f32[2,3]\nparam @b2 : f32[2]\nparam @c0 : f32[1,2]\nparam @c1 : f32[1,2]\n" \
+    "param @c2 : f32[1,2]\n\n"
+
+/* seed 003 in miniature: windows of x, two linears with a relu between,
+ * outputs concatenated: one view in, two grouped products, one view out */
+static const char *pfcn3 =
+    PFCN3_PARAMS "func @f(%x: f32[B,9]) {\n"
+    "  %0 = slice %x {dim=1, start=0, end=3, step=1} : f32[B,3]\n  %1 = linear %0, @a0, @b0 : f32[B,2]\n"
+    "  %2 = relu %1 : f32[B,2]\n  %3 = linear %2, @c0 : f32[B,1]\n"
+    "  %4 = slice %x {dim=1, start=3, end=6, step=1} : f32[B,3]\n  %5 = linear %4, @a1, @b1 : f32[B,2]\n"
+    "  %6 = relu %5 : f32[B,2]\n  %7 = linear %6, @c1 : f32[B,1]\n"
+    "  %8 = slice %x {dim=1, start=6, end=9, step=1} : f32[B,3]\n  %9 = linear %8, @a2, @b2 : f32[B,2]\n"
+    "  %10 = relu %9 : f32[B,2]\n  %11 = linear %10, @c2 : f32[B,1]\n"
+    "  %12 = concat %3, %7, %11 {dim=1} : f32[B,3]\n  return %12\n}\n";
+
+static void test_hfuse_windows_and_concat(void **state)
+{
+    (void)state;
+    check("hfuse,concat_elim", pfcn3,
+          "param @a0.grouped3 : f32[3,2,3]\nparam @b0.grouped3 : f32[3,2]\nparam @c0.grouped3 : f32[3,1,2]\n\n"
+          "func @f(%x: f32[B,9]) {\n"
+          "  %0 = reshape %x {shape=[B,3,3]} : f32[B,3,3]\n"
+          "  %1 = grouped_linear %0, @a0.grouped3, @b0.grouped3 {shared=false} : f32[B,3,2]\n"
+          "  %2 = relu %1 : f32[B,3,2]\n"
+          "  %3 = grouped_linear %2, @c0.grouped3 {shared=false} : f32[B,3,1]\n"
+          "  %4 = reshape %3 {shape=[B,3]} : f32[B,3]\n  return %4\n}\n");
+}
+
+static void test_hfuse_minimum_and_size_limit(void **state)
+{
+    (void)state;
+    /* fewer branches than the minimum: untouched */
+    opt_min_branches = 4;
+    check("hfuse", pfcn3, pfcn3);
+    opt_min_branches = 0;
+    /* a limit of two branches' weights: groups of 2 and 1 (the 1 stays a
+     * plain branch); the concat keeps the group as one piece */
+    opt_max_bytes = 2 * (6 + 2) * sizeof(float);
+    check("hfuse,concat_elim,dce", pfcn3,
+          "param @a0.grouped2 : f32[2,2,3]\nparam @b0.grouped2 : f32[2,2]\nparam @c0.grouped2 : f32[2,1,2]\n"
+          "param @a2 : f32[2,3]\nparam @b2 : f32[2]\nparam @c2 : f32[1,2]\n\n"
+          "func @f(%x: f32[B,9]) {\n"
+          "  %0 = slice %x {dim=1, start=0, end=6, step=1} : f32[B,6]\n"
+          "  %1 = reshape %0 {shape=[B,2,3]} : f32[B,2,3]\n"
+          "  %2 = grouped_linear %1, @a0.grouped2, @b0.grouped2 {shared=false} : f32[B,2,2]\n"
+          "  %3 = relu %2 : f32[B,2,2]\n"
+          "  %4 = grouped_linear %3, @c0.grouped2 {shared=false} : f32[B,2,1]\n"
+          "  %5 = slice %x {dim=1, start=6, end=9, step=1} : f32[B,3]\n  %6 = linear %5, @a2, @b2 : f32[B,2]\n"
+          "  %7 = relu %6 : f32[B,2]\n  %8 = linear %7, @c2 : f32[B,1]\n"
+          "  %9 = reshape %4 {shape=[B,2]} : f32[B,2]\n  %10 = concat %9, %8 {dim=1} : f32[B,3]\n"
+          "  return %10\n}\n");
+    opt_max_bytes = 0;
+}
+
+static void test_hfuse_shared_input_and_shape_classes(void **state)
+{
+    (void)state;
+    /* four heads on one input, two of width 2 and two of width 3: one
+     * shared grouped product per shape class, each branch's end a view;
+     * the scalar multiply follows the branches in lockstep */
+    check("hfuse,dce",
+          "param @p : f32[2,4]\nparam @q : f32[2,4]\nparam @r : f32[3,4]\nparam @s : f32[3,4]\n"
+          "func @f(%x: f32[B,4]) {\n"
+          "  %0 = scalar {value=0.5} : f32[]\n"
+          "  %1 = linear %x, @p : f32[B,2]\n  %2 = mul %1, %0 : f32[B,2]\n"
+          "  %3 = linear %x, @q : f32[B,2]\n  %4 = mul %3, %0 : f32[B,2]\n"
+          "  %5 = linear %x, @r : f32[B,3]\n  %6 = linear %x, @s : f32[B,3]\n"
+          "  %7 = add %2, %4 : f32[B,2]\n  return %7, %5, %6\n}\n",
+          "param @p.grouped2 : f32[2,2,4]\nparam @r.grouped2 : f32[2,3,4]\n\n"
+          "func @f(%x: f32[B,4]) {\n"
+          "  %0 = grouped_linear %x, @p.grouped2 {shared=true} : f32[B,2,2]\n"
+          "  %1 = scalar {value=0.5} : f32[]\n  %2 = mul %0, %1 : f32[B,2,2]\n"
+          "  %3 = slice %2 {dim=1, start=0, end=1, step=1} : f32[B,1,2]\n  %4 = reshape %3 {shape=[B,2]} : f32[B,2]\n"
+          "  %5 = slice %2 {dim=1, start=1, end=2, step=1} : f32[B,1,2]\n  %6 = reshape %5 {shape=[B,2]} : f32[B,2]\n"
+          "  %7 = grouped_linear %x, @r.grouped2 {shared=true} : f32[B,2,3]\n"
+          "  %8 = slice %7 {dim=1, start=0, end=1, step=1} : f32[B,1,3]\n  %9 = reshape %8 {shape=[B,3]} : f32[B,3]\n"
+          "  %10 = slice %7 {dim=1, start=1, end=2, step=1} : f32[B,1,3]\n  %11 = reshape %10 {shape=[B,3]} : f32[B,3]\n"
+          "  %12 = add %4, %6 : f32[B,2]\n  return %12, %9, %11\n}\n");
+}
+
+/* A corpus model at -O0 and -O2 over the same weights and inputs. */
+typedef struct compiled {
+    sf_graph *o0;
+    sf_module o2;
+    sf_tensor_set *in;
+} compiled;
+
+static void compile_both(compiled *c, const char *file, const char *model, const char *input)
+{
+    char path[1024], *src;
+    size_t len;
+    sf_error e = {0};
+    snprintf(path, sizeof path, "%s/%s", SF_MODELS, file);
+    assert_int_equal(sf_read_file(path, &src, &len, &e), SF_OK);
+    const char *inputs[1] = {input};
+    sf_py_options o = {model, inputs, 1, NULL, 0};
+    sf_py_model *a = sf_py_compile(path, src, len, &o, &e), *b = sf_py_compile(path, src, len, &o, &e);
+    free(src);
+    if (!a || !b)
+        fail_msg("%s", e.msg);
+    c->in = sf_tensors_new();
+    c->o2 = (sf_module){.g = b->graph, .weights = sf_tensors_new()};
+    assert_int_equal(sf_py_init_weights(a, 5, c->o2.weights, &e), SF_OK);
+    assert_int_equal(sf_random_inputs(a->graph, 2, 9, c->in, &e), SF_OK);
+    c->o0 = a->graph;
+    a->graph = b->graph = NULL; /* the graphs outlive their models */
+    sf_py_model_free(a);
+    sf_py_model_free(b);
+    sf_pipeline_opts o2 = {.opt_level = 2, .verify_each = true};
+    if (sf_run_pipeline(&c->o2, &o2, &e) != SF_OK)
+        fail_msg("%s", e.msg);
+}
+
+static int count_op(const sf_graph *g, sf_opcode op)
+{
+    int n = 0;
+    for (size_t i = 0; i < g->nodes.len; i++)
+        n += ((const sf_node *)g->nodes.items[i])->op == op;
+    return n;
+}
+
+static sf_tensor_set *run_graph(const sf_graph *g, sf_tensor_set *in, sf_tensor_set *w)
+{
+    sf_error e = {0};
+    sf_tensor_set *out = sf_tensors_new();
+    if (sf_interp_run(g, 2, in, w, out, &e) != SF_OK)
+        fail_msg("%s", e.msg);
+    return out;
+}
+
+static void free_compiled(compiled *c)
+{
+    sf_graph_free(c->o0);
+    sf_graph_free(c->o2.g);
+    sf_tensors_free(c->o2.weights);
+    sf_tensors_free(c->in);
+}
+
+static void test_parallel_fcn_1000(void **state)
+{
+    (void)state;
+    compiled c;
+    compile_both(&c, "parallel_fcn.py", "ParallelFCN(1000)", "x=f32[B,20000]");
+    assert_int_equal(count_op(c.o0, SF_OP_LINEAR), 2000);
+    assert_int_equal(count_op(c.o2.g, SF_OP_SLICE), 0);
+    assert_int_equal(count_op(c.o2.g, SF_OP_CONCAT), 0);
+    assert_int_equal(count_op(c.o2.g, SF_OP_LINEAR), 0);
+    assert_int_equal(count_op(c.o2.g, SF_OP_GROUPED_LINEAR), 2);
+    sf_tensor_set *a = run_graph(c.o0, c.in, c.o2.weights), *b = run_graph(c.o2.g, c.in, c.o2.weights);
+    const sf_tensor *ta = a->tensors.items[0], *tb = b->tensors.items[0];
+    assert_int_equal(sf_tensor_numel(ta), 2 * 1000);
+    assert_close(tb->data, ta->data, sf_tensor_numel(ta), 1e-5, 1e-6);
+    sf_tensors_free(a), sf_tensors_free(b);
+    free_compiled(&c);
+}
+
+static void test_conv_pfcn_and_parallel_fcn_agree(void **state)
+{
+    (void)state;
+    enum { N = 50 };
+    compiled p, q;
+    compile_both(&p, "parallel_fcn.py", "ParallelFCN(50)", "x=f32[B,1000]");
+    compile_both(&q, "conv_pfcn.py", "ConvolutionalPFCN(50)", "x=f32[B,1000]");
+    /* the hand-written model stays two grouped convs; -O2 keeps its numbers */
+    assert_int_equal(count_op(q.o2.g, SF_OP_CONV1D), 2);
+    assert_int_equal(count_op(q.o2.g, SF_OP_CONCAT) + count_op(q.o2.g, SF_OP_SLICE), 0);
+    sf_tensor_set *q0 = run_graph(q.o0, q.in, q.o2.weights), *q2 = run_graph(q.o2.g, q.in, q.o2.weights);
+    assert_close(((sf_tensor *)q2->tensors.items[0])->data, ((sf_tensor *)q0->tensors.items[0])->data, 2 * N, 1e-5, 1e-6);
+    /* ParallelFCN's weights rearranged as the grouped convs' weights */
+    sf_error e = {0};
+    sf_tensor_set *w = sf_tensors_new();
+    float *w1 = malloc(sizeof *w1 * N * 200), *b1 = malloc(sizeof *b1 * N * 10), *w2 = malloc(sizeof *w2 * N * 10),
+          *b2 = malloc(sizeof *b2 * N);
+    for (int i = 0; i < N; i++) {
+        char k[64];
+        snprintf(k, sizeof k, "models.%d.fc1.weight", i);
+        memcpy(w1 + i * 200, sf_tensors_get(p.o2.weights, k)->data, 200 * sizeof *w1);
+        snprintf(k, sizeof k, "models.%d.fc1.bias", i);
+        memcpy(b1 + i * 10, sf_tensors_get(p.o2.weights, k)->data, 10 * sizeof *b1);
+        snprintf(k, sizeof k, "models.%d.fc2.weight", i);
+        memcpy(w2 + i * 10, sf_tensors_get(p.o2.weights, k)->data, 10 * sizeof *w2);
+        snprintf(k, sizeof k, "models.%d.fc2.bias", i);
+        b2[i] = sf_tensors_get(p.o2.weights, k)->data[0];
+    }
+    assert_non_null(sf_tensors_add(w, "layer1.weight", 3, (const int64_t[]){N * 10, 20, 1}, w1, &e));
+    assert_non_null(sf_tensors_add(w, "layer1.bias", 1, (const int64_t[]){N * 10}, b1, &e));
+    assert_non_null(sf_tensors_add(w, "layer2.weight", 3, (const int64_t[]){N, 10, 1}, w2, &e));
+    assert_non_null(sf_tensors_add(w, "layer2.bias", 1, (const int64_t[]){N}, b2, &e));
+    sf_tensor_set *pa = run_graph(p.o2.g, p.in, p.o2.weights), *qa = run_graph(q.o0, p.in, w);
+    assert_close(((sf_tensor *)qa->tensors.items[0])->data, ((sf_tensor *)pa->tensors.items[0])->data, 2 * N, 1e-5, 1e-6);
+    free(w1), free(b1), free(w2), free(b2);
+    sf_tensors_free(w), sf_tensors_free(pa), sf_tensors_free(qa), sf_tensors_free(q0), sf_tensors_free(q2);
+    free_compiled(&p);
+    free_compiled(&q);
+}
+
 static void test_manager_options(void **state)
 {
     (void)state;
     sf_error e = {0};
     const char *ir = "func @f(%x: f32[B,4]) {\n  %0 = relu %x : f32[B,4]\n  return %0\n}\n";
     sf_graph *g = sf_parse(ir, strlen(ir), "t", &e);
-    sf_module m = {g, sf_tensors_new()};
+    sf_module m = {.g = g, .weights = sf_tensors_new()};
     sf_pipeline_opts o = {.passes = "canonicalize,frob"};
     assert_int_equal(sf_run_pipeline(&m, &o, &e), SF_ERR_INVALID_ARG);
     assert_contains(e.msg, "unknown pass 'frob'");
@@ -174,8 +387,8 @@ static void test_manager_options(void **state)
     sf_pipeline_opts q = {.opt_level = 2, .print_after_all = true, .time_passes = true, .print_to = f};
     assert_int_equal(sf_run_pipeline(&m, &q, &e), SF_OK);
     fclose(f);
-    assert_contains(buf, "# *** IR after canonicalize (pass 1 of 3) ***\nfunc @f");
-    assert_contains(buf, "# *** IR after dce (pass 3 of 3) ***");
+    assert_contains(buf, "# *** IR after canonicalize (pass 1 of 7) ***\nfunc @f");
+    assert_contains(buf, "# *** IR after dce (pass 7 of 7) ***");
     assert_contains(buf, "# pass cse ");
     free(buf);
     sf_tensors_free(m.weights);
@@ -192,7 +405,12 @@ int main(void)
         cmocka_unit_test(test_batchnorm_folds_into_conv_and_linear),
         cmocka_unit_test(test_batchnorm_not_folded_when_conv_is_shared),
         cmocka_unit_test(test_constant_folding),
+        cmocka_unit_test(test_hfuse_windows_and_concat),
+        cmocka_unit_test_setup(test_hfuse_minimum_and_size_limit, reset_options),
+        cmocka_unit_test_setup(test_hfuse_shared_input_and_shape_classes, reset_options),
+        cmocka_unit_test(test_parallel_fcn_1000),
+        cmocka_unit_test(test_conv_pfcn_and_parallel_fcn_agree),
         cmocka_unit_test(test_manager_options),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, reset_options, NULL);
 }

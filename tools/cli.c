@@ -241,7 +241,7 @@ static bool load(const options *o, loaded *l, FILE *errf, sf_error *e)
  * pass pipeline: folding passes need the weights' values. */
 static bool prepare(const options *o, loaded *l, sf_module *mod, FILE *out, FILE *errf, sf_error *e)
 {
-    mod->g = NULL;
+    memset(mod, 0, sizeof *mod);
     mod->weights = sf_tensors_new();
     if (!mod->weights) {
         sf_fail(e, SF_ERR_NOMEM, "out of memory");

@@ -1,0 +1,446 @@
+/* hfuse: horizontal fusion of sibling linear branches.
+ *
+ * Sibling linears with constant weights of one shape are grouped by where
+ * their input comes from: the same value (one grouped_linear with
+ * shared=true: every branch reads it) or equal-width slices that tile the
+ * last dim of one tensor (that tensor reshaped to [..., G, w]: a view,
+ * never a gather). The branches are then followed in lockstep: while every
+ * branch's value has one use and the next ops agree (an activation, an op
+ * with the same scalar, another linear of one shape), the grouped value
+ * flows on; grouped feeds grouped without splitting back. Where the
+ * branches end, each branch's value is a view of the grouped one, and a
+ * concat of a group's ends in order is a reshape of it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pass.h"
+
+typedef struct hgroup {
+    int G;
+    int nsteps;
+    const sf_node **steps;     /* steps[s * G + g]: branch g's node at step s */
+    const sf_value *src;       /* shared input, or the tensor the slices tile */
+    bool sliced;
+    int64_t start, width;      /* sliced: first start, window width */
+    sf_value *final;           /* the grouped result, once emitted: [..., G, O] */
+    bool emitted;
+} hgroup;
+
+typedef struct hplan {
+    hgroup **groups;
+    size_t ngroups;
+    hgroup **of_value;         /* old value id -> group whose node defines it */
+} hplan;
+
+static bool is_unary(sf_opcode op)
+{
+    return op == SF_OP_RELU || op == SF_OP_GELU || op == SF_OP_TANH || op == SF_OP_SIGMOID || op == SF_OP_SILU;
+}
+
+static bool const_linear(const sf_module *m, const sf_node *n)
+{
+    if (n->op != SF_OP_LINEAR)
+        return false;
+    for (int i = 1; i < n->nin; i++)
+        if (n->in[i]->def->op != SF_OP_PARAM || !sf_tensors_get(m->weights, n->in[i]->def->name))
+            return false;
+    return true;
+}
+
+/* Two branch nodes do the same thing to their own operand. */
+static bool same_step(const sf_node *a, const sf_node *b, const sf_value *a_in, const sf_value *b_in)
+{
+    if (a->op != b->op || a->nin != b->nin)
+        return false;
+    if (is_unary(a->op))
+        return true;
+    if (a->op == SF_OP_LINEAR)
+        return sf_type_equal(&a->in[1]->type, &b->in[1]->type) && a->in[0] == a_in && b->in[0] == b_in;
+    if (a->op == SF_OP_ADD || a->op == SF_OP_SUB || a->op == SF_OP_MUL || a->op == SF_OP_DIV) {
+        /* the branch value on the same side, the same scalar on the other */
+        int side = a->in[0] == a_in ? 0 : 1;
+        if (a->in[side] != a_in || b->in[side] != b_in)
+            return false;
+        const sf_value *sa = a->in[1 - side], *sb = b->in[1 - side];
+        return sa->def->op == SF_OP_SCALAR && sb->def->op == SF_OP_SCALAR &&
+               sf_attr_float(sa->def, "value") == sf_attr_float(sb->def, "value") &&
+               sf_type_equal(&a->out[0]->type, &a_in->type);
+    }
+    return false;
+}
+
+static const sf_node *only_user(const sf_value *v, const sf_node *const *user, const int *uses)
+{
+    return uses[v->id] == 1 ? user[v->id] : NULL;
+}
+
+/* Extends a group of first steps as far as every branch agrees; nodes
+ * another group already took end the chain. */
+static sf_status follow(hgroup *h, const sf_module *m, const sf_node *const *user, const int *uses,
+                        const unsigned char *claimed, sf_error *err)
+{
+    int G = h->G;
+    h->nsteps = 1;
+    for (;;) {
+        const sf_node *first = only_user(h->steps[(size_t)(h->nsteps - 1) * G]->out[0], user, uses);
+        if (!first || claimed[first->out[0]->id] || first->nout != 1 ||
+            (!is_unary(first->op) && !(first->op == SF_OP_LINEAR && const_linear(m, first)) &&
+             first->op != SF_OP_ADD && first->op != SF_OP_SUB && first->op != SF_OP_MUL && first->op != SF_OP_DIV))
+            return SF_OK;
+        const sf_node **grown = realloc(h->steps, sizeof *grown * (size_t)G * (size_t)(h->nsteps + 1));
+        if (!grown)
+            return sf_fail(err, SF_ERR_NOMEM, "hfuse: out of memory");
+        h->steps = grown;
+        const sf_node **next = &h->steps[(size_t)h->nsteps * G];
+        const sf_value *first_in = h->steps[(size_t)(h->nsteps - 1) * G]->out[0];
+        for (int g = 0; g < G; g++) {
+            const sf_value *v = h->steps[(size_t)(h->nsteps - 1) * G + g]->out[0];
+            next[g] = only_user(v, user, uses);
+            if (!next[g] || claimed[next[g]->out[0]->id] || !same_step(first, next[g], first_in, v) ||
+                (next[g]->op == SF_OP_LINEAR && !const_linear(m, next[g])))
+                return SF_OK;
+        }
+        h->nsteps++;
+    }
+}
+
+/* ---- grouping ---- */
+
+typedef struct cand {
+    const sf_node *n;
+    int64_t start; /* sliced: where the window starts */
+    size_t order;  /* position in the graph */
+} cand;
+
+static int by_start(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* the slice that feeds a linear, when it is a window of the last dim */
+static const sf_node *last_dim_window(const sf_node *lin)
+{
+    const sf_node *s = lin->in[0]->def;
+    if (s->op != SF_OP_SLICE || sf_attr_int(s, "step") != 1)
+        return NULL;
+    const sf_type *t = &s->in[0]->type;
+    return sf_attr_int(s, "dim") == t->rank - 1 && t->dim[t->rank - 1] >= 0 ? s : NULL;
+}
+
+static size_t branch_bytes(const sf_module *m, const sf_node *lin)
+{
+    size_t b = 0;
+    for (int i = 1; i < lin->nin; i++)
+        b += sf_tensor_numel(sf_tensors_get(m->weights, lin->in[i]->def->name)) * sizeof(float);
+    return b;
+}
+
+static sf_status add_group(hplan *p, const sf_module *m, const cand *c, int G, bool sliced, const sf_node *const *user,
+                           const int *uses, unsigned char *claimed, sf_error *err)
+{
+    hgroup *h = calloc(1, sizeof *h);
+    hgroup **grown = realloc(p->groups, sizeof *grown * (p->ngroups + 1));
+    if (!h || !grown) {
+        free(h);
+        return sf_fail(err, SF_ERR_NOMEM, "hfuse: out of memory");
+    }
+    p->groups = grown;
+    p->groups[p->ngroups++] = h;
+    h->G = G;
+    h->sliced = sliced;
+    h->steps = malloc(sizeof *h->steps * (size_t)G);
+    if (!h->steps)
+        return sf_fail(err, SF_ERR_NOMEM, "hfuse: out of memory");
+    for (int g = 0; g < G; g++)
+        h->steps[g] = c[g].n;
+    const sf_node *w0 = sliced ? last_dim_window(c[0].n) : NULL;
+    h->src = sliced ? w0->in[0] : c[0].n->in[0];
+    h->start = sliced ? c[0].start : 0;
+    h->width = sliced ? c[0].n->in[0]->type.dim[c[0].n->in[0]->type.rank - 1] : 0;
+    sf_status st = follow(h, m, user, uses, claimed, err);
+    for (int s = 0; st == SF_OK && s < h->nsteps; s++)
+        for (int g = 0; g < G; g++) {
+            const sf_node *n = h->steps[(size_t)s * G + g];
+            claimed[n->out[0]->id] = 1;
+            p->of_value[n->out[0]->id] = h;
+        }
+    return st;
+}
+
+/* One bucket of candidates (same source, same weight shapes): contiguous
+ * runs of windows, or all readers of one value, cut to the size limit. */
+static sf_status form_groups(hplan *p, const sf_module *m, cand *c, size_t n, bool sliced, int min_branches,
+                             size_t max_bytes, const sf_node *const *user, const int *uses, unsigned char *claimed,
+                             sf_error *err)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!claimed[c[i].n->out[0]->id])
+            c[k++] = c[i];
+    n = k;
+    if (sliced)
+        qsort(c, n, sizeof *c, by_start);
+    size_t per = n ? branch_bytes(m, c[0].n) : 1, most = per ? max_bytes / per : n;
+    if (most < 1)
+        most = 1;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        int64_t w = sliced ? c[i].n->in[0]->type.dim[c[i].n->in[0]->type.rank - 1] : 0;
+        while (j < n && j - i < most && (!sliced || c[j].start == c[j - 1].start + w))
+            j++;
+        if (j - i >= (size_t)min_branches && j - i <= INT32_MAX) {
+            sf_status st = add_group(p, m, c + i, (int)(j - i), sliced, user, uses, claimed, err);
+            if (st != SF_OK)
+                return st;
+        }
+        i = j;
+    }
+    return SF_OK;
+}
+
+typedef struct bucket {
+    cand *c;
+    size_t n, cap;
+    bool sliced;
+} bucket;
+
+static int by_first(const void *a, const void *b)
+{
+    const bucket *x = a, *y = b;
+    return x->c[0].order < y->c[0].order ? -1 : x->c[0].order > y->c[0].order;
+}
+
+static sf_status build_plan(const sf_module *m, hplan *p, int min_branches, size_t max_bytes, sf_error *err)
+{
+    const sf_graph *g = m->g;
+    size_t nv = g->values.len + 1;
+    int *uses = calloc(nv, sizeof *uses);
+    const sf_node **user = calloc(nv, sizeof *user);
+    unsigned char *claimed = calloc(nv, 1);
+    p->of_value = calloc(nv, sizeof *p->of_value);
+    bucket *buckets = NULL;
+    size_t nb = 0, capb = 0;
+    sf_map index = {0};
+    sf_arena keys;
+    sf_arena_init(&keys);
+    sf_status st = uses && user && claimed && p->of_value ? SF_OK : sf_fail(err, SF_ERR_NOMEM, "hfuse: out of memory");
+    for (size_t i = 0; st == SF_OK && i < g->nodes.len; i++) {
+        const sf_node *n = g->nodes.items[i];
+        for (int k = 0; k < n->nin; k++) {
+            uses[n->in[k]->id]++;
+            user[n->in[k]->id] = n;
+        }
+    }
+    for (size_t i = 0; st == SF_OK && i < g->outputs.len; i++)
+        uses[((const sf_value *)g->outputs.items[i])->id] += 2; /* an output is never a private intermediate */
+    for (size_t i = 0; st == SF_OK && i < g->nodes.len; i++) {
+        const sf_node *n = g->nodes.items[i];
+        if (!const_linear(m, n))
+            continue;
+        const sf_node *win = last_dim_window(n);
+        char key[160];
+        const sf_type *w = &n->in[1]->type;
+        snprintf(key, sizeof key, "%c%d/%lld/%lld/%lld/%d", win ? 's' : 'x', win ? win->in[0]->id : n->in[0]->id,
+                 (long long)(win ? n->in[0]->type.dim[n->in[0]->type.rank - 1] : 0), (long long)w->dim[0],
+                 (long long)w->dim[1], n->nin);
+        size_t at = (size_t)(uintptr_t)sf_map_get(&index, key);
+        if (!at) {
+            char *k = sf_arena_strdup(&keys, key);
+            bucket *grown = nb == capb ? realloc(buckets, sizeof *grown * (capb = capb ? capb * 2 : 16)) : buckets;
+            if (!k || !grown || !sf_map_put(&index, k, (void *)(uintptr_t)(nb + 1))) {
+                st = sf_fail(err, SF_ERR_NOMEM, "hfuse: out of memory");
+                break;
+            }
+            buckets = grown;
+            memset(&buckets[nb], 0, sizeof buckets[nb]);
+            buckets[nb].sliced = win != NULL;
+            at = ++nb;
+        }
+        bucket *b = &buckets[at - 1];
+        if (b->n == b->cap) {
+            cand *c = realloc(b->c, sizeof *c * (b->cap = b->cap ? b->cap * 2 : 8));
+            if (!c) {
+                st = sf_fail(err, SF_ERR_NOMEM, "hfuse: out of memory");
+                break;
+            }
+            b->c = c;
+        }
+        b->c[b->n++] = (cand){n, win ? sf_attr_int(win, "start") : 0, i};
+    }
+    if (st == SF_OK && nb)
+        qsort(buckets, nb, sizeof *buckets, by_first);
+    for (size_t i = 0; st == SF_OK && i < nb; i++)
+        st = form_groups(p, m, buckets[i].c, buckets[i].n, buckets[i].sliced, min_branches, max_bytes, user, uses,
+                         claimed, err);
+    for (size_t i = 0; i < nb; i++)
+        free(buckets[i].c);
+    free(buckets);
+    sf_map_free(&index);
+    sf_arena_free(&keys);
+    free(uses);
+    free(user);
+    free(claimed);
+    return st;
+}
+
+static void free_plan(hplan *p)
+{
+    for (size_t i = 0; i < p->ngroups; i++) {
+        free(p->groups[i]->steps);
+        free(p->groups[i]);
+    }
+    free(p->groups);
+    free(p->of_value);
+}
+
+/* ---- emission ---- */
+
+static sf_value *emit(sf_rewriter *rw, sf_opcode op, int nin, sf_value *const *in, const sf_node *like, sf_error *err)
+{
+    sf_node *n = sf_rw_node(rw, op, nin, in, like, err);
+    return n && sf_node_finish(rw->g, n, err) == SF_OK ? n->out[0] : NULL;
+}
+
+static sf_value *reshape_to(sf_rewriter *rw, sf_value *x, const int64_t *dims, int rank, sf_error *err)
+{
+    sf_node *n = sf_rw_node(rw, SF_OP_RESHAPE, 1, &x, NULL, err);
+    if (!n || !sf_node_set_ints(rw->g, n, "shape", dims, rank))
+        return NULL;
+    return sf_node_finish(rw->g, n, err) == SF_OK ? n->out[0] : NULL;
+}
+
+static sf_value *slice_of(sf_rewriter *rw, sf_value *x, int dim, int64_t start, int64_t end, sf_error *err)
+{
+    sf_node *n = sf_rw_node(rw, SF_OP_SLICE, 1, &x, NULL, err);
+    if (!n)
+        return NULL;
+    sf_node_set_int(n, "dim", dim);
+    sf_node_set_int(n, "start", start);
+    sf_node_set_int(n, "end", end);
+    sf_node_set_int(n, "step", 1);
+    return sf_node_finish(rw->g, n, err) == SF_OK ? n->out[0] : NULL;
+}
+
+/* The G branches' parameter `slot` stacked along a new group dim. */
+static sf_value *stacked(sf_rewriter *rw, sf_module *m, const hgroup *h, int s, int slot, sf_error *err)
+{
+    const sf_node *n0 = h->steps[(size_t)s * h->G];
+    const sf_tensor *t0 = sf_tensors_get(m->weights, n0->in[slot]->def->name);
+    size_t per = sf_tensor_numel(t0), total;
+    if (sf_mul_overflow(per, (size_t)h->G, &total)) {
+        sf_fail(err, SF_ERR_NOMEM, "hfuse: grouped weights too large");
+        return NULL;
+    }
+    float *data = malloc(sizeof *data * (total ? total : 1));
+    if (!data) {
+        sf_fail(err, SF_ERR_NOMEM, "hfuse: out of memory");
+        return NULL;
+    }
+    for (int g = 0; g < h->G; g++) {
+        const sf_node *n = h->steps[(size_t)s * h->G + g];
+        memcpy(data + (size_t)g * per, sf_tensors_get(m->weights, n->in[slot]->def->name)->data, per * sizeof *data);
+    }
+    int64_t dims[SF_MAX_RANK] = {h->G};
+    for (int i = 0; i < t0->rank; i++)
+        dims[i + 1] = t0->dim[i];
+    char hint[512];
+    snprintf(hint, sizeof hint, "%s.grouped%d", n0->in[slot]->def->name, h->G);
+    sf_value *v = sf_new_param(m, rw->g, hint, t0->rank + 1, dims, data, err);
+    free(data);
+    return v;
+}
+
+/* the branches' common input, grouped: a view of the tiled tensor, or the shared value */
+static sf_value *group_input(sf_rewriter *rw, const hgroup *h, sf_error *err)
+{
+    sf_value *src = sf_rw_value(rw, h->src, err);
+    if (!src || !h->sliced)
+        return src;
+    int r = src->type.rank;
+    if (h->start != 0 || h->G * h->width != src->type.dim[r - 1])
+        src = slice_of(rw, src, r - 1, h->start, h->start + h->G * h->width, err);
+    int64_t dims[SF_MAX_RANK];
+    memcpy(dims, src->type.dim, sizeof(int64_t) * (size_t)(r - 1));
+    dims[r - 1] = h->G;
+    dims[r] = h->width;
+    return src ? reshape_to(rw, src, dims, r + 1, err) : NULL;
+}
+
+static sf_status emit_group(sf_rewriter *rw, sf_module *m, hgroup *h, sf_error *err)
+{
+    sf_value *cur = group_input(rw, h, err);
+    for (int s = 0; cur && s < h->nsteps; s++) {
+        const sf_node *n0 = h->steps[(size_t)s * h->G];
+        if (n0->op == SF_OP_LINEAR) {
+            sf_value *in[3] = {cur, stacked(rw, m, h, s, 1, err), NULL};
+            if (in[1] && n0->nin == 3)
+                in[2] = stacked(rw, m, h, s, 2, err);
+            sf_node *gl = in[1] && (n0->nin == 2 || in[2]) ? sf_rw_node(rw, SF_OP_GROUPED_LINEAR, n0->nin, in, NULL, err)
+                                                           : NULL;
+            if (gl) {
+                sf_node_set_int(gl, "shared", s == 0 && !h->sliced);
+                gl->loc = n0->loc ? sf_arena_strdup(&rw->g->arena, n0->loc) : NULL;
+            }
+            cur = gl && sf_node_finish(rw->g, gl, err) == SF_OK ? gl->out[0] : NULL;
+        } else if (is_unary(n0->op)) {
+            cur = emit(rw, n0->op, 1, &cur, n0, err);
+        } else { /* with the same scalar on the same side in every branch */
+            const sf_value *prev = h->steps[(size_t)(s - 1) * h->G]->out[0];
+            int side = n0->in[0] == prev ? 0 : 1;
+            sf_node *sc = sf_rw_node(rw, SF_OP_SCALAR, 0, NULL, n0->in[1 - side]->def, err);
+            sf_value *in[2];
+            in[side] = cur;
+            in[1 - side] = sc && sf_node_finish(rw->g, sc, err) == SF_OK ? sc->out[0] : NULL;
+            cur = in[1 - side] ? emit(rw, n0->op, 2, in, n0, err) : NULL;
+        }
+    }
+    if (!cur)
+        return err ? err->code : SF_ERR_NOMEM;
+    h->final = cur;
+    h->emitted = true;
+    /* each branch's end: a view of its group row (dce drops unused ones) */
+    int r = cur->type.rank;
+    for (int g = 0; g < h->G; g++) {
+        const sf_value *end = h->steps[(size_t)(h->nsteps - 1) * h->G + g]->out[0];
+        sf_value *row = slice_of(rw, cur, r - 2, g, g + 1, err);
+        sf_value *v = row ? reshape_to(rw, row, end->type.dim, end->type.rank, err) : NULL;
+        if (!v)
+            return err ? err->code : SF_ERR_NOMEM;
+        rw->map[end->id] = v;
+    }
+    return SF_OK;
+}
+
+sf_status sf_pass_hfuse(sf_module *m, sf_error *err)
+{
+    hplan p = {0};
+    int min_branches = m->hfuse_min_branches > 0 ? m->hfuse_min_branches : 2;
+    size_t max_bytes = m->hfuse_max_bytes ? m->hfuse_max_bytes : (size_t)1 << 30;
+    sf_status st = build_plan(m, &p, min_branches, max_bytes, err);
+    if (st != SF_OK || p.ngroups == 0) {
+        free_plan(&p);
+        return st;
+    }
+    const sf_graph *g = m->g;
+    sf_rewriter rw;
+    st = sf_rw_begin(&rw, g, err);
+    for (size_t i = 0; st == SF_OK && i < g->nodes.len; i++) {
+        const sf_node *n = g->nodes.items[i];
+        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM)
+            continue;
+        hgroup *h = p.of_value[n->out[0]->id];
+        if (h)
+            st = h->emitted ? SF_OK : emit_group(&rw, m, h, err);
+        else
+            st = sf_rw_copy(&rw, n, err);
+    }
+    free_plan(&p);
+    if (st != SF_OK) {
+        sf_rw_abort(&rw);
+        return st;
+    }
+    st = sf_rw_finish(&rw, m, err);
+    return st == SF_OK ? sf_pass_dce(m, err) : st;
+}
