@@ -252,6 +252,60 @@ static void test_hfuse_shared_input_and_shape_classes(void **state)
           "  %12 = add %4, %6 : f32[B,2]\n  return %12, %9, %11\n}\n");
 }
 
+static void test_accumulate_folds_sibling_convs(void **state)
+{
+    (void)state;
+    /* seed 001: stack(branches).sum(0) over convs of one input: one conv */
+    check("accumulate",
+          "param @w0 : f32[2,1,3]\nparam @b0 : f32[2]\nparam @w1 : f32[2,1,3]\nparam @b1 : f32[2]\n"
+          "param @w2 : f32[2,1,3]\n\n"
+          "func @f(%x: f32[B,1,5]) {\n"
+          "  %0 = conv1d %x, @w0, @b0 {stride=[1], padding=[1], dilation=[1], groups=1} : f32[B,2,5]\n"
+          "  %1 = conv1d %x, @w1, @b1 {stride=[1], padding=[1], dilation=[1], groups=1} : f32[B,2,5]\n"
+          "  %2 = conv1d %x, @w2 {stride=[1], padding=[1], dilation=[1], groups=1} : f32[B,2,5]\n"
+          "  %3 = stack %0, %1, %2 {dim=0} : f32[3,B,2,5]\n"
+          "  %4 = mean %3 {dims=[0], keepdim=false} : f32[B,2,5]\n  return %4\n}\n",
+          "param @w0.summed3 : f32[2,1,3]\nparam @w0.summed3_bias : f32[2]\n\n"
+          "func @f(%x: f32[B,1,5]) {\n"
+          "  %0 = conv1d %x, @w0.summed3, @w0.summed3_bias {stride=[1], padding=[1], dilation=[1], groups=1} "
+          ": f32[B,2,5]\n  return %0\n}\n");
+}
+
+static void test_accumulate_k_concatenation_and_leftovers(void **state)
+{
+    (void)state;
+    /* linears on different inputs: one product with the branches along K;
+     * a relu branch is added in; a conv of another geometry stays apart */
+    check("accumulate",
+          "param @p : f32[3,2]\nparam @pb : f32[3]\nparam @q : f32[3,4]\nparam @qb : f32[3]\n\n"
+          "func @f(%a: f32[B,2], %b: f32[B,4], %c: f32[B,3]) {\n"
+          "  %0 = linear %a, @p, @pb : f32[B,3]\n  %1 = relu %c : f32[B,3]\n  %2 = linear %b, @q, @qb : f32[B,3]\n"
+          "  %3 = add %0, %1 : f32[B,3]\n  %4 = add %3, %2 : f32[B,3]\n  return %4\n}\n",
+          "param @p.kcat2 : f32[3,6]\nparam @p.kcat2_bias : f32[3]\n\n"
+          "func @f(%a: f32[B,2], %b: f32[B,4], %c: f32[B,3]) {\n"
+          "  %0 = relu %c : f32[B,3]\n  %1 = concat %a, %b {dim=1} : f32[B,6]\n"
+          "  %2 = linear %1, @p.kcat2, @p.kcat2_bias : f32[B,3]\n  %3 = add %2, %0 : f32[B,3]\n  return %3\n}\n");
+}
+
+static void test_accumulate_stack_without_folding(void **state)
+{
+    (void)state;
+    /* nothing to fold: the stack still goes, the sum is an accumulation */
+    check("accumulate",
+          "func @f(%a: f32[B,3], %b: f32[B,3], %c: f32[B,3]) {\n"
+          "  %0 = relu %a : f32[B,3]\n  %1 = tanh %b : f32[B,3]\n"
+          "  %2 = stack %0, %1, %c {dim=0} : f32[3,B,3]\n  %3 = mean %2 {dims=[0], keepdim=false} : f32[B,3]\n"
+          "  return %3\n}\n",
+          "func @f(%a: f32[B,3], %b: f32[B,3], %c: f32[B,3]) {\n"
+          "  %0 = relu %a : f32[B,3]\n  %1 = tanh %b : f32[B,3]\n  %2 = add %0, %1 : f32[B,3]\n"
+          "  %3 = add %2, %c : f32[B,3]\n  %4 = scalar {value=0.3333333333333333} : f32[]\n"
+          "  %5 = mul %3, %4 : f32[B,3]\n  return %5\n}\n");
+    /* a residual add of unrelated values is left as it is */
+    const char *res = "func @f(%a: f32[B,3], %b: f32[B,3]) {\n  %0 = relu %a : f32[B,3]\n"
+                      "  %1 = add %0, %b : f32[B,3]\n  return %1\n}\n";
+    check("accumulate", res, res);
+}
+
 /* A corpus model at -O0 and -O2 over the same weights and inputs. */
 typedef struct compiled {
     sf_graph *o0;
@@ -368,6 +422,25 @@ static void test_conv_pfcn_and_parallel_fcn_agree(void **state)
     free_compiled(&q);
 }
 
+static void test_growing_layers_become_one_conv(void **state)
+{
+    (void)state;
+    static const char *const models[] = {"GrowingLayer(4, 8, 4, 3)", "GrowingLayerInPlace(4, 8, 4, 3)",
+                                         "GrowingLayer(4, 8, 64, 3)", "GrowingLayerInPlace(4, 8, 64, 3)"};
+    for (int i = 0; i < 4; i++) {
+        compiled c;
+        compile_both(&c, "growing_layer.py", models[i], "x=f32[B,4,6,6]");
+        assert_int_equal(count_op(c.o2.g, SF_OP_STACK), 0);
+        assert_int_equal(count_op(c.o2.g, SF_OP_ADD), 0);
+        assert_int_equal(count_op(c.o2.g, SF_OP_CONV2D), 1);
+        sf_tensor_set *a = run_graph(c.o0, c.in, c.o2.weights), *b = run_graph(c.o2.g, c.in, c.o2.weights);
+        const sf_tensor *ta = a->tensors.items[0];
+        assert_close(((sf_tensor *)b->tensors.items[0])->data, ta->data, sf_tensor_numel(ta), 1e-5, 1e-5);
+        sf_tensors_free(a), sf_tensors_free(b);
+        free_compiled(&c);
+    }
+}
+
 static void test_manager_options(void **state)
 {
     (void)state;
@@ -387,8 +460,8 @@ static void test_manager_options(void **state)
     sf_pipeline_opts q = {.opt_level = 2, .print_after_all = true, .time_passes = true, .print_to = f};
     assert_int_equal(sf_run_pipeline(&m, &q, &e), SF_OK);
     fclose(f);
-    assert_contains(buf, "# *** IR after canonicalize (pass 1 of 7) ***\nfunc @f");
-    assert_contains(buf, "# *** IR after dce (pass 7 of 7) ***");
+    assert_contains(buf, "# *** IR after canonicalize (pass 1 of 8) ***\nfunc @f");
+    assert_contains(buf, "# *** IR after dce (pass 8 of 8) ***");
     assert_contains(buf, "# pass cse ");
     free(buf);
     sf_tensors_free(m.weights);
@@ -408,8 +481,12 @@ int main(void)
         cmocka_unit_test(test_hfuse_windows_and_concat),
         cmocka_unit_test_setup(test_hfuse_minimum_and_size_limit, reset_options),
         cmocka_unit_test_setup(test_hfuse_shared_input_and_shape_classes, reset_options),
+        cmocka_unit_test(test_accumulate_folds_sibling_convs),
+        cmocka_unit_test(test_accumulate_k_concatenation_and_leftovers),
+        cmocka_unit_test(test_accumulate_stack_without_folding),
         cmocka_unit_test(test_parallel_fcn_1000),
         cmocka_unit_test(test_conv_pfcn_and_parallel_fcn_agree),
+        cmocka_unit_test(test_growing_layers_become_one_conv),
         cmocka_unit_test(test_manager_options),
     };
     return cmocka_run_group_tests(tests, reset_options, NULL);

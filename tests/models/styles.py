@@ -102,3 +102,15 @@ class Chain(nn.Module):
         x = self.layers[-1](x)
         x = x.reshape(-1, 5, 1).squeeze(-1)
         return torch.sigmoid(x).t().t()
+
+
+class Ensemble(nn.Module):
+    """An ensemble average: every member sees the same input."""
+
+    def __init__(self, n=5, width=6, hidden=8, out=3):
+        super().__init__()
+        self.members = nn.ModuleList(
+            [nn.Sequential(nn.Linear(width, hidden), nn.ReLU(), nn.Linear(hidden, out)) for _ in range(n)])
+
+    def forward(self, x):
+        return torch.stack([m(x) for m in self.members], dim=0).mean(dim=0)
