@@ -77,6 +77,7 @@ struct sf_node {
     sf_attr *attrs;   /* sf_ops[op].nattrs entries, in spec order */
     const char *name; /* INPUT and PARAM: the value's name */
     const char *loc;  /* where it came from, for messages; may be NULL */
+    int region;       /* fusion region for the backends (vfuse); 0: none */
 };
 
 typedef struct sf_graph {

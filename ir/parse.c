@@ -535,6 +535,19 @@ static bool parse_statement(parser *ps)
         if (ok && i + 1 < n->nout)
             ok = expect(ps, T_COMMA, "',' between result types");
     }
+    /* [region N]: a fusion region mark */
+    if (ok && ps->tok.kind == T_LBRACK) {
+        int64_t r = 0;
+        int rl = ps->tok.line, rc = ps->tok.col;
+        ok = lex(ps);
+        if (ok && !is_ident(ps, "region"))
+            ok = perr(ps, ps->tok.line, ps->tok.col, "expected 'region' in a [region N] mark");
+        ok = ok && lex(ps) && parse_int(ps, &r) && expect(ps, T_RBRACK, "']' after the region number");
+        if (ok && r < 1)
+            ok = perr(ps, rl, rc, "region numbers start at 1");
+        if (ok)
+            n->region = (int)r;
+    }
     sf_vec_free(&results);
     sf_vec_free(&operands);
     return ok;

@@ -163,6 +163,8 @@ void sf_print(const sf_graph *g, FILE *out)
                 fputs(", ", out);
             put_type(out, &n->out[k]->type);
         }
+        if (n->region > 0)
+            fprintf(out, " [region %d]", n->region);
         fputc('\n', out);
     }
     fputs("  return", out);

@@ -13,13 +13,14 @@ const sf_pass_info sf_passes[] = {
     {"hfuse", sf_pass_hfuse, "sibling linear branches as grouped products, followed in lockstep"},
     {"concat_elim", sf_pass_concat_elim, "a concat of consecutive rows of one tensor is a view of it"},
     {"accumulate", sf_pass_accumulate, "sums over branches without a stack: folded weights, K-concatenation"},
+    {"vfuse", sf_pass_vfuse, "marks products with their epilogues, and small per-branch chains, as fusion regions"},
     {"dce", sf_pass_dce, "drop what no output needs"},
     {NULL, NULL, NULL},
 };
 
 /* -O2, in order */
-static const char *const o2[] = {"canonicalize", "cse", "accumulate", "hfuse", "concat_elim", "canonicalize", "cse",
-                                 "dce", NULL};
+static const char *const o2[] = {"canonicalize", "cse",          "accumulate", "hfuse", "concat_elim",
+                                 "canonicalize", "cse",          "dce",        "vfuse", NULL};
 
 const sf_pass_info *sf_pass_find(const char *name)
 {
@@ -71,7 +72,7 @@ sf_status sf_run_pipeline(sf_module *m, const sf_pipeline_opts *o, sf_error *err
         for (char *name = strtok(buf, ","); name; name = strtok(NULL, ",")) {
             const sf_pass_info *p = sf_pass_find(name);
             if (!p)
-                return sf_fail(err, SF_ERR_INVALID_ARG, "--passes: unknown pass '%s' (known: canonicalize, cse, dce, hfuse, accumulate, concat_elim)",
+                return sf_fail(err, SF_ERR_INVALID_ARG, "--passes: unknown pass '%s' (known: canonicalize, cse, dce, hfuse, accumulate, concat_elim, vfuse)",
                                name);
             if (n == 64)
                 return sf_fail(err, SF_ERR_INVALID_ARG, "--passes: more than 64 passes");

@@ -48,6 +48,7 @@ sf_status sf_pass_canonicalize(sf_module *m, sf_error *err);
 sf_status sf_pass_hfuse(sf_module *m, sf_error *err);
 sf_status sf_pass_concat_elim(sf_module *m, sf_error *err);
 sf_status sf_pass_accumulate(sf_module *m, sf_error *err);
+sf_status sf_pass_vfuse(sf_module *m, sf_error *err);
 
 /* ---- rewriting (rewrite.c): build a new graph from an old one ---- */
 typedef struct sf_rewriter {

@@ -10,6 +10,7 @@
 
 #include "fileio.h"
 #include "frontend.h"
+#include "memplan.h"
 #include "pass.h"
 #include "safetensors.h"
 #include "tensor.h"
@@ -34,6 +35,7 @@ typedef struct options {
     int nconsts;
     bool strict;                       /* --strict[=true|false], default true */
     bool time;                         /* --time */
+    bool stats;                        /* --stats */
     sf_pipeline_opts pipe;             /* -O0/-O2, --passes, --print-after*, --verify-each, --time-passes */
     const char *format;  /* ir: text | dot */
     const char *output;  /* -o */
@@ -47,7 +49,7 @@ static const char usage[] =
     "usage: sheaf <command> [options]\n"
     "\n"
     "commands:\n"
-    "  ir SOURCE [--format text|dot] [-o OUT] [--time] [--weights W.safetensors]\n"
+    "  ir SOURCE [--format text|dot] [-o OUT] [--time] [--stats] [--weights W.safetensors]\n"
     "      compile to IR, optimise, print it (text form, or Graphviz DOT)\n"
     "  run SOURCE [--weights W.safetensors] [--strict=false] [--inputs I.safetensors]\n"
     "             [--batch N] [--seed S] [-o O.safetensors]\n"
@@ -112,6 +114,7 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
         }
         static const struct { const char *name; size_t off; } flags[] = {
             {"--time", offsetof(options, time)},
+            {"--stats", offsetof(options, stats)},
             {"--verify-each", offsetof(options, pipe.verify_each)},
             {"--print-after-all", offsetof(options, pipe.print_after_all)},
             {"--time-passes", offsetof(options, pipe.time_passes)},
@@ -302,7 +305,13 @@ static int cmd_ir(const options *o, FILE *out, FILE *errf)
         sf_print_dot(g, dst);
     else
         sf_print(g, dst);
+    sf_status st = o->stats ? sf_print_stats(g, dst, &e) : SF_OK;
     release(&l, &mod);
+    if (st != SF_OK) {
+        if (o->output)
+            sf_outfile_abort(&of);
+        return fail_line(errf, &e);
+    }
     if (o->output && sf_outfile_commit(&of, &e) != SF_OK)
         return fail_line(errf, &e);
     return 0;

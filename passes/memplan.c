@@ -1,0 +1,222 @@
+/* Memory planning: live intervals in node order, a linear scan that
+ * reuses freed buffers (best fit), views that alias their source, and
+ * elementwise ops that write in place over an operand dying there.
+ * Batch-dependent values are planned in bytes per batch row, so one plan
+ * serves every batch size. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "memplan.h"
+
+static bool is_view(sf_opcode op)
+{
+    return op == SF_OP_RESHAPE || op == SF_OP_SQUEEZE || op == SF_OP_UNSQUEEZE || op == SF_OP_FLATTEN ||
+           op == SF_OP_SLICE || op == SF_OP_SPLIT || op == SF_OP_TRANSPOSE;
+}
+
+static bool is_elementwise(sf_opcode op)
+{
+    return op == SF_OP_RELU || op == SF_OP_GELU || op == SF_OP_TANH || op == SF_OP_SIGMOID || op == SF_OP_SILU ||
+           op == SF_OP_ADD || op == SF_OP_SUB || op == SF_OP_MUL || op == SF_OP_DIV;
+}
+
+/* bytes of a value: per batch row when it has B, else in all */
+static size_t value_bytes(const sf_value *v)
+{
+    size_t n = 1;
+    for (int i = 0; i < v->type.rank; i++)
+        if (v->type.dim[i] != SF_DIM_B)
+            n *= (size_t)v->type.dim[i];
+    return n * sf_dtype_size(v->type.dtype);
+}
+
+typedef struct block {
+    size_t offset, size;
+} block;
+
+typedef struct arena_plan {
+    block *free_blocks;
+    size_t nfree, capfree;
+    size_t top; /* high-water mark */
+} arena_plan;
+
+static bool arena_take(arena_plan *a, size_t size, size_t *offset)
+{
+    size = (size + 63) & ~(size_t)63; /* cache-line aligned buffers */
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < a->nfree; i++)
+        if (a->free_blocks[i].size >= size && (best == SIZE_MAX || a->free_blocks[i].size < a->free_blocks[best].size))
+            best = i;
+    if (best != SIZE_MAX) {
+        block *b = &a->free_blocks[best];
+        *offset = b->offset;
+        b->offset += size;
+        b->size -= size;
+        if (b->size == 0)
+            a->free_blocks[best] = a->free_blocks[--a->nfree];
+        return true;
+    }
+    *offset = a->top;
+    a->top += size;
+    return true;
+}
+
+static bool arena_give(arena_plan *a, size_t offset, size_t size)
+{
+    size = (size + 63) & ~(size_t)63;
+    if (a->nfree == a->capfree) {
+        size_t cap = a->capfree ? a->capfree * 2 : 16;
+        block *grown = realloc(a->free_blocks, sizeof *grown * cap);
+        if (!grown)
+            return false;
+        a->free_blocks = grown;
+        a->capfree = cap;
+    }
+    /* merge with a neighbour when one touches */
+    for (size_t i = 0; i < a->nfree; i++) {
+        block *b = &a->free_blocks[i];
+        if (b->offset + b->size == offset) {
+            b->size += size;
+            return true;
+        }
+        if (offset + size == b->offset) {
+            b->offset = offset;
+            b->size += size;
+            return true;
+        }
+    }
+    a->free_blocks[a->nfree++] = (block){offset, size};
+    return true;
+}
+
+/* operand v is its buffer r seen through reshapes only: same bytes, same order */
+static bool same_layout(const sf_value *v, int r)
+{
+    while (v->id != r) {
+        if (v->def->op != SF_OP_RESHAPE && v->def->op != SF_OP_SQUEEZE && v->def->op != SF_OP_UNSQUEEZE &&
+            v->def->op != SF_OP_FLATTEN)
+            return false;
+        v = v->def->in[0];
+    }
+    return true;
+}
+
+static int root_of(const sf_memplan *p, int id)
+{
+    while (p->home[id] == SF_HOME_VIEW)
+        id = p->alias_of[id];
+    return id;
+}
+
+sf_status sf_memplan_build(const sf_graph *g, sf_memplan *p, sf_error *err)
+{
+    memset(p, 0, sizeof *p);
+    size_t nv = g->values.len;
+    p->nvalues = nv;
+    p->home = calloc(nv + 1, sizeof *p->home);
+    p->offset = calloc(nv + 1, sizeof *p->offset);
+    p->alias_of = calloc(nv + 1, sizeof *p->alias_of);
+    size_t *last = calloc(nv + 1, sizeof *last);
+    arena_plan rows = {0}, fixed = {0};
+    if (!p->home || !p->offset || !p->alias_of || !last) {
+        free(last);
+        sf_memplan_free(p);
+        return sf_fail(err, SF_ERR_NOMEM, "memplan: out of memory");
+    }
+    /* a buffer lives until the last use of any view of it; outputs to the end */
+    for (size_t i = 0; i < g->nodes.len; i++) {
+        const sf_node *n = g->nodes.items[i];
+        for (int k = 0; k < n->nout; k++) {
+            if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM) {
+                p->home[n->out[k]->id] = SF_HOME_NONE;
+            } else if (is_view(n->op)) {
+                p->home[n->out[k]->id] = SF_HOME_VIEW;
+                p->alias_of[n->out[k]->id] = n->in[0]->id;
+            }
+        }
+        for (int k = 0; k < n->nin; k++)
+            last[root_of(p, n->in[k]->id)] = i;
+    }
+    for (size_t i = 0; i < g->outputs.len; i++)
+        last[root_of(p, ((const sf_value *)g->outputs.items[i])->id)] = SIZE_MAX;
+    for (size_t i = 0; i < g->nodes.len; i++) {
+        const sf_node *n = g->nodes.items[i];
+        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM || is_view(n->op))
+            continue;
+        /* elementwise: an operand buffer that dies here can take the result */
+        bool done = false;
+        if (is_elementwise(n->op)) {
+            for (int k = 0; k < n->nin && !done; k++) {
+                int r = root_of(p, n->in[k]->id);
+                if (last[r] == i && (p->home[r] == SF_HOME_ROWS || p->home[r] == SF_HOME_FIXED) &&
+                    same_layout(n->in[k], r) && sf_type_equal(&n->in[k]->type, &n->out[0]->type) &&
+                    value_bytes(g->values.items[r]) == value_bytes(n->out[0])) {
+                    p->home[n->out[0]->id] = p->home[r];
+                    p->offset[n->out[0]->id] = p->offset[r];
+                    last[r] = 0; /* handed over, not freed */
+                    p->inplace++;
+                    done = true;
+                }
+            }
+        }
+        for (int k = 0; k < n->nout && !done; k++) {
+            const sf_value *v = n->out[k];
+            bool batch = sf_type_has_batch(&v->type);
+            p->home[v->id] = batch ? SF_HOME_ROWS : SF_HOME_FIXED;
+            arena_take(batch ? &rows : &fixed, value_bytes(v), &p->offset[v->id]);
+            if (batch)
+                p->naive_row_bytes += (value_bytes(v) + 63) & ~(size_t)63;
+        }
+        /* operands whose last use this was give their buffers back */
+        for (int k = 0; k < n->nin; k++) {
+            int r = root_of(p, n->in[k]->id);
+            if (last[r] == i && (p->home[r] == SF_HOME_ROWS || p->home[r] == SF_HOME_FIXED)) {
+                const sf_value *rv = g->values.items[r];
+                arena_give(p->home[r] == SF_HOME_ROWS ? &rows : &fixed, p->offset[r], value_bytes(rv));
+                last[r] = 0;
+            }
+        }
+    }
+    p->row_bytes = rows.top;
+    p->fixed_bytes = fixed.top;
+    free(rows.free_blocks);
+    free(fixed.free_blocks);
+    free(last);
+    return SF_OK;
+}
+
+void sf_memplan_free(sf_memplan *p)
+{
+    free(p->home);
+    free(p->offset);
+    free(p->alias_of);
+    memset(p, 0, sizeof *p);
+}
+
+sf_status sf_print_stats(const sf_graph *g, FILE *out, sf_error *err)
+{
+    size_t count[SF_OP_COUNT] = {0}, param_elems = 0;
+    for (size_t i = 0; i < g->nodes.len; i++)
+        count[((const sf_node *)g->nodes.items[i])->op]++;
+    for (size_t i = 0; i < g->params.len; i++) {
+        size_t n;
+        if (sf_type_numel(&((const sf_value *)g->params.items[i])->type, 1, &n))
+            param_elems += n;
+    }
+    sf_memplan plan;
+    sf_status st = sf_memplan_build(g, &plan, err);
+    if (st != SF_OK)
+        return st;
+    fputs("# stats: ops", out);
+    for (int op = 0; op < SF_OP_COUNT; op++)
+        if (count[op] && op != SF_OP_INPUT && op != SF_OP_PARAM)
+            fprintf(out, " %s=%zu", sf_ops[op].name, count[op]);
+    fprintf(out, "\n# stats: parameters %zu tensors, %zu elements (%zu bytes)\n", count[SF_OP_PARAM], param_elems,
+            param_elems * sizeof(float));
+    fprintf(out, "# stats: planned peak activations %zu bytes per batch row + %zu bytes fixed "
+                 "(%zu per row without reuse; %d written in place)\n",
+            plan.row_bytes, plan.fixed_bytes, plan.naive_row_bytes, plan.inplace);
+    sf_memplan_free(&plan);
+    return SF_OK;
+}

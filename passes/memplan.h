@@ -1,0 +1,30 @@
+/* Memory planning: where each value of a graph lives at run time. */
+#ifndef SF_MEMPLAN_H
+#define SF_MEMPLAN_H
+
+#include "ir.h"
+
+typedef enum sf_home {
+    SF_HOME_NONE,   /* inputs and parameters: owned by the caller */
+    SF_HOME_ROWS,   /* in the per-row arena: offset and size scale with the batch */
+    SF_HOME_FIXED,  /* in the fixed arena: no batch dim */
+    SF_HOME_VIEW,   /* aliases another value (reshape, slice, split, transpose...) */
+} sf_home;
+
+typedef struct sf_memplan {
+    size_t nvalues;
+    sf_home *home;       /* by value id */
+    size_t *offset;      /* ROWS: bytes per batch row; FIXED: bytes */
+    int *alias_of;       /* VIEW: the value id it aliases (transitively, a buffer) */
+    size_t row_bytes;    /* peak of the per-row arena: bytes per batch row */
+    size_t fixed_bytes;  /* peak of the fixed arena */
+    size_t naive_row_bytes; /* every value in its own buffer, for comparison */
+    int inplace;         /* values written over an operand that died there */
+} sf_memplan;
+
+sf_status sf_memplan_build(const sf_graph *g, sf_memplan *p, sf_error *err);
+void sf_memplan_free(sf_memplan *p);
+/* Op counts, parameters and the plan's peaks as '#' comment lines. */
+sf_status sf_print_stats(const sf_graph *g, FILE *out, sf_error *err);
+
+#endif

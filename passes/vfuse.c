@@ -1,0 +1,109 @@
+/* vfuse: vertical fusion marks for the backends. Nothing is rewritten;
+ * nodes that a backend should run as one kernel share a region number:
+ *  - a product (linear, grouped_linear, matmul, conv) with its epilogue:
+ *    the chain of elementwise ops after it (activations, ops with a
+ *    constant operand such as a bias or a scale) whose inner values have
+ *    no other use;
+ *  - a whole small per-branch chain: a grouped product, its epilogue, and
+ *    the per-group grouped product that reads it, when each group's
+ *    widths are small enough to keep the intermediate on chip;
+ *  - a chain of elementwise ops with no product in front of it.
+ * A region of one node is left unmarked. Runs last: later rewrites would
+ * drop the marks. */
+#include <stdlib.h>
+
+#include "pass.h"
+
+enum { ON_CHIP_WIDTH = 256 }; /* per group: widths up to this stay on chip */
+
+static bool is_product(sf_opcode op)
+{
+    return op == SF_OP_LINEAR || op == SF_OP_GROUPED_LINEAR || op == SF_OP_MATMUL || op == SF_OP_CONV1D ||
+           op == SF_OP_CONV2D;
+}
+
+static bool is_constant(const sf_value *v) { return v->def->op == SF_OP_PARAM || v->def->op == SF_OP_SCALAR; }
+
+/* can `n` run in the epilogue of the value `v` it reads? */
+static bool epilogue_op(const sf_node *n, const sf_value *v)
+{
+    switch (n->op) {
+    case SF_OP_RELU: case SF_OP_GELU: case SF_OP_TANH: case SF_OP_SIGMOID: case SF_OP_SILU:
+        return true;
+    case SF_OP_ADD: case SF_OP_SUB: case SF_OP_MUL: case SF_OP_DIV: {
+        const sf_value *other = n->in[0] == v ? n->in[1] : n->in[0];
+        return other != v && is_constant(other) && sf_type_equal(&n->out[0]->type, &v->type);
+    }
+    default:
+        return false;
+    }
+}
+
+static bool small_groups(const sf_node *gl)
+{
+    const sf_type *w = &gl->in[1]->type; /* [G, out, in] */
+    return !sf_attr_int(gl, "shared") && w->dim[1] <= ON_CHIP_WIDTH && w->dim[2] <= ON_CHIP_WIDTH;
+}
+
+typedef struct marker {
+    const int *uses;
+    const sf_node **user;
+    int next;
+} marker;
+
+
+/* The epilogue after v; when the region began with a small per-group
+ * product, a small per-group product that reads the result joins too. */
+static int extend(marker *k, const sf_value *v, int region, bool per_group)
+{
+    int added = 0;
+    for (;;) {
+        const sf_node *u = k->uses[v->id] == 1 ? k->user[v->id] : NULL;
+        if (!u || u->region)
+            return added;
+        if (epilogue_op(u, v) || (per_group && u->op == SF_OP_GROUPED_LINEAR && u->in[0] == v && small_groups(u))) {
+            ((sf_node *)u)->region = region;
+            added++;
+            v = u->out[0];
+        } else {
+            return added;
+        }
+    }
+}
+
+sf_status sf_pass_vfuse(sf_module *m, sf_error *err)
+{
+    const sf_graph *g = m->g;
+    int *uses = calloc(g->values.len + 1, sizeof *uses);
+    const sf_node **user = calloc(g->values.len + 1, sizeof *user);
+    if (!uses || !user) {
+        free(uses), free(user);
+        return sf_fail(err, SF_ERR_NOMEM, "vfuse: out of memory");
+    }
+    for (size_t i = 0; i < g->nodes.len; i++) {
+        sf_node *n = g->nodes.items[i];
+        n->region = 0;
+        for (int k = 0; k < n->nin; k++) {
+            uses[n->in[k]->id]++;
+            user[n->in[k]->id] = n;
+        }
+    }
+    for (size_t i = 0; i < g->outputs.len; i++)
+        uses[((const sf_value *)g->outputs.items[i])->id] += 2;
+    marker k = {uses, user, 0};
+    for (size_t i = 0; i < g->nodes.len; i++) {
+        sf_node *n = g->nodes.items[i];
+        if (n->region || n->nout != 1 || !(is_product(n->op) || (n->nin > 0 && epilogue_op(n, n->in[0]))))
+            continue;
+        int r = ++k.next;
+        n->region = r;
+        bool per_group = n->op == SF_OP_GROUPED_LINEAR && small_groups(n);
+        if (extend(&k, n->out[0], r, per_group) == 0) {
+            n->region = 0; /* a region of one op is just that op */
+            k.next--;
+        }
+    }
+    free(uses);
+    free(user);
+    return SF_OK;
+}
