@@ -249,10 +249,10 @@ sf_status sf_pass_canonicalize(sf_module *m, sf_error *err)
         if (same) {
             for (int k = 0; k < n->nout; k++)
                 rw.map[n->out[k]->id] = same;
+        } else if (foldable_constant(n, in)) { /* before views: a view of a parameter is a parameter */
+            st = fold_constant(&rw, m, n, in, err);
         } else if (is_view(n->op)) {
             st = view_to_reshape(&rw, n, in[0], err);
-        } else if (foldable_constant(n, in)) {
-            st = fold_constant(&rw, m, n, in, err);
         } else {
             st = sf_rw_copy(&rw, n, err);
         }

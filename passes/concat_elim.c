@@ -56,6 +56,32 @@ static sf_value *rows_view(sf_rewriter *rw, const sf_value *f_old, int64_t a, in
     return sf_node_finish(rw->g, n, err) == SF_OK ? n->out[0] : NULL;
 }
 
+/* the tensor a value is a step-1 slice of, along dim d */
+static const sf_value *slice_of_dim(const sf_value *v, int d, int64_t *start, int64_t *end)
+{
+    const sf_node *s = v->def;
+    if (s->op != SF_OP_SLICE || sf_attr_int(s, "step") != 1 || sf_attr_int(s, "dim") != d)
+        return NULL;
+    *start = sf_attr_int(s, "start");
+    *end = sf_attr_int(s, "end");
+    return s->in[0];
+}
+
+static sf_value *slice_view(sf_rewriter *rw, const sf_value *f_old, int d, int64_t a, int64_t b, sf_error *err)
+{
+    sf_value *f = sf_rw_value(rw, f_old, err);
+    if (!f || (a == 0 && b == f->type.dim[d]))
+        return f;
+    sf_node *s = sf_rw_node(rw, SF_OP_SLICE, 1, &f, NULL, err);
+    if (!s)
+        return NULL;
+    sf_node_set_int(s, "dim", d);
+    sf_node_set_int(s, "start", a);
+    sf_node_set_int(s, "end", b);
+    sf_node_set_int(s, "step", 1);
+    return sf_node_finish(rw->g, s, err) == SF_OK ? s->out[0] : NULL;
+}
+
 static sf_status rewrite_concat(sf_rewriter *rw, const sf_node *n, bool *changed, sf_error *err)
 {
     int d = (int)sf_attr_int(n, "dim");
@@ -70,8 +96,20 @@ static sf_status rewrite_concat(sf_rewriter *rw, const sf_node *n, bool *changed
         int j = i + 1;
         while (f && j < n->nin && row_of(n->in[j], &next) == f && next == row + (j - i))
             j++;
+        int64_t a, b, na, nb;
+        const sf_value *t = f ? NULL : slice_of_dim(n->in[i], d, &a, &b);
+        if (t) { /* adjacent slices of one tensor along the concat dim: one slice */
+            j = i + 1;
+            while (j < n->nin && slice_of_dim(n->in[j], d, &na, &nb) == t && na == b) {
+                b = nb;
+                j++;
+            }
+        }
         if (f && j - i > 1) {
             pieces[np] = rows_view(rw, f, row, row + (j - i), err);
+            *changed = true;
+        } else if (t && j - i > 1) {
+            pieces[np] = slice_view(rw, t, d, a, b, err);
             *changed = true;
         } else {
             pieces[np] = sf_rw_value(rw, n->in[i], err);

@@ -22,6 +22,7 @@ typedef struct hgroup {
     const sf_node **steps;     /* steps[s * G + g]: branch g's node at step s */
     const sf_value *src;       /* shared input, or the tensor the slices tile */
     bool sliced;
+    bool conv;                 /* sibling convs on one input: one wider conv */
     int64_t start, width;      /* sliced: first start, window width */
     sf_value *final;           /* the grouped result, once emitted: [..., G, O] */
     bool emitted;
@@ -41,6 +42,17 @@ static bool is_unary(sf_opcode op)
 static bool const_linear(const sf_module *m, const sf_node *n)
 {
     if (n->op != SF_OP_LINEAR)
+        return false;
+    for (int i = 1; i < n->nin; i++)
+        if (n->in[i]->def->op != SF_OP_PARAM || !sf_tensors_get(m->weights, n->in[i]->def->name))
+            return false;
+    return true;
+}
+
+/* a conv with constant weights and one group: siblings widen into one conv */
+static bool const_conv(const sf_module *m, const sf_node *n)
+{
+    if ((n->op != SF_OP_CONV1D && n->op != SF_OP_CONV2D) || sf_attr_int(n, "groups") != 1)
         return false;
     for (int i = 1; i < n->nin; i++)
         if (n->in[i]->def->op != SF_OP_PARAM || !sf_tensors_get(m->weights, n->in[i]->def->name))
@@ -159,7 +171,9 @@ static sf_status add_group(hplan *p, const sf_module *m, const cand *c, int G, b
     h->src = sliced ? w0->in[0] : c[0].n->in[0];
     h->start = sliced ? c[0].start : 0;
     h->width = sliced ? c[0].n->in[0]->type.dim[c[0].n->in[0]->type.rank - 1] : 0;
-    sf_status st = follow(h, m, user, uses, claimed, err);
+    h->conv = c[0].n->op != SF_OP_LINEAR;
+    h->nsteps = 1;
+    sf_status st = h->conv ? SF_OK : follow(h, m, user, uses, claimed, err);
     for (int s = 0; st == SF_OK && s < h->nsteps; s++)
         for (int g = 0; g < G; g++) {
             const sf_node *n = h->steps[(size_t)s * G + g];
@@ -237,14 +251,22 @@ static sf_status build_plan(const sf_module *m, hplan *p, int min_branches, size
         uses[((const sf_value *)g->outputs.items[i])->id] += 2; /* an output is never a private intermediate */
     for (size_t i = 0; st == SF_OK && i < g->nodes.len; i++) {
         const sf_node *n = g->nodes.items[i];
-        if (!const_linear(m, n))
+        bool conv = const_conv(m, n);
+        if (!conv && !const_linear(m, n))
             continue;
-        const sf_node *win = last_dim_window(n);
-        char key[160];
+        const sf_node *win = conv ? NULL : last_dim_window(n);
+        char key[256], tb[160];
         const sf_type *w = &n->in[1]->type;
-        snprintf(key, sizeof key, "%c%d/%lld/%lld/%lld/%d", win ? 's' : 'x', win ? win->in[0]->id : n->in[0]->id,
-                 (long long)(win ? n->in[0]->type.dim[n->in[0]->type.rank - 1] : 0), (long long)w->dim[0],
-                 (long long)w->dim[1], n->nin);
+        int at_ = snprintf(key, sizeof key, "%c%d/%lld/%s/%d", conv ? 'c' : win ? 's' : 'x',
+                           win ? win->in[0]->id : n->in[0]->id,
+                           (long long)(win ? n->in[0]->type.dim[n->in[0]->type.rank - 1] : 0),
+                           sf_type_str(w, tb, sizeof tb), n->nin);
+        for (int k = 0; conv && k < 3 && at_ > 0 && (size_t)at_ < sizeof key; k++) {
+            static const char *const geometry[] = {"stride", "padding", "dilation"};
+            const sf_attr *a = sf_node_attr(n, geometry[k]);
+            for (int d = 0; d < a->n && (size_t)at_ < sizeof key; d++)
+                at_ += snprintf(key + at_, sizeof key - (size_t)at_, "/%lld", (long long)a->ints[d]);
+        }
         size_t at = (size_t)(uintptr_t)sf_map_get(&index, key);
         if (!at) {
             char *k = sf_arena_strdup(&keys, key);
@@ -368,8 +390,50 @@ static sf_value *group_input(sf_rewriter *rw, const hgroup *h, sf_error *err)
     return src ? reshape_to(rw, src, dims, r + 1, err) : NULL;
 }
 
+/* the branches' weights (slot 1) or biases (slot 2) laid end to end on the output channels */
+static sf_value *widened(sf_rewriter *rw, sf_module *m, const hgroup *h, int slot, sf_error *err)
+{
+    sf_value *v = stacked(rw, m, h, 0, slot, err);
+    if (!v)
+        return NULL;
+    const sf_type *t = &v->type; /* [G, O, ...] -> [G*O, ...]: same bytes */
+    int64_t dims[SF_MAX_RANK];
+    dims[0] = t->dim[0] * t->dim[1];
+    for (int i = 2; i < t->rank; i++)
+        dims[i - 1] = t->dim[i];
+    sf_value *flat = reshape_to(rw, v, dims, t->rank - 1, err);
+    return flat;
+}
+
+static sf_status emit_conv_group(sf_rewriter *rw, sf_module *m, hgroup *h, sf_error *err)
+{
+    const sf_node *n0 = h->steps[0];
+    sf_value *in[3] = {sf_rw_value(rw, n0->in[0], err), NULL, NULL};
+    if (in[0])
+        in[1] = widened(rw, m, h, 1, err);
+    if (in[1] && n0->nin == 3)
+        in[2] = widened(rw, m, h, 2, err);
+    if (!in[1] || (n0->nin == 3 && !in[2]))
+        return err ? err->code : SF_ERR_NOMEM;
+    sf_value *out = emit(rw, n0->op, n0->nin, in, n0, err);
+    if (!out)
+        return err ? err->code : SF_ERR_NOMEM;
+    h->final = out;
+    h->emitted = true;
+    int64_t O = n0->out[0]->type.dim[1];
+    for (int g = 0; g < h->G; g++) { /* branch g: its channels, a view */
+        sf_value *v = slice_of(rw, out, 1, g * O, (g + 1) * O, err);
+        if (!v)
+            return err ? err->code : SF_ERR_NOMEM;
+        rw->map[h->steps[g]->out[0]->id] = v;
+    }
+    return SF_OK;
+}
+
 static sf_status emit_group(sf_rewriter *rw, sf_module *m, hgroup *h, sf_error *err)
 {
+    if (h->conv)
+        return emit_conv_group(rw, m, h, err);
     sf_value *cur = group_input(rw, h, err);
     for (int s = 0; cur && s < h->nsteps; s++) {
         const sf_node *n0 = h->steps[(size_t)s * h->G];

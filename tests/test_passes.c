@@ -442,6 +442,30 @@ static void test_growing_layers_become_one_conv(void **state)
     }
 }
 
+static void test_hfuse_sibling_convs_widen(void **state)
+{
+    (void)state;
+    /* Inception-style: three convs of one geometry on x become one wider
+     * conv; the concat of their channels is that conv; the 1x1 stays */
+    check("hfuse,concat_elim,canonicalize,dce",
+          "param @a : f32[2,3,3,3]\nparam @ab : f32[2]\nparam @b : f32[2,3,3,3]\nparam @bb : f32[2]\n"
+          "param @c : f32[2,3,3,3]\nparam @cb : f32[2]\nparam @d : f32[2,3,1,1]\n\n"
+          "func @f(%x: f32[B,3,6,6]) {\n"
+          "  %0 = conv2d %x, @a, @ab {stride=[1,1], padding=[1,1], dilation=[1,1], groups=1} : f32[B,2,6,6]\n"
+          "  %1 = conv2d %x, @b, @bb {stride=[1,1], padding=[1,1], dilation=[1,1], groups=1} : f32[B,2,6,6]\n"
+          "  %2 = conv2d %x, @c, @cb {stride=[1,1], padding=[1,1], dilation=[1,1], groups=1} : f32[B,2,6,6]\n"
+          "  %3 = conv2d %x, @d {stride=[1,1], padding=[0,0], dilation=[1,1], groups=1} : f32[B,2,6,6]\n"
+          "  %4 = concat %0, %1, %2, %3 {dim=1} : f32[B,8,6,6]\n  %5 = relu %1 : f32[B,2,6,6]\n"
+          "  return %4, %5\n}\n",
+          "param @a.grouped3.folded : f32[6,3,3,3]\nparam @ab.grouped3.folded : f32[6]\nparam @d : f32[2,3,1,1]\n\n"
+          "func @f(%x: f32[B,3,6,6]) {\n"
+          "  %0 = conv2d %x, @a.grouped3.folded, @ab.grouped3.folded {stride=[1,1], padding=[1,1], dilation=[1,1], "
+          "groups=1} : f32[B,6,6,6]\n"
+          "  %1 = slice %0 {dim=1, start=2, end=4, step=1} : f32[B,2,6,6]\n"
+          "  %2 = conv2d %x, @d {stride=[1,1], padding=[0,0], dilation=[1,1], groups=1} : f32[B,2,6,6]\n"
+          "  %3 = concat %0, %2 {dim=1} : f32[B,8,6,6]\n  %4 = relu %1 : f32[B,2,6,6]\n  return %3, %4\n}\n");
+}
+
 static void test_vfuse_marks(void **state)
 {
     (void)state;
@@ -471,7 +495,7 @@ static sf_memplan plan_of(const char *ir)
 {
     sf_error e = {0};
     sf_graph *g = sf_parse(ir, strlen(ir), "plan.sfir", &e);
-    sf_memplan p;
+    sf_memplan p = {0};
     if (!g || sf_memplan_build(g, &p, &e) != SF_OK)
         fail_msg("%s", e.msg);
     sf_graph_free(g);
@@ -573,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_parallel_fcn_1000),
         cmocka_unit_test(test_conv_pfcn_and_parallel_fcn_agree),
         cmocka_unit_test(test_growing_layers_become_one_conv),
+        cmocka_unit_test(test_hfuse_sibling_convs_widen),
         cmocka_unit_test(test_vfuse_marks),
         cmocka_unit_test(test_memplan_reuse_inplace_and_views),
         cmocka_unit_test(test_growing_layer_peak_does_not_grow),
