@@ -104,9 +104,24 @@ static bool same_layout(const sf_value *v, int r)
 
 static int root_of(const sf_memplan *p, int id)
 {
-    while (p->home[id] == SF_HOME_VIEW)
+    while (p->home[id] == SF_HOME_VIEW || p->home[id] == SF_HOME_SLOT)
         id = p->alias_of[id];
     return id;
+}
+
+/* A concat whose operands are each computed for it alone (one use, by a
+ * real op, all distinct) lets each operand be written into its slot. */
+static bool slots_possible(const sf_node *c, const int *uses)
+{
+    if (c->op != SF_OP_CONCAT || c->nin < 2)
+        return false;
+    for (int k = 0; k < c->nin; k++) {
+        const sf_node *d = c->in[k]->def;
+        if (uses[c->in[k]->id] != 1 || d->op == SF_OP_INPUT || d->op == SF_OP_PARAM || d->op == SF_OP_SCALAR ||
+            is_view(d->op) || d->nout != 1)
+            return false;
+    }
+    return true;
 }
 
 sf_status sf_memplan_build(const sf_graph *g, sf_memplan *p, sf_error *err)
@@ -117,12 +132,36 @@ sf_status sf_memplan_build(const sf_graph *g, sf_memplan *p, sf_error *err)
     p->home = calloc(nv + 1, sizeof *p->home);
     p->offset = calloc(nv + 1, sizeof *p->offset);
     p->alias_of = calloc(nv + 1, sizeof *p->alias_of);
+    p->slot_start = calloc(nv + 1, sizeof *p->slot_start);
     size_t *last = calloc(nv + 1, sizeof *last);
+    int *uses = calloc(nv + 1, sizeof *uses);
     arena_plan rows = {0}, fixed = {0};
-    if (!p->home || !p->offset || !p->alias_of || !last) {
+    if (!p->home || !p->offset || !p->alias_of || !p->slot_start || !last || !uses) {
         free(last);
+        free(uses);
         sf_memplan_free(p);
         return sf_fail(err, SF_ERR_NOMEM, "memplan: out of memory");
+    }
+    for (size_t i = 0; i < g->nodes.len; i++) {
+        const sf_node *n = g->nodes.items[i];
+        for (int k = 0; k < n->nin; k++)
+            uses[n->in[k]->id]++;
+    }
+    for (size_t i = 0; i < g->outputs.len; i++)
+        uses[((const sf_value *)g->outputs.items[i])->id] += 2;
+    /* concat operands computed for it alone live in their slot of it */
+    for (size_t i = 0; i < g->nodes.len; i++) {
+        const sf_node *n = g->nodes.items[i];
+        if (!slots_possible(n, uses))
+            continue;
+        int64_t at = 0, d = sf_attr_int(n, "dim");
+        for (int k = 0; k < n->nin; k++) {
+            p->home[n->in[k]->id] = SF_HOME_SLOT;
+            p->alias_of[n->in[k]->id] = n->out[0]->id;
+            p->slot_start[n->in[k]->id] = at;
+            at += n->in[k]->type.dim[d];
+            p->slots++;
+        }
     }
     /* a buffer lives until the last use of any view of it; outputs to the end */
     for (size_t i = 0; i < g->nodes.len; i++) {
@@ -130,7 +169,7 @@ sf_status sf_memplan_build(const sf_graph *g, sf_memplan *p, sf_error *err)
         for (int k = 0; k < n->nout; k++) {
             if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM) {
                 p->home[n->out[k]->id] = SF_HOME_NONE;
-            } else if (is_view(n->op)) {
+            } else if (is_view(n->op) && p->home[n->out[k]->id] != SF_HOME_SLOT) {
                 p->home[n->out[k]->id] = SF_HOME_VIEW;
                 p->alias_of[n->out[k]->id] = n->in[0]->id;
             }
@@ -160,6 +199,20 @@ sf_status sf_memplan_build(const sf_graph *g, sf_memplan *p, sf_error *err)
                 }
             }
         }
+        if (p->home[n->out[0]->id] == SF_HOME_SLOT) {
+            int c = p->alias_of[n->out[0]->id];
+            if (p->home[c] == SF_HOME_NONE) { /* the first slot: the concat's buffer now */
+                const sf_value *cv = g->values.items[c];
+                bool batch = sf_type_has_batch(&cv->type);
+                p->home[c] = batch ? SF_HOME_ROWS : SF_HOME_FIXED;
+                arena_take(batch ? &rows : &fixed, value_bytes(cv), &p->offset[c]);
+                if (batch)
+                    p->naive_row_bytes += (value_bytes(cv) + 63) & ~(size_t)63;
+            }
+            done = true;
+        } else if (n->op == SF_OP_CONCAT && p->home[n->out[0]->id] != SF_HOME_NONE) {
+            done = true; /* its operands already wrote it */
+        }
         for (int k = 0; k < n->nout && !done; k++) {
             const sf_value *v = n->out[k];
             bool batch = sf_type_has_batch(&v->type);
@@ -183,6 +236,7 @@ sf_status sf_memplan_build(const sf_graph *g, sf_memplan *p, sf_error *err)
     free(rows.free_blocks);
     free(fixed.free_blocks);
     free(last);
+    free(uses);
     return SF_OK;
 }
 
@@ -191,6 +245,7 @@ void sf_memplan_free(sf_memplan *p)
     free(p->home);
     free(p->offset);
     free(p->alias_of);
+    free(p->slot_start);
     memset(p, 0, sizeof *p);
 }
 
@@ -215,8 +270,8 @@ sf_status sf_print_stats(const sf_graph *g, FILE *out, sf_error *err)
     fprintf(out, "\n# stats: parameters %zu tensors, %zu elements (%zu bytes)\n", count[SF_OP_PARAM], param_elems,
             param_elems * sizeof(float));
     fprintf(out, "# stats: planned peak activations %zu bytes per batch row + %zu bytes fixed "
-                 "(%zu per row without reuse; %d written in place)\n",
-            plan.row_bytes, plan.fixed_bytes, plan.naive_row_bytes, plan.inplace);
+                 "(%zu per row without reuse; %d written in place, %d into concat slots)\n",
+            plan.row_bytes, plan.fixed_bytes, plan.naive_row_bytes, plan.inplace, plan.slots);
     sf_memplan_free(&plan);
     return SF_OK;
 }

@@ -9,17 +9,20 @@ typedef enum sf_home {
     SF_HOME_ROWS,   /* in the per-row arena: offset and size scale with the batch */
     SF_HOME_FIXED,  /* in the fixed arena: no batch dim */
     SF_HOME_VIEW,   /* aliases another value (reshape, slice, split, transpose...) */
+    SF_HOME_SLOT,   /* written straight into its slot of a concatenation (alias_of: the concat) */
 } sf_home;
 
 typedef struct sf_memplan {
     size_t nvalues;
     sf_home *home;       /* by value id */
     size_t *offset;      /* ROWS: bytes per batch row; FIXED: bytes */
-    int *alias_of;       /* VIEW: the value id it aliases (transitively, a buffer) */
+    int *alias_of;       /* VIEW, SLOT: the value id it aliases (transitively, a buffer) */
+    int64_t *slot_start; /* SLOT: where along the concat dim the slot begins */
     size_t row_bytes;    /* peak of the per-row arena: bytes per batch row */
     size_t fixed_bytes;  /* peak of the fixed arena */
     size_t naive_row_bytes; /* every value in its own buffer, for comparison */
     int inplace;         /* values written over an operand that died there */
+    int slots;           /* values written into their slot of a concat */
 } sf_memplan;
 
 sf_status sf_memplan_build(const sf_graph *g, sf_memplan *p, sf_error *err);
