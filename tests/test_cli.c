@@ -169,7 +169,32 @@ static void test_usage_refusals(void **state)
     expect_failure((const char *[]){"sheaf", "run", ir, "--seed", NULL}, 2, "option '--seed' needs a value", NULL);
     expect_failure((const char *[]){"sheaf", "run", ir, ir, NULL}, 2, "unexpected argument", NULL);
     expect_failure((const char *[]){"sheaf", "ir", "model.onnx", NULL}, 1, "model.onnx: unknown file kind", NULL);
+    expect_failure((const char *[]){"sheaf", "ir", ir, "--hfuse-min-branches=1", NULL}, 2, "at least 2", NULL);
+    expect_failure((const char *[]){"sheaf", "ir", ir, "--passes=cse,nope", NULL}, 1, "unknown pass 'nope'", NULL);
+    expect_failure((const char *[]){"sheaf", "ir", ir, "--print-after=nope", NULL}, 1, "--print-after: unknown pass", NULL);
     expect_failure((const char *[]){"sheaf", "ir", "/nonexistent.sfir", NULL}, 1, "/nonexistent.sfir: cannot open", NULL);
+}
+
+static void test_pass_options(void **state)
+{
+    (void)state;
+    char path[512];
+    const char *out, *err;
+    snprintf(path, sizeof path, "%s/parallel_fcn.py", SF_MODELS);
+    const char *base[] = {"sheaf", "ir", path, "--model", "ParallelFCN(8)", "--input", "x=f32[B,160]", NULL, NULL, NULL};
+    assert_int_equal(run_cli(base, &out, &err), 0);
+    assert_contains(out, "grouped_linear");
+    base[7] = "-O0";
+    assert_int_equal(run_cli(base, &out, &err), 0);
+    assert_null(strstr(out, "grouped_linear"));
+    base[7] = "--hfuse-min-branches=9";
+    assert_int_equal(run_cli(base, &out, &err), 0);
+    assert_null(strstr(out, "grouped_linear"));
+    base[7] = "--stats";
+    base[8] = "--time-passes";
+    assert_int_equal(run_cli(base, &out, &err), 0);
+    assert_contains(out, "# stats: ops grouped_linear=2 reshape=2");
+    assert_contains(err, "# pass hfuse");
 }
 
 static void test_version_and_help(void **state)
@@ -194,6 +219,7 @@ int main(void)
         cmocka_unit_test(test_run_refusals),
         cmocka_unit_test(test_batch_disagreement),
         cmocka_unit_test(test_usage_refusals),
+        cmocka_unit_test(test_pass_options),
         cmocka_unit_test(test_version_and_help),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

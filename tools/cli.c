@@ -36,6 +36,8 @@ typedef struct options {
     bool strict;                       /* --strict[=true|false], default true */
     bool time;                         /* --time */
     bool stats;                        /* --stats */
+    long long hfuse_min;               /* --hfuse-min-branches */
+    unsigned long long hfuse_max;      /* --hfuse-max-bytes */
     sf_pipeline_opts pipe;             /* -O0/-O2, --passes, --print-after*, --verify-each, --time-passes */
     const char *format;  /* ir: text | dot */
     const char *output;  /* -o */
@@ -60,6 +62,7 @@ static const char usage[] =
     "\n"
     "passes (ir and run): -O0 (none) | -O2 (default) | --passes=canonicalize,cse,dce\n"
     "  --print-after-all | --print-after=PASS | --verify-each | --time-passes\n"
+    "  --hfuse-min-branches=N (default 2) | --hfuse-max-bytes=N (default 1 GiB per group)\n"
     "\n"
     "SOURCE is an IR file (FILE.sfir) or a PyTorch model file with:\n"
     "  model.py --model \"ParallelFCN(1000)\" --input \"x=f32[B,20000]\" [--const name=value]\n"
@@ -134,7 +137,8 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
             continue;
         }
         static const char *const valued[] = {"-o",      "--format", "--weights", "--inputs",     "--batch", "--seed",
-                                             "--model", "--input",  "--const",   "--print-after", "--passes"};
+                                             "--model", "--input",  "--const",   "--print-after", "--passes",
+                                             "--hfuse-min-branches", "--hfuse-max-bytes"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
             known |= strcmp(name, valued[k]) == 0;
@@ -159,6 +163,15 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
             o->model = val;
         else if (strcmp(name, "--passes") == 0)
             o->pipe.passes = val;
+        else if (strcmp(name, "--hfuse-min-branches") == 0) {
+            if (!parse_number(val, &num) || num < 2 || num > (1u << 30))
+                return usage_error(errf, "--hfuse-min-branches takes an integer of at least 2, got '%s'", val);
+            o->hfuse_min = (long long)num;
+        } else if (strcmp(name, "--hfuse-max-bytes") == 0) {
+            if (!parse_number(val, &num) || num < 1)
+                return usage_error(errf, "--hfuse-max-bytes takes a positive integer, got '%s'", val);
+            o->hfuse_max = num;
+        }
         else if (strcmp(name, "--print-after") == 0)
             o->pipe.print_after = val;
         else if (strcmp(name, "--input") == 0 || strcmp(name, "--const") == 0) {
@@ -263,6 +276,8 @@ static bool prepare(const options *o, loaded *l, sf_module *mod, FILE *out, FILE
     if (st != SF_OK)
         return false;
     mod->g = l->g;
+    mod->hfuse_min_branches = (int)o->hfuse_min;
+    mod->hfuse_max_bytes = (size_t)o->hfuse_max;
     sf_pipeline_opts pipe = o->pipe;
     pipe.print_to = pipe.time_passes && !pipe.print_after_all && !pipe.print_after ? errf : out;
     st = sf_run_pipeline(mod, &pipe, e);
