@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # sheaf's one entry point for set-up, building and testing.
 #
-#   scripts/dev.sh demo    install what is missing, build, print and run the example model
+#   scripts/dev.sh demo    install what is missing, build, compile seed 003's model, print and run it
 #   scripts/dev.sh test    install what is missing, build, run the whole test suite (ctest)
 #   scripts/dev.sh asan    the test suite built with AddressSanitizer + UBSan (clang or gcc)
 #   scripts/dev.sh fuzz [SECONDS]   build the libFuzzer targets with clang and run each
@@ -61,10 +61,11 @@ demo)
     need_packages
     mkdir -p build
     build build
-    echo "== sheaf ir examples/mlp.sfir"
-    build/sheaf ir examples/mlp.sfir
-    echo "== sheaf run examples/mlp.sfir --batch 4 --seed 1   (reference interpreter, CPU)"
-    build/sheaf run examples/mlp.sfir --batch 4 --seed 1
+    model=(tests/models/parallel_fcn.py --model "ParallelFCN(8)" --input "x=f32[B,160]")
+    echo "== sheaf ir ${model[*]} --stats   (seed 003's model, 8 branches, after -O2)"
+    build/sheaf ir "${model[@]}" --stats
+    echo "== sheaf run ${model[*]} --batch 4 --seed 1   (reference interpreter, CPU)"
+    build/sheaf run "${model[@]}" --batch 4 --seed 1
     ;;
 test)
     need_packages
