@@ -61,14 +61,12 @@ static sf_status view_to_reshape(sf_rewriter *rw, const sf_node *n, sf_value *sr
         rw->map[n->out[0]->id] = src;
         return SF_OK;
     }
-    sf_node *r = sf_rw_node(rw, SF_OP_RESHAPE, 1, &src, NULL, err);
-    if (!r || !sf_node_set_ints(rw->g, r, "shape", out->dim, out->rank))
+    sf_value *r = sf_rw_reshape(rw, src, out->dim, out->rank, err);
+    if (!r)
         return err ? err->code : SF_ERR_NOMEM;
-    r->loc = n->loc ? sf_arena_strdup(&rw->g->arena, n->loc) : NULL;
-    sf_status st = sf_node_finish(rw->g, r, err);
-    if (st == SF_OK)
-        rw->map[n->out[0]->id] = r->out[0];
-    return st;
+    r->def->loc = n->loc ? sf_arena_strdup(&rw->g->arena, n->loc) : NULL;
+    rw->map[n->out[0]->id] = r;
+    return SF_OK;
 }
 
 static const sf_tensor *weight_of(const sf_module *m, const sf_value *v)

@@ -35,25 +35,12 @@ static sf_value *rows_view(sf_rewriter *rw, const sf_value *f_old, int64_t a, in
     if (!f)
         return NULL;
     int r = f->type.rank, d = r - 2;
-    if (a != 0 || b != f->type.dim[d]) {
-        sf_node *s = sf_rw_node(rw, SF_OP_SLICE, 1, &f, NULL, err);
-        if (!s)
-            return NULL;
-        sf_node_set_int(s, "dim", d);
-        sf_node_set_int(s, "start", a);
-        sf_node_set_int(s, "end", b);
-        sf_node_set_int(s, "step", 1);
-        if (sf_node_finish(rw->g, s, err) != SF_OK)
-            return NULL;
-        f = s->out[0];
-    }
+    if ((a != 0 || b != f->type.dim[d]) && !(f = sf_rw_slice(rw, f, d, a, b, err)))
+        return NULL;
     int64_t dims[SF_MAX_RANK];
     memcpy(dims, f->type.dim, sizeof(int64_t) * (size_t)d);
     dims[d] = (b - a) * f->type.dim[d + 1];
-    sf_node *n = sf_rw_node(rw, SF_OP_RESHAPE, 1, &f, NULL, err);
-    if (!n || !sf_node_set_ints(rw->g, n, "shape", dims, d + 1))
-        return NULL;
-    return sf_node_finish(rw->g, n, err) == SF_OK ? n->out[0] : NULL;
+    return sf_rw_reshape(rw, f, dims, d + 1, err);
 }
 
 /* the tensor a value is a step-1 slice of, along dim d */
@@ -72,14 +59,7 @@ static sf_value *slice_view(sf_rewriter *rw, const sf_value *f_old, int d, int64
     sf_value *f = sf_rw_value(rw, f_old, err);
     if (!f || (a == 0 && b == f->type.dim[d]))
         return f;
-    sf_node *s = sf_rw_node(rw, SF_OP_SLICE, 1, &f, NULL, err);
-    if (!s)
-        return NULL;
-    sf_node_set_int(s, "dim", d);
-    sf_node_set_int(s, "start", a);
-    sf_node_set_int(s, "end", b);
-    sf_node_set_int(s, "step", 1);
-    return sf_node_finish(rw->g, s, err) == SF_OK ? s->out[0] : NULL;
+    return sf_rw_slice(rw, f, d, a, b, err);
 }
 
 static sf_status rewrite_concat(sf_rewriter *rw, const sf_node *n, bool *changed, sf_error *err)

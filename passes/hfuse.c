@@ -325,26 +325,6 @@ static sf_value *emit(sf_rewriter *rw, sf_opcode op, int nin, sf_value *const *i
     return n && sf_node_finish(rw->g, n, err) == SF_OK ? n->out[0] : NULL;
 }
 
-static sf_value *reshape_to(sf_rewriter *rw, sf_value *x, const int64_t *dims, int rank, sf_error *err)
-{
-    sf_node *n = sf_rw_node(rw, SF_OP_RESHAPE, 1, &x, NULL, err);
-    if (!n || !sf_node_set_ints(rw->g, n, "shape", dims, rank))
-        return NULL;
-    return sf_node_finish(rw->g, n, err) == SF_OK ? n->out[0] : NULL;
-}
-
-static sf_value *slice_of(sf_rewriter *rw, sf_value *x, int dim, int64_t start, int64_t end, sf_error *err)
-{
-    sf_node *n = sf_rw_node(rw, SF_OP_SLICE, 1, &x, NULL, err);
-    if (!n)
-        return NULL;
-    sf_node_set_int(n, "dim", dim);
-    sf_node_set_int(n, "start", start);
-    sf_node_set_int(n, "end", end);
-    sf_node_set_int(n, "step", 1);
-    return sf_node_finish(rw->g, n, err) == SF_OK ? n->out[0] : NULL;
-}
-
 /* The G branches' parameter `slot` stacked along a new group dim. */
 static sf_value *stacked(sf_rewriter *rw, sf_module *m, const hgroup *h, int s, int slot, sf_error *err)
 {
@@ -382,12 +362,12 @@ static sf_value *group_input(sf_rewriter *rw, const hgroup *h, sf_error *err)
         return src;
     int r = src->type.rank;
     if (h->start != 0 || h->G * h->width != src->type.dim[r - 1])
-        src = slice_of(rw, src, r - 1, h->start, h->start + h->G * h->width, err);
+        src = sf_rw_slice(rw, src, r - 1, h->start, h->start + h->G * h->width, err);
     int64_t dims[SF_MAX_RANK];
     memcpy(dims, src->type.dim, sizeof(int64_t) * (size_t)(r - 1));
     dims[r - 1] = h->G;
     dims[r] = h->width;
-    return src ? reshape_to(rw, src, dims, r + 1, err) : NULL;
+    return src ? sf_rw_reshape(rw, src, dims, r + 1, err) : NULL;
 }
 
 /* the branches' weights (slot 1) or biases (slot 2) laid end to end on the output channels */
@@ -401,7 +381,7 @@ static sf_value *widened(sf_rewriter *rw, sf_module *m, const hgroup *h, int slo
     dims[0] = t->dim[0] * t->dim[1];
     for (int i = 2; i < t->rank; i++)
         dims[i - 1] = t->dim[i];
-    sf_value *flat = reshape_to(rw, v, dims, t->rank - 1, err);
+    sf_value *flat = sf_rw_reshape(rw, v, dims, t->rank - 1, err);
     return flat;
 }
 
@@ -422,7 +402,7 @@ static sf_status emit_conv_group(sf_rewriter *rw, sf_module *m, hgroup *h, sf_er
     h->emitted = true;
     int64_t O = n0->out[0]->type.dim[1];
     for (int g = 0; g < h->G; g++) { /* branch g: its channels, a view */
-        sf_value *v = slice_of(rw, out, 1, g * O, (g + 1) * O, err);
+        sf_value *v = sf_rw_slice(rw, out, 1, g * O, (g + 1) * O, err);
         if (!v)
             return err ? err->code : SF_ERR_NOMEM;
         rw->map[h->steps[g]->out[0]->id] = v;
@@ -468,8 +448,8 @@ static sf_status emit_group(sf_rewriter *rw, sf_module *m, hgroup *h, sf_error *
     int r = cur->type.rank;
     for (int g = 0; g < h->G; g++) {
         const sf_value *end = h->steps[(size_t)(h->nsteps - 1) * h->G + g]->out[0];
-        sf_value *row = slice_of(rw, cur, r - 2, g, g + 1, err);
-        sf_value *v = row ? reshape_to(rw, row, end->type.dim, end->type.rank, err) : NULL;
+        sf_value *row = sf_rw_slice(rw, cur, r - 2, g, g + 1, err);
+        sf_value *v = row ? sf_rw_reshape(rw, row, end->type.dim, end->type.rank, err) : NULL;
         if (!v)
             return err ? err->code : SF_ERR_NOMEM;
         rw->map[end->id] = v;

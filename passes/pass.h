@@ -67,6 +67,9 @@ sf_status sf_rw_copy(sf_rewriter *rw, const sf_node *n, sf_error *err);
 sf_status sf_copy_attrs(sf_graph *g, sf_node *n, const sf_node *like, sf_error *err);
 /* A node of the new graph, attributes copied from `like` when non-NULL. */
 sf_node *sf_rw_node(sf_rewriter *rw, sf_opcode op, int nin, sf_value *const *in, const sf_node *like, sf_error *err);
+/* Views emitted into the new graph: a step-1 slice, a reshape. */
+sf_value *sf_rw_slice(sf_rewriter *rw, sf_value *x, int dim, int64_t start, int64_t end, sf_error *err);
+sf_value *sf_rw_reshape(sf_rewriter *rw, sf_value *x, const int64_t *dims, int rank, sf_error *err);
 /* Sets the outputs, replaces m->g, frees the old graph. */
 sf_status sf_rw_finish(sf_rewriter *rw, sf_module *m, sf_error *err);
 void sf_rw_abort(sf_rewriter *rw);

@@ -65,6 +65,26 @@ sf_node *sf_rw_node(sf_rewriter *rw, sf_opcode op, int nin, sf_value *const *in,
     return n;
 }
 
+sf_value *sf_rw_slice(sf_rewriter *rw, sf_value *x, int dim, int64_t start, int64_t end, sf_error *err)
+{
+    sf_node *n = sf_rw_node(rw, SF_OP_SLICE, 1, &x, NULL, err);
+    if (!n)
+        return NULL;
+    sf_node_set_int(n, "dim", dim);
+    sf_node_set_int(n, "start", start);
+    sf_node_set_int(n, "end", end);
+    sf_node_set_int(n, "step", 1);
+    return sf_node_finish(rw->g, n, err) == SF_OK ? n->out[0] : NULL;
+}
+
+sf_value *sf_rw_reshape(sf_rewriter *rw, sf_value *x, const int64_t *dims, int rank, sf_error *err)
+{
+    sf_node *n = sf_rw_node(rw, SF_OP_RESHAPE, 1, &x, NULL, err);
+    if (!n || !sf_node_set_ints(rw->g, n, "shape", dims, rank))
+        return NULL;
+    return sf_node_finish(rw->g, n, err) == SF_OK ? n->out[0] : NULL;
+}
+
 sf_status sf_rw_copy(sf_rewriter *rw, const sf_node *n, sf_error *err)
 {
     sf_value *stack_in[8], **in = n->nin <= 8 ? stack_in : malloc(sizeof *in * (size_t)n->nin);
