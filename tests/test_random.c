@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "pass.h"
 
 enum { CASES = 300 };
@@ -206,7 +207,7 @@ static char *random_model(uint64_t seed)
 static void test_random_models(void **state)
 {
     (void)state;
-    int fused = 0, fewer_convs = 0, bn_folded = 0;
+    int fused = 0, fewer_convs = 0, bn_folded = 0, on_cpu = 0;
     for (uint64_t seed = 1; seed <= CASES; seed++) {
         char *ir = random_model(seed);
         sf_error e = {0};
@@ -253,14 +254,34 @@ static void test_random_models(void **state)
                 }
             }
         }
+        /* the CPU backend on the -O2 graph, where it compiles every op; every
+         * 8th model, since each JIT compile of many one-node kernels costs */
+        bool try_cpu = sf_cpu_available() && seed % 8 == 1; /* not the conv family (seed % 4 == 0) */
+        sf_cpu_model *cm = try_cpu ? sf_cpu_compile(m.g, &e) : NULL;
+        if (cm) {
+            sf_tensor_set *c = sf_tensors_new();
+            if (sf_cpu_run(cm, 3, in, m.weights, c, &e) != SF_OK)
+                fail_msg("seed %llu: %s", (unsigned long long)seed, e.msg);
+            for (size_t i = 0; i < a->tensors.len; i++) {
+                const sf_tensor *x = a->tensors.items[i], *y = c->tensors.items[i];
+                assert_close(y->data, x->data, sf_tensor_numel(x), 1e-4, 1e-5);
+            }
+            sf_tensors_free(c);
+            sf_cpu_free(cm);
+            on_cpu++;
+        } else if (try_cpu) {
+            assert_int_equal(e.code, SF_ERR_UNSUPPORTED);
+        }
         sf_tensors_free(in), sf_tensors_free(a), sf_tensors_free(b), sf_tensors_free(m.weights);
         sf_graph_free(g0);
         sf_graph_free(m.g);
         free(ir);
     }
     printf("  %d random models agree at -O0 and -O2: %d with grouped products, %d with convs merged, %d with "
-           "BatchNorm folded away\n",
-           CASES, fused, fewer_convs, bn_folded);
+           "BatchNorm folded away; %d also on the CPU backend\n",
+           CASES, fused, fewer_convs, bn_folded, on_cpu);
+    if (sf_cpu_available())
+        assert_true(on_cpu > CASES / 16);
     /* the generator does exercise the rewrites */
     assert_true(fused > CASES / 5);
     assert_true(fewer_convs > CASES / 10);

@@ -10,6 +10,7 @@
 
 #include "fileio.h"
 #include "frontend.h"
+#include "cpu.h"
 #include "memplan.h"
 #include "pass.h"
 #include "safetensors.h"
@@ -36,6 +37,7 @@ typedef struct options {
     bool strict;                       /* --strict[=true|false], default true */
     bool time;                         /* --time */
     bool stats;                        /* --stats */
+    const char *backend;               /* --backend interp|cpu */
     long long hfuse_min;               /* --hfuse-min-branches */
     unsigned long long hfuse_max;      /* --hfuse-max-bytes */
     sf_pipeline_opts pipe;             /* -O0/-O2, --passes, --print-after*, --verify-each, --time-passes */
@@ -53,7 +55,7 @@ static const char usage[] =
     "commands:\n"
     "  ir SOURCE [--format text|dot] [-o OUT] [--time] [--stats] [--weights W.safetensors]\n"
     "      compile to IR, optimise, print it (text form, or Graphviz DOT)\n"
-    "  run SOURCE [--weights W.safetensors] [--strict=false] [--inputs I.safetensors]\n"
+    "  run SOURCE [--backend interp|cpu] [--weights W.safetensors] [--strict=false] [--inputs I.safetensors]\n"
     "             [--batch N] [--seed S] [-o O.safetensors]\n"
     "      run with the reference interpreter; without --weights the\n"
     "      parameters are initialised from the seed, without --inputs the\n"
@@ -138,7 +140,7 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
         }
         static const char *const valued[] = {"-o",      "--format", "--weights", "--inputs",     "--batch", "--seed",
                                              "--model", "--input",  "--const",   "--print-after", "--passes",
-                                             "--hfuse-min-branches", "--hfuse-max-bytes"};
+                                             "--hfuse-min-branches", "--hfuse-max-bytes", "--backend"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
             known |= strcmp(name, valued[k]) == 0;
@@ -163,6 +165,11 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
             o->model = val;
         else if (strcmp(name, "--passes") == 0)
             o->pipe.passes = val;
+        else if (strcmp(name, "--backend") == 0) {
+            if (strcmp(val, "interp") && strcmp(val, "cpu"))
+                return usage_error(errf, "--backend is interp or cpu, got '%s'", val);
+            o->backend = val;
+        }
         else if (strcmp(name, "--hfuse-min-branches") == 0) {
             if (!parse_number(val, &num) || num < 2 || num > (1u << 30))
                 return usage_error(errf, "--hfuse-min-branches takes an integer of at least 2, got '%s'", val);
@@ -368,8 +375,13 @@ static int cmd_run(const options *o, FILE *out, FILE *errf)
     } else if (st == SF_OK) {
         st = sf_random_inputs(g, batch, o->seed, in, &e);
     }
-    if (st == SF_OK)
+    if (st == SF_OK && o->backend && strcmp(o->backend, "cpu") == 0) {
+        sf_cpu_model *cm = sf_cpu_compile(g, &e);
+        st = cm ? sf_cpu_run(cm, batch, in, mod.weights, res, &e) : e.code;
+        sf_cpu_free(cm);
+    } else if (st == SF_OK) {
         st = sf_interp_run(g, batch, in, mod.weights, res, &e);
+    }
     if (st == SF_OK && o->output)
         st = sf_st_save(o->output, res, &e);
     if (st == SF_OK && !o->output)

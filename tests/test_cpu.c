@@ -1,0 +1,172 @@
+/* The CPU backend against the interpreter (the oracle) and PyTorch. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu.h"
+#include "fileio.h"
+#include "frontend.h"
+#include "pass.h"
+
+static void same_outputs(const sf_tensor_set *want, const sf_tensor_set *got, double rtol, double atol)
+{
+    assert_int_equal(sf_tensors_count(want), sf_tensors_count(got));
+    for (size_t i = 0; i < want->tensors.len; i++) {
+        const sf_tensor *a = want->tensors.items[i], *b = sf_tensors_get(got, want->names.items[i]);
+        assert_non_null(b);
+        assert_int_equal(a->rank, b->rank);
+        for (int d = 0; d < a->rank; d++)
+            assert_int_equal(a->dim[d], b->dim[d]);
+        assert_close(b->data, a->data, sf_tensor_numel(a), rtol, atol);
+    }
+}
+
+/* interpreter vs CPU backend on one graph, random weights and inputs */
+static void check_graph(const sf_graph *g, sf_tensor_set *w, int64_t batch, uint64_t seed)
+{
+    sf_error e = {0};
+    sf_tensor_set *in = sf_tensors_new(), *a = sf_tensors_new(), *b = sf_tensors_new();
+    assert_int_equal(sf_random_inputs(g, batch, seed, in, &e), SF_OK);
+    assert_int_equal(sf_interp_run(g, batch, in, w, a, &e), SF_OK);
+    sf_cpu_model *m = sf_cpu_compile(g, &e);
+    if (!m)
+        fail_msg("%s", e.msg);
+    if (sf_cpu_run(m, batch, in, w, b, &e) != SF_OK)
+        fail_msg("%s", e.msg);
+    same_outputs(a, b, 1e-5, 1e-5);
+    sf_cpu_free(m);
+    sf_tensors_free(in), sf_tensors_free(a), sf_tensors_free(b);
+}
+
+static void check_ir(const char *ir)
+{
+    sf_error e = {0};
+    sf_graph *g = sf_parse(ir, strlen(ir), "cpu.sfir", &e);
+    if (!g)
+        fail_msg("%s", e.msg);
+    sf_tensor_set *w = sf_tensors_new();
+    assert_int_equal(sf_init_weights(g, 3, w, &e), SF_OK);
+    for (int64_t batch = 1; batch <= 9; batch += 4)
+        check_graph(g, w, batch, 17 + (uint64_t)batch);
+    sf_tensors_free(w);
+    sf_graph_free(g);
+}
+
+static void test_kernels(void **state)
+{
+    (void)state;
+    if (!sf_cpu_available())
+        skip();
+    check_ir("func @f(%x: f32[B,5]) {\n  %0 = relu %x : f32[B,5]\n  %1 = gelu %x : f32[B,5]\n  %2 = tanh %x : f32[B,5]\n"
+             "  %3 = sigmoid %x : f32[B,5]\n  %4 = silu %x : f32[B,5]\n  return %0, %1, %2, %3, %4\n}\n");
+    check_ir("param @r : f32[1,3]\nparam @c : f32[2,1]\n\nfunc @f(%x: f32[B,2,3]) {\n"
+             "  %0 = add %x, @r : f32[B,2,3]\n  %1 = sub @c, %0 : f32[B,2,3]\n  %2 = scalar {value=0.25} : f32[]\n"
+             "  %3 = mul %1, %2 : f32[B,2,3]\n  %4 = div %3, @r : f32[B,2,3]\n  return %4\n}\n");
+    check_ir("param @w : f32[7,5]\nparam @b : f32[7]\nparam @g : f32[3,4,5]\nparam @gb : f32[3,4]\n\n"
+             "func @f(%x: f32[B,5], %y: f32[B,3,5]) {\n  %0 = linear %x, @w, @b : f32[B,7]\n"
+             "  %1 = grouped_linear %y, @g, @gb {shared=false} : f32[B,3,4]\n"
+             "  %2 = grouped_linear %x, @g {shared=true} : f32[B,3,4]\n  return %0, %1, %2\n}\n");
+    check_ir("param @m : f32[4,2]\n\nfunc @f(%a: f32[B,3,4], %b: f32[B,4,5]) {\n  %0 = matmul %a, %b : f32[B,3,5]\n"
+             "  %1 = matmul %a, @m : f32[B,3,2]\n  return %0, %1\n}\n");
+    check_ir("func @f(%x: f32[B,6,4]) {\n  %0 = slice %x {dim=1, start=1, end=6, step=2} : f32[B,3,4]\n"
+             "  %1 = concat %0, %x {dim=1} : f32[B,9,4]\n  %2 = concat %x, %x {dim=2} : f32[B,6,8]\n"
+             "  %3 = sum %1 {dims=[1], keepdim=false} : f32[B,4]\n  %4 = mean %2 {dims=[0,2], keepdim=true} : f32[1,6,1]\n"
+             "  %5 = reshape %3 {shape=[B,2,2]} : f32[B,2,2]\n  return %5, %4\n}\n");
+}
+
+static void test_refusal(void **state)
+{
+    (void)state;
+    if (!sf_cpu_available())
+        skip();
+    const char *ir = "func @f(%x: f32[B,4]) {\n  %0 = softmax %x {dim=1} : f32[B,4]\n  return %0\n}\n";
+    sf_error e = {0};
+    sf_graph *g = sf_parse(ir, strlen(ir), "t", &e);
+    assert_null(sf_cpu_compile(g, &e));
+    assert_int_equal(e.code, SF_ERR_UNSUPPORTED);
+    assert_contains(e.msg, "softmax is not compiled yet");
+    sf_graph_free(g);
+}
+
+/* the PyTorch golden cases whose -O2 graphs the backend covers */
+static void test_golden_on_cpu(void **state)
+{
+    (void)state;
+    if (!sf_cpu_available())
+        skip();
+    char path[1024], *cases;
+    size_t len;
+    sf_error e = {0};
+    snprintf(path, sizeof path, "%s/cases.txt", SF_GOLDEN);
+    assert_int_equal(sf_read_file(path, &cases, &len, &e), SF_OK);
+    int ran = 0, skipped = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(cases, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (line[0] == '#')
+            continue;
+        char *f[6];
+        int nf = 0;
+        for (char *p = line; p && nf < 6; nf++) {
+            f[nf] = p;
+            p = strchr(p, '|');
+            if (p)
+                *p++ = '\0';
+        }
+        char model[1024], *src;
+        snprintf(model, sizeof model, "%s/%s", SF_MODELS, f[1]);
+        assert_int_equal(sf_read_file(model, &src, &len, &e), SF_OK);
+        const char *inputs[1] = {f[3]}, *consts[1] = {f[4]};
+        sf_py_options o = {f[2], inputs, 1, consts, *f[4] ? 1 : 0};
+        sf_py_model *pm = sf_py_compile(model, src, len, &o, &e);
+        free(src);
+        if (!pm)
+            fail_msg("%s", e.msg);
+        sf_tensor_set *w = sf_tensors_new(), *in = sf_tensors_new(), *want = sf_tensors_new(), *got = sf_tensors_new();
+        char file[1024];
+        snprintf(file, sizeof file, "%s/%s.weights.safetensors", SF_GOLDEN, f[0]);
+        assert_int_equal(sf_st_load(file, w, &e), SF_OK);
+        snprintf(file, sizeof file, "%s/%s.inputs.safetensors", SF_GOLDEN, f[0]);
+        assert_int_equal(sf_st_load(file, in, &e), SF_OK);
+        snprintf(file, sizeof file, "%s/%s.outputs.safetensors", SF_GOLDEN, f[0]);
+        assert_int_equal(sf_st_load(file, want, &e), SF_OK);
+        sf_module mod = {.g = pm->graph, .weights = w};
+        sf_pipeline_opts o2 = {.opt_level = 2};
+        assert_int_equal(sf_run_pipeline(&mod, &o2, &e), SF_OK);
+        pm->graph = mod.g;
+        sf_cpu_model *cm = sf_cpu_compile(mod.g, &e);
+        if (!cm) {
+            assert_int_equal(e.code, SF_ERR_UNSUPPORTED);
+            printf("  cpu: %-18s not yet: %s\n", f[0], e.msg);
+            skipped++;
+        } else {
+            int64_t batch;
+            assert_int_equal(sf_check_inputs(mod.g, in, &batch, &e), SF_OK);
+            if (sf_cpu_run(cm, batch, in, w, got, &e) != SF_OK)
+                fail_msg("%s: %s", f[0], e.msg);
+            same_outputs(want, got, 1e-4, 1e-5);
+            static const int64_t batches[] = {1, 7, 256}; /* against the interpreter */
+            for (size_t k = 0; k < sizeof batches / sizeof batches[0]; k++)
+                check_graph(mod.g, w, batches[k], 99);
+            printf("  cpu: %-18s matches PyTorch and the interpreter (batch 1, 7, 256)\n", f[0]);
+            ran++;
+            sf_cpu_free(cm);
+        }
+        sf_tensors_free(w), sf_tensors_free(in), sf_tensors_free(want), sf_tensors_free(got);
+        sf_py_model_free(pm);
+    }
+    free(cases);
+    assert_true(ran >= 6);
+    (void)skipped;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kernels),
+        cmocka_unit_test(test_refusal),
+        cmocka_unit_test(test_golden_on_cpu),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
