@@ -264,23 +264,8 @@ static bool parse_for(parser *P, plist *out)
     py_stmt *s = new_stmt(P, PS_FOR, P->tok.line, P->tok.col);
     if (!s || !py_advance(P))
         return false;
-    int line = P->tok.line, col = P->tok.col;
-    plist t = {0};
-    do {
-        if (t.n && !py_advance(P))
-            return false;
-        py_expr *x = py_parse_arith(P);
-        if (!x || !valid_target(P, x) || !py_plist_push(P, &t, x))
-            return false;
-    } while (py_is_op(&P->tok, ","));
-    if (t.n == 1) {
-        s->target = t.items[0];
-    } else {
-        if (!(s->target = py_new_expr(P, PE_TUPLE, line, col)))
-            return false;
-        s->target->items = (py_expr **)t.items;
-        s->target->n = t.n;
-    }
+    if (!(s->target = py_parse_targets(P)) || !valid_target(P, s->target))
+        return false;
     if (!py_is_kw(&P->tok, "in"))
         return py_perr(P, P->tok.line, P->tok.col, "expected 'in' in a for statement");
     if (!py_advance(P) || !(s->value = py_parse_testlist(P)) || !parse_block(P, &s->body, &s->nbody))

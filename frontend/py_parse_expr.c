@@ -122,6 +122,28 @@ static bool enter(parser *P)
     return true;
 }
 
+/* `a` or `a, b, ...` after `for`: one expression or a tuple of them */
+py_expr *py_parse_targets(parser *P)
+{
+    int line = P->tok.line, col = P->tok.col;
+    plist t = {0};
+    do {
+        if (t.n && !py_advance(P))
+            return NULL;
+        py_expr *x = py_parse_arith(P);
+        if (!x || !py_plist_push(P, &t, x))
+            return NULL;
+    } while (py_is_op(&P->tok, ","));
+    if (t.n == 1)
+        return t.items[0];
+    py_expr *tuple = py_new_expr(P, PE_TUPLE, line, col);
+    if (tuple) {
+        tuple->items = (py_expr **)t.items;
+        tuple->n = t.n;
+    }
+    return tuple;
+}
+
 /* for t in it [if c]* [for ...]* after the element */
 static bool parse_comp_clauses(parser *P, py_expr *e)
 {
@@ -130,25 +152,8 @@ static bool parse_comp_clauses(parser *P, py_expr *e)
         py_comp *c = py_alloc(P, sizeof *c);
         if (!c || !py_advance(P))
             return false;
-        /* the target: names and tuples of names, parsed as an expression list */
-        int line = P->tok.line, col = P->tok.col;
-        plist t = {0};
-        do {
-            if (t.n && !py_advance(P))
-                return false;
-            py_expr *x = py_parse_arith(P);
-            if (!x || !py_plist_push(P, &t, x))
-                return false;
-        } while (py_is_op(&P->tok, ","));
-        if (t.n == 1) {
-            c->target = t.items[0];
-        } else {
-            c->target = py_new_expr(P, PE_TUPLE, line, col);
-            if (!c->target)
-                return false;
-            c->target->items = (py_expr **)t.items;
-            c->target->n = t.n;
-        }
+        if (!(c->target = py_parse_targets(P)))
+            return false;
         if (!py_is_kw(&P->tok, "in"))
             return py_perr(P, P->tok.line, P->tok.col, "expected 'in' in a comprehension");
         if (!py_advance(P) || !(c->iter = py_parse_or(P)))

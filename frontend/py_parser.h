@@ -38,5 +38,6 @@ py_expr *py_parse_test(parser *P);
 py_expr *py_parse_arith(parser *P);
 py_expr *py_parse_or(parser *P);
 py_expr *py_parse_testlist(parser *P);
+py_expr *py_parse_targets(parser *P);
 
 #endif
