@@ -327,6 +327,185 @@ static void k_reduce(emit *e, const sf_node *n)
     }
 }
 
+/* load x[index] when `ok`, else 0, without reading outside x */
+static LLVMValueRef load_if(emit *e, LLVMValueRef base, LLVMValueRef index, LLVMValueRef ok)
+{
+    LLVMValueRef safe = LLVMBuildSelect(e->b, ok, index, em_const(e, 0), "");
+    return LLVMBuildSelect(e->b, ok, em_load(e, base, safe), fconst(e, 0), "");
+}
+
+static LLVMValueRef in_range(emit *e, LLVMValueRef i, int64_t limit)
+{
+    return LLVMBuildAnd(e->b, LLVMBuildICmp(e->b, LLVMIntSGE, i, em_const(e, 0), ""),
+                        LLVMBuildICmp(e->b, LLVMIntSLT, i, em_const(e, limit), ""), "");
+}
+
+/* direct convolution over 1 or 2 spatial dims (conv1d as H = 1) */
+static void k_conv(emit *e, const sf_node *n)
+{
+    int sp = n->op == SF_OP_CONV2D ? 2 : 1;
+    const sf_type *xt = &n->in[0]->type, *wt = &n->in[1]->type, *ot = &n->out[0]->type;
+    const sf_attr *as = sf_node_attr(n, "stride"), *ap = sf_node_attr(n, "padding"), *ad = sf_node_attr(n, "dilation");
+    int64_t C = xt->dim[1], O = ot->dim[1], groups = sf_attr_int(n, "groups"), cg = C / groups, og = O / groups;
+    int64_t H = sp == 2 ? xt->dim[2] : 1, W = xt->dim[sp + 1], KH = sp == 2 ? wt->dim[2] : 1, KW = wt->dim[sp + 1];
+    int64_t OH = sp == 2 ? ot->dim[2] : 1, OW = ot->dim[sp + 1];
+    int64_t sh = sp == 2 ? as->ints[0] : 1, sw = as->ints[sp - 1], ph = sp == 2 ? ap->ints[0] : 0, pw = ap->ints[sp - 1];
+    int64_t dh = sp == 2 ? ad->ints[0] : 1, dw = ad->ints[sp - 1];
+    LLVMValueRef x = em_buf(e, n->in[0]), w = em_buf(e, n->in[1]), b = n->nin > 2 ? em_buf(e, n->in[2]) : NULL;
+    LLVMValueRef out = em_buf(e, n->out[0]), acc = accumulator(e);
+    loop ln, lo, lh, lw, lc, lkh, lkw;
+    em_loop_begin(e, &ln, em_dim(e, xt->dim[0]), "n");
+    em_loop_begin(e, &lo, em_const(e, O), "o");
+    LLVMValueRef g = LLVMBuildSDiv(e->b, lo.index, em_const(e, og), "");
+    em_loop_begin(e, &lh, em_const(e, OH), "oh");
+    em_loop_begin(e, &lw, em_const(e, OW), "ow");
+    LLVMBuildStore(e->b, b ? em_load(e, b, lo.index) : fconst(e, 0), acc);
+    em_loop_begin(e, &lc, em_const(e, cg), "c");
+    em_loop_begin(e, &lkh, em_const(e, KH), "kh");
+    em_loop_begin(e, &lkw, em_const(e, KW), "kw");
+    LLVMValueRef ih = LLVMBuildAdd(e->b, LLVMBuildSub(e->b, LLVMBuildMul(e->b, lh.index, em_const(e, sh), ""),
+                                                      em_const(e, ph), ""),
+                                   LLVMBuildMul(e->b, lkh.index, em_const(e, dh), ""), "");
+    LLVMValueRef iw = LLVMBuildAdd(e->b, LLVMBuildSub(e->b, LLVMBuildMul(e->b, lw.index, em_const(e, sw), ""),
+                                                      em_const(e, pw), ""),
+                                   LLVMBuildMul(e->b, lkw.index, em_const(e, dw), ""), "");
+    LLVMValueRef ok = LLVMBuildAnd(e->b, in_range(e, ih, H), in_range(e, iw, W), "");
+    LLVMValueRef ch = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, g, em_const(e, cg), ""), lc.index, "");
+    LLVMValueRef xi = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, LLVMBuildAdd(e->b, LLVMBuildMul(e->b,
+                                   LLVMBuildAdd(e->b, LLVMBuildMul(e->b, ln.index, em_const(e, C), ""), ch, ""),
+                                   em_const(e, H), ""), ih, ""), em_const(e, W), ""), iw, "");
+    LLVMValueRef wi = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, LLVMBuildAdd(e->b, LLVMBuildMul(e->b,
+                                   LLVMBuildAdd(e->b, LLVMBuildMul(e->b, lo.index, em_const(e, cg), ""), lc.index, ""),
+                                   em_const(e, KH), ""), lkh.index, ""), em_const(e, KW), ""), lkw.index, "");
+    LLVMBuildStore(e->b, fmuladd(e, load_if(e, x, xi, ok), em_load(e, w, wi), LLVMBuildLoad2(e->b, e->f32, acc, "")), acc);
+    em_loop_end(e, &lkw);
+    em_loop_end(e, &lkh);
+    em_loop_end(e, &lc);
+    LLVMValueRef oi = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, LLVMBuildAdd(e->b, LLVMBuildMul(e->b,
+                                   LLVMBuildAdd(e->b, LLVMBuildMul(e->b, ln.index, em_const(e, O), ""), lo.index, ""),
+                                   em_const(e, OH), ""), lh.index, ""), em_const(e, OW), ""), lw.index, "");
+    em_store(e, out, oi, LLVMBuildLoad2(e->b, e->f32, acc, ""));
+    em_loop_end(e, &lw);
+    em_loop_end(e, &lh);
+    em_loop_end(e, &lo);
+    em_loop_end(e, &ln);
+}
+
+static void k_batchnorm(emit *e, const sf_node *n)
+{
+    const sf_type *xt = &n->in[0]->type;
+    LLVMValueRef x = em_buf(e, n->in[0]), mean = em_buf(e, n->in[1]), var = em_buf(e, n->in[2]);
+    LLVMValueRef gam = n->nin == 5 ? em_buf(e, n->in[3]) : NULL, bet = n->nin == 5 ? em_buf(e, n->in[4]) : NULL;
+    LLVMValueRef out = em_buf(e, n->out[0]);
+    loop lb, lc, li;
+    em_loop_begin(e, &lb, em_dim(e, xt->dim[0]), "b");
+    em_loop_begin(e, &lc, em_const(e, xt->dim[1]), "c");
+    LLVMValueRef s = LLVMBuildFDiv(e->b, gam ? em_load(e, gam, lc.index) : fconst(e, 1),
+                                   em_call_f32(e, "llvm.sqrt.f32", LLVMBuildFAdd(e->b, em_load(e, var, lc.index),
+                                                                                 fconst(e, sf_attr_float(n, "eps")), "")), "");
+    LLVMValueRef m = em_load(e, mean, lc.index), sh = bet ? em_load(e, bet, lc.index) : fconst(e, 0);
+    LLVMValueRef inner = em_prod(e, xt, 2, xt->rank);
+    LLVMValueRef row = LLVMBuildMul(e->b, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, lb.index, em_const(e, xt->dim[1]), ""),
+                                                       lc.index, ""), inner, "");
+    em_loop_begin(e, &li, inner, "i");
+    LLVMValueRef at = LLVMBuildAdd(e->b, row, li.index, "");
+    em_store(e, out, at, fmuladd(e, LLVMBuildFSub(e->b, em_load(e, x, at), m, ""), s, sh));
+    em_loop_end(e, &li);
+    em_loop_end(e, &lc);
+    em_loop_end(e, &lb);
+}
+
+/* layernorm over the trailing ndim dims; softmax along one dim */
+static void k_normalise(emit *e, const sf_node *n)
+{
+    const sf_type *xt = &n->in[0]->type;
+    bool ln = n->op == SF_OP_LAYERNORM;
+    int d = ln ? xt->rank - (int)sf_attr_int(n, "ndim") : (int)sf_attr_int(n, "dim");
+    LLVMValueRef outer = em_prod(e, xt, 0, d), len = em_prod(e, xt, d, ln ? xt->rank : d + 1);
+    LLVMValueRef inner = ln ? em_const(e, 1) : em_prod(e, xt, d + 1, xt->rank);
+    LLVMValueRef x = em_buf(e, n->in[0]), out = em_buf(e, n->out[0]);
+    LLVMValueRef w = ln && n->nin > 1 ? em_buf(e, n->in[1]) : NULL, b = ln && n->nin > 2 ? em_buf(e, n->in[2]) : NULL;
+    LLVMValueRef a1 = accumulator(e), a2 = accumulator(e);
+    loop lo, li, lj;
+    em_loop_begin(e, &lo, outer, "o");
+    em_loop_begin(e, &li, inner, "i");
+    LLVMValueRef base = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, LLVMBuildMul(e->b, lo.index, len, ""), inner, ""), li.index, "");
+#define AT(j) LLVMBuildAdd(e->b, base, LLVMBuildMul(e->b, (j), inner, ""), "")
+    /* pass 1: mean (layernorm) or max (softmax) */
+    LLVMBuildStore(e->b, ln ? fconst(e, 0) : fconst(e, -3.4028234663852886e38), a1);
+    em_loop_begin(e, &lj, len, "j");
+    LLVMValueRef v = em_load(e, x, AT(lj.index)), cur = LLVMBuildLoad2(e->b, e->f32, a1, "");
+    LLVMBuildStore(e->b, ln ? LLVMBuildFAdd(e->b, cur, v, "")
+                            : LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOGT, v, cur, ""), v, cur, ""), a1);
+    em_loop_end(e, &lj);
+    LLVMValueRef lenf = LLVMBuildSIToFP(e->b, len, e->f32, "");
+    LLVMValueRef c1 = ln ? LLVMBuildFDiv(e->b, LLVMBuildLoad2(e->b, e->f32, a1, ""), lenf, "") : LLVMBuildLoad2(e->b, e->f32, a1, "");
+    /* pass 2: variance (layernorm) or the sum of exponentials (softmax) */
+    LLVMBuildStore(e->b, fconst(e, 0), a2);
+    em_loop_begin(e, &lj, len, "j");
+    LLVMValueRef dv = LLVMBuildFSub(e->b, em_load(e, x, AT(lj.index)), c1, "");
+    LLVMValueRef term = ln ? LLVMBuildFMul(e->b, dv, dv, "") : em_call_f32(e, "llvm.exp.f32", dv);
+    LLVMBuildStore(e->b, LLVMBuildFAdd(e->b, LLVMBuildLoad2(e->b, e->f32, a2, ""), term, ""), a2);
+    em_loop_end(e, &lj);
+    LLVMValueRef c2 = ln ? LLVMBuildFDiv(e->b, fconst(e, 1),
+                                         em_call_f32(e, "llvm.sqrt.f32", LLVMBuildFAdd(e->b,
+                                                     LLVMBuildFDiv(e->b, LLVMBuildLoad2(e->b, e->f32, a2, ""), lenf, ""),
+                                                     fconst(e, sf_attr_float(n, "eps")), "")), "")
+                         : LLVMBuildFDiv(e->b, fconst(e, 1), LLVMBuildLoad2(e->b, e->f32, a2, ""), "");
+    /* pass 3: write */
+    em_loop_begin(e, &lj, len, "j");
+    LLVMValueRef dv3 = LLVMBuildFSub(e->b, em_load(e, x, AT(lj.index)), c1, "");
+    LLVMValueRef r = ln ? LLVMBuildFMul(e->b, dv3, c2, "") : LLVMBuildFMul(e->b, em_call_f32(e, "llvm.exp.f32", dv3), c2, "");
+    if (w)
+        r = LLVMBuildFMul(e->b, r, em_load(e, w, lj.index), "");
+    if (b)
+        r = LLVMBuildFAdd(e->b, r, em_load(e, b, lj.index), "");
+    em_store(e, out, AT(lj.index), r);
+    em_loop_end(e, &lj);
+#undef AT
+    em_loop_end(e, &li);
+    em_loop_end(e, &lo);
+}
+
+static void k_split(emit *e, const sf_node *n)
+{
+    const sf_type *it = &n->in[0]->type;
+    int d = (int)sf_attr_int(n, "dim");
+    LLVMValueRef in = em_buf(e, n->in[0]), outer = em_prod(e, it, 0, d), inner = em_prod(e, it, d + 1, it->rank);
+    int64_t at = 0;
+    for (int k = 0; k < n->nout; k++) {
+        int64_t part = n->out[k]->type.dim[d];
+        copy_block(e, em_buf(e, n->out[k]), in, outer, inner, part, part, 0, it->dim[d], at, 1);
+        at += part;
+    }
+}
+
+static void k_stack(emit *e, const sf_node *n)
+{
+    const sf_type *it = &n->in[0]->type;
+    int d = (int)sf_attr_int(n, "dim");
+    LLVMValueRef out = em_buf(e, n->out[0]), outer = em_prod(e, it, 0, d), inner = em_prod(e, it, d, it->rank);
+    for (int k = 0; k < n->nin; k++)
+        copy_block(e, out, em_buf(e, n->in[k]), outer, inner, 1, n->nin, k, 1, 0, 1);
+}
+
+static void k_transpose(emit *e, const sf_node *n)
+{
+    const sf_type *it = &n->in[0]->type, *ot = &n->out[0]->type;
+    int d0 = (int)sf_attr_int(n, "dim0"), d1 = (int)sf_attr_int(n, "dim1");
+    LLVMValueRef in = em_buf(e, n->in[0]), out = em_buf(e, n->out[0]);
+    nest ne;
+    nest_open(e, &ne, ot);
+    LLVMValueRef src = em_const(e, 0), stride = em_const(e, 1);
+    for (int d = it->rank - 1; d >= 0; d--) { /* input dim d is output dim d with d0, d1 swapped */
+        int od = d == d0 ? d1 : d == d1 ? d0 : d;
+        src = LLVMBuildAdd(e->b, src, LLVMBuildMul(e->b, ne.idx[od], stride, ""), "");
+        stride = LLVMBuildMul(e->b, stride, em_dim(e, it->dim[d]), "");
+    }
+    em_store(e, out, bcast_offset(e, &ne, ot, ot), em_load(e, in, src));
+    nest_close(e, &ne);
+}
+
 bool em_kernel(emit *e, const sf_node *n, const char *name, sf_error *err)
 {
     for (int k = 0; k < n->nout; k++)
@@ -340,6 +519,8 @@ bool em_kernel(emit *e, const sf_node *n, const char *name, sf_error *err)
     case SF_OP_ADD: case SF_OP_SUB: case SF_OP_MUL: case SF_OP_DIV:
     case SF_OP_SCALAR: case SF_OP_LINEAR: case SF_OP_GROUPED_LINEAR: case SF_OP_MATMUL:
     case SF_OP_CONCAT: case SF_OP_SLICE: case SF_OP_SUM: case SF_OP_MEAN:
+    case SF_OP_CONV1D: case SF_OP_CONV2D: case SF_OP_BATCHNORM: case SF_OP_LAYERNORM: case SF_OP_SOFTMAX:
+    case SF_OP_SPLIT: case SF_OP_STACK: case SF_OP_TRANSPOSE:
         break;
     default:
         sf_fail(err, SF_ERR_UNSUPPORTED, "cpu backend: %s is not compiled yet (the interpreter runs it: --backend interp)",
@@ -360,6 +541,12 @@ bool em_kernel(emit *e, const sf_node *n, const char *name, sf_error *err)
     case SF_OP_CONCAT: k_concat(e, n); break;
     case SF_OP_SLICE: k_slice(e, n); break;
     case SF_OP_SUM: case SF_OP_MEAN: k_reduce(e, n); break;
+    case SF_OP_CONV1D: case SF_OP_CONV2D: k_conv(e, n); break;
+    case SF_OP_BATCHNORM: k_batchnorm(e, n); break;
+    case SF_OP_LAYERNORM: case SF_OP_SOFTMAX: k_normalise(e, n); break;
+    case SF_OP_SPLIT: k_split(e, n); break;
+    case SF_OP_STACK: k_stack(e, n); break;
+    case SF_OP_TRANSPOSE: k_transpose(e, n); break;
     default: k_unary(e, n); break;
     }
     LLVMBuildRetVoid(e->b);

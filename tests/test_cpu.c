@@ -74,6 +74,23 @@ static void test_kernels(void **state)
              "  %1 = concat %0, %x {dim=1} : f32[B,9,4]\n  %2 = concat %x, %x {dim=2} : f32[B,6,8]\n"
              "  %3 = sum %1 {dims=[1], keepdim=false} : f32[B,4]\n  %4 = mean %2 {dims=[0,2], keepdim=true} : f32[1,6,1]\n"
              "  %5 = reshape %3 {shape=[B,2,2]} : f32[B,2,2]\n  return %5, %4\n}\n");
+    /* convolutions: padding, stride, dilation, groups, no bias */
+    check_ir("param @w : f32[4,2,3,3]\nparam @b : f32[4]\nparam @v : f32[6,2,2]\n\n"
+             "func @f(%x: f32[B,4,7,6], %y: f32[B,4,9]) {\n"
+             "  %0 = conv2d %x, @w, @b {stride=[2,1], padding=[1,2], dilation=[1,2], groups=2} : f32[B,4,4,6]\n"
+             "  %1 = conv1d %y, @v {stride=[2], padding=[1], dilation=[3], groups=2} : f32[B,6,4]\n"
+             "  return %0, %1\n}\n");
+    /* normalisations and data movement */
+    check_ir("param @m : f32[3]\nparam @v : f32[3]\nparam @g : f32[3]\nparam @bb : f32[3]\n"
+             "param @lw : f32[4,5]\nparam @lb : f32[4,5]\n\n"
+             "func @f(%x: f32[B,3,4,5]) {\n"
+             "  %0 = batchnorm %x, @m, @v, @g, @bb {eps=1e-05} : f32[B,3,4,5]\n"
+             "  %1 = layernorm %x, @lw, @lb {ndim=2, eps=1e-05} : f32[B,3,4,5]\n"
+             "  %2 = softmax %x {dim=2} : f32[B,3,4,5]\n  %3 = softmax %x {dim=3} : f32[B,3,4,5]\n"
+             "  %4, %5 = split %x {dim=2, sizes=[1,3]} : f32[B,3,1,5], f32[B,3,3,5]\n"
+             "  %6 = stack %0, %1 {dim=1} : f32[B,2,3,4,5]\n  %7 = transpose %x {dim0=1, dim1=3} : f32[B,5,4,3]\n"
+             "  %8 = transpose %x {dim0=0, dim1=2} : f32[4,3,B,5]\n"
+             "  return %2, %3, %5, %4, %6, %7, %8\n}\n");
 }
 
 static void test_refusal(void **state)
@@ -81,12 +98,12 @@ static void test_refusal(void **state)
     (void)state;
     if (!sf_cpu_available())
         skip();
-    const char *ir = "func @f(%x: f32[B,4]) {\n  %0 = softmax %x {dim=1} : f32[B,4]\n  return %0\n}\n";
+    const char *ir = "func @f(%x: f16[B,4]) {\n  %0 = relu %x : f16[B,4]\n  return %0\n}\n";
     sf_error e = {0};
     sf_graph *g = sf_parse(ir, strlen(ir), "t", &e);
     assert_null(sf_cpu_compile(g, &e));
     assert_int_equal(e.code, SF_ERR_UNSUPPORTED);
-    assert_contains(e.msg, "softmax is not compiled yet");
+    assert_contains(e.msg, "relu produces f16; only f32 today");
     sf_graph_free(g);
 }
 
@@ -157,7 +174,7 @@ static void test_golden_on_cpu(void **state)
         sf_py_model_free(pm);
     }
     free(cases);
-    assert_true(ran >= 6);
+    assert_true(ran >= 14); /* every golden model */
     (void)skipped;
 }
 
