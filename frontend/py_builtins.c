@@ -556,7 +556,7 @@ static const py_builtin dict_methods[] = {{"keys", m_keys}, {"values", m_values}
                                           {"get", m_get}, {"update", m_update}};
 static const py_builtin str_methods[] = {{"format", m_str_format}};
 
-static pv *find_method(py_interp *I, const py_builtin *table, size_t n, pv *self, const char *name)
+pv *py_builtin_find(py_interp *I, const py_builtin *table, size_t n, pv *self, const char *name)
 {
     for (size_t i = 0; i < n; i++)
         if (strcmp(table[i].name, name) == 0)
@@ -568,11 +568,11 @@ pv *py_method_of_value(py_interp *I, const py_expr *at, pv *self, const char *na
 {
     pv *m = NULL;
     if (self->k == PV_LIST)
-        m = find_method(I, list_methods, sizeof list_methods / sizeof list_methods[0], self, name);
+        m = py_builtin_find(I, list_methods, sizeof list_methods / sizeof list_methods[0], self, name);
     else if (self->k == PV_DICT)
-        m = find_method(I, dict_methods, sizeof dict_methods / sizeof dict_methods[0], self, name);
+        m = py_builtin_find(I, dict_methods, sizeof dict_methods / sizeof dict_methods[0], self, name);
     else if (self->k == PV_STR)
-        m = find_method(I, str_methods, sizeof str_methods / sizeof str_methods[0], self, name);
+        m = py_builtin_find(I, str_methods, sizeof str_methods / sizeof str_methods[0], self, name);
     else if (self->k == PV_SUPER) {
         py_class *after = self->u.super.after;
         for (int i = 0; i < after->nbases && !m; i++)
@@ -662,7 +662,7 @@ pv *py_namespace_attr(py_interp *I, const py_expr *at, int ns, const char *name)
         pv *c = math_const(I, name);
         if (c)
             return c;
-        pv *m = find_method(I, math_fns, sizeof math_fns / sizeof math_fns[0], NULL, name);
+        pv *m = py_builtin_find(I, math_fns, sizeof math_fns / sizeof math_fns[0], NULL, name);
         if (m)
             return m;
         break;

@@ -237,6 +237,8 @@ bool py_as_ints(py_interp *I, const py_expr *at, pv *v, const char *what, int64_
 
 /* ---- builtins and namespaces (py_builtins.c, py_nn.c, py_torch.c) ---- */
 void py_install_builtins(py_interp *I);
+/* The entry of a builtin table named `name`, bound to self; NULL if none. */
+pv *py_builtin_find(py_interp *I, const py_builtin *table, size_t n, pv *self, const char *name);
 pv *py_namespace_attr(py_interp *I, const py_expr *at, int ns, const char *name);
 pv *py_method_of_value(py_interp *I, const py_expr *at, pv *self, const char *name);
 pv *py_torch_attr(py_interp *I, const py_expr *at, int ns, const char *name);

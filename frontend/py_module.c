@@ -300,14 +300,6 @@ static const py_builtin dict_methods[] = {
     {"keys", m_keys}, {"values", m_values}, {"items", m_items},
 };
 
-static pv *lookup(py_interp *I, const py_builtin *t, size_t n, pv *self, const char *name)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(t[i].name, name) == 0)
-            return pv_builtin(I, &t[i], self);
-    return NULL;
-}
-
 /* NULL without an error when the module has no such method. */
 pv *py_module_method(py_interp *I, const py_expr *at, pv *self, const char *name)
 {
@@ -317,10 +309,10 @@ pv *py_module_method(py_interp *I, const py_expr *at, pv *self, const char *name
     py_object *o = self->u.obj;
     if (strcmp(name, "training") == 0)
         return pv_bool(I, false); /* compiled models run in eval mode */
-    pv *m = lookup(I, module_methods, sizeof module_methods / sizeof module_methods[0], self, name);
+    pv *m = py_builtin_find(I, module_methods, sizeof module_methods / sizeof module_methods[0], self, name);
     if (!m && is_list_like(o))
-        m = lookup(I, list_methods, sizeof list_methods / sizeof list_methods[0], self, name);
+        m = py_builtin_find(I, list_methods, sizeof list_methods / sizeof list_methods[0], self, name);
     if (!m && is_dict_like(o))
-        m = lookup(I, dict_methods, sizeof dict_methods / sizeof dict_methods[0], self, name);
+        m = py_builtin_find(I, dict_methods, sizeof dict_methods / sizeof dict_methods[0], self, name);
     return m;
 }

@@ -6,15 +6,12 @@
 
 #include "py_interp.h"
 
-pv *py_error_at(py_interp *I, int line, int col, sf_status code, const char *fmt, ...)
+static pv *verror_at(py_interp *I, int line, int col, sf_status code, const char *fmt, va_list ap)
 {
     if (I->failed)
         return NULL;
     char msg[SF_ERROR_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     if (I->ctx)
         sf_fail(I->err, code, "%s:%d:%d: %s (in %s)", I->file, line, col, msg, I->ctx);
     else
@@ -23,16 +20,22 @@ pv *py_error_at(py_interp *I, int line, int col, sf_status code, const char *fmt
     return NULL;
 }
 
-pv *py_error(py_interp *I, const py_expr *at, sf_status code, const char *fmt, ...)
+pv *py_error_at(py_interp *I, int line, int col, sf_status code, const char *fmt, ...)
 {
-    if (I->failed)
-        return NULL;
-    char msg[SF_ERROR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    verror_at(I, line, col, code, fmt, ap);
     va_end(ap);
-    return py_error_at(I, at ? at->line : 0, at ? at->col : 0, code, "%s", msg);
+    return NULL;
+}
+
+pv *py_error(py_interp *I, const py_expr *at, sf_status code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    verror_at(I, at ? at->line : 0, at ? at->col : 0, code, fmt, ap);
+    va_end(ap);
+    return NULL;
 }
 
 static void *palloc(py_interp *I, size_t n)

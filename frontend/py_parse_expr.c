@@ -122,6 +122,19 @@ static bool enter(parser *P)
     return true;
 }
 
+/* the one expression of a list, or a tuple of them all */
+static py_expr *one_or_tuple(parser *P, plist *l, bool tuple, int line, int col)
+{
+    if (!tuple)
+        return l->items[0];
+    py_expr *t = py_new_expr(P, PE_TUPLE, line, col);
+    if (t) {
+        t->items = (py_expr **)l->items;
+        t->n = l->n;
+    }
+    return t;
+}
+
 /* `a` or `a, b, ...` after `for`: one expression or a tuple of them */
 py_expr *py_parse_targets(parser *P)
 {
@@ -134,14 +147,7 @@ py_expr *py_parse_targets(parser *P)
         if (!x || !py_plist_push(P, &t, x))
             return NULL;
     } while (py_is_op(&P->tok, ","));
-    if (t.n == 1)
-        return t.items[0];
-    py_expr *tuple = py_new_expr(P, PE_TUPLE, line, col);
-    if (tuple) {
-        tuple->items = (py_expr **)t.items;
-        tuple->n = t.n;
-    }
-    return tuple;
+    return one_or_tuple(P, &t, t.n > 1, line, col);
 }
 
 /* for t in it [if c]* [for ...]* after the element */
@@ -741,13 +747,6 @@ py_expr *py_parse_testlist(parser *P)
         if (P->tok.kind == PT_NEWLINE || py_is_op(&P->tok, "=") || py_is_op(&P->tok, ")") || py_is_op(&P->tok, ";"))
             break;
     }
-    if (!comma)
-        return items.items[0];
-    py_expr *t = py_new_expr(P, PE_TUPLE, line, col);
-    if (t) {
-        t->items = (py_expr **)items.items;
-        t->n = items.n;
-    }
-    return t;
+    return one_or_tuple(P, &items, comma, line, col);
 }
 

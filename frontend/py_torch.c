@@ -377,14 +377,6 @@ static const py_builtin nn_init_fns[] = {
     {"constant_", n_constant_}, {"kaiming_uniform_", n_kaiming}, {"kaiming_normal_", n_kaiming},
     {"xavier_uniform_", n_kaiming}, {"xavier_normal_", n_kaiming}, {"trunc_normal_", n_normal_}};
 
-static pv *from_table(py_interp *I, const py_builtin *t, size_t n, const char *name)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(t[i].name, name) == 0)
-            return pv_builtin(I, &t[i], NULL);
-    return NULL;
-}
-
 static pv *ns(py_interp *I, int which)
 {
     pv *v = pv_new(I, PV_NAMESPACE);
@@ -405,7 +397,7 @@ pv *py_torch_attr(py_interp *I, const py_expr *at, int space, const char *name)
         if (strcmp(name, "float32") == 0 || strcmp(name, "float") == 0)
             return pv_cstr(I, "float32");
         if ((v = py_tensor_fn(I, 1, name, NULL)) ||
-            (v = from_table(I, init_makers, sizeof init_makers / sizeof init_makers[0], name)))
+            (v = py_builtin_find(I, init_makers, sizeof init_makers / sizeof init_makers[0], NULL, name)))
             return v;
         return py_error(I, at, SF_ERR_UNSUPPORTED, "torch.%s is not supported (see docs/python-subset.md)", name);
     case NS_NN:
@@ -431,7 +423,7 @@ pv *py_torch_attr(py_interp *I, const py_expr *at, int space, const char *name)
         return py_error(I, at, SF_ERR_UNSUPPORTED, "torch.nn.functional.%s is not supported (see docs/python-subset.md)",
                         name);
     case NS_INIT:
-        if ((v = from_table(I, nn_init_fns, sizeof nn_init_fns / sizeof nn_init_fns[0], name)))
+        if ((v = py_builtin_find(I, nn_init_fns, sizeof nn_init_fns / sizeof nn_init_fns[0], NULL, name)))
             return v;
         return py_error(I, at, SF_ERR_UNSUPPORTED, "torch.nn.init.%s is not supported", name);
     }

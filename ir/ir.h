@@ -60,6 +60,9 @@ typedef struct sf_op_info {
 
 extern const sf_op_info sf_ops[SF_OP_COUNT];
 
+/* reshape, squeeze, unsqueeze, flatten: same elements, same order */
+bool sf_op_is_reshape(sf_opcode op);
+
 typedef struct sf_node sf_node;
 
 typedef struct sf_value {

@@ -15,3 +15,8 @@ const sf_op_info sf_ops[SF_OP_COUNT] = {
 };
 #undef OP
 #undef A
+
+bool sf_op_is_reshape(sf_opcode op)
+{
+    return op == SF_OP_RESHAPE || op == SF_OP_SQUEEZE || op == SF_OP_UNSQUEEZE || op == SF_OP_FLATTEN;
+}

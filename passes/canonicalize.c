@@ -18,11 +18,6 @@
 
 enum { MAX_FOLD_ELEMS = 1 << 24 };
 
-static bool is_view(sf_opcode op)
-{
-    return op == SF_OP_RESHAPE || op == SF_OP_SQUEEZE || op == SF_OP_UNSQUEEZE || op == SF_OP_FLATTEN;
-}
-
 static bool is_scalar_value(const sf_value *v, double want)
 {
     return v->def->op == SF_OP_SCALAR && sf_attr_float(v->def, "value") == want;
@@ -249,7 +244,7 @@ sf_status sf_pass_canonicalize(sf_module *m, sf_error *err)
                 rw.map[n->out[k]->id] = same;
         } else if (foldable_constant(n, in)) { /* before views: a view of a parameter is a parameter */
             st = fold_constant(&rw, m, n, in, err);
-        } else if (is_view(n->op)) {
+        } else if (sf_op_is_reshape(n->op)) {
             st = view_to_reshape(&rw, n, in[0], err);
         } else {
             st = sf_rw_copy(&rw, n, err);

@@ -11,8 +11,7 @@
 
 static bool is_view(sf_opcode op)
 {
-    return op == SF_OP_RESHAPE || op == SF_OP_SQUEEZE || op == SF_OP_UNSQUEEZE || op == SF_OP_FLATTEN ||
-           op == SF_OP_SLICE || op == SF_OP_SPLIT || op == SF_OP_TRANSPOSE;
+    return sf_op_is_reshape(op) || op == SF_OP_SLICE || op == SF_OP_SPLIT || op == SF_OP_TRANSPOSE;
 }
 
 static bool is_elementwise(sf_opcode op)
@@ -94,8 +93,7 @@ static bool arena_give(arena_plan *a, size_t offset, size_t size)
 static bool same_layout(const sf_value *v, int r)
 {
     while (v->id != r) {
-        if (v->def->op != SF_OP_RESHAPE && v->def->op != SF_OP_SQUEEZE && v->def->op != SF_OP_UNSQUEEZE &&
-            v->def->op != SF_OP_FLATTEN)
+        if (!sf_op_is_reshape(v->def->op))
             return false;
         v = v->def->in[0];
     }

@@ -36,11 +36,6 @@ static void init_llvm(void)
     LLVMInitializeNativeAsmPrinter();
 }
 
-static bool is_alias(sf_opcode op)
-{
-    return op == SF_OP_RESHAPE || op == SF_OP_SQUEEZE || op == SF_OP_UNSQUEEZE || op == SF_OP_FLATTEN;
-}
-
 static sf_status llvm_fail(sf_error *err, const char *what, LLVMErrorRef e)
 {
     char *msg = LLVMGetErrorMessage(e);
@@ -83,7 +78,7 @@ static sf_status emit_module(const sf_graph *g, LLVMContextRef ctx, LLVMModuleRe
     sf_status st = SF_OK;
     for (size_t i = 0; st == SF_OK && i < g->nodes.len; i++) {
         const sf_node *n = g->nodes.items[i];
-        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM || is_alias(n->op))
+        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM || sf_op_is_reshape(n->op))
             continue;
         char name[32];
         snprintf(name, sizeof name, "k%zu", i);
@@ -175,7 +170,7 @@ sf_cpu_model *sf_cpu_compile(const sf_graph *g, sf_error *err)
     LLVMOrcDisposeThreadSafeContext(tsc);
     for (size_t i = 0; st == SF_OK && i < m->g->nodes.len; i++) {
         const sf_node *n = m->g->nodes.items[i];
-        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM || is_alias(n->op))
+        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM || sf_op_is_reshape(n->op))
             continue;
         char name[32];
         LLVMOrcExecutorAddress addr;
@@ -225,7 +220,7 @@ sf_status sf_cpu_run(sf_cpu_model *m, int64_t batch, const sf_tensor_set *inputs
                 bufs[v->id] = t->data;
             continue;
         }
-        if (is_alias(n->op)) {
+        if (sf_op_is_reshape(n->op)) {
             bufs[v->id] = bufs[n->in[0]->id];
             continue;
         }
