@@ -1,12 +1,11 @@
 /*
  * The CPU backend: each compute node of a graph becomes a function emitted
  * as LLVM IR through the LLVM C API, optimised with default<O3> for the
- * host CPU and compiled by ORC LLJIT. Views of the reshape family cost
- * nothing: their result is their operand's buffer.
+ * host CPU and compiled by ORC LLJIT; the executor lays activations out in
+ * one arena per run size by the memory plan and splits large kernels over
+ * a thread pool. Every op of the IR on f32; other dtypes are refused.
  *
- * Supported today: elementwise ops (with broadcasting), scalar, linear,
- * grouped_linear, matmul, concat, slice, sum and mean; other ops are
- * refused by name (the interpreter still runs every graph).
+ * A model must not be used from two threads at once (it owns its arena).
  */
 #ifndef SF_CPU_H
 #define SF_CPU_H
@@ -19,8 +18,22 @@ typedef struct sf_cpu_model sf_cpu_model;
 bool sf_cpu_available(void);
 /* Compiles a graph; the weights are read at run time, by name. */
 sf_cpu_model *sf_cpu_compile(const sf_graph *g, sf_error *err);
+/* Runs with tensors looked up by name; outputs are added to `out`. */
 sf_status sf_cpu_run(sf_cpu_model *m, int64_t batch, const sf_tensor_set *inputs, const sf_tensor_set *weights,
                      sf_tensor_set *out, sf_error *err);
+/* Runs with caller-owned memory, in the order of g->inputs, g->params and
+ * g->outputs; sizes are the caller's to get right (sf_cpu_run checks them). */
+sf_status sf_cpu_exec(sf_cpu_model *m, int64_t batch, const float *const *inputs, const float *const *params,
+                      float *const *outputs, sf_error *err);
+/* The graph the model runs (its own copy). */
+const sf_graph *sf_cpu_graph(const sf_cpu_model *m);
+/* Threads for later runs: 0 means one per CPU this process may use. */
+void sf_cpu_set_threads(sf_cpu_model *m, int threads);
+int sf_cpu_threads(const sf_cpu_model *m);
+/* Activation bytes the memory plan lays out at a batch size; false on overflow. */
+bool sf_cpu_planned_bytes(const sf_cpu_model *m, int64_t batch, size_t *bytes);
+/* Bytes of the activation arena allocated so far (the largest run size). */
+size_t sf_cpu_arena_bytes(const sf_cpu_model *m);
 void sf_cpu_free(sf_cpu_model *m);
 
 #endif

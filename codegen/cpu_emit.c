@@ -18,11 +18,13 @@ LLVMValueRef em_prod(emit *e, const sf_type *t, int from, int to)
     return p;
 }
 
-LLVMValueRef em_buf(emit *e, const sf_value *v)
+/* the pointer at args[k], k known at run time only */
+static LLVMValueRef arg_at(emit *e, LLVMValueRef k)
 {
-    LLVMValueRef slot = LLVMBuildGEP2(e->b, e->ptr, e->bufs, (LLVMValueRef[]){em_const(e, v->id)}, 1, "");
-    return LLVMBuildLoad2(e->b, e->ptr, slot, "");
+    return LLVMBuildLoad2(e->b, e->ptr, LLVMBuildGEP2(e->b, e->ptr, e->args, &k, 1, ""), "");
 }
+
+LLVMValueRef em_arg(emit *e, int k) { return arg_at(e, em_const(e, k)); }
 
 LLVMValueRef em_load(emit *e, LLVMValueRef base, LLVMValueRef index)
 {
@@ -62,6 +64,14 @@ static LLVMValueRef fconst(emit *e, double v) { return LLVMConstReal(e->f32, v);
 /* for (i = 0; i < limit; i++): the body block is current after begin */
 void em_loop_begin(emit *e, loop *l, LLVMValueRef limit, const char *name)
 {
+    em_loop_from(e, l, em_const(e, 0), limit, name);
+}
+
+/* the kernel's share of its partitioned loop: [lo, hi) */
+static void part_loop_begin(emit *e, loop *l, const char *name) { em_loop_from(e, l, e->lo, e->hi, name); }
+
+void em_loop_from(emit *e, loop *l, LLVMValueRef start, LLVMValueRef limit, const char *name)
+{
     LLVMBasicBlockRef pre = LLVMGetInsertBlock(e->b);
     l->head = LLVMAppendBasicBlockInContext(e->ctx, e->fn, name);
     l->body = LLVMAppendBasicBlockInContext(e->ctx, e->fn, name);
@@ -69,8 +79,7 @@ void em_loop_begin(emit *e, loop *l, LLVMValueRef limit, const char *name)
     LLVMBuildBr(e->b, l->head);
     LLVMPositionBuilderAtEnd(e->b, l->head);
     l->index = LLVMBuildPhi(e->b, e->i64, name);
-    LLVMValueRef zero = em_const(e, 0);
-    LLVMAddIncoming(l->index, &zero, &pre, 1);
+    LLVMAddIncoming(l->index, &start, &pre, 1);
     LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, l->index, limit, ""), l->body, l->exit);
     LLVMPositionBuilderAtEnd(e->b, l->body);
 }
@@ -92,11 +101,15 @@ typedef struct nest {
     int rank;
 } nest;
 
-static void nest_open(emit *e, nest *n, const sf_type *t)
+/* a nest over t; when `part`, dim 0 runs over the kernel's [lo, hi) */
+static void nest_open(emit *e, nest *n, const sf_type *t, bool part)
 {
     n->rank = t->rank;
     for (int d = 0; d < t->rank; d++) {
-        em_loop_begin(e, &n->l[d], em_dim(e, t->dim[d]), "d");
+        if (d == 0 && part)
+            part_loop_begin(e, &n->l[d], "d");
+        else
+            em_loop_begin(e, &n->l[d], em_dim(e, t->dim[d]), "d");
         n->idx[d] = n->l[d].index;
     }
 }
@@ -159,9 +172,9 @@ static LLVMValueRef unary_value(emit *e, sf_opcode op, LLVMValueRef x)
 
 static void k_unary(emit *e, const sf_node *n)
 {
-    LLVMValueRef in = em_buf(e, n->in[0]), out = em_buf(e, n->out[0]);
+    LLVMValueRef in = em_arg(e, 0), out = em_arg(e, n->nin + 0);
     loop l;
-    em_loop_begin(e, &l, em_prod(e, &n->out[0]->type, 0, n->out[0]->type.rank), "i");
+    part_loop_begin(e, &l, "i");
     em_store(e, out, l.index, unary_value(e, n->op, em_load(e, in, l.index)));
     em_loop_end(e, &l);
 }
@@ -169,9 +182,9 @@ static void k_unary(emit *e, const sf_node *n)
 static void k_binary(emit *e, const sf_node *n)
 {
     const sf_type *ot = &n->out[0]->type;
-    LLVMValueRef a = em_buf(e, n->in[0]), b = em_buf(e, n->in[1]), out = em_buf(e, n->out[0]);
+    LLVMValueRef a = em_arg(e, 0), b = em_arg(e, 1), out = em_arg(e, n->nin + 0);
     nest ne;
-    nest_open(e, &ne, ot);
+    nest_open(e, &ne, ot, true);
     LLVMValueRef x = em_load(e, a, bcast_offset(e, &ne, ot, &n->in[0]->type));
     LLVMValueRef y = em_load(e, b, bcast_offset(e, &ne, ot, &n->in[1]->type));
     LLVMValueRef r = n->op == SF_OP_ADD ? LLVMBuildFAdd(e->b, x, y, "")
@@ -186,14 +199,14 @@ static void k_binary(emit *e, const sf_node *n)
 static void k_product(emit *e, const sf_node *n)
 {
     bool grouped = n->op == SF_OP_GROUPED_LINEAR, shared = grouped && sf_attr_int(n, "shared");
-    const sf_type *xt = &n->in[0]->type, *wt = &n->in[1]->type;
+    const sf_type *wt = &n->in[1]->type;
     int64_t G = grouped ? wt->dim[0] : 1, O = wt->dim[grouped ? 1 : 0], I = wt->dim[grouped ? 2 : 1];
-    LLVMValueRef x = em_buf(e, n->in[0]), w = em_buf(e, n->in[1]), b = n->nin > 2 ? em_buf(e, n->in[2]) : NULL;
-    LLVMValueRef out = em_buf(e, n->out[0]), acc = accumulator(e);
-    LLVMValueRef M = em_prod(e, xt, 0, xt->rank - (grouped && !shared ? 2 : 1));
-    loop lm, lg, lo, lk;
-    em_loop_begin(e, &lm, M, "m");
-    em_loop_begin(e, &lg, em_const(e, G), "g");
+    LLVMValueRef x = em_arg(e, 0), w = em_arg(e, 1), b = n->nin > 2 ? em_arg(e, 2) : NULL;
+    LLVMValueRef out = em_arg(e, n->nin + 0), acc = accumulator(e);
+    loop lt, lo, lk;
+    part_loop_begin(e, &lt, "t"); /* t = m * G + g */
+    loop lm = {.index = LLVMBuildSDiv(e->b, lt.index, em_const(e, G), "")};
+    loop lg = {.index = LLVMBuildSRem(e->b, lt.index, em_const(e, G), "")};
     em_loop_begin(e, &lo, em_const(e, O), "o");
     LLVMValueRef go = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, lg.index, em_const(e, O), ""), lo.index, "");
     LLVMBuildStore(e->b, b ? em_load(e, b, go) : fconst(e, 0), acc);
@@ -211,8 +224,7 @@ static void k_product(emit *e, const sf_node *n)
     LLVMValueRef at = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, lm.index, em_const(e, G * O), ""), go, "");
     em_store(e, out, at, LLVMBuildLoad2(e->b, e->f32, acc, ""));
     em_loop_end(e, &lo);
-    em_loop_end(e, &lg);
-    em_loop_end(e, &lm);
+    em_loop_end(e, &lt);
 }
 
 /* matmul: batch dims broadcast; out[.., i, j] = sum_k a[.., i, k] b[.., k, j] */
@@ -222,9 +234,9 @@ static void k_matmul(emit *e, const sf_node *n)
     int64_t Mi = at->dim[at->rank - 2], K = at->dim[at->rank - 1], N = bt->dim[bt->rank - 1];
     sf_type obatch = *ot, abatch = *at, bbatch = *bt;
     obatch.rank -= 2, abatch.rank -= 2, bbatch.rank -= 2;
-    LLVMValueRef a = em_buf(e, n->in[0]), b = em_buf(e, n->in[1]), out = em_buf(e, n->out[0]), acc = accumulator(e);
+    LLVMValueRef a = em_arg(e, 0), b = em_arg(e, 1), out = em_arg(e, n->nin + 0), acc = accumulator(e);
     nest ne;
-    nest_open(e, &ne, &obatch);
+    nest_open(e, &ne, &obatch, false);
     LLVMValueRef abase = LLVMBuildMul(e->b, bcast_offset(e, &ne, &obatch, &abatch), em_const(e, Mi * K), "");
     LLVMValueRef bbase = LLVMBuildMul(e->b, bcast_offset(e, &ne, &obatch, &bbatch), em_const(e, K * N), "");
     LLVMValueRef obase = LLVMBuildMul(e->b, bcast_offset(e, &ne, &obatch, &obatch), em_const(e, Mi * N), "");
@@ -249,18 +261,19 @@ static void k_matmul(emit *e, const sf_node *n)
     nest_close(e, &ne);
 }
 
-/* copies a [outer, len, inner] block: dst[o, at + j, i] = src[o, from + j*step, i] */
-static void copy_block(emit *e, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef outer, LLVMValueRef inner,
-                       int64_t len, int64_t dst_len, int64_t at, int64_t src_len, int64_t from, int64_t step)
+/* copies a [outer, len, inner] block: dst[o, at + j, i] = src[o, from + j*step, i]; o runs over the
+ * kernel's share of outer */
+static void copy_block(emit *e, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef inner,
+                       int64_t len, int64_t dst_len, LLVMValueRef at, int64_t src_len, LLVMValueRef from, int64_t step)
 {
     loop lo, lj, li;
-    em_loop_begin(e, &lo, outer, "o");
+    part_loop_begin(e, &lo, "o");
     em_loop_begin(e, &lj, em_const(e, len), "j");
     em_loop_begin(e, &li, inner, "i");
     LLVMValueRef s = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, lo.index, em_const(e, src_len), ""),
-                                  LLVMBuildAdd(e->b, em_const(e, from), LLVMBuildMul(e->b, lj.index, em_const(e, step), ""), ""), "");
+                                  LLVMBuildAdd(e->b, from, LLVMBuildMul(e->b, lj.index, em_const(e, step), ""), ""), "");
     LLVMValueRef d = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, lo.index, em_const(e, dst_len), ""),
-                                  LLVMBuildAdd(e->b, em_const(e, at), lj.index, ""), "");
+                                  LLVMBuildAdd(e->b, at, lj.index, ""), "");
     LLVMValueRef sv = em_load(e, src, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, s, inner, ""), li.index, ""));
     em_store(e, dst, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, d, inner, ""), li.index, ""), sv);
     em_loop_end(e, &li);
@@ -268,25 +281,60 @@ static void copy_block(emit *e, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef
     em_loop_end(e, &lo);
 }
 
+/* whether values v[0..count) all have the same extent along dim d */
+static bool equal_parts(sf_value *const *v, int count, int d)
+{
+    for (int k = 1; k < count; k++)
+        if (v[k]->type.dim[d] != v[0]->type.dim[d])
+            return false;
+    return true;
+}
+
+/* Concat, split and stack move equal parts in a loop over their pointers at
+ * run time, so that a kernel for a thousand operands stays small; unequal
+ * parts are unrolled. `first` is the args index of part 0, `whole` the
+ * joined value's extent along the dim and `part` each part's. */
+static void copy_parts(emit *e, bool join, LLVMValueRef whole_buf, int first, int count, sf_value *const *parts,
+                       int d, int64_t whole, LLVMValueRef inner)
+{
+    if (equal_parts(parts, count, d)) {
+        int64_t part = parts[0]->type.dim[d];
+        loop lp;
+        em_loop_begin(e, &lp, em_const(e, count), "p");
+        LLVMValueRef buf = arg_at(e, LLVMBuildAdd(e->b, lp.index, em_const(e, first), ""));
+        LLVMValueRef at = LLVMBuildMul(e->b, lp.index, em_const(e, part), "");
+        if (join)
+            copy_block(e, whole_buf, buf, inner, part, whole, at, part, em_const(e, 0), 1);
+        else
+            copy_block(e, buf, whole_buf, inner, part, part, em_const(e, 0), whole, at, 1);
+        em_loop_end(e, &lp);
+        return;
+    }
+    int64_t at = 0;
+    for (int k = 0; k < count; k++) {
+        int64_t part = parts[k]->type.dim[d];
+        if (join)
+            copy_block(e, whole_buf, em_arg(e, first + k), inner, part, whole, em_const(e, at), part, em_const(e, 0), 1);
+        else
+            copy_block(e, em_arg(e, first + k), whole_buf, inner, part, part, em_const(e, 0), whole, em_const(e, at), 1);
+        at += part;
+    }
+}
+
 static void k_concat(emit *e, const sf_node *n)
 {
     const sf_type *ot = &n->out[0]->type;
     int d = (int)sf_attr_int(n, "dim");
-    LLVMValueRef out = em_buf(e, n->out[0]), outer = em_prod(e, ot, 0, d), inner = em_prod(e, ot, d + 1, ot->rank);
-    int64_t at = 0;
-    for (int k = 0; k < n->nin; k++) {
-        int64_t part = n->in[k]->type.dim[d];
-        copy_block(e, out, em_buf(e, n->in[k]), outer, inner, part, ot->dim[d], at, part, 0, 1);
-        at += part;
-    }
+    copy_parts(e, true, em_arg(e, n->nin), 0, n->nin, n->in, d, ot->dim[d], em_prod(e, ot, d + 1, ot->rank));
 }
 
 static void k_slice(emit *e, const sf_node *n)
 {
     const sf_type *it = &n->in[0]->type, *ot = &n->out[0]->type;
     int d = (int)sf_attr_int(n, "dim");
-    copy_block(e, em_buf(e, n->out[0]), em_buf(e, n->in[0]), em_prod(e, it, 0, d), em_prod(e, it, d + 1, it->rank),
-               ot->dim[d], ot->dim[d], 0, it->dim[d], sf_attr_int(n, "start"), sf_attr_int(n, "step"));
+        /* the executor passes the operand from `start` on (em_arg_offset) */
+    copy_block(e, em_arg(e, n->nin + 0), em_arg(e, 0), em_prod(e, it, d + 1, it->rank),
+               ot->dim[d], ot->dim[d], em_const(e, 0), it->dim[d], em_const(e, 0), sf_attr_int(n, "step"));
 }
 
 /* sum/mean: zero the result, add every input element into its place, scale */
@@ -297,14 +345,14 @@ static void k_reduce(emit *e, const sf_node *n)
     bool red[SF_MAX_RANK] = {0};
     for (int i = 0; i < dims->n; i++)
         red[dims->ints[i]] = true;
-    LLVMValueRef x = em_buf(e, n->in[0]), out = em_buf(e, n->out[0]);
+    LLVMValueRef x = em_arg(e, 0), out = em_arg(e, n->nin + 0);
     loop lz;
     LLVMValueRef total = em_prod(e, ot, 0, ot->rank);
     em_loop_begin(e, &lz, total, "z");
     em_store(e, out, lz.index, fconst(e, 0));
     em_loop_end(e, &lz);
     nest ne;
-    nest_open(e, &ne, it);
+    nest_open(e, &ne, it, false);
     LLVMValueRef oi = em_const(e, 0), stride = em_const(e, 1);
     for (int d = it->rank - 1; d >= 0; d--)
         if (!red[d]) {
@@ -351,11 +399,12 @@ static void k_conv(emit *e, const sf_node *n)
     int64_t OH = sp == 2 ? ot->dim[2] : 1, OW = ot->dim[sp + 1];
     int64_t sh = sp == 2 ? as->ints[0] : 1, sw = as->ints[sp - 1], ph = sp == 2 ? ap->ints[0] : 0, pw = ap->ints[sp - 1];
     int64_t dh = sp == 2 ? ad->ints[0] : 1, dw = ad->ints[sp - 1];
-    LLVMValueRef x = em_buf(e, n->in[0]), w = em_buf(e, n->in[1]), b = n->nin > 2 ? em_buf(e, n->in[2]) : NULL;
-    LLVMValueRef out = em_buf(e, n->out[0]), acc = accumulator(e);
-    loop ln, lo, lh, lw, lc, lkh, lkw;
-    em_loop_begin(e, &ln, em_dim(e, xt->dim[0]), "n");
-    em_loop_begin(e, &lo, em_const(e, O), "o");
+    LLVMValueRef x = em_arg(e, 0), w = em_arg(e, 1), b = n->nin > 2 ? em_arg(e, 2) : NULL;
+    LLVMValueRef out = em_arg(e, n->nin + 0), acc = accumulator(e);
+    loop lt, lh, lw, lc, lkh, lkw;
+    part_loop_begin(e, &lt, "t"); /* t = n * O + o */
+    loop ln = {.index = LLVMBuildSDiv(e->b, lt.index, em_const(e, O), "")};
+    loop lo = {.index = LLVMBuildSRem(e->b, lt.index, em_const(e, O), "")};
     LLVMValueRef g = LLVMBuildSDiv(e->b, lo.index, em_const(e, og), "");
     em_loop_begin(e, &lh, em_const(e, OH), "oh");
     em_loop_begin(e, &lw, em_const(e, OW), "ow");
@@ -387,18 +436,17 @@ static void k_conv(emit *e, const sf_node *n)
     em_store(e, out, oi, LLVMBuildLoad2(e->b, e->f32, acc, ""));
     em_loop_end(e, &lw);
     em_loop_end(e, &lh);
-    em_loop_end(e, &lo);
-    em_loop_end(e, &ln);
+    em_loop_end(e, &lt);
 }
 
 static void k_batchnorm(emit *e, const sf_node *n)
 {
     const sf_type *xt = &n->in[0]->type;
-    LLVMValueRef x = em_buf(e, n->in[0]), mean = em_buf(e, n->in[1]), var = em_buf(e, n->in[2]);
-    LLVMValueRef gam = n->nin == 5 ? em_buf(e, n->in[3]) : NULL, bet = n->nin == 5 ? em_buf(e, n->in[4]) : NULL;
-    LLVMValueRef out = em_buf(e, n->out[0]);
+    LLVMValueRef x = em_arg(e, 0), mean = em_arg(e, 1), var = em_arg(e, 2);
+    LLVMValueRef gam = n->nin == 5 ? em_arg(e, 3) : NULL, bet = n->nin == 5 ? em_arg(e, 4) : NULL;
+    LLVMValueRef out = em_arg(e, n->nin + 0);
     loop lb, lc, li;
-    em_loop_begin(e, &lb, em_dim(e, xt->dim[0]), "b");
+    part_loop_begin(e, &lb, "b");
     em_loop_begin(e, &lc, em_const(e, xt->dim[1]), "c");
     LLVMValueRef s = LLVMBuildFDiv(e->b, gam ? em_load(e, gam, lc.index) : fconst(e, 1),
                                    em_call_f32(e, "llvm.sqrt.f32", LLVMBuildFAdd(e->b, em_load(e, var, lc.index),
@@ -421,13 +469,13 @@ static void k_normalise(emit *e, const sf_node *n)
     const sf_type *xt = &n->in[0]->type;
     bool ln = n->op == SF_OP_LAYERNORM;
     int d = ln ? xt->rank - (int)sf_attr_int(n, "ndim") : (int)sf_attr_int(n, "dim");
-    LLVMValueRef outer = em_prod(e, xt, 0, d), len = em_prod(e, xt, d, ln ? xt->rank : d + 1);
+    LLVMValueRef len = em_prod(e, xt, d, ln ? xt->rank : d + 1);
     LLVMValueRef inner = ln ? em_const(e, 1) : em_prod(e, xt, d + 1, xt->rank);
-    LLVMValueRef x = em_buf(e, n->in[0]), out = em_buf(e, n->out[0]);
-    LLVMValueRef w = ln && n->nin > 1 ? em_buf(e, n->in[1]) : NULL, b = ln && n->nin > 2 ? em_buf(e, n->in[2]) : NULL;
+    LLVMValueRef x = em_arg(e, 0), out = em_arg(e, n->nin + 0);
+    LLVMValueRef w = ln && n->nin > 1 ? em_arg(e, 1) : NULL, b = ln && n->nin > 2 ? em_arg(e, 2) : NULL;
     LLVMValueRef a1 = accumulator(e), a2 = accumulator(e);
     loop lo, li, lj;
-    em_loop_begin(e, &lo, outer, "o");
+    part_loop_begin(e, &lo, "o");
     em_loop_begin(e, &li, inner, "i");
     LLVMValueRef base = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, LLVMBuildMul(e->b, lo.index, len, ""), inner, ""), li.index, "");
 #define AT(j) LLVMBuildAdd(e->b, base, LLVMBuildMul(e->b, (j), inner, ""), "")
@@ -471,31 +519,28 @@ static void k_split(emit *e, const sf_node *n)
 {
     const sf_type *it = &n->in[0]->type;
     int d = (int)sf_attr_int(n, "dim");
-    LLVMValueRef in = em_buf(e, n->in[0]), outer = em_prod(e, it, 0, d), inner = em_prod(e, it, d + 1, it->rank);
-    int64_t at = 0;
-    for (int k = 0; k < n->nout; k++) {
-        int64_t part = n->out[k]->type.dim[d];
-        copy_block(e, em_buf(e, n->out[k]), in, outer, inner, part, part, 0, it->dim[d], at, 1);
-        at += part;
-    }
+    copy_parts(e, false, em_arg(e, 0), n->nin, n->nout, n->out, d, it->dim[d], em_prod(e, it, d + 1, it->rank));
 }
 
+/* stack along d: a concat of [.., 1, ..] parts */
 static void k_stack(emit *e, const sf_node *n)
 {
     const sf_type *it = &n->in[0]->type;
     int d = (int)sf_attr_int(n, "dim");
-    LLVMValueRef out = em_buf(e, n->out[0]), outer = em_prod(e, it, 0, d), inner = em_prod(e, it, d, it->rank);
-    for (int k = 0; k < n->nin; k++)
-        copy_block(e, out, em_buf(e, n->in[k]), outer, inner, 1, n->nin, k, 1, 0, 1);
+    LLVMValueRef out = em_arg(e, n->nin), inner = em_prod(e, it, d, it->rank);
+    loop lp;
+    em_loop_begin(e, &lp, em_const(e, n->nin), "p");
+    copy_block(e, out, arg_at(e, lp.index), inner, 1, n->nin, lp.index, 1, em_const(e, 0), 1);
+    em_loop_end(e, &lp);
 }
 
 static void k_transpose(emit *e, const sf_node *n)
 {
     const sf_type *it = &n->in[0]->type, *ot = &n->out[0]->type;
     int d0 = (int)sf_attr_int(n, "dim0"), d1 = (int)sf_attr_int(n, "dim1");
-    LLVMValueRef in = em_buf(e, n->in[0]), out = em_buf(e, n->out[0]);
+    LLVMValueRef in = em_arg(e, 0), out = em_arg(e, n->nin + 0);
     nest ne;
-    nest_open(e, &ne, ot);
+    nest_open(e, &ne, ot, false);
     LLVMValueRef src = em_const(e, 0), stride = em_const(e, 1);
     for (int d = it->rank - 1; d >= 0; d--) { /* input dim d is output dim d with d0, d1 swapped */
         int od = d == d0 ? d1 : d == d1 ? d0 : d;
@@ -528,12 +573,14 @@ bool em_kernel(emit *e, const sf_node *n, const char *name, sf_error *err)
         return false;
     }
     e->fn = LLVMAddFunction(e->mod, name, e->kernel_type);
-    e->bufs = LLVMGetParam(e->fn, 0);
+    e->args = LLVMGetParam(e->fn, 0);
     e->batch = LLVMGetParam(e->fn, 1);
+    e->lo = LLVMGetParam(e->fn, 2);
+    e->hi = LLVMGetParam(e->fn, 3);
     LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, e->fn, "entry"));
     switch (n->op) {
     case SF_OP_SCALAR:
-        em_store(e, em_buf(e, n->out[0]), em_const(e, 0), fconst(e, sf_attr_float(n, "value")));
+        em_store(e, em_arg(e, n->nin + 0), em_const(e, 0), fconst(e, sf_attr_float(n, "value")));
         break;
     case SF_OP_ADD: case SF_OP_SUB: case SF_OP_MUL: case SF_OP_DIV: k_binary(e, n); break;
     case SF_OP_LINEAR: case SF_OP_GROUPED_LINEAR: k_product(e, n); break;
@@ -551,4 +598,60 @@ bool em_kernel(emit *e, const sf_node *n, const char *name, sf_error *err)
     }
     LLVMBuildRetVoid(e->b);
     return true;
+}
+
+/* product of a type's dims [from, to) at batch B */
+static int64_t dims_at(const sf_type *t, int from, int to, int64_t B)
+{
+    int64_t p = 1;
+    for (int i = from; i < to; i++)
+        p *= t->dim[i] == SF_DIM_B ? B : t->dim[i];
+    return p;
+}
+
+int64_t em_extent(const sf_node *n, int64_t B)
+{
+    const sf_type *ot = &n->out[0]->type, *it = n->nin ? &n->in[0]->type : ot;
+    switch (n->op) {
+    case SF_OP_RELU: case SF_OP_GELU: case SF_OP_TANH: case SF_OP_SIGMOID: case SF_OP_SILU:
+        return dims_at(ot, 0, ot->rank, B);
+    case SF_OP_ADD: case SF_OP_SUB: case SF_OP_MUL: case SF_OP_DIV: case SF_OP_BATCHNORM:
+        return ot->rank ? dims_at(ot, 0, 1, B) : 1;
+    case SF_OP_LINEAR: case SF_OP_GROUPED_LINEAR: {
+        bool grouped = n->op == SF_OP_GROUPED_LINEAR, shared = grouped && sf_attr_int(n, "shared");
+        int64_t G = grouped ? n->in[1]->type.dim[0] : 1;
+        return dims_at(it, 0, it->rank - (grouped && !shared ? 2 : 1), B) * G;
+    }
+    case SF_OP_CONV1D: case SF_OP_CONV2D: return dims_at(it, 0, 1, B) * ot->dim[1];
+    case SF_OP_CONCAT: case SF_OP_SLICE: case SF_OP_SPLIT: case SF_OP_STACK:
+        return dims_at(it, 0, (int)sf_attr_int(n, "dim"), B);
+    case SF_OP_LAYERNORM: return dims_at(it, 0, it->rank - (int)sf_attr_int(n, "ndim"), B);
+    case SF_OP_SOFTMAX: return dims_at(it, 0, (int)sf_attr_int(n, "dim"), B);
+    default: return 1; /* not partitioned: the kernel ignores [lo, hi) */
+    }
+}
+
+int64_t em_arg_offset(const sf_node *n, int k, int64_t B)
+{
+    if (n->op != SF_OP_SLICE || k != 0)
+        return 0;
+    const sf_type *it = &n->in[0]->type;
+    return sf_attr_int(n, "start") * dims_at(it, (int)sf_attr_int(n, "dim") + 1, it->rank, B);
+}
+
+char *em_signature(const sf_node *n)
+{
+    if (n->op != SF_OP_SLICE)
+        return sf_node_signature(n);
+    /* the same slice kernel serves every start */
+    sf_node copy = *n;
+    sf_attr attrs[8];
+    int na = sf_ops[n->op].nattrs;
+    memcpy(attrs, n->attrs, sizeof attrs[0] * (size_t)na);
+    int64_t start = sf_attr_int(n, "start");
+    for (int i = 0; i < na; i++)
+        if (!strcmp(sf_ops[n->op].attrs[i].name, "start") || !strcmp(sf_ops[n->op].attrs[i].name, "end"))
+            attrs[i].i -= start;
+    copy.attrs = attrs;
+    return sf_node_signature(&copy);
 }

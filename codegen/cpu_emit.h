@@ -11,7 +11,8 @@ typedef struct emit {
     LLVMModuleRef mod;
     LLVMBuilderRef b;
     LLVMTypeRef f32, i64, ptr, kernel_type;
-    LLVMValueRef fn, bufs, batch; /* the kernel being emitted: its buf table and B */
+    LLVMValueRef fn, args, batch; /* the kernel being emitted: its operands' pointers and B */
+    LLVMValueRef lo, hi;          /* its share of its partitioned loop */
 } emit;
 
 /* A nested loop counter. */
@@ -21,19 +22,34 @@ typedef struct loop {
 } loop;
 
 void em_loop_begin(emit *e, loop *l, LLVMValueRef limit, const char *name);
+void em_loop_from(emit *e, loop *l, LLVMValueRef start, LLVMValueRef limit, const char *name);
 void em_loop_end(emit *e, loop *l);
 LLVMValueRef em_const(emit *e, int64_t v);
 /* a dim as an i64 value: the constant, or B */
 LLVMValueRef em_dim(emit *e, int64_t d);
 /* product of dims [from, to) of a type */
 LLVMValueRef em_prod(emit *e, const sf_type *t, int from, int to);
-/* the float* of a value, loaded from the buffer table */
-LLVMValueRef em_buf(emit *e, const sf_value *v);
+/* the float* of the node's operand k (k < nin) or result k - nin */
+LLVMValueRef em_arg(emit *e, int k);
 LLVMValueRef em_load(emit *e, LLVMValueRef base, LLVMValueRef index);
 void em_store(emit *e, LLVMValueRef base, LLVMValueRef index, LLVMValueRef v);
 LLVMValueRef em_call_f32(emit *e, const char *name, LLVMValueRef x);
 
-/* Emits kernel `name` for node n into e->mod; false (err set) when unsupported. */
+/* Emits kernel `name` for node n into e->mod; false (err set) when unsupported.
+ * A kernel is void name(float **args, int64_t B, int64_t lo, int64_t hi):
+ * args holds the node's operands then its results; it runs indices [lo, hi)
+ * of its outermost loop, whose length em_extent gives, so that threads can
+ * share it; an extent of 1 means a kernel that is not split. A kernel
+ * depends only on the node's op, attributes and types (sf_node_signature),
+ * so nodes that agree on those share one. */
 bool em_kernel(emit *e, const sf_node *n, const char *name, sf_error *err);
+
+int64_t em_extent(const sf_node *n, int64_t B);
+/* Elements to add to operand k's pointer before the call: a slice's kernel
+ * reads from its start, so one kernel serves every start. */
+int64_t em_arg_offset(const sf_node *n, int k, int64_t B);
+/* The key under which nodes share a kernel (sf_node_signature, less what
+ * em_arg_offset accounts for); malloc'd, NULL when out of memory. */
+char *em_signature(const sf_node *n);
 
 #endif

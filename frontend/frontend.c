@@ -57,6 +57,16 @@ sf_status sf_parse_input_spec(const char *spec, char *name, size_t cap, sf_type 
     return SF_OK;
 }
 
+/* "prefix.name", or "name" at the root, in the arena: paths have no length limit */
+static char *dotted(py_interp *I, const char *prefix, const char *name)
+{
+    size_t a = strlen(prefix), b = strlen(name);
+    char *s = sf_arena_alloc(I->arena, a + b + 2);
+    if (s)
+        snprintf(s, a + b + 2, "%s%s%s", prefix, a ? "." : "", name);
+    return s;
+}
+
 /* PyTorch's state_dict order: a module's parameters, its buffers, then
  * its children depth-first. A module reached twice keeps its first path. */
 static bool assign_paths(py_interp *I, py_object *o, const char *prefix, sf_vec *order, int depth)
@@ -73,16 +83,13 @@ static bool assign_paths(py_interp *I, py_object *o, const char *prefix, sf_vec 
             py_param *p = o->params[i];
             if (p->buffer != (pass == 1))
                 continue;
-            char key[1024];
-            snprintf(key, sizeof key, "%s%s%s", prefix, *prefix ? "." : "", p->name);
-            p->key = sf_arena_strdup(I->arena, key);
+            p->key = dotted(I, prefix, p->name);
             if (!p->key || !sf_vec_push(order, p))
                 return false;
         }
     for (int64_t i = 0; i < o->nchildren; i++) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", o->children[i].name);
-        if (!assign_paths(I, o->children[i].obj, path, order, depth + 1))
+        char *path = dotted(I, prefix, o->children[i].name);
+        if (!path || !assign_paths(I, o->children[i].obj, path, order, depth + 1))
             return false;
     }
     return true;

@@ -150,7 +150,17 @@ void sf_print(const sf_graph *g, FILE *out);
 char *sf_print_string(const sf_graph *g);
 sf_graph *sf_parse(const char *text, size_t len, const char *filename, sf_error *err);
 void sf_print_dot(const sf_graph *g, FILE *out);
+/* What a node computes, without naming its operands: op, operand and result
+ * types, attributes ("linear(f32[B,20],f32[10,20],f32[10]) -> f32[B,10]").
+ * Nodes with equal signatures can share compiled code. malloc'd; NULL when
+ * out of memory. */
+char *sf_node_signature(const sf_node *n);
 /* How an operand is written: "@name" for params, "%name" for inputs. */
 bool sf_name_is_plain(const char *s);
+
+/* Floating-point operations of a node / a whole graph at a batch size
+ * (multiply-add counted as 2; copies and elementwise ops as 1 per element). */
+double sf_node_flops(const sf_node *n, int64_t batch);
+double sf_graph_flops(const sf_graph *g, int64_t batch);
 
 #endif

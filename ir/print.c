@@ -190,3 +190,28 @@ char *sf_print_string(const sf_graph *g)
     }
     return buf;
 }
+
+char *sf_node_signature(const sf_node *n)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    if (!out)
+        return NULL;
+    fputs(sf_ops[n->op].name, out);
+    for (int k = 0; k < n->nin; k++) {
+        fputc(k ? ',' : '(', out);
+        put_type(out, &n->in[k]->type);
+    }
+    fputs(") ->", out);
+    for (int k = 0; k < n->nout; k++) {
+        fputc(' ', out);
+        put_type(out, &n->out[k]->type);
+    }
+    put_attrs(out, n);
+    if (fclose(out) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}

@@ -9,9 +9,9 @@
 
 #include "memplan.h"
 
-static bool is_view(sf_opcode op)
+static bool is_view(const sf_memplan *p, sf_opcode op)
 {
-    return sf_op_is_reshape(op) || op == SF_OP_SLICE || op == SF_OP_SPLIT || op == SF_OP_TRANSPOSE;
+    return sf_op_is_reshape(op) || (!p->contiguous && (op == SF_OP_SLICE || op == SF_OP_SPLIT || op == SF_OP_TRANSPOSE));
 }
 
 static bool is_elementwise(sf_opcode op)
@@ -109,14 +109,14 @@ static int root_of(const sf_memplan *p, int id)
 
 /* A concat whose operands are each computed for it alone (one use, by a
  * real op, all distinct) lets each operand be written into its slot. */
-static bool slots_possible(const sf_node *c, const int *uses)
+static bool slots_possible(const sf_memplan *p, const sf_node *c, const int *uses)
 {
-    if (c->op != SF_OP_CONCAT || c->nin < 2)
+    if (c->op != SF_OP_CONCAT || c->nin < 2 || p->contiguous)
         return false;
     for (int k = 0; k < c->nin; k++) {
         const sf_node *d = c->in[k]->def;
         if (uses[c->in[k]->id] != 1 || d->op == SF_OP_INPUT || d->op == SF_OP_PARAM || d->op == SF_OP_SCALAR ||
-            is_view(d->op) || d->nout != 1)
+            is_view(p, d->op) || d->nout != 1)
             return false;
     }
     return true;
@@ -124,7 +124,13 @@ static bool slots_possible(const sf_node *c, const int *uses)
 
 sf_status sf_memplan_build(const sf_graph *g, sf_memplan *p, sf_error *err)
 {
+    return sf_memplan_build_for(g, 0, p, err);
+}
+
+sf_status sf_memplan_build_for(const sf_graph *g, unsigned flags, sf_memplan *p, sf_error *err)
+{
     memset(p, 0, sizeof *p);
+    p->contiguous = flags & SF_PLAN_CONTIGUOUS;
     size_t nv = g->values.len;
     p->nvalues = nv;
     p->home = calloc(nv + 1, sizeof *p->home);
@@ -150,7 +156,7 @@ sf_status sf_memplan_build(const sf_graph *g, sf_memplan *p, sf_error *err)
     /* concat operands computed for it alone live in their slot of it */
     for (size_t i = 0; i < g->nodes.len; i++) {
         const sf_node *n = g->nodes.items[i];
-        if (!slots_possible(n, uses))
+        if (!slots_possible(p, n, uses))
             continue;
         int64_t at = 0, d = sf_attr_int(n, "dim");
         for (int k = 0; k < n->nin; k++) {
@@ -167,7 +173,7 @@ sf_status sf_memplan_build(const sf_graph *g, sf_memplan *p, sf_error *err)
         for (int k = 0; k < n->nout; k++) {
             if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM) {
                 p->home[n->out[k]->id] = SF_HOME_NONE;
-            } else if (is_view(n->op) && p->home[n->out[k]->id] != SF_HOME_SLOT) {
+            } else if (is_view(p, n->op) && p->home[n->out[k]->id] != SF_HOME_SLOT) {
                 p->home[n->out[k]->id] = SF_HOME_VIEW;
                 p->alias_of[n->out[k]->id] = n->in[0]->id;
             }
@@ -179,7 +185,7 @@ sf_status sf_memplan_build(const sf_graph *g, sf_memplan *p, sf_error *err)
         last[root_of(p, ((const sf_value *)g->outputs.items[i])->id)] = SIZE_MAX;
     for (size_t i = 0; i < g->nodes.len; i++) {
         const sf_node *n = g->nodes.items[i];
-        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM || is_view(n->op))
+        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM || is_view(p, n->op))
             continue;
         /* elementwise: an operand buffer that dies here can take the result */
         bool done = false;

@@ -23,9 +23,15 @@ typedef struct sf_memplan {
     size_t naive_row_bytes; /* every value in its own buffer, for comparison */
     int inplace;         /* values written over an operand that died there */
     int slots;           /* values written into their slot of a concat */
+    bool contiguous;     /* planned with SF_PLAN_CONTIGUOUS */
 } sf_memplan;
 
 sf_status sf_memplan_build(const sf_graph *g, sf_memplan *p, sf_error *err);
+/* For backends whose kernels need contiguous operands and results: only the
+ * reshape family aliases; slices, splits, transposes and concat operands get
+ * buffers of their own. */
+#define SF_PLAN_CONTIGUOUS 1u
+sf_status sf_memplan_build_for(const sf_graph *g, unsigned flags, sf_memplan *p, sf_error *err);
 void sf_memplan_free(sf_memplan *p);
 /* Op counts, parameters and the plan's peaks as '#' comment lines. */
 sf_status sf_print_stats(const sf_graph *g, FILE *out, sf_error *err);

@@ -1,8 +1,7 @@
-/* The CPU backend's compile and run: kernels from codegen/cpu_emit.c,
- * optimised with LLVM's default<O3> pipeline for the host CPU and
- * compiled by ORC LLJIT; running calls them in node order over one buffer
- * per computed value (reshape-family views share their operand's). */
-#include "cpu.h"
+/* The CPU backend's compile: kernels from codegen/cpu_emit.c, optimised
+ * with LLVM's default<O3> pipeline for the host CPU and compiled by ORC
+ * LLJIT, plus the memory plan the executor (cpu_exec.c) lays out. */
+#include "cpu_model.h"
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
@@ -18,14 +17,6 @@
 #include <string.h>
 
 #include "cpu_emit.h"
-
-typedef void (*kernel_fn)(float **bufs, int64_t batch);
-
-struct sf_cpu_model {
-    LLVMOrcLLJITRef jit;
-    sf_graph *g;          /* a private copy: the model outlives the caller's graph */
-    kernel_fn *kernels;   /* by node index; NULL: no code (leaf or view) */
-};
 
 bool sf_cpu_available(void) { return true; }
 
@@ -62,8 +53,10 @@ static LLVMTargetMachineRef host_machine(sf_error *err)
     return tm;
 }
 
-/* Emits every kernel of g into a module of ctx. */
-static sf_status emit_module(const sf_graph *g, LLVMContextRef ctx, LLVMModuleRef mod, sf_error *err)
+/* Emits one kernel per distinct node signature into a module of ctx;
+ * kid[i] is node i's kernel number (-1: no code). */
+static sf_status emit_module(const sf_graph *g, LLVMContextRef ctx, LLVMModuleRef mod, int *kid, int *nkernels,
+                             sf_error *err)
 {
     emit e = {0};
     e.ctx = ctx;
@@ -72,19 +65,40 @@ static sf_status emit_module(const sf_graph *g, LLVMContextRef ctx, LLVMModuleRe
     e.f32 = LLVMFloatTypeInContext(ctx);
     e.i64 = LLVMInt64TypeInContext(ctx);
     e.ptr = LLVMPointerType(e.f32, 0);
-    LLVMTypeRef params[2] = {LLVMPointerType(e.ptr, 0), e.i64};
-    e.kernel_type = LLVMFunctionType(LLVMVoidTypeInContext(ctx), params, 2, 0);
-    e.ptr = LLVMPointerType(e.f32, 0);
+    LLVMTypeRef params[4] = {LLVMPointerType(e.ptr, 0), e.i64, e.i64, e.i64};
+    e.kernel_type = LLVMFunctionType(LLVMVoidTypeInContext(ctx), params, 4, 0);
+    sf_map seen = {0};
+    sf_vec sigs = {0};
     sf_status st = SF_OK;
+    *nkernels = 0;
     for (size_t i = 0; st == SF_OK && i < g->nodes.len; i++) {
         const sf_node *n = g->nodes.items[i];
+        kid[i] = -1;
         if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM || sf_op_is_reshape(n->op))
             continue;
+        char *sig = em_signature(n);
+        if (!sig || !sf_vec_push(&sigs, sig)) {
+            free(sig);
+            st = sf_fail(err, SF_ERR_NOMEM, "out of memory");
+            break;
+        }
+        int *known = sf_map_get(&seen, sig);
+        if (known) {
+            kid[i] = *known;
+            continue;
+        }
+        kid[i] = (*nkernels)++;
         char name[32];
-        snprintf(name, sizeof name, "k%zu", i);
-        if (!em_kernel(&e, n, name, err))
+        snprintf(name, sizeof name, "k%d", kid[i]);
+        if (!sf_map_put(&seen, sig, &kid[i]))
+            st = sf_fail(err, SF_ERR_NOMEM, "out of memory");
+        else if (!em_kernel(&e, n, name, err))
             st = err ? err->code : SF_ERR_UNSUPPORTED;
     }
+    for (size_t i = 0; i < sigs.len; i++)
+        free(sigs.items[i]);
+    sf_vec_free(&sigs);
+    sf_map_free(&seen);
     LLVMDisposeBuilder(e.b);
     return st;
 }
@@ -128,9 +142,14 @@ sf_cpu_model *sf_cpu_compile(const sf_graph *g, sf_error *err)
         sf_fail(err, SF_ERR_NOMEM, "out of memory");
         return NULL;
     }
+    m->threads = sf_pool_cpus();
     m->g = copy_graph(g, err);
     m->kernels = m->g ? calloc(m->g->nodes.len + 1, sizeof *m->kernels) : NULL;
-    LLVMTargetMachineRef tm = m->kernels ? host_machine(err) : NULL;
+    m->bufs = m->g ? calloc(m->g->values.len + 1, sizeof *m->bufs) : NULL;
+    bool planned = m->kernels && m->bufs && sf_memplan_build_for(m->g, SF_PLAN_CONTIGUOUS, &m->plan, err) == SF_OK;
+    if (m->g && (!m->kernels || !m->bufs))
+        sf_fail(err, SF_ERR_NOMEM, "out of memory");
+    LLVMTargetMachineRef tm = planned ? host_machine(err) : NULL;
     if (!tm) {
         sf_cpu_free(m);
         return NULL;
@@ -138,7 +157,8 @@ sf_cpu_model *sf_cpu_compile(const sf_graph *g, sf_error *err)
     LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
     LLVMContextRef ctx = LLVMOrcThreadSafeContextGetContext(tsc);
     LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("sheaf", ctx);
-    sf_status st = emit_module(m->g, ctx, mod, err);
+    int nkernels = 0, *kid = calloc(m->g->nodes.len + 1, sizeof *kid);
+    sf_status st = kid ? emit_module(m->g, ctx, mod, kid, &nkernels, err) : sf_fail(err, SF_ERR_NOMEM, "out of memory");
     char *msg = NULL;
     if (st == SF_OK && LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg))
         st = sf_fail(err, SF_ERR_RUNTIME, "cpu backend: emitted invalid LLVM IR: %.300s", msg ? msg : "");
@@ -168,18 +188,23 @@ sf_cpu_model *sf_cpu_compile(const sf_graph *g, sf_error *err)
     if (mod)
         LLVMDisposeModule(mod);
     LLVMOrcDisposeThreadSafeContext(tsc);
-    for (size_t i = 0; st == SF_OK && i < m->g->nodes.len; i++) {
-        const sf_node *n = m->g->nodes.items[i];
-        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM || sf_op_is_reshape(n->op))
-            continue;
+    sf_kernel_fn *fns = calloc((size_t)nkernels + 1, sizeof *fns);
+    if (st == SF_OK && !fns)
+        st = sf_fail(err, SF_ERR_NOMEM, "out of memory");
+    for (int k = 0; st == SF_OK && k < nkernels; k++) {
         char name[32];
         LLVMOrcExecutorAddress addr;
-        snprintf(name, sizeof name, "k%zu", i);
+        snprintf(name, sizeof name, "k%d", k);
         if ((e = LLVMOrcLLJITLookup(m->jit, &addr, name)))
             st = llvm_fail(err, "looking up a kernel", e);
         else
-            m->kernels[i] = (kernel_fn)(uintptr_t)addr;
+            fns[k] = (sf_kernel_fn)(uintptr_t)addr;
     }
+    for (size_t i = 0; st == SF_OK && i < m->g->nodes.len; i++)
+        m->kernels[i] = kid[i] >= 0 ? fns[kid[i]] : NULL;
+    m->nkernels = nkernels;
+    free(fns);
+    free(kid);
     if (st != SF_OK) {
         sf_cpu_free(m);
         return NULL;
@@ -195,61 +220,13 @@ void sf_cpu_free(sf_cpu_model *m)
         LLVMOrcDisposeLLJIT(m->jit);
     sf_graph_free(m->g);
     free(m->kernels);
+    free(m->bufs);
+    free(m->args);
+    free(m->args_at);
+    sf_memplan_free(&m->plan);
+    sf_pool_free(m->pool);
+    free(m->arena);
     free(m);
 }
 
-sf_status sf_cpu_run(sf_cpu_model *m, int64_t batch, const sf_tensor_set *inputs, const sf_tensor_set *weights,
-                     sf_tensor_set *out, sf_error *err)
-{
-    const sf_graph *g = m->g;
-    if (batch < 1)
-        return sf_fail(err, SF_ERR_INVALID_ARG, "cpu backend: batch size must be at least 1");
-    float **bufs = calloc(g->values.len + 1, sizeof *bufs);
-    unsigned char *owned = calloc(g->values.len + 1, 1);
-    sf_status st = bufs && owned ? SF_OK : sf_fail(err, SF_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; st == SF_OK && i < g->nodes.len; i++) {
-        const sf_node *n = g->nodes.items[i];
-        const sf_value *v = n->out[0];
-        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM) {
-            const sf_tensor *t = sf_tensors_get(n->op == SF_OP_INPUT ? inputs : weights, n->name);
-            size_t want, have = t ? sf_tensor_numel(t) : 0;
-            if (!t || !sf_type_numel(&v->type, batch, &want) || want != have || t->rank != v->type.rank)
-                st = sf_fail(err, n->op == SF_OP_PARAM ? SF_ERR_WEIGHTS : SF_ERR_INVALID_ARG,
-                             "cpu backend: %s '%s' is missing or mis-shaped", sf_ops[n->op].name, n->name);
-            else
-                bufs[v->id] = t->data;
-            continue;
-        }
-        if (sf_op_is_reshape(n->op)) {
-            bufs[v->id] = bufs[n->in[0]->id];
-            continue;
-        }
-        for (int k = 0; st == SF_OK && k < n->nout; k++) {
-            size_t numel, bytes;
-            if (!sf_type_numel(&n->out[k]->type, batch, &numel) || sf_mul_overflow(numel, sizeof(float), &bytes) ||
-                !(bufs[n->out[k]->id] = malloc(bytes ? bytes : sizeof(float))))
-                st = sf_fail(err, SF_ERR_NOMEM, "cpu backend: cannot allocate %s's result at batch %lld",
-                             sf_ops[n->op].name, (long long)batch);
-            else
-                owned[n->out[k]->id] = 1;
-        }
-        if (st == SF_OK)
-            m->kernels[i](bufs, batch);
-    }
-    for (size_t i = 0; st == SF_OK && i < g->outputs.len; i++) {
-        const sf_value *v = g->outputs.items[i];
-        int64_t dims[SF_MAX_RANK];
-        for (int d = 0; d < v->type.rank; d++)
-            dims[d] = v->type.dim[d] == SF_DIM_B ? batch : v->type.dim[d];
-        char name[32];
-        sf_output_name(g, i, name, sizeof name);
-        if (!sf_tensors_add(out, name, v->type.rank, dims, bufs[v->id], err))
-            st = err ? err->code : SF_ERR_NOMEM;
-    }
-    for (size_t i = 0; owned && i < g->values.len; i++)
-        if (owned[i])
-            free(bufs[i]);
-    free(bufs);
-    free(owned);
-    return st;
-}
+const sf_graph *sf_cpu_graph(const sf_cpu_model *m) { return m->g; }

@@ -18,3 +18,22 @@ sf_status sf_cpu_run(sf_cpu_model *m, int64_t batch, const sf_tensor_set *inputs
 }
 
 void sf_cpu_free(sf_cpu_model *m) { (void)m; }
+
+sf_status sf_cpu_exec(sf_cpu_model *m, int64_t batch, const float *const *inputs, const float *const *params,
+                      float *const *outputs, sf_error *err)
+{
+    (void)m, (void)batch, (void)inputs, (void)params, (void)outputs;
+    return sf_fail(err, SF_ERR_UNSUPPORTED, "this sheaf was built without LLVM");
+}
+
+/* no model exists without LLVM, so these are never reached with one */
+const sf_graph *sf_cpu_graph(const sf_cpu_model *m) { (void)m; return NULL; }
+void sf_cpu_set_threads(sf_cpu_model *m, int threads) { (void)m, (void)threads; }
+int sf_cpu_threads(const sf_cpu_model *m) { (void)m; return 1; }
+bool sf_cpu_planned_bytes(const sf_cpu_model *m, int64_t batch, size_t *bytes)
+{
+    (void)m, (void)batch;
+    *bytes = 0;
+    return false;
+}
+size_t sf_cpu_arena_bytes(const sf_cpu_model *m) { (void)m; return 0; }

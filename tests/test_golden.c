@@ -44,7 +44,7 @@ static void run_case(char *line)
     if (!m)
         fail_msg("%s: %s", f[0], e.msg);
     sf_tensor_set *w = sf_tensors_new(), *in = sf_tensors_new(), *want = sf_tensors_new();
-    char file[1024];
+    char file[2200];
     snprintf(file, sizeof file, "%s/%s.weights.safetensors", SF_GOLDEN, f[0]);
     assert_int_equal(sf_st_load(file, w, &e), SF_OK);
     if (sf_py_check_weights(m, w, true, &e) != SF_OK)

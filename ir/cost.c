@@ -1,0 +1,47 @@
+/* Arithmetic cost of nodes: what bench reports as GFLOP/s and what the
+ * CPU runtime uses to decide whether a kernel is worth splitting. */
+#include "ir.h"
+
+static double numel_at(const sf_type *t, int64_t batch)
+{
+    double n = 1;
+    for (int i = 0; i < t->rank; i++)
+        n *= t->dim[i] == SF_DIM_B ? (double)batch : (double)t->dim[i];
+    return n;
+}
+
+double sf_node_flops(const sf_node *n, int64_t batch)
+{
+    if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM || n->op == SF_OP_SCALAR || sf_op_is_reshape(n->op))
+        return 0;
+    const sf_type *ot = &n->out[0]->type;
+    double out = numel_at(ot, batch);
+    switch (n->op) {
+    case SF_OP_LINEAR: case SF_OP_GROUPED_LINEAR: { /* a multiply and an add per weight per row */
+        const sf_type *wt = &n->in[1]->type;
+        return 2.0 * out * (double)wt->dim[wt->rank - 1];
+    }
+    case SF_OP_MATMUL: {
+        const sf_type *at = &n->in[0]->type;
+        return 2.0 * out * (double)at->dim[at->rank - 1];
+    }
+    case SF_OP_CONV1D: case SF_OP_CONV2D: { /* weight [O, C/groups, k...] */
+        const sf_type *wt = &n->in[1]->type;
+        return 2.0 * out * numel_at(wt, batch) / (double)wt->dim[0];
+    }
+    case SF_OP_SUM: case SF_OP_MEAN: case SF_OP_LAYERNORM: case SF_OP_SOFTMAX: case SF_OP_BATCHNORM:
+        return numel_at(&n->in[0]->type, batch) * (n->op == SF_OP_SUM || n->op == SF_OP_MEAN ? 1 : 4);
+    default: /* elementwise and copies: one per element written */
+        for (int k = 1; k < n->nout; k++)
+            out += numel_at(&n->out[k]->type, batch);
+        return out;
+    }
+}
+
+double sf_graph_flops(const sf_graph *g, int64_t batch)
+{
+    double f = 0;
+    for (size_t i = 0; i < g->nodes.len; i++)
+        f += sf_node_flops(g->nodes.items[i], batch);
+    return f;
+}

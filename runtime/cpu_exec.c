@@ -1,0 +1,179 @@
+/* The CPU executor: one arena per run size laid out by the memory plan
+ * (per-row offsets scale with the batch, views of the reshape family share
+ * their operand's bytes, elementwise results may take a dying operand's
+ * place), kernels called in node order, each large one split over the
+ * thread pool along its partitioned loop. No allocation per op. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_emit.h"
+#include "cpu_model.h"
+
+/* below this many flops a kernel runs on the calling thread: waking the
+ * pool costs a few microseconds */
+#define SPLIT_MIN_FLOPS 2e5
+
+void sf_cpu_set_threads(sf_cpu_model *m, int threads)
+{
+    if (threads < 1)
+        threads = sf_pool_cpus();
+    if (m->pool && sf_pool_threads(m->pool) != threads) {
+        sf_pool_free(m->pool);
+        m->pool = NULL;
+    }
+    m->threads = threads;
+}
+
+int sf_cpu_threads(const sf_cpu_model *m) { return m->threads; }
+
+bool sf_cpu_planned_bytes(const sf_cpu_model *m, int64_t batch, size_t *bytes)
+{
+    size_t rows;
+    return !sf_mul_overflow(m->plan.row_bytes, (size_t)batch, &rows) && !sf_add_overflow(rows, m->plan.fixed_bytes, bytes);
+}
+
+size_t sf_cpu_arena_bytes(const sf_cpu_model *m) { return m->arena_cap; }
+
+static sf_status ensure_arena(sf_cpu_model *m, int64_t batch, sf_error *err)
+{
+    size_t need;
+    if (!sf_cpu_planned_bytes(m, batch, &need) || need > SIZE_MAX - 64)
+        return sf_fail(err, SF_ERR_NOMEM, "cpu backend: activations at batch %lld overflow", (long long)batch);
+    if (need <= m->arena_cap && m->arena)
+        return SF_OK;
+    need = (need + 63) & ~(size_t)63;
+    unsigned char *a = aligned_alloc(64, need ? need : 64);
+    if (!a)
+        return sf_fail(err, SF_ERR_NOMEM, "cpu backend: cannot allocate %zu bytes of activations at batch %lld", need,
+                       (long long)batch);
+    free(m->arena);
+    m->arena = a;
+    m->arena_cap = need;
+    return SF_OK;
+}
+
+/* where each node's operand and result pointers go: one array for all */
+static sf_status lay_out_args(sf_cpu_model *m, sf_error *err)
+{
+    const sf_graph *g = m->g;
+    size_t total = 0;
+    m->args_at = calloc(g->nodes.len + 1, sizeof *m->args_at);
+    for (size_t i = 0; m->args_at && i < g->nodes.len; i++) {
+        const sf_node *n = g->nodes.items[i];
+        m->args_at[i] = total;
+        total += (size_t)(n->nin + n->nout);
+    }
+    m->args = m->args_at ? calloc(total + 1, sizeof *m->args) : NULL;
+    return m->args ? SF_OK : sf_fail(err, SF_ERR_NOMEM, "out of memory");
+}
+
+typedef struct call {
+    sf_kernel_fn fn;
+    float **args;
+    int64_t batch;
+} call;
+
+static void run_piece(void *ctx, int64_t lo, int64_t hi)
+{
+    const call *c = ctx;
+    c->fn(c->args, c->batch, lo, hi);
+}
+
+static void place(sf_cpu_model *m, const sf_value *v, int64_t batch)
+{
+    const sf_memplan *p = &m->plan;
+    if (p->home[v->id] == SF_HOME_ROWS)
+        m->bufs[v->id] = (float *)(m->arena + p->offset[v->id] * (size_t)batch);
+    else if (p->home[v->id] == SF_HOME_FIXED)
+        m->bufs[v->id] = (float *)(m->arena + p->row_bytes * (size_t)batch + p->offset[v->id]);
+}
+
+sf_status sf_cpu_exec(sf_cpu_model *m, int64_t batch, const float *const *inputs, const float *const *params,
+                      float *const *outputs, sf_error *err)
+{
+    const sf_graph *g = m->g;
+    if (batch < 1)
+        return sf_fail(err, SF_ERR_INVALID_ARG, "cpu backend: batch size must be at least 1");
+    sf_status st = m->args ? SF_OK : lay_out_args(m, err);
+    if (st == SF_OK)
+        st = ensure_arena(m, batch, err);
+    if (st != SF_OK)
+        return st;
+    if (!m->pool && !(m->pool = sf_pool_new(m->threads)))
+        return sf_fail(err, SF_ERR_RUNTIME, "cpu backend: cannot start %d threads", m->threads);
+    int threads = sf_pool_threads(m->pool);
+    for (size_t i = 0; i < g->inputs.len; i++)
+        m->bufs[((const sf_value *)g->inputs.items[i])->id] = (float *)inputs[i];
+    for (size_t i = 0; i < g->params.len; i++)
+        m->bufs[((const sf_value *)g->params.items[i])->id] = (float *)params[i];
+    for (size_t i = 0; i < g->nodes.len; i++) {
+        const sf_node *n = g->nodes.items[i];
+        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM)
+            continue;
+        if (sf_op_is_reshape(n->op)) {
+            m->bufs[n->out[0]->id] = m->bufs[n->in[0]->id];
+            continue;
+        }
+        float **args = m->args + m->args_at[i];
+        for (int k = 0; k < n->nin; k++)
+            args[k] = m->bufs[n->in[k]->id] + em_arg_offset(n, k, batch);
+        for (int k = 0; k < n->nout; k++) {
+            place(m, n->out[k], batch);
+            args[n->nin + k] = m->bufs[n->out[k]->id];
+        }
+        call c = {m->kernels[i], args, batch};
+        int64_t extent = em_extent(n, batch);
+        if (threads > 1 && extent > 1 && sf_node_flops(n, batch) >= SPLIT_MIN_FLOPS)
+            sf_pool_for(m->pool, run_piece, &c, extent, 4 * (int64_t)threads);
+        else
+            c.fn(args, batch, 0, extent);
+    }
+    for (size_t i = 0; i < g->outputs.len; i++) {
+        const sf_value *v = g->outputs.items[i];
+        size_t numel;
+        sf_type_numel(&v->type, batch, &numel); /* fits: the arena holds it */
+        memmove(outputs[i], m->bufs[v->id], numel * sizeof(float));
+    }
+    return SF_OK;
+}
+
+sf_status sf_cpu_run(sf_cpu_model *m, int64_t batch, const sf_tensor_set *inputs, const sf_tensor_set *weights,
+                     sf_tensor_set *out, sf_error *err)
+{
+    const sf_graph *g = m->g;
+    if (batch < 1)
+        return sf_fail(err, SF_ERR_INVALID_ARG, "cpu backend: batch size must be at least 1");
+    size_t nin = g->inputs.len, np = g->params.len, nout = g->outputs.len;
+    const float **ptrs = calloc(nin + np + 1, sizeof *ptrs);
+    float **outs = calloc(nout + 1, sizeof *outs);
+    sf_status st = ptrs && outs ? SF_OK : sf_fail(err, SF_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; st == SF_OK && i < nin + np; i++) {
+        const sf_value *v = i < nin ? g->inputs.items[i] : g->params.items[i - nin];
+        const sf_node *n = v->def;
+        const sf_tensor *t = sf_tensors_get(i < nin ? inputs : weights, n->name);
+        size_t want, have = t ? sf_tensor_numel(t) : 0;
+        if (!t || !sf_type_numel(&v->type, batch, &want) || want != have || t->rank != v->type.rank)
+            st = sf_fail(err, i >= nin ? SF_ERR_WEIGHTS : SF_ERR_INVALID_ARG,
+                         "cpu backend: %s '%s' is missing or mis-shaped", sf_ops[n->op].name, n->name);
+        else
+            ptrs[i] = t->data;
+    }
+    for (size_t i = 0; st == SF_OK && i < nout; i++) {
+        const sf_value *v = g->outputs.items[i];
+        int64_t dims[SF_MAX_RANK];
+        for (int d = 0; d < v->type.rank; d++)
+            dims[d] = v->type.dim[d] == SF_DIM_B ? batch : v->type.dim[d];
+        char name[32];
+        sf_output_name(g, i, name, sizeof name);
+        sf_tensor *t = sf_tensors_add(out, name, v->type.rank, dims, NULL, err);
+        if (!t)
+            st = err ? err->code : SF_ERR_NOMEM;
+        else
+            outs[i] = t->data;
+    }
+    if (st == SF_OK)
+        st = sf_cpu_exec(m, batch, ptrs, ptrs + nin, outs, err);
+    free(ptrs);
+    free(outs);
+    return st;
+}

@@ -1,0 +1,28 @@
+/* Internal to the CPU runtime: what a compiled model holds. */
+#ifndef SF_CPU_MODEL_H
+#define SF_CPU_MODEL_H
+
+#include <llvm-c/LLJIT.h>
+
+#include "cpu.h"
+#include "memplan.h"
+#include "pool.h"
+
+typedef void (*sf_kernel_fn)(float **args, int64_t batch, int64_t lo, int64_t hi);
+
+struct sf_cpu_model {
+    LLVMOrcLLJITRef jit;
+    sf_graph *g;             /* a private copy: the model outlives the caller's graph */
+    sf_kernel_fn *kernels;   /* by node index; NULL: no code (leaf or view) */
+    int nkernels;            /* distinct kernels: nodes with one signature share one */
+    float **args;            /* by node: its operands' then results' pointers, for this run */
+    size_t *args_at;         /* by node: where its pointers begin in args */
+    sf_memplan plan;         /* contiguous: only the reshape family aliases */
+    int threads;             /* wanted; the pool starts at the first run */
+    sf_pool *pool;
+    unsigned char *arena;    /* activations of the last run size, grown on demand */
+    size_t arena_cap;
+    float **bufs;            /* by value id: where each value lives this run */
+};
+
+#endif
