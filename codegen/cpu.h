@@ -16,8 +16,21 @@ typedef struct sf_cpu_model sf_cpu_model;
 
 /* Whether this build has the CPU backend (LLVM found at configure time). */
 bool sf_cpu_available(void);
-/* Compiles a graph; the weights are read at run time, by name. */
+/* What native code is built for: LLVM's triple, CPU name and feature string. */
+typedef struct sf_cpu_target {
+    char triple[128];
+    char cpu[64];
+    char features[4096];
+} sf_cpu_target;
+sf_status sf_cpu_host(sf_cpu_target *t, sf_error *err);
+
+/* Compiles a graph for this CPU; the weights are read at run time. */
 sf_cpu_model *sf_cpu_compile(const sf_graph *g, sf_error *err);
+/* A model from object code that sf_cpu_compile made for the same graph on a
+ * CPU like this one (a package's); links it, compiles nothing. */
+sf_cpu_model *sf_cpu_load_object(const sf_graph *g, const void *object, size_t size, sf_error *err);
+/* The model's object code (owned by the model). */
+void sf_cpu_object(const sf_cpu_model *m, const void **object, size_t *size);
 /* Runs with tensors looked up by name; outputs are added to `out`. */
 sf_status sf_cpu_run(sf_cpu_model *m, int64_t batch, const sf_tensor_set *inputs, const sf_tensor_set *weights,
                      sf_tensor_set *out, sf_error *err);

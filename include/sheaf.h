@@ -7,11 +7,14 @@
  * calls exit() or abort() on bad input.
  *
  * Thread safety: distinct objects may be used from distinct threads at once;
- * one object must not be used from two threads at the same time.
+ * one object must not be used from two threads at the same time (a model
+ * owns its activation memory and its worker threads; sf_run on one model
+ * from two threads needs the caller's lock, or one model per thread).
  */
 #ifndef SHEAF_H
 #define SHEAF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,6 +50,113 @@ typedef struct sf_error {
 
 /* A short name for a status ("parse error", "shape error", ...). */
 const char *sf_status_name(sf_status s);
+
+/* ---- weights: named f32 tensors, from memory or safetensors files ---- */
+
+typedef struct sf_weights sf_weights;
+
+sf_weights *sf_weights_new(void);
+void sf_weights_free(sf_weights *w);
+/* Copies `data` (row-major f32, product of dims elements) under `name`
+ * (PyTorch's state_dict key, e.g. "models.3.fc1.weight"); replaces nothing:
+ * a name given twice is an error. */
+sf_status sf_weights_set(sf_weights *w, const char *name, int rank, const int64_t *dims, const float *data,
+                         sf_error *err);
+/* Adds every tensor of a safetensors file (F32, F16, BF16, F64 as f32). */
+sf_status sf_weights_load(sf_weights *w, const char *path, sf_error *err);
+
+/* ---- compiling ---- */
+
+#define SF_MAX_RANK_PUBLIC 8
+#define SF_BATCH (-1) /* the symbolic batch dim in shapes */
+
+typedef struct sf_options {
+    const char *model;          /* .py sources: the class to build, "ParallelFCN(1000)" */
+    const char *const *inputs;  /* .py sources: "x=f32[B,20000]", one per tensor argument of forward */
+    int ninputs;
+    const char *const *consts;  /* .py sources: "condition=True", non-tensor arguments of forward */
+    int nconsts;
+    const char *weights_file;   /* safetensors with the state_dict; or: */
+    const sf_weights *weights;  /* weights from memory (copied); neither: initialised from seed */
+    uint64_t seed;
+    bool allow_extra_weights;   /* keys that name no parameter are ignored instead of refused */
+    bool unoptimised;           /* -O0: no passes (one kernel per op) */
+    const char *backend;        /* NULL or "cpu": native code; "interp": the reference interpreter */
+    int threads;                /* CPU threads for sf_run: 0 means one per CPU available */
+} sf_options;
+
+typedef struct sf_model sf_model;
+
+/* A PyTorch model file (.py, with model and inputs set) or an IR file
+ * (.sfir). Weights are part of the compile: passes fold them. */
+sf_model *sf_compile_file(const char *path, const sf_options *o, sf_error *err);
+/* The same from text in memory; `name` says which kind (ends in .py or
+ * .sfir) and is the file name used in messages. */
+sf_model *sf_compile_text(const char *text, size_t len, const char *name, const sf_options *o, sf_error *err);
+/* A compiled package (sheaf compile -o m.sheaf, or sf_save): compiles
+ * nothing when it was built for this CPU (see docs/package.md). o may be
+ * NULL; only threads and backend are read. */
+sf_model *sf_load(const char *path, const sf_options *o, sf_error *err);
+/* Writes the model as a package: IR, weights, native code for this CPU. */
+sf_status sf_save(const sf_model *m, const char *path, sf_error *err);
+void sf_model_free(sf_model *m);
+/* A line the library wants the user to see (a package recompiled for this
+ * CPU, say); NULL when none. */
+const char *sf_model_notice(const sf_model *m);
+
+/* ---- inputs and outputs ---- */
+
+typedef struct sf_tensor_info {
+    const char *name;
+    int rank;
+    int64_t dims[SF_MAX_RANK_PUBLIC]; /* SF_BATCH where the batch goes */
+} sf_tensor_info;
+
+size_t sf_num_inputs(const sf_model *m);
+size_t sf_num_outputs(const sf_model *m);
+/* false when i is out of range */
+bool sf_input_info(const sf_model *m, size_t i, sf_tensor_info *info);
+bool sf_output_info(const sf_model *m, size_t i, sf_tensor_info *info);
+/* Elements of input/output i at a batch size (0 when i is out of range). */
+size_t sf_input_numel(const sf_model *m, size_t i, int64_t batch);
+size_t sf_output_numel(const sf_model *m, size_t i, int64_t batch);
+
+/* ---- running ---- */
+
+/* Runs at any batch size >= 1: inputs[i] holds sf_input_numel(m, i, batch)
+ * floats, outputs[i] room for sf_output_numel(m, i, batch); both are the
+ * caller's (host memory). Outputs may not overlap inputs. */
+sf_status sf_run(sf_model *m, int64_t batch, const float *const *inputs, float *const *outputs, sf_error *err);
+
+/* ---- building a graph without a Python file ----
+ * Calls return a value handle (> 0), or 0 after an error; the first error
+ * is kept and reported by sf_builder_compile, so a sequence of calls needs
+ * one check at the end. Parameters are named like PyTorch's state_dict:
+ * sf_b_linear(b, x, 10, true, "models.0.fc1") makes "models.0.fc1.weight"
+ * [10, in] and "models.0.fc1.bias" [10]; their values come from the
+ * options' weights (or the seed) at compile time. */
+
+typedef struct sf_builder sf_builder;
+typedef int sf_ref;
+
+sf_builder *sf_builder_new(const char *name);
+void sf_builder_free(sf_builder *b);
+sf_ref sf_b_input(sf_builder *b, const char *name, int rank, const int64_t *dims); /* dims may hold SF_BATCH once */
+sf_ref sf_b_linear(sf_builder *b, sf_ref x, int64_t out_features, bool bias, const char *prefix);
+sf_ref sf_b_conv2d(sf_builder *b, sf_ref x, int64_t out_channels, int64_t kernel, int64_t stride, int64_t padding,
+                   int64_t groups, bool bias, const char *prefix);
+/* "relu", "gelu", "tanh", "sigmoid", "silu" */
+sf_ref sf_b_activation(sf_builder *b, const char *name, sf_ref x);
+sf_ref sf_b_add(sf_builder *b, sf_ref x, sf_ref y);
+sf_ref sf_b_mul(sf_builder *b, sf_ref x, sf_ref y);
+sf_ref sf_b_slice(sf_builder *b, sf_ref x, int dim, int64_t start, int64_t end);
+/* the containers' patterns: branches joined by concatenation, a sum or a mean */
+sf_ref sf_b_concat(sf_builder *b, const sf_ref *xs, int n, int dim);
+sf_ref sf_b_sum(sf_builder *b, const sf_ref *xs, int n);
+sf_ref sf_b_mean(sf_builder *b, const sf_ref *xs, int n);
+sf_status sf_b_output(sf_builder *b, sf_ref x);
+/* Compiles what was built (the builder can be freed afterwards). */
+sf_model *sf_builder_compile(sf_builder *b, const sf_options *o, sf_error *err);
 
 #ifdef __cplusplus
 }

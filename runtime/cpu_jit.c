@@ -1,8 +1,9 @@
-/* The CPU backend's compile: kernels from codegen/cpu_emit.c, optimised
- * with LLVM's default<O3> pipeline for the host CPU and compiled by ORC
- * LLJIT, plus the memory plan the executor (cpu_exec.c) lays out. */
-#include "cpu_model.h"
-
+/* The CPU backend's compile: kernels from codegen/cpu_emit.c (one per
+ * distinct node signature), optimised with LLVM's default<O3> pipeline for
+ * the host CPU, emitted as an object file in memory and linked by ORC
+ * LLJIT. The same object is what a package stores: loading one links it
+ * without compiling. The executor (cpu_exec.c) runs the kernels over the
+ * memory plan's arena. */
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
 #include <llvm-c/Error.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "cpu_emit.h"
+#include "cpu_model.h"
 
 bool sf_cpu_available(void) { return true; }
 
@@ -35,38 +37,42 @@ static sf_status llvm_fail(sf_error *err, const char *what, LLVMErrorRef e)
     return st;
 }
 
-static LLVMTargetMachineRef host_machine(sf_error *err)
+sf_status sf_cpu_host(sf_cpu_target *t, sf_error *err)
 {
+    pthread_once(&init_once, init_llvm);
     char *triple = LLVMGetDefaultTargetTriple(), *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
-    char *msg = NULL;
-    LLVMTargetRef target;
-    LLVMTargetMachineRef tm = NULL;
-    if (LLVMGetTargetFromTriple(triple, &target, &msg))
-        sf_fail(err, SF_ERR_RUNTIME, "cpu backend: no target for %s: %s", triple, msg ? msg : "");
-    else
-        tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelAggressive, LLVMRelocDefault,
-                                     LLVMCodeModelJITDefault);
-    LLVMDisposeMessage(msg);
+    sf_status st = SF_OK;
+    if (snprintf(t->triple, sizeof t->triple, "%s", triple) >= (int)sizeof t->triple ||
+        snprintf(t->cpu, sizeof t->cpu, "%s", cpu) >= (int)sizeof t->cpu ||
+        snprintf(t->features, sizeof t->features, "%s", features) >= (int)sizeof t->features)
+        st = sf_fail(err, SF_ERR_RUNTIME, "cpu backend: the host's target description is too long");
     LLVMDisposeMessage(triple);
     LLVMDisposeMessage(cpu);
     LLVMDisposeMessage(features);
+    return st;
+}
+
+static LLVMTargetMachineRef host_machine(sf_error *err)
+{
+    sf_cpu_target t;
+    if (sf_cpu_host(&t, err) != SF_OK)
+        return NULL;
+    char *msg = NULL;
+    LLVMTargetRef target;
+    LLVMTargetMachineRef tm = NULL;
+    if (LLVMGetTargetFromTriple(t.triple, &target, &msg))
+        sf_fail(err, SF_ERR_RUNTIME, "cpu backend: no target for %s: %s", t.triple, msg ? msg : "");
+    else /* position-independent: the object is linked at load time, anywhere */
+        tm = LLVMCreateTargetMachine(target, t.triple, t.cpu, t.features, LLVMCodeGenLevelAggressive, LLVMRelocPIC,
+                                     LLVMCodeModelDefault);
+    LLVMDisposeMessage(msg);
     return tm;
 }
 
-/* Emits one kernel per distinct node signature into a module of ctx;
- * kid[i] is node i's kernel number (-1: no code). */
-static sf_status emit_module(const sf_graph *g, LLVMContextRef ctx, LLVMModuleRef mod, int *kid, int *nkernels,
-                             sf_error *err)
+/* Node i's kernel number kid[i] (-1: no code) and one node per kernel:
+ * nodes with the same em_signature share a kernel. */
+static sf_status number_kernels(const sf_graph *g, int *kid, size_t *rep, int *nkernels, sf_error *err)
 {
-    emit e = {0};
-    e.ctx = ctx;
-    e.mod = mod;
-    e.b = LLVMCreateBuilderInContext(ctx);
-    e.f32 = LLVMFloatTypeInContext(ctx);
-    e.i64 = LLVMInt64TypeInContext(ctx);
-    e.ptr = LLVMPointerType(e.f32, 0);
-    LLVMTypeRef params[4] = {LLVMPointerType(e.ptr, 0), e.i64, e.i64, e.i64};
-    e.kernel_type = LLVMFunctionType(LLVMVoidTypeInContext(ctx), params, 4, 0);
     sf_map seen = {0};
     sf_vec sigs = {0};
     sf_status st = SF_OK;
@@ -87,18 +93,37 @@ static sf_status emit_module(const sf_graph *g, LLVMContextRef ctx, LLVMModuleRe
             kid[i] = *known;
             continue;
         }
+        rep[*nkernels] = i;
         kid[i] = (*nkernels)++;
-        char name[32];
-        snprintf(name, sizeof name, "k%d", kid[i]);
         if (!sf_map_put(&seen, sig, &kid[i]))
             st = sf_fail(err, SF_ERR_NOMEM, "out of memory");
-        else if (!em_kernel(&e, n, name, err))
-            st = err ? err->code : SF_ERR_UNSUPPORTED;
     }
     for (size_t i = 0; i < sigs.len; i++)
         free(sigs.items[i]);
     sf_vec_free(&sigs);
     sf_map_free(&seen);
+    return st;
+}
+
+static sf_status emit_module(const sf_graph *g, const size_t *rep, int nkernels, LLVMContextRef ctx,
+                             LLVMModuleRef mod, sf_error *err)
+{
+    emit e = {0};
+    e.ctx = ctx;
+    e.mod = mod;
+    e.b = LLVMCreateBuilderInContext(ctx);
+    e.f32 = LLVMFloatTypeInContext(ctx);
+    e.i64 = LLVMInt64TypeInContext(ctx);
+    e.ptr = LLVMPointerType(e.f32, 0);
+    LLVMTypeRef params[4] = {LLVMPointerType(e.ptr, 0), e.i64, e.i64, e.i64};
+    e.kernel_type = LLVMFunctionType(LLVMVoidTypeInContext(ctx), params, 4, 0);
+    sf_status st = SF_OK;
+    for (int k = 0; st == SF_OK && k < nkernels; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "k%d", k);
+        if (!em_kernel(&e, g->nodes.items[rep[k]], name, err))
+            st = err ? err->code : SF_ERR_UNSUPPORTED;
+    }
     LLVMDisposeBuilder(e.b);
     return st;
 }
@@ -134,7 +159,8 @@ static sf_graph *copy_graph(const sf_graph *g, sf_error *err)
     return c;
 }
 
-sf_cpu_model *sf_cpu_compile(const sf_graph *g, sf_error *err)
+/* a model with its graph copied, planned, and its kernels numbered */
+static sf_cpu_model *model_new(const sf_graph *g, int **kid, size_t **rep, int *nkernels, sf_error *err)
 {
     pthread_once(&init_once, init_llvm);
     sf_cpu_model *m = calloc(1, sizeof *m);
@@ -144,53 +170,48 @@ sf_cpu_model *sf_cpu_compile(const sf_graph *g, sf_error *err)
     }
     m->threads = sf_pool_cpus();
     m->g = copy_graph(g, err);
-    m->kernels = m->g ? calloc(m->g->nodes.len + 1, sizeof *m->kernels) : NULL;
+    size_t nn = m->g ? m->g->nodes.len + 1 : 0;
+    m->kernels = m->g ? calloc(nn, sizeof *m->kernels) : NULL;
     m->bufs = m->g ? calloc(m->g->values.len + 1, sizeof *m->bufs) : NULL;
-    bool planned = m->kernels && m->bufs && sf_memplan_build_for(m->g, SF_PLAN_CONTIGUOUS, &m->plan, err) == SF_OK;
-    if (m->g && (!m->kernels || !m->bufs))
-        sf_fail(err, SF_ERR_NOMEM, "out of memory");
-    LLVMTargetMachineRef tm = planned ? host_machine(err) : NULL;
-    if (!tm) {
+    *kid = m->g ? calloc(nn, sizeof **kid) : NULL;
+    *rep = m->g ? calloc(nn, sizeof **rep) : NULL;
+    sf_status st = !m->g ? SF_ERR_PARSE
+                 : !m->kernels || !m->bufs || !*kid || !*rep ? sf_fail(err, SF_ERR_NOMEM, "out of memory")
+                                                               : SF_OK;
+    if (st == SF_OK)
+        st = sf_memplan_build_for(m->g, SF_PLAN_CONTIGUOUS, &m->plan, err);
+    if (st == SF_OK)
+        st = number_kernels(m->g, *kid, *rep, nkernels, err);
+    if (st != SF_OK) {
+        free(*kid);
+        free(*rep);
+        *kid = NULL, *rep = NULL;
         sf_cpu_free(m);
         return NULL;
     }
-    LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
-    LLVMContextRef ctx = LLVMOrcThreadSafeContextGetContext(tsc);
-    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("sheaf", ctx);
-    int nkernels = 0, *kid = calloc(m->g->nodes.len + 1, sizeof *kid);
-    sf_status st = kid ? emit_module(m->g, ctx, mod, kid, &nkernels, err) : sf_fail(err, SF_ERR_NOMEM, "out of memory");
-    char *msg = NULL;
-    if (st == SF_OK && LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg))
-        st = sf_fail(err, SF_ERR_RUNTIME, "cpu backend: emitted invalid LLVM IR: %.300s", msg ? msg : "");
-    LLVMDisposeMessage(msg);
-    if (st == SF_OK)
-        st = optimise(mod, tm, err);
-    LLVMDisposeTargetMachine(tm);
-    LLVMErrorRef e = NULL;
-    if (st == SF_OK && (e = LLVMOrcCreateLLJIT(&m->jit, NULL)))
-        st = llvm_fail(err, "creating the JIT", e);
-    if (st == SF_OK) { /* libm (tanhf, erff) from the process */
-        LLVMOrcDefinitionGeneratorRef gen;
-        char prefix = LLVMOrcLLJITGetGlobalPrefix(m->jit);
-        if ((e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, prefix, NULL, NULL)))
-            st = llvm_fail(err, "symbol search", e);
-        else
-            LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(m->jit), gen);
-    }
-    if (st == SF_OK) {
-        LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(mod, tsc);
-        mod = NULL; /* owned by the JIT now */
-        if ((e = LLVMOrcLLJITAddLLVMIRModule(m->jit, LLVMOrcLLJITGetMainJITDylib(m->jit), tsm))) {
-            st = llvm_fail(err, "adding the module", e);
-            LLVMOrcDisposeThreadSafeModule(tsm);
-        }
-    }
-    if (mod)
-        LLVMDisposeModule(mod);
-    LLVMOrcDisposeThreadSafeContext(tsc);
+    return m;
+}
+
+/* links the object into a fresh JIT and finds every kernel */
+static sf_status link_object(sf_cpu_model *m, const int *kid, int nkernels, sf_error *err)
+{
+    LLVMErrorRef e = LLVMOrcCreateLLJIT(&m->jit, NULL);
+    if (e)
+        return llvm_fail(err, "creating the JIT", e);
+    LLVMOrcDefinitionGeneratorRef gen; /* libm (tanhf, erff) from the process */
+    char prefix = LLVMOrcLLJITGetGlobalPrefix(m->jit);
+    if ((e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, prefix, NULL, NULL)))
+        return llvm_fail(err, "symbol search", e);
+    LLVMOrcJITDylibRef lib = LLVMOrcLLJITGetMainJITDylib(m->jit);
+    LLVMOrcJITDylibAddGenerator(lib, gen);
+    LLVMMemoryBufferRef buf =
+        LLVMCreateMemoryBufferWithMemoryRangeCopy((const char *)m->object, m->object_size, "sheaf kernels");
+    if ((e = LLVMOrcLLJITAddObjectFile(m->jit, lib, buf)))
+        return llvm_fail(err, "loading the object code", e);
     sf_kernel_fn *fns = calloc((size_t)nkernels + 1, sizeof *fns);
-    if (st == SF_OK && !fns)
-        st = sf_fail(err, SF_ERR_NOMEM, "out of memory");
+    if (!fns)
+        return sf_fail(err, SF_ERR_NOMEM, "out of memory");
+    sf_status st = SF_OK;
     for (int k = 0; st == SF_OK && k < nkernels; k++) {
         char name[32];
         LLVMOrcExecutorAddress addr;
@@ -204,12 +225,88 @@ sf_cpu_model *sf_cpu_compile(const sf_graph *g, sf_error *err)
         m->kernels[i] = kid[i] >= 0 ? fns[kid[i]] : NULL;
     m->nkernels = nkernels;
     free(fns);
+    return st;
+}
+
+/* emits, optimises and compiles the kernels to an object in memory */
+static sf_status compile_object(sf_cpu_model *m, const size_t *rep, int nkernels, sf_error *err)
+{
+    LLVMTargetMachineRef tm = host_machine(err);
+    if (!tm)
+        return err ? err->code : SF_ERR_RUNTIME;
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("sheaf", ctx);
+    sf_status st = emit_module(m->g, rep, nkernels, ctx, mod, err);
+    char *msg = NULL;
+    if (st == SF_OK && LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg))
+        st = sf_fail(err, SF_ERR_RUNTIME, "cpu backend: emitted invalid LLVM IR: %.300s", msg ? msg : "");
+    LLVMDisposeMessage(msg);
+    msg = NULL;
+    if (st == SF_OK)
+        st = optimise(mod, tm, err);
+    LLVMMemoryBufferRef obj = NULL;
+    if (st == SF_OK && LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMObjectFile, &msg, &obj))
+        st = sf_fail(err, SF_ERR_RUNTIME, "cpu backend: emitting object code: %s", msg ? msg : "");
+    LLVMDisposeMessage(msg);
+    if (st == SF_OK) {
+        m->object_size = LLVMGetBufferSize(obj);
+        m->object = malloc(m->object_size ? m->object_size : 1);
+        if (!m->object)
+            st = sf_fail(err, SF_ERR_NOMEM, "out of memory");
+        else
+            memcpy(m->object, LLVMGetBufferStart(obj), m->object_size);
+    }
+    if (obj)
+        LLVMDisposeMemoryBuffer(obj);
+    LLVMDisposeModule(mod);
+    LLVMContextDispose(ctx);
+    LLVMDisposeTargetMachine(tm);
+    return st;
+}
+
+static sf_cpu_model *build(const sf_graph *g, const void *object, size_t size, sf_error *err)
+{
+    int *kid, nkernels;
+    size_t *rep;
+    sf_cpu_model *m = model_new(g, &kid, &rep, &nkernels, err);
+    if (!m)
+        return NULL;
+    sf_status st = SF_OK;
+    if (object) {
+        m->object_size = size;
+        m->object = malloc(size ? size : 1);
+        st = m->object ? SF_OK : sf_fail(err, SF_ERR_NOMEM, "out of memory");
+        if (st == SF_OK)
+            memcpy(m->object, object, size);
+    } else {
+        st = compile_object(m, rep, nkernels, err);
+    }
+    if (st == SF_OK)
+        st = link_object(m, kid, nkernels, err);
     free(kid);
+    free(rep);
     if (st != SF_OK) {
         sf_cpu_free(m);
         return NULL;
     }
     return m;
+}
+
+sf_cpu_model *sf_cpu_compile(const sf_graph *g, sf_error *err) { return build(g, NULL, 0, err); }
+
+sf_cpu_model *sf_cpu_load_object(const sf_graph *g, const void *object, size_t size, sf_error *err)
+{
+    if (!object) {
+        sf_fail(err, SF_ERR_INVALID_ARG, "cpu backend: no object code");
+        return NULL;
+    }
+    return build(g, object, size, err);
+}
+
+void sf_cpu_object(const sf_cpu_model *m, const void **object, size_t *size)
+{
+    *object = m->object;
+    *size = m->object_size;
 }
 
 void sf_cpu_free(sf_cpu_model *m)
@@ -223,6 +320,7 @@ void sf_cpu_free(sf_cpu_model *m)
     free(m->bufs);
     free(m->args);
     free(m->args_at);
+    free(m->object);
     sf_memplan_free(&m->plan);
     sf_pool_free(m->pool);
     free(m->arena);

@@ -23,6 +23,8 @@ struct sf_cpu_model {
     unsigned char *arena;    /* activations of the last run size, grown on demand */
     size_t arena_cap;
     float **bufs;            /* by value id: where each value lives this run */
+    void *object;            /* the kernels' object code (what a package stores) */
+    size_t object_size;
 };
 
 #endif

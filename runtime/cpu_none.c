@@ -37,3 +37,22 @@ bool sf_cpu_planned_bytes(const sf_cpu_model *m, int64_t batch, size_t *bytes)
     return false;
 }
 size_t sf_cpu_arena_bytes(const sf_cpu_model *m) { (void)m; return 0; }
+
+sf_status sf_cpu_host(sf_cpu_target *t, sf_error *err)
+{
+    (void)t;
+    return sf_fail(err, SF_ERR_UNSUPPORTED, "this sheaf was built without LLVM");
+}
+
+sf_cpu_model *sf_cpu_load_object(const sf_graph *g, const void *object, size_t size, sf_error *err)
+{
+    (void)object, (void)size;
+    return sf_cpu_compile(g, err);
+}
+
+void sf_cpu_object(const sf_cpu_model *m, const void **object, size_t *size)
+{
+    (void)m;
+    *object = NULL;
+    *size = 0;
+}

@@ -15,6 +15,8 @@
 #include "pass.h"
 #include "safetensors.h"
 #include "tensor.h"
+#include "bench.h"
+#include "model.h"
 
 #include <time.h>
 
@@ -46,6 +48,10 @@ typedef struct options {
     const char *weights; /* --weights */
     const char *inputs_file; /* --inputs */
     long long batch;     /* --batch; 0: unset */
+    const char *batch_list; /* bench: --batch 1,64,4096 */
+    long long threads;   /* --threads; 0: one per CPU */
+    const char *json;    /* bench: --json FILE */
+    double budget;       /* bench: --budget SECONDS per measurement */
     unsigned long long seed;
 } options;
 
@@ -55,9 +61,10 @@ static const char usage[] =
     "commands:\n"
     "  ir SOURCE [--format text|dot] [-o OUT] [--time] [--stats] [--weights W.safetensors]\n"
     "      compile to IR, optimise, print it (text form, or Graphviz DOT)\n"
-    "  run SOURCE [--backend interp|cpu] [--weights W.safetensors] [--strict=false] [--inputs I.safetensors]\n"
+    "  run SOURCE [--backend cpu|interp] [--weights W.safetensors] [--strict=false] [--inputs I.safetensors]\n"
     "             [--batch N] [--seed S] [-o O.safetensors]\n"
-    "      run with the reference interpreter; without --weights the\n"
+    "      compile and run (native code on the CPU by default; the reference\n"
+    "      interpreter with --backend interp); without --weights the\n"
     "      parameters are initialised from the seed, without --inputs the\n"
     "      inputs are drawn from the seed (batch N, default 1); without -o\n"
     "      the outputs are printed\n"
@@ -68,6 +75,13 @@ static const char usage[] =
     "\n"
     "SOURCE is an IR file (FILE.sfir) or a PyTorch model file with:\n"
     "  model.py --model \"ParallelFCN(1000)\" --input \"x=f32[B,20000]\" [--const name=value]\n"
+    "  compile SOURCE -o M.sheaf [--weights W.safetensors] [--backend cpu|interp]\n"
+    "      compile to a package: optimised IR, weights, native code for this CPU;\n"
+    "      'sheaf run M.sheaf' and sf_load() compile nothing (docs/package.md)\n"
+    "  bench SOURCE [--batch 1,64,4096] [--threads N] [--budget SECONDS] [--json OUT.json] [--time]\n"
+    "      latency (min/median/p90), rows/s, GFLOP/s and memory per batch size on the CPU\n"
+    "      backend, with the interpreter and -O0 timed in the same run\n"
+    "  run and bench also take a package (M.sheaf); --threads N sets the CPU threads\n"
     "  version    print the version and the toolchains found at build time\n"
     "  help       print this text\n";
 
@@ -140,7 +154,8 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
         }
         static const char *const valued[] = {"-o",      "--format", "--weights", "--inputs",     "--batch", "--seed",
                                              "--model", "--input",  "--const",   "--print-after", "--passes",
-                                             "--hfuse-min-branches", "--hfuse-max-bytes", "--backend"};
+                                             "--hfuse-min-branches", "--hfuse-max-bytes", "--backend",
+                                             "--threads", "--json", "--budget"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
             known |= strcmp(name, valued[k]) == 0;
@@ -188,6 +203,20 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
                 return usage_error(errf, "too many %s options", name);
             (in ? o->inputs : o->consts)[(*n)++] = val;
         }
+        else if (strcmp(name, "--threads") == 0) {
+            if (!parse_number(val, &num) || num > 1024)
+                return usage_error(errf, "--threads takes an integer from 0 (all CPUs) to 1024, got '%s'", val);
+            o->threads = (long long)num;
+        } else if (strcmp(name, "--json") == 0)
+            o->json = val;
+        else if (strcmp(name, "--budget") == 0) {
+            char *end;
+            o->budget = strtod(val, &end);
+            if (*end || !(o->budget > 0 && o->budget <= 3600))
+                return usage_error(errf, "--budget takes seconds between 0 and 3600, got '%s'", val);
+        }
+        else if (strcmp(name, "--batch") == 0 && strcmp(argv[1], "bench") == 0)
+            o->batch_list = val;
         else if (strcmp(name, "--batch") == 0) {
             if (!parse_number(val, &num) || num < 1 || num > (1ull << 31))
                 return usage_error(errf, "--batch takes a positive integer, got '%s'", val);
@@ -352,16 +381,77 @@ static void print_outputs(const sf_tensor_set *outs, FILE *out)
     }
 }
 
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* A model from the source: a package is loaded; a model or IR file is
+ * prepared (frontend, weights, passes) and compiled for the backend. */
+static sf_model *open_model(const options *o, FILE *out, FILE *errf, sf_error *e)
+{
+    sf_options so = {.backend = o->backend ? o->backend : sf_cpu_available() ? "cpu" : "interp",
+                     .threads = (int)o->threads};
+    double t0 = now_ms();
+    if (has_suffix(o->file, ".sheaf")) {
+        if (o->model || o->ninputs || o->nconsts || o->weights) {
+            sf_fail(e, SF_ERR_INVALID_ARG, "%s: a package holds its model and weights: --model, --input, --const and "
+                                           "--weights do not apply", o->file);
+            return NULL;
+        }
+        sf_model *m = sf_load(o->file, &so, e);
+        if (m && sf_model_notice(m))
+            fprintf(errf, "sheaf: %s\n", sf_model_notice(m));
+        if (m && o->time)
+            fprintf(errf, "sheaf: load of %s: %.2f ms\n", o->file, now_ms() - t0);
+        return m;
+    }
+    loaded l = {0};
+    sf_module mod;
+    if (!prepare(o, &l, &mod, out, errf, e)) {
+        release(&l, &mod);
+        return NULL;
+    }
+    double t1 = now_ms();
+    sf_graph *g = l.g; /* the model takes the graph and the weights */
+    if (l.py)
+        l.py->graph = NULL;
+    l.g = NULL;
+    sf_tensor_set *w = mod.weights;
+    mod.weights = NULL;
+    release(&l, &mod);
+    sf_model *m = sf_model_from_parts(g, w, &so, e);
+    if (m && o->time)
+        fprintf(errf, "sheaf: compile of %s: frontend, weights and passes %.2f ms, %s backend %.2f ms\n", o->file,
+                t1 - t0, so.backend, now_ms() - t1);
+    return m;
+}
+
+static int cmd_compile(const options *o, FILE *out, FILE *errf)
+{
+    sf_error e = {0};
+    if (!o->output)
+        return usage_error(errf, "%s", "compile needs -o FILE.sheaf");
+    if (has_suffix(o->file, ".sheaf"))
+        return usage_error(errf, "%s is a package already", o->file);
+    sf_model *m = open_model(o, out, errf, &e);
+    double t0 = now_ms();
+    sf_status st = m ? sf_save(m, o->output, &e) : e.code;
+    if (st == SF_OK && o->time)
+        fprintf(errf, "sheaf: package %s written in %.2f ms\n", o->output, now_ms() - t0);
+    sf_model_free(m);
+    return st == SF_OK ? 0 : fail_line(errf, &e);
+}
+
 static int cmd_run(const options *o, FILE *out, FILE *errf)
 {
     sf_error e = {0};
-    loaded l = {0};
-    sf_module mod;
-    if (!prepare(o, &l, &mod, out, errf, &e)) {
-        release(&l, &mod);
+    sf_model *m = open_model(o, out, errf, &e);
+    if (!m)
         return fail_line(errf, &e);
-    }
-    sf_graph *g = l.g;
+    const sf_graph *g = m->g;
     sf_tensor_set *in = sf_tensors_new(), *res = sf_tensors_new();
     sf_status st = (in && res) ? SF_OK : sf_fail(&e, SF_ERR_NOMEM, "out of memory");
     int64_t batch = o->batch ? o->batch : 1;
@@ -375,27 +465,78 @@ static int cmd_run(const options *o, FILE *out, FILE *errf)
     } else if (st == SF_OK) {
         st = sf_random_inputs(g, batch, o->seed, in, &e);
     }
-    if (st == SF_OK && o->backend && strcmp(o->backend, "cpu") == 0) {
-        sf_cpu_model *cm = sf_cpu_compile(g, &e);
-        st = cm ? sf_cpu_run(cm, batch, in, mod.weights, res, &e) : e.code;
-        sf_cpu_free(cm);
-    } else if (st == SF_OK) {
-        st = sf_interp_run(g, batch, in, mod.weights, res, &e);
-    }
+    double t0 = now_ms();
+    if (st == SF_OK)
+        st = m->cpu ? sf_cpu_run(m->cpu, batch, in, m->weights, res, &e) : sf_interp_run(g, batch, in, m->weights, res, &e);
+    if (st == SF_OK && o->time)
+        fprintf(errf, "sheaf: run at batch %lld: %.3f ms (%s)\n", (long long)batch, now_ms() - t0,
+                m->cpu ? "cpu" : "interpreter");
     if (st == SF_OK && o->output)
         st = sf_st_save(o->output, res, &e);
     if (st == SF_OK && !o->output)
         print_outputs(res, out);
     sf_tensors_free(in);
     sf_tensors_free(res);
-    release(&l, &mod);
+    sf_model_free(m);
     return st == SF_OK ? 0 : fail_line(errf, &e);
+}
+
+/* "1,64,4096" */
+static int parse_batches(const char *s, int64_t *b, int cap, FILE *errf)
+{
+    int n = 0;
+    char buf[256];
+    if (!s)
+        s = "1,64,4096";
+    if (strlen(s) >= sizeof buf)
+        return -usage_error(errf, "--batch list too long: '%s'", s);
+    strcpy(buf, s);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        unsigned long long v;
+        if (n == cap || !parse_number(tok, &v) || v < 1 || v > (1ull << 31))
+            return -usage_error(errf, "--batch takes positive integers separated by commas (at most 16), got '%s'", s);
+        b[n++] = (int64_t)v;
+    }
+    return n ? n : -usage_error(errf, "--batch takes positive integers separated by commas, got '%s'", s);
+}
+
+static int cmd_bench(const options *o, FILE *out, FILE *errf)
+{
+    int64_t batches[16];
+    int nb = parse_batches(o->batch_list, batches, 16, errf);
+    if (nb < 0)
+        return -nb;
+    if (o->backend && strcmp(o->backend, "cpu"))
+        return usage_error(errf, "bench measures the cpu backend, not '%s'", o->backend);
+    if (!sf_cpu_available())
+        return usage_error(errf, "%s", "bench needs the CPU backend: this sheaf was built without LLVM");
+    sf_error e = {0};
+    sf_model *m = open_model(o, out, errf, &e), *o0 = NULL;
+    if (m && !has_suffix(o->file, ".sheaf")) { /* the baselines: no passes */
+        options b = *o;
+        b.pipe = (sf_pipeline_opts){.opt_level = 0};
+        b.time = false;
+        o0 = open_model(&b, out, errf, &e);
+        if (!o0) {
+            sf_model_free(m);
+            m = NULL;
+        }
+    }
+    if (!m)
+        return fail_line(errf, &e);
+    if (!o0)
+        fprintf(errf, "sheaf: %s is a package: no -O0 or interpreter baselines\n", o->file);
+    sf_bench_opts bo = {o->model ? o->model : o->file, batches, nb, o->budget, o->json, out};
+    int rc = sf_bench(m, o0, &bo, &e);
+    sf_model_free(m);
+    sf_model_free(o0);
+    return rc ? fail_line(errf, &e) : 0;
 }
 
 static int cmd_version(FILE *out)
 {
     fprintf(out, "sheaf %s\n", SF_VERSION_STRING);
-    fputs("backends: interpreter\n", out);
+    fprintf(out, "backends: interpreter%s\n", sf_cpu_available() ? ", cpu (LLVM)" : "");
     fprintf(out, "toolchains found at build: LLVM %s, CUDA %s\n", *SF_LLVM_VERSION ? SF_LLVM_VERSION : "no",
             *SF_CUDA_VERSION ? SF_CUDA_VERSION : "no");
     return 0;
@@ -417,10 +558,12 @@ int sf_tool_main(int argc, char **argv, FILE *out, FILE *errf)
     options o = {0};
     o.strict = true;
     o.pipe.opt_level = 2;
-    if (strcmp(cmd, "ir") && strcmp(cmd, "run"))
-        return usage_error(errf, "unknown command '%s'", cmd);
-    int rc = parse_options(argc, argv, &o, errf);
-    if (rc)
-        return rc;
-    return strcmp(cmd, "ir") == 0 ? cmd_ir(&o, out, errf) : cmd_run(&o, out, errf);
+    static const struct { const char *name; int (*fn)(const options *, FILE *, FILE *); } cmds[] = {
+        {"ir", cmd_ir}, {"run", cmd_run}, {"compile", cmd_compile}, {"bench", cmd_bench}};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (strcmp(cmd, cmds[i].name) == 0) {
+            int rc = parse_options(argc, argv, &o, errf);
+            return rc ? rc : cmds[i].fn(&o, out, errf);
+        }
+    return usage_error(errf, "unknown command '%s'", cmd);
 }

@@ -1,0 +1,324 @@
+/* The public C API (include/sheaf.h): weights, compile, run, and what a
+ * host program asks of a model's inputs and outputs. Compiling is the
+ * frontend (for .py), the IR parser (for .sfir), the weights checked against
+ * the parameters, the pass pipeline, then the backend. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "frontend.h"
+#include "model.h"
+#include "pass.h"
+#include "safetensors.h"
+
+sf_weights *sf_weights_new(void)
+{
+    sf_weights *w = calloc(1, sizeof *w);
+    if (w && !(w->set = sf_tensors_new())) {
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void sf_weights_free(sf_weights *w)
+{
+    if (!w)
+        return;
+    sf_tensors_free(w->set);
+    free(w);
+}
+
+sf_status sf_weights_set(sf_weights *w, const char *name, int rank, const int64_t *dims, const float *data,
+                         sf_error *err)
+{
+    if (!w || !name || !data || rank < 0 || rank > SF_MAX_RANK || (rank && !dims))
+        return sf_fail(err, SF_ERR_INVALID_ARG, "sf_weights_set: null or out-of-range argument");
+    for (int i = 0; i < rank; i++)
+        if (dims[i] < 1)
+            return sf_fail(err, SF_ERR_INVALID_ARG, "sf_weights_set: '%s' dim %d is %lld", name, i, (long long)dims[i]);
+    return sf_tensors_add(w->set, name, rank, dims, data, err) ? SF_OK : (err ? err->code : SF_ERR_NOMEM);
+}
+
+sf_status sf_weights_load(sf_weights *w, const char *path, sf_error *err)
+{
+    if (!w || !path)
+        return sf_fail(err, SF_ERR_INVALID_ARG, "sf_weights_load: null argument");
+    return sf_st_load(path, w->set, err);
+}
+
+static bool has_suffix(const char *s, const char *suf)
+{
+    size_t n = strlen(s), k = strlen(suf);
+    return n >= k && strcmp(s + n - k, suf) == 0;
+}
+
+/* the caller's weights, copied, or the file's, or the seed's */
+static sf_tensor_set *gather_weights(const sf_graph *g, const sf_py_model *py, const sf_options *o, sf_error *err)
+{
+    sf_tensor_set *w = sf_tensors_new();
+    sf_status st = w ? SF_OK : sf_fail(err, SF_ERR_NOMEM, "out of memory");
+    if (st == SF_OK && o->weights) {
+        const sf_tensor_set *src = o->weights->set;
+        for (size_t i = 0; st == SF_OK && i < src->tensors.len; i++) {
+            const sf_tensor *t = src->tensors.items[i];
+            if (!sf_tensors_add(w, src->names.items[i], t->rank, t->dim, t->data, err))
+                st = err ? err->code : SF_ERR_NOMEM;
+        }
+    }
+    if (st == SF_OK && o->weights_file)
+        st = sf_st_load(o->weights_file, w, err);
+    if (st == SF_OK && !o->weights && !o->weights_file)
+        st = py ? sf_py_init_weights(py, o->seed, w, err) : sf_init_weights(g, o->seed, w, err);
+    if (st == SF_OK)
+        st = py ? sf_py_check_weights(py, w, !o->allow_extra_weights, err)
+                : sf_check_weights(g, w, o->allow_extra_weights, err);
+    if (st != SF_OK) {
+        sf_tensors_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+sf_model *sf_compile_text(const char *text, size_t len, const char *name, const sf_options *o, sf_error *err)
+{
+    static const sf_options none = {0};
+    if (!o)
+        o = &none;
+    if (!text || !name) {
+        sf_fail(err, SF_ERR_INVALID_ARG, "sf_compile_text: null argument");
+        return NULL;
+    }
+    bool py = has_suffix(name, ".py");
+    if (!py && !has_suffix(name, ".sfir")) {
+        sf_fail(err, SF_ERR_INVALID_ARG, "%s: unknown kind of source (expected a name ending in .py or .sfir)", name);
+        return NULL;
+    }
+    sf_py_model *pm = NULL;
+    sf_graph *g;
+    if (py) {
+        sf_py_options po = {o->model, o->inputs, o->ninputs, o->consts, o->nconsts};
+        pm = sf_py_compile(name, text, len, &po, err);
+        g = pm ? pm->graph : NULL;
+    } else {
+        g = sf_parse(text, len, name, err);
+    }
+    sf_tensor_set *w = g ? gather_weights(g, pm, o, err) : NULL;
+    if (pm)
+        pm->graph = NULL; /* ours now */
+    sf_py_model_free(pm);
+    if (!w) {
+        sf_graph_free(g);
+        return NULL;
+    }
+    sf_module mod = {.g = g, .weights = w};
+    sf_pipeline_opts pipe = {.opt_level = o->unoptimised ? 0 : 2};
+    sf_status st = sf_run_pipeline(&mod, &pipe, err);
+    if (st != SF_OK) {
+        sf_graph_free(mod.g);
+        sf_tensors_free(w);
+        return NULL;
+    }
+    return sf_model_from_parts(mod.g, w, o, err);
+}
+
+sf_model *sf_compile_file(const char *path, const sf_options *o, sf_error *err)
+{
+    if (!path) {
+        sf_fail(err, SF_ERR_INVALID_ARG, "sf_compile_file: null path");
+        return NULL;
+    }
+    char *text;
+    size_t len;
+    if (sf_read_file(path, &text, &len, err) != SF_OK)
+        return NULL;
+    sf_model *m = sf_compile_text(text, len, path, o, err);
+    free(text);
+    return m;
+}
+
+static sf_model *model_begin(sf_graph *g, sf_tensor_set *w, sf_error *err)
+{
+    sf_model *m = calloc(1, sizeof *m);
+    if (m) {
+        m->g = g;
+        m->weights = w;
+        m->params = calloc(g->params.len + 1, sizeof *m->params);
+        m->out_names = calloc(g->outputs.len + 1, sizeof *m->out_names);
+    }
+    if (!m || !m->params || !m->out_names) {
+        if (m)
+            sf_model_free(m);
+        else {
+            sf_graph_free(g);
+            sf_tensors_free(w);
+        }
+        sf_fail(err, SF_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < g->params.len; i++) {
+        const sf_value *v = g->params.items[i];
+        const sf_tensor *t = sf_tensors_get(w, v->def->name);
+        size_t want;
+        if (!t || !sf_type_numel(&v->type, 1, &want) || want != sf_tensor_numel(t)) {
+            sf_fail(err, SF_ERR_WEIGHTS, "weights: '%s' is missing or mis-shaped", v->def->name);
+            sf_model_free(m);
+            return NULL;
+        }
+        m->params[i] = t->data;
+    }
+    for (size_t i = 0; i < g->outputs.len; i++) {
+        char name[32];
+        sf_output_name(g, i, name, sizeof name);
+        if (!(m->out_names[i] = strdup(name))) {
+            sf_fail(err, SF_ERR_NOMEM, "out of memory");
+            sf_model_free(m);
+            return NULL;
+        }
+    }
+    return m;
+}
+
+static bool wants_interp(const sf_options *o, sf_error *err, bool *bad)
+{
+    *bad = false;
+    if (!o || !o->backend || !strcmp(o->backend, "cpu"))
+        return false;
+    if (!strcmp(o->backend, "interp"))
+        return true;
+    *bad = true;
+    sf_fail(err, SF_ERR_INVALID_ARG, "backend '%s': expected cpu or interp", o->backend);
+    return false;
+}
+
+static sf_model *finish(sf_model *m, const void *object, size_t size, const sf_options *o, sf_error *err)
+{
+    bool bad;
+    if (!m)
+        return NULL;
+    if (wants_interp(o, err, &bad) || bad) {
+        if (bad) {
+            sf_model_free(m);
+            return NULL;
+        }
+        return m;
+    }
+    m->cpu = object ? sf_cpu_load_object(m->g, object, size, err) : sf_cpu_compile(m->g, err);
+    if (!m->cpu) {
+        sf_model_free(m);
+        return NULL;
+    }
+    sf_cpu_set_threads(m->cpu, o ? o->threads : 0);
+    return m;
+}
+
+sf_model *sf_model_from_parts(sf_graph *g, sf_tensor_set *w, const sf_options *o, sf_error *err)
+{
+    return finish(model_begin(g, w, err), NULL, 0, o, err);
+}
+
+sf_model *sf_model_from_object(sf_graph *g, sf_tensor_set *w, const void *object, size_t size, const sf_options *o,
+                               sf_error *err)
+{
+    return finish(model_begin(g, w, err), object, size, o, err);
+}
+
+void sf_model_free(sf_model *m)
+{
+    if (!m)
+        return;
+    sf_cpu_free(m->cpu);
+    for (size_t i = 0; m->out_names && i < m->g->outputs.len; i++)
+        free(m->out_names[i]);
+    free(m->out_names);
+    free(m->params);
+    sf_tensors_free(m->weights);
+    sf_graph_free(m->g);
+    free(m);
+}
+
+const char *sf_model_notice(const sf_model *m) { return m && m->notice[0] ? m->notice : NULL; }
+
+size_t sf_num_inputs(const sf_model *m) { return m ? m->g->inputs.len : 0; }
+size_t sf_num_outputs(const sf_model *m) { return m ? m->g->outputs.len : 0; }
+
+static void describe(const sf_value *v, const char *name, sf_tensor_info *info)
+{
+    info->name = name;
+    info->rank = v->type.rank;
+    for (int d = 0; d < v->type.rank; d++)
+        info->dims[d] = v->type.dim[d] == SF_DIM_B ? SF_BATCH : v->type.dim[d];
+}
+
+bool sf_input_info(const sf_model *m, size_t i, sf_tensor_info *info)
+{
+    if (!m || !info || i >= m->g->inputs.len)
+        return false;
+    const sf_value *v = m->g->inputs.items[i];
+    describe(v, v->def->name, info);
+    return true;
+}
+
+bool sf_output_info(const sf_model *m, size_t i, sf_tensor_info *info)
+{
+    if (!m || !info || i >= m->g->outputs.len)
+        return false;
+    describe(m->g->outputs.items[i], m->out_names[i], info);
+    return true;
+}
+
+static size_t numel_of(const sf_vec *vals, size_t i, int64_t batch)
+{
+    size_t n;
+    if (i >= vals->len || batch < 1 || !sf_type_numel(&((const sf_value *)vals->items[i])->type, batch, &n))
+        return 0;
+    return n;
+}
+
+size_t sf_input_numel(const sf_model *m, size_t i, int64_t batch) { return m ? numel_of(&m->g->inputs, i, batch) : 0; }
+size_t sf_output_numel(const sf_model *m, size_t i, int64_t batch) { return m ? numel_of(&m->g->outputs, i, batch) : 0; }
+
+/* the interpreter through the same caller-owned buffers */
+static sf_status run_interp(sf_model *m, int64_t batch, const float *const *inputs, float *const *outputs,
+                            sf_error *err)
+{
+    const sf_graph *g = m->g;
+    sf_tensor_set *in = sf_tensors_new(), *out = sf_tensors_new();
+    sf_status st = in && out ? SF_OK : sf_fail(err, SF_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; st == SF_OK && i < g->inputs.len; i++) {
+        const sf_value *v = g->inputs.items[i];
+        int64_t dims[SF_MAX_RANK];
+        for (int d = 0; d < v->type.rank; d++)
+            dims[d] = v->type.dim[d] == SF_DIM_B ? batch : v->type.dim[d];
+        if (!sf_tensors_add(in, v->def->name, v->type.rank, dims, inputs[i], err))
+            st = err ? err->code : SF_ERR_NOMEM;
+    }
+    if (st == SF_OK)
+        st = sf_interp_run(g, batch, in, m->weights, out, err);
+    for (size_t i = 0; st == SF_OK && i < g->outputs.len; i++) {
+        const sf_tensor *t = sf_tensors_get(out, m->out_names[i]);
+        memcpy(outputs[i], t->data, sf_tensor_numel(t) * sizeof(float));
+    }
+    sf_tensors_free(in);
+    sf_tensors_free(out);
+    return st;
+}
+
+sf_status sf_run(sf_model *m, int64_t batch, const float *const *inputs, float *const *outputs, sf_error *err)
+{
+    if (!m || (!inputs && m->g->inputs.len) || !outputs)
+        return sf_fail(err, SF_ERR_INVALID_ARG, "sf_run: null argument");
+    if (batch < 1)
+        return sf_fail(err, SF_ERR_INVALID_ARG, "sf_run: batch size must be at least 1, got %lld", (long long)batch);
+    for (size_t i = 0; i < m->g->inputs.len; i++)
+        if (!inputs[i] || !sf_input_numel(m, i, batch))
+            return sf_fail(err, SF_ERR_INVALID_ARG, "sf_run: input %zu ('%s') is null or too large at batch %lld", i,
+                           ((const sf_value *)m->g->inputs.items[i])->def->name, (long long)batch);
+    for (size_t i = 0; i < m->g->outputs.len; i++)
+        if (!outputs[i] || !sf_output_numel(m, i, batch))
+            return sf_fail(err, SF_ERR_INVALID_ARG, "sf_run: output %zu is null or too large at batch %lld", i,
+                           (long long)batch);
+    return m->cpu ? sf_cpu_exec(m->cpu, batch, inputs, m->params, outputs, err)
+                  : run_interp(m, batch, inputs, outputs, err);
+}

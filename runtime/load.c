@@ -1,0 +1,118 @@
+/* sf_save and sf_load: a model to and from its compiled package. Loading
+ * checks the whole file first (package.c), then the target: another
+ * architecture is refused; the same architecture with CPU features this
+ * machine lacks is compiled again from the package's IR, with a notice. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "package.h"
+
+sf_status sf_save(const sf_model *m, const char *path, sf_error *err)
+{
+    if (!m || !path)
+        return sf_fail(err, SF_ERR_INVALID_ARG, "sf_save: null argument");
+    sf_cpu_target t;
+    memset(&t, 0, sizeof t);
+    const void *object = NULL;
+    size_t size = 0;
+    if (m->cpu) {
+        sf_status st = sf_cpu_host(&t, err);
+        if (st != SF_OK)
+            return st;
+        sf_cpu_object(m->cpu, &object, &size);
+    }
+    return sf_pkg_write(path, m->g, m->weights, object, size, &t, err);
+}
+
+/* whether every "+feature" the package's code uses is one this CPU has */
+static bool features_present(const char *want, const char *have, char *missing, size_t cap)
+{
+    missing[0] = '\0';
+    const char *p = want;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (n > 1 && p[0] == '+') {
+            bool found = false;
+            for (const char *h = have; *h && !found;) {
+                const char *hc = strchr(h, ',');
+                size_t hn = hc ? (size_t)(hc - h) : strlen(h);
+                found = hn == n && !memcmp(h, p, n);
+                h += hn + (hc ? 1 : 0);
+            }
+            if (!found) {
+                snprintf(missing, cap, "%.*s", (int)(n - 1), p + 1);
+                return false;
+            }
+        }
+        p += n + (comma ? 1 : 0);
+    }
+    return true;
+}
+
+sf_model *sf_load_bytes(const unsigned char *bytes, size_t size, const char *what, const sf_options *o,
+                        sf_error *err)
+{
+    sf_pkg_view v;
+    if (sf_pkg_parse(bytes, size, what, &v, err) != SF_OK)
+        return NULL;
+    char triple[128], cpu[64], features[4096], missing[64] = "";
+    if (!sf_pkg_meta(&v, "triple", triple, sizeof triple) || !sf_pkg_meta(&v, "cpu", cpu, sizeof cpu) ||
+        !sf_pkg_meta(&v, "features", features, sizeof features)) {
+        sf_fail(err, SF_ERR_FORMAT, "%s: meta section lacks triple, cpu or features", what);
+        return NULL;
+    }
+    sf_graph *g = sf_parse(v.ir, v.ir_len, what, err);
+    sf_tensor_set *w = g ? sf_tensors_new() : NULL;
+    sf_status st = !g ? SF_ERR_PARSE : w ? sf_pkg_weights(&v, what, w, err) : sf_fail(err, SF_ERR_NOMEM, "out of memory");
+    if (st == SF_OK)
+        st = sf_check_weights(g, w, false, err);
+    if (st != SF_OK) {
+        sf_graph_free(g);
+        sf_tensors_free(w);
+        return NULL;
+    }
+    bool interp = o && o->backend && !strcmp(o->backend, "interp");
+    if (interp || !v.object_len || !sf_cpu_available())
+        return sf_model_from_parts(g, w, o, err);
+    sf_cpu_target host;
+    if (sf_cpu_host(&host, err) != SF_OK) {
+        sf_graph_free(g);
+        sf_tensors_free(w);
+        return NULL;
+    }
+    if (strcmp(host.triple, triple)) {
+        sf_fail(err, SF_ERR_UNSUPPORTED, "%s: built for %s, this machine is %s (compile the model here)", what, triple,
+                host.triple);
+        sf_graph_free(g);
+        sf_tensors_free(w);
+        return NULL;
+    }
+    if (!features_present(features, host.features, missing, sizeof missing)) {
+        sf_model *m = sf_model_from_parts(g, w, o, err);
+        if (m)
+            snprintf(m->notice, sizeof m->notice,
+                     "%s: its code needs CPU feature '%s' (built for %s), which this CPU (%s) lacks: compiled again "
+                     "from its IR",
+                     what, missing, cpu, host.cpu);
+        return m;
+    }
+    return sf_model_from_object(g, w, v.object, v.object_len, o, err);
+}
+
+sf_model *sf_load(const char *path, const sf_options *o, sf_error *err)
+{
+    if (!path) {
+        sf_fail(err, SF_ERR_INVALID_ARG, "sf_load: null path");
+        return NULL;
+    }
+    char *bytes;
+    size_t size;
+    if (sf_read_file(path, &bytes, &size, err) != SF_OK)
+        return NULL;
+    sf_model *m = sf_load_bytes((const unsigned char *)bytes, size, path, o, err);
+    free(bytes);
+    return m;
+}

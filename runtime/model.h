@@ -1,0 +1,36 @@
+/* Internal to the runtime: the public sf_model, and the pieces the CLI and
+ * the package reader build one from. */
+#ifndef SF_MODEL_H
+#define SF_MODEL_H
+
+#include "cpu.h"
+#include "sheaf.h"
+#include "tensor.h"
+
+struct sf_weights {
+    sf_tensor_set *set;
+};
+
+struct sf_model {
+    sf_graph *g;              /* optimised */
+    sf_tensor_set *weights;   /* after the passes' folding: one per g->params */
+    const float **params;     /* weights' data in g->params order */
+    sf_cpu_model *cpu;        /* NULL: the reference interpreter runs it */
+    char **out_names;         /* "output", or "output.0", "output.1"... */
+    char notice[512];
+};
+
+/* A model from an optimised graph and its weights, both taken (freed on
+ * failure too); the backend and threads from o (NULL: CPU, all CPUs). */
+sf_model *sf_model_from_parts(sf_graph *g, sf_tensor_set *weights, const sf_options *o, sf_error *err);
+/* The same with native code already made for this CPU (a package's object
+ * code); object is copied. */
+sf_model *sf_model_from_object(sf_graph *g, sf_tensor_set *weights, const void *object, size_t size,
+                               const sf_options *o, sf_error *err);
+
+/* sf_load from bytes in memory (the fuzz target's entry); `what` names
+ * them in messages. */
+sf_model *sf_load_bytes(const unsigned char *bytes, size_t size, const char *what, const sf_options *o,
+                        sf_error *err);
+
+#endif

@@ -1,0 +1,306 @@
+/* The compiled package: a header, a section table, and 64-byte aligned
+ * sections (meta, IR text, weights, CPU object code), each with its length
+ * and CRC-32; the header and table have a CRC of their own and padding must
+ * be zero, so no byte of the file goes unchecked. Integers are little-endian. */
+#include "package.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "fileio.h"
+
+static const unsigned char MAGIC[8] = {'S', 'H', 'E', 'A', 'F', 'P', 'K', 0};
+enum { HEADER = 32, ENTRY = 32, ALIGN = 64, MAX_SECTIONS = 16 };
+enum { SEC_META = 1, SEC_IR = 2, SEC_WEIGHTS = 3, SEC_CPU_OBJECT = 4 };
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+static void put64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+static uint32_t get32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t get64(const unsigned char *p) { return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32; }
+
+static uint32_t crc(const void *p, size_t n)
+{
+    uLong c = crc32(0L, Z_NULL, 0);
+    const unsigned char *b = p;
+    while (n) { /* zlib takes uInt lengths */
+        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        c = crc32(c, b, k);
+        b += k, n -= k;
+    }
+    return (uint32_t)c;
+}
+
+/* ---- writing ---- */
+
+typedef struct buf {
+    unsigned char *p;
+    size_t len, cap;
+    bool failed;
+} buf;
+
+static void *grow(buf *b, size_t n)
+{
+    if (b->failed || n > SIZE_MAX - b->len) {
+        b->failed = true;
+        return NULL;
+    }
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n)
+            cap = cap > SIZE_MAX / 2 ? b->len + n : cap * 2;
+        unsigned char *q = realloc(b->p, cap);
+        if (!q) {
+            b->failed = true;
+            return NULL;
+        }
+        b->p = q, b->cap = cap;
+    }
+    void *at = b->p + b->len;
+    memset(at, 0, n);
+    b->len += n;
+    return at;
+}
+
+static void add(buf *b, const void *data, size_t n)
+{
+    void *at = grow(b, n);
+    if (at && n)
+        memcpy(at, data, n);
+}
+
+static void pad(buf *b) { grow(b, (ALIGN - b->len % ALIGN) % ALIGN); }
+
+/* weights: u32 count; per tensor u32 name length, name, u32 rank, i64 dims,
+ * u64 data offset within the section (64-aligned); then the data */
+static void put_weights(buf *out, const sf_tensor_set *w)
+{
+    size_t start = out->len;
+    unsigned char n4[8];
+    put32(n4, (uint32_t)w->tensors.len);
+    add(out, n4, 4);
+    size_t *at = calloc(w->tensors.len + 1, sizeof *at);
+    if (!at) {
+        out->failed = true;
+        return;
+    }
+    for (size_t i = 0; i < w->tensors.len; i++) {
+        const char *name = w->names.items[i];
+        const sf_tensor *t = w->tensors.items[i];
+        put32(n4, (uint32_t)strlen(name));
+        add(out, n4, 4);
+        add(out, name, strlen(name));
+        put32(n4, (uint32_t)t->rank);
+        add(out, n4, 4);
+        for (int d = 0; d < t->rank; d++) {
+            put64(n4, (uint64_t)t->dim[d]);
+            add(out, n4, 8);
+        }
+        at[i] = out->len;
+        add(out, n4, 8); /* the offset, filled in below */
+    }
+    for (size_t i = 0; i < w->tensors.len && !out->failed; i++) {
+        const sf_tensor *t = w->tensors.items[i];
+        pad(out);
+        if (!out->failed)
+            put64(out->p + at[i], out->len - start);
+        add(out, t->data, sf_tensor_numel(t) * sizeof(float));
+    }
+    free(at);
+}
+
+sf_status sf_pkg_write(const char *path, const sf_graph *g, const sf_tensor_set *w, const void *object,
+                       size_t object_size, const sf_cpu_target *target, sf_error *err)
+{
+    char *ir = sf_print_string(g);
+    char meta[sizeof target->features + 512];
+    int mlen = snprintf(meta, sizeof meta, "sheaf=%s\nbackend=%s\ntriple=%s\ncpu=%s\nfeatures=%s\n", SF_VERSION_STRING,
+                        object ? "cpu" : "none", target->triple, target->cpu, target->features);
+    buf b = {0};
+    int nsec = object ? 4 : 3;
+    grow(&b, HEADER + (size_t)nsec * ENTRY);
+    pad(&b);
+    size_t off[4], len[4];
+    int kind[4] = {SEC_META, SEC_IR, SEC_WEIGHTS, SEC_CPU_OBJECT};
+    for (int s = 0; s < nsec; s++) {
+        off[s] = b.len;
+        if (s == 0)
+            add(&b, meta, mlen > 0 && (size_t)mlen < sizeof meta ? (size_t)mlen : 0);
+        else if (s == 1)
+            add(&b, ir ? ir : "", ir ? strlen(ir) : 0);
+        else if (s == 2)
+            put_weights(&b, w);
+        else
+            add(&b, object, object_size);
+        len[s] = b.len - off[s];
+        pad(&b);
+    }
+    if (!ir || b.failed) {
+        free(ir);
+        free(b.p);
+        return sf_fail(err, SF_ERR_NOMEM, "%s: out of memory writing the package", path);
+    }
+    free(ir);
+    memcpy(b.p, MAGIC, 8);
+    put32(b.p + 8, SF_PKG_VERSION);
+    put32(b.p + 12, (uint32_t)nsec);
+    put64(b.p + 16, b.len);
+    for (int s = 0; s < nsec; s++) {
+        unsigned char *e = b.p + HEADER + (size_t)s * ENTRY;
+        put32(e, (uint32_t)kind[s]);
+        put64(e + 8, off[s]);
+        put64(e + 16, len[s]);
+        put32(e + 24, crc(b.p + off[s], len[s]));
+    }
+    put32(b.p + 24, crc(b.p, HEADER + (size_t)nsec * ENTRY)); /* with this field still zero */
+    sf_outfile of;
+    sf_status st = sf_outfile_open(&of, path, err);
+    if (st == SF_OK && fwrite(b.p, 1, b.len, of.f) != b.len) {
+        sf_outfile_abort(&of);
+        st = sf_fail(err, SF_ERR_IO, "%s: write failed", path);
+    } else if (st == SF_OK) {
+        st = sf_outfile_commit(&of, err);
+    }
+    free(b.p);
+    return st;
+}
+
+/* ---- reading ---- */
+
+static bool all_zero(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+sf_status sf_pkg_parse(const unsigned char *buf, size_t size, const char *what, sf_pkg_view *v, sf_error *err)
+{
+    memset(v, 0, sizeof *v);
+    if (size < HEADER || memcmp(buf, MAGIC, 8) != 0)
+        return sf_fail(err, SF_ERR_FORMAT, "%s: not a sheaf package (bad magic)", what);
+    uint32_t version = get32(buf + 8), nsec = get32(buf + 12);
+    if (version > SF_PKG_VERSION)
+        return sf_fail(err, SF_ERR_FORMAT, "%s: package format version %u is newer than this sheaf reads (%d)", what,
+                       version, SF_PKG_VERSION);
+    if (version == 0)
+        return sf_fail(err, SF_ERR_FORMAT, "%s: package format version 0 is not valid", what);
+    if (get64(buf + 16) != size)
+        return sf_fail(err, SF_ERR_FORMAT, "%s: truncated or extended: the header says %llu bytes, the file has %zu",
+                       what, (unsigned long long)get64(buf + 16), size);
+    if (nsec < 3 || nsec > MAX_SECTIONS || HEADER + (size_t)nsec * ENTRY > size)
+        return sf_fail(err, SF_ERR_FORMAT, "%s: bad section count %u", what, nsec);
+    size_t table_end = HEADER + (size_t)nsec * ENTRY;
+    unsigned char head[HEADER + MAX_SECTIONS * ENTRY];
+    memcpy(head, buf, table_end);
+    put32(head + 24, 0);
+    if (crc(head, table_end) != get32(buf + 24) || !all_zero(buf + 28, 4))
+        return sf_fail(err, SF_ERR_FORMAT, "%s: header checksum mismatch (corrupted)", what);
+    size_t expect = table_end + (ALIGN - table_end % ALIGN) % ALIGN; /* sections follow each other in order */
+    if (expect > size || !all_zero(buf + table_end, expect - table_end))
+        return sf_fail(err, SF_ERR_FORMAT, "%s: non-zero padding after the section table", what);
+    static const char *const names[] = {"", "meta", "ir", "weights", "cpu object"};
+    for (uint32_t s = 0; s < nsec; s++) {
+        const unsigned char *e = buf + HEADER + (size_t)s * ENTRY;
+        uint32_t kind = get32(e);
+        uint64_t off = get64(e + 8), len = get64(e + 16);
+        if (kind < SEC_META || kind > SEC_CPU_OBJECT || kind != s + 1 || get32(e + 4) || get32(e + 28))
+            return sf_fail(err, SF_ERR_FORMAT, "%s: section %u has unknown kind %u", what, s, kind);
+        if (off != expect || off > size || len > size - off)
+            return sf_fail(err, SF_ERR_FORMAT, "%s: %s section lies outside the file or out of order", what,
+                           names[kind]);
+        if (crc(buf + off, len) != get32(e + 24))
+            return sf_fail(err, SF_ERR_FORMAT, "%s: %s section checksum mismatch (corrupted)", what, names[kind]);
+        size_t end = off + len, next = end + (ALIGN - end % ALIGN) % ALIGN;
+        if (next > size)
+            next = size;
+        if (!all_zero(buf + end, next - end))
+            return sf_fail(err, SF_ERR_FORMAT, "%s: non-zero padding after the %s section", what, names[kind]);
+        expect = next;
+        switch (kind) {
+        case SEC_META: v->meta = (const char *)buf + off, v->meta_len = len; break;
+        case SEC_IR: v->ir = (const char *)buf + off, v->ir_len = len; break;
+        case SEC_WEIGHTS: v->weights = buf + off, v->weights_len = len; break;
+        default: v->object = buf + off, v->object_len = len; break;
+        }
+    }
+    if (expect != size)
+        return sf_fail(err, SF_ERR_FORMAT, "%s: %zu bytes after the last section", what, size - expect);
+    return SF_OK;
+}
+
+bool sf_pkg_meta(const sf_pkg_view *v, const char *key, char *out, size_t cap)
+{
+    size_t klen = strlen(key);
+    const char *p = v->meta, *end = v->meta + v->meta_len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        if ((size_t)(le - p) > klen && !memcmp(p, key, klen) && p[klen] == '=') {
+            size_t n = (size_t)(le - p) - klen - 1;
+            if (n >= cap)
+                return false;
+            memcpy(out, p + klen + 1, n);
+            out[n] = '\0';
+            return true;
+        }
+        p = le + 1;
+    }
+    return false;
+}
+
+sf_status sf_pkg_weights(const sf_pkg_view *v, const char *what, sf_tensor_set *w, sf_error *err)
+{
+    const unsigned char *p = v->weights, *end = v->weights + v->weights_len;
+#define NEED(n) if ((size_t)(end - p) < (size_t)(n)) return sf_fail(err, SF_ERR_FORMAT, "%s: weights section truncated", what)
+    NEED(4);
+    uint32_t count = get32(p);
+    p += 4;
+    for (uint32_t i = 0; i < count; i++) {
+        NEED(4);
+        uint32_t nlen = get32(p);
+        p += 4;
+        NEED((size_t)nlen + 4);
+        char name[1024];
+        if (nlen == 0 || nlen >= sizeof name || memchr(p, 0, nlen))
+            return sf_fail(err, SF_ERR_FORMAT, "%s: weight %u has a bad name", what, i);
+        memcpy(name, p, nlen);
+        name[nlen] = '\0';
+        p += nlen;
+        uint32_t rank = get32(p);
+        p += 4;
+        if (rank > SF_MAX_RANK)
+            return sf_fail(err, SF_ERR_FORMAT, "%s: weight '%s' has rank %u", what, name, rank);
+        NEED((size_t)rank * 8 + 8);
+        int64_t dims[SF_MAX_RANK];
+        size_t numel = 1, bytes;
+        for (uint32_t d = 0; d < rank; d++, p += 8) {
+            uint64_t x = get64(p);
+            if (x == 0 || x > INT64_MAX || sf_mul_overflow(numel, (size_t)x, &numel))
+                return sf_fail(err, SF_ERR_FORMAT, "%s: weight '%s' has a bad shape", what, name);
+            dims[d] = (int64_t)x;
+        }
+        uint64_t at = get64(p);
+        p += 8;
+        if (sf_mul_overflow(numel, sizeof(float), &bytes) || at % ALIGN || at > v->weights_len ||
+            bytes > v->weights_len - at)
+            return sf_fail(err, SF_ERR_FORMAT, "%s: weight '%s' lies outside the weights section", what, name);
+        if (!sf_tensors_add(w, name, (int)rank, dims, (const float *)(v->weights + at), err))
+            return err ? err->code : SF_ERR_NOMEM;
+    }
+#undef NEED
+    return SF_OK;
+}

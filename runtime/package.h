@@ -1,0 +1,31 @@
+/* Internal to the runtime: the compiled package's byte format
+ * (docs/package.md). The reader checks every byte before anything uses it. */
+#ifndef SF_PACKAGE_H
+#define SF_PACKAGE_H
+
+#include "cpu.h"
+#include "model.h"
+
+#define SF_PKG_VERSION 1
+
+typedef struct sf_pkg_view {
+    const char *meta, *ir;  /* text, not NUL-terminated */
+    size_t meta_len, ir_len;
+    const unsigned char *weights, *object;
+    size_t weights_len, object_len; /* object_len 0: no native code */
+} sf_pkg_view;
+
+/* Writes a package for a graph, its weights and object code built for
+ * `target` (object may be NULL: IR and weights only). Atomic: no partial
+ * file on failure. */
+sf_status sf_pkg_write(const char *path, const sf_graph *g, const sf_tensor_set *w, const void *object,
+                       size_t object_size, const sf_cpu_target *target, sf_error *err);
+/* Checks and splits the bytes of a package; views point into buf. */
+sf_status sf_pkg_parse(const unsigned char *buf, size_t size, const char *what, sf_pkg_view *v, sf_error *err);
+/* A value of the meta section ("triple", "cpu", "features"...), copied into
+ * out; false when absent or too long. */
+bool sf_pkg_meta(const sf_pkg_view *v, const char *key, char *out, size_t cap);
+/* The weights section as tensors. */
+sf_status sf_pkg_weights(const sf_pkg_view *v, const char *what, sf_tensor_set *w, sf_error *err);
+
+#endif

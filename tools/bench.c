@@ -1,0 +1,263 @@
+/* The benchmark: per batch size, the model's latency (min / median / p90 of
+ * repeated runs within a time budget), rows/s and GFLOP/s (flops of the
+ * unoptimised graph: the work the model asks for), the activation memory the
+ * plan laid out and the process's peak RSS, and in the same run the
+ * interpreter on the unoptimised IR and the CPU backend at -O0, with the
+ * largest difference between their outputs and the model's. */
+#include "bench.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "fileio.h"
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct timing {
+    double min, median, p90;
+    int reps;
+} timing;
+
+typedef struct io {
+    float **in, **out;
+    size_t nin, nout;
+} io;
+
+static void io_free(io *b)
+{
+    for (size_t i = 0; b->in && i < b->nin; i++)
+        free(b->in[i]);
+    for (size_t i = 0; b->out && i < b->nout; i++)
+        free(b->out[i]);
+    free(b->in);
+    free(b->out);
+    memset(b, 0, sizeof *b);
+}
+
+/* inputs drawn from the seed (the same for every model), zeroed outputs */
+static sf_status io_make(const sf_model *m, int64_t batch, io *b, sf_error *err)
+{
+    memset(b, 0, sizeof *b);
+    b->nin = sf_num_inputs(m), b->nout = sf_num_outputs(m);
+    b->in = calloc(b->nin + 1, sizeof *b->in);
+    b->out = calloc(b->nout + 1, sizeof *b->out);
+    sf_tensor_set *rnd = sf_tensors_new();
+    sf_status st = b->in && b->out && rnd ? sf_random_inputs(m->g, batch, 1, rnd, err) : SF_ERR_NOMEM;
+    for (size_t i = 0; st == SF_OK && i < b->nin; i++) {
+        size_t n = sf_input_numel(m, i, batch);
+        if (!(b->in[i] = malloc(n * sizeof(float))))
+            st = SF_ERR_NOMEM;
+        else
+            memcpy(b->in[i], ((const sf_tensor *)rnd->tensors.items[i])->data, n * sizeof(float));
+    }
+    for (size_t i = 0; st == SF_OK && i < b->nout; i++)
+        if (!(b->out[i] = calloc(sf_output_numel(m, i, batch) + 1, sizeof(float))))
+            st = SF_ERR_NOMEM;
+    sf_tensors_free(rnd);
+    if (st == SF_ERR_NOMEM)
+        sf_fail(err, st, "bench: out of memory for batch %lld", (long long)batch);
+    if (st != SF_OK)
+        io_free(b);
+    return st;
+}
+
+/* one warm-up run, then runs until the budget is spent (at least `least`) */
+static sf_status time_runs(sf_model *m, int64_t batch, io *b, double budget, int least, timing *t, sf_error *err)
+{
+    sf_status st = sf_run(m, batch, (const float *const *)b->in, b->out, err);
+    int cap = 100000, n = 0;
+    double *s = malloc(sizeof *s * (size_t)cap), start = now();
+    if (!s)
+        return sf_fail(err, SF_ERR_NOMEM, "out of memory");
+    while (st == SF_OK && n < cap && (n < least || now() - start < budget)) {
+        double t0 = now();
+        st = sf_run(m, batch, (const float *const *)b->in, b->out, err);
+        s[n++] = now() - t0;
+    }
+    if (st == SF_OK) {
+        qsort(s, (size_t)n, sizeof *s, cmp_double);
+        t->min = s[0], t->median = s[n / 2], t->p90 = s[(size_t)(n * 9 / 10) < (size_t)n ? n * 9 / 10 : n - 1];
+        t->reps = n;
+    }
+    free(s);
+    return st;
+}
+
+static double max_diff(const io *a, const io *b, const sf_model *m, int64_t batch)
+{
+    double d = 0;
+    for (size_t i = 0; i < a->nout; i++)
+        for (size_t k = 0, n = sf_output_numel(m, i, batch); k < n; k++)
+            d = fmax(d, fabs((double)a->out[i][k] - (double)b->out[i][k]));
+    return d;
+}
+
+static void put_time(FILE *f, double s)
+{
+    if (s < 1e-3)
+        fprintf(f, "%.1f us", s * 1e6);
+    else if (s < 1)
+        fprintf(f, "%.2f ms", s * 1e3);
+    else
+        fprintf(f, "%.2f s", s);
+}
+
+static long peak_rss_kb(void)
+{
+    struct rusage u;
+    return getrusage(RUSAGE_SELF, &u) == 0 ? u.ru_maxrss : 0;
+}
+
+typedef struct row {
+    int64_t batch;
+    timing t, interp, o0;
+    bool has_interp, has_o0;
+    double gflops, diff_interp, diff_o0;
+    size_t planned, arena;
+    long rss_kb;
+} row;
+
+static void print_row(FILE *f, const char *label, int threads, const row *r)
+{
+    fprintf(f, "bench %s cpu threads=%d batch %lld: min ", label, threads, (long long)r->batch);
+    put_time(f, r->t.min);
+    fputs(", median ", f);
+    put_time(f, r->t.median);
+    fputs(", p90 ", f);
+    put_time(f, r->t.p90);
+    fprintf(f, " (%d runs); %.4g rows/s, %.3g GFLOP/s; activations planned %zu B, allocated %zu B, peak RSS %ld MB",
+            r->t.reps, (double)r->batch / r->t.median, r->gflops / r->t.median, r->planned, r->arena, r->rss_kb / 1024);
+    if (r->has_interp)
+        fprintf(f, "; vs interpreter on -O0 IR %.0fx (max |diff| %.2g)", r->interp.median / r->t.median, r->diff_interp);
+    if (r->has_o0)
+        fprintf(f, "; vs cpu -O0 %.1fx (max |diff| %.2g)", r->o0.median / r->t.median, r->diff_o0);
+    fputc('\n', f);
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++)
+        if (*s == '"' || *s == '\\')
+            fprintf(f, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            fprintf(f, "\\u%04x", *s);
+        else
+            fputc(*s, f);
+    fputc('"', f);
+}
+
+static void json_timing(FILE *f, const char *key, const timing *t)
+{
+    fprintf(f, "\"%s\": {\"min_s\": %.9g, \"median_s\": %.9g, \"p90_s\": %.9g, \"runs\": %d}", key, t->min, t->median,
+            t->p90, t->reps);
+}
+
+static void json_row(FILE *f, const char *label, int threads, const row *r, bool last)
+{
+    fputs("  {\"model\": ", f);
+    json_string(f, label);
+    fprintf(f, ", \"backend\": \"cpu\", \"threads\": %d, \"batch\": %lld, ", threads, (long long)r->batch);
+    json_timing(f, "latency", &r->t);
+    fprintf(f, ", \"rows_per_s\": %.9g, \"gflop_per_s\": %.9g, \"flop_per_run\": %.9g, ", (double)r->batch / r->t.median,
+            r->gflops / r->t.median, r->gflops * 1e9);
+    fprintf(f, "\"activations_planned_bytes\": %zu, \"activations_allocated_bytes\": %zu, \"peak_rss_bytes\": %ld",
+            r->planned, r->arena, r->rss_kb * 1024);
+    if (r->has_interp) {
+        fputs(", ", f);
+        json_timing(f, "interpreter_O0", &r->interp);
+        fprintf(f, ", \"speedup_vs_interpreter\": %.6g, \"max_abs_diff_interpreter\": %.3g",
+                r->interp.median / r->t.median, r->diff_interp);
+    }
+    if (r->has_o0) {
+        fputs(", ", f);
+        json_timing(f, "cpu_O0", &r->o0);
+        fprintf(f, ", \"speedup_vs_O0\": %.6g, \"max_abs_diff_O0\": %.3g", r->o0.median / r->t.median, r->diff_o0);
+    }
+    fprintf(f, "}%s\n", last ? "" : ",");
+}
+
+/* the interpreter on o0's graph, through the same buffers */
+static sf_status bench_interp(sf_model *o0, int64_t batch, io *b, double budget, timing *t, sf_error *err)
+{
+    sf_cpu_model *cpu = o0->cpu;
+    o0->cpu = NULL; /* sf_run falls to the interpreter */
+    sf_status st = time_runs(o0, batch, b, budget, 1, t, err);
+    o0->cpu = cpu;
+    return st;
+}
+
+static sf_status bench_batch(sf_model *m, sf_model *o0, const sf_bench_opts *o, int64_t batch, row *r, sf_error *err)
+{
+    memset(r, 0, sizeof *r);
+    r->batch = batch;
+    io a, b;
+    sf_status st = io_make(m, batch, &a, err);
+    if (st != SF_OK)
+        return st;
+    double budget = o->budget_s > 0 ? o->budget_s : 1.0;
+    st = time_runs(m, batch, &a, budget, 5, &r->t, err);
+    r->gflops = sf_graph_flops(o0 ? o0->g : m->g, batch) * 1e-9;
+    if (m->cpu) {
+        sf_cpu_planned_bytes(m->cpu, batch, &r->planned);
+        r->arena = sf_cpu_arena_bytes(m->cpu);
+    }
+    r->rss_kb = peak_rss_kb();
+    if (st == SF_OK && o0 && (st = io_make(o0, batch, &b, err)) == SF_OK) {
+        st = time_runs(o0, batch, &b, budget, 3, &r->o0, err);
+        r->has_o0 = st == SF_OK;
+        r->diff_o0 = max_diff(&a, &b, m, batch);
+        if (st == SF_OK)
+            st = bench_interp(o0, batch, &b, budget, &r->interp, err);
+        r->has_interp = st == SF_OK;
+        r->diff_interp = max_diff(&a, &b, m, batch);
+        io_free(&b);
+    }
+    io_free(&a);
+    return st;
+}
+
+int sf_bench(sf_model *m, sf_model *o0, const sf_bench_opts *o, sf_error *err)
+{
+    row *rows = calloc((size_t)o->nbatches + 1, sizeof *rows);
+    if (!rows) {
+        sf_fail(err, SF_ERR_NOMEM, "out of memory");
+        return 1;
+    }
+    int threads = m->cpu ? sf_cpu_threads(m->cpu) : 1;
+    sf_status st = SF_OK;
+    for (int i = 0; st == SF_OK && i < o->nbatches; i++) {
+        st = bench_batch(m, o0, o, o->batches[i], &rows[i], err);
+        if (st == SF_OK) {
+            print_row(o->out, o->label, threads, &rows[i]);
+            fflush(o->out);
+        }
+    }
+    if (st == SF_OK && o->json) {
+        sf_outfile of;
+        st = sf_outfile_open(&of, o->json, err);
+        if (st == SF_OK) {
+            fputs("[\n", of.f);
+            for (int i = 0; i < o->nbatches; i++)
+                json_row(of.f, o->label, threads, &rows[i], i + 1 == o->nbatches);
+            fputs("]\n", of.f);
+            st = sf_outfile_commit(&of, err);
+        }
+    }
+    free(rows);
+    return st == SF_OK ? 0 : 1;
+}
