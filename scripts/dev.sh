@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # sheaf's one entry point for set-up, building and testing.
 #
-#   scripts/dev.sh demo    install what is missing, build, compile seed 003's model, print and run it
+#   scripts/dev.sh demo    install what is missing, build, compile seed 003's ParallelFCN(1000) to a package, run and bench it
 #   scripts/dev.sh test    install what is missing, build, run the whole test suite (ctest)
 #   scripts/dev.sh asan    the test suite built with AddressSanitizer + UBSan (clang or gcc)
 #   scripts/dev.sh fuzz [SECONDS]   build the libFuzzer targets with clang and run each
@@ -23,8 +23,9 @@ need_packages() {
     if command -v pkg-config >/dev/null; then
         pkg-config --exists cmocka || missing+=(libcmocka-dev)
         pkg-config --exists jansson || missing+=(libjansson-dev)
+        pkg-config --exists zlib || missing+=(zlib1g-dev)
     else
-        missing+=(libcmocka-dev libjansson-dev)
+        missing+=(libcmocka-dev libjansson-dev zlib1g-dev)
     fi
     for tool in "$@"; do
         command -v "$tool" >/dev/null || missing+=("$tool")
@@ -61,11 +62,18 @@ demo)
     need_packages
     mkdir -p build
     build build
-    model=(tests/models/parallel_fcn.py --model "ParallelFCN(8)" --input "x=f32[B,160]")
-    echo "== sheaf ir ${model[*]} --stats   (seed 003's model, 8 branches, after -O2)"
-    build/sheaf ir "${model[@]}" --stats
-    echo "== sheaf run ${model[*]} --batch 4 --seed 1   (reference interpreter, CPU)"
-    build/sheaf run "${model[@]}" --batch 4 --seed 1
+    # seed 003's model from the shared corpus when it sits beside the repo, else the test copy
+    src=../shared/models/parallel_fcn.py
+    [ -f "$src" ] || src=tests/models/parallel_fcn.py
+    model=("$src" --model "ParallelFCN(1000)" --input "x=f32[B,20000]")
+    echo "== sheaf compile ${model[*]} -o build/pfcn1000.sheaf --time   (1000 branches, -O2, CPU)"
+    build/sheaf compile "${model[@]}" -o build/pfcn1000.sheaf --time
+    echo "== sheaf ir ${model[*]} --stats   (the graph after -O2)"
+    build/sheaf ir "${model[@]}" --stats | grep -v '^param'
+    echo "== sheaf run build/pfcn1000.sheaf --batch 4 --time   (the package: no compile)"
+    build/sheaf run build/pfcn1000.sheaf --batch 4 --time
+    echo "== sheaf bench ${model[*]} --batch 1,64   (vs the interpreter and -O0, same run)"
+    build/sheaf bench "${model[@]}" --batch 1,64 --budget 0.5
     ;;
 test)
     need_packages
@@ -85,7 +93,12 @@ fuzz)
     secs=${2:-60}
     mkdir -p build-fuzz
     CC=clang build build-fuzz -DSF_FUZZ=ON -DSF_TESTS=OFF
-    mkdir -p build-fuzz/corpus/ir_parse build-fuzz/corpus/safetensors build-fuzz/corpus/py_parse build-fuzz/findings
+    mkdir -p build-fuzz/corpus/ir_parse build-fuzz/corpus/safetensors build-fuzz/corpus/py_parse \
+        build-fuzz/corpus/package build-fuzz/seeds/package build-fuzz/findings
+    # package seeds: small models written by this build (interpreter packages carry no object code)
+    for f in mlp parallel_fcn3 views; do
+        build-fuzz/sheaf compile tests/fixtures/$f.sfir --backend interp -o build-fuzz/seeds/package/$f.sheaf
+    done
     fail=0
     run_fuzzer() { # NAME SEED_DIR
         local log=build-fuzz/$1.log
@@ -100,6 +113,7 @@ fuzz)
     run_fuzzer fuzz_ir_parse tests/fixtures
     run_fuzzer fuzz_safetensors tests/fuzz/corpus/safetensors
     run_fuzzer fuzz_py_parse tests/fuzz/corpus/py
+    run_fuzzer fuzz_package build-fuzz/seeds/package
     exit $fail
     ;;
 *)
