@@ -68,7 +68,7 @@ void em_loop_begin(emit *e, loop *l, LLVMValueRef limit, const char *name)
 }
 
 /* the kernel's share of its partitioned loop: [lo, hi) */
-static void part_loop_begin(emit *e, loop *l, const char *name) { em_loop_from(e, l, e->lo, e->hi, name); }
+void em_part_loop_begin(emit *e, loop *l, const char *name) { em_loop_from(e, l, e->lo, e->hi, name); }
 
 void em_loop_from(emit *e, loop *l, LLVMValueRef start, LLVMValueRef limit, const char *name)
 {
@@ -107,7 +107,7 @@ static void nest_open(emit *e, nest *n, const sf_type *t, bool part)
     n->rank = t->rank;
     for (int d = 0; d < t->rank; d++) {
         if (d == 0 && part)
-            part_loop_begin(e, &n->l[d], "d");
+            em_part_loop_begin(e, &n->l[d], "d");
         else
             em_loop_begin(e, &n->l[d], em_dim(e, t->dim[d]), "d");
         n->idx[d] = n->l[d].index;
@@ -174,7 +174,7 @@ static void k_unary(emit *e, const sf_node *n)
 {
     LLVMValueRef in = em_arg(e, 0), out = em_arg(e, n->nin + 0);
     loop l;
-    part_loop_begin(e, &l, "i");
+    em_part_loop_begin(e, &l, "i");
     em_store(e, out, l.index, unary_value(e, n->op, em_load(e, in, l.index)));
     em_loop_end(e, &l);
 }
@@ -193,38 +193,6 @@ static void k_binary(emit *e, const sf_node *n)
                                         : LLVMBuildFDiv(e->b, x, y, "");
     em_store(e, out, bcast_offset(e, &ne, ot, ot), r);
     nest_close(e, &ne);
-}
-
-/* linear and grouped_linear: out[m, (g,) o] = b + sum_k x[m, (g,) k] W[(g,) o, k] */
-static void k_product(emit *e, const sf_node *n)
-{
-    bool grouped = n->op == SF_OP_GROUPED_LINEAR, shared = grouped && sf_attr_int(n, "shared");
-    const sf_type *wt = &n->in[1]->type;
-    int64_t G = grouped ? wt->dim[0] : 1, O = wt->dim[grouped ? 1 : 0], I = wt->dim[grouped ? 2 : 1];
-    LLVMValueRef x = em_arg(e, 0), w = em_arg(e, 1), b = n->nin > 2 ? em_arg(e, 2) : NULL;
-    LLVMValueRef out = em_arg(e, n->nin + 0), acc = accumulator(e);
-    loop lt, lo, lk;
-    part_loop_begin(e, &lt, "t"); /* t = m * G + g */
-    loop lm = {.index = LLVMBuildSDiv(e->b, lt.index, em_const(e, G), "")};
-    loop lg = {.index = LLVMBuildSRem(e->b, lt.index, em_const(e, G), "")};
-    em_loop_begin(e, &lo, em_const(e, O), "o");
-    LLVMValueRef go = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, lg.index, em_const(e, O), ""), lo.index, "");
-    LLVMBuildStore(e->b, b ? em_load(e, b, go) : fconst(e, 0), acc);
-    LLVMValueRef xrow = shared || !grouped ? LLVMBuildMul(e->b, lm.index, em_const(e, I), "")
-                                           : LLVMBuildMul(e->b,
-                                                          LLVMBuildAdd(e->b, LLVMBuildMul(e->b, lm.index, em_const(e, G), ""),
-                                                                       lg.index, ""),
-                                                          em_const(e, I), "");
-    LLVMValueRef wrow = LLVMBuildMul(e->b, go, em_const(e, I), "");
-    em_loop_begin(e, &lk, em_const(e, I), "k");
-    LLVMValueRef xv = em_load(e, x, LLVMBuildAdd(e->b, xrow, lk.index, ""));
-    LLVMValueRef wv = em_load(e, w, LLVMBuildAdd(e->b, wrow, lk.index, ""));
-    LLVMBuildStore(e->b, fmuladd(e, xv, wv, LLVMBuildLoad2(e->b, e->f32, acc, "")), acc);
-    em_loop_end(e, &lk);
-    LLVMValueRef at = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, lm.index, em_const(e, G * O), ""), go, "");
-    em_store(e, out, at, LLVMBuildLoad2(e->b, e->f32, acc, ""));
-    em_loop_end(e, &lo);
-    em_loop_end(e, &lt);
 }
 
 /* matmul: batch dims broadcast; out[.., i, j] = sum_k a[.., i, k] b[.., k, j] */
@@ -267,7 +235,7 @@ static void copy_block(emit *e, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef
                        int64_t len, int64_t dst_len, LLVMValueRef at, int64_t src_len, LLVMValueRef from, int64_t step)
 {
     loop lo, lj, li;
-    part_loop_begin(e, &lo, "o");
+    em_part_loop_begin(e, &lo, "o");
     em_loop_begin(e, &lj, em_const(e, len), "j");
     em_loop_begin(e, &li, inner, "i");
     LLVMValueRef s = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, lo.index, em_const(e, src_len), ""),
@@ -402,7 +370,7 @@ static void k_conv(emit *e, const sf_node *n)
     LLVMValueRef x = em_arg(e, 0), w = em_arg(e, 1), b = n->nin > 2 ? em_arg(e, 2) : NULL;
     LLVMValueRef out = em_arg(e, n->nin + 0), acc = accumulator(e);
     loop lt, lh, lw, lc, lkh, lkw;
-    part_loop_begin(e, &lt, "t"); /* t = n * O + o */
+    em_part_loop_begin(e, &lt, "t"); /* t = n * O + o */
     loop ln = {.index = LLVMBuildSDiv(e->b, lt.index, em_const(e, O), "")};
     loop lo = {.index = LLVMBuildSRem(e->b, lt.index, em_const(e, O), "")};
     LLVMValueRef g = LLVMBuildSDiv(e->b, lo.index, em_const(e, og), "");
@@ -446,7 +414,7 @@ static void k_batchnorm(emit *e, const sf_node *n)
     LLVMValueRef gam = n->nin == 5 ? em_arg(e, 3) : NULL, bet = n->nin == 5 ? em_arg(e, 4) : NULL;
     LLVMValueRef out = em_arg(e, n->nin + 0);
     loop lb, lc, li;
-    part_loop_begin(e, &lb, "b");
+    em_part_loop_begin(e, &lb, "b");
     em_loop_begin(e, &lc, em_const(e, xt->dim[1]), "c");
     LLVMValueRef s = LLVMBuildFDiv(e->b, gam ? em_load(e, gam, lc.index) : fconst(e, 1),
                                    em_call_f32(e, "llvm.sqrt.f32", LLVMBuildFAdd(e->b, em_load(e, var, lc.index),
@@ -475,7 +443,7 @@ static void k_normalise(emit *e, const sf_node *n)
     LLVMValueRef w = ln && n->nin > 1 ? em_arg(e, 1) : NULL, b = ln && n->nin > 2 ? em_arg(e, 2) : NULL;
     LLVMValueRef a1 = accumulator(e), a2 = accumulator(e);
     loop lo, li, lj;
-    part_loop_begin(e, &lo, "o");
+    em_part_loop_begin(e, &lo, "o");
     em_loop_begin(e, &li, inner, "i");
     LLVMValueRef base = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, LLVMBuildMul(e->b, lo.index, len, ""), inner, ""), li.index, "");
 #define AT(j) LLVMBuildAdd(e->b, base, LLVMBuildMul(e->b, (j), inner, ""), "")
@@ -583,7 +551,7 @@ bool em_kernel(emit *e, const sf_node *n, const char *name, sf_error *err)
         em_store(e, em_arg(e, n->nin + 0), em_const(e, 0), fconst(e, sf_attr_float(n, "value")));
         break;
     case SF_OP_ADD: case SF_OP_SUB: case SF_OP_MUL: case SF_OP_DIV: k_binary(e, n); break;
-    case SF_OP_LINEAR: case SF_OP_GROUPED_LINEAR: k_product(e, n); break;
+    case SF_OP_LINEAR: case SF_OP_GROUPED_LINEAR: em_product(e, n); break;
     case SF_OP_MATMUL: k_matmul(e, n); break;
     case SF_OP_CONCAT: k_concat(e, n); break;
     case SF_OP_SLICE: k_slice(e, n); break;
@@ -617,11 +585,7 @@ int64_t em_extent(const sf_node *n, int64_t B)
         return dims_at(ot, 0, ot->rank, B);
     case SF_OP_ADD: case SF_OP_SUB: case SF_OP_MUL: case SF_OP_DIV: case SF_OP_BATCHNORM:
         return ot->rank ? dims_at(ot, 0, 1, B) : 1;
-    case SF_OP_LINEAR: case SF_OP_GROUPED_LINEAR: {
-        bool grouped = n->op == SF_OP_GROUPED_LINEAR, shared = grouped && sf_attr_int(n, "shared");
-        int64_t G = grouped ? n->in[1]->type.dim[0] : 1;
-        return dims_at(it, 0, it->rank - (grouped && !shared ? 2 : 1), B) * G;
-    }
+    case SF_OP_LINEAR: case SF_OP_GROUPED_LINEAR: return em_product_extent(n, B);
     case SF_OP_CONV1D: case SF_OP_CONV2D: return dims_at(it, 0, 1, B) * ot->dim[1];
     case SF_OP_CONCAT: case SF_OP_SLICE: case SF_OP_SPLIT: case SF_OP_STACK:
         return dims_at(it, 0, (int)sf_attr_int(n, "dim"), B);

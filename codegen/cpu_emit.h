@@ -23,6 +23,8 @@ typedef struct loop {
 
 void em_loop_begin(emit *e, loop *l, LLVMValueRef limit, const char *name);
 void em_loop_from(emit *e, loop *l, LLVMValueRef start, LLVMValueRef limit, const char *name);
+/* the kernel's share of its partitioned loop: from lo to hi */
+void em_part_loop_begin(emit *e, loop *l, const char *name);
 void em_loop_end(emit *e, loop *l);
 LLVMValueRef em_const(emit *e, int64_t v);
 /* a dim as an i64 value: the constant, or B */
@@ -45,6 +47,14 @@ LLVMValueRef em_call_f32(emit *e, const char *name, LLVMValueRef x);
 bool em_kernel(emit *e, const sf_node *n, const char *name, sf_error *err);
 
 int64_t em_extent(const sf_node *n, int64_t B);
+
+/* products (cpu_product.c) */
+void em_product(emit *e, const sf_node *n);
+int64_t em_product_extent(const sf_node *n, int64_t B);
+/* Whether operand k of n is passed packed (a product's weight, as W^T per
+ * group), and the packing: `packed` has as many floats as the operand. */
+bool em_packs_weight(const sf_node *n, int k);
+void em_pack_weight(const sf_node *n, const float *w, float *packed);
 /* Elements to add to operand k's pointer before the call: a slice's kernel
  * reads from its start, so one kernel serves every start. */
 int64_t em_arg_offset(const sf_node *n, int k, int64_t B);

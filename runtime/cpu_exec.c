@@ -64,7 +64,30 @@ static sf_status lay_out_args(sf_cpu_model *m, sf_error *err)
         total += (size_t)(n->nin + n->nout);
     }
     m->args = m->args_at ? calloc(total + 1, sizeof *m->args) : NULL;
-    return m->args ? SF_OK : sf_fail(err, SF_ERR_NOMEM, "out of memory");
+    m->packed = calloc(g->nodes.len + 1, sizeof *m->packed);
+    m->packed_src = calloc(g->nodes.len + 1, sizeof *m->packed_src);
+    return m->args && m->packed && m->packed_src ? SF_OK : sf_fail(err, SF_ERR_NOMEM, "out of memory");
+}
+
+/* node i's product weight as its kernel reads it: packed once for the
+ * model's weights; again when they may have changed or are computed */
+static float *packed_weight(sf_cpu_model *m, size_t i, const sf_node *n, float *src, sf_error *err)
+{
+    const sf_value *w = n->in[1];
+    bool fresh = m->packed[i] && m->packed_src[i] == src && !m->repack && w->def->op == SF_OP_PARAM;
+    if (fresh)
+        return m->packed[i];
+    size_t numel;
+    if (!m->packed[i]) {
+        sf_type_numel(&w->type, 1, &numel);
+        if (!(m->packed[i] = malloc(numel * sizeof(float) + 1))) {
+            sf_fail(err, SF_ERR_NOMEM, "cpu backend: out of memory packing a weight");
+            return NULL;
+        }
+    }
+    em_pack_weight(n, src, m->packed[i]);
+    m->packed_src[i] = src;
+    return m->packed[i];
 }
 
 typedef struct call {
@@ -117,6 +140,9 @@ sf_status sf_cpu_exec(sf_cpu_model *m, int64_t batch, const float *const *inputs
         float **args = m->args + m->args_at[i];
         for (int k = 0; k < n->nin; k++)
             args[k] = m->bufs[n->in[k]->id] + em_arg_offset(n, k, batch);
+        for (int k = 0; k < n->nin; k++)
+            if (em_packs_weight(n, k) && !(args[k] = packed_weight(m, i, n, args[k], err)))
+                return SF_ERR_NOMEM;
         for (int k = 0; k < n->nout; k++) {
             place(m, n->out[k], batch);
             args[n->nin + k] = m->bufs[n->out[k]->id];
@@ -124,10 +150,11 @@ sf_status sf_cpu_exec(sf_cpu_model *m, int64_t batch, const float *const *inputs
         call c = {m->kernels[i], args, batch};
         int64_t extent = em_extent(n, batch);
         if (threads > 1 && extent > 1 && sf_node_flops(n, batch) >= SPLIT_MIN_FLOPS)
-            sf_pool_for(m->pool, run_piece, &c, extent, 4 * (int64_t)threads);
+            sf_pool_for(m->pool, run_piece, &c, extent, threads);
         else
             c.fn(args, batch, 0, extent);
     }
+    m->repack = false;
     for (size_t i = 0; i < g->outputs.len; i++) {
         const sf_value *v = g->outputs.items[i];
         size_t numel;
@@ -171,6 +198,7 @@ sf_status sf_cpu_run(sf_cpu_model *m, int64_t batch, const sf_tensor_set *inputs
         else
             outs[i] = t->data;
     }
+    m->repack = true; /* the caller's sets may hold other values than last time */
     if (st == SF_OK)
         st = sf_cpu_exec(m, batch, ptrs, ptrs + nin, outs, err);
     free(ptrs);

@@ -256,6 +256,14 @@ static sf_status compile_object(sf_cpu_model *m, const size_t *rep, int nkernels
         else
             memcpy(m->object, LLVMGetBufferStart(obj), m->object_size);
     }
+    const char *dump = getenv("SHEAF_DUMP_OBJECT"); /* to read the generated code: objdump -d */
+    if (st == SF_OK && dump && *dump) {
+        FILE *f = fopen(dump, "wb");
+        if (f) {
+            fwrite(m->object, 1, m->object_size, f);
+            fclose(f);
+        }
+    }
     if (obj)
         LLVMDisposeMemoryBuffer(obj);
     LLVMDisposeModule(mod);
@@ -320,6 +328,10 @@ void sf_cpu_free(sf_cpu_model *m)
     free(m->bufs);
     free(m->args);
     free(m->args_at);
+    for (size_t i = 0; m->packed && i < m->g->nodes.len; i++)
+        free(m->packed[i]);
+    free(m->packed);
+    free(m->packed_src);
     free(m->object);
     sf_memplan_free(&m->plan);
     sf_pool_free(m->pool);

@@ -23,6 +23,9 @@ struct sf_cpu_model {
     unsigned char *arena;    /* activations of the last run size, grown on demand */
     size_t arena_cap;
     float **bufs;            /* by value id: where each value lives this run */
+    float **packed;          /* by node: its product weight packed for the kernel (NULL: none yet) */
+    const float **packed_src;/* by node: what was packed */
+    bool repack;             /* pack again on the next run: weights may have changed in place */
     void *object;            /* the kernels' object code (what a package stores) */
     size_t object_size;
 };

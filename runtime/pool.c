@@ -1,7 +1,8 @@
 /* The pool: workers sleep on a condition variable until a new loop is
- * posted (a generation count), take pieces with an atomic counter, and the
- * last one done wakes the caller. The caller takes pieces too, so a pool
- * of one thread is a plain call. */
+ * posted (a generation count); thread t (the caller is 0) runs pieces t,
+ * t + T, t + 2T...: the same pieces land on the same core run after run, so
+ * a kernel's share of the weights stays in that core's cache. The last
+ * piece done wakes the caller. A pool of one thread is a plain call. */
 #define _GNU_SOURCE /* sched_getaffinity */
 #include "pool.h"
 
@@ -23,7 +24,6 @@ struct sf_pool {
     sf_pool_fn fn;
     void *ctx;
     int64_t n, chunks;
-    atomic_llong next;   /* next piece to take */
     atomic_llong left;   /* pieces not finished */
 };
 
@@ -36,24 +36,30 @@ int sf_pool_cpus(void)
     return n > 0 ? (int)n : 1;
 }
 
-/* takes and runs pieces until none is left; true when this thread finished the last */
-static bool take_pieces(sf_pool *p)
+/* runs thread t's pieces; true when this thread finished the last piece */
+static bool take_pieces(sf_pool *p, int t)
 {
     bool last = false;
-    for (;;) {
-        long long k = atomic_fetch_add(&p->next, 1);
-        if (k >= p->chunks)
-            return last;
+    for (int64_t k = t; k < p->chunks; k += p->nworkers + 1) {
         int64_t lo = p->n * k / p->chunks, hi = p->n * (k + 1) / p->chunks;
         if (lo < hi)
             p->fn(p->ctx, lo, hi);
         last = atomic_fetch_sub(&p->left, 1) == 1;
     }
+    return last;
 }
+
+typedef struct worker_arg {
+    sf_pool *pool;
+    int id;
+} worker_arg;
 
 static void *worker(void *arg)
 {
-    sf_pool *p = arg;
+    worker_arg *wa = arg;
+    sf_pool *p = wa->pool;
+    int id = wa->id;
+    free(wa);
     unsigned long seen = 0;
     pthread_mutex_lock(&p->mu);
     for (;;) {
@@ -63,7 +69,7 @@ static void *worker(void *arg)
             break;
         seen = p->generation;
         pthread_mutex_unlock(&p->mu);
-        bool last = take_pieces(p);
+        bool last = take_pieces(p, id);
         pthread_mutex_lock(&p->mu);
         if (last)
             pthread_cond_signal(&p->done);
@@ -86,11 +92,17 @@ sf_pool *sf_pool_new(int threads)
         sf_pool_free(p);
         return NULL;
     }
-    for (; p->nworkers < want; p->nworkers++)
-        if (pthread_create(&p->workers[p->nworkers], NULL, worker, p) != 0) {
+    while (p->nworkers < want) {
+        worker_arg *wa = malloc(sizeof *wa);
+        if (wa)
+            *wa = (worker_arg){p, p->nworkers + 1};
+        if (!wa || pthread_create(&p->workers[p->nworkers], NULL, worker, wa) != 0) {
+            free(wa);
             sf_pool_free(p);
             return NULL;
         }
+        p->nworkers++;
+    }
     return p;
 }
 
@@ -110,12 +122,11 @@ void sf_pool_for(sf_pool *p, sf_pool_fn fn, void *ctx, int64_t n, int64_t chunks
     p->ctx = ctx;
     p->n = n;
     p->chunks = chunks;
-    atomic_store(&p->next, 0);
     atomic_store(&p->left, chunks);
     p->generation++;
     pthread_cond_broadcast(&p->work);
     pthread_mutex_unlock(&p->mu);
-    take_pieces(p);
+    take_pieces(p, 0);
     pthread_mutex_lock(&p->mu);
     while (atomic_load(&p->left) > 0)
         pthread_cond_wait(&p->done, &p->mu);

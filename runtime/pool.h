@@ -14,7 +14,8 @@ int sf_pool_cpus(void);
 sf_pool *sf_pool_new(int threads);
 int sf_pool_threads(const sf_pool *p);
 /* Runs fn over [0, n) in `chunks` contiguous pieces, on the pool's threads and
- * the caller's; returns when every piece is done. One caller at a time. */
+ * the caller's, piece k always on thread k mod threads; returns when every
+ * piece is done. One caller at a time. */
 void sf_pool_for(sf_pool *p, sf_pool_fn fn, void *ctx, int64_t n, int64_t chunks);
 void sf_pool_free(sf_pool *p);
 
