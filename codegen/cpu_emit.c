@@ -149,7 +149,12 @@ static LLVMValueRef accumulator(emit *e)
 
 /* ---- kernels ---- */
 
-static LLVMValueRef unary_value(emit *e, sf_opcode op, LLVMValueRef x)
+bool em_is_unary(sf_opcode op)
+{
+    return op == SF_OP_RELU || op == SF_OP_GELU || op == SF_OP_TANH || op == SF_OP_SIGMOID || op == SF_OP_SILU;
+}
+
+LLVMValueRef em_unary(emit *e, sf_opcode op, LLVMValueRef x)
 {
     switch (op) {
     case SF_OP_RELU:
@@ -175,7 +180,7 @@ static void k_unary(emit *e, const sf_node *n)
     LLVMValueRef in = em_arg(e, 0), out = em_arg(e, n->nin + 0);
     loop l;
     em_part_loop_begin(e, &l, "i");
-    em_store(e, out, l.index, unary_value(e, n->op, em_load(e, in, l.index)));
+    em_store(e, out, l.index, em_unary(e, n->op, em_load(e, in, l.index)));
     em_loop_end(e, &l);
 }
 
@@ -519,6 +524,24 @@ static void k_transpose(emit *e, const sf_node *n)
     nest_close(e, &ne);
 }
 
+static void begin_kernel(emit *e, const char *name)
+{
+    e->fn = LLVMAddFunction(e->mod, name, e->kernel_type);
+    e->args = LLVMGetParam(e->fn, 0);
+    e->batch = LLVMGetParam(e->fn, 1);
+    e->lo = LLVMGetParam(e->fn, 2);
+    e->hi = LLVMGetParam(e->fn, 3);
+    LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, e->fn, "entry"));
+}
+
+bool em_chain_kernel(emit *e, const sf_node *const *nodes, int count, const char *name)
+{
+    begin_kernel(e, name);
+    em_chain(e, nodes, count);
+    LLVMBuildRetVoid(e->b);
+    return true;
+}
+
 bool em_kernel(emit *e, const sf_node *n, const char *name, sf_error *err)
 {
     for (int k = 0; k < n->nout; k++)
@@ -540,12 +563,7 @@ bool em_kernel(emit *e, const sf_node *n, const char *name, sf_error *err)
                 sf_ops[n->op].name);
         return false;
     }
-    e->fn = LLVMAddFunction(e->mod, name, e->kernel_type);
-    e->args = LLVMGetParam(e->fn, 0);
-    e->batch = LLVMGetParam(e->fn, 1);
-    e->lo = LLVMGetParam(e->fn, 2);
-    e->hi = LLVMGetParam(e->fn, 3);
-    LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, e->fn, "entry"));
+    begin_kernel(e, name);
     switch (n->op) {
     case SF_OP_SCALAR:
         em_store(e, em_arg(e, n->nin + 0), em_const(e, 0), fconst(e, sf_attr_float(n, "value")));

@@ -48,6 +48,10 @@ bool em_kernel(emit *e, const sf_node *n, const char *name, sf_error *err);
 
 int64_t em_extent(const sf_node *n, int64_t B);
 
+bool em_is_unary(sf_opcode op);
+/* an activation applied to one f32 value */
+LLVMValueRef em_unary(emit *e, sf_opcode op, LLVMValueRef x);
+
 /* products (cpu_product.c) */
 void em_product(emit *e, const sf_node *n);
 int64_t em_product_extent(const sf_node *n, int64_t B);
@@ -55,6 +59,15 @@ int64_t em_product_extent(const sf_node *n, int64_t B);
  * group), and the packing: `packed` has as many floats as the operand. */
 bool em_packs_weight(const sf_node *n, int k);
 void em_pack_weight(const sf_node *n, const float *w, float *packed);
+/* A fusion region's chain product -> activations -> product (same groups,
+ * the intermediate used by the chain alone) runs as one kernel that keeps
+ * the intermediate of ROWS rows of one group on the stack. Its args: the
+ * first product's operands, the last one's weight and bias, its result;
+ * its extent is the first product's. */
+bool em_chain_fits(const sf_node *const *nodes, int count);
+void em_chain(emit *e, const sf_node *const *nodes, int count);
+/* the chain as kernel `name` (em_chain_fits holds) */
+bool em_chain_kernel(emit *e, const sf_node *const *nodes, int count, const char *name);
 /* Elements to add to operand k's pointer before the call: a slice's kernel
  * reads from its start, so one kernel serves every start. */
 int64_t em_arg_offset(const sf_node *n, int k, int64_t B);

@@ -18,9 +18,12 @@
 
 enum { ROWS = 4, WIDTH = 8 };
 
+/* One product as the emitter sees it: x[m, g, k] at m * x_m + g * x_g + k,
+ * out[m, g, o] at m * o_m + g * o_g + o, W^T[g, k, o], b[g, o]. A fused
+ * chain's intermediate lives in a stack buffer of ROWS rows (g stride 0). */
 typedef struct product {
     int64_t G, O, I;
-    bool grouped_x; /* x is [.., G, I] (not shared) */
+    int64_t x_m, x_g, o_m, o_g;
     LLVMValueRef x, w, b, out;
 } product;
 
@@ -96,10 +99,11 @@ static void step(emit *e, const product *p, int rows, LLVMValueRef *xrow, LLVMVa
     }
 }
 
-/* outputs [oc, oc + width) of `rows` rows from row m0, group g. With few
- * rows, k is split over SPLIT accumulators per row so that the chain of
- * dependent multiply-adds does not set the pace. */
-static void chunk(emit *e, const product *p, int rows, LLVMValueRef m0, LLVMValueRef g, LLVMValueRef oc, int width)
+/* outputs [oc, oc + width) of `rows` rows (x from row mx, out from row mo),
+ * group g. With few rows, k is split over several accumulators per row so
+ * that the chain of dependent multiply-adds does not set the pace. */
+static void chunk(emit *e, const product *p, int rows, LLVMValueRef mx, LLVMValueRef mo, LLVMValueRef g,
+                  LLVMValueRef oc, int width)
 {
     enum { CHAINS = 4 };
     int split = rows >= CHAINS ? 1 : CHAINS / rows;
@@ -110,9 +114,8 @@ static void chunk(emit *e, const product *p, int rows, LLVMValueRef m0, LLVMValu
     LLVMValueRef go = add(e, mul(e, g, p->O), oc);
     LLVMValueRef init = p->b ? vec_load(e, p->b, go, width) : LLVMConstNull(vt);
     for (int r = 0; r < rows; r++) {
-        LLVMValueRef m = add(e, m0, em_const(e, r));
-        xrow[r] = mul(e, p->grouped_x ? add(e, mul(e, m, p->G), g) : m, p->I);
-        orow[r] = add(e, mul(e, m, p->G * p->O), go);
+        xrow[r] = add(e, mul(e, add(e, mx, em_const(e, r)), p->x_m), mul(e, g, p->x_g));
+        orow[r] = add(e, add(e, mul(e, add(e, mo, em_const(e, r)), p->o_m), mul(e, g, p->o_g)), oc);
         for (int j = 0; j < split; j++) {
             acc[j][r] = entry_slot(e, vt);
             LLVMBuildStore(e->b, j ? LLVMConstNull(vt) : init, acc[j][r]);
@@ -133,20 +136,20 @@ static void chunk(emit *e, const product *p, int rows, LLVMValueRef m0, LLVMValu
     }
 }
 
-/* every output of `rows` rows from m0 in group g: full chunks in a loop, the tail unrolled */
-static void rows_block(emit *e, const product *p, int rows, LLVMValueRef m0, LLVMValueRef g)
+/* every output of `rows` rows in group g: full chunks in a loop, the tail unrolled */
+static void rows_block(emit *e, const product *p, int rows, LLVMValueRef mx, LLVMValueRef mo, LLVMValueRef g)
 {
     int64_t full = p->O / WIDTH;
     if (full > 0) {
         loop lc;
         em_loop_begin(e, &lc, em_const(e, full), "c");
-        chunk(e, p, rows, m0, g, mul(e, lc.index, WIDTH), WIDTH);
+        chunk(e, p, rows, mx, mo, g, mul(e, lc.index, WIDTH), WIDTH);
         em_loop_end(e, &lc);
     }
     int64_t at = full * WIDTH;
     for (int width = WIDTH / 2; width >= 1; width /= 2)
         if ((p->O - at) >= width) {
-            chunk(e, p, rows, m0, g, em_const(e, at), width);
+            chunk(e, p, rows, mx, mo, g, em_const(e, at), width);
             at += width;
         }
 }
@@ -174,34 +177,129 @@ int64_t em_product_extent(const sf_node *n, int64_t B)
     return (rows_of(n, B) + ROWS - 1) / ROWS * G;
 }
 
-void em_product(emit *e, const sf_node *n)
+/* the product of node n reading args[xa] (x), args[wa], args[ba] (bias, if
+ * any) and writing args[oa], with global strides */
+static product product_of(emit *e, const sf_node *n, int xa, int wa, int ba, int oa)
 {
-    bool grouped = n->op == SF_OP_GROUPED_LINEAR;
+    bool grouped = n->op == SF_OP_GROUPED_LINEAR, grouped_x = grouped && !sf_attr_int(n, "shared");
     const sf_type *wt = &n->in[1]->type;
-    product p = {.G = grouped ? wt->dim[0] : 1, .O = wt->dim[grouped ? 1 : 0], .I = wt->dim[grouped ? 2 : 1],
-                 .grouped_x = grouped && !sf_attr_int(n, "shared"),
-                 .x = em_arg(e, 0), .w = em_arg(e, 1), .b = n->nin > 2 ? em_arg(e, 2) : NULL, .out = em_arg(e, n->nin)};
-    LLVMValueRef M = rows_value(e, n);
+    product p = {.G = grouped ? wt->dim[0] : 1, .O = wt->dim[grouped ? 1 : 0], .I = wt->dim[grouped ? 2 : 1]};
+    p.x_m = grouped_x ? p.G * p.I : p.I;
+    p.x_g = grouped_x ? p.I : 0;
+    p.o_m = p.G * p.O;
+    p.o_g = p.O;
+    p.x = em_arg(e, xa), p.w = em_arg(e, wa), p.b = n->nin > 2 ? em_arg(e, ba) : NULL, p.out = em_arg(e, oa);
+    return p;
+}
+
+/* the partitioned loop over (block of ROWS rows, group): body(rows, m0, g) for
+ * the full blocks, then row by row for the last, partial one */
+typedef void (*block_fn)(emit *e, void *ctx, int rows, LLVMValueRef m0, LLVMValueRef g);
+
+static void over_blocks(emit *e, const sf_node *first, int64_t G, block_fn body, void *ctx)
+{
+    LLVMValueRef M = rows_value(e, first);
     loop lt;
     em_part_loop_begin(e, &lt, "t"); /* t = block * G + g */
-    LLVMValueRef g = LLVMBuildSRem(e->b, lt.index, em_const(e, p.G), "");
-    LLVMValueRef m0 = mul(e, LLVMBuildSDiv(e->b, lt.index, em_const(e, p.G), ""), ROWS);
+    LLVMValueRef g = LLVMBuildSRem(e->b, lt.index, em_const(e, G), "");
+    LLVMValueRef m0 = mul(e, LLVMBuildSDiv(e->b, lt.index, em_const(e, G), ""), ROWS);
     LLVMValueRef whole = LLVMBuildICmp(e->b, LLVMIntSLE, add(e, m0, em_const(e, ROWS)), M, "");
     LLVMBasicBlockRef full = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "full");
     LLVMBasicBlockRef part = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "part");
     LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "done");
     LLVMBuildCondBr(e->b, whole, full, part);
     LLVMPositionBuilderAtEnd(e->b, full);
-    rows_block(e, &p, ROWS, m0, g);
+    body(e, ctx, ROWS, m0, g);
     LLVMBuildBr(e->b, done);
-    LLVMPositionBuilderAtEnd(e->b, part); /* the last, partial block: row by row */
+    LLVMPositionBuilderAtEnd(e->b, part);
     loop lr;
     em_loop_begin(e, &lr, LLVMBuildSub(e->b, M, m0, ""), "r");
-    rows_block(e, &p, 1, add(e, m0, lr.index), g);
+    body(e, ctx, 1, add(e, m0, lr.index), g);
     em_loop_end(e, &lr);
     LLVMBuildBr(e->b, done);
     LLVMPositionBuilderAtEnd(e->b, done);
     em_loop_end(e, &lt);
+}
+
+static void one_product(emit *e, void *ctx, int rows, LLVMValueRef m0, LLVMValueRef g)
+{
+    rows_block(e, ctx, rows, m0, m0, g);
+}
+
+void em_product(emit *e, const sf_node *n)
+{
+    product p = product_of(e, n, 0, 1, 2, n->nin);
+    over_blocks(e, n, p.G, one_product, &p);
+}
+
+/* ---- fused chains: product, unary ops, product, per group ---- */
+
+typedef struct chain {
+    product first, second;
+    const sf_node *const *epilogue;
+    int nepilogue;
+    LLVMValueRef mid; /* [ROWS, H] floats on the stack */
+} chain;
+
+static void chain_block(emit *e, void *ctx, int rows, LLVMValueRef m0, LLVMValueRef g)
+{
+    chain *c = ctx;
+    LLVMValueRef zero = em_const(e, 0);
+    rows_block(e, &c->first, rows, m0, zero, g); /* into the stack buffer */
+    if (c->nepilogue) {
+        loop li;
+        em_loop_begin(e, &li, em_const(e, rows * c->first.O), "i");
+        LLVMValueRef v = em_load(e, c->mid, li.index);
+        for (int k = 0; k < c->nepilogue; k++)
+            v = em_unary(e, c->epilogue[k]->op, v);
+        em_store(e, c->mid, li.index, v);
+        em_loop_end(e, &li);
+    }
+    rows_block(e, &c->second, rows, zero, m0, g); /* from it */
+}
+
+bool em_chain_fits(const sf_node *const *nodes, int count)
+{
+    if (count < 2)
+        return false;
+    const sf_node *a = nodes[0], *z = nodes[count - 1];
+    bool ga = a->op == SF_OP_GROUPED_LINEAR, gz = z->op == SF_OP_GROUPED_LINEAR;
+    if (!(a->op == SF_OP_LINEAR || ga) || !(z->op == SF_OP_LINEAR || gz) || ga != gz)
+        return false;
+    if ((gz && sf_attr_int(z, "shared")) || a->in[0]->type.dtype != SF_F32)
+        return false;
+    const sf_type *wa = &a->in[1]->type, *wz = &z->in[1]->type;
+    int64_t H = wa->dim[ga ? 1 : 0];
+    if ((ga && wa->dim[0] != wz->dim[0]) || H > 4096)
+        return false;
+    for (int k = 1; k < count - 1; k++)
+        if (!em_is_unary(nodes[k]->op))
+            return false;
+    return true;
+}
+
+void em_chain(emit *e, const sf_node *const *nodes, int count)
+{
+    const sf_node *a = nodes[0], *z = nodes[count - 1];
+    /* args: a's operands, z's weight and bias, z's result */
+    int wz = a->nin, bz = wz + 1, out = z->nin > 2 ? bz + 1 : bz;
+    chain c = {.first = product_of(e, a, 0, 1, 2, 0), .second = product_of(e, z, 0, wz, bz, out),
+               .epilogue = nodes + 1, .nepilogue = count - 2};
+    int64_t H = c.first.O;
+    LLVMTypeRef buf_t = LLVMArrayType(e->f32, (unsigned)(ROWS * H));
+    LLVMBasicBlockRef cur = LLVMGetInsertBlock(e->b), entry = LLVMGetEntryBasicBlock(e->fn);
+    LLVMValueRef first_ins = LLVMGetFirstInstruction(entry);
+    if (first_ins)
+        LLVMPositionBuilderBefore(e->b, first_ins);
+    else
+        LLVMPositionBuilderAtEnd(e->b, entry);
+    LLVMValueRef slot = LLVMBuildAlloca(e->b, buf_t, "mid");
+    LLVMSetAlignment(slot, 32);
+    LLVMPositionBuilderAtEnd(e->b, cur);
+    c.mid = LLVMBuildBitCast(e->b, slot, e->ptr, "");
+    c.first.out = c.mid, c.first.o_m = H, c.first.o_g = 0;
+    c.second.x = c.mid, c.second.x_m = H, c.second.x_g = 0;
+    over_blocks(e, a, c.first.G, chain_block, &c);
 }
 
 bool em_packs_weight(const sf_node *n, int k)

@@ -124,10 +124,10 @@ static bool slots_possible(const sf_memplan *p, const sf_node *c, const int *use
 
 sf_status sf_memplan_build(const sf_graph *g, sf_memplan *p, sf_error *err)
 {
-    return sf_memplan_build_for(g, 0, p, err);
+    return sf_memplan_build_for(g, 0, NULL, p, err);
 }
 
-sf_status sf_memplan_build_for(const sf_graph *g, unsigned flags, sf_memplan *p, sf_error *err)
+sf_status sf_memplan_build_for(const sf_graph *g, unsigned flags, const bool *unstored, sf_memplan *p, sf_error *err)
 {
     memset(p, 0, sizeof *p);
     p->contiguous = flags & SF_PLAN_CONTIGUOUS;
@@ -183,9 +183,21 @@ sf_status sf_memplan_build_for(const sf_graph *g, unsigned flags, sf_memplan *p,
     }
     for (size_t i = 0; i < g->outputs.len; i++)
         last[root_of(p, ((const sf_value *)g->outputs.items[i])->id)] = SIZE_MAX;
+    /* a fused kernel reads the operands of its unstored values when it runs:
+     * they live as long as those values would have */
+    for (size_t i = g->nodes.len; unstored && i-- > 0;) {
+        const sf_node *n = g->nodes.items[i];
+        if (!unstored[n->out[0]->id])
+            continue;
+        for (int k = 0; k < n->nin; k++) {
+            int r = root_of(p, n->in[k]->id);
+            if (last[n->out[0]->id] > last[r])
+                last[r] = last[n->out[0]->id];
+        }
+    }
     for (size_t i = 0; i < g->nodes.len; i++) {
         const sf_node *n = g->nodes.items[i];
-        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM || is_view(p, n->op))
+        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM || is_view(p, n->op) || (unstored && unstored[n->out[0]->id]))
             continue;
         /* elementwise: an operand buffer that dies here can take the result */
         bool done = false;

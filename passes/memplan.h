@@ -31,7 +31,10 @@ sf_status sf_memplan_build(const sf_graph *g, sf_memplan *p, sf_error *err);
  * reshape family aliases; slices, splits, transposes and concat operands get
  * buffers of their own. */
 #define SF_PLAN_CONTIGUOUS 1u
-sf_status sf_memplan_build_for(const sf_graph *g, unsigned flags, sf_memplan *p, sf_error *err);
+/* unstored (by value id, may be NULL): values a backend keeps on chip inside
+ * a fused kernel; they get no memory (home NONE). */
+sf_status sf_memplan_build_for(const sf_graph *g, unsigned flags, const bool *unstored, sf_memplan *p,
+                               sf_error *err);
 void sf_memplan_free(sf_memplan *p);
 /* Op counts, parameters and the plan's peaks as '#' comment lines. */
 sf_status sf_print_stats(const sf_graph *g, FILE *out, sf_error *err);

@@ -61,7 +61,7 @@ static sf_status lay_out_args(sf_cpu_model *m, sf_error *err)
     for (size_t i = 0; m->args_at && i < g->nodes.len; i++) {
         const sf_node *n = g->nodes.items[i];
         m->args_at[i] = total;
-        total += (size_t)(n->nin + n->nout);
+        total += (size_t)(n->nin + n->nout) + 8; /* a chain's kernel takes a few more */
     }
     m->args = m->args_at ? calloc(total + 1, sizeof *m->args) : NULL;
     m->packed = calloc(g->nodes.len + 1, sizeof *m->packed);
@@ -71,8 +71,9 @@ static sf_status lay_out_args(sf_cpu_model *m, sf_error *err)
 
 /* node i's product weight as its kernel reads it: packed once for the
  * model's weights; again when they may have changed or are computed */
-static float *packed_weight(sf_cpu_model *m, size_t i, const sf_node *n, float *src, sf_error *err)
+static float *packed_weight(sf_cpu_model *m, size_t i, float *src, sf_error *err)
 {
+    const sf_node *n = m->g->nodes.items[i];
     const sf_value *w = n->in[1];
     bool fresh = m->packed[i] && m->packed_src[i] == src && !m->repack && w->def->op == SF_OP_PARAM;
     if (fresh)
@@ -137,19 +138,36 @@ sf_status sf_cpu_exec(sf_cpu_model *m, int64_t batch, const float *const *inputs
             m->bufs[n->out[0]->id] = m->bufs[n->in[0]->id];
             continue;
         }
+        if (m->absorbed[i]) /* runs inside its chain's kernel */
+            continue;
         float **args = m->args + m->args_at[i];
-        for (int k = 0; k < n->nin; k++)
-            args[k] = m->bufs[n->in[k]->id] + em_arg_offset(n, k, batch);
-        for (int k = 0; k < n->nin; k++)
-            if (em_packs_weight(n, k) && !(args[k] = packed_weight(m, i, n, args[k], err)))
+        size_t first = i;
+        int at = 0;
+        double flops = sf_node_flops(n, batch);
+        while (m->chain_prev[first] >= 0) {
+            first = (size_t)m->chain_prev[first];
+            flops += sf_node_flops(g->nodes.items[first], batch);
+        }
+        const sf_node *a = g->nodes.items[first];
+        for (int k = 0; k < a->nin; k++) { /* a chain: its first node's operands, then the last one's weights */
+            args[at] = m->bufs[a->in[k]->id] + em_arg_offset(a, k, batch);
+            if (em_packs_weight(a, k) && !(args[at] = packed_weight(m, first, args[at], err)))
                 return SF_ERR_NOMEM;
+            at++;
+        }
+        for (int k = 1; first != i && k < n->nin; k++) {
+            args[at] = m->bufs[n->in[k]->id];
+            if (em_packs_weight(n, k) && !(args[at] = packed_weight(m, i, args[at], err)))
+                return SF_ERR_NOMEM;
+            at++;
+        }
         for (int k = 0; k < n->nout; k++) {
             place(m, n->out[k], batch);
-            args[n->nin + k] = m->bufs[n->out[k]->id];
+            args[at++] = m->bufs[n->out[k]->id];
         }
         call c = {m->kernels[i], args, batch};
-        int64_t extent = em_extent(n, batch);
-        if (threads > 1 && extent > 1 && sf_node_flops(n, batch) >= SPLIT_MIN_FLOPS)
+        int64_t extent = em_extent(a, batch);
+        if (threads > 1 && extent > 1 && flops >= SPLIT_MIN_FLOPS)
             sf_pool_for(m->pool, run_piece, &c, extent, threads);
         else
             c.fn(args, batch, 0, extent);

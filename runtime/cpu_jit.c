@@ -69,10 +69,104 @@ static LLVMTargetMachineRef host_machine(sf_error *err)
     return tm;
 }
 
-/* Node i's kernel number kid[i] (-1: no code) and one node per kernel:
- * nodes with the same em_signature share a kernel. */
-static sf_status number_kernels(const sf_graph *g, int *kid, size_t *rep, int *nkernels, sf_error *err)
+/* the nodes of the chain ending at node i, first to last; their count */
+static int chain_nodes(const sf_cpu_model *m, size_t i, const sf_node **out)
 {
+    int n = 0;
+    for (int k = (int)i; k >= 0 && n < 64; k = m->chain_prev[k])
+        n++;
+    int at = n;
+    for (int k = (int)i; k >= 0 && at > 0; k = m->chain_prev[k])
+        out[--at] = m->g->nodes.items[k];
+    return n;
+}
+
+/* per-group weight floats of a product */
+static int64_t group_weights(const sf_node *n)
+{
+    const sf_type *w = &n->in[1]->type;
+    return n->op == SF_OP_GROUPED_LINEAR ? w->dim[1] * w->dim[2] : w->dim[0] * w->dim[1];
+}
+
+/* Fusion regions (vfuse's marks) whose nodes form product -> activations ->
+ * product, one after the other in node order, each intermediate used once
+ * and by the next: one kernel that keeps the intermediate on chip. Small
+ * per-group weights only: a large layer streams its weight per row block,
+ * which separate kernels do no better, but the intermediate saved is small
+ * next to it. */
+static sf_status find_chains(sf_cpu_model *m, bool *unstored, sf_error *err)
+{
+    const sf_graph *g = m->g;
+    size_t nn = g->nodes.len;
+    int *uses = calloc(g->values.len + 1, sizeof *uses);
+    if (!uses)
+        return sf_fail(err, SF_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < nn; i++) {
+        const sf_node *n = g->nodes.items[i];
+        m->chain_prev[i] = -1;
+        for (int k = 0; k < n->nin; k++)
+            uses[n->in[k]->id]++;
+    }
+    for (size_t i = 0; i < g->outputs.len; i++)
+        uses[((const sf_value *)g->outputs.items[i])->id] += 2;
+    for (size_t i = 0; i < nn; i++) {
+        const sf_node *a = g->nodes.items[i];
+        if (!a->region || (a->op != SF_OP_LINEAR && a->op != SF_OP_GROUPED_LINEAR) || m->absorbed[i] ||
+            m->chain_prev[i] >= 0)
+            continue;
+        const sf_node *chain[64] = {a};
+        int len = 1;
+        size_t j = i + 1;
+        for (; j < nn && len < 63; j++) {
+            const sf_node *u = g->nodes.items[j], *prev = chain[len - 1];
+            if (u->region != a->region || u->nin < 1 || u->in[0] != prev->out[0] || uses[prev->out[0]->id] != 1)
+                break;
+            chain[len++] = u;
+            if (!em_is_unary(u->op))
+                break;
+        }
+        if (len < 2 || !em_chain_fits(chain, len) || group_weights(a) + group_weights(chain[len - 1]) > 32768)
+            continue;
+        for (int k = 0; k < len; k++) {
+            size_t at = i + (size_t)k;
+            if (k > 0)
+                m->chain_prev[at] = (int)at - 1;
+            if (k < len - 1) {
+                m->absorbed[at] = true;
+                unstored[chain[k]->out[0]->id] = true;
+            }
+        }
+    }
+    free(uses);
+    return SF_OK;
+}
+
+/* a chain's key: its nodes' signatures */
+static char *chain_signature(const sf_node *const *nodes, int count)
+{
+    char *sig = NULL;
+    size_t len = 0;
+    for (int k = 0; k < count; k++) {
+        char *part = em_signature(nodes[k]);
+        char *grown = part ? realloc(sig, len + strlen(part) + 2) : NULL;
+        if (!grown) {
+            free(part);
+            free(sig);
+            return NULL;
+        }
+        sig = grown;
+        sprintf(sig + len, "%s%s", k ? "|" : "", part);
+        len = strlen(sig);
+        free(part);
+    }
+    return sig;
+}
+
+/* Node i's kernel number kid[i] (-1: no code) and one node per kernel:
+ * nodes (and chains) with the same signature share a kernel. */
+static sf_status number_kernels(const sf_cpu_model *m, int *kid, size_t *rep, int *nkernels, sf_error *err)
+{
+    const sf_graph *g = m->g;
     sf_map seen = {0};
     sf_vec sigs = {0};
     sf_status st = SF_OK;
@@ -80,9 +174,11 @@ static sf_status number_kernels(const sf_graph *g, int *kid, size_t *rep, int *n
     for (size_t i = 0; st == SF_OK && i < g->nodes.len; i++) {
         const sf_node *n = g->nodes.items[i];
         kid[i] = -1;
-        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM || sf_op_is_reshape(n->op))
+        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM || sf_op_is_reshape(n->op) || m->absorbed[i])
             continue;
-        char *sig = em_signature(n);
+        const sf_node *chain[64];
+        int len = chain_nodes(m, i, chain);
+        char *sig = len > 1 ? chain_signature(chain, len) : em_signature(n);
         if (!sig || !sf_vec_push(&sigs, sig)) {
             free(sig);
             st = sf_fail(err, SF_ERR_NOMEM, "out of memory");
@@ -105,7 +201,7 @@ static sf_status number_kernels(const sf_graph *g, int *kid, size_t *rep, int *n
     return st;
 }
 
-static sf_status emit_module(const sf_graph *g, const size_t *rep, int nkernels, LLVMContextRef ctx,
+static sf_status emit_module(const sf_cpu_model *m, const size_t *rep, int nkernels, LLVMContextRef ctx,
                              LLVMModuleRef mod, sf_error *err)
 {
     emit e = {0};
@@ -121,7 +217,9 @@ static sf_status emit_module(const sf_graph *g, const size_t *rep, int nkernels,
     for (int k = 0; st == SF_OK && k < nkernels; k++) {
         char name[32];
         snprintf(name, sizeof name, "k%d", k);
-        if (!em_kernel(&e, g->nodes.items[rep[k]], name, err))
+        const sf_node *chain[64];
+        int len = chain_nodes(m, rep[k], chain);
+        if (!(len > 1 ? em_chain_kernel(&e, chain, len, name) : em_kernel(&e, chain[0], name, err)))
             st = err ? err->code : SF_ERR_UNSUPPORTED;
     }
     LLVMDisposeBuilder(e.b);
@@ -175,13 +273,20 @@ static sf_cpu_model *model_new(const sf_graph *g, int **kid, size_t **rep, int *
     m->bufs = m->g ? calloc(m->g->values.len + 1, sizeof *m->bufs) : NULL;
     *kid = m->g ? calloc(nn, sizeof **kid) : NULL;
     *rep = m->g ? calloc(nn, sizeof **rep) : NULL;
+    m->chain_prev = m->g ? calloc(nn, sizeof *m->chain_prev) : NULL;
+    m->absorbed = m->g ? calloc(nn, sizeof *m->absorbed) : NULL;
+    bool *unstored = m->g ? calloc(m->g->values.len + 1, sizeof *unstored) : NULL;
     sf_status st = !m->g ? SF_ERR_PARSE
-                 : !m->kernels || !m->bufs || !*kid || !*rep ? sf_fail(err, SF_ERR_NOMEM, "out of memory")
-                                                               : SF_OK;
+                 : !m->kernels || !m->bufs || !*kid || !*rep || !m->chain_prev || !m->absorbed || !unstored
+                     ? sf_fail(err, SF_ERR_NOMEM, "out of memory")
+                     : SF_OK;
     if (st == SF_OK)
-        st = sf_memplan_build_for(m->g, SF_PLAN_CONTIGUOUS, &m->plan, err);
+        st = find_chains(m, unstored, err);
     if (st == SF_OK)
-        st = number_kernels(m->g, *kid, *rep, nkernels, err);
+        st = sf_memplan_build_for(m->g, SF_PLAN_CONTIGUOUS, unstored, &m->plan, err);
+    free(unstored);
+    if (st == SF_OK)
+        st = number_kernels(m, *kid, *rep, nkernels, err);
     if (st != SF_OK) {
         free(*kid);
         free(*rep);
@@ -236,7 +341,7 @@ static sf_status compile_object(sf_cpu_model *m, const size_t *rep, int nkernels
         return err ? err->code : SF_ERR_RUNTIME;
     LLVMContextRef ctx = LLVMContextCreate();
     LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("sheaf", ctx);
-    sf_status st = emit_module(m->g, rep, nkernels, ctx, mod, err);
+    sf_status st = emit_module(m, rep, nkernels, ctx, mod, err);
     char *msg = NULL;
     if (st == SF_OK && LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg))
         st = sf_fail(err, SF_ERR_RUNTIME, "cpu backend: emitted invalid LLVM IR: %.300s", msg ? msg : "");
@@ -332,6 +437,8 @@ void sf_cpu_free(sf_cpu_model *m)
         free(m->packed[i]);
     free(m->packed);
     free(m->packed_src);
+    free(m->chain_prev);
+    free(m->absorbed);
     free(m->object);
     sf_memplan_free(&m->plan);
     sf_pool_free(m->pool);

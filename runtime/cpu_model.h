@@ -15,6 +15,8 @@ struct sf_cpu_model {
     sf_graph *g;             /* a private copy: the model outlives the caller's graph */
     sf_kernel_fn *kernels;   /* by node index; NULL: no code (leaf or view) */
     int nkernels;            /* distinct kernels: nodes with one signature share one */
+    int *chain_prev;         /* by node: the previous node of its fused chain, or -1 */
+    bool *absorbed;          /* by node: runs inside the chain kernel of a later node */
     float **args;            /* by node: its operands' then results' pointers, for this run */
     size_t *args_at;         /* by node: where its pointers begin in args */
     sf_memplan plan;         /* contiguous: only the reshape family aliases */
