@@ -40,6 +40,10 @@ sf_status sf_cpu_exec(sf_cpu_model *m, int64_t batch, const float *const *inputs
                       float *const *outputs, sf_error *err);
 /* The graph the model runs (its own copy). */
 const sf_graph *sf_cpu_graph(const sf_cpu_model *m);
+/* Whether large dense products call OpenBLAS (found at configure time),
+ * and a switch to keep them in generated code (for comparisons). */
+bool sf_cpu_has_blas(void);
+void sf_cpu_set_blas(sf_cpu_model *m, bool use);
 /* Threads for later runs: 0 means one per CPU this process may use. */
 void sf_cpu_set_threads(sf_cpu_model *m, int threads);
 int sf_cpu_threads(const sf_cpu_model *m);

@@ -27,6 +27,7 @@ struct sf_cpu_model {
     float **bufs;            /* by value id: where each value lives this run */
     float **packed;          /* by node: its product weight packed for the kernel (NULL: none yet) */
     const float **packed_src;/* by node: what was packed */
+    bool no_blas;            /* large dense products in generated code too (tests, comparisons) */
     bool repack;             /* pack again on the next run: weights may have changed in place */
     void *object;            /* the kernels' object code (what a package stores) */
     size_t object_size;

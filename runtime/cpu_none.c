@@ -56,3 +56,5 @@ void sf_cpu_object(const sf_cpu_model *m, const void **object, size_t *size)
     *object = NULL;
     *size = 0;
 }
+bool sf_cpu_has_blas(void) { return false; }
+void sf_cpu_set_blas(sf_cpu_model *m, bool use) { (void)m, (void)use; }

@@ -24,8 +24,9 @@ need_packages() {
         pkg-config --exists cmocka || missing+=(libcmocka-dev)
         pkg-config --exists jansson || missing+=(libjansson-dev)
         pkg-config --exists zlib || missing+=(zlib1g-dev)
+        pkg-config --exists openblas || missing+=(libopenblas-dev)
     else
-        missing+=(libcmocka-dev libjansson-dev zlib1g-dev)
+        missing+=(libcmocka-dev libjansson-dev zlib1g-dev libopenblas-dev)
     fi
     for tool in "$@"; do
         command -v "$tool" >/dev/null || missing+=("$tool")
