@@ -133,19 +133,20 @@ static LLVMValueRef bcast_offset(emit *e, const nest *n, const sf_type *out, con
     return off;
 }
 
-static LLVMValueRef accumulator(emit *e)
+LLVMValueRef em_entry_alloca(emit *e, LLVMTypeRef t)
 {
     LLVMBasicBlockRef cur = LLVMGetInsertBlock(e->b);
-    LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(e->fn);
-    LLVMValueRef first = LLVMGetFirstInstruction(entry);
+    LLVMValueRef first = LLVMGetFirstInstruction(LLVMGetEntryBasicBlock(e->fn));
     if (first)
         LLVMPositionBuilderBefore(e->b, first);
     else
-        LLVMPositionBuilderAtEnd(e->b, entry);
-    LLVMValueRef a = LLVMBuildAlloca(e->b, e->f32, "acc");
+        LLVMPositionBuilderAtEnd(e->b, LLVMGetEntryBasicBlock(e->fn));
+    LLVMValueRef a = LLVMBuildAlloca(e->b, t, "slot");
     LLVMPositionBuilderAtEnd(e->b, cur);
     return a;
 }
+
+static LLVMValueRef accumulator(emit *e) { return em_entry_alloca(e, e->f32); }
 
 /* ---- kernels ---- */
 

@@ -36,6 +36,8 @@ LLVMValueRef em_arg(emit *e, int k);
 LLVMValueRef em_load(emit *e, LLVMValueRef base, LLVMValueRef index);
 void em_store(emit *e, LLVMValueRef base, LLVMValueRef index, LLVMValueRef v);
 LLVMValueRef em_call_f32(emit *e, const char *name, LLVMValueRef x);
+/* a stack slot in the kernel's entry block (mem2reg makes scalars registers) */
+LLVMValueRef em_entry_alloca(emit *e, LLVMTypeRef t);
 
 /* Emits kernel `name` for node n into e->mod; false (err set) when unsupported.
  * A kernel is void name(float **args, int64_t B, int64_t lo, int64_t hi):

@@ -70,20 +70,6 @@ static LLVMValueRef vec_fma(emit *e, LLVMValueRef a, LLVMValueRef b, LLVMValueRe
     return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(f), f, args, 3, "");
 }
 
-/* an alloca in the entry block, so that mem2reg makes it a register */
-static LLVMValueRef entry_slot(emit *e, LLVMTypeRef t)
-{
-    LLVMBasicBlockRef cur = LLVMGetInsertBlock(e->b), entry = LLVMGetEntryBasicBlock(e->fn);
-    LLVMValueRef first = LLVMGetFirstInstruction(entry);
-    if (first)
-        LLVMPositionBuilderBefore(e->b, first);
-    else
-        LLVMPositionBuilderAtEnd(e->b, entry);
-    LLVMValueRef a = LLVMBuildAlloca(e->b, t, "acc");
-    LLVMPositionBuilderAtEnd(e->b, cur);
-    return a;
-}
-
 static LLVMValueRef mul(emit *e, LLVMValueRef a, int64_t k) { return LLVMBuildMul(e->b, a, em_const(e, k), ""); }
 static LLVMValueRef add(emit *e, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildAdd(e->b, a, b, ""); }
 
@@ -117,7 +103,7 @@ static void chunk(emit *e, const product *p, int rows, LLVMValueRef mx, LLVMValu
         xrow[r] = add(e, mul(e, add(e, mx, em_const(e, r)), p->x_m), mul(e, g, p->x_g));
         orow[r] = add(e, add(e, mul(e, add(e, mo, em_const(e, r)), p->o_m), mul(e, g, p->o_g)), oc);
         for (int j = 0; j < split; j++) {
-            acc[j][r] = entry_slot(e, vt);
+            acc[j][r] = em_entry_alloca(e, vt);
             LLVMBuildStore(e->b, j ? LLVMConstNull(vt) : init, acc[j][r]);
         }
     }
@@ -287,15 +273,8 @@ void em_chain(emit *e, const sf_node *const *nodes, int count)
                .epilogue = nodes + 1, .nepilogue = count - 2};
     int64_t H = c.first.O;
     LLVMTypeRef buf_t = LLVMArrayType(e->f32, (unsigned)(ROWS * H));
-    LLVMBasicBlockRef cur = LLVMGetInsertBlock(e->b), entry = LLVMGetEntryBasicBlock(e->fn);
-    LLVMValueRef first_ins = LLVMGetFirstInstruction(entry);
-    if (first_ins)
-        LLVMPositionBuilderBefore(e->b, first_ins);
-    else
-        LLVMPositionBuilderAtEnd(e->b, entry);
-    LLVMValueRef slot = LLVMBuildAlloca(e->b, buf_t, "mid");
+    LLVMValueRef slot = em_entry_alloca(e, buf_t);
     LLVMSetAlignment(slot, 32);
-    LLVMPositionBuilderAtEnd(e->b, cur);
     c.mid = LLVMBuildBitCast(e->b, slot, e->ptr, "");
     c.first.out = c.mid, c.first.o_m = H, c.first.o_g = 0;
     c.second.x = c.mid, c.second.x_m = H, c.second.x_g = 0;

@@ -428,13 +428,13 @@ void sf_cpu_free(sf_cpu_model *m)
         return;
     if (m->jit)
         LLVMOrcDisposeLLJIT(m->jit);
+    for (size_t i = 0; m->packed && i < m->g->nodes.len; i++)
+        free(m->packed[i]);
     sf_graph_free(m->g);
     free(m->kernels);
     free(m->bufs);
     free(m->args);
     free(m->args_at);
-    for (size_t i = 0; m->packed && i < m->g->nodes.len; i++)
-        free(m->packed[i]);
     free(m->packed);
     free(m->packed_src);
     free(m->chain_prev);
