@@ -16,6 +16,12 @@ typedef struct sf_cpu_model sf_cpu_model;
 
 /* Whether this build has the CPU backend (LLVM found at configure time). */
 bool sf_cpu_available(void);
+/* The kernels' calling convention: how nodes map to kernels (signatures,
+ * fused chains) and what each kernel's args hold. Object code made under
+ * another number does not fit this sheaf's executor; bump it with any such
+ * change. Packages record it. */
+#define SF_CPU_ABI 3
+
 /* What native code is built for: LLVM's triple, CPU name and feature string. */
 typedef struct sf_cpu_target {
     char triple[128];

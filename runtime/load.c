@@ -23,7 +23,7 @@ sf_status sf_save(const sf_model *m, const char *path, sf_error *err)
             return st;
         sf_cpu_object(m->cpu, &object, &size);
     }
-    return sf_pkg_write(path, m->g, m->weights, object, size, &t, err);
+    return sf_pkg_write(path, m->g, m->weights, object, size, &t, SF_CPU_ABI, err);
 }
 
 /* whether every "+feature" the package's code uses is one this CPU has */
@@ -58,7 +58,7 @@ sf_model *sf_load_bytes(const unsigned char *bytes, size_t size, const char *wha
     sf_pkg_view v;
     if (sf_pkg_parse(bytes, size, what, &v, err) != SF_OK)
         return NULL;
-    char triple[128], cpu[64], features[4096], missing[64] = "";
+    char triple[128], cpu[64], features[4096], missing[64] = "", abi[16] = "";
     if (!sf_pkg_meta(&v, "triple", triple, sizeof triple) || !sf_pkg_meta(&v, "cpu", cpu, sizeof cpu) ||
         !sf_pkg_meta(&v, "features", features, sizeof features)) {
         sf_fail(err, SF_ERR_FORMAT, "%s: meta section lacks triple, cpu or features", what);
@@ -89,6 +89,16 @@ sf_model *sf_load_bytes(const unsigned char *bytes, size_t size, const char *wha
         sf_graph_free(g);
         sf_tensors_free(w);
         return NULL;
+    }
+    char want_abi[16];
+    snprintf(want_abi, sizeof want_abi, "%d", SF_CPU_ABI);
+    if (!sf_pkg_meta(&v, "abi", abi, sizeof abi) || strcmp(abi, want_abi)) {
+        sf_model *m = sf_model_from_parts(g, w, o, err);
+        if (m)
+            snprintf(m->notice, sizeof m->notice,
+                     "%s: its code follows kernel convention %s, this sheaf's is %s: compiled again from its IR", what,
+                     abi[0] ? abi : "(none)", want_abi);
+        return m;
     }
     if (!features_present(features, host.features, missing, sizeof missing)) {
         sf_model *m = sf_model_from_parts(g, w, o, err);

@@ -135,12 +135,12 @@ static void put_weights(buf *out, const sf_graph *g, const sf_tensor_set *w)
 }
 
 sf_status sf_pkg_write(const char *path, const sf_graph *g, const sf_tensor_set *w, const void *object,
-                       size_t object_size, const sf_cpu_target *target, sf_error *err)
+                       size_t object_size, const sf_cpu_target *target, int abi, sf_error *err)
 {
     char *ir = sf_print_string(g);
     char meta[sizeof target->features + 512];
-    int mlen = snprintf(meta, sizeof meta, "sheaf=%s\nbackend=%s\ntriple=%s\ncpu=%s\nfeatures=%s\n", SF_VERSION_STRING,
-                        object ? "cpu" : "none", target->triple, target->cpu, target->features);
+    int mlen = snprintf(meta, sizeof meta, "sheaf=%s\nbackend=%s\nabi=%d\ntriple=%s\ncpu=%s\nfeatures=%s\n",
+                        SF_VERSION_STRING, object ? "cpu" : "none", abi, target->triple, target->cpu, target->features);
     buf b = {0};
     int nsec = object ? 4 : 3;
     grow(&b, HEADER + (size_t)nsec * ENTRY);

@@ -16,10 +16,11 @@ typedef struct sf_pkg_view {
 } sf_pkg_view;
 
 /* Writes a package for a graph, its weights and object code built for
- * `target` (object may be NULL: IR and weights only). Atomic: no partial
+ * `target` under kernel convention `abi` (object may be NULL: IR and
+ * weights only). Atomic: no partial
  * file on failure. */
 sf_status sf_pkg_write(const char *path, const sf_graph *g, const sf_tensor_set *w, const void *object,
-                       size_t object_size, const sf_cpu_target *target, sf_error *err);
+                       size_t object_size, const sf_cpu_target *target, int abi, sf_error *err);
 /* Checks and splits the bytes of a package; views point into buf. */
 sf_status sf_pkg_parse(const unsigned char *buf, size_t size, const char *what, sf_pkg_view *v, sf_error *err);
 /* A value of the meta section ("triple", "cpu", "features"...), copied into

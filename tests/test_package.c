@@ -167,15 +167,15 @@ static void test_magic_and_version(void **state)
     free(bytes);
 }
 
-/* a package written for another target */
-static sf_status write_for(const char *path, const sf_cpu_target *t)
+/* a package written for another target (or kernel convention) */
+static sf_status write_for(const char *path, const sf_cpu_target *t, int abi)
 {
     sf_model *m = pfcn8();
     const void *obj;
     size_t size;
     sf_cpu_object(m->cpu, &obj, &size);
     sf_error e = {0};
-    sf_status st = sf_pkg_write(path, m->g, m->weights, obj, size, t, &e);
+    sf_status st = sf_pkg_write(path, m->g, m->weights, obj, size, t, abi, &e);
     sf_model_free(m);
     return st;
 }
@@ -189,7 +189,7 @@ static void test_target_mismatch(void **state)
     t = host;
     strcpy(t.triple, "riscv64-unknown-linux-gnu");
     const char *path = tmp_path("riscv.sheaf");
-    assert_int_equal(write_for(path, &t), SF_OK);
+    assert_int_equal(write_for(path, &t, SF_CPU_ABI), SF_OK);
     assert_null(sf_load(path, NULL, &e));
     assert_contains(e.msg, "built for riscv64-unknown-linux-gnu");
     /* the same architecture with a feature this CPU lacks: compiled again */
@@ -197,7 +197,7 @@ static void test_target_mismatch(void **state)
     assert_true(strlen(host.features) + 32 < sizeof t.features);
     strcat(t.features, ",+sheaf-imaginary-feature");
     path = tmp_path("future.sheaf");
-    assert_int_equal(write_for(path, &t), SF_OK);
+    assert_int_equal(write_for(path, &t, SF_CPU_ABI), SF_OK);
     sf_model *m = sf_load(path, NULL, &e);
     if (!m)
         fail_msg("%s", e.msg);
@@ -206,6 +206,17 @@ static void test_target_mismatch(void **state)
     float want[24], got[24];
     sf_model *ref = pfcn8();
     outputs_of(ref, want);
+    outputs_of(m, got);
+    assert_close(got, want, 24, 1e-6, 1e-6);
+    sf_model_free(m);
+    /* object code from a sheaf whose kernels take other arguments: compiled again, not run */
+    path = tmp_path("old_abi.sheaf");
+    assert_int_equal(write_for(path, &host, SF_CPU_ABI - 1), SF_OK);
+    m = sf_load(path, NULL, &e);
+    if (!m)
+        fail_msg("%s", e.msg);
+    assert_non_null(sf_model_notice(m));
+    assert_contains(sf_model_notice(m), "kernel convention");
     outputs_of(m, got);
     assert_close(got, want, 24, 1e-6, 1e-6);
     sf_model_free(ref);
