@@ -222,33 +222,50 @@ void em_product(emit *e, const sf_node *n)
 
 typedef struct chain {
     product first, second;
+    bool has_second; /* else the chain is a product and its epilogue */
     const sf_node *const *epilogue;
     int nepilogue;
     LLVMValueRef mid; /* [ROWS, H] floats on the stack */
 } chain;
 
+/* the activations over `rows` rows of the first product's result, where
+ * it lies (the stack buffer, or the output when nothing follows) */
+static void apply_epilogue(emit *e, const chain *c, int rows, LLVMValueRef mo, LLVMValueRef g)
+{
+    const product *p = &c->first;
+    for (int r = 0; r < rows; r++) {
+        LLVMValueRef row = add(e, mul(e, add(e, mo, em_const(e, r)), p->o_m), mul(e, g, p->o_g));
+        loop li;
+        em_loop_begin(e, &li, em_const(e, p->O), "i");
+        LLVMValueRef at = add(e, row, li.index), v = em_load(e, p->out, at);
+        for (int k = 0; k < c->nepilogue; k++)
+            v = em_unary(e, c->epilogue[k]->op, v);
+        em_store(e, p->out, at, v);
+        em_loop_end(e, &li);
+    }
+}
+
 static void chain_block(emit *e, void *ctx, int rows, LLVMValueRef m0, LLVMValueRef g)
 {
     chain *c = ctx;
-    LLVMValueRef zero = em_const(e, 0);
-    rows_block(e, &c->first, rows, m0, zero, g); /* into the stack buffer */
-    if (c->nepilogue) {
-        loop li;
-        em_loop_begin(e, &li, em_const(e, rows * c->first.O), "i");
-        LLVMValueRef v = em_load(e, c->mid, li.index);
-        for (int k = 0; k < c->nepilogue; k++)
-            v = em_unary(e, c->epilogue[k]->op, v);
-        em_store(e, c->mid, li.index, v);
-        em_loop_end(e, &li);
-    }
-    rows_block(e, &c->second, rows, zero, m0, g); /* from it */
+    LLVMValueRef zero = em_const(e, 0), mo = c->has_second ? zero : m0;
+    rows_block(e, &c->first, rows, m0, mo, g); /* into the stack buffer, or the output */
+    if (c->nepilogue)
+        apply_epilogue(e, c, rows, mo, g);
+    if (c->has_second)
+        rows_block(e, &c->second, rows, zero, m0, g); /* from the stack buffer */
 }
 
 bool em_chain_fits(const sf_node *const *nodes, int count)
 {
-    if (count < 2)
+    if (count < 2 || (nodes[0]->op != SF_OP_LINEAR && nodes[0]->op != SF_OP_GROUPED_LINEAR))
         return false;
     const sf_node *a = nodes[0], *z = nodes[count - 1];
+    bool epilogue_only = true;
+    for (int k = 1; k < count; k++)
+        epilogue_only &= em_is_unary(nodes[k]->op);
+    if (epilogue_only)
+        return a->in[0]->type.dtype == SF_F32;
     bool ga = a->op == SF_OP_GROUPED_LINEAR, gz = z->op == SF_OP_GROUPED_LINEAR;
     if (!(a->op == SF_OP_LINEAR || ga) || !(z->op == SF_OP_LINEAR || gz) || ga != gz)
         return false;
@@ -267,10 +284,15 @@ bool em_chain_fits(const sf_node *const *nodes, int count)
 void em_chain(emit *e, const sf_node *const *nodes, int count)
 {
     const sf_node *a = nodes[0], *z = nodes[count - 1];
+    if (em_is_unary(z->op)) { /* a product and its epilogue, written once */
+        chain c = {.first = product_of(e, a, 0, 1, 2, a->nin), .epilogue = nodes + 1, .nepilogue = count - 1};
+        over_blocks(e, a, c.first.G, chain_block, &c);
+        return;
+    }
     /* args: a's operands, z's weight and bias, z's result */
     int wz = a->nin, bz = wz + 1, out = z->nin > 2 ? bz + 1 : bz;
     chain c = {.first = product_of(e, a, 0, 1, 2, 0), .second = product_of(e, z, 0, wz, bz, out),
-               .epilogue = nodes + 1, .nepilogue = count - 2};
+               .has_second = true, .epilogue = nodes + 1, .nepilogue = count - 2};
     int64_t H = c.first.O;
     LLVMTypeRef buf_t = LLVMArrayType(e->f32, (unsigned)(ROWS * H));
     LLVMValueRef slot = em_entry_alloca(e, buf_t);

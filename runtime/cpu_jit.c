@@ -90,10 +90,11 @@ static int64_t group_weights(const sf_node *n)
 
 /* Fusion regions (vfuse's marks) whose nodes form product -> activations ->
  * product, one after the other in node order, each intermediate used once
- * and by the next: one kernel that keeps the intermediate on chip. Small
+ * and by the next: one kernel that keeps the intermediate on chip (small
  * per-group weights only: a large layer streams its weight per row block,
- * which separate kernels do no better, but the intermediate saved is small
- * next to it. */
+ * and the intermediate saved is small next to it). A product followed by
+ * activations alone becomes one kernel that applies them before the
+ * result leaves the cache. */
 static sf_status find_chains(sf_cpu_model *m, bool *unstored, sf_error *err)
 {
     const sf_graph *g = m->g;
@@ -125,7 +126,12 @@ static sf_status find_chains(sf_cpu_model *m, bool *unstored, sf_error *err)
             if (!em_is_unary(u->op))
                 break;
         }
-        if (len < 2 || !em_chain_fits(chain, len) || group_weights(a) + group_weights(chain[len - 1]) > 32768)
+        /* a product and activations ending the region: the epilogue alone */
+        if (len >= 2 && !em_chain_fits(chain, len) && em_is_unary(chain[len - 2]->op) && em_chain_fits(chain, len - 1))
+            len--;
+        bool second = len >= 2 && !em_is_unary(chain[len - 1]->op);
+        if (len < 2 || !em_chain_fits(chain, len) ||
+            (second && group_weights(a) + group_weights(chain[len - 1]) > 32768))
             continue;
         for (int k = 0; k < len; k++) {
             size_t at = i + (size_t)k;

@@ -213,6 +213,17 @@ static void test_products(void **state)
     assert_int_equal(planned, 64);
     sf_cpu_free(cm);
     sf_graph_free(cg);
+    /* a product and its epilogue: one kernel, only the last activation stored (15 floats -> 64 bytes) */
+    static const char epi[] = "param @w : f32[15,7]\nparam @b : f32[15]\nfunc @F(%x: f32[B,7]) {\n"
+                              "  %0 = linear %x, @w, @b : f32[B,15] [region 1]\n  %1 = silu %0 : f32[B,15] [region 1]\n"
+                              "  %2 = sigmoid %1 : f32[B,15] [region 1]\n  return %2\n}\n";
+    check_ir(epi);
+    cg = sf_parse(epi, strlen(epi), "epi.sfir", &ce);
+    cm = sf_cpu_compile(cg, &ce);
+    assert_true(sf_cpu_planned_bytes(cm, 1, &planned));
+    assert_int_equal(planned, 64);
+    sf_cpu_free(cm);
+    sf_graph_free(cg);
     /* large enough for BLAS at batch 130: 2 * 130 * 300 * 260 flops */
     static const char big[] = "param @w : f32[300,260]\nparam @b : f32[300]\nfunc @F(%x: f32[B,260]) {\n"
                               "  %0 = linear %x, @w, @b : f32[B,300]\n  %1 = relu %0 : f32[B,300]\n  return %1\n}\n";
