@@ -122,6 +122,52 @@ static sf_status fold_bn(sf_rewriter *rw, sf_module *m, const sf_node *p, const 
     return st;
 }
 
+/* A convolution over one position with a 1-wide kernel (ConvolutionalPFCN's
+ * Conv1d on [B, C, 1]) is a product: groups == 1 a linear, else a
+ * grouped_linear over [N, groups, C / groups]. The weight [O, C/g, 1..]
+ * holds the same floats as [g, O/g, C/g]. */
+static bool conv_is_product(const sf_module *m, const sf_node *n)
+{
+    if (n->op != SF_OP_CONV1D && n->op != SF_OP_CONV2D)
+        return false;
+    const sf_type *xt = &n->in[0]->type, *wt = &n->in[1]->type;
+    const sf_attr *pad = sf_node_attr(n, "padding");
+    for (int d = 2; d < xt->rank; d++)
+        if (xt->dim[d] != 1 || wt->dim[d] != 1 || pad->ints[d - 2] != 0)
+            return false;
+    return xt->dim[1] != SF_DIM_B && weight_of(m, n->in[1]) && (n->nin < 3 || weight_of(m, n->in[2]));
+}
+
+static sf_status conv_to_product(sf_rewriter *rw, sf_module *m, const sf_node *n, sf_value *x, sf_error *err)
+{
+    const sf_type *xt = &n->in[0]->type, *ot = &n->out[0]->type;
+    const sf_tensor *w = weight_of(m, n->in[1]), *b = n->nin > 2 ? weight_of(m, n->in[2]) : NULL;
+    int64_t G = sf_attr_int(n, "groups"), C = xt->dim[1], O = ot->dim[1];
+    bool grouped = G > 1;
+    int64_t xg[3] = {xt->dim[0], G, C / G}, xf[2] = {xt->dim[0], C};
+    int64_t wg[3] = {G, O / G, C / G}, wf[2] = {O, C}, bg[2] = {G, O / G};
+    char hint[512];
+    snprintf(hint, sizeof hint, "%s.as_product", n->in[1]->def->name);
+    sf_value *in[3] = {sf_rw_reshape(rw, x, grouped ? xg : xf, grouped ? 3 : 2, err), NULL, NULL};
+    in[1] = in[0] ? sf_new_param(m, rw->g, hint, grouped ? 3 : 2, grouped ? wg : wf, w->data, err) : NULL;
+    if (b && in[1]) {
+        snprintf(hint, sizeof hint, "%s.as_product", n->in[2]->def->name);
+        in[2] = sf_new_param(m, rw->g, hint, grouped ? 2 : 1, grouped ? bg : &O, b->data, err);
+    }
+    if (!in[1] || (b && !in[2]))
+        return err ? err->code : SF_ERR_NOMEM;
+    sf_node *p = sf_rw_node(rw, grouped ? SF_OP_GROUPED_LINEAR : SF_OP_LINEAR, b ? 3 : 2, in, NULL, err);
+    if (p && grouped)
+        sf_node_set_int(p, "shared", 0);
+    if (!p || sf_node_finish(rw->g, p, err) != SF_OK)
+        return err ? err->code : SF_ERR_NOMEM;
+    sf_value *r = sf_rw_reshape(rw, p->out[0], ot->dim, ot->rank, err);
+    if (!r)
+        return err ? err->code : SF_ERR_NOMEM;
+    rw->map[n->out[0]->id] = r;
+    return SF_OK;
+}
+
 static bool is_constant(const sf_value *v) { return v->def->op == SF_OP_PARAM || v->def->op == SF_OP_SCALAR; }
 
 /* Evaluates a node of constants with the interpreter; results become parameters. */
@@ -246,6 +292,8 @@ sf_status sf_pass_canonicalize(sf_module *m, sf_error *err)
             st = fold_constant(&rw, m, n, in, err);
         } else if (sf_op_is_reshape(n->op)) {
             st = view_to_reshape(&rw, n, in[0], err);
+        } else if (conv_is_product(m, n)) {
+            st = conv_to_product(&rw, m, n, in[0], err);
         } else {
             st = sf_rw_copy(&rw, n, err);
         }
