@@ -176,14 +176,15 @@ void sf_print(const sf_graph *g, FILE *out)
     free(num);
 }
 
-char *sf_print_string(const sf_graph *g)
+/* what a printer writes, as a malloc'd string; NULL when out of memory */
+static char *print_to_string(void (*print)(const void *, FILE *), const void *what)
 {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     if (!f)
         return NULL;
-    sf_print(g, f);
+    print(what, f);
     if (fclose(f) != 0) {
         free(buf);
         return NULL;
@@ -191,16 +192,18 @@ char *sf_print_string(const sf_graph *g)
     return buf;
 }
 
-char *sf_node_signature(const sf_node *n)
+static void print_graph(const void *g, FILE *out) { sf_print(g, out); }
+
+char *sf_print_string(const sf_graph *g) { return print_to_string(print_graph, g); }
+
+static void print_signature(const void *node, FILE *out)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&buf, &len);
-    if (!out)
-        return NULL;
+    const sf_node *n = node;
     fputs(sf_ops[n->op].name, out);
+    fputc('(', out);
     for (int k = 0; k < n->nin; k++) {
-        fputc(k ? ',' : '(', out);
+        if (k)
+            fputc(',', out);
         put_type(out, &n->in[k]->type);
     }
     fputs(") ->", out);
@@ -209,9 +212,6 @@ char *sf_node_signature(const sf_node *n)
         put_type(out, &n->out[k]->type);
     }
     put_attrs(out, n);
-    if (fclose(out) != 0) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
 }
+
+char *sf_node_signature(const sf_node *n) { return print_to_string(print_signature, n); }
