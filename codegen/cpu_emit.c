@@ -52,7 +52,7 @@ LLVMValueRef em_call_f32(emit *e, const char *name, LLVMValueRef x)
     return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(f), f, &x, 1, "");
 }
 
-static LLVMValueRef fmuladd(emit *e, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c)
+LLVMValueRef em_fmuladd(emit *e, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c)
 {
     LLVMValueRef f = declare_f32_fn(e, "llvm.fmuladd.f32", 3);
     LLVMValueRef args[3] = {a, b, c};
@@ -225,7 +225,7 @@ static void k_matmul(emit *e, const sf_node *n)
     LLVMValueRef bv = em_load(e, b, LLVMBuildAdd(e->b, bbase,
                                                  LLVMBuildAdd(e->b, LLVMBuildMul(e->b, lk.index, em_const(e, N), ""),
                                                               lj.index, ""), ""));
-    LLVMBuildStore(e->b, fmuladd(e, av, bv, LLVMBuildLoad2(e->b, e->f32, acc, "")), acc);
+    LLVMBuildStore(e->b, em_fmuladd(e, av, bv, LLVMBuildLoad2(e->b, e->f32, acc, "")), acc);
     em_loop_end(e, &lk);
     em_store(e, out, LLVMBuildAdd(e->b, obase, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, li.index, em_const(e, N), ""),
                                                             lj.index, ""), ""),
@@ -349,70 +349,6 @@ static void k_reduce(emit *e, const sf_node *n)
     }
 }
 
-/* load x[index] when `ok`, else 0, without reading outside x */
-static LLVMValueRef load_if(emit *e, LLVMValueRef base, LLVMValueRef index, LLVMValueRef ok)
-{
-    LLVMValueRef safe = LLVMBuildSelect(e->b, ok, index, em_const(e, 0), "");
-    return LLVMBuildSelect(e->b, ok, em_load(e, base, safe), fconst(e, 0), "");
-}
-
-static LLVMValueRef in_range(emit *e, LLVMValueRef i, int64_t limit)
-{
-    return LLVMBuildAnd(e->b, LLVMBuildICmp(e->b, LLVMIntSGE, i, em_const(e, 0), ""),
-                        LLVMBuildICmp(e->b, LLVMIntSLT, i, em_const(e, limit), ""), "");
-}
-
-/* direct convolution over 1 or 2 spatial dims (conv1d as H = 1) */
-static void k_conv(emit *e, const sf_node *n)
-{
-    int sp = n->op == SF_OP_CONV2D ? 2 : 1;
-    const sf_type *xt = &n->in[0]->type, *wt = &n->in[1]->type, *ot = &n->out[0]->type;
-    const sf_attr *as = sf_node_attr(n, "stride"), *ap = sf_node_attr(n, "padding"), *ad = sf_node_attr(n, "dilation");
-    int64_t C = xt->dim[1], O = ot->dim[1], groups = sf_attr_int(n, "groups"), cg = C / groups, og = O / groups;
-    int64_t H = sp == 2 ? xt->dim[2] : 1, W = xt->dim[sp + 1], KH = sp == 2 ? wt->dim[2] : 1, KW = wt->dim[sp + 1];
-    int64_t OH = sp == 2 ? ot->dim[2] : 1, OW = ot->dim[sp + 1];
-    int64_t sh = sp == 2 ? as->ints[0] : 1, sw = as->ints[sp - 1], ph = sp == 2 ? ap->ints[0] : 0, pw = ap->ints[sp - 1];
-    int64_t dh = sp == 2 ? ad->ints[0] : 1, dw = ad->ints[sp - 1];
-    LLVMValueRef x = em_arg(e, 0), w = em_arg(e, 1), b = n->nin > 2 ? em_arg(e, 2) : NULL;
-    LLVMValueRef out = em_arg(e, n->nin + 0), acc = accumulator(e);
-    loop lt, lh, lw, lc, lkh, lkw;
-    em_part_loop_begin(e, &lt, "t"); /* t = n * O + o */
-    loop ln = {.index = LLVMBuildSDiv(e->b, lt.index, em_const(e, O), "")};
-    loop lo = {.index = LLVMBuildSRem(e->b, lt.index, em_const(e, O), "")};
-    LLVMValueRef g = LLVMBuildSDiv(e->b, lo.index, em_const(e, og), "");
-    em_loop_begin(e, &lh, em_const(e, OH), "oh");
-    em_loop_begin(e, &lw, em_const(e, OW), "ow");
-    LLVMBuildStore(e->b, b ? em_load(e, b, lo.index) : fconst(e, 0), acc);
-    em_loop_begin(e, &lc, em_const(e, cg), "c");
-    em_loop_begin(e, &lkh, em_const(e, KH), "kh");
-    em_loop_begin(e, &lkw, em_const(e, KW), "kw");
-    LLVMValueRef ih = LLVMBuildAdd(e->b, LLVMBuildSub(e->b, LLVMBuildMul(e->b, lh.index, em_const(e, sh), ""),
-                                                      em_const(e, ph), ""),
-                                   LLVMBuildMul(e->b, lkh.index, em_const(e, dh), ""), "");
-    LLVMValueRef iw = LLVMBuildAdd(e->b, LLVMBuildSub(e->b, LLVMBuildMul(e->b, lw.index, em_const(e, sw), ""),
-                                                      em_const(e, pw), ""),
-                                   LLVMBuildMul(e->b, lkw.index, em_const(e, dw), ""), "");
-    LLVMValueRef ok = LLVMBuildAnd(e->b, in_range(e, ih, H), in_range(e, iw, W), "");
-    LLVMValueRef ch = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, g, em_const(e, cg), ""), lc.index, "");
-    LLVMValueRef xi = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, LLVMBuildAdd(e->b, LLVMBuildMul(e->b,
-                                   LLVMBuildAdd(e->b, LLVMBuildMul(e->b, ln.index, em_const(e, C), ""), ch, ""),
-                                   em_const(e, H), ""), ih, ""), em_const(e, W), ""), iw, "");
-    LLVMValueRef wi = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, LLVMBuildAdd(e->b, LLVMBuildMul(e->b,
-                                   LLVMBuildAdd(e->b, LLVMBuildMul(e->b, lo.index, em_const(e, cg), ""), lc.index, ""),
-                                   em_const(e, KH), ""), lkh.index, ""), em_const(e, KW), ""), lkw.index, "");
-    LLVMBuildStore(e->b, fmuladd(e, load_if(e, x, xi, ok), em_load(e, w, wi), LLVMBuildLoad2(e->b, e->f32, acc, "")), acc);
-    em_loop_end(e, &lkw);
-    em_loop_end(e, &lkh);
-    em_loop_end(e, &lc);
-    LLVMValueRef oi = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, LLVMBuildAdd(e->b, LLVMBuildMul(e->b,
-                                   LLVMBuildAdd(e->b, LLVMBuildMul(e->b, ln.index, em_const(e, O), ""), lo.index, ""),
-                                   em_const(e, OH), ""), lh.index, ""), em_const(e, OW), ""), lw.index, "");
-    em_store(e, out, oi, LLVMBuildLoad2(e->b, e->f32, acc, ""));
-    em_loop_end(e, &lw);
-    em_loop_end(e, &lh);
-    em_loop_end(e, &lt);
-}
-
 static void k_batchnorm(emit *e, const sf_node *n)
 {
     const sf_type *xt = &n->in[0]->type;
@@ -431,7 +367,7 @@ static void k_batchnorm(emit *e, const sf_node *n)
                                                        lc.index, ""), inner, "");
     em_loop_begin(e, &li, inner, "i");
     LLVMValueRef at = LLVMBuildAdd(e->b, row, li.index, "");
-    em_store(e, out, at, fmuladd(e, LLVMBuildFSub(e->b, em_load(e, x, at), m, ""), s, sh));
+    em_store(e, out, at, em_fmuladd(e, LLVMBuildFSub(e->b, em_load(e, x, at), m, ""), s, sh));
     em_loop_end(e, &li);
     em_loop_end(e, &lc);
     em_loop_end(e, &lb);
@@ -575,7 +511,7 @@ bool em_kernel(emit *e, const sf_node *n, const char *name, sf_error *err)
     case SF_OP_CONCAT: k_concat(e, n); break;
     case SF_OP_SLICE: k_slice(e, n); break;
     case SF_OP_SUM: case SF_OP_MEAN: k_reduce(e, n); break;
-    case SF_OP_CONV1D: case SF_OP_CONV2D: k_conv(e, n); break;
+    case SF_OP_CONV1D: case SF_OP_CONV2D: em_conv(e, n); break;
     case SF_OP_BATCHNORM: k_batchnorm(e, n); break;
     case SF_OP_LAYERNORM: case SF_OP_SOFTMAX: k_normalise(e, n); break;
     case SF_OP_SPLIT: k_split(e, n); break;

@@ -54,6 +54,11 @@ bool em_is_unary(sf_opcode op);
 /* an activation applied to one f32 value */
 LLVMValueRef em_unary(emit *e, sf_opcode op, LLVMValueRef x);
 
+/* a * b + c, fused where the target has it */
+LLVMValueRef em_fmuladd(emit *e, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c);
+/* convolutions (cpu_conv.c) */
+void em_conv(emit *e, const sf_node *n);
+
 /* products (cpu_product.c) */
 void em_product(emit *e, const sf_node *n);
 int64_t em_product_extent(const sf_node *n, int64_t B);
