@@ -294,6 +294,11 @@ static void test_cli_bench_json(void **state)
     /* batch 1: 2 flops per weight of each linear, 1 per relu element */
     assert_float_equal(strtod(p + 16, NULL), 2.0 * (10 * 50 + 50 * 2) + 50, 1e-9);
     free(text);
+    /* a baseline estimated at more than 20 budgets per run is not timed, and says so */
+    const char *skip[] = {"sheaf", "bench", SF_EXAMPLES "/mlp.sfir", "--batch", "1,20000", "--budget", "0.0001", NULL};
+    assert_int_equal(run_cli(skip, &out, &err), 0);
+    assert_contains(out, "batch 20000: min ");
+    assert_contains(out, "interpreter not timed (about");
     const char *bad[] = {"sheaf", "bench", SF_EXAMPLES "/mlp.sfir", "--batch", "1,x", NULL};
     assert_int_equal(run_cli(bad, &out, &err), 2);
     assert_contains(err, "--batch");

@@ -3,7 +3,9 @@
  * unoptimised graph: the work the model asks for), the activation memory the
  * plan laid out and the process's peak RSS, and in the same run the
  * interpreter on the unoptimised IR and the CPU backend at -O0, with the
- * largest difference between their outputs and the model's. */
+ * largest difference between their outputs and the model's. A baseline
+ * whose run would take more than 20 budgets at a batch size (estimated from
+ * the smaller batch sizes) is said to be so instead of timed. */
 #include "bench.h"
 
 #include <math.h>
@@ -75,10 +77,11 @@ static sf_status io_make(const sf_model *m, int64_t batch, io *b, sf_error *err)
     return st;
 }
 
-/* one warm-up run, then runs until the budget is spent (at least `least`) */
-static sf_status time_runs(sf_model *m, int64_t batch, io *b, double budget, int least, timing *t, sf_error *err)
+/* a warm-up run (when `warm`), then runs until the budget is spent (at least `least`) */
+static sf_status time_runs(sf_model *m, int64_t batch, io *b, double budget, int least, bool warm, timing *t,
+                           sf_error *err)
 {
-    sf_status st = sf_run(m, batch, (const float *const *)b->in, b->out, err);
+    sf_status st = warm ? sf_run(m, batch, (const float *const *)b->in, b->out, err) : SF_OK;
     int cap = 100000, n = 0;
     double *s = malloc(sizeof *s * (size_t)cap), start = now();
     if (!s)
@@ -126,6 +129,7 @@ typedef struct row {
     int64_t batch;
     timing t, interp, o0;
     bool has_interp, has_o0;
+    double skip_interp, skip_o0; /* not timed: the estimated seconds per run */
     double gflops, diff_interp, diff_o0;
     size_t planned, arena;
     long rss_kb;
@@ -143,8 +147,12 @@ static void print_row(FILE *f, const char *label, int threads, const row *r)
             r->t.reps, (double)r->batch / r->t.median, r->gflops / r->t.median, r->planned, r->arena, r->rss_kb / 1024);
     if (r->has_interp)
         fprintf(f, "; vs interpreter on -O0 IR %.0fx (max |diff| %.2g)", r->interp.median / r->t.median, r->diff_interp);
+    else if (r->skip_interp > 0)
+        fprintf(f, "; interpreter not timed (about %.0f s per run here)", r->skip_interp);
     if (r->has_o0)
         fprintf(f, "; vs cpu -O0 %.1fx (max |diff| %.2g)", r->o0.median / r->t.median, r->diff_o0);
+    else if (r->skip_o0 > 0)
+        fprintf(f, "; cpu -O0 not timed (about %.0f s per run here)", r->skip_o0);
     fputc('\n', f);
 }
 
@@ -183,6 +191,10 @@ static void json_row(FILE *f, const char *label, int threads, const row *r, bool
         fprintf(f, ", \"speedup_vs_interpreter\": %.6g, \"max_abs_diff_interpreter\": %.3g",
                 r->interp.median / r->t.median, r->diff_interp);
     }
+    if (!r->has_interp && r->skip_interp > 0)
+        fprintf(f, ", \"interpreter_O0_skipped_estimate_s\": %.3g", r->skip_interp);
+    if (!r->has_o0 && r->skip_o0 > 0)
+        fprintf(f, ", \"cpu_O0_skipped_estimate_s\": %.3g", r->skip_o0);
     if (r->has_o0) {
         fputs(", ", f);
         json_timing(f, "cpu_O0", &r->o0);
@@ -196,12 +208,27 @@ static sf_status bench_interp(sf_model *o0, int64_t batch, io *b, double budget,
 {
     sf_cpu_model *cpu = o0->cpu;
     o0->cpu = NULL; /* sf_run falls to the interpreter */
-    sf_status st = time_runs(o0, batch, b, budget, 1, t, err);
+    sf_status st = time_runs(o0, batch, b, budget, 1, false, t, err);
     o0->cpu = cpu;
     return st;
 }
 
-static sf_status bench_batch(sf_model *m, sf_model *o0, const sf_bench_opts *o, int64_t batch, row *r, sf_error *err)
+/* a baseline's seconds per run at `batch`, from the last smaller batch it
+ * was timed at (linear in the batch); 0 when unknown */
+static double estimate(const row *rows, int n, int64_t batch, bool interp)
+{
+    for (int i = n - 1; i >= 0; i--)
+        if ((interp ? rows[i].has_interp : rows[i].has_o0) && rows[i].batch <= batch)
+            return (interp ? rows[i].interp.median : rows[i].o0.median) * (double)batch / (double)rows[i].batch;
+    return 0;
+}
+
+/* A baseline that would take more than this many budgets per run is not
+ * timed: the interpreter on ResNetLike at batch 4096 would take an hour. */
+#define SKIP_BUDGETS 20
+
+static sf_status bench_batch(sf_model *m, sf_model *o0, const sf_bench_opts *o, int64_t batch, const row *done,
+                             int ndone, row *r, sf_error *err)
 {
     memset(r, 0, sizeof *r);
     r->batch = batch;
@@ -210,21 +237,29 @@ static sf_status bench_batch(sf_model *m, sf_model *o0, const sf_bench_opts *o, 
     if (st != SF_OK)
         return st;
     double budget = o->budget_s > 0 ? o->budget_s : 1.0;
-    st = time_runs(m, batch, &a, budget, 5, &r->t, err);
+    st = time_runs(m, batch, &a, budget, 5, true, &r->t, err);
     r->gflops = sf_graph_flops(o0 ? o0->g : m->g, batch) * 1e-9;
     if (m->cpu) {
         sf_cpu_planned_bytes(m->cpu, batch, &r->planned);
         r->arena = sf_cpu_arena_bytes(m->cpu);
     }
     r->rss_kb = peak_rss_kb();
-    if (st == SF_OK && o0 && (st = io_make(o0, batch, &b, err)) == SF_OK) {
-        st = time_runs(o0, batch, &b, budget, 3, &r->o0, err);
-        r->has_o0 = st == SF_OK;
-        r->diff_o0 = max_diff(&a, &b, m, batch);
-        if (st == SF_OK)
+    double est_o0 = estimate(done, ndone, batch, false), est_interp = estimate(done, ndone, batch, true);
+    if (est_o0 > SKIP_BUDGETS * budget)
+        r->skip_o0 = est_o0;
+    if (est_interp > SKIP_BUDGETS * budget)
+        r->skip_interp = est_interp;
+    if (st == SF_OK && o0 && (!r->skip_o0 || !r->skip_interp) && (st = io_make(o0, batch, &b, err)) == SF_OK) {
+        if (!r->skip_o0) {
+            st = time_runs(o0, batch, &b, budget, 3, true, &r->o0, err);
+            r->has_o0 = st == SF_OK;
+            r->diff_o0 = max_diff(&a, &b, m, batch);
+        }
+        if (st == SF_OK && !r->skip_interp) {
             st = bench_interp(o0, batch, &b, budget, &r->interp, err);
-        r->has_interp = st == SF_OK;
-        r->diff_interp = max_diff(&a, &b, m, batch);
+            r->has_interp = st == SF_OK;
+            r->diff_interp = max_diff(&a, &b, m, batch);
+        }
         io_free(&b);
     }
     io_free(&a);
@@ -241,7 +276,7 @@ int sf_bench(sf_model *m, sf_model *o0, const sf_bench_opts *o, sf_error *err)
     int threads = m->cpu ? sf_cpu_threads(m->cpu) : 1;
     sf_status st = SF_OK;
     for (int i = 0; st == SF_OK && i < o->nbatches; i++) {
-        st = bench_batch(m, o0, o, o->batches[i], &rows[i], err);
+        st = bench_batch(m, o0, o, o->batches[i], rows, i, &rows[i], err);
         if (st == SF_OK) {
             print_row(o->out, o->label, threads, &rows[i]);
             fflush(o->out);
