@@ -71,6 +71,10 @@ static LLVMValueRef vec_fma(emit *e, LLVMValueRef a, LLVMValueRef b, LLVMValueRe
 }
 
 static LLVMValueRef mul(emit *e, LLVMValueRef a, int64_t k) { return LLVMBuildMul(e->b, a, em_const(e, k), ""); }
+
+/* outputs in full chunks of 8; the weight's packed layout per group is
+ * W^T for those ([I, main]) followed by the other rows as they are ([O - main, I]) */
+static int64_t main_outputs(const product *p) { return p->O / WIDTH * WIDTH; }
 static LLVMValueRef add(emit *e, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildAdd(e->b, a, b, ""); }
 
 /* acc[r][j] += x[r, k] * W^T[k, chunk] for one k */
@@ -78,10 +82,66 @@ static void step(emit *e, const product *p, int rows, LLVMValueRef *xrow, LLVMVa
                  LLVMValueRef k, int width, LLVMValueRef *acc)
 {
     LLVMTypeRef vt = LLVMVectorType(e->f32, (unsigned)width);
-    LLVMValueRef wv = vec_load(e, p->w, add(e, mul(e, add(e, mul(e, g, p->I), k), p->O), oc), width);
+    LLVMValueRef wv = vec_load(e, p->w, add(e, add(e, mul(e, g, p->I * p->O), mul(e, k, main_outputs(p))), oc), width);
     for (int r = 0; r < rows; r++) {
         LLVMValueRef xs = splat(e, em_load(e, p->x, add(e, xrow[r], k)), width);
         LLVMBuildStore(e->b, vec_fma(e, xs, wv, LLVMBuildLoad2(e->b, vt, acc[r], ""), width), acc[r]);
+    }
+}
+
+/* horizontal sum of a vector */
+static LLVMValueRef hsum(emit *e, LLVMValueRef v, int width)
+{
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
+    for (; width > 1; width /= 2) {
+        LLVMValueRef lo[8], hi[8];
+        for (int i = 0; i < width / 2; i++)
+            lo[i] = LLVMConstInt(i32, (unsigned)i, 0), hi[i] = LLVMConstInt(i32, (unsigned)(i + width / 2), 0);
+        LLVMValueRef a = LLVMBuildShuffleVector(e->b, v, v, LLVMConstVector(lo, (unsigned)width / 2), "");
+        LLVMValueRef b = LLVMBuildShuffleVector(e->b, v, v, LLVMConstVector(hi, (unsigned)width / 2), "");
+        v = LLVMBuildFAdd(e->b, a, b, "");
+    }
+    return LLVMBuildExtractElement(e->b, v, em_const(e, 0), "");
+}
+
+/* The tail outputs (past the last full chunk of 8) as dot products over k,
+ * 8 wide, with the weight's tail rows kept in their original [o][k]
+ * layout: a 2-wide chunk would spend a whole step per k on 2 lanes. */
+static void tail_dots(emit *e, const product *p, int rows, LLVMValueRef mx, LLVMValueRef mo, LLVMValueRef g)
+{
+    int64_t om = main_outputs(p), kv = p->I / WIDTH;
+    LLVMTypeRef vt = LLVMVectorType(e->f32, WIDTH);
+    LLVMValueRef xrow[ROWS], orow[ROWS];
+    for (int r = 0; r < rows; r++) {
+        xrow[r] = add(e, mul(e, add(e, mx, em_const(e, r)), p->x_m), mul(e, g, p->x_g));
+        orow[r] = add(e, mul(e, add(e, mo, em_const(e, r)), p->o_m), mul(e, g, p->o_g));
+    }
+    for (int64_t t = 0; t < p->O - om; t++) {
+        LLVMValueRef wrow = add(e, mul(e, g, p->I * p->O), em_const(e, om * p->I + t * p->I));
+        LLVMValueRef acc[ROWS];
+        for (int r = 0; r < rows; r++) {
+            acc[r] = em_entry_alloca(e, vt);
+            LLVMBuildStore(e->b, LLVMConstNull(vt), acc[r]);
+        }
+        if (kv > 0) {
+            loop lk;
+            em_loop_begin(e, &lk, em_const(e, kv), "kv");
+            LLVMValueRef k = mul(e, lk.index, WIDTH);
+            LLVMValueRef wv = vec_load(e, p->w, add(e, wrow, k), WIDTH);
+            for (int r = 0; r < rows; r++)
+                LLVMBuildStore(e->b, vec_fma(e, vec_load(e, p->x, add(e, xrow[r], k), WIDTH), wv,
+                                             LLVMBuildLoad2(e->b, vt, acc[r], ""), WIDTH), acc[r]);
+            em_loop_end(e, &lk);
+        }
+        LLVMValueRef bias = p->b ? em_load(e, p->b, add(e, mul(e, g, p->O), em_const(e, om + t)))
+                                 : LLVMConstReal(e->f32, 0);
+        for (int r = 0; r < rows; r++) {
+            LLVMValueRef sum = LLVMBuildFAdd(e->b, hsum(e, LLVMBuildLoad2(e->b, vt, acc[r], ""), WIDTH), bias, "");
+            for (int64_t k = kv * WIDTH; k < p->I; k++)
+                sum = em_fmuladd(e, em_load(e, p->x, add(e, xrow[r], em_const(e, k))),
+                                 em_load(e, p->w, add(e, wrow, em_const(e, k))), sum);
+            em_store(e, p->out, add(e, orow[r], em_const(e, om + t)), sum);
+        }
     }
 }
 
@@ -122,7 +182,7 @@ static void chunk(emit *e, const product *p, int rows, LLVMValueRef mx, LLVMValu
     }
 }
 
-/* every output of `rows` rows in group g: full chunks in a loop, the tail unrolled */
+/* every output of `rows` rows in group g: full chunks in a loop, the tail as dot products */
 static void rows_block(emit *e, const product *p, int rows, LLVMValueRef mx, LLVMValueRef mo, LLVMValueRef g)
 {
     int64_t full = p->O / WIDTH;
@@ -132,12 +192,8 @@ static void rows_block(emit *e, const product *p, int rows, LLVMValueRef mx, LLV
         chunk(e, p, rows, mx, mo, g, mul(e, lc.index, WIDTH), WIDTH);
         em_loop_end(e, &lc);
     }
-    int64_t at = full * WIDTH;
-    for (int width = WIDTH / 2; width >= 1; width /= 2)
-        if ((p->O - at) >= width) {
-            chunk(e, p, rows, mx, mo, g, em_const(e, at), width);
-            at += width;
-        }
+    if (p->O % WIDTH)
+        tail_dots(e, p, rows, mx, mo, g);
 }
 
 static int64_t rows_of(const sf_node *n, int64_t B)
@@ -313,8 +369,13 @@ void em_pack_weight(const sf_node *n, const float *w, float *packed)
     const sf_type *wt = &n->in[1]->type;
     bool grouped = n->op == SF_OP_GROUPED_LINEAR;
     int64_t G = grouped ? wt->dim[0] : 1, O = wt->dim[grouped ? 1 : 0], I = wt->dim[grouped ? 2 : 1];
-    for (int64_t g = 0; g < G; g++)
-        for (int64_t o = 0; o < O; o++)
+    int64_t om = O / WIDTH * WIDTH;
+    for (int64_t g = 0; g < G; g++) {
+        const float *src = w + g * O * I;
+        float *dst = packed + g * O * I;
+        for (int64_t o = 0; o < om; o++)
             for (int64_t k = 0; k < I; k++)
-                packed[(g * I + k) * O + o] = w[(g * O + o) * I + k];
+                dst[k * om + o] = src[o * I + k];
+        memcpy(dst + om * I, src + om * I, sizeof(float) * (size_t)((O - om) * I));
+    }
 }
