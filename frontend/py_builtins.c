@@ -472,10 +472,7 @@ BUILTIN(m_insert)
     if (!pv_list_push(I, self, argv[1]))
         return NULL;
     int64_t n = l->n - 1;
-    if (at_i < 0)
-        at_i = at_i + n < 0 ? 0 : at_i + n;
-    if (at_i > n)
-        at_i = n;
+    at_i = py_insert_at(at_i, n);
     memmove(l->items + at_i + 1, l->items + at_i, sizeof *l->items * (size_t)(n - at_i));
     l->items[at_i] = argv[1];
     return pv_none(I);

@@ -233,6 +233,14 @@ bool py_exec_module(py_interp *I, const py_module_ast *m);
 bool py_bind(py_interp *I, const py_expr *at, const char *fname, const char *const *names, int nreq, int argc,
              pv **argv, int kwc, const char **kwn, pv **kwv, pv **out);
 bool py_as_int(py_interp *I, const py_expr *at, const pv *v, const char *what, int64_t *out);
+/* Where Python's insert(i, x) puts x in a sequence of n: negative i counts
+ * from the end, and both ends clamp. */
+static inline int64_t py_insert_at(int64_t i, int64_t n)
+{
+    if (i < 0)
+        i = i + n < 0 ? 0 : i + n;
+    return i > n ? n : i;
+}
 bool py_as_ints(py_interp *I, const py_expr *at, pv *v, const char *what, int64_t *out, int max, int *n);
 
 /* ---- builtins and namespaces (py_builtins.c, py_nn.c, py_torch.c) ---- */

@@ -23,12 +23,10 @@ void py_lex_init(py_lexer *L, const char *src, size_t len, const char *file, sf_
 static bool lex_error(py_lexer *L, int line, int col, const char *fmt, ...) SF_PRINTF(4, 5);
 static bool lex_error(py_lexer *L, int line, int col, const char *fmt, ...)
 {
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    sf_fail_atv(L->err, SF_ERR_PARSE, L->file, line, col, fmt, ap);
     va_end(ap);
-    sf_fail(L->err, SF_ERR_PARSE, "%s:%d:%d: %s", L->file, line, col, msg);
     L->failed = true;
     return false;
 }

@@ -254,10 +254,7 @@ MFN(m_insert)
     if (!append_module(I, at, o, argv[1]))
         return NULL;
     int64_t n = o->nchildren - 1;
-    if (i < 0)
-        i = i + n < 0 ? 0 : i + n;
-    if (i > n)
-        i = n;
+    i = py_insert_at(i, n);
     py_object *m = o->children[n].obj;
     for (int64_t k = n; k > i; k--)
         o->children[k].obj = o->children[k - 1].obj;

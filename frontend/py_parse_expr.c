@@ -9,12 +9,10 @@ bool py_perr(parser *P, int line, int col, const char *fmt, ...)
 {
     if (P->failed)
         return false;
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    sf_fail_atv(P->err, SF_ERR_PARSE, P->file, line, col, fmt, ap);
     va_end(ap);
-    sf_fail(P->err, SF_ERR_PARSE, "%s:%d:%d: %s", P->file, line, col, msg);
     P->failed = true;
     return false;
 }
@@ -186,6 +184,19 @@ static bool parse_comp_clauses(parser *P, py_expr *e)
     return true;
 }
 
+/* an element of a display or tuple: `*expr` or an expression */
+static py_expr *star_or_test(parser *P)
+{
+    if (!py_is_op(&P->tok, "*"))
+        return py_parse_test(P);
+    int l = P->tok.line, c = P->tok.col;
+    py_expr *x;
+    if (!py_advance(P) || !(x = py_new_expr(P, PE_STARRED, l, c)) || !(x->a = py_parse_arith(P)))
+        return NULL;
+    return x;
+}
+
+
 /* ( ... ) [ ... ]: a tuple/list display or a comprehension */
 static py_expr *parse_display(parser *P, bool list)
 {
@@ -196,14 +207,9 @@ static py_expr *parse_display(parser *P, bool list)
     plist items = {0};
     bool trailing_comma = false;
     while (!py_is_op(&P->tok, close)) {
-        py_expr *x;
-        if (py_is_op(&P->tok, "*")) {
-            int l = P->tok.line, c = P->tok.col;
-            if (!py_advance(P) || !(x = py_new_expr(P, PE_STARRED, l, c)) || !(x->a = py_parse_arith(P)))
-                return NULL;
-        } else if (!(x = py_parse_test(P))) {
+        py_expr *x = star_or_test(P);
+        if (!x)
             return NULL;
-        }
         if (py_is_kw(&P->tok, "for") && items.n == 0) {
             py_expr *e = py_new_expr(P, PE_LISTCOMP, line, col);
             if (!e)
@@ -729,14 +735,9 @@ py_expr *py_parse_testlist(parser *P)
     plist items = {0};
     bool comma = false;
     for (;;) {
-        py_expr *x;
-        if (py_is_op(&P->tok, "*")) {
-            int l = P->tok.line, c = P->tok.col;
-            if (!py_advance(P) || !(x = py_new_expr(P, PE_STARRED, l, c)) || !(x->a = py_parse_arith(P)))
-                return NULL;
-        } else if (!(x = py_parse_test(P))) {
+        py_expr *x = star_or_test(P);
+        if (!x)
             return NULL;
-        }
         if (!py_plist_push(P, &items, x))
             return NULL;
         if (!py_is_op(&P->tok, ","))

@@ -36,6 +36,22 @@ sf_status sf_fail(sf_error *err, sf_status code, const char *fmt, ...)
     return code;
 }
 
+sf_status sf_fail_atv(sf_error *err, sf_status code, const char *file, int line, int col, const char *fmt, va_list ap)
+{
+    if (err) { /* formatted apart first: an argument may be err->msg itself */
+        char msg[SF_ERROR_MSG_MAX];
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        err->code = code;
+        int n = snprintf(err->msg, sizeof err->msg, "%s:%d:%d: ", file, line, col);
+        if (n >= 0 && (size_t)n < sizeof err->msg) { /* the message, cut to what fits */
+            size_t len = strlen(msg), room = sizeof err->msg - 1 - (size_t)n;
+            memcpy(err->msg + n, msg, len < room ? len : room);
+            err->msg[(size_t)n + (len < room ? len : room)] = '\0';
+        }
+    }
+    return code;
+}
+
 void sf_error_prefix(sf_error *err, const char *fmt, ...)
 {
     if (!err)

@@ -5,6 +5,7 @@
 #ifndef SF_BASE_H
 #define SF_BASE_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,6 +21,8 @@
 /* Sets err (when non-NULL) and returns code, so that callers can write
  * `return sf_fail(err, SF_ERR_PARSE, "...")`. */
 sf_status sf_fail(sf_error *err, sf_status code, const char *fmt, ...) SF_PRINTF(3, 4);
+/* sf_fail with the place in front: "file:line:col: message". */
+sf_status sf_fail_atv(sf_error *err, sf_status code, const char *file, int line, int col, const char *fmt, va_list ap);
 /* Puts "prefix: " in front of an error already set, to add the outer place. */
 void sf_error_prefix(sf_error *err, const char *fmt, ...) SF_PRINTF(2, 3);
 void sf_error_clear(sf_error *err);

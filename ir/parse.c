@@ -59,12 +59,10 @@ static bool perr(parser *ps, int line, int col, const char *fmt, ...)
 {
     if (ps->failed)
         return false;
-    char msg[SF_ERROR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    sf_fail_atv(ps->err, SF_ERR_PARSE, ps->file, line, col, fmt, ap);
     va_end(ap);
-    sf_fail(ps->err, SF_ERR_PARSE, "%s:%d:%d: %s", ps->file, line, col, msg);
     ps->failed = true;
     return false;
 }

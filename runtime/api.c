@@ -54,8 +54,7 @@ static bool has_suffix(const char *s, const char *suf)
     return n >= k && strcmp(s + n - k, suf) == 0;
 }
 
-/* the caller's weights, copied, or the file's, or the seed's */
-static sf_tensor_set *gather_weights(const sf_graph *g, const sf_py_model *py, const sf_options *o, sf_error *err)
+sf_tensor_set *sf_gather_weights(const sf_graph *g, const sf_py_model *py, const sf_options *o, sf_error *err)
 {
     sf_tensor_set *w = sf_tensors_new();
     sf_status st = w ? SF_OK : sf_fail(err, SF_ERR_NOMEM, "out of memory");
@@ -104,7 +103,7 @@ sf_model *sf_compile_text(const char *text, size_t len, const char *name, const 
     } else {
         g = sf_parse(text, len, name, err);
     }
-    sf_tensor_set *w = g ? gather_weights(g, pm, o, err) : NULL;
+    sf_tensor_set *w = g ? sf_gather_weights(g, pm, o, err) : NULL;
     if (pm)
         pm->graph = NULL; /* ours now */
     sf_py_model_free(pm);

@@ -52,64 +52,72 @@ static bool features_present(const char *want, const char *have, char *missing, 
     return true;
 }
 
+typedef struct pkg_target {
+    char triple[128], cpu[64], features[4096], abi[16];
+} pkg_target;
+
+/* Whether the package's object code runs here: SF_OK with notice empty (link
+ * it), SF_OK with a notice (compile again from the IR, and say why), or a
+ * refusal. */
+static sf_status check_object(const pkg_target *t, const char *what, char *notice, size_t cap, sf_error *err)
+{
+    sf_cpu_target host;
+    char want_abi[16], missing[64];
+    notice[0] = '\0';
+    sf_status st = sf_cpu_host(&host, err);
+    if (st != SF_OK)
+        return st;
+    if (strcmp(host.triple, t->triple))
+        return sf_fail(err, SF_ERR_UNSUPPORTED, "%s: built for %s, this machine is %s (compile the model here)", what,
+                       t->triple, host.triple);
+    snprintf(want_abi, sizeof want_abi, "%d", SF_CPU_ABI);
+    if (strcmp(t->abi, want_abi))
+        snprintf(notice, cap, "%s: its code follows kernel convention %s, this sheaf's is %s: compiled again from its IR",
+                 what, t->abi[0] ? t->abi : "(none)", want_abi);
+    else if (!features_present(t->features, host.features, missing, sizeof missing))
+        snprintf(notice, cap,
+                 "%s: its code needs CPU feature '%s' (built for %s), which this CPU (%s) lacks: compiled again "
+                 "from its IR",
+                 what, missing, t->cpu, host.cpu);
+    return SF_OK;
+}
+
 sf_model *sf_load_bytes(const unsigned char *bytes, size_t size, const char *what, const sf_options *o,
                         sf_error *err)
 {
     sf_pkg_view v;
     if (sf_pkg_parse(bytes, size, what, &v, err) != SF_OK)
         return NULL;
-    char triple[128], cpu[64], features[4096], missing[64] = "", abi[16] = "";
-    if (!sf_pkg_meta(&v, "triple", triple, sizeof triple) || !sf_pkg_meta(&v, "cpu", cpu, sizeof cpu) ||
-        !sf_pkg_meta(&v, "features", features, sizeof features)) {
+    pkg_target t = {.abi = ""};
+    if (!sf_pkg_meta(&v, "triple", t.triple, sizeof t.triple) || !sf_pkg_meta(&v, "cpu", t.cpu, sizeof t.cpu) ||
+        !sf_pkg_meta(&v, "features", t.features, sizeof t.features)) {
         sf_fail(err, SF_ERR_FORMAT, "%s: meta section lacks triple, cpu or features", what);
         return NULL;
     }
+    if (!sf_pkg_meta(&v, "abi", t.abi, sizeof t.abi))
+        t.abi[0] = '\0';
     sf_graph *g = sf_parse(v.ir, v.ir_len, what, err);
     sf_tensor_set *w = g ? sf_tensors_new() : NULL;
     sf_status st = !g ? SF_ERR_PARSE : w ? sf_pkg_weights(&v, what, w, err) : sf_fail(err, SF_ERR_NOMEM, "out of memory");
     if (st == SF_OK)
         st = sf_check_weights(g, w, false, err);
+    bool interp = o && o->backend && !strcmp(o->backend, "interp");
+    char notice[512] = "";
+    if (st == SF_OK && (interp || !v.object_len || !sf_cpu_available()))
+        return sf_model_from_parts(g, w, o, err);
+    if (st == SF_OK)
+        st = check_object(&t, what, notice, sizeof notice, err);
     if (st != SF_OK) {
         sf_graph_free(g);
         sf_tensors_free(w);
         return NULL;
     }
-    bool interp = o && o->backend && !strcmp(o->backend, "interp");
-    if (interp || !v.object_len || !sf_cpu_available())
-        return sf_model_from_parts(g, w, o, err);
-    sf_cpu_target host;
-    if (sf_cpu_host(&host, err) != SF_OK) {
-        sf_graph_free(g);
-        sf_tensors_free(w);
-        return NULL;
-    }
-    if (strcmp(host.triple, triple)) {
-        sf_fail(err, SF_ERR_UNSUPPORTED, "%s: built for %s, this machine is %s (compile the model here)", what, triple,
-                host.triple);
-        sf_graph_free(g);
-        sf_tensors_free(w);
-        return NULL;
-    }
-    char want_abi[16];
-    snprintf(want_abi, sizeof want_abi, "%d", SF_CPU_ABI);
-    if (!sf_pkg_meta(&v, "abi", abi, sizeof abi) || strcmp(abi, want_abi)) {
-        sf_model *m = sf_model_from_parts(g, w, o, err);
-        if (m)
-            snprintf(m->notice, sizeof m->notice,
-                     "%s: its code follows kernel convention %s, this sheaf's is %s: compiled again from its IR", what,
-                     abi[0] ? abi : "(none)", want_abi);
-        return m;
-    }
-    if (!features_present(features, host.features, missing, sizeof missing)) {
-        sf_model *m = sf_model_from_parts(g, w, o, err);
-        if (m)
-            snprintf(m->notice, sizeof m->notice,
-                     "%s: its code needs CPU feature '%s' (built for %s), which this CPU (%s) lacks: compiled again "
-                     "from its IR",
-                     what, missing, cpu, host.cpu);
-        return m;
-    }
-    return sf_model_from_object(g, w, v.object, v.object_len, o, err);
+    if (!notice[0])
+        return sf_model_from_object(g, w, v.object, v.object_len, o, err);
+    sf_model *m = sf_model_from_parts(g, w, o, err);
+    if (m)
+        snprintf(m->notice, sizeof m->notice, "%s", notice);
+    return m;
 }
 
 sf_model *sf_load(const char *path, const sf_options *o, sf_error *err)

@@ -4,6 +4,7 @@
 #define SF_MODEL_H
 
 #include "cpu.h"
+#include "frontend.h"
 #include "sheaf.h"
 #include "tensor.h"
 
@@ -19,6 +20,12 @@ struct sf_model {
     char **out_names;         /* "output", or "output.0", "output.1"... */
     char notice[512];
 };
+
+/* The weights for a graph (py: its model file's frontend result, or NULL
+ * for IR): the options' weights copied, then its weights file, or without
+ * either the seed's initialisation; checked against the parameters
+ * (allow_extra_weights: keys naming no parameter are ignored). */
+sf_tensor_set *sf_gather_weights(const sf_graph *g, const sf_py_model *py, const sf_options *o, sf_error *err);
 
 /* A model from an optimised graph and its weights, both taken (freed on
  * failure too); the backend and threads from o (NULL: CPU, all CPUs). */

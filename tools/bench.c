@@ -35,14 +35,14 @@ typedef struct timing {
 } timing;
 
 typedef struct io {
+    sf_tensor_set *inputs; /* drawn from the seed; in[i] points into it */
     float **in, **out;
     size_t nin, nout;
 } io;
 
 static void io_free(io *b)
 {
-    for (size_t i = 0; b->in && i < b->nin; i++)
-        free(b->in[i]);
+    sf_tensors_free(b->inputs);
     for (size_t i = 0; b->out && i < b->nout; i++)
         free(b->out[i]);
     free(b->in);
@@ -57,19 +57,13 @@ static sf_status io_make(const sf_model *m, int64_t batch, io *b, sf_error *err)
     b->nin = sf_num_inputs(m), b->nout = sf_num_outputs(m);
     b->in = calloc(b->nin + 1, sizeof *b->in);
     b->out = calloc(b->nout + 1, sizeof *b->out);
-    sf_tensor_set *rnd = sf_tensors_new();
-    sf_status st = b->in && b->out && rnd ? sf_random_inputs(m->g, batch, 1, rnd, err) : SF_ERR_NOMEM;
-    for (size_t i = 0; st == SF_OK && i < b->nin; i++) {
-        size_t n = sf_input_numel(m, i, batch);
-        if (!(b->in[i] = malloc(n * sizeof(float))))
-            st = SF_ERR_NOMEM;
-        else
-            memcpy(b->in[i], ((const sf_tensor *)rnd->tensors.items[i])->data, n * sizeof(float));
-    }
+    b->inputs = sf_tensors_new();
+    sf_status st = b->in && b->out && b->inputs ? sf_random_inputs(m->g, batch, 1, b->inputs, err) : SF_ERR_NOMEM;
+    for (size_t i = 0; st == SF_OK && i < b->nin; i++) /* in the graph's input order */
+        b->in[i] = ((sf_tensor *)b->inputs->tensors.items[i])->data;
     for (size_t i = 0; st == SF_OK && i < b->nout; i++)
         if (!(b->out[i] = calloc(sf_output_numel(m, i, batch) + 1, sizeof(float))))
             st = SF_ERR_NOMEM;
-    sf_tensors_free(rnd);
     if (st == SF_ERR_NOMEM)
         sf_fail(err, st, "bench: out of memory for batch %lld", (long long)batch);
     if (st != SF_OK)

@@ -294,29 +294,17 @@ static bool load(const options *o, loaded *l, FILE *errf, sf_error *e)
 static bool prepare(const options *o, loaded *l, sf_module *mod, FILE *out, FILE *errf, sf_error *e)
 {
     memset(mod, 0, sizeof *mod);
-    mod->weights = sf_tensors_new();
-    if (!mod->weights) {
-        sf_fail(e, SF_ERR_NOMEM, "out of memory");
-        return false;
-    }
     if (!load(o, l, errf, e))
         return false;
-    sf_status st = SF_OK;
-    if (o->weights)
-        st = sf_st_load(o->weights, mod->weights, e);
-    else
-        st = l->py ? sf_py_init_weights(l->py, o->seed, mod->weights, e) : sf_init_weights(l->g, o->seed, mod->weights, e);
-    if (st == SF_OK)
-        st = l->py ? sf_py_check_weights(l->py, mod->weights, o->strict, e)
-                   : sf_check_weights(l->g, mod->weights, !o->strict, e);
-    if (st != SF_OK)
+    sf_options so = {.weights_file = o->weights, .seed = o->seed, .allow_extra_weights = !o->strict};
+    if (!(mod->weights = sf_gather_weights(l->g, l->py, &so, e)))
         return false;
     mod->g = l->g;
     mod->hfuse_min_branches = (int)o->hfuse_min;
     mod->hfuse_max_bytes = (size_t)o->hfuse_max;
     sf_pipeline_opts pipe = o->pipe;
     pipe.print_to = pipe.time_passes && !pipe.print_after_all && !pipe.print_after ? errf : out;
-    st = sf_run_pipeline(mod, &pipe, e);
+    sf_status st = sf_run_pipeline(mod, &pipe, e);
     /* the pipeline may have replaced the graph: the loaded one is gone */
     if (l->py)
         l->py->graph = mod->g;
