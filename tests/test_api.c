@@ -231,6 +231,41 @@ static void test_builder_errors(void **state)
     assert_contains(e.msg, "no output");
     assert_int_equal(sf_b_output(b, 42), SF_ERR_INVALID_ARG);
     sf_builder_free(b);
+
+    /* each builder refusal, named in the message compile reports */
+    static const struct { const char *want; int which; } refusals[] = {
+        {"dim below 1", 0}, {"out_features must be positive", 1}, {"conv2d", 2},
+        {"dim out of range", 3}, {"at least one operand", 4}, {"rank out of range", 5}};
+    for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
+        b = sf_builder_new("refusal");
+        sf_ref v = sf_b_input(b, "v", 2, (const int64_t[]){SF_BATCH, 4});
+        switch (refusals[i].which) {
+        case 0: sf_b_input(b, "z", 2, (const int64_t[]){SF_BATCH, 0}); break;
+        case 1: sf_b_linear(b, v, 0, true, "fc"); break;
+        case 2: sf_b_conv2d(b, v, 4, 3, 1, 1, 1, true, "conv"); break; /* a rank-2 input */
+        case 3: sf_b_slice(b, v, 5, 0, 1); break;
+        case 4: sf_b_concat(b, NULL, 0, 1); break;
+        default: sf_b_input(b, "w", SF_MAX_RANK_PUBLIC + 1, (const int64_t[]){1}); break;
+        }
+        assert_null(sf_builder_compile(b, NULL, &e));
+        assert_contains(e.msg, refusals[i].want);
+        sf_builder_free(b);
+    }
+}
+
+static void test_weights_refusals(void **state)
+{
+    (void)state;
+    sf_error e = {0};
+    sf_weights *w = sf_weights_new();
+    assert_int_equal(sf_weights_set(w, "a", 1, (const int64_t[]){0}, (const float[]){0}, &e), SF_ERR_INVALID_ARG);
+    assert_contains(e.msg, "'a' dim 0 is 0");
+    assert_int_equal(sf_weights_set(w, "a", 1, (const int64_t[]){1}, NULL, &e), SF_ERR_INVALID_ARG);
+    assert_int_equal(sf_weights_set(w, "a", SF_MAX_RANK_PUBLIC + 1, (const int64_t[]){1}, (const float[]){0}, &e),
+                     SF_ERR_INVALID_ARG);
+    assert_int_equal(sf_weights_load(w, NULL, &e), SF_ERR_INVALID_ARG);
+    assert_int_equal(sf_weights_load(w, "/nonexistent.safetensors", &e), SF_ERR_IO);
+    sf_weights_free(w);
 }
 
 int main(void)
@@ -243,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_builder_parallel_branches),
         cmocka_unit_test(test_builder_sum_mean_conv),
         cmocka_unit_test(test_builder_errors),
+        cmocka_unit_test(test_weights_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

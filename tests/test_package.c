@@ -307,6 +307,15 @@ static void test_cli_bench_json(void **state)
     const char *bad[] = {"sheaf", "bench", SF_EXAMPLES "/mlp.sfir", "--batch", "1,x", NULL};
     assert_int_equal(run_cli(bad, &out, &err), 2);
     assert_contains(err, "--batch");
+    const char *threads[] = {"sheaf", "bench", SF_EXAMPLES "/mlp.sfir", "--threads", "2000", NULL};
+    assert_int_equal(run_cli(threads, &out, &err), 2);
+    assert_contains(err, "--threads");
+    const char *budget[] = {"sheaf", "bench", SF_EXAMPLES "/mlp.sfir", "--budget", "0", NULL};
+    assert_int_equal(run_cli(budget, &out, &err), 2);
+    assert_contains(err, "--budget");
+    const char *interp[] = {"sheaf", "bench", SF_EXAMPLES "/mlp.sfir", "--backend", "interp", NULL};
+    assert_int_equal(run_cli(interp, &out, &err), 2);
+    assert_contains(err, "measures the cpu backend");
 }
 
 int main(void)
