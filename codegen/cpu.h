@@ -20,7 +20,7 @@ bool sf_cpu_available(void);
  * fused chains) and what each kernel's args hold. Object code made under
  * another number does not fit this sheaf's executor; bump it with any such
  * change. Packages record it. */
-#define SF_CPU_ABI 4
+#define SF_CPU_ABI 5
 
 /* What native code is built for: LLVM's triple, CPU name and feature string. */
 typedef struct sf_cpu_target {

@@ -10,6 +10,7 @@ const sf_pass_info sf_passes[] = {
     {"canonicalize", sf_pass_canonicalize,
      "views as one reshape, no-ops away, BatchNorm folded into conv/linear, constants evaluated"},
     {"cse", sf_pass_cse, "one node for each distinct computation"},
+    {"compose", sf_pass_compose, "two affine maps in a row as one product where that has fewer multiply-adds"},
     {"hfuse", sf_pass_hfuse, "sibling linear branches as grouped products, followed in lockstep"},
     {"concat_elim", sf_pass_concat_elim, "a concat of consecutive rows of one tensor is a view of it"},
     {"accumulate", sf_pass_accumulate, "sums over branches without a stack: folded weights, K-concatenation"},
@@ -19,8 +20,12 @@ const sf_pass_info sf_passes[] = {
 };
 
 /* -O2, in order */
-static const char *const o2[] = {"canonicalize", "cse",          "accumulate", "hfuse", "concat_elim",
-                                 "canonicalize", "cse",          "dce",        "vfuse", NULL};
+/* compose runs twice: before hfuse, so that each branch's pair is one
+ * product before the branches are grouped, and after the second
+ * canonicalize, for grouped pairs that only views stood between (a
+ * grouped Conv1d pair becomes products with reshapes around them) */
+static const char *const o2[] = {"canonicalize", "cse", "compose", "accumulate", "hfuse", "concat_elim",
+                                 "canonicalize", "cse", "compose", "dce",        "vfuse", NULL};
 
 const sf_pass_info *sf_pass_find(const char *name)
 {
@@ -28,6 +33,15 @@ const sf_pass_info *sf_pass_find(const char *name)
         if (strcmp(p->name, name) == 0)
             return p;
     return NULL;
+}
+
+/* the list of known passes comes from the table, so it cannot go stale */
+static sf_status unknown_pass(sf_error *err, const char *option, const char *name)
+{
+    char known[256] = "";
+    for (const sf_pass_info *p = sf_passes; p->name; p++)
+        snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", p == sf_passes ? "" : ", ", p->name);
+    return sf_fail(err, SF_ERR_INVALID_ARG, "%s: unknown pass '%s' (known: %s)", option, name, known);
 }
 
 static double now_ms(void)
@@ -72,8 +86,7 @@ sf_status sf_run_pipeline(sf_module *m, const sf_pipeline_opts *o, sf_error *err
         for (char *name = strtok(buf, ","); name; name = strtok(NULL, ",")) {
             const sf_pass_info *p = sf_pass_find(name);
             if (!p)
-                return sf_fail(err, SF_ERR_INVALID_ARG, "--passes: unknown pass '%s' (known: canonicalize, cse, dce, hfuse, accumulate, concat_elim, vfuse)",
-                               name);
+                return unknown_pass(err, "--passes", name);
             if (n == 64)
                 return sf_fail(err, SF_ERR_INVALID_ARG, "--passes: more than 64 passes");
             list[n++] = p;
@@ -83,7 +96,7 @@ sf_status sf_run_pipeline(sf_module *m, const sf_pipeline_opts *o, sf_error *err
             list[n++] = sf_pass_find(o2[i]);
     }
     if (o->print_after && !sf_pass_find(o->print_after))
-        return sf_fail(err, SF_ERR_INVALID_ARG, "--print-after: unknown pass '%s'", o->print_after);
+        return unknown_pass(err, "--print-after", o->print_after);
     for (int i = 0; i < n; i++) {
         sf_status st = run_one(m, list[i], i, n, o, err);
         if (st != SF_OK)

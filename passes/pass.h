@@ -45,6 +45,7 @@ sf_status sf_run_pipeline(sf_module *m, const sf_pipeline_opts *o, sf_error *err
 sf_status sf_pass_dce(sf_module *m, sf_error *err);
 sf_status sf_pass_cse(sf_module *m, sf_error *err);
 sf_status sf_pass_canonicalize(sf_module *m, sf_error *err);
+sf_status sf_pass_compose(sf_module *m, sf_error *err);
 sf_status sf_pass_hfuse(sf_module *m, sf_error *err);
 sf_status sf_pass_concat_elim(sf_module *m, sf_error *err);
 sf_status sf_pass_accumulate(sf_module *m, sf_error *err);

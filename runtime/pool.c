@@ -1,11 +1,19 @@
-/* The pool. A loop is posted by writing the job and bumping a generation
- * count under the mutex; workers spin on the count for a while after each
- * job (waking a sleeping thread costs tens of microseconds, more than a
- * batch-1 kernel) and then sleep on a condition variable. A worker copies
- * the job under the mutex, so it never mixes two jobs' fields; thread t
- * (the caller is 0) runs pieces t, t + T, t + 2T...: the same pieces land
- * on the same core run after run, so a kernel's share of the weights stays
- * in that core's cache. A pool of one thread is a plain call. */
+/* The pool. A loop is posted without a lock: the job is written, then the
+ * generation count is bumped (release); workers spin on the count for a
+ * while after each job and then sleep on a condition variable (waking a
+ * sleeping thread costs tens of microseconds, more than a batch-1 kernel).
+ * No lock on the fast path: a worker that found the mutex taken would
+ * sleep in the kernel, which cost 1.2 us per loop when posting held it.
+ * Every worker, pieces or not, counts itself off `pending` after copying
+ * the job and running its pieces, and the caller returns only when pending
+ * is 0, so no worker still reads a job when the next one is written.
+ * Sleeping is two-sided (a worker waiting for work, the caller waiting for
+ * workers): the sleeper announces itself and re-checks, the other side
+ * changes the count and then looks for sleepers; with sequentially
+ * consistent atomics one of them sees the other. Thread t (the caller is
+ * 0) runs pieces t, t + T, t + 2T...: the same pieces land on the same
+ * core run after run, so a kernel's share of the weights stays in that
+ * core's cache. A pool of one thread is a plain call. */
 #define _GNU_SOURCE /* sched_getaffinity */
 #include "pool.h"
 
@@ -29,10 +37,12 @@ struct sf_pool {
     pthread_cond_t work, done;
     pthread_t *workers;
     int nworkers;
-    atomic_ulong generation;
+    job current;              /* written only while no worker reads it */
+    atomic_ulong generation;  /* bumped after `current` is written */
+    atomic_int pending;       /* workers not finished with the current job */
+    atomic_int sleepers;      /* workers waiting on `work` */
+    atomic_bool caller_waits; /* the caller waits on `done` */
     atomic_bool stopping;
-    job current;         /* written and read under mu */
-    atomic_llong left;   /* pieces not finished */
 };
 
 int sf_pool_cpus(void)
@@ -51,17 +61,30 @@ static inline void relax(void)
 #endif
 }
 
-/* runs thread t's pieces of j; true when this thread finished the job's last piece */
-static bool take_pieces(sf_pool *p, const job *j, int t)
+/* runs thread t's pieces of j */
+static void take_pieces(sf_pool *p, const job *j, int t)
 {
-    bool last = false;
     for (int64_t k = t; k < j->chunks; k += p->nworkers + 1) {
         int64_t lo = j->n * k / j->chunks, hi = j->n * (k + 1) / j->chunks;
         if (lo < hi)
             j->fn(j->ctx, lo, hi);
-        last = atomic_fetch_sub(&p->left, 1) == 1;
     }
-    return last;
+}
+
+/* returns once the generation moved past `seen` or the pool stops: spins, then sleeps */
+static void wait_for_work(sf_pool *p, unsigned long seen)
+{
+    for (int i = 0; i < SPIN; i++) {
+        if (atomic_load(&p->generation) != seen || atomic_load(&p->stopping))
+            return;
+        relax();
+    }
+    pthread_mutex_lock(&p->mu);
+    atomic_fetch_add(&p->sleepers, 1);
+    while (atomic_load(&p->generation) == seen && !atomic_load(&p->stopping))
+        pthread_cond_wait(&p->work, &p->mu);
+    atomic_fetch_sub(&p->sleepers, 1);
+    pthread_mutex_unlock(&p->mu);
 }
 
 typedef struct worker_arg {
@@ -77,19 +100,13 @@ static void *worker(void *arg)
     free(wa);
     unsigned long seen = 0;
     for (;;) {
-        for (int i = 0; i < SPIN && atomic_load(&p->generation) == seen && !atomic_load(&p->stopping); i++)
-            relax();
-        pthread_mutex_lock(&p->mu);
-        while (!atomic_load(&p->stopping) && atomic_load(&p->generation) == seen)
-            pthread_cond_wait(&p->work, &p->mu);
-        if (atomic_load(&p->stopping)) {
-            pthread_mutex_unlock(&p->mu);
+        wait_for_work(p, seen);
+        if (atomic_load(&p->stopping))
             return NULL;
-        }
         seen = atomic_load(&p->generation);
         job j = p->current;
-        pthread_mutex_unlock(&p->mu);
-        if (take_pieces(p, &j, id)) {
+        take_pieces(p, &j, id);
+        if (atomic_fetch_sub(&p->pending, 1) == 1 && atomic_load(&p->caller_waits)) {
             pthread_mutex_lock(&p->mu);
             pthread_cond_signal(&p->done);
             pthread_mutex_unlock(&p->mu);
@@ -137,19 +154,23 @@ void sf_pool_for(sf_pool *p, sf_pool_fn fn, void *ctx, int64_t n, int64_t chunks
         return;
     }
     job j = {fn, ctx, n, chunks};
-    pthread_mutex_lock(&p->mu);
     p->current = j;
-    atomic_store(&p->left, chunks);
+    atomic_store(&p->pending, p->nworkers);
     atomic_fetch_add(&p->generation, 1);
-    pthread_cond_broadcast(&p->work);
-    pthread_mutex_unlock(&p->mu);
-    take_pieces(p, &j, 0);
-    for (int i = 0; i < SPIN && atomic_load(&p->left) > 0; i++)
-        relax();
-    if (atomic_load(&p->left) > 0) {
+    if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mu);
-        while (atomic_load(&p->left) > 0)
+        pthread_cond_broadcast(&p->work);
+        pthread_mutex_unlock(&p->mu);
+    }
+    take_pieces(p, &j, 0);
+    for (int i = 0; i < SPIN && atomic_load(&p->pending) > 0; i++)
+        relax();
+    if (atomic_load(&p->pending) > 0) {
+        pthread_mutex_lock(&p->mu);
+        atomic_store(&p->caller_waits, true);
+        while (atomic_load(&p->pending) > 0)
             pthread_cond_wait(&p->done, &p->mu);
+        atomic_store(&p->caller_waits, false);
         pthread_mutex_unlock(&p->mu);
     }
 }

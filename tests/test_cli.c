@@ -193,8 +193,12 @@ static void test_pass_options(void **state)
     base[7] = "--stats";
     base[8] = "--time-passes";
     assert_int_equal(run_cli(base, &out, &err), 0);
-    assert_contains(out, "# stats: ops grouped_linear=2 reshape=2");
+    assert_contains(out, "# stats: ops grouped_linear=1 reshape=2"); /* fc2 after fc1 composed */
     assert_contains(err, "# pass hfuse");
+    assert_contains(err, "# pass compose");
+    base[8] = "--passes=canonicalize,hfuse,concat_elim,canonicalize";
+    assert_int_equal(run_cli(base, &out, &err), 0);
+    assert_contains(out, "# stats: ops grouped_linear=2 reshape=2");
 }
 
 static void test_version_and_help(void **state)

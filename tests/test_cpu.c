@@ -194,6 +194,28 @@ static void test_products(void **state)
              "  %0 = grouped_linear %x, @w {shared=false} : f32[B,3,13]\n  return %0\n}\n");
     check_ir("param @w : f32[4,9,6]\nparam @b : f32[4,9]\nfunc @F(%x: f32[B,6]) {\n"
              "  %0 = grouped_linear %x, @w, @b {shared=true} : f32[B,4,9]\n  return %0\n}\n");
+    /* narrow products (fewer than 8 outputs, 8 groups in the lanes): k in
+     * full chunks plus a half, a masked remainder, nothing but a remainder;
+     * groups past the last block of 8; strided bias and results; shared x */
+    static const char narrow[] = "param @w : f32[19,1,20]\nparam @b : f32[19,1]\nfunc @F(%x: f32[B,19,20]) {\n"
+                                 "  %0 = grouped_linear %x, @w, @b {shared=false} : f32[B,19,1]\n  return %0\n}\n";
+    check_ir(narrow);
+    { /* past 256 rows the same kernel takes its row-blocked path */
+        sf_error ne = {0};
+        sf_graph *ng = sf_parse(narrow, strlen(narrow), "narrow.sfir", &ne);
+        sf_tensor_set *nw = sf_tensors_new();
+        assert_int_equal(sf_init_weights(ng, 3, nw, &ne), SF_OK);
+        check_graph(ng, nw, 257, 5);
+        check_graph(ng, nw, 256, 5);
+        sf_tensors_free(nw);
+        sf_graph_free(ng);
+    }
+    check_ir("param @w : f32[8,3,13]\nparam @b : f32[8,3]\nfunc @F(%x: f32[B,8,13]) {\n"
+             "  %0 = grouped_linear %x, @w, @b {shared=false} : f32[B,8,3]\n  return %0\n}\n");
+    check_ir("param @w : f32[9,2,8]\nfunc @F(%x: f32[B,8]) {\n"
+             "  %0 = grouped_linear %x, @w {shared=true} : f32[B,9,2]\n  return %0\n}\n");
+    check_ir("param @w : f32[16,7,3]\nparam @b : f32[16,7]\nfunc @F(%x: f32[B,16,3]) {\n"
+             "  %0 = grouped_linear %x, @w, @b {shared=false} : f32[B,16,7]\n  return %0\n}\n");
     /* a region: product -> gelu -> tanh -> product, one kernel */
     check_ir("param @w1 : f32[5,11,3]\nparam @b1 : f32[5,11]\nparam @w2 : f32[5,2,11]\n"
              "func @F(%x: f32[B,5,3]) {\n"
