@@ -37,7 +37,8 @@ struct sf_pool {
     pthread_cond_t work, done;
     pthread_t *workers;
     int nworkers;
-    job current;              /* written only while no worker reads it */
+    /* what a post writes and a worker reads, in one cache line: one transfer between cores */
+    _Alignas(64) job current; /* written only while no worker reads it */
     atomic_ulong generation;  /* bumped after `current` is written */
     atomic_int pending;       /* workers not finished with the current job */
     atomic_int sleepers;      /* workers waiting on `work` */
