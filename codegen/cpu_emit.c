@@ -2,6 +2,7 @@
  * contiguous row-major buffers; LLVM's O3 pipeline vectorises the inner
  * loops. Accumulations are in f32 with fused multiply-add. */
 #include "cpu_emit.h"
+#include "kernel_key.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -306,7 +307,7 @@ static void k_slice(emit *e, const sf_node *n)
 {
     const sf_type *it = &n->in[0]->type, *ot = &n->out[0]->type;
     int d = (int)sf_attr_int(n, "dim");
-        /* the executor passes the operand from `start` on (em_arg_offset) */
+        /* the executor passes the operand from `start` on (sf_kernel_arg_offset) */
     copy_block(e, em_arg(e, n->nin + 0), em_arg(e, 0), em_prod(e, it, d + 1, it->rank),
                ot->dim[d], ot->dim[d], em_const(e, 0), it->dim[d], em_const(e, 0), sf_attr_int(n, "step"));
 }
@@ -523,54 +524,20 @@ bool em_kernel(emit *e, const sf_node *n, const char *name, sf_error *err)
     return true;
 }
 
-/* product of a type's dims [from, to) at batch B */
-static int64_t dims_at(const sf_type *t, int from, int to, int64_t B)
-{
-    int64_t p = 1;
-    for (int i = from; i < to; i++)
-        p *= t->dim[i] == SF_DIM_B ? B : t->dim[i];
-    return p;
-}
-
 int64_t em_extent(const sf_node *n, int64_t B)
 {
     const sf_type *ot = &n->out[0]->type, *it = n->nin ? &n->in[0]->type : ot;
     switch (n->op) {
     case SF_OP_RELU: case SF_OP_GELU: case SF_OP_TANH: case SF_OP_SIGMOID: case SF_OP_SILU:
-        return dims_at(ot, 0, ot->rank, B);
+        return sf_dims_at(ot, 0, ot->rank, B);
     case SF_OP_ADD: case SF_OP_SUB: case SF_OP_MUL: case SF_OP_DIV: case SF_OP_BATCHNORM:
-        return ot->rank ? dims_at(ot, 0, 1, B) : 1;
+        return ot->rank ? sf_dims_at(ot, 0, 1, B) : 1;
     case SF_OP_LINEAR: case SF_OP_GROUPED_LINEAR: return em_product_extent(n, B);
-    case SF_OP_CONV1D: case SF_OP_CONV2D: return dims_at(it, 0, 1, B) * ot->dim[1];
+    case SF_OP_CONV1D: case SF_OP_CONV2D: return sf_dims_at(it, 0, 1, B) * ot->dim[1];
     case SF_OP_CONCAT: case SF_OP_SLICE: case SF_OP_SPLIT: case SF_OP_STACK:
-        return dims_at(it, 0, (int)sf_attr_int(n, "dim"), B);
-    case SF_OP_LAYERNORM: return dims_at(it, 0, it->rank - (int)sf_attr_int(n, "ndim"), B);
-    case SF_OP_SOFTMAX: return dims_at(it, 0, (int)sf_attr_int(n, "dim"), B);
+        return sf_dims_at(it, 0, (int)sf_attr_int(n, "dim"), B);
+    case SF_OP_LAYERNORM: return sf_dims_at(it, 0, it->rank - (int)sf_attr_int(n, "ndim"), B);
+    case SF_OP_SOFTMAX: return sf_dims_at(it, 0, (int)sf_attr_int(n, "dim"), B);
     default: return 1; /* not partitioned: the kernel ignores [lo, hi) */
     }
-}
-
-int64_t em_arg_offset(const sf_node *n, int k, int64_t B)
-{
-    if (n->op != SF_OP_SLICE || k != 0)
-        return 0;
-    const sf_type *it = &n->in[0]->type;
-    return sf_attr_int(n, "start") * dims_at(it, (int)sf_attr_int(n, "dim") + 1, it->rank, B);
-}
-
-char *em_signature(const sf_node *n)
-{
-    if (n->op != SF_OP_SLICE)
-        return sf_node_signature(n);
-    /* the same slice kernel serves every start */
-    sf_node copy = *n;
-    sf_attr attrs[8];
-    int na = sf_ops[n->op].nattrs;
-    memcpy(attrs, n->attrs, sizeof attrs[0] * (size_t)na);
-    int64_t start = sf_attr_int(n, "start");
-    for (int i = 0; i < na; i++)
-        if (!strcmp(sf_ops[n->op].attrs[i].name, "start") || !strcmp(sf_ops[n->op].attrs[i].name, "end"))
-            attrs[i].i -= start;
-    copy.attrs = attrs;
-    return sf_node_signature(&copy);
 }

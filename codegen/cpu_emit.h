@@ -75,11 +75,5 @@ bool em_chain_fits(const sf_node *const *nodes, int count);
 void em_chain(emit *e, const sf_node *const *nodes, int count);
 /* the chain as kernel `name` (em_chain_fits holds) */
 bool em_chain_kernel(emit *e, const sf_node *const *nodes, int count, const char *name);
-/* Elements to add to operand k's pointer before the call: a slice's kernel
- * reads from its start, so one kernel serves every start. */
-int64_t em_arg_offset(const sf_node *n, int k, int64_t B);
-/* The key under which nodes share a kernel (sf_node_signature, less what
- * em_arg_offset accounts for); malloc'd, NULL when out of memory. */
-char *em_signature(const sf_node *n);
 
 #endif

@@ -81,8 +81,11 @@ typedef struct sf_options {
     uint64_t seed;
     bool allow_extra_weights;   /* keys that name no parameter are ignored instead of refused */
     bool unoptimised;           /* -O0: no passes (one kernel per op) */
-    const char *backend;        /* NULL or "cpu": native code; "interp": the reference interpreter */
+    const char *backend;        /* NULL or "cpu": native code; "interp": the reference interpreter;
+                                   "cuda": the GPU where one is usable, else the CPU with a notice */
     int threads;                /* CPU threads for sf_run: 0 means one per CPU available */
+    const char *targets;        /* CUDA code ahead of time, "sm_80,sm_90" (no GPU needed): CUBIN for
+                                   each and PTX for the newest, kept by sf_save; NULL: none */
 } sf_options;
 
 typedef struct sf_model sf_model;

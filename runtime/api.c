@@ -8,6 +8,7 @@
 
 #include "fileio.h"
 #include "frontend.h"
+#include "cuda_runtime.h"
 #include "model.h"
 #include "pass.h"
 #include "safetensors.h"
@@ -119,7 +120,12 @@ sf_model *sf_compile_text(const char *text, size_t len, const char *name, const 
         sf_tensors_free(w);
         return NULL;
     }
-    return sf_model_from_parts(mod.g, w, o, err);
+    sf_model *m = sf_model_from_parts(mod.g, w, o, err);
+    if (m && o->targets && sf_cuda_build(m->g, o->targets, &m->cuda, err) != SF_OK) {
+        sf_model_free(m);
+        return NULL;
+    }
+    return m;
 }
 
 sf_model *sf_compile_file(const char *path, const sf_options *o, sf_error *err)
@@ -182,13 +188,28 @@ static sf_model *model_begin(sf_graph *g, sf_tensor_set *w, sf_error *err)
 static bool wants_interp(const sf_options *o, sf_error *err, bool *bad)
 {
     *bad = false;
-    if (!o || !o->backend || !strcmp(o->backend, "cpu"))
+    if (!o || !o->backend || !strcmp(o->backend, "cpu") || !strcmp(o->backend, "cuda"))
         return false;
     if (!strcmp(o->backend, "interp"))
         return true;
     *bad = true;
-    sf_fail(err, SF_ERR_INVALID_ARG, "backend '%s': expected cpu or interp", o->backend);
+    sf_fail(err, SF_ERR_INVALID_ARG, "backend '%s': expected cpu, cuda or interp", o->backend);
     return false;
+}
+
+/* Asked for the GPU: say in one line why the CPU runs it instead. Running
+ * CUDA code is the next step of the CUDA backend (docs/cuda-backend.md);
+ * until it lands a GPU machine says so too, rather than pretending. */
+static void cuda_notice(sf_model *m, const sf_options *o)
+{
+    const char *why;
+    if (!o || !o->backend || strcmp(o->backend, "cuda"))
+        return;
+    if (!sf_cuda_device_present(&why))
+        snprintf(m->notice, sizeof m->notice, "backend cuda: %s: running on the CPU backend", why);
+    else
+        snprintf(m->notice, sizeof m->notice,
+                 "backend cuda: this build compiles CUDA code but does not run it yet: running on the CPU backend");
 }
 
 static sf_model *finish(sf_model *m, const void *object, size_t size, const sf_options *o, sf_error *err)
@@ -209,6 +230,7 @@ static sf_model *finish(sf_model *m, const void *object, size_t size, const sf_o
         return NULL;
     }
     sf_cpu_set_threads(m->cpu, o ? o->threads : 0);
+    cuda_notice(m, o);
     return m;
 }
 
@@ -228,6 +250,7 @@ void sf_model_free(sf_model *m)
     if (!m)
         return;
     sf_cpu_free(m->cpu);
+    sf_cuda_code_free(&m->cuda);
     for (size_t i = 0; m->out_names && i < m->g->outputs.len; i++)
         free(m->out_names[i]);
     free(m->out_names);

@@ -8,6 +8,7 @@
 
 #include "cpu_emit.h"
 #include "cpu_model.h"
+#include "kernel_key.h"
 
 #ifdef SF_HAVE_OPENBLAS
 #include <cblas.h>
@@ -220,7 +221,7 @@ sf_status sf_cpu_exec(sf_cpu_model *m, int64_t batch, const float *const *inputs
         }
         const sf_node *a = g->nodes.items[first];
         for (int k = 0; k < a->nin; k++) { /* a chain: its first node's operands, then the last one's weights */
-            args[at] = m->bufs[a->in[k]->id] + em_arg_offset(a, k, batch);
+            args[at] = m->bufs[a->in[k]->id] + sf_kernel_arg_offset(a, k, batch);
             if (em_packs_weight(a, k) && !(args[at] = packed_weight(m, first, args[at], err)))
                 return SF_ERR_NOMEM;
             at++;

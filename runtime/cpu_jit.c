@@ -19,6 +19,7 @@
 
 #include "cpu_emit.h"
 #include "cpu_model.h"
+#include "kernel_key.h"
 
 bool sf_cpu_available(void) { return true; }
 
@@ -153,7 +154,7 @@ static char *chain_signature(const sf_node *const *nodes, int count)
     char *sig = NULL;
     size_t len = 0;
     for (int k = 0; k < count; k++) {
-        char *part = em_signature(nodes[k]);
+        char *part = sf_kernel_signature(nodes[k]);
         char *grown = part ? realloc(sig, len + strlen(part) + 2) : NULL;
         if (!grown) {
             free(part);
@@ -184,7 +185,7 @@ static sf_status number_kernels(const sf_cpu_model *m, int *kid, size_t *rep, in
             continue;
         const sf_node *chain[64];
         int len = chain_nodes(m, i, chain);
-        char *sig = len > 1 ? chain_signature(chain, len) : em_signature(n);
+        char *sig = len > 1 ? chain_signature(chain, len) : sf_kernel_signature(n);
         if (!sig || !sf_vec_push(&sigs, sig)) {
             free(sig);
             st = sf_fail(err, SF_ERR_NOMEM, "out of memory");

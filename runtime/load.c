@@ -6,8 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cuda_runtime.h"
 #include "fileio.h"
 #include "package.h"
+
+static sf_model *load_parts(const unsigned char *bytes, size_t size, const char *what, const sf_options *o,
+                            sf_error *err);
 
 sf_status sf_save(const sf_model *m, const char *path, sf_error *err)
 {
@@ -23,7 +27,7 @@ sf_status sf_save(const sf_model *m, const char *path, sf_error *err)
             return st;
         sf_cpu_object(m->cpu, &object, &size);
     }
-    return sf_pkg_write(path, m->g, m->weights, object, size, &t, SF_CPU_ABI, err);
+    return sf_pkg_write(path, m->g, m->weights, object, size, &t, SF_CPU_ABI, m->cuda.nimages ? &m->cuda : NULL, err);
 }
 
 /* whether every "+feature" the package's code uses is one this CPU has */
@@ -82,8 +86,48 @@ static sf_status check_object(const pkg_target *t, const char *what, char *notic
     return SF_OK;
 }
 
+/* A package's CUDA code goes with the model (sf_save keeps it); with no
+ * usable GPU the CPU runs it, and a notice says why, in one line. */
+static sf_model *with_cuda(sf_model *m, const sf_pkg_view *v, const char *what, sf_error *err)
+{
+    if (!m || !v->cuda.nimages)
+        return m;
+    if (sf_cuda_code_copy(&v->cuda, &m->cuda, err) != SF_OK) {
+        sf_model_free(m);
+        return NULL;
+    }
+    char version[16];
+    if (sf_pkg_meta(v, "nvrtc", version, sizeof version)) /* which NVRTC made the images, kept for sf_save */
+        m->cuda.nvrtc_version = atoi(version);
+    char archs[128] = "";
+    for (int i = 0; i < m->cuda.nimages; i++)
+        snprintf(archs + strlen(archs), sizeof archs - strlen(archs), "%s%s_%d", i ? "," : "",
+                 m->cuda.images[i].ptx ? "compute" : "sm", m->cuda.images[i].arch);
+    const char *why;
+    if (!m->notice[0]) {
+        if (!sf_cuda_device_present(&why))
+            snprintf(m->notice, sizeof m->notice, "%s: CUDA code for %s, but %s: running on the CPU backend", what,
+                     archs, why);
+        else
+            snprintf(m->notice, sizeof m->notice,
+                     "%s: CUDA code for %s; this build does not run CUDA code yet: running on the CPU backend", what,
+                     archs);
+    }
+    return m;
+}
+
 sf_model *sf_load_bytes(const unsigned char *bytes, size_t size, const char *what, const sf_options *o,
                         sf_error *err)
+{
+    sf_model *m = load_parts(bytes, size, what, o, err);
+    sf_pkg_view v;
+    if (m && sf_pkg_parse(bytes, size, what, &v, err) == SF_OK) /* checked once already: cannot fail */
+        m = with_cuda(m, &v, what, err);
+    return m;
+}
+
+static sf_model *load_parts(const unsigned char *bytes, size_t size, const char *what, const sf_options *o,
+                            sf_error *err)
 {
     sf_pkg_view v;
     if (sf_pkg_parse(bytes, size, what, &v, err) != SF_OK)

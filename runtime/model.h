@@ -4,6 +4,7 @@
 #define SF_MODEL_H
 
 #include "cpu.h"
+#include "cuda_code.h"
 #include "frontend.h"
 #include "sheaf.h"
 #include "tensor.h"
@@ -17,6 +18,7 @@ struct sf_model {
     sf_tensor_set *weights;   /* after the passes' folding: one per g->params */
     const float **params;     /* weights' data in g->params order */
     sf_cpu_model *cpu;        /* NULL: the reference interpreter runs it */
+    sf_pkg_cuda cuda;         /* ahead-of-time CUDA code (owned; none: no images) */
     char **out_names;         /* "output", or "output.0", "output.1"... */
     char notice[512];
 };

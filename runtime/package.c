@@ -1,5 +1,6 @@
 /* The compiled package: a header, a section table, and 64-byte aligned
- * sections (meta, IR text, weights, CPU object code), each with its length
+ * sections (meta, IR text, weights, CPU object code, CUDA source, CUBIN and
+ * PTX images), each with its length
  * and CRC-32; the header and table have a CRC of their own and padding must
  * be zero, so no byte of the file goes unchecked. Integers are little-endian. */
 #include "package.h"
@@ -19,7 +20,8 @@
 
 static const unsigned char MAGIC[8] = {'S', 'H', 'E', 'A', 'F', 'P', 'K', 0};
 enum { HEADER = 32, ENTRY = 32, ALIGN = 64, MAX_SECTIONS = 16 };
-enum { SEC_META = 1, SEC_IR = 2, SEC_WEIGHTS = 3, SEC_CPU_OBJECT = 4 };
+enum { SEC_META = 1, SEC_IR = 2, SEC_WEIGHTS = 3, SEC_CPU_OBJECT = 4, SEC_CUDA_SOURCE = 5, SEC_CUDA_IMAGE = 6 };
+enum { IMAGE_CUBIN = 1, IMAGE_PTX = 2 }; /* a CUDA image's format, in its table entry */
 
 static void put32(unsigned char *p, uint32_t v)
 {
@@ -134,29 +136,60 @@ static void put_weights(buf *out, const sf_graph *g, const sf_tensor_set *w)
     free(ts);
 }
 
+/* the meta section: what the package was built for */
+static int meta_text(char *meta, size_t cap, const void *object, const sf_cpu_target *target, int abi,
+                     const sf_pkg_cuda *cuda)
+{
+    int n = snprintf(meta, cap, "sheaf=%s\nbackend=%s\nabi=%d\ntriple=%s\ncpu=%s\nfeatures=%s\n", SF_VERSION_STRING,
+                     object ? "cpu" : "none", abi, target->triple, target->cpu, target->features);
+    if (cuda && n > 0 && (size_t)n < cap) {
+        n += snprintf(meta + n, cap - (size_t)n, "nvrtc=%d\ncuda_targets=", cuda->nvrtc_version);
+        for (int i = 0; i < cuda->nimages && n > 0 && (size_t)n < cap; i++)
+            n += snprintf(meta + n, cap - (size_t)n, "%s%s_%d", i ? "," : "", cuda->images[i].ptx ? "compute" : "sm",
+                          cuda->images[i].arch);
+        if (n > 0 && (size_t)n < cap)
+            n += snprintf(meta + n, cap - (size_t)n, "\n");
+    }
+    return n > 0 && (size_t)n < cap ? n : 0;
+}
+
 sf_status sf_pkg_write(const char *path, const sf_graph *g, const sf_tensor_set *w, const void *object,
-                       size_t object_size, const sf_cpu_target *target, int abi, sf_error *err)
+                       size_t object_size, const sf_cpu_target *target, int abi, const sf_pkg_cuda *cuda,
+                       sf_error *err)
 {
     char *ir = sf_print_string(g);
-    char meta[sizeof target->features + 512];
-    int mlen = snprintf(meta, sizeof meta, "sheaf=%s\nbackend=%s\nabi=%d\ntriple=%s\ncpu=%s\nfeatures=%s\n",
-                        SF_VERSION_STRING, object ? "cpu" : "none", abi, target->triple, target->cpu, target->features);
+    char meta[sizeof target->features + 1024];
+    int mlen = meta_text(meta, sizeof meta, object, target, abi, cuda);
+    enum { MAX = 5 + SF_PKG_MAX_IMAGES };
+    int kind[MAX], nsec = 0;
+    uint32_t arch[MAX] = {0}, format[MAX] = {0};
+    const void *data[MAX];
+    size_t dlen[MAX];
+#define SECTION(k, p, n) (kind[nsec] = (k), data[nsec] = (p), dlen[nsec] = (n), nsec++)
+    SECTION(SEC_META, meta, (size_t)mlen);
+    SECTION(SEC_IR, ir ? ir : "", ir ? strlen(ir) : 0);
+    SECTION(SEC_WEIGHTS, NULL, 0); /* written by put_weights */
+    if (object)
+        SECTION(SEC_CPU_OBJECT, object, object_size);
+    if (cuda) {
+        SECTION(SEC_CUDA_SOURCE, cuda->source, cuda->source_len);
+        for (int i = 0; i < cuda->nimages && i < SF_PKG_MAX_IMAGES; i++) {
+            arch[nsec] = (uint32_t)cuda->images[i].arch;
+            format[nsec] = cuda->images[i].ptx ? IMAGE_PTX : IMAGE_CUBIN;
+            SECTION(SEC_CUDA_IMAGE, cuda->images[i].data, cuda->images[i].len);
+        }
+    }
+#undef SECTION
     buf b = {0};
-    int nsec = object ? 4 : 3;
     grow(&b, HEADER + (size_t)nsec * ENTRY);
     pad(&b);
-    size_t off[4], len[4];
-    int kind[4] = {SEC_META, SEC_IR, SEC_WEIGHTS, SEC_CPU_OBJECT};
+    size_t off[MAX], len[MAX];
     for (int s = 0; s < nsec; s++) {
         off[s] = b.len;
-        if (s == 0)
-            add(&b, meta, mlen > 0 && (size_t)mlen < sizeof meta ? (size_t)mlen : 0);
-        else if (s == 1)
-            add(&b, ir ? ir : "", ir ? strlen(ir) : 0);
-        else if (s == 2)
+        if (kind[s] == SEC_WEIGHTS)
             put_weights(&b, g, w);
         else
-            add(&b, object, object_size);
+            add(&b, data[s], dlen[s]);
         len[s] = b.len - off[s];
         pad(&b);
     }
@@ -173,9 +206,11 @@ sf_status sf_pkg_write(const char *path, const sf_graph *g, const sf_tensor_set 
     for (int s = 0; s < nsec; s++) {
         unsigned char *e = b.p + HEADER + (size_t)s * ENTRY;
         put32(e, (uint32_t)kind[s]);
+        put32(e + 4, arch[s]);
         put64(e + 8, off[s]);
         put64(e + 16, len[s]);
         put32(e + 24, crc(b.p + off[s], len[s]));
+        put32(e + 28, format[s]);
     }
     put32(b.p + 24, crc(b.p, HEADER + (size_t)nsec * ENTRY)); /* with this field still zero */
     sf_outfile of;
@@ -198,6 +233,18 @@ static bool all_zero(const unsigned char *p, size_t n)
         if (p[i])
             return false;
     return true;
+}
+
+/* Meta, IR and weights come first, in that order; then at most one CPU
+ * object, at most one CUDA source, and CUDA images (an architecture and a
+ * format each), in that order. Other sections carry no arch or format. */
+static bool section_fits(uint32_t s, uint32_t kind, uint32_t last, uint32_t arch, uint32_t format)
+{
+    if (s < 3)
+        return kind == s + 1 && !arch && !format;
+    if (kind == SEC_CUDA_IMAGE)
+        return last <= kind && arch >= 50 && arch <= 999 && (format == IMAGE_CUBIN || format == IMAGE_PTX);
+    return (kind == SEC_CPU_OBJECT || kind == SEC_CUDA_SOURCE) && last < kind && !arch && !format;
 }
 
 sf_status sf_pkg_parse(const unsigned char *buf, size_t size, const char *what, sf_pkg_view *v, sf_error *err)
@@ -225,13 +272,15 @@ sf_status sf_pkg_parse(const unsigned char *buf, size_t size, const char *what, 
     size_t expect = table_end + (ALIGN - table_end % ALIGN) % ALIGN; /* sections follow each other in order */
     if (expect > size || !all_zero(buf + table_end, expect - table_end))
         return sf_fail(err, SF_ERR_FORMAT, "%s: non-zero padding after the section table", what);
-    static const char *const names[] = {"", "meta", "ir", "weights", "cpu object"};
+    static const char *const names[] = {"", "meta", "ir", "weights", "cpu object", "cuda source", "cuda image"};
+    uint32_t last = 0;
     for (uint32_t s = 0; s < nsec; s++) {
         const unsigned char *e = buf + HEADER + (size_t)s * ENTRY;
-        uint32_t kind = get32(e);
+        uint32_t kind = get32(e), arch = get32(e + 4), format = get32(e + 28);
         uint64_t off = get64(e + 8), len = get64(e + 16);
-        if (kind < SEC_META || kind > SEC_CPU_OBJECT || kind != s + 1 || get32(e + 4) || get32(e + 28))
-            return sf_fail(err, SF_ERR_FORMAT, "%s: section %u has unknown kind %u", what, s, kind);
+        if (!section_fits(s, kind, last, arch, format))
+            return sf_fail(err, SF_ERR_FORMAT, "%s: section %u has unknown kind %u or is out of place", what, s, kind);
+        last = kind;
         if (off != expect || off > size || len > size - off)
             return sf_fail(err, SF_ERR_FORMAT, "%s: %s section lies outside the file or out of order", what,
                            names[kind]);
@@ -247,7 +296,14 @@ sf_status sf_pkg_parse(const unsigned char *buf, size_t size, const char *what, 
         case SEC_META: v->meta = (const char *)buf + off, v->meta_len = len; break;
         case SEC_IR: v->ir = (const char *)buf + off, v->ir_len = len; break;
         case SEC_WEIGHTS: v->weights = buf + off, v->weights_len = len; break;
-        default: v->object = buf + off, v->object_len = len; break;
+        case SEC_CPU_OBJECT: v->object = buf + off, v->object_len = len; break;
+        case SEC_CUDA_SOURCE: v->cuda.source = (const char *)buf + off, v->cuda.source_len = len; break;
+        default:
+            if (v->cuda.nimages == SF_PKG_MAX_IMAGES)
+                return sf_fail(err, SF_ERR_FORMAT, "%s: more than %d CUDA images", what, SF_PKG_MAX_IMAGES);
+            v->cuda.images[v->cuda.nimages++] =
+                (sf_pkg_image){(int)arch, format == IMAGE_PTX, buf + off, (size_t)len};
+            break;
         }
     }
     if (expect != size)

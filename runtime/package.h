@@ -4,23 +4,26 @@
 #define SF_PACKAGE_H
 
 #include "cpu.h"
+#include "cuda_code.h"
 #include "model.h"
 
-#define SF_PKG_VERSION 1
-
+/* 2: optional CUDA sections (source, CUBIN/PTX images) after the CPU object */
+#define SF_PKG_VERSION 2
 typedef struct sf_pkg_view {
     const char *meta, *ir;  /* text, not NUL-terminated */
     size_t meta_len, ir_len;
     const unsigned char *weights, *object;
     size_t weights_len, object_len; /* object_len 0: no native code */
+    sf_pkg_cuda cuda;               /* source_len 0 and no images: no CUDA code */
 } sf_pkg_view;
 
 /* Writes a package for a graph, its weights and object code built for
  * `target` under kernel convention `abi` (object may be NULL: IR and
- * weights only). Atomic: no partial
+ * weights only), and CUDA code (cuda may be NULL). Atomic: no partial
  * file on failure. */
 sf_status sf_pkg_write(const char *path, const sf_graph *g, const sf_tensor_set *w, const void *object,
-                       size_t object_size, const sf_cpu_target *target, int abi, sf_error *err);
+                       size_t object_size, const sf_cpu_target *target, int abi, const sf_pkg_cuda *cuda,
+                       sf_error *err);
 /* Checks and splits the bytes of a package; views point into buf. */
 sf_status sf_pkg_parse(const unsigned char *buf, size_t size, const char *what, sf_pkg_view *v, sf_error *err);
 /* A value of the meta section ("triple", "cpu", "features"...), copied into

@@ -100,6 +100,9 @@ fuzz)
     for f in mlp parallel_fcn3 views; do
         build-fuzz/sheaf compile tests/fixtures/$f.sfir --backend interp -o build-fuzz/seeds/package/$f.sheaf
     done
+    # and one with CUDA sections, where NVRTC is installed (the reader's image checks)
+    build-fuzz/sheaf compile tests/fixtures/views.sfir --backend interp --target sm_80 \
+        -o build-fuzz/seeds/package/views_cuda.sheaf 2>/dev/null || true
     fail=0
     run_fuzzer() { # NAME SEED_DIR
         local log=build-fuzz/$1.log

@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
+#include "cuda_runtime.h"
 #include "fileio.h"
 #include "package.h"
 #include "sheaf.h"
@@ -175,7 +178,7 @@ static sf_status write_for(const char *path, const sf_cpu_target *t, int abi)
     size_t size;
     sf_cpu_object(m->cpu, &obj, &size);
     sf_error e = {0};
-    sf_status st = sf_pkg_write(path, m->g, m->weights, obj, size, t, abi, &e);
+    sf_status st = sf_pkg_write(path, m->g, m->weights, obj, size, t, abi, NULL, &e);
     sf_model_free(m);
     return st;
 }
@@ -318,6 +321,161 @@ static void test_cli_bench_json(void **state)
     assert_contains(err, "measures the cpu backend");
 }
 
+/* the section table entry s of a package: kind, arch, offset, length, format */
+static void entry(const unsigned char *bytes, uint32_t s, uint32_t *kind, uint32_t *arch, size_t *off, size_t *len,
+                  uint32_t *format)
+{
+    const unsigned char *e = bytes + 32 + 32 * s;
+    *kind = e[0] | e[1] << 8, *arch = e[4] | e[5] << 8, *format = e[28];
+    *off = 0, *len = 0;
+    for (int k = 7; k >= 0; k--) {
+        *off = *off << 8 | e[8 + k];
+        *len = *len << 8 | e[16 + k];
+    }
+}
+
+/* the header checksum again after a deliberate edit of the table */
+static void reseal(unsigned char *bytes)
+{
+    uint32_t nsec = bytes[12];
+    memset(bytes + 24, 0, 4);
+    uLong c = crc32(0L, bytes, 32 + 32 * nsec);
+    for (int i = 0; i < 4; i++)
+        bytes[24 + i] = (unsigned char)(c >> (8 * i));
+}
+
+/* --target: CUBIN for sm_80 and sm_90 and PTX for compute_90 in the
+ * package, kept through load and save; no GPU here, so the CPU runs it
+ * and says why in one line */
+static void test_cuda_package(void **state)
+{
+    (void)state;
+    const char *why;
+    if (!sf_nvrtc_available(&why)) {
+        printf("  cuda package: skipped: %s\n", why);
+        skip();
+    }
+    sf_options o = {.model = "ParallelFCN(8)", .inputs = pfcn_inputs, .ninputs = 1, .seed = 3,
+                    .targets = "sm_80,sm_90"};
+    sf_error e = {0};
+    sf_model *m = sf_compile_file(SF_MODELS "/parallel_fcn.py", &o, &e);
+    if (!m)
+        fail_msg("%s", e.msg);
+    assert_int_equal(m->cuda.nimages, 3);
+    assert_int_equal(m->cuda.images[0].arch, 80);
+    assert_false(m->cuda.images[1].ptx);
+    assert_true(m->cuda.images[2].ptx);
+    assert_int_equal(m->cuda.images[2].arch, 90);
+    assert_non_null(strstr(m->cuda.source, "sheaf_k0"));
+    float want[24], got[24];
+    outputs_of(m, want);
+    const char *path = tmp_path("pfcn8_cuda.sheaf"), *again = tmp_path("pfcn8_cuda2.sheaf");
+    assert_int_equal(sf_save(m, path, &e), SF_OK);
+    sf_model_free(m);
+    size_t n, n2;
+    unsigned char *bytes = slurp(path, &n);
+    assert_int_equal(bytes[12], 8); /* meta, ir, weights, cpu object, cuda source, 3 images */
+    m = sf_load(path, NULL, &e);
+    if (!m)
+        fail_msg("%s", e.msg);
+    if (!sf_cuda_device_present(NULL)) {
+        assert_contains(sf_model_notice(m), "CUDA code for sm_80,sm_90,compute_90, but no CUDA");
+        assert_contains(sf_model_notice(m), "running on the CPU backend");
+        assert_null(strchr(sf_model_notice(m), '\n'));
+    }
+    outputs_of(m, got);
+    assert_memory_equal(got, want, sizeof want);
+    assert_int_equal(sf_save(m, again, &e), SF_OK); /* the CUDA code goes along */
+    sf_model_free(m);
+    unsigned char *bytes2 = slurp(again, &n2);
+    assert_int_equal(n2, n);
+    assert_memory_equal(bytes2, bytes, n);
+    free(bytes2);
+    /* every byte of the CUDA sections is checked; images carry an arch and a format */
+    for (uint32_t s = 4; s < 8; s++) {
+        uint32_t kind, arch, format;
+        size_t off, len;
+        entry(bytes, s, &kind, &arch, &off, &len, &format);
+        assert_int_equal(kind, s == 4 ? 5 : 6);
+        bytes[off + len / 2] ^= 0x04;
+        const char *msg = load_error(bytes, n);
+        assert_contains(msg, s == 4 ? "cuda source section checksum" : "cuda image section checksum");
+        bytes[off + len / 2] ^= 0x04;
+        if (s == 4)
+            continue;
+        unsigned char *f = bytes + 32 + 32 * s + 28, *a = bytes + 32 + 32 * s + 4, keep = *f, keep_a = *a;
+        *f = 3; /* neither CUBIN nor PTX */
+        reseal(bytes);
+        assert_contains(load_error(bytes, n), "out of place");
+        *f = keep, *a = 7; /* sm_7: no such architecture */
+        reseal(bytes);
+        assert_contains(load_error(bytes, n), "out of place");
+        *a = keep_a;
+        reseal(bytes);
+    }
+    /* a CUDA source after the images */
+    unsigned char *e4 = bytes + 32 + 32 * 4, *e5 = bytes + 32 + 32 * 5, tmp[32];
+    memcpy(tmp, e4, 32), memcpy(e4, e5, 32), memcpy(e5, tmp, 32);
+    reseal(bytes);
+    assert_contains(load_error(bytes, n), "out of order");
+    memcpy(e5, e4, 32), memcpy(e4, tmp, 32);
+    /* the kinds (with arch and format) swapped, offsets left in file order */
+    unsigned char k4[12], k5[12];
+    memcpy(k4, e4, 8), memcpy(k4 + 8, e4 + 28, 4), memcpy(k5, e5, 8), memcpy(k5 + 8, e5 + 28, 4);
+    memcpy(e4, k5, 8), memcpy(e4 + 28, k5 + 8, 4), memcpy(e5, k4, 8), memcpy(e5 + 28, k4 + 8, 4);
+    reseal(bytes);
+    assert_contains(load_error(bytes, n), "out of place");
+    memcpy(e4, k4, 8), memcpy(e4 + 28, k4 + 8, 4), memcpy(e5, k5, 8), memcpy(e5 + 28, k5 + 8, 4);
+    reseal(bytes);
+    m = sf_load_bytes(bytes, n, "pkg", NULL, &e); /* restored: loads */
+    assert_non_null(m);
+    sf_model_free(m);
+    free(bytes);
+}
+
+static void test_cuda_target_refusals(void **state)
+{
+    (void)state;
+    static const char *const bad[][2] = {{"sm_8", "not an architecture"},  {"compute_90", "not an architecture"},
+                                         {"sm_80,", "comma at the end"},    {"sm_80,sm_80", "named twice"},
+                                         {"", "no architecture named"},     {"sm_90x", "not an architecture"},
+                                         {"sm_80,,sm_90", "not an architecture"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sf_options o = {.model = "ParallelFCN(8)", .inputs = pfcn_inputs, .ninputs = 1, .targets = bad[i][0]};
+        sf_error e = {0};
+        sf_model *m = sf_compile_file(SF_MODELS "/parallel_fcn.py", &o, &e);
+        assert_null(m);
+        assert_int_equal(e.code, SF_ERR_INVALID_ARG);
+        assert_contains(e.msg, "--target");
+        assert_contains(e.msg, bad[i][1]);
+    }
+    /* the CLI: --target is for compile only; compile --target writes a package run falls back from */
+    const char *pfcn = SF_MODELS "/parallel_fcn.py", *out = tmp_path("cli_cuda.sheaf");
+    const char *so, *se;
+    assert_int_equal(run_cli((const char *[]){"sheaf", "run", pfcn, "--model", "ParallelFCN(8)", "--input",
+                                              "x=f32[B,160]", "--target", "sm_90", NULL},
+                             &so, &se),
+                     2);
+    assert_contains(se, "--target (CUDA architectures ahead of time) is for compile");
+    assert_int_equal(run_cli((const char *[]){"sheaf", "compile", pfcn, "--model", "ParallelFCN(8)", "--input",
+                                              "x=f32[B,160]", "--target", "sm_9", "-o", out, NULL},
+                             &so, &se),
+                     1);
+    assert_contains(se, "'sm_9' is not an architecture");
+    if (!sf_nvrtc_available(NULL))
+        return;
+    assert_int_equal(run_cli((const char *[]){"sheaf", "compile", pfcn, "--model", "ParallelFCN(8)", "--input",
+                                              "x=f32[B,160]", "--target", "sm_90", "-o", out, NULL},
+                             &so, &se),
+                     0);
+    assert_int_equal(run_cli((const char *[]){"sheaf", "run", out, NULL}, &so, &se), 0);
+    assert_contains(so, "output: f32[1,8]");
+    if (!sf_cuda_device_present(NULL)) {
+        assert_contains(se, "CUDA code for sm_90,compute_90, but no CUDA");
+        assert_int_equal(strchr(se, '\n') - se + 1, (long)strlen(se)); /* one line */
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -328,6 +486,8 @@ int main(void)
         cmocka_unit_test(test_target_mismatch),
         cmocka_unit_test(test_cli_compile_and_run),
         cmocka_unit_test(test_cli_bench_json),
+        cmocka_unit_test(test_cuda_package),
+        cmocka_unit_test(test_cuda_target_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include "fileio.h"
 #include "frontend.h"
 #include "cpu.h"
+#include "cuda_runtime.h"
 #include "memplan.h"
 #include "pass.h"
 #include "safetensors.h"
@@ -39,7 +40,7 @@ typedef struct options {
     bool strict;                       /* --strict[=true|false], default true */
     bool time;                         /* --time */
     bool stats;                        /* --stats */
-    const char *backend;               /* --backend interp|cpu */
+    const char *backend;               /* --backend cpu|cuda|interp */
     long long hfuse_min;               /* --hfuse-min-branches */
     unsigned long long hfuse_max;      /* --hfuse-max-bytes */
     sf_pipeline_opts pipe;             /* -O0/-O2, --passes, --print-after*, --verify-each, --time-passes */
@@ -51,6 +52,7 @@ typedef struct options {
     const char *batch_list; /* bench: --batch 1,64,4096 */
     long long threads;   /* --threads; 0: one per CPU */
     const char *json;    /* bench: --json FILE */
+    const char *targets; /* compile: --target sm_80,sm_90 */
     double budget;       /* bench: --budget SECONDS per measurement */
     unsigned long long seed;
 } options;
@@ -61,7 +63,7 @@ static const char usage[] =
     "commands:\n"
     "  ir SOURCE [--format text|dot] [-o OUT] [--time] [--stats] [--weights W.safetensors]\n"
     "      compile to IR, optimise, print it (text form, or Graphviz DOT)\n"
-    "  run SOURCE [--backend cpu|interp] [--weights W.safetensors] [--strict=false] [--inputs I.safetensors]\n"
+    "  run SOURCE [--backend cpu|cuda|interp] [--weights W.safetensors] [--strict=false] [--inputs I.safetensors]\n"
     "             [--batch N] [--seed S] [-o O.safetensors]\n"
     "      compile and run (native code on the CPU by default; the reference\n"
     "      interpreter with --backend interp); without --weights the\n"
@@ -75,9 +77,10 @@ static const char usage[] =
     "\n"
     "SOURCE is an IR file (FILE.sfir) or a PyTorch model file with:\n"
     "  model.py --model \"ParallelFCN(1000)\" --input \"x=f32[B,20000]\" [--const name=value]\n"
-    "  compile SOURCE -o M.sheaf [--weights W.safetensors] [--backend cpu|interp]\n"
+    "  compile SOURCE -o M.sheaf [--weights W.safetensors] [--backend cpu|interp] [--target sm_80,sm_90]\n"
     "      compile to a package: optimised IR, weights, native code for this CPU;\n"
-    "      'sheaf run M.sheaf' and sf_load() compile nothing (docs/package.md)\n"
+    "      with --target also CUDA code (CUBIN per architecture, PTX for the newest;\n"
+    "      no GPU needed); 'sheaf run M.sheaf' and sf_load() compile nothing (docs/package.md)\n"
     "  bench SOURCE [--batch 1,64,4096] [--threads N] [--budget SECONDS] [--json OUT.json] [--time]\n"
     "      latency (min/median/p90), rows/s, GFLOP/s and memory per batch size on the CPU\n"
     "      backend, with the interpreter and -O0 timed in the same run\n"
@@ -155,7 +158,7 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
         static const char *const valued[] = {"-o",      "--format", "--weights", "--inputs",     "--batch", "--seed",
                                              "--model", "--input",  "--const",   "--print-after", "--passes",
                                              "--hfuse-min-branches", "--hfuse-max-bytes", "--backend",
-                                             "--threads", "--json", "--budget"};
+                                             "--threads", "--json", "--budget", "--target"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
             known |= strcmp(name, valued[k]) == 0;
@@ -181,8 +184,8 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
         else if (strcmp(name, "--passes") == 0)
             o->pipe.passes = val;
         else if (strcmp(name, "--backend") == 0) {
-            if (strcmp(val, "interp") && strcmp(val, "cpu"))
-                return usage_error(errf, "--backend is interp or cpu, got '%s'", val);
+            if (strcmp(val, "interp") && strcmp(val, "cpu") && strcmp(val, "cuda"))
+                return usage_error(errf, "--backend is cpu, cuda or interp, got '%s'", val);
             o->backend = val;
         }
         else if (strcmp(name, "--hfuse-min-branches") == 0) {
@@ -209,6 +212,11 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
             o->threads = (long long)num;
         } else if (strcmp(name, "--json") == 0)
             o->json = val;
+        else if (strcmp(name, "--target") == 0) {
+            if (strcmp(argv[1], "compile"))
+                return usage_error(errf, "--target (CUDA architectures ahead of time) is for compile, not '%s'", argv[1]);
+            o->targets = val;
+        }
         else if (strcmp(name, "--budget") == 0) {
             char *end;
             o->budget = strtod(val, &end);
@@ -411,9 +419,18 @@ static sf_model *open_model(const options *o, FILE *out, FILE *errf, sf_error *e
     mod.weights = NULL;
     release(&l, &mod);
     sf_model *m = sf_model_from_parts(g, w, &so, e);
+    if (m && sf_model_notice(m))
+        fprintf(errf, "sheaf: %s\n", sf_model_notice(m));
+    double t2 = now_ms(); /* the backend's time ends here */
+    if (m && o->targets && sf_cuda_build(m->g, o->targets, &m->cuda, e) != SF_OK) {
+        sf_model_free(m);
+        return NULL;
+    }
+    if (m && o->targets && o->time)
+        fprintf(errf, "sheaf: CUDA code for %s (NVRTC): %.2f ms\n", o->targets, now_ms() - t2);
     if (m && o->time)
         fprintf(errf, "sheaf: compile of %s: frontend, weights and passes %.2f ms, %s backend %.2f ms\n", o->file,
-                t1 - t0, so.backend, now_ms() - t1);
+                t1 - t0, so.backend, t2 - t1);
     return m;
 }
 

@@ -1,0 +1,499 @@
+/* CUDA C for a graph: one kernel per distinct node signature, each a
+ * grid-stride loop over its work items (an output element, or a row for
+ * the ops that reduce along one). Shapes are compiled in, the batch is
+ * the argument B. Reductions (layernorm, softmax, sum, mean) accumulate in
+ * double as the reference interpreter does; products accumulate in float
+ * with fused multiply-adds, in k order. */
+#define _GNU_SOURCE /* open_memstream */
+#include "cuda.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel_key.h"
+
+/* ---- pieces of expressions ---- */
+
+static void put_dim(FILE *f, int64_t d)
+{
+    if (d == SF_DIM_B)
+        fputs("B", f);
+    else
+        fprintf(f, "%lldLL", (long long)d);
+}
+
+/* (d_from * ... * d_to-1) as a long long expression */
+static void put_prod(FILE *f, const sf_type *t, int from, int to)
+{
+    fputs("(1LL", f);
+    for (int i = from; i < to; i++) {
+        fputc('*', f);
+        put_dim(f, t->dim[i]);
+    }
+    fputc(')', f);
+}
+
+/* const long long c0..c{rank-1} = the coordinates of index `var` in t */
+static void put_coords(FILE *f, const sf_type *t, const char *var, const char *prefix)
+{
+    fprintf(f, "        long long r_%s = %s;\n", prefix, var);
+    for (int d = t->rank - 1; d > 0; d--) {
+        fprintf(f, "        const long long %s%d = r_%s %% ", prefix, d, prefix);
+        put_dim(f, t->dim[d]);
+        fprintf(f, "; r_%s /= ", prefix);
+        put_dim(f, t->dim[d]);
+        fputs(";\n", f);
+    }
+    if (t->rank > 0)
+        fprintf(f, "        const long long %s0 = r_%s;\n", prefix, prefix);
+    fprintf(f, "        (void)r_%s;", prefix); /* not every op reads every coordinate */
+    for (int d = 0; d < t->rank; d++)
+        fprintf(f, " (void)%s%d;", prefix, d);
+    fputc('\n', f);
+}
+
+/* the offset in `in` (right-aligned against coordinates of a rank-`rank`
+ * type, dims of 1 broadcast) of coordinates prefix0.. */
+static void put_bcast_offset(FILE *f, const sf_type *in, int rank, const char *prefix)
+{
+    fputs("(0LL", f);
+    for (int d = 0; d < in->rank; d++) {
+        if (in->dim[d] == 1)
+            continue;
+        fprintf(f, " + %s%d*", prefix, d + rank - in->rank);
+        put_prod(f, in, d + 1, in->rank);
+    }
+    fputc(')', f);
+}
+
+static void put_float(FILE *f, double v) { fprintf(f, "%.9gf", v); }
+
+/* ---- kernels ---- */
+
+static const char *unary_fn(sf_opcode op)
+{
+    switch (op) {
+    case SF_OP_RELU: return "sheaf_relu";
+    case SF_OP_GELU: return "sheaf_gelu";
+    case SF_OP_TANH: return "tanhf";
+    case SF_OP_SIGMOID: return "sheaf_sigmoid";
+    case SF_OP_SILU: return "sheaf_silu";
+    default: return NULL;
+    }
+}
+
+static void k_unary(FILE *f, const sf_node *n)
+{
+    fprintf(f, "        args[1][t] = %s(args[0][t]);\n", unary_fn(n->op));
+}
+
+static void k_binary(FILE *f, const sf_node *n)
+{
+    const sf_type *ot = &n->out[0]->type;
+    static const char ops[] = {[SF_OP_ADD] = '+', [SF_OP_SUB] = '-', [SF_OP_MUL] = '*', [SF_OP_DIV] = '/'};
+    put_coords(f, ot, "t", "c");
+    fputs("        args[2][t] = args[0][", f);
+    put_bcast_offset(f, &n->in[0]->type, ot->rank, "c");
+    fprintf(f, "] %c args[1][", ops[n->op]);
+    put_bcast_offset(f, &n->in[1]->type, ot->rank, "c");
+    fputs("];\n", f);
+}
+
+/* linear: t = (row, o); grouped: t = (row, g, o); x·Wᵀ + b in k order */
+static void k_product(FILE *f, const sf_node *n)
+{
+    bool grouped = n->op == SF_OP_GROUPED_LINEAR, per_group = grouped && !sf_attr_int(n, "shared");
+    const sf_type *wt = &n->in[1]->type;
+    long long G = grouped ? wt->dim[0] : 1, O = wt->dim[grouped ? 1 : 0], I = wt->dim[grouped ? 2 : 1];
+    fprintf(f, "        const long long o = t %% %lldLL, g = (t / %lldLL) %% %lldLL, m = t / %lldLL;\n", O, O, G, O * G);
+    fprintf(f, "        const float *x = args[0] + (m * %lldLL + g * %lldLL) * %lldLL;\n", per_group ? G : 1,
+            per_group ? 1LL : 0LL, I);
+    fprintf(f, "        const float *w = args[1] + (g * %lldLL + o) * %lldLL;\n", O, I);
+    fputs("        float acc = 0.0f;\n", f);
+    if (n->nin > 2)
+        fprintf(f, "        acc = args[2][g * %lldLL + o];\n", O);
+    fprintf(f, "        for (long long k = 0; k < %lldLL; k++)\n            acc = fmaf(x[k], w[k], acc);\n", I);
+    fprintf(f, "        args[%d][t] = acc;\n", n->nin);
+}
+
+/* matmul: a [..., M, K] · b [..., K, N], leading dims broadcast */
+static void k_matmul(FILE *f, const sf_node *n)
+{
+    const sf_type *ot = &n->out[0]->type, *at = &n->in[0]->type, *bt = &n->in[1]->type;
+    int R = ot->rank;
+    long long M = at->dim[at->rank - 2], K = at->dim[at->rank - 1], N = bt->dim[bt->rank - 1];
+    put_coords(f, ot, "t", "c");
+    /* the leading coordinates only: the last two index the matrices */
+    fputs("        const float *a = args[0] + (0LL", f);
+    for (int d = 0; d < at->rank - 2; d++)
+        if (at->dim[d] != 1) {
+            fprintf(f, " + c%d*", d + R - at->rank);
+            put_prod(f, at, d + 1, at->rank);
+        }
+    fprintf(f, ") + c%d * %lldLL;\n", R - 2, K);
+    fputs("        const float *b = args[1] + (0LL", f);
+    for (int d = 0; d < bt->rank - 2; d++)
+        if (bt->dim[d] != 1) {
+            fprintf(f, " + c%d*", d + R - bt->rank);
+            put_prod(f, bt, d + 1, bt->rank);
+        }
+    fprintf(f, ") + c%d;\n", R - 1);
+    fprintf(f, "        float acc = 0.0f;\n        for (long long k = 0; k < %lldLL; k++)\n"
+               "            acc = fmaf(a[k], b[k * %lldLL], acc);\n        args[2][t] = acc;\n", K, N);
+    (void)M;
+}
+
+/* conv1d/conv2d, direct: t = an output element; taps outside the input are skipped (zero padding) */
+static void k_conv(FILE *f, const sf_node *n)
+{
+    const sf_type *xt = &n->in[0]->type, *wt = &n->in[1]->type, *ot = &n->out[0]->type;
+    bool two = n->op == SF_OP_CONV2D;
+    const sf_attr *st = sf_node_attr(n, "stride"), *pd = sf_node_attr(n, "padding"), *dl = sf_node_attr(n, "dilation");
+    long long C = xt->dim[1], O = ot->dim[1], G = sf_attr_int(n, "groups"), Cg = C / G, Og = O / G;
+    long long H = two ? xt->dim[2] : 1, W = xt->dim[two ? 3 : 2], OH = two ? ot->dim[2] : 1, OW = ot->dim[two ? 3 : 2];
+    long long KH = two ? wt->dim[2] : 1, KW = wt->dim[two ? 3 : 2];
+    long long sh = two ? st->ints[0] : 1, sw = st->ints[two ? 1 : 0], ph = two ? pd->ints[0] : 0,
+              pw = pd->ints[two ? 1 : 0], dh = two ? dl->ints[0] : 1, dw = dl->ints[two ? 1 : 0];
+    fprintf(f, "        const long long ow = t %% %lldLL, oh = (t / %lldLL) %% %lldLL, o = (t / %lldLL) %% %lldLL,"
+               " nb = t / %lldLL;\n", OW, OW, OH, OW * OH, O, OW * OH * O);
+    fprintf(f, "        const long long cg0 = (o / %lldLL) * %lldLL;\n", Og, Cg);
+    fprintf(f, "        float acc = %s;\n", n->nin > 2 ? "args[2][o]" : "0.0f");
+    fprintf(f, "        for (long long c = 0; c < %lldLL; c++)\n", Cg);
+    fprintf(f, "            for (long long kh = 0; kh < %lldLL; kh++) {\n", KH);
+    fprintf(f, "                const long long ih = oh * %lldLL - %lldLL + kh * %lldLL;\n", sh, ph, dh);
+    fprintf(f, "                if (ih < 0 || ih >= %lldLL) continue;\n", H);
+    fprintf(f, "                for (long long kw = 0; kw < %lldLL; kw++) {\n", KW);
+    fprintf(f, "                    const long long iw = ow * %lldLL - %lldLL + kw * %lldLL;\n", sw, pw, dw);
+    fprintf(f, "                    if (iw < 0 || iw >= %lldLL) continue;\n", W);
+    fprintf(f, "                    acc = fmaf(args[0][((nb * %lldLL + cg0 + c) * %lldLL + ih) * %lldLL + iw],\n", C, H,
+            W);
+    fprintf(f, "                               args[1][((o * %lldLL + c) * %lldLL + kh) * %lldLL + kw], acc);\n", Cg,
+            KH, KW);
+    fputs("                }\n            }\n", f);
+    fprintf(f, "        args[%d][t] = acc;\n", n->nin);
+}
+
+static void k_batchnorm(FILE *f, const sf_node *n)
+{
+    const sf_type *xt = &n->in[0]->type;
+    fputs("        const long long c = (t / ", f);
+    put_prod(f, xt, 2, xt->rank);
+    fprintf(f, ") %% %lldLL;\n", (long long)xt->dim[1]);
+    fputs("        double scale = 1.0 / sqrt((double)args[2][c] + ", f);
+    fprintf(f, "%.17g), shift = 0.0;\n", sf_attr_float(n, "eps"));
+    if (n->nin == 5)
+        fputs("        scale *= args[3][c];\n        shift = args[4][c];\n", f);
+    fprintf(f, "        args[%d][t] = (float)((args[0][t] - (double)args[1][c]) * scale + shift);\n", n->nin);
+}
+
+/* t = a row of the trailing ndim dims */
+static void k_layernorm(FILE *f, const sf_node *n)
+{
+    const sf_type *xt = &n->in[0]->type;
+    int nd = (int)sf_attr_int(n, "ndim");
+    fputs("        const long long inner = ", f);
+    put_prod(f, xt, xt->rank - nd, xt->rank);
+    fprintf(f, ";\n        const float *x = args[0] + t * inner;\n        float *y = args[%d] + t * inner;\n", n->nin);
+    fputs("        double mean = 0, var = 0;\n        for (long long i = 0; i < inner; i++) mean += x[i];\n"
+          "        mean /= (double)inner;\n"
+          "        for (long long i = 0; i < inner; i++) var += (x[i] - mean) * (x[i] - mean);\n"
+          "        var /= (double)inner;\n",
+          f);
+    fprintf(f, "        const double rstd = 1.0 / sqrt(var + %.17g);\n", sf_attr_float(n, "eps"));
+    fprintf(f, "        for (long long i = 0; i < inner; i++) {\n            double v = (x[i] - mean) * rstd;\n%s%s"
+               "            y[i] = (float)v;\n        }\n",
+            n->nin > 1 ? "            v *= args[1][i];\n" : "", n->nin > 2 ? "            v += args[2][i];\n" : "");
+}
+
+/* t = (outer, inner) around the softmax dim */
+static void k_softmax(FILE *f, const sf_node *n)
+{
+    const sf_type *xt = &n->in[0]->type;
+    int d = (int)sf_attr_int(n, "dim");
+    long long len = xt->dim[d];
+    fputs("        const long long inner = ", f);
+    put_prod(f, xt, d + 1, xt->rank);
+    fprintf(f, ";\n        const long long at = (t / inner) * %lldLL * inner + t %% inner;\n", len);
+    fprintf(f, "        const float *x = args[0] + at;\n        float *y = args[1] + at;\n");
+    fprintf(f, "        float mx = x[0];\n        for (long long i = 1; i < %lldLL; i++) mx = fmaxf(mx, x[i * inner]);\n",
+            len);
+    fprintf(f, "        double sum = 0;\n        for (long long i = 0; i < %lldLL; i++) sum += exp((double)x[i * inner] - mx);\n",
+            len);
+    fprintf(f, "        for (long long i = 0; i < %lldLL; i++) y[i * inner] = (float)(exp((double)x[i * inner] - mx) / sum);\n",
+            len);
+}
+
+/* slice: the operand arrives offset to its start (sf_kernel_arg_offset) */
+static void k_slice(FILE *f, const sf_node *n)
+{
+    const sf_type *it = &n->in[0]->type, *ot = &n->out[0]->type;
+    int d = (int)sf_attr_int(n, "dim");
+    fputs("        const long long inner = ", f);
+    put_prod(f, ot, d + 1, ot->rank);
+    fprintf(f, ";\n        const long long j = t %% inner, i = (t / inner) %% %lldLL, outer = t / (inner * %lldLL);\n",
+            (long long)ot->dim[d], (long long)ot->dim[d]);
+    fprintf(f, "        args[1][t] = args[0][(outer * %lldLL + i * %lldLL) * inner + j];\n", (long long)it->dim[d],
+            (long long)sf_attr_int(n, "step"));
+}
+
+/* split: t = an input element, written to the piece that holds it */
+static void k_split(FILE *f, const sf_node *n)
+{
+    const sf_type *it = &n->in[0]->type;
+    int d = (int)sf_attr_int(n, "dim");
+    const sf_attr *sizes = sf_node_attr(n, "sizes");
+    fputs("        const long long inner = ", f);
+    put_prod(f, it, d + 1, it->rank);
+    fprintf(f, ";\n        const long long j = t %% inner, i = (t / inner) %% %lldLL, outer = t / (inner * %lldLL);\n",
+            (long long)it->dim[d], (long long)it->dim[d]);
+    long long at = 0;
+    for (int p = 0; p < sizes->n; p++) {
+        long long sz = sizes->ints[p];
+        fprintf(f, "        %sif (i < %lldLL) args[%d][(outer * %lldLL + i - %lldLL) * inner + j] = args[0][t];\n",
+                p ? "else " : "", at + sz, 1 + p, sz, at);
+        at += sz;
+    }
+}
+
+/* concat: t = an output element, read from the operand that holds it
+ * (offsets in a table, found by binary search: at -O0 a concat may have
+ * a thousand operands) */
+static void k_concat(FILE *f, const sf_node *n, int k)
+{
+    const sf_type *ot = &n->out[0]->type;
+    int d = (int)sf_attr_int(n, "dim");
+    fputs("        const long long inner = ", f);
+    put_prod(f, ot, d + 1, ot->rank);
+    fprintf(f, ";\n        const long long j = t %% inner, i = (t / inner) %% %lldLL, outer = t / (inner * %lldLL);\n",
+            (long long)ot->dim[d], (long long)ot->dim[d]);
+    fprintf(f, "        int lo = 0, hi = %d;\n", n->nin - 1);
+    fprintf(f, "        while (lo < hi) { const int mid = (lo + hi + 1) / 2; if (sheaf_k%d_at[mid] <= i) lo = mid; else hi = mid - 1; }\n",
+            k);
+    fprintf(f, "        const long long len = sheaf_k%d_at[lo + 1] - sheaf_k%d_at[lo];\n", k, k);
+    fprintf(f, "        args[%d][t] = args[lo][(outer * len + i - sheaf_k%d_at[lo]) * inner + j];\n", n->nin, k);
+}
+
+static void concat_table(FILE *f, const sf_node *n, int k)
+{
+    int d = (int)sf_attr_int(n, "dim");
+    fprintf(f, "__device__ const long long sheaf_k%d_at[%d] = {0", k, n->nin + 1);
+    long long at = 0;
+    for (int i = 0; i < n->nin; i++) {
+        at += n->in[i]->type.dim[d];
+        fprintf(f, ", %lld", at);
+    }
+    fputs("};\n", f);
+}
+
+/* stack: t = an output element; the new dim picks the operand */
+static void k_stack(FILE *f, const sf_node *n)
+{
+    const sf_type *it = &n->in[0]->type;
+    int d = (int)sf_attr_int(n, "dim");
+    fputs("        const long long inner = ", f);
+    put_prod(f, it, d, it->rank);
+    fprintf(f, ";\n        const long long j = t %% inner, s = (t / inner) %% %dLL, outer = t / (inner * %dLL);\n",
+            n->nin, n->nin);
+    fprintf(f, "        args[%d][t] = args[s][outer * inner + j];\n", n->nin);
+}
+
+/* sum/mean: t = an output element; a loop over each reduced dim */
+static void k_reduce(FILE *f, const sf_node *n)
+{
+    const sf_type *it = &n->in[0]->type;
+    const sf_attr *dims = sf_node_attr(n, "dims");
+    bool red[SF_MAX_RANK] = {0};
+    for (int i = 0; i < dims->n; i++)
+        red[dims->ints[i]] = true;
+    /* the kept coordinates, innermost first */
+    fputs("        long long r_k = t;\n", f);
+    for (int d = it->rank - 1; d >= 0; d--)
+        if (!red[d]) {
+            fprintf(f, "        const long long k%d = r_k %% ", d);
+            put_dim(f, it->dim[d]);
+            fputs("; r_k /= ", f);
+            put_dim(f, it->dim[d]);
+            fputs(";\n", f);
+        }
+    fputs("        (void)r_k;\n        double acc = 0;\n", f);
+    long long count = 1;
+    for (int d = 0; d < it->rank; d++)
+        if (red[d]) {
+            count *= it->dim[d] == SF_DIM_B ? 1 : it->dim[d];
+            fprintf(f, "        for (long long k%d = 0; k%d < ", d, d);
+            put_dim(f, it->dim[d]);
+            fprintf(f, "; k%d++)\n", d);
+        }
+    fputs("            acc += args[0][0LL", f);
+    for (int d = 0; d < it->rank; d++) {
+        fprintf(f, " + k%d*", d);
+        put_prod(f, it, d + 1, it->rank);
+    }
+    fputs("];\n", f);
+    bool batch_reduced = false;
+    for (int d = 0; d < it->rank; d++)
+        batch_reduced |= red[d] && it->dim[d] == SF_DIM_B;
+    if (n->op == SF_OP_MEAN)
+        fprintf(f, "        acc /= (double)%lldLL%s;\n", count, batch_reduced ? " * (double)B" : "");
+    fputs("        args[1][t] = (float)acc;\n", f);
+}
+
+static void k_transpose(FILE *f, const sf_node *n)
+{
+    const sf_type *it = &n->in[0]->type, *ot = &n->out[0]->type;
+    int a = (int)sf_attr_int(n, "dim0"), b = (int)sf_attr_int(n, "dim1");
+    put_coords(f, ot, "t", "c");
+    fputs("        args[1][t] = args[0][0LL", f);
+    for (int d = 0; d < it->rank; d++) {
+        int from = d == a ? b : d == b ? a : d; /* input dim d is output dim `from` */
+        fprintf(f, " + c%d*", from);
+        put_prod(f, it, d + 1, it->rank);
+    }
+    fputs("];\n", f);
+}
+
+static void k_scalar(FILE *f, const sf_node *n)
+{
+    fputs("        args[0][t] = ", f);
+    put_float(f, sf_attr_float(n, "value"));
+    fputs(";\n", f);
+}
+
+/* ---- the translation unit ---- */
+
+static bool has_kernel(const sf_node *n)
+{
+    return n->op != SF_OP_INPUT && n->op != SF_OP_PARAM && !sf_op_is_reshape(n->op);
+}
+
+int64_t sf_cuda_extent(const sf_node *n, int64_t B)
+{
+    const sf_type *ot = &n->out[0]->type, *it = n->nin ? &n->in[0]->type : ot;
+    switch (n->op) {
+    case SF_OP_SPLIT: return sf_dims_at(it, 0, it->rank, B);
+    case SF_OP_LAYERNORM: return sf_dims_at(it, 0, it->rank - (int)sf_attr_int(n, "ndim"), B);
+    case SF_OP_SOFTMAX: {
+        int d = (int)sf_attr_int(n, "dim");
+        return sf_dims_at(it, 0, d, B) * sf_dims_at(it, d + 1, it->rank, B);
+    }
+    default: return sf_dims_at(ot, 0, ot->rank, B);
+    }
+}
+
+static const char prelude[] =
+    "/* generated by sheaf: one kernel per distinct node */\n"
+    "__device__ __forceinline__ float sheaf_relu(float x) { return x > 0.0f ? x : 0.0f; }\n"
+    "__device__ __forceinline__ float sheaf_gelu(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }\n"
+    "__device__ __forceinline__ float sheaf_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }\n"
+    "__device__ __forceinline__ float sheaf_silu(float x) { return x / (1.0f + expf(-x)); }\n";
+
+static void kernel_body(FILE *f, const sf_node *n, int k)
+{
+    switch (n->op) {
+    case SF_OP_SCALAR: k_scalar(f, n); break;
+    case SF_OP_LINEAR: case SF_OP_GROUPED_LINEAR: k_product(f, n); break;
+    case SF_OP_MATMUL: k_matmul(f, n); break;
+    case SF_OP_CONV1D: case SF_OP_CONV2D: k_conv(f, n); break;
+    case SF_OP_BATCHNORM: k_batchnorm(f, n); break;
+    case SF_OP_LAYERNORM: k_layernorm(f, n); break;
+    case SF_OP_ADD: case SF_OP_SUB: case SF_OP_MUL: case SF_OP_DIV: k_binary(f, n); break;
+    case SF_OP_SOFTMAX: k_softmax(f, n); break;
+    case SF_OP_SLICE: k_slice(f, n); break;
+    case SF_OP_SPLIT: k_split(f, n); break;
+    case SF_OP_CONCAT: k_concat(f, n, k); break;
+    case SF_OP_STACK: k_stack(f, n); break;
+    case SF_OP_SUM: case SF_OP_MEAN: k_reduce(f, n); break;
+    case SF_OP_TRANSPOSE: k_transpose(f, n); break;
+    default: k_unary(f, n); break;
+    }
+}
+
+static void emit_kernel(FILE *f, const sf_node *n, int k)
+{
+    if (n->op == SF_OP_CONCAT)
+        concat_table(f, n, k);
+    fprintf(f, "\n/* %s */\nextern \"C\" __global__ void __launch_bounds__(%d) sheaf_k%d(float *const *__restrict__ args, "
+               "long long B)\n{\n    (void)B;\n    const long long total = ",
+            sf_ops[n->op].name, SF_CUDA_BLOCK, k);
+    const sf_type *ot = &n->out[0]->type, *it = n->nin ? &n->in[0]->type : ot;
+    switch (n->op) {
+    case SF_OP_SPLIT: put_prod(f, it, 0, it->rank); break;
+    case SF_OP_LAYERNORM: put_prod(f, it, 0, it->rank - (int)sf_attr_int(n, "ndim")); break;
+    case SF_OP_SOFTMAX: {
+        int d = (int)sf_attr_int(n, "dim");
+        put_prod(f, it, 0, d);
+        fputc('*', f);
+        put_prod(f, it, d + 1, it->rank);
+        break;
+    }
+    default: put_prod(f, ot, 0, ot->rank); break;
+    }
+    fputs(";\n    for (long long t = (long long)blockIdx.x * blockDim.x + threadIdx.x; t < total;\n"
+          "         t += (long long)gridDim.x * blockDim.x) {\n",
+          f);
+    kernel_body(f, n, k);
+    fputs("    }\n}\n", f);
+}
+
+static sf_status unsupported(const sf_node *n, sf_error *err)
+{
+    for (int i = 0; i < n->nin; i++)
+        if (n->in[i]->type.dtype != SF_F32)
+            return sf_fail(err, SF_ERR_UNSUPPORTED, "cuda backend: %s%s%s: operand %d is %s; only f32 is compiled",
+                           sf_ops[n->op].name, n->loc ? " at " : "", n->loc ? n->loc : "", i,
+                           sf_dtype_name(n->in[i]->type.dtype));
+    return SF_OK;
+}
+
+sf_status sf_cuda_emit(const sf_graph *g, sf_cuda_source *src, sf_error *err)
+{
+    memset(src, 0, sizeof *src);
+    src->nnodes = g->nodes.len;
+    src->kernel_of = malloc(sizeof *src->kernel_of * (g->nodes.len + 1));
+    char **sigs = calloc(g->nodes.len + 1, sizeof *sigs);
+    FILE *f = open_memstream(&src->text, &src->len);
+    sf_map seen = {0};
+    sf_status st = src->kernel_of && sigs && f ? SF_OK : sf_fail(err, SF_ERR_NOMEM, "cuda backend: out of memory");
+    if (st == SF_OK)
+        fputs(prelude, f);
+    for (size_t i = 0; st == SF_OK && i < g->nodes.len; i++) {
+        const sf_node *n = g->nodes.items[i];
+        src->kernel_of[i] = -1;
+        if (!has_kernel(n))
+            continue;
+        if ((st = unsupported(n, err)) != SF_OK)
+            break;
+        if (!(sigs[i] = sf_kernel_signature(n))) {
+            st = sf_fail(err, SF_ERR_NOMEM, "cuda backend: out of memory");
+            break;
+        }
+        void *known = sf_map_get(&seen, sigs[i]);
+        if (known) {
+            src->kernel_of[i] = (int)(intptr_t)known - 1;
+            continue;
+        }
+        src->kernel_of[i] = src->nkernels++;
+        if (!sf_map_put(&seen, sigs[i], (void *)(intptr_t)src->nkernels)) {
+            st = sf_fail(err, SF_ERR_NOMEM, "cuda backend: out of memory");
+            break;
+        }
+        emit_kernel(f, n, src->kernel_of[i]);
+    }
+    if (f && fclose(f) != 0 && st == SF_OK)
+        st = sf_fail(err, SF_ERR_NOMEM, "cuda backend: out of memory");
+    sf_map_free(&seen);
+    for (size_t i = 0; sigs && i < g->nodes.len; i++)
+        free(sigs[i]);
+    free(sigs);
+    if (st != SF_OK)
+        sf_cuda_source_free(src);
+    return st;
+}
+
+void sf_cuda_source_free(sf_cuda_source *src)
+{
+    free(src->text);
+    free(src->kernel_of);
+    memset(src, 0, sizeof *src);
+}

@@ -1,0 +1,204 @@
+/* Random container-shaped models as IR text, for the differential tests
+ * (test_random: interpreter at -O0 and -O2, CPU backend; test_cuda:
+ * NVRTC): branches on windows of the input or on the shared input, chains
+ * of linears, activations, scalar ops and BatchNorm, conv branches,
+ * combined by concat, stack+sum/mean, chains of adds or several outputs. */
+#include "randmodel.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base.h"
+
+typedef struct text {
+    char *s;
+    size_t len, cap;
+} text;
+
+static void put(text *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char buf[4096];
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (t->len + (size_t)n + 1 > t->cap) {
+        t->cap = (t->len + (size_t)n + 1) * 2;
+        t->s = realloc(t->s, t->cap);
+    }
+    memcpy(t->s + t->len, buf, (size_t)n + 1);
+    t->len += (size_t)n;
+}
+
+static int pick(sf_rng *r, int n) { return (int)(sf_rng_next(r) % (uint64_t)n); }
+
+static const char *const acts[] = {"relu", "tanh", "sigmoid", "gelu", "silu"};
+
+typedef struct gen {
+    sf_rng rng;
+    text params, body;
+    int next, nparam;
+} gen;
+
+static int param(gen *g, const char *shape)
+{
+    put(&g->params, "param @p%d : f32[%s]\n", g->nparam, shape);
+    return g->nparam++;
+}
+
+/* one branch: linears (width w -> h...) with activations and scalar ops; returns the value id and its width */
+static int branch(gen *g, int in, int w, int depth, bool same_acts, int act_seed, int *out_w, int out_width)
+{
+    int cur = in, cw = w;
+    for (int d = 0; d < depth; d++) {
+        int h = d == depth - 1 ? out_width : 2 + pick(&g->rng, 5);
+        char shape[64];
+        snprintf(shape, sizeof shape, "%d,%d", h, cw);
+        int pw = param(g, shape);
+        bool bias = pick(&g->rng, 4) != 0;
+        int pb = -1;
+        if (bias) {
+            snprintf(shape, sizeof shape, "%d", h);
+            pb = param(g, shape);
+        }
+        if (bias)
+            put(&g->body, "  %%%d = linear %%%d, @p%d, @p%d : f32[B,%d]\n", g->next, cur, pw, pb, h);
+        else
+            put(&g->body, "  %%%d = linear %%%d, @p%d : f32[B,%d]\n", g->next, cur, pw, h);
+        cur = g->next++;
+        cw = h;
+        if (pick(&g->rng, 4) == 0) { /* BatchNorm1d after the linear: folded at -O2 */
+            int m = g->nparam;
+            put(&g->params, "param @bn%d : f32[%d]\nparam @bn%d : f32[%d]\nparam @bn%d : f32[%d]\nparam @bn%d : f32[%d]\n",
+                m, h, m + 1, h, m + 2, h, m + 3, h);
+            g->nparam += 4;
+            put(&g->body, "  %%%d = batchnorm %%%d, @bn%d, @bn%d, @bn%d, @bn%d {eps=1e-05} : f32[B,%d]\n", g->next,
+                cur, m, m + 1, m + 2, m + 3, h);
+            cur = g->next++;
+        }
+        if (d < depth - 1 || pick(&g->rng, 2)) {
+            const char *a = acts[same_acts ? (act_seed + d) % 5 : pick(&g->rng, 5)];
+            put(&g->body, "  %%%d = %s %%%d : f32[B,%d]\n", g->next, a, cur, cw);
+            cur = g->next++;
+        }
+        if (pick(&g->rng, 5) == 0) {
+            put(&g->body, "  %%%d = scalar {value=0.5} : f32[]\n", g->next);
+            put(&g->body, "  %%%d = mul %%%d, %%%d : f32[B,%d]\n", g->next + 1, cur, g->next, cw);
+            cur = g->next + 1;
+            g->next += 2;
+        }
+    }
+    *out_w = cw;
+    return cur;
+}
+
+/* combine n branch values of width w each */
+static void combine(gen *g, const int *v, int n, int w, bool same_width)
+{
+    int how = same_width ? pick(&g->rng, 5) : 4;
+    if (how == 0 && n > 1) { /* concat */
+        put(&g->body, "  %%%d = concat", g->next);
+        for (int i = 0; i < n; i++)
+            put(&g->body, "%s %%%d", i ? "," : "", v[i]);
+        put(&g->body, " {dim=1} : f32[B,%d]\n  return %%%d\n", n * w, g->next);
+    } else if ((how == 1 || how == 2) && n > 1) { /* stack + sum or mean */
+        put(&g->body, "  %%%d = stack", g->next);
+        for (int i = 0; i < n; i++)
+            put(&g->body, "%s %%%d", i ? "," : "", v[i]);
+        put(&g->body, " {dim=0} : f32[%d,B,%d]\n", n, w);
+        put(&g->body, "  %%%d = %s %%%d {dims=[0], keepdim=false} : f32[B,%d]\n  return %%%d\n", g->next + 1,
+            how == 1 ? "sum" : "mean", g->next, w, g->next + 1);
+    } else if (how == 3 && n > 1) { /* chain of adds */
+        int acc = v[0];
+        for (int i = 1; i < n; i++) {
+            put(&g->body, "  %%%d = add %%%d, %%%d : f32[B,%d]\n", g->next, acc, v[i], w);
+            acc = g->next++;
+        }
+        put(&g->body, "  return %%%d\n", acc);
+    } else { /* every branch an output */
+        put(&g->body, "  return");
+        for (int i = 0; i < n; i++)
+            put(&g->body, "%s %%%d", i ? "," : "", v[i]);
+        put(&g->body, "\n");
+    }
+}
+
+/* conv branches on one input [B,C,L], same or differing geometry */
+static char *random_conv_model(gen *g)
+{
+    int n = 2 + pick(&g->rng, 4), C = 1 + pick(&g->rng, 3), L = 4 + pick(&g->rng, 5), O = 1 + pick(&g->rng, 3);
+    bool same = pick(&g->rng, 3) != 0;
+    int vals[8];
+    for (int i = 0; i < n; i++) {
+        int k = same ? 3 : 1 + 2 * pick(&g->rng, 2), pad = (k - 1) / 2; /* 'same' length either way */
+        char shape[64];
+        snprintf(shape, sizeof shape, "%d,%d,%d", O, C, k);
+        int pw = param(g, shape);
+        snprintf(shape, sizeof shape, "%d", O);
+        int pb = param(g, shape);
+        put(&g->body, "  %%%d = conv1d %%x, @p%d, @p%d {stride=[1], padding=[%d], dilation=[1], groups=1} : f32[B,%d,%d]\n",
+            g->next, pw, pb, pad, O, L);
+        vals[i] = g->next++;
+    }
+    int how = pick(&g->rng, 3);
+    if (how == 0) {
+        put(&g->body, "  %%%d = concat", g->next);
+        for (int i = 0; i < n; i++)
+            put(&g->body, "%s %%%d", i ? "," : "", vals[i]);
+        put(&g->body, " {dim=1} : f32[B,%d,%d]\n  return %%%d\n", n * O, L, g->next);
+    } else {
+        put(&g->body, "  %%%d = stack", g->next);
+        for (int i = 0; i < n; i++)
+            put(&g->body, "%s %%%d", i ? "," : "", vals[i]);
+        put(&g->body, " {dim=0} : f32[%d,B,%d,%d]\n", n, O, L);
+        put(&g->body, "  %%%d = %s %%%d {dims=[0], keepdim=false} : f32[B,%d,%d]\n  return %%%d\n", g->next + 1,
+            how == 1 ? "sum" : "mean", g->next, O, L, g->next + 1);
+    }
+    text all = {0};
+    put(&all, "%s\nfunc @rand(%%x: f32[B,%d,%d]) {\n%s}\n", g->params.s, C, L, g->body.s);
+    free(g->params.s), free(g->body.s);
+    return all.s;
+}
+
+char *sf_test_random_model(uint64_t seed)
+{
+    gen g = {{seed}, {0}, {0}, 0, 0};
+    put(&g.params, "");
+    put(&g.body, "");
+    if (seed % 4 == 0)
+        return random_conv_model(&g);
+    int n = 2 + pick(&g.rng, 5), w = 1 + pick(&g.rng, 4), depth = 1 + pick(&g.rng, 3);
+    bool windows = pick(&g.rng, 2), same_acts = pick(&g.rng, 3) != 0, same_width = pick(&g.rng, 3) != 0;
+    int outw = 1 + pick(&g.rng, 3), vals[8];
+    int in_w = windows ? n * w : w;
+    text head = {0};
+    put(&head, "func @rand(%%x: f32[B,%d]) {\n", in_w);
+    g.next = 0;
+    for (int i = 0; i < n; i++) {
+        int in = -1;
+        if (windows) {
+            put(&g.body, "  %%%d = slice %%x {dim=1, start=%d, end=%d, step=1} : f32[B,%d]\n", g.next, i * w,
+                (i + 1) * w, w);
+            in = g.next++;
+        }
+        int bw, ow = same_width ? outw : 1 + pick(&g.rng, 3);
+        /* in == -1: a shared-input branch, its first linear reads %x */
+        vals[i] = branch(&g, in, w, depth, same_acts, 0, &bw, ow);
+        if (!same_width)
+            outw = bw;
+    }
+    combine(&g, vals, n, outw, same_width);
+    text all = {0};
+    put(&all, "%s\n%s%s}\n", g.params.s, head.s, g.body.s);
+    free(g.params.s), free(g.body.s), free(head.s);
+    /* branch() writes %-1 for the shared input: name it */
+    for (char *p = strstr(all.s, "%-1"); p; p = strstr(p, "%-1")) {
+        memmove(p + 2, p + 3, strlen(p + 3) + 1);
+        p[1] = 'x';
+    }
+    return all.s;
+}
+

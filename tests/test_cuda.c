@@ -1,0 +1,202 @@
+/* The CUDA backend without a GPU: the generated CUDA C of every model and
+ * of 100 random models compiles under NVRTC for sm_80 and sm_90 (CUBIN)
+ * with no warnings, and the models' also as compute_90 PTX. Skips, saying why, where NVRTC
+ * cannot be loaded. */
+#define _GNU_SOURCE /* asprintf */
+#include "testutil.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cuda.h"
+#include "fileio.h"
+#include "frontend.h"
+#include "pass.h"
+#include "randmodel.h"
+
+static bool nvrtc_or_skip(void)
+{
+    const char *why;
+    if (sf_nvrtc_available(&why))
+        return true;
+    printf("  cuda: skipped: %s\n", why);
+    return false;
+}
+
+/* Compiles g's CUDA for sm_80 and sm_90 (CUBIN) and, with ptx, compute_90;
+ * NULL when all compile with an empty log, else what went wrong (malloc'd).
+ * Thread-safe: the random models compile on two threads. */
+static char *compile_problem(const sf_graph *g, const char *what, bool ptx)
+{
+    sf_error e = {0};
+    sf_cuda_source src;
+    char *problem = NULL;
+    if (sf_cuda_emit(g, &src, &e) != SF_OK) {
+        asprintf(&problem, "%s: %s", what, e.msg);
+        return problem;
+    }
+    static const struct { int arch; bool cubin; } targets[] = {{80, true}, {90, true}, {90, false}};
+    for (size_t i = 0; !problem && i < (ptx ? 3u : 2u); i++) {
+        unsigned char *out;
+        size_t len;
+        char *log;
+        if (sf_nvrtc_compile(src.text, targets[i].arch, targets[i].cubin, &out, &len, &log, &e) != SF_OK)
+            asprintf(&problem, "%s: %s\n--- source ---\n%.4000s", what, e.msg, src.text);
+        else if (log && *log)
+            asprintf(&problem, "%s: NVRTC said, for %d: %s", what, targets[i].arch, log);
+        else if (len < 100 || (targets[i].cubin ? memcmp(out, "\177ELF", 4) != 0
+                                                : !strstr((const char *)out, ".entry sheaf_k0")))
+            asprintf(&problem, "%s: NVRTC's output for %d is not %s", what, targets[i].arch,
+                     targets[i].cubin ? "an ELF image" : "PTX with the first kernel");
+        free(out), free(log);
+    }
+    sf_cuda_source_free(&src);
+    return problem;
+}
+
+static void compiles_cleanly(const sf_graph *g, const char *what)
+{
+    char *problem = compile_problem(g, what, true);
+    if (problem)
+        fail_msg("%s", problem);
+}
+
+static sf_graph *trace(const char *file, const char *model, const char *input, const char *konst, int opt,
+                       sf_tensor_set *w)
+{
+    char path[1024], *text;
+    size_t len;
+    sf_error e = {0};
+    snprintf(path, sizeof path, "%s/%s", SF_MODELS, file);
+    assert_int_equal(sf_read_file(path, &text, &len, &e), SF_OK);
+    const char *inputs[1] = {input}, *consts[1] = {konst};
+    sf_py_options o = {model, inputs, 1, consts, konst && *konst ? 1 : 0};
+    sf_py_model *pm = sf_py_compile(path, text, len, &o, &e);
+    free(text);
+    if (!pm)
+        fail_msg("%s: %s", model, e.msg);
+    if (sf_init_weights(pm->graph, 1, w, &e) != SF_OK)
+        fail_msg("%s: %s", model, e.msg);
+    sf_module m = {.g = pm->graph, .weights = w};
+    sf_pipeline_opts po = {.opt_level = opt};
+    if (sf_run_pipeline(&m, &po, &e) != SF_OK)
+        fail_msg("%s: %s", model, e.msg);
+    pm->graph = NULL;
+    sf_py_model_free(pm);
+    return m.g;
+}
+
+/* the quoted value after `flag` on a `# compile:` line, or "" */
+static void flag_value(const char *line, const char *flag, char *out, size_t cap)
+{
+    out[0] = '\0';
+    const char *p = strstr(line, flag);
+    if (!p || !(p = strchr(p, '"')))
+        return;
+    const char *q = strchr(p + 1, '"');
+    if (q && (size_t)(q - p) <= cap)
+        snprintf(out, cap, "%.*s", (int)(q - p - 1), p + 1);
+}
+
+/* every `# compile:` line of every model file, at -O0 and -O2 */
+static void test_models_compile(void **state)
+{
+    (void)state;
+    if (!nvrtc_or_skip())
+        skip();
+    static const char *const files[] = {"conditional.py", "conv_pfcn.py", "growing_layer.py", "mlp.py",
+                                        "module_list_mlp.py", "parallel_fcn.py", "resnet_like.py"};
+    int done = 0;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[1024], *text;
+        size_t len;
+        sf_error e = {0};
+        snprintf(path, sizeof path, "%s/%s", SF_MODELS, files[i]);
+        assert_int_equal(sf_read_file(path, &text, &len, &e), SF_OK);
+        for (char *line = strstr(text, "# compile:"); line; line = strstr(line + 1, "# compile:")) {
+            char *end = strchr(line, '\n'), model[256], input[256], konst[256];
+            if (end)
+                *end = '\0';
+            flag_value(line, "--model", model, sizeof model);
+            flag_value(line, "--input", input, sizeof input);
+            flag_value(line, "--const", konst, sizeof konst);
+            for (int opt = 0; opt <= 2; opt += 2) {
+                if (opt == 0 && strstr(model, "1000")) /* -O0 ParallelFCN(1000): 7,002 nodes, covered at 50 below */
+                    continue;
+                sf_tensor_set *w = sf_tensors_new();
+                sf_graph *g = trace(files[i], model, input, konst, opt, w);
+                char what[600];
+                snprintf(what, sizeof what, "%s -O%d", model, opt);
+                compiles_cleanly(g, what);
+                printf("  cuda: %-40s compiles for sm_80, sm_90, compute_90\n", what);
+                sf_graph_free(g);
+                sf_tensors_free(w);
+                done++;
+            }
+            if (end)
+                *end = '\n';
+        }
+        free(text);
+    }
+    assert_true(done >= 16);
+    /* an -O0 graph with a thousand-operand concat of slices, small enough to compile fast */
+    sf_tensor_set *w = sf_tensors_new();
+    sf_graph *g = trace("parallel_fcn.py", "ParallelFCN(50)", "x=f32[B,1000]", "", 0, w);
+    compiles_cleanly(g, "ParallelFCN(50) -O0");
+    sf_graph_free(g);
+    sf_tensors_free(w);
+}
+
+typedef struct random_share {
+    uint64_t first, step, last;
+    char *problem; /* the first failure */
+} random_share;
+
+static void *random_worker(void *arg)
+{
+    random_share *r = arg;
+    for (uint64_t seed = r->first; seed <= r->last && !r->problem; seed += r->step) {
+        char *ir = sf_test_random_model(seed), what[64];
+        sf_error e = {0};
+        snprintf(what, sizeof what, "random model %llu", (unsigned long long)seed);
+        sf_graph *g = sf_parse(ir, strlen(ir), "rand.sfir", &e);
+        sf_module m = {.g = g, .weights = sf_tensors_new()};
+        sf_pipeline_opts po = {.opt_level = 2};
+        if (!g || sf_init_weights(g, seed, m.weights, &e) != SF_OK || sf_run_pipeline(&m, &po, &e) != SF_OK)
+            asprintf(&r->problem, "%s: %s", what, e.msg);
+        else
+            r->problem = compile_problem(m.g, what, false);
+        sf_graph_free(m.g);
+        sf_tensors_free(m.weights);
+        free(ir);
+    }
+    return NULL;
+}
+
+/* 100 random models at -O2 (the corpus is also checked at -O0), for sm_80 and sm_90 */
+static void test_random_models_compile(void **state)
+{
+    (void)state;
+    if (!nvrtc_or_skip())
+        skip();
+    random_share shares[2] = {{1, 2, 100, NULL}, {2, 2, 100, NULL}};
+    pthread_t other;
+    assert_int_equal(pthread_create(&other, NULL, random_worker, &shares[1]), 0);
+    random_worker(&shares[0]);
+    pthread_join(other, NULL);
+    for (int i = 0; i < 2; i++)
+        if (shares[i].problem)
+            fail_msg("%s", shares[i].problem);
+    printf("  cuda: 100 random models compile for sm_80 and sm_90\n");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_models_compile),
+        cmocka_unit_test(test_random_models_compile),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
