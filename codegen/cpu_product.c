@@ -89,6 +89,15 @@ static void step(emit *e, const product *p, int rows, LLVMValueRef *xrow, LLVMVa
     }
 }
 
+/* n vector accumulators on the stack (registers after mem2reg), all zero */
+static void zeroed(emit *e, LLVMTypeRef vt, LLVMValueRef *acc, int n)
+{
+    for (int i = 0; i < n; i++) {
+        acc[i] = em_entry_alloca(e, vt);
+        LLVMBuildStore(e->b, LLVMConstNull(vt), acc[i]);
+    }
+}
+
 /* horizontal sum of a vector */
 static LLVMValueRef hsum(emit *e, LLVMValueRef v, int width)
 {
@@ -119,10 +128,7 @@ static void tail_dots(emit *e, const product *p, int rows, LLVMValueRef mx, LLVM
     for (int64_t t = 0; t < p->O - om; t++) {
         LLVMValueRef wrow = add(e, mul(e, g, p->I * p->O), em_const(e, om * p->I + t * p->I));
         LLVMValueRef acc[ROWS];
-        for (int r = 0; r < rows; r++) {
-            acc[r] = em_entry_alloca(e, vt);
-            LLVMBuildStore(e->b, LLVMConstNull(vt), acc[r]);
-        }
+        zeroed(e, vt, acc, rows);
         if (kv > 0) {
             loop lk;
             em_loop_begin(e, &lk, em_const(e, kv), "kv");
@@ -302,11 +308,9 @@ static void lanes_row(emit *e, const product *p, LLVMValueRef m, LLVMValueRef g0
         xrow[j] = add(e, mul(e, m, p->x_m), mul(e, add(e, g0, em_const(e, j)), p->x_g));
     for (int64_t t = 0; t < p->O; t++) {
         LLVMValueRef wrow[WIDTH];
-        for (int j = 0; j < WIDTH; j++) {
+        for (int j = 0; j < WIDTH; j++)
             wrow[j] = add(e, mul(e, add(e, g0, em_const(e, j)), p->I * p->O), em_const(e, t * p->I));
-            acc[j] = em_entry_alloca(e, vt);
-            LLVMBuildStore(e->b, LLVMConstNull(vt), acc[j]);
-        }
+        zeroed(e, vt, acc, WIDTH);
         if (kv > 0) {
             loop lk;
             em_loop_begin(e, &lk, em_const(e, kv), "kv");

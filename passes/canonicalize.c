@@ -238,7 +238,7 @@ static bool foldable_constant(const sf_node *n, sf_value *const *in)
 sf_status sf_pass_canonicalize(sf_module *m, sf_error *err)
 {
     const sf_graph *g = m->g;
-    int *uses = calloc(g->values.len + 1, sizeof *uses);
+    int *uses = sf_count_uses(g);
     const sf_node **fold_into = calloc(g->values.len + 1, sizeof *fold_into); /* conv out id -> its bn */
     sf_value **in = NULL;
     size_t in_cap = 0;
@@ -246,13 +246,6 @@ sf_status sf_pass_canonicalize(sf_module *m, sf_error *err)
         free(uses), free(fold_into);
         return sf_fail(err, SF_ERR_NOMEM, "canonicalize: out of memory");
     }
-    for (size_t i = 0; i < g->nodes.len; i++) {
-        const sf_node *n = g->nodes.items[i];
-        for (int k = 0; k < n->nin; k++)
-            uses[n->in[k]->id]++;
-    }
-    for (size_t i = 0; i < g->outputs.len; i++)
-        uses[((const sf_value *)g->outputs.items[i])->id]++;
     for (size_t i = 0; i < g->nodes.len; i++) {
         const sf_node *n = g->nodes.items[i];
         if (n->op == SF_OP_BATCHNORM && bn_foldable(m, n, uses))

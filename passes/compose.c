@@ -106,16 +106,9 @@ static sf_status compose(sf_rewriter *rw, sf_module *m, const sf_node *old, cons
 sf_status sf_pass_compose(sf_module *m, sf_error *err)
 {
     const sf_graph *g = m->g;
-    int *uses = calloc(g->values.len + 1, sizeof *uses);
+    int *uses = sf_count_uses(g);
     if (!uses)
         return sf_fail(err, SF_ERR_NOMEM, "compose: out of memory");
-    for (size_t i = 0; i < g->nodes.len; i++) {
-        const sf_node *n = g->nodes.items[i];
-        for (int k = 0; k < n->nin; k++)
-            uses[n->in[k]->id]++;
-    }
-    for (size_t i = 0; i < g->outputs.len; i++)
-        uses[((const sf_value *)g->outputs.items[i])->id]++;
     sf_rewriter rw;
     sf_status st = sf_rw_begin(&rw, g, err);
     size_t composed = 0;

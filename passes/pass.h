@@ -76,6 +76,9 @@ sf_status sf_rw_finish(sf_rewriter *rw, sf_module *m, sf_error *err);
 void sf_rw_abort(sf_rewriter *rw);
 
 /* A new parameter with values (copied), named after a hint and made unique. */
+/* Per value id: the nodes that read it, plus one if it is an output
+ * (malloc'd; NULL when out of memory). */
+int *sf_count_uses(const sf_graph *g);
 sf_value *sf_new_param(sf_module *m, sf_graph *g, const char *hint, int rank, const int64_t *dims, const float *data,
                        sf_error *err);
 

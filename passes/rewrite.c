@@ -143,3 +143,18 @@ sf_value *sf_new_param(sf_module *m, sf_graph *g, const char *hint, int rank, co
         t.dim[i] = dims[i];
     return sf_graph_param(g, name, &t, err);
 }
+
+int *sf_count_uses(const sf_graph *g)
+{
+    int *uses = calloc(g->values.len + 1, sizeof *uses);
+    if (!uses)
+        return NULL;
+    for (size_t i = 0; i < g->nodes.len; i++) {
+        const sf_node *n = g->nodes.items[i];
+        for (int k = 0; k < n->nin; k++)
+            uses[n->in[k]->id]++;
+    }
+    for (size_t i = 0; i < g->outputs.len; i++)
+        uses[((const sf_value *)g->outputs.items[i])->id]++;
+    return uses;
+}
