@@ -367,18 +367,33 @@ static bool has_kernel(const sf_node *n)
     return n->op != SF_OP_INPUT && n->op != SF_OP_PARAM && !sf_op_is_reshape(n->op);
 }
 
-int64_t sf_cuda_extent(const sf_node *n, int64_t B)
+/* A kernel's work items, as the product of dims [span[k][0], span[k][1])
+ * of *t for each span: one rule for the extent the host launches and the
+ * `total` the kernel loops to. Returns the number of spans. */
+static int work_spans(const sf_node *n, const sf_type **t, int span[2][2])
 {
     const sf_type *ot = &n->out[0]->type, *it = n->nin ? &n->in[0]->type : ot;
+    *t = it;
     switch (n->op) {
-    case SF_OP_SPLIT: return sf_dims_at(it, 0, it->rank, B);
-    case SF_OP_LAYERNORM: return sf_dims_at(it, 0, it->rank - (int)sf_attr_int(n, "ndim"), B);
-    case SF_OP_SOFTMAX: {
+    case SF_OP_SPLIT: span[0][0] = 0, span[0][1] = it->rank; return 1;
+    case SF_OP_LAYERNORM: span[0][0] = 0, span[0][1] = it->rank - (int)sf_attr_int(n, "ndim"); return 1;
+    case SF_OP_SOFTMAX: { /* a line along the dim: the dims before it and after it */
         int d = (int)sf_attr_int(n, "dim");
-        return sf_dims_at(it, 0, d, B) * sf_dims_at(it, d + 1, it->rank, B);
+        span[0][0] = 0, span[0][1] = d, span[1][0] = d + 1, span[1][1] = it->rank;
+        return 2;
     }
-    default: return sf_dims_at(ot, 0, ot->rank, B);
+    default: *t = ot, span[0][0] = 0, span[0][1] = ot->rank; return 1;
     }
+}
+
+int64_t sf_cuda_extent(const sf_node *n, int64_t B)
+{
+    const sf_type *t;
+    int span[2][2], count = work_spans(n, &t, span);
+    int64_t e = 1;
+    for (int k = 0; k < count; k++)
+        e *= sf_dims_at(t, span[k][0], span[k][1], B);
+    return e;
 }
 
 static const char prelude[] =
@@ -416,18 +431,12 @@ static void emit_kernel(FILE *f, const sf_node *n, int k)
     fprintf(f, "\n/* %s */\nextern \"C\" __global__ void __launch_bounds__(%d) sheaf_k%d(float *const *__restrict__ args, "
                "long long B)\n{\n    (void)B;\n    const long long total = ",
             sf_ops[n->op].name, SF_CUDA_BLOCK, k);
-    const sf_type *ot = &n->out[0]->type, *it = n->nin ? &n->in[0]->type : ot;
-    switch (n->op) {
-    case SF_OP_SPLIT: put_prod(f, it, 0, it->rank); break;
-    case SF_OP_LAYERNORM: put_prod(f, it, 0, it->rank - (int)sf_attr_int(n, "ndim")); break;
-    case SF_OP_SOFTMAX: {
-        int d = (int)sf_attr_int(n, "dim");
-        put_prod(f, it, 0, d);
-        fputc('*', f);
-        put_prod(f, it, d + 1, it->rank);
-        break;
-    }
-    default: put_prod(f, ot, 0, ot->rank); break;
+    const sf_type *t;
+    int span[2][2], count = work_spans(n, &t, span);
+    for (int k = 0; k < count; k++) {
+        if (k)
+            fputc('*', f);
+        put_prod(f, t, span[k][0], span[k][1]);
     }
     fputs(";\n    for (long long t = (long long)blockIdx.x * blockDim.x + threadIdx.x; t < total;\n"
           "         t += (long long)gridDim.x * blockDim.x) {\n",

@@ -64,11 +64,6 @@ static sf_status view_to_reshape(sf_rewriter *rw, const sf_node *n, sf_value *sr
     return SF_OK;
 }
 
-static const sf_tensor *weight_of(const sf_module *m, const sf_value *v)
-{
-    return v && v->def->op == SF_OP_PARAM ? sf_tensors_get(m->weights, v->def->name) : NULL;
-}
-
 /* conv/linear followed only by batchnorm, everything constant: foldable */
 static bool bn_foldable(const sf_module *m, const sf_node *bn, const int *uses)
 {
@@ -78,10 +73,10 @@ static bool bn_foldable(const sf_module *m, const sf_node *bn, const int *uses)
     if (uses[p->out[0]->id] != 1)
         return false;
     for (int i = 1; i < bn->nin; i++)
-        if (!weight_of(m, bn->in[i]))
+        if (!sf_param_tensor(m, bn->in[i]))
             return false;
     for (int i = 1; i < p->nin; i++)
-        if (!weight_of(m, p->in[i]))
+        if (!sf_param_tensor(m, p->in[i]))
             return false;
     return true;
 }
@@ -89,9 +84,10 @@ static bool bn_foldable(const sf_module *m, const sf_node *bn, const int *uses)
 /* W'[o,...] = W[o,...] * s[o], b'[o] = (b[o] - mean[o]) * s[o] + beta[o], s = gamma / sqrt(var + eps) */
 static sf_status fold_bn(sf_rewriter *rw, sf_module *m, const sf_node *p, const sf_node *bn, sf_error *err)
 {
-    const sf_tensor *w = weight_of(m, p->in[1]), *b = p->nin > 2 ? weight_of(m, p->in[2]) : NULL;
-    const sf_tensor *mean = weight_of(m, bn->in[1]), *var = weight_of(m, bn->in[2]);
-    const sf_tensor *gamma = bn->nin > 3 ? weight_of(m, bn->in[3]) : NULL, *beta = bn->nin > 4 ? weight_of(m, bn->in[4]) : NULL;
+    const sf_tensor *w = sf_param_tensor(m, p->in[1]), *b = p->nin > 2 ? sf_param_tensor(m, p->in[2]) : NULL;
+    const sf_tensor *mean = sf_param_tensor(m, bn->in[1]), *var = sf_param_tensor(m, bn->in[2]);
+    const sf_tensor *gamma = bn->nin > 3 ? sf_param_tensor(m, bn->in[3]) : NULL;
+    const sf_tensor *beta = bn->nin > 4 ? sf_param_tensor(m, bn->in[4]) : NULL;
     double eps = sf_attr_float(bn, "eps");
     int64_t O = w->dim[0];
     size_t per = sf_tensor_numel(w) / (size_t)O;
@@ -135,13 +131,13 @@ static bool conv_is_product(const sf_module *m, const sf_node *n)
     for (int d = 2; d < xt->rank; d++)
         if (xt->dim[d] != 1 || wt->dim[d] != 1 || pad->ints[d - 2] != 0)
             return false;
-    return xt->dim[1] != SF_DIM_B && weight_of(m, n->in[1]) && (n->nin < 3 || weight_of(m, n->in[2]));
+    return xt->dim[1] != SF_DIM_B && sf_param_tensor(m, n->in[1]) && (n->nin < 3 || sf_param_tensor(m, n->in[2]));
 }
 
 static sf_status conv_to_product(sf_rewriter *rw, sf_module *m, const sf_node *n, sf_value *x, sf_error *err)
 {
     const sf_type *xt = &n->in[0]->type, *ot = &n->out[0]->type;
-    const sf_tensor *w = weight_of(m, n->in[1]), *b = n->nin > 2 ? weight_of(m, n->in[2]) : NULL;
+    const sf_tensor *w = sf_param_tensor(m, n->in[1]), *b = n->nin > 2 ? sf_param_tensor(m, n->in[2]) : NULL;
     int64_t G = sf_attr_int(n, "groups"), C = xt->dim[1], O = ot->dim[1];
     bool grouped = G > 1;
     int64_t xg[3] = {xt->dim[0], G, C / G}, xf[2] = {xt->dim[0], C};

@@ -21,19 +21,14 @@ typedef struct affine {
     int64_t G, out, in;
 } affine;
 
-static const sf_tensor *constant(const sf_module *m, const sf_value *v)
-{
-    return v->def->op == SF_OP_PARAM ? sf_tensors_get(m->weights, v->def->name) : NULL;
-}
-
 static bool affine_of(const sf_module *m, const sf_node *n, affine *a)
 {
     if (n->op != SF_OP_LINEAR && n->op != SF_OP_GROUPED_LINEAR)
         return false;
     memset(a, 0, sizeof *a);
     a->n = n;
-    a->w = constant(m, n->in[1]);
-    a->b = n->nin > 2 ? constant(m, n->in[2]) : NULL;
+    a->w = sf_param_tensor(m, n->in[1]);
+    a->b = n->nin > 2 ? sf_param_tensor(m, n->in[2]) : NULL;
     if (!a->w || (n->nin > 2 && !a->b) || n->out[0]->type.dtype != SF_F32)
         return false;
     bool grouped = n->op == SF_OP_GROUPED_LINEAR;

@@ -44,7 +44,7 @@ static bool const_linear(const sf_module *m, const sf_node *n)
     if (n->op != SF_OP_LINEAR)
         return false;
     for (int i = 1; i < n->nin; i++)
-        if (n->in[i]->def->op != SF_OP_PARAM || !sf_tensors_get(m->weights, n->in[i]->def->name))
+        if (!sf_param_tensor(m, n->in[i]))
             return false;
     return true;
 }
@@ -55,7 +55,7 @@ static bool const_conv(const sf_module *m, const sf_node *n)
     if ((n->op != SF_OP_CONV1D && n->op != SF_OP_CONV2D) || sf_attr_int(n, "groups") != 1)
         return false;
     for (int i = 1; i < n->nin; i++)
-        if (n->in[i]->def->op != SF_OP_PARAM || !sf_tensors_get(m->weights, n->in[i]->def->name))
+        if (!sf_param_tensor(m, n->in[i]))
             return false;
     return true;
 }

@@ -79,6 +79,8 @@ void sf_rw_abort(sf_rewriter *rw);
 /* Per value id: the nodes that read it, plus one if it is an output
  * (malloc'd; NULL when out of memory). */
 int *sf_count_uses(const sf_graph *g);
+/* The value of a parameter; NULL when v is not a parameter or has none. */
+const sf_tensor *sf_param_tensor(const sf_module *m, const sf_value *v);
 sf_value *sf_new_param(sf_module *m, sf_graph *g, const char *hint, int rank, const int64_t *dims, const float *data,
                        sf_error *err);
 

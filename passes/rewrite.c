@@ -158,3 +158,8 @@ int *sf_count_uses(const sf_graph *g)
         uses[((const sf_value *)g->outputs.items[i])->id]++;
     return uses;
 }
+
+const sf_tensor *sf_param_tensor(const sf_module *m, const sf_value *v)
+{
+    return v && v->def->op == SF_OP_PARAM ? sf_tensors_get(m->weights, v->def->name) : NULL;
+}

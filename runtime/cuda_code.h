@@ -26,4 +26,7 @@ typedef struct sf_pkg_cuda {
     int nvrtc_version;
 } sf_pkg_cuda;
 
+/* "sm_80,sm_90,compute_90": the images' targets, in order */
+void sf_cuda_targets_text(const sf_pkg_cuda *c, char *out, size_t cap);
+
 #endif

@@ -10,9 +10,6 @@
 #include "fileio.h"
 #include "package.h"
 
-static sf_model *load_parts(const unsigned char *bytes, size_t size, const char *what, const sf_options *o,
-                            sf_error *err);
-
 sf_status sf_save(const sf_model *m, const char *path, sf_error *err)
 {
     if (!m || !path)
@@ -99,10 +96,8 @@ static sf_model *with_cuda(sf_model *m, const sf_pkg_view *v, const char *what, 
     char version[16];
     if (sf_pkg_meta(v, "nvrtc", version, sizeof version)) /* which NVRTC made the images, kept for sf_save */
         m->cuda.nvrtc_version = atoi(version);
-    char archs[128] = "";
-    for (int i = 0; i < m->cuda.nimages; i++)
-        snprintf(archs + strlen(archs), sizeof archs - strlen(archs), "%s%s_%d", i ? "," : "",
-                 m->cuda.images[i].ptx ? "compute" : "sm", m->cuda.images[i].arch);
+    char archs[128];
+    sf_cuda_targets_text(&m->cuda, archs, sizeof archs);
     const char *why;
     if (!m->notice[0]) {
         if (!sf_cuda_device_present(&why))
@@ -116,22 +111,10 @@ static sf_model *with_cuda(sf_model *m, const sf_pkg_view *v, const char *what, 
     return m;
 }
 
-sf_model *sf_load_bytes(const unsigned char *bytes, size_t size, const char *what, const sf_options *o,
-                        sf_error *err)
+/* the model from a checked package: its IR, weights and CPU code */
+static sf_model *load_parts(const sf_pkg_view *pv, const char *what, const sf_options *o, sf_error *err)
 {
-    sf_model *m = load_parts(bytes, size, what, o, err);
-    sf_pkg_view v;
-    if (m && sf_pkg_parse(bytes, size, what, &v, err) == SF_OK) /* checked once already: cannot fail */
-        m = with_cuda(m, &v, what, err);
-    return m;
-}
-
-static sf_model *load_parts(const unsigned char *bytes, size_t size, const char *what, const sf_options *o,
-                            sf_error *err)
-{
-    sf_pkg_view v;
-    if (sf_pkg_parse(bytes, size, what, &v, err) != SF_OK)
-        return NULL;
+    const sf_pkg_view v = *pv;
     pkg_target t = {.abi = ""};
     if (!sf_pkg_meta(&v, "triple", t.triple, sizeof t.triple) || !sf_pkg_meta(&v, "cpu", t.cpu, sizeof t.cpu) ||
         !sf_pkg_meta(&v, "features", t.features, sizeof t.features)) {
@@ -162,6 +145,15 @@ static sf_model *load_parts(const unsigned char *bytes, size_t size, const char 
     if (m)
         snprintf(m->notice, sizeof m->notice, "%s", notice);
     return m;
+}
+
+sf_model *sf_load_bytes(const unsigned char *bytes, size_t size, const char *what, const sf_options *o,
+                        sf_error *err)
+{
+    sf_pkg_view v;
+    if (sf_pkg_parse(bytes, size, what, &v, err) != SF_OK)
+        return NULL;
+    return with_cuda(load_parts(&v, what, o, err), &v, what, err);
 }
 
 sf_model *sf_load(const char *path, const sf_options *o, sf_error *err)

@@ -136,6 +136,17 @@ static void put_weights(buf *out, const sf_graph *g, const sf_tensor_set *w)
     free(ts);
 }
 
+void sf_cuda_targets_text(const sf_pkg_cuda *c, char *out, size_t cap)
+{
+    size_t at = 0;
+    out[0] = '\0';
+    for (int i = 0; i < c->nimages && at < cap; i++) {
+        int n = snprintf(out + at, cap - at, "%s%s_%d", i ? "," : "", c->images[i].ptx ? "compute" : "sm",
+                         c->images[i].arch);
+        at += n > 0 ? (size_t)n : cap;
+    }
+}
+
 /* the meta section: what the package was built for */
 static int meta_text(char *meta, size_t cap, const void *object, const sf_cpu_target *target, int abi,
                      const sf_pkg_cuda *cuda)
@@ -143,12 +154,9 @@ static int meta_text(char *meta, size_t cap, const void *object, const sf_cpu_ta
     int n = snprintf(meta, cap, "sheaf=%s\nbackend=%s\nabi=%d\ntriple=%s\ncpu=%s\nfeatures=%s\n", SF_VERSION_STRING,
                      object ? "cpu" : "none", abi, target->triple, target->cpu, target->features);
     if (cuda && n > 0 && (size_t)n < cap) {
-        n += snprintf(meta + n, cap - (size_t)n, "nvrtc=%d\ncuda_targets=", cuda->nvrtc_version);
-        for (int i = 0; i < cuda->nimages && n > 0 && (size_t)n < cap; i++)
-            n += snprintf(meta + n, cap - (size_t)n, "%s%s_%d", i ? "," : "", cuda->images[i].ptx ? "compute" : "sm",
-                          cuda->images[i].arch);
-        if (n > 0 && (size_t)n < cap)
-            n += snprintf(meta + n, cap - (size_t)n, "\n");
+        char targets[128];
+        sf_cuda_targets_text(cuda, targets, sizeof targets);
+        n += snprintf(meta + n, cap - (size_t)n, "nvrtc=%d\ncuda_targets=%s\n", cuda->nvrtc_version, targets);
     }
     return n > 0 && (size_t)n < cap ? n : 0;
 }
