@@ -120,6 +120,7 @@ static void test_refusals(void **state)
     sf_options bad = {.model = "ParallelFCN(8)", .inputs = in, .ninputs = 1, .backend = "tpu"};
     assert_null(sf_compile_file(SF_MODELS "/parallel_fcn.py", &bad, &e));
     assert_contains(e.msg, "tpu");
+    assert_contains(e.msg, "expected cpu, cuda or interp");
     sf_model *m = pfcn8(NULL, false);
     float x[160] = {0}, y[8];
     assert_int_equal(sf_run(m, 0, (const float *const[]){x}, (float *const[]){y}, &e), SF_ERR_INVALID_ARG);

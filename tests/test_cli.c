@@ -168,6 +168,8 @@ static void test_usage_refusals(void **state)
     expect_failure((const char *[]){"sheaf", "run", ir, "--batch", "-3", NULL}, 2, "--batch takes a positive integer", NULL);
     expect_failure((const char *[]){"sheaf", "run", ir, "--seed", NULL}, 2, "option '--seed' needs a value", NULL);
     expect_failure((const char *[]){"sheaf", "run", ir, ir, NULL}, 2, "unexpected argument", NULL);
+    expect_failure((const char *[]){"sheaf", "run", ir, "--backend", "gpu", NULL}, 2, "--backend is cpu, cuda or interp",
+                   NULL);
     expect_failure((const char *[]){"sheaf", "ir", "model.onnx", NULL}, 1, "model.onnx: unknown file kind", NULL);
     expect_failure((const char *[]){"sheaf", "ir", ir, "--hfuse-min-branches=1", NULL}, 2, "at least 2", NULL);
     expect_failure((const char *[]){"sheaf", "ir", ir, "--passes=cse,nope", NULL}, 1, "unknown pass 'nope'", NULL);

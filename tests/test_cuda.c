@@ -192,11 +192,50 @@ static void test_random_models_compile(void **state)
     printf("  cuda: 100 random models compile for sm_80 and sm_90\n");
 }
 
+/* what the CUDA side refuses, by name */
+static void test_refusals(void **state)
+{
+    (void)state;
+    const char *ir = "func @f(%x: f16[B,4]) {\n  %0 = relu %x : f16[B,4]\n  return %0\n}\n";
+    sf_error e = {0};
+    sf_graph *g = sf_parse(ir, strlen(ir), "t", &e);
+    sf_cuda_source src;
+    assert_int_equal(sf_cuda_emit(g, &src, &e), SF_ERR_UNSUPPORTED);
+    assert_contains(e.msg, "relu");
+    assert_contains(e.msg, "only f32 is compiled");
+    sf_graph_free(g);
+    if (!nvrtc_or_skip())
+        return;
+    unsigned char *out;
+    size_t len;
+    char *log;
+    assert_int_equal(sf_nvrtc_compile("", 7, true, &out, &len, &log, &e), SF_ERR_INVALID_ARG);
+    assert_contains(e.msg, "architecture 7 is not a compute capability");
+    /* a compile error comes back with NVRTC's log */
+    assert_int_equal(sf_nvrtc_compile("extern \"C\" __global__ void k() { undeclared_thing(); }", 80, true, &out,
+                                      &len, &log, &e),
+                     SF_ERR_RUNTIME);
+    assert_contains(e.msg, "could not compile the model for sm_80");
+    assert_contains(e.msg, "undeclared_thing");
+    assert_null(out);
+    free(log);
+    /* the CPU runs --backend cuda where no device is, and says so in one line */
+    sf_options o = {.model = "ParallelFCN(8)", .inputs = (const char *[]){"x=f32[B,160]"}, .ninputs = 1,
+                    .backend = "cuda"};
+    sf_model *m = sf_compile_file(SF_MODELS "/parallel_fcn.py", &o, &e);
+    if (!m)
+        fail_msg("%s", e.msg);
+    assert_contains(sf_model_notice(m), "backend cuda: ");
+    assert_contains(sf_model_notice(m), "running on the CPU backend");
+    sf_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_models_compile),
         cmocka_unit_test(test_random_models_compile),
+        cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
