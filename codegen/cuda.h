@@ -39,4 +39,8 @@ int sf_nvrtc_version(void);
 sf_status sf_nvrtc_compile(const char *src, int arch, bool cubin, unsigned char **out, size_t *out_len, char **log,
                            sf_error *err);
 
+/* The options sf_nvrtc_compile passes for (arch, cubin), space-separated:
+ * what the on-disk cache keys on. */
+void sf_nvrtc_options(int arch, bool cubin, char *out, size_t cap);
+
 #endif

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE /* open_memstream */
 #include "cuda.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,8 @@ static void put_prod(FILE *f, const sf_type *t, int from, int to)
 /* const long long c0..c{rank-1} = the coordinates of index `var` in t */
 static void put_coords(FILE *f, const sf_type *t, const char *var, const char *prefix)
 {
+    if (t->rank == 0)
+        return; /* a scalar: no coordinates */
     fprintf(f, "        long long r_%s = %s;\n", prefix, var);
     for (int d = t->rank - 1; d > 0; d--) {
         fprintf(f, "        const long long %s%d = r_%s %% ", prefix, d, prefix);
@@ -45,8 +48,7 @@ static void put_coords(FILE *f, const sf_type *t, const char *var, const char *p
         put_dim(f, t->dim[d]);
         fputs(";\n", f);
     }
-    if (t->rank > 0)
-        fprintf(f, "        const long long %s0 = r_%s;\n", prefix, prefix);
+    fprintf(f, "        const long long %s0 = r_%s;\n", prefix, prefix);
     fprintf(f, "        (void)r_%s;", prefix); /* not every op reads every coordinate */
     for (int d = 0; d < t->rank; d++)
         fprintf(f, " (void)%s%d;", prefix, d);
@@ -67,7 +69,19 @@ static void put_bcast_offset(FILE *f, const sf_type *in, int rank, const char *p
     fputc(')', f);
 }
 
-static void put_float(FILE *f, double v) { fprintf(f, "%.9gf", v); }
+/* a float literal: "2" needs its ".0" before the f; infinities and NaN have no literal */
+static void put_float(FILE *f, double v)
+{
+    char text[64];
+    if (isnan(v))
+        fputs("__int_as_float(0x7fffffff)", f);
+    else if (isinf(v))
+        fputs(v < 0 ? "__int_as_float(0xff800000)" : "__int_as_float(0x7f800000)", f);
+    else {
+        snprintf(text, sizeof text, "%.9g", v);
+        fprintf(f, "%s%sf", text, strpbrk(text, ".e") ? "" : ".0");
+    }
+}
 
 /* ---- kernels ---- */
 

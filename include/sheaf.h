@@ -86,6 +86,10 @@ typedef struct sf_options {
     int threads;                /* CPU threads for sf_run: 0 means one per CPU available */
     const char *targets;        /* CUDA code ahead of time, "sm_80,sm_90" (no GPU needed): CUBIN for
                                    each and PTX for the newest, kept by sf_save; NULL: none */
+    bool no_cache;              /* compile CUDA C with NVRTC even when the on-disk cache
+                                   ($XDG_CACHE_HOME/sheaf or ~/.cache/sheaf) holds it, and keep nothing there */
+    const char *precision;      /* NULL or "fp32": every product in fp32 (TF32 off); "tf32", "fp16",
+                                   "bf16" are refused with the reason until they are built */
 } sf_options;
 
 typedef struct sf_model sf_model;

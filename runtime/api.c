@@ -90,6 +90,8 @@ sf_model *sf_compile_text(const char *text, size_t len, const char *name, const 
         sf_fail(err, SF_ERR_INVALID_ARG, "sf_compile_text: null argument");
         return NULL;
     }
+    if (sf_check_precision(o->precision, err) != SF_OK)
+        return NULL;
     bool py = has_suffix(name, ".py");
     if (!py && !has_suffix(name, ".sfir")) {
         sf_fail(err, SF_ERR_INVALID_ARG, "%s: unknown kind of source (expected a name ending in .py or .sfir)", name);
@@ -121,7 +123,7 @@ sf_model *sf_compile_text(const char *text, size_t len, const char *name, const 
         return NULL;
     }
     sf_model *m = sf_model_from_parts(mod.g, w, o, err);
-    if (m && o->targets && sf_cuda_build(m->g, o->targets, &m->cuda, err) != SF_OK) {
+    if (m && o->targets && sf_cuda_build(m->g, o->targets, !o->no_cache, &m->cuda, NULL, err) != SF_OK) {
         sf_model_free(m);
         return NULL;
     }
@@ -185,6 +187,53 @@ static sf_model *model_begin(sf_graph *g, sf_tensor_set *w, sf_error *err)
     return m;
 }
 
+sf_status sf_model_run_sets(sf_model *m, int64_t batch, const sf_tensor_set *in, sf_tensor_set *out, sf_error *err)
+{
+    const sf_graph *g = m->g;
+    const float **ins = calloc(g->inputs.len + 1, sizeof *ins);
+    float **outs = calloc(g->outputs.len + 1, sizeof *outs);
+    sf_status st = ins && outs ? SF_OK : sf_fail(err, SF_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; st == SF_OK && i < g->inputs.len; i++) {
+        const sf_value *v = g->inputs.items[i];
+        const sf_tensor *t = sf_tensors_get(in, v->def->name);
+        if (!t || sf_tensor_numel(t) != sf_input_numel(m, i, batch))
+            st = sf_fail(err, SF_ERR_INVALID_ARG, "input '%s' is missing or mis-shaped", v->def->name);
+        else
+            ins[i] = t->data;
+    }
+    for (size_t i = 0; st == SF_OK && i < g->outputs.len; i++) {
+        const sf_value *v = g->outputs.items[i];
+        int64_t dims[SF_MAX_RANK];
+        for (int d = 0; d < v->type.rank; d++)
+            dims[d] = v->type.dim[d] == SF_DIM_B ? batch : v->type.dim[d];
+        sf_tensor *t = sf_tensors_add(out, m->out_names[i], v->type.rank, dims, NULL, err);
+        if (!t)
+            st = err ? err->code : SF_ERR_NOMEM;
+        else
+            outs[i] = t->data;
+    }
+    if (st == SF_OK)
+        st = sf_run(m, batch, ins, outs, err);
+    free(ins);
+    free(outs);
+    return st;
+}
+
+sf_status sf_check_precision(const char *precision, sf_error *err)
+{
+    if (!precision || !strcmp(precision, "fp32"))
+        return SF_OK;
+    if (!strcmp(precision, "tf32"))
+        return sf_fail(err, SF_ERR_UNSUPPORTED,
+                       "precision tf32: not available yet: TF32 is for cuBLAS products on a GPU, which this build "
+                       "does not run; every product is computed in fp32");
+    if (!strcmp(precision, "fp16") || !strcmp(precision, "bf16"))
+        return sf_fail(err, SF_ERR_UNSUPPORTED,
+                       "precision %s: not supported yet: sheaf's kernels compute in fp32 (fp16 and bf16 weights "
+                       "are read as fp32)", precision);
+    return sf_fail(err, SF_ERR_INVALID_ARG, "precision '%s': expected fp32, tf32, fp16 or bf16", precision);
+}
+
 static bool wants_interp(const sf_options *o, sf_error *err, bool *bad)
 {
     *bad = false;
@@ -197,19 +246,20 @@ static bool wants_interp(const sf_options *o, sf_error *err, bool *bad)
     return false;
 }
 
-/* Asked for the GPU: say in one line why the CPU runs it instead. Running
- * CUDA code is the next step of the CUDA backend (docs/cuda-backend.md);
- * until it lands a GPU machine says so too, rather than pretending. */
-static void cuda_notice(sf_model *m, const sf_options *o)
+/* The model on the GPU when one is there; where none is, one line says
+ * why the CPU runs it. what: "backend cuda" or the package's name. */
+sf_status sf_model_to_gpu(sf_model *m, const char *what, const sf_options *o, sf_error *err)
 {
-    const char *why;
-    if (!o || !o->backend || strcmp(o->backend, "cuda"))
-        return;
-    if (!sf_cuda_device_present(&why))
-        snprintf(m->notice, sizeof m->notice, "backend cuda: %s: running on the CPU backend", why);
-    else
-        snprintf(m->notice, sizeof m->notice,
-                 "backend cuda: this build compiles CUDA code but does not run it yet: running on the CPU backend");
+    const char *why, *sep = what[0] && what[strlen(what) - 1] == ' ' ? "" : ": "; /* "..., but " runs on */
+    if (!sf_cuda_device_present(&why)) {
+        if (!m->notice[0]) /* a notice already there (a package compiled again for this CPU) says more */
+            snprintf(m->notice, sizeof m->notice, "%s%s%s: running on the CPU backend", what, sep, why);
+        return SF_OK;
+    }
+    if (!(m->gpu = sf_cuda_model_new(m->g, m->params, &m->cuda, !(o && o->no_cache), err)))
+        return err ? err->code : SF_ERR_RUNTIME;
+    snprintf(m->notice, sizeof m->notice, "%s%s%s", what, sep, sf_cuda_model_describe(m->gpu));
+    return SF_OK;
 }
 
 static sf_model *finish(sf_model *m, const void *object, size_t size, const sf_options *o, sf_error *err)
@@ -230,7 +280,10 @@ static sf_model *finish(sf_model *m, const void *object, size_t size, const sf_o
         return NULL;
     }
     sf_cpu_set_threads(m->cpu, o ? o->threads : 0);
-    cuda_notice(m, o);
+    if (o && o->backend && !strcmp(o->backend, "cuda") && sf_model_to_gpu(m, "backend cuda", o, err) != SF_OK) {
+        sf_model_free(m);
+        return NULL;
+    }
     return m;
 }
 
@@ -249,6 +302,7 @@ void sf_model_free(sf_model *m)
 {
     if (!m)
         return;
+    sf_cuda_model_free(m->gpu);
     sf_cpu_free(m->cpu);
     sf_cuda_code_free(&m->cuda);
     for (size_t i = 0; m->out_names && i < m->g->outputs.len; i++)
@@ -341,6 +395,8 @@ sf_status sf_run(sf_model *m, int64_t batch, const float *const *inputs, float *
         if (!outputs[i] || !sf_output_numel(m, i, batch))
             return sf_fail(err, SF_ERR_INVALID_ARG, "sf_run: output %zu is null or too large at batch %lld", i,
                            (long long)batch);
+    if (m->gpu)
+        return sf_cuda_exec(m->gpu, batch, inputs, outputs, err);
     return m->cpu ? sf_cpu_exec(m->cpu, batch, inputs, m->params, outputs, err)
                   : run_interp(m, batch, inputs, outputs, err);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cuda_runtime.h"
+#include "nvrtc_cache.h"
 
 void sf_cuda_code_free(sf_pkg_cuda *c)
 {
@@ -50,22 +51,28 @@ static bool parse_targets(const char *targets, int *arch, int *n, sf_error *err)
     return *n > 0;
 }
 
-static sf_status add_image(sf_pkg_cuda *out, const char *src, int arch, bool ptx, sf_error *err)
+static sf_status add_image(sf_pkg_cuda *out, const char *src, int arch, bool ptx, bool use_cache, int *hits,
+                           sf_error *err)
 {
     unsigned char *bytes;
     size_t len;
     char *log;
-    sf_status st = sf_nvrtc_compile(src, arch, !ptx, &bytes, &len, &log, err);
+    bool hit;
+    sf_status st = sf_nvrtc_compile_cached(src, arch, !ptx, use_cache, &bytes, &len, &log, &hit, err);
     free(log); /* warnings are a test failure (tests/test_cuda.c), not the user's problem */
     if (st == SF_OK)
         out->images[out->nimages++] = (sf_pkg_image){arch, ptx, bytes, len};
+    *hits += hit;
     return st;
 }
 
-sf_status sf_cuda_build(const sf_graph *g, const char *targets, sf_pkg_cuda *out, sf_error *err)
+sf_status sf_cuda_build(const sf_graph *g, const char *targets, bool use_cache, sf_pkg_cuda *out, int *cache_hits,
+                        sf_error *err)
 {
     memset(out, 0, sizeof *out);
-    int arch[SF_PKG_MAX_IMAGES], n, newest = 0;
+    int arch[SF_PKG_MAX_IMAGES], n, newest = 0, hits = 0;
+    if (cache_hits)
+        *cache_hits = 0;
     if (!parse_targets(targets, arch, &n, err))
         return SF_ERR_INVALID_ARG;
     sf_cuda_source src;
@@ -73,11 +80,13 @@ sf_status sf_cuda_build(const sf_graph *g, const char *targets, sf_pkg_cuda *out
     if (st != SF_OK)
         return st;
     for (int i = 0; st == SF_OK && i < n; i++) {
-        st = add_image(out, src.text, arch[i], false, err);
+        st = add_image(out, src.text, arch[i], false, use_cache, &hits, err);
         newest = arch[i] > newest ? arch[i] : newest;
     }
     if (st == SF_OK)
-        st = add_image(out, src.text, newest, true, err);
+        st = add_image(out, src.text, newest, true, use_cache, &hits, err);
+    if (cache_hits)
+        *cache_hits = hits;
     out->source = src.text;
     out->source_len = src.len;
     out->nvrtc_version = sf_nvrtc_version();

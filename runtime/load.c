@@ -83,30 +83,32 @@ static sf_status check_object(const pkg_target *t, const char *what, char *notic
     return SF_OK;
 }
 
-/* A package's CUDA code goes with the model (sf_save keeps it); with no
- * usable GPU the CPU runs it, and a notice says why, in one line. */
-static sf_model *with_cuda(sf_model *m, const sf_pkg_view *v, const char *what, sf_error *err)
+/* A package's CUDA code goes with the model (sf_save keeps it) and, with
+ * a GPU there, runs on it; with none the CPU runs it and one line says
+ * why. want_gpu: the backend is unset or "cuda". */
+static sf_model *with_cuda(sf_model *m, const sf_pkg_view *v, const char *what, bool want_gpu, const sf_options *o,
+                           sf_error *err)
 {
-    if (!m || !v->cuda.nimages)
-        return m;
-    if (sf_cuda_code_copy(&v->cuda, &m->cuda, err) != SF_OK) {
+    if (!m)
+        return NULL;
+    if (v->cuda.nimages && sf_cuda_code_copy(&v->cuda, &m->cuda, err) != SF_OK) {
         sf_model_free(m);
         return NULL;
     }
     char version[16];
     if (sf_pkg_meta(v, "nvrtc", version, sizeof version)) /* which NVRTC made the images, kept for sf_save */
         m->cuda.nvrtc_version = atoi(version);
-    char archs[128];
+    bool asked = o && o->backend; /* by name: cuda */
+    if (!want_gpu || (!v->cuda.nimages && !asked))
+        return m;
+    char archs[128], label[600] = "backend cuda";
     sf_cuda_targets_text(&m->cuda, archs, sizeof archs);
-    const char *why;
-    if (!m->notice[0]) {
-        if (!sf_cuda_device_present(&why))
-            snprintf(m->notice, sizeof m->notice, "%s: CUDA code for %s, but %s: running on the CPU backend", what,
-                     archs, why);
-        else
-            snprintf(m->notice, sizeof m->notice,
-                     "%s: CUDA code for %s; this build does not run CUDA code yet: running on the CPU backend", what,
-                     archs);
+    if (v->cuda.nimages)
+        snprintf(label, sizeof label, "%s: CUDA code for %s%s", what, archs,
+                 sf_cuda_device_present(NULL) ? "; running on " : ", but ");
+    if (sf_model_to_gpu(m, label, o, err) != SF_OK) {
+        sf_model_free(m);
+        return NULL;
     }
     return m;
 }
@@ -151,9 +153,14 @@ sf_model *sf_load_bytes(const unsigned char *bytes, size_t size, const char *wha
                         sf_error *err)
 {
     sf_pkg_view v;
-    if (sf_pkg_parse(bytes, size, what, &v, err) != SF_OK)
+    if (sf_check_precision(o ? o->precision : NULL, err) != SF_OK || sf_pkg_parse(bytes, size, what, &v, err) != SF_OK)
         return NULL;
-    return with_cuda(load_parts(&v, what, o, err), &v, what, err);
+    /* the CPU side first; the GPU once the model holds the package's CUDA code */
+    sf_options cpu = o ? *o : (sf_options){0};
+    bool want_gpu = !cpu.backend || !strcmp(cpu.backend, "cuda");
+    if (cpu.backend && want_gpu)
+        cpu.backend = "cpu";
+    return with_cuda(load_parts(&v, what, &cpu, err), &v, what, want_gpu, o, err);
 }
 
 sf_model *sf_load(const char *path, const sf_options *o, sf_error *err)

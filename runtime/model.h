@@ -18,6 +18,7 @@ struct sf_model {
     sf_tensor_set *weights;   /* after the passes' folding: one per g->params */
     const float **params;     /* weights' data in g->params order */
     sf_cpu_model *cpu;        /* NULL: the reference interpreter runs it */
+    struct sf_cuda_model *gpu; /* set: sf_run runs on the GPU */
     sf_pkg_cuda cuda;         /* ahead-of-time CUDA code (owned; none: no images) */
     char **out_names;         /* "output", or "output.0", "output.1"... */
     char notice[512];
@@ -36,6 +37,18 @@ sf_model *sf_model_from_parts(sf_graph *g, sf_tensor_set *weights, const sf_opti
  * code); object is copied. */
 sf_model *sf_model_from_object(sf_graph *g, sf_tensor_set *weights, const void *object, size_t size,
                                const sf_options *o, sf_error *err);
+
+/* Moves the model's runs to the GPU when a device is there (its package
+ * code, else NVRTC); else leaves them on the CPU with one line in
+ * m->notice, "<what>: <why>: running on the CPU backend". */
+sf_status sf_model_to_gpu(sf_model *m, const char *what, const sf_options *o, sf_error *err);
+
+/* sf_run on named tensors: inputs by name, outputs added to out. */
+sf_status sf_model_run_sets(sf_model *m, int64_t batch, const sf_tensor_set *in, sf_tensor_set *out, sf_error *err);
+
+/* NULL and "fp32" pass; the other names sf_options.precision documents are
+ * refused with the reason, anything else with the choices. */
+sf_status sf_check_precision(const char *precision, sf_error *err);
 
 /* sf_load from bytes in memory (the fuzz target's entry); `what` names
  * them in messages. */

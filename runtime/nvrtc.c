@@ -82,6 +82,17 @@ bool sf_nvrtc_available(const char **why)
 
 int sf_nvrtc_version(void) { return sf_nvrtc_available(NULL) ? nv.version : 0; }
 
+/* every option but the architecture; sf_nvrtc_options spells the same list */
+#define FIXED_OPTIONS "--std=c++17", "--fmad=true"
+
+void sf_nvrtc_options(int arch, bool cubin, char *out, size_t cap)
+{
+    static const char *const fixed[] = {FIXED_OPTIONS};
+    int n = snprintf(out, cap, "--gpu-architecture=%s_%d", cubin ? "sm" : "compute", arch);
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0] && n > 0 && (size_t)n < cap; i++)
+        n += snprintf(out + n, cap - (size_t)n, " %s", fixed[i]);
+}
+
 static sf_status nv_fail(sf_error *err, const char *call, nvrtc_result r)
 {
     return sf_fail(err, SF_ERR_RUNTIME, "cuda backend: %s failed: %s", call, nv.error_string(r));
@@ -111,12 +122,12 @@ sf_status sf_nvrtc_compile(const char *src, int arch, bool cubin, unsigned char 
                        arch);
     char gpu[48];
     snprintf(gpu, sizeof gpu, "--gpu-architecture=%s_%d", cubin ? "sm" : "compute", arch);
-    const char *opts[] = {gpu, "--std=c++17", "--fmad=true"};
+    const char *opts[] = {gpu, FIXED_OPTIONS};
     nvrtc_program p = NULL;
     nvrtc_result r = nv.create(&p, src, "sheaf_model.cu", 0, NULL, NULL);
     if (r != 0)
         return nv_fail(err, "nvrtcCreateProgram", r);
-    r = nv.compile(p, 3, opts);
+    r = nv.compile(p, (int)(sizeof opts / sizeof opts[0]), opts);
     *log = program_log(p);
     sf_status st = SF_OK;
     if (r != 0) {

@@ -39,7 +39,7 @@ static uint32_t get32(const unsigned char *p)
 }
 static uint64_t get64(const unsigned char *p) { return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32; }
 
-static uint32_t crc(const void *p, size_t n)
+uint32_t sf_pkg_crc32(const void *p, size_t n)
 {
     uLong c = crc32(0L, Z_NULL, 0);
     const unsigned char *b = p;
@@ -217,10 +217,10 @@ sf_status sf_pkg_write(const char *path, const sf_graph *g, const sf_tensor_set 
         put32(e + 4, arch[s]);
         put64(e + 8, off[s]);
         put64(e + 16, len[s]);
-        put32(e + 24, crc(b.p + off[s], len[s]));
+        put32(e + 24, sf_pkg_crc32(b.p + off[s], len[s]));
         put32(e + 28, format[s]);
     }
-    put32(b.p + 24, crc(b.p, HEADER + (size_t)nsec * ENTRY)); /* with this field still zero */
+    put32(b.p + 24, sf_pkg_crc32(b.p, HEADER + (size_t)nsec * ENTRY)); /* with this field still zero */
     sf_outfile of;
     sf_status st = sf_outfile_open(&of, path, err);
     if (st == SF_OK && fwrite(b.p, 1, b.len, of.f) != b.len) {
@@ -275,7 +275,7 @@ sf_status sf_pkg_parse(const unsigned char *buf, size_t size, const char *what, 
     unsigned char head[HEADER + MAX_SECTIONS * ENTRY];
     memcpy(head, buf, table_end);
     put32(head + 24, 0);
-    if ((crc(head, table_end) != get32(buf + 24) && !FUZZING) || !all_zero(buf + 28, 4))
+    if ((sf_pkg_crc32(head, table_end) != get32(buf + 24) && !FUZZING) || !all_zero(buf + 28, 4))
         return sf_fail(err, SF_ERR_FORMAT, "%s: header checksum mismatch (corrupted)", what);
     size_t expect = table_end + (ALIGN - table_end % ALIGN) % ALIGN; /* sections follow each other in order */
     if (expect > size || !all_zero(buf + table_end, expect - table_end))
@@ -292,7 +292,7 @@ sf_status sf_pkg_parse(const unsigned char *buf, size_t size, const char *what, 
         if (off != expect || off > size || len > size - off)
             return sf_fail(err, SF_ERR_FORMAT, "%s: %s section lies outside the file or out of order", what,
                            names[kind]);
-        if (crc(buf + off, len) != get32(e + 24) && !FUZZING)
+        if (sf_pkg_crc32(buf + off, len) != get32(e + 24) && !FUZZING)
             return sf_fail(err, SF_ERR_FORMAT, "%s: %s section checksum mismatch (corrupted)", what, names[kind]);
         size_t end = off + len, next = end + (ALIGN - end % ALIGN) % ALIGN;
         if (next > size)

@@ -21,6 +21,9 @@ typedef struct sf_pkg_view {
  * `target` under kernel convention `abi` (object may be NULL: IR and
  * weights only), and CUDA code (cuda may be NULL). Atomic: no partial
  * file on failure. */
+/* zlib's CRC-32 over any length (the package's and the NVRTC cache's checksum) */
+uint32_t sf_pkg_crc32(const void *p, size_t n);
+
 sf_status sf_pkg_write(const char *path, const sf_graph *g, const sf_tensor_set *w, const void *object,
                        size_t object_size, const sf_cpu_target *target, int abi, const sf_pkg_cuda *cuda,
                        sf_error *err);

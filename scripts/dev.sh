@@ -95,7 +95,7 @@ fuzz)
     mkdir -p build-fuzz
     CC=clang build build-fuzz -DSF_FUZZ=ON -DSF_TESTS=OFF
     mkdir -p build-fuzz/corpus/ir_parse build-fuzz/corpus/safetensors build-fuzz/corpus/py_parse \
-        build-fuzz/corpus/package build-fuzz/seeds/package build-fuzz/findings
+        build-fuzz/corpus/package build-fuzz/corpus/nvrtc_cache build-fuzz/seeds/package build-fuzz/findings
     # package seeds: small models written by this build (interpreter packages carry no object code)
     for f in mlp parallel_fcn3 views; do
         build-fuzz/sheaf compile tests/fixtures/$f.sfir --backend interp -o build-fuzz/seeds/package/$f.sheaf
@@ -118,6 +118,7 @@ fuzz)
     run_fuzzer fuzz_safetensors tests/fuzz/corpus/safetensors
     run_fuzzer fuzz_py_parse tests/fuzz/corpus/py
     run_fuzzer fuzz_package build-fuzz/seeds/package
+    run_fuzzer fuzz_nvrtc_cache tests/fuzz/corpus/nvrtc_cache
     exit $fail
     ;;
 *)

@@ -13,6 +13,8 @@
 #include "cuda.h"
 #include "fileio.h"
 #include "frontend.h"
+#include "golden_case.h"
+#include "nvrtc_cache.h"
 #include "pass.h"
 #include "randmodel.h"
 
@@ -149,6 +151,32 @@ static void test_models_compile(void **state)
     sf_tensors_free(w);
 }
 
+/* the golden cases' models (tests/models/styles.py's too) at -O0 and -O2 */
+static void test_golden_models_compile(void **state)
+{
+    (void)state;
+    if (!nvrtc_or_skip())
+        skip();
+    char **lines = golden_lines();
+    int count = 0;
+    for (; lines[count]; count++) {
+        golden_case c;
+        golden_load(lines[count], &c);
+        for (int level = 0; level <= 2; level += 2) {
+            char what[96];
+            snprintf(what, sizeof what, "golden %s -O%d", c.name, level);
+            if (level == 2)
+                golden_optimise(&c);
+            char *problem = compile_problem(c.model->graph, what, false);
+            if (problem)
+                fail_msg("%s", problem);
+        }
+        golden_free(&c);
+    }
+    golden_lines_free(lines);
+    printf("  cuda: the %d golden cases' models compile for sm_80 and sm_90 at -O0 and -O2\n", count);
+}
+
 typedef struct random_share {
     uint64_t first, step, last;
     char *problem; /* the first failure */
@@ -190,6 +218,139 @@ static void test_random_models_compile(void **state)
         if (shares[i].problem)
             fail_msg("%s", shares[i].problem);
     printf("  cuda: 100 random models compile for sm_80 and sm_90\n");
+}
+
+/* literals C++ cannot spell as printed: an integral float, infinities, NaN */
+static void test_literals(void **state)
+{
+    (void)state;
+    if (!nvrtc_or_skip())
+        skip();
+    const char *ir = "func @f(%x: f32[B,2]) {\n  %0 = scalar {value=2} : f32[]\n  %1 = mul %x, %0 : f32[B,2]\n"
+                     "  %2 = scalar {value=-inf} : f32[]\n  %3 = add %1, %2 : f32[B,2]\n"
+                     "  %4 = scalar {value=nan} : f32[]\n  %5 = scalar {value=inf} : f32[]\n"
+                     "  %6 = add %4, %5 : f32[]\n  return %1, %3, %6\n}\n";
+    sf_error e = {0};
+    sf_graph *g = sf_parse(ir, strlen(ir), "t", &e);
+    if (!g)
+        fail_msg("%s", e.msg);
+    compiles_cleanly(g, "literals");
+    sf_graph_free(g);
+}
+
+static int count_files(const char *dir)
+{
+    char cmd[600], line[32] = "";
+    snprintf(cmd, sizeof cmd, "ls -A '%s' 2>/dev/null | wc -l", dir);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    if (!fgets(line, sizeof line, p))
+        line[0] = '\0';
+    pclose(p);
+    return atoi(line);
+}
+
+static unsigned char *cached_compile(const char *src, bool use, bool *hit, size_t *len)
+{
+    unsigned char *out;
+    char *log;
+    sf_error e = {0};
+    if (sf_nvrtc_compile_cached(src, 80, true, use, &out, len, &log, hit, &e) != SF_OK)
+        fail_msg("%s", e.msg);
+    assert_string_equal(log, "");
+    free(log);
+    return out;
+}
+
+/* the on-disk cache: a second compile is a hit with the same bytes; a
+ * damaged entry, another source, --no-cache and a cache that cannot be
+ * written all compile with NVRTC and never fail */
+static void test_cache(void **state)
+{
+    (void)state;
+    if (!nvrtc_or_skip())
+        skip();
+    char dir[512], sub[600], *old = getenv("XDG_CACHE_HOME") ? strdup(getenv("XDG_CACHE_HOME")) : NULL;
+    snprintf(dir, sizeof dir, "%s", tmp_path("cache"));
+    snprintf(sub, sizeof sub, "%s/sheaf", dir);
+    setenv("XDG_CACHE_HOME", dir, 1);
+    const char *src = "extern \"C\" __global__ void sheaf_k0(float *x) { x[threadIdx.x] += 1.0f; }\n";
+    bool hit;
+    size_t len, len2;
+    unsigned char *first = cached_compile(src, true, &hit, &len);
+    assert_false(hit);
+    assert_int_equal(count_files(sub), 1);
+    unsigned char *again = cached_compile(src, true, &hit, &len2);
+    assert_true(hit);
+    assert_int_equal(len, len2);
+    assert_memory_equal(first, again, len);
+    free(again);
+    /* a flipped byte in the stored image: a miss, then a good entry again */
+    char cmd[800];
+    snprintf(cmd, sizeof cmd, "f=$(ls '%s'/*.cubin) && printf 'X' | dd of=\"$f\" bs=1 seek=300 conv=notrunc 2>/dev/null", sub);
+    assert_int_equal(system(cmd), 0);
+    free(cached_compile(src, true, &hit, &len2));
+    assert_false(hit);
+    again = cached_compile(src, true, &hit, &len2);
+    assert_true(hit);
+    assert_memory_equal(first, again, len);
+    free(again);
+    /* without the cache: NVRTC runs and nothing is added */
+    free(cached_compile(src, false, &hit, &len2));
+    assert_false(hit);
+    const char *other = "extern \"C\" __global__ void sheaf_k0(float *x) { x[threadIdx.x] += 2.0f; }\n";
+    free(cached_compile(other, false, &hit, &len2));
+    assert_int_equal(count_files(sub), 1);
+    free(cached_compile(other, true, &hit, &len2));
+    assert_false(hit);
+    assert_int_equal(count_files(sub), 2);
+    /* a cache directory that cannot be made: compiled all the same */
+    char blocked[600];
+    snprintf(blocked, sizeof blocked, "%s/file", dir);
+    write_bytes(blocked, "x", 1);
+    setenv("XDG_CACHE_HOME", blocked, 1);
+    free(cached_compile(src, true, &hit, &len2));
+    assert_false(hit);
+    /* a relative XDG_CACHE_HOME is ignored, as the XDG spec says: ~/.cache/sheaf */
+    setenv("XDG_CACHE_HOME", "relative", 1);
+    const char *why;
+    char path[600];
+    if (getenv("HOME") && getenv("HOME")[0] == '/') {
+        assert_true(sf_nvrtc_cache_dir(path, sizeof path, &why));
+        assert_non_null(strstr(path, "/.cache/sheaf"));
+    }
+    if (old)
+        setenv("XDG_CACHE_HOME", old, 1);
+    else
+        unsetenv("XDG_CACHE_HOME");
+    free(old);
+    free(first);
+}
+
+/* the cache file parser: only an entry for exactly the key asked for matches */
+static void test_cache_entries(void **state)
+{
+    (void)state;
+    const unsigned char image[] = "IMAGE";
+    size_t len, got;
+    unsigned char *e = sf_nvrtc_cache_entry("--opt", 12090, "src", image, 5, &len);
+    assert_non_null(e);
+    const unsigned char *im = sf_nvrtc_cache_match(e, len, "--opt", 12090, "src", &got);
+    assert_non_null(im);
+    assert_int_equal(got, 5);
+    assert_memory_equal(im, "IMAGE", 5);
+    assert_null(sf_nvrtc_cache_match(e, len, "--opt", 12080, "src", &got));  /* another NVRTC */
+    assert_null(sf_nvrtc_cache_match(e, len, "--opx", 12090, "src", &got));  /* other options */
+    assert_null(sf_nvrtc_cache_match(e, len, "--opt", 12090, "srd", &got));  /* another source */
+    assert_null(sf_nvrtc_cache_match(e, len, "--opt", 12090, "sr", &got));
+    for (size_t cut = 0; cut < len; cut++) /* every truncation */
+        assert_null(sf_nvrtc_cache_match(e, cut, "--opt", 12090, "src", &got));
+    e[len - 1] ^= 1; /* the checksum */
+    assert_null(sf_nvrtc_cache_match(e, len, "--opt", 12090, "src", &got));
+    e[len - 1] ^= 1;
+    memset(e + 16, 0xff, 8); /* sizes that would overflow a sum */
+    assert_null(sf_nvrtc_cache_match(e, len, "--opt", 12090, "src", &got));
+    free(e);
 }
 
 /* what the CUDA side refuses, by name */
@@ -235,6 +396,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_models_compile),
         cmocka_unit_test(test_random_models_compile),
+        cmocka_unit_test(test_golden_models_compile),
+        cmocka_unit_test(test_literals),
+        cmocka_unit_test(test_cache),
+        cmocka_unit_test(test_cache_entries),
         cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -476,6 +476,74 @@ static void test_cuda_target_refusals(void **state)
     }
 }
 
+/* --precision: fp32 is what sheaf computes; the rest is refused with the
+ * reason by the API (compile and load) and the CLI */
+static void test_precision(void **state)
+{
+    (void)state;
+    static const char *const bad[][3] = {{"tf32", "not available yet", "1"},
+                                         {"fp16", "not supported yet", "1"},
+                                         {"bf16", "not supported yet", "1"},
+                                         {"fp64", "expected fp32, tf32, fp16 or bf16", "0"}};
+    const char *pkg = tmp_path("precision.sheaf"), *so, *se;
+    sf_options o = {.model = "ParallelFCN(8)", .inputs = pfcn_inputs, .ninputs = 1, .precision = "fp32"};
+    sf_error e = {0};
+    sf_model *m = sf_compile_file(SF_MODELS "/parallel_fcn.py", &o, &e);
+    assert_non_null(m);
+    assert_int_equal(sf_save(m, pkg, &e), SF_OK);
+    sf_model_free(m);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        o.precision = bad[i][0];
+        assert_null(sf_compile_file(SF_MODELS "/parallel_fcn.py", &o, &e));
+        assert_int_equal(e.code, bad[i][2][0] == '1' ? SF_ERR_UNSUPPORTED : SF_ERR_INVALID_ARG);
+        assert_contains(e.msg, bad[i][1]);
+        assert_null(sf_load(pkg, &o, &e));
+        assert_contains(e.msg, bad[i][1]);
+        assert_int_equal(run_cli((const char *[]){"sheaf", "run", pkg, "--precision", bad[i][0], NULL}, &so, &se), 1);
+        assert_contains(se, bad[i][1]);
+        assert_string_equal(so, "");
+    }
+    assert_int_equal(run_cli((const char *[]){"sheaf", "run", pkg, "--precision=fp32", NULL}, &so, &se), 0);
+    assert_contains(so, "output: f32[1,8]");
+}
+
+/* --no-cache: NVRTC compiles every image; without it the second compile
+ * takes them from the cache, and the packages are the same bytes */
+static void test_cli_cache(void **state)
+{
+    (void)state;
+    if (!sf_nvrtc_available(NULL))
+        skip();
+    const char *pfcn = SF_MODELS "/parallel_fcn.py", *a = tmp_path("cache_a.sheaf"), *b = tmp_path("cache_b.sheaf");
+    const char *so, *se;
+    char dir[512], *old = getenv("XDG_CACHE_HOME") ? strdup(getenv("XDG_CACHE_HOME")) : NULL;
+    snprintf(dir, sizeof dir, "%s", tmp_path("cli_cache"));
+    setenv("XDG_CACHE_HOME", dir, 1);
+    const char *args[] = {"sheaf", "compile", pfcn, "--model", "ParallelFCN(9)", "--input", "x=f32[B,180]",
+                          "--target", "sm_80", "--time", "-o", a, NULL, NULL};
+    assert_int_equal(run_cli(args, &so, &se), 0);
+    assert_contains(se, "0 of 2 images from the cache");
+    args[11] = b;
+    assert_int_equal(run_cli(args, &so, &se), 0);
+    assert_contains(se, "2 of 2 images from the cache");
+    args[12] = "--no-cache";
+    assert_int_equal(run_cli(args, &so, &se), 0);
+    assert_contains(se, "0 of 2 images from the cache");
+    char *x, *y;
+    size_t nx, ny;
+    sf_error e = {0};
+    assert_int_equal(sf_read_file(a, &x, &nx, &e), SF_OK);
+    assert_int_equal(sf_read_file(b, &y, &ny, &e), SF_OK);
+    assert_int_equal(nx, ny);
+    assert_memory_equal(x, y, nx);
+    free(x), free(y);
+    if (old)
+        setenv("XDG_CACHE_HOME", old, 1);
+    else
+        unsetenv("XDG_CACHE_HOME");
+    free(old);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -488,6 +556,8 @@ int main(void)
         cmocka_unit_test(test_cli_bench_json),
         cmocka_unit_test(test_cuda_package),
         cmocka_unit_test(test_cuda_target_refusals),
+        cmocka_unit_test(test_precision),
+        cmocka_unit_test(test_cli_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -53,6 +53,8 @@ typedef struct options {
     long long threads;   /* --threads; 0: one per CPU */
     const char *json;    /* bench: --json FILE */
     const char *targets; /* compile: --target sm_80,sm_90 */
+    bool no_cache;       /* --no-cache: NVRTC compiles, the on-disk cache is left alone */
+    const char *precision; /* --precision fp32|tf32|fp16|bf16 */
     double budget;       /* bench: --budget SECONDS per measurement */
     unsigned long long seed;
 } options;
@@ -80,11 +82,14 @@ static const char usage[] =
     "  compile SOURCE -o M.sheaf [--weights W.safetensors] [--backend cpu|interp] [--target sm_80,sm_90]\n"
     "      compile to a package: optimised IR, weights, native code for this CPU;\n"
     "      with --target also CUDA code (CUBIN per architecture, PTX for the newest;\n"
-    "      no GPU needed); 'sheaf run M.sheaf' and sf_load() compile nothing (docs/package.md)\n"
+    "      no GPU needed); 'sheaf run M.sheaf' and sf_load() compile nothing (docs/package.md);\n"
+    "      NVRTC's output is cached in $XDG_CACHE_HOME/sheaf (or ~/.cache/sheaf): --no-cache\n"
+    "      compiles again and keeps nothing\n"
     "  bench SOURCE [--batch 1,64,4096] [--threads N] [--budget SECONDS] [--json OUT.json] [--time]\n"
     "      latency (min/median/p90), rows/s, GFLOP/s and memory per batch size on the CPU\n"
     "      backend, with the interpreter and -O0 timed in the same run\n"
     "  run and bench also take a package (M.sheaf); --threads N sets the CPU threads\n"
+    "  --precision fp32 (the default, TF32 off); tf32, fp16 and bf16 are not built yet\n"
     "  version    print the version and the toolchains found at build time\n"
     "  help       print this text\n";
 
@@ -140,6 +145,7 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
             {"--verify-each", offsetof(options, pipe.verify_each)},
             {"--print-after-all", offsetof(options, pipe.print_after_all)},
             {"--time-passes", offsetof(options, pipe.time_passes)},
+            {"--no-cache", offsetof(options, no_cache)},
         };
         bool flag = false;
         for (size_t k = 0; k < sizeof flags / sizeof flags[0] && !eq; k++)
@@ -158,7 +164,7 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
         static const char *const valued[] = {"-o",      "--format", "--weights", "--inputs",     "--batch", "--seed",
                                              "--model", "--input",  "--const",   "--print-after", "--passes",
                                              "--hfuse-min-branches", "--hfuse-max-bytes", "--backend",
-                                             "--threads", "--json", "--budget", "--target"};
+                                             "--threads", "--json", "--budget", "--target", "--precision"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
             known |= strcmp(name, valued[k]) == 0;
@@ -217,6 +223,8 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
                 return usage_error(errf, "--target (CUDA architectures ahead of time) is for compile, not '%s'", argv[1]);
             o->targets = val;
         }
+        else if (strcmp(name, "--precision") == 0)
+            o->precision = val;
         else if (strcmp(name, "--budget") == 0) {
             char *end;
             o->budget = strtod(val, &end);
@@ -389,9 +397,13 @@ static double now_ms(void)
 static sf_model *open_model(const options *o, FILE *out, FILE *errf, sf_error *e)
 {
     sf_options so = {.backend = o->backend ? o->backend : sf_cpu_available() ? "cpu" : "interp",
-                     .threads = (int)o->threads};
+                     .threads = (int)o->threads, .no_cache = o->no_cache, .precision = o->precision};
+    if (sf_check_precision(so.precision, e) != SF_OK)
+        return NULL;
     double t0 = now_ms();
     if (has_suffix(o->file, ".sheaf")) {
+        if (!o->backend && sf_cpu_available())
+            so.backend = NULL; /* the package's GPU code runs where a GPU is, else the CPU's */
         if (o->model || o->ninputs || o->nconsts || o->weights) {
             sf_fail(e, SF_ERR_INVALID_ARG, "%s: a package holds its model and weights: --model, --input, --const and "
                                            "--weights do not apply", o->file);
@@ -422,12 +434,14 @@ static sf_model *open_model(const options *o, FILE *out, FILE *errf, sf_error *e
     if (m && sf_model_notice(m))
         fprintf(errf, "sheaf: %s\n", sf_model_notice(m));
     double t2 = now_ms(); /* the backend's time ends here */
-    if (m && o->targets && sf_cuda_build(m->g, o->targets, &m->cuda, e) != SF_OK) {
+    int hits = 0;
+    if (m && o->targets && sf_cuda_build(m->g, o->targets, !o->no_cache, &m->cuda, &hits, e) != SF_OK) {
         sf_model_free(m);
         return NULL;
     }
     if (m && o->targets && o->time)
-        fprintf(errf, "sheaf: CUDA code for %s (NVRTC): %.2f ms\n", o->targets, now_ms() - t2);
+        fprintf(errf, "sheaf: CUDA code for %s (NVRTC): %.2f ms, %d of %d images from the cache\n", o->targets,
+                now_ms() - t2, hits, m->cuda.nimages);
     if (m && o->time)
         fprintf(errf, "sheaf: compile of %s: frontend, weights and passes %.2f ms, %s backend %.2f ms\n", o->file,
                 t1 - t0, so.backend, t2 - t1);
@@ -472,10 +486,12 @@ static int cmd_run(const options *o, FILE *out, FILE *errf)
     }
     double t0 = now_ms();
     if (st == SF_OK)
-        st = m->cpu ? sf_cpu_run(m->cpu, batch, in, m->weights, res, &e) : sf_interp_run(g, batch, in, m->weights, res, &e);
+        st = m->gpu  ? sf_model_run_sets(m, batch, in, res, &e)
+             : m->cpu ? sf_cpu_run(m->cpu, batch, in, m->weights, res, &e)
+                      : sf_interp_run(g, batch, in, m->weights, res, &e);
     if (st == SF_OK && o->time)
         fprintf(errf, "sheaf: run at batch %lld: %.3f ms (%s)\n", (long long)batch, now_ms() - t0,
-                m->cpu ? "cpu" : "interpreter");
+                m->gpu ? "cuda" : m->cpu ? "cpu" : "interpreter");
     if (st == SF_OK && o->output)
         st = sf_st_save(o->output, res, &e);
     if (st == SF_OK && !o->output)
