@@ -132,7 +132,9 @@ size_t sf_output_numel(const sf_model *m, size_t i, int64_t batch);
 
 /* Runs at any batch size >= 1: inputs[i] holds sf_input_numel(m, i, batch)
  * floats, outputs[i] room for sf_output_numel(m, i, batch); both are the
- * caller's (host memory). Outputs may not overlap inputs. */
+ * caller's: host memory, or on the CUDA backend also device memory
+ * (cuMemAlloc/cudaMalloc; each pointer is told apart on its own).
+ * Outputs may not overlap inputs. */
 sf_status sf_run(sf_model *m, int64_t batch, const float *const *inputs, float *const *outputs, sf_error *err);
 
 /* ---- building a graph without a Python file ----

@@ -111,6 +111,20 @@ void golden_check(const golden_case *c, const sf_tensor_set *got)
     }
 }
 
+int golden_each(void (*fn)(golden_case *c, void *ctx), void *ctx)
+{
+    char **lines = golden_lines();
+    int count = 0;
+    for (; lines[count]; count++) {
+        golden_case c;
+        golden_load(lines[count], &c);
+        fn(&c, ctx);
+        golden_free(&c);
+    }
+    golden_lines_free(lines);
+    return count;
+}
+
 void golden_free(golden_case *c)
 {
     sf_tensors_free(c->weights), sf_tensors_free(c->inputs), sf_tensors_free(c->want);

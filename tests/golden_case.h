@@ -24,5 +24,7 @@ void golden_optimise(golden_case *c);
 /* got matches PyTorch's outputs: names, shapes, rtol 1e-4, atol 1e-5. */
 void golden_check(const golden_case *c, const sf_tensor_set *got);
 void golden_free(golden_case *c);
+/* Loads each case in turn, calls fn, frees it; returns how many. */
+int golden_each(void (*fn)(golden_case *c, void *ctx), void *ctx);
 
 #endif

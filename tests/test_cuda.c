@@ -151,29 +151,27 @@ static void test_models_compile(void **state)
     sf_tensors_free(w);
 }
 
+static void golden_compiles(golden_case *c, void *ctx)
+{
+    (void)ctx;
+    for (int level = 0; level <= 2; level += 2) {
+        char what[96];
+        snprintf(what, sizeof what, "golden %s -O%d", c->name, level);
+        if (level == 2)
+            golden_optimise(c);
+        char *problem = compile_problem(c->model->graph, what, false);
+        if (problem)
+            fail_msg("%s", problem);
+    }
+}
+
 /* the golden cases' models (tests/models/styles.py's too) at -O0 and -O2 */
 static void test_golden_models_compile(void **state)
 {
     (void)state;
     if (!nvrtc_or_skip())
         skip();
-    char **lines = golden_lines();
-    int count = 0;
-    for (; lines[count]; count++) {
-        golden_case c;
-        golden_load(lines[count], &c);
-        for (int level = 0; level <= 2; level += 2) {
-            char what[96];
-            snprintf(what, sizeof what, "golden %s -O%d", c.name, level);
-            if (level == 2)
-                golden_optimise(&c);
-            char *problem = compile_problem(c.model->graph, what, false);
-            if (problem)
-                fail_msg("%s", problem);
-        }
-        golden_free(&c);
-    }
-    golden_lines_free(lines);
+    int count = golden_each(golden_compiles, NULL);
     printf("  cuda: the %d golden cases' models compile for sm_80 and sm_90 at -O0 and -O2\n", count);
 }
 

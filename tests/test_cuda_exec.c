@@ -80,6 +80,33 @@ static void compare(const sf_tensor_set *got, const sf_tensor_set *want)
     }
 }
 
+static void golden_on_gpu(golden_case *c, void *ctx)
+{
+    (void)ctx;
+    golden_optimise(c);
+    sf_error e = {0};
+    sf_tensor_set *in5 = sf_tensors_new(), *want5 = sf_tensors_new();
+    assert_int_equal(sf_random_inputs(c->model->graph, 5, 9, in5, &e), SF_OK);
+    assert_int_equal(sf_interp_run(c->model->graph, 5, in5, c->weights, want5, &e), SF_OK);
+    sf_model *m = on_gpu(c->model->graph, c->weights);
+    c->model->graph = NULL, c->weights = sf_tensors_new(); /* the model's now */
+    assert_contains(sf_model_notice(m), "backend cuda: ");
+    for (int pass = 0; pass < 3; pass++) {
+        sf_tensor_set *got = sf_tensors_new();
+        int64_t batch = pass == 1 ? 5 : c->batch;
+        if (sf_model_run_sets(m, batch, pass == 1 ? in5 : c->inputs, got, &e) != SF_OK)
+            fail_msg("%s: %s", c->name, e.msg);
+        if (pass == 1)
+            compare(got, want5);
+        else
+            golden_check(c, got);
+        sf_tensors_free(got);
+    }
+    printf("  cuda executor: golden %-18s matches PyTorch (%s)\n", c->name, sf_model_notice(m));
+    sf_model_free(m);
+    sf_tensors_free(in5), sf_tensors_free(want5);
+}
+
 /* every golden case at -O2 on the GPU: PyTorch's outputs at the golden
  * batch, the interpreter's at batch 5, then the golden batch again */
 static void test_golden_cases(void **state)
@@ -87,37 +114,7 @@ static void test_golden_cases(void **state)
     (void)state;
     if (!ready_or_skip())
         skip();
-    char **lines = golden_lines();
-    int count = 0;
-    for (; lines[count]; count++) {
-        golden_case c;
-        golden_load(lines[count], &c);
-        golden_optimise(&c);
-        sf_error e = {0};
-        sf_tensor_set *in5 = sf_tensors_new(), *want5 = sf_tensors_new();
-        assert_int_equal(sf_random_inputs(c.model->graph, 5, 9, in5, &e), SF_OK);
-        assert_int_equal(sf_interp_run(c.model->graph, 5, in5, c.weights, want5, &e), SF_OK);
-        sf_model *m = on_gpu(c.model->graph, c.weights);
-        c.model->graph = NULL, c.weights = sf_tensors_new(); /* the model's now */
-        assert_contains(sf_model_notice(m), "backend cuda: ");
-        for (int pass = 0; pass < 3; pass++) {
-            sf_tensor_set *got = sf_tensors_new();
-            int64_t batch = pass == 1 ? 5 : c.batch;
-            if (sf_model_run_sets(m, batch, pass == 1 ? in5 : c.inputs, got, &e) != SF_OK)
-                fail_msg("%s: %s", c.name, e.msg);
-            if (pass == 1)
-                compare(got, want5);
-            else
-                golden_check(&c, got);
-            sf_tensors_free(got);
-        }
-        printf("  cuda executor: golden %-18s matches PyTorch (%s)\n", c.name, sf_model_notice(m));
-        sf_model_free(m);
-        sf_tensors_free(in5), sf_tensors_free(want5);
-        golden_free(&c);
-    }
-    golden_lines_free(lines);
-    assert_true(count >= 13);
+    assert_true(golden_each(golden_on_gpu, NULL) >= 13);
     assert_int_equal(stats()->allocations, 0); /* every model gave its memory back */
 }
 

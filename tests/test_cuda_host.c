@@ -37,6 +37,21 @@ static sf_tensor_set *host_run(const sf_graph *g, int64_t batch, const sf_tensor
     return out;
 }
 
+static void golden_on_host(golden_case *c, void *ctx)
+{
+    (void)ctx;
+    for (int level = 0; level <= 2; level += 2) {
+        if (level == 2)
+            golden_optimise(c);
+        char what[96];
+        snprintf(what, sizeof what, "%s -O%d", c->name, level);
+        sf_tensor_set *got = host_run(c->model->graph, c->batch, c->inputs, c->weights, 3, what);
+        golden_check(c, got);
+        sf_tensors_free(got);
+    }
+    printf("  cuda on the host: golden %-18s matches PyTorch at -O0 and -O2\n", c->name);
+}
+
 /* every golden case at -O0 and -O2, with grids of at most 3 blocks so that
  * most kernels go round their grid-stride loop */
 static void test_golden_cases(void **state)
@@ -44,25 +59,7 @@ static void test_golden_cases(void **state)
     (void)state;
     if (!host_or_skip())
         skip();
-    char **lines = golden_lines();
-    int count = 0;
-    for (; lines[count]; count++) {
-        golden_case c;
-        golden_load(lines[count], &c);
-        for (int level = 0; level <= 2; level += 2) {
-            if (level == 2)
-                golden_optimise(&c);
-            char what[96];
-            snprintf(what, sizeof what, "%s -O%d", c.name, level);
-            sf_tensor_set *got = host_run(c.model->graph, c.batch, c.inputs, c.weights, 3, what);
-            golden_check(&c, got);
-            sf_tensors_free(got);
-        }
-        printf("  cuda on the host: golden %-18s matches PyTorch at -O0 and -O2\n", c.name);
-        golden_free(&c);
-    }
-    golden_lines_free(lines);
-    assert_true(count >= 13);
+    assert_true(golden_each(golden_on_host, NULL) >= 13);
 }
 
 static void compare(const sf_tensor_set *got, const sf_tensor_set *want, const char *what)

@@ -7,10 +7,10 @@
 
 #include "golden_case.h"
 
-static void run_case(const char *line)
+static void run_case(golden_case *cp, void *ctx)
 {
-    golden_case c;
-    golden_load(line, &c);
+    (void)ctx;
+    golden_case c = *cp;
     size_t nodes_o0 = c.model->graph->nodes.len;
     /* as compiled (-O0), then after the -O2 pipeline: both must match PyTorch */
     for (int level = 0; level <= 2; level += 2) {
@@ -29,18 +29,13 @@ static void run_case(const char *line)
     }
     printf("  golden %-18s %zu nodes at -O0, %zu at -O2; both match PyTorch\n", c.name, nodes_o0,
            c.model->graph->nodes.len);
-    golden_free(&c);
+    *cp = c;
 }
 
 static void test_golden_cases(void **state)
 {
     (void)state;
-    char **lines = golden_lines();
-    int count = 0;
-    for (; lines[count]; count++)
-        run_case(lines[count]);
-    golden_lines_free(lines);
-    assert_true(count >= 13);
+    assert_true(golden_each(run_case, NULL) >= 13);
 }
 
 int main(void)
