@@ -227,14 +227,20 @@ sf_status sf_init_weights(const sf_graph *g, uint64_t seed, sf_tensor_set *w, sf
     return st;
 }
 
+sf_tensor *sf_tensors_add_value(sf_tensor_set *s, const char *name, const sf_value *v, int64_t batch, const float *data,
+                                sf_error *err)
+{
+    int64_t dims[SF_MAX_RANK];
+    for (int k = 0; k < v->type.rank; k++)
+        dims[k] = v->type.dim[k] == SF_DIM_B ? batch : v->type.dim[k];
+    return sf_tensors_add(s, name, v->type.rank, dims, data, err);
+}
+
 sf_status sf_random_inputs(const sf_graph *g, int64_t batch, uint64_t seed, sf_tensor_set *in, sf_error *err)
 {
     for (size_t i = 0; i < g->inputs.len; i++) {
         const sf_value *v = g->inputs.items[i];
-        int64_t dims[SF_MAX_RANK];
-        for (int k = 0; k < v->type.rank; k++)
-            dims[k] = v->type.dim[k] == SF_DIM_B ? batch : v->type.dim[k];
-        sf_tensor *t = sf_tensors_add(in, v->def->name, v->type.rank, dims, NULL, err);
+        sf_tensor *t = sf_tensors_add_value(in, v->def->name, v, batch, NULL, err);
         if (!t)
             return err ? err->code : SF_ERR_NOMEM;
         sf_rng rng = {seed * 0x2545f4914f6cdd1dull + i + 1};

@@ -28,6 +28,10 @@ void sf_tensors_free(sf_tensor_set *s);
 /* Adds a tensor; data is copied (NULL: zero-filled). The name must be new. */
 sf_tensor *sf_tensors_add(sf_tensor_set *s, const char *name, int rank, const int64_t *dims, const float *data,
                           sf_error *err);
+/* A tensor shaped like v at `batch` (its B dim replaced), added under name;
+ * data may be NULL (zeros). */
+sf_tensor *sf_tensors_add_value(sf_tensor_set *s, const char *name, const sf_value *v, int64_t batch, const float *data,
+                                sf_error *err);
 sf_tensor *sf_tensors_get(const sf_tensor_set *s, const char *name);
 size_t sf_tensors_count(const sf_tensor_set *s);
 

@@ -202,11 +202,7 @@ sf_status sf_model_run_sets(sf_model *m, int64_t batch, const sf_tensor_set *in,
             ins[i] = t->data;
     }
     for (size_t i = 0; st == SF_OK && i < g->outputs.len; i++) {
-        const sf_value *v = g->outputs.items[i];
-        int64_t dims[SF_MAX_RANK];
-        for (int d = 0; d < v->type.rank; d++)
-            dims[d] = v->type.dim[d] == SF_DIM_B ? batch : v->type.dim[d];
-        sf_tensor *t = sf_tensors_add(out, m->out_names[i], v->type.rank, dims, NULL, err);
+        sf_tensor *t = sf_tensors_add_value(out, m->out_names[i], g->outputs.items[i], batch, NULL, err);
         if (!t)
             st = err ? err->code : SF_ERR_NOMEM;
         else
@@ -247,18 +243,18 @@ static bool wants_interp(const sf_options *o, sf_error *err, bool *bad)
 }
 
 /* The model on the GPU when one is there; where none is, one line says
- * why the CPU runs it. what: "backend cuda" or the package's name. */
+ * why the CPU runs it. what begins the notice ("backend cuda: "). */
 sf_status sf_model_to_gpu(sf_model *m, const char *what, const sf_options *o, sf_error *err)
 {
-    const char *why, *sep = what[0] && what[strlen(what) - 1] == ' ' ? "" : ": "; /* "..., but " runs on */
+    const char *why;
     if (!sf_cuda_device_present(&why)) {
         if (!m->notice[0]) /* a notice already there (a package compiled again for this CPU) says more */
-            snprintf(m->notice, sizeof m->notice, "%s%s%s: running on the CPU backend", what, sep, why);
+            snprintf(m->notice, sizeof m->notice, "%s%s: running on the CPU backend", what, why);
         return SF_OK;
     }
     if (!(m->gpu = sf_cuda_model_new(m->g, m->params, &m->cuda, !(o && o->no_cache), err)))
         return err ? err->code : SF_ERR_RUNTIME;
-    snprintf(m->notice, sizeof m->notice, "%s%s%s", what, sep, sf_cuda_model_describe(m->gpu));
+    snprintf(m->notice, sizeof m->notice, "%s%s", what, sf_cuda_model_describe(m->gpu));
     return SF_OK;
 }
 
@@ -280,7 +276,7 @@ static sf_model *finish(sf_model *m, const void *object, size_t size, const sf_o
         return NULL;
     }
     sf_cpu_set_threads(m->cpu, o ? o->threads : 0);
-    if (o && o->backend && !strcmp(o->backend, "cuda") && sf_model_to_gpu(m, "backend cuda", o, err) != SF_OK) {
+    if (o && o->backend && !strcmp(o->backend, "cuda") && sf_model_to_gpu(m, "backend cuda: ", o, err) != SF_OK) {
         sf_model_free(m);
         return NULL;
     }
@@ -364,10 +360,7 @@ static sf_status run_interp(sf_model *m, int64_t batch, const float *const *inpu
     sf_status st = in && out ? SF_OK : sf_fail(err, SF_ERR_NOMEM, "out of memory");
     for (size_t i = 0; st == SF_OK && i < g->inputs.len; i++) {
         const sf_value *v = g->inputs.items[i];
-        int64_t dims[SF_MAX_RANK];
-        for (int d = 0; d < v->type.rank; d++)
-            dims[d] = v->type.dim[d] == SF_DIM_B ? batch : v->type.dim[d];
-        if (!sf_tensors_add(in, v->def->name, v->type.rank, dims, inputs[i], err))
+        if (!sf_tensors_add_value(in, v->def->name, v, batch, inputs[i], err))
             st = err ? err->code : SF_ERR_NOMEM;
     }
     if (st == SF_OK)

@@ -277,13 +277,9 @@ sf_status sf_cpu_run(sf_cpu_model *m, int64_t batch, const sf_tensor_set *inputs
             ptrs[i] = t->data;
     }
     for (size_t i = 0; st == SF_OK && i < nout; i++) {
-        const sf_value *v = g->outputs.items[i];
-        int64_t dims[SF_MAX_RANK];
-        for (int d = 0; d < v->type.rank; d++)
-            dims[d] = v->type.dim[d] == SF_DIM_B ? batch : v->type.dim[d];
         char name[32];
         sf_output_name(g, i, name, sizeof name);
-        sf_tensor *t = sf_tensors_add(out, name, v->type.rank, dims, NULL, err);
+        sf_tensor *t = sf_tensors_add_value(out, name, g->outputs.items[i], batch, NULL, err);
         if (!t)
             st = err ? err->code : SF_ERR_NOMEM;
         else

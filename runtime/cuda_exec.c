@@ -41,10 +41,8 @@ static sf_status load_image(sf_cuda_model *cm, const void *image, const char *ho
     sf_status st = CU(ModuleLoadData, (&cm->mod, image));
     if (st == SF_OK) {
         char name[128];
-        cu_device d = cm->dev;
-        cm->describe[0] = '\0';
-        if (cm->cu->DeviceGetName(name, (int)sizeof name, d) != 0)
-            snprintf(name, sizeof name, "device %d", d);
+        if (cm->cu->DeviceGetName(name, (int)sizeof name, cm->dev) != 0)
+            snprintf(name, sizeof name, "device %d", cm->dev);
         snprintf(cm->describe, sizeof cm->describe, "%s (sm_%d): %s", name, cm->arch, how);
     }
     return st;
@@ -196,21 +194,14 @@ void sf_cuda_model_free(sf_cuda_model *cm)
 
 const char *sf_cuda_model_describe(const sf_cuda_model *cm) { return cm->describe; }
 
-size_t sf_cuda_model_launches(const sf_cuda_model *cm, int64_t batch)
+size_t sf_cuda_model_launches(const sf_cuda_model *cm)
 {
-    (void)batch; /* one launch per kernel node whatever the batch */
     size_t n = 0;
     for (size_t i = 0; i < cm->src.nnodes; i++)
         n += cm->src.kernel_of[i] >= 0;
     return n;
 }
 
-bool sf_cuda_model_planned_bytes(const sf_cuda_model *cm, size_t *weights, size_t *region)
-{
-    *weights = cm->plan.weights_bytes;
-    *region = cm->region_cap;
-    return cm->region_cap > 0;
-}
 
 /* the forward's launches, in order, on the stream */
 static sf_status launch_all(sf_cuda_model *cm, sf_error *err)

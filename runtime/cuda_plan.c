@@ -103,8 +103,9 @@ sf_status sf_cuda_plan_batch(sf_cuda_plan *p, const sf_cuda_source *src, int64_t
     const sf_graph *g = p->g;
     if (batch < 1 || max_grid < 1)
         return sf_fail(err, SF_ERR_INVALID_ARG, "cuda backend: batch size must be at least 1");
+    size_t npointers = count_pointers(g);
     free(p->table), free(p->launch);
-    p->table = calloc(count_pointers(g) + 1, sizeof *p->table);
+    p->table = calloc(npointers + 1, sizeof *p->table);
     p->launch = calloc(g->nodes.len + 1, sizeof *p->launch);
     if (!p->table || !p->launch)
         return sf_fail(err, SF_ERR_NOMEM, "cuda backend: out of memory planning");
@@ -121,7 +122,7 @@ sf_status sf_cuda_plan_batch(sf_cuda_plan *p, const sf_cuda_source *src, int64_t
     }
     fits = fits && !sf_mul_overflow(p->mem.row_bytes, (size_t)batch, &rows) &&
            !sf_add_overflow(rows, p->mem.fixed_bytes, &activations) && take(&p->batch_bytes, activations, &arena) &&
-           !sf_mul_overflow(count_pointers(g), sizeof(uint64_t), &bytes) && take(&p->batch_bytes, bytes, &p->table_at);
+           !sf_mul_overflow(npointers, sizeof(uint64_t), &bytes) && take(&p->batch_bytes, bytes, &p->table_at);
     if (!fits)
         return sf_fail(err, SF_ERR_NOMEM, "cuda backend: device memory for batch %lld overflows", (long long)batch);
     for (size_t i = 0; i < g->nodes.len; i++) {

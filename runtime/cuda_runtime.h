@@ -31,9 +31,7 @@ sf_status sf_cuda_exec(sf_cuda_model *cm, int64_t batch, const float *const *inp
 void sf_cuda_model_free(sf_cuda_model *cm);
 /* "NVIDIA H100 (sm_90): CUBIN for sm_90 from the package" */
 const char *sf_cuda_model_describe(const sf_cuda_model *cm);
-/* kernel launches per forward */
-size_t sf_cuda_model_launches(const sf_cuda_model *cm, int64_t batch);
-/* device bytes: the weights, and the batch region at the largest batch run so far */
-bool sf_cuda_model_planned_bytes(const sf_cuda_model *cm, size_t *weights, size_t *region);
+/* kernel launches per forward (the same at every batch) */
+size_t sf_cuda_model_launches(const sf_cuda_model *cm);
 
 #endif

@@ -101,7 +101,7 @@ static sf_model *with_cuda(sf_model *m, const sf_pkg_view *v, const char *what, 
     bool asked = o && o->backend; /* by name: cuda */
     if (!want_gpu || (!v->cuda.nimages && !asked))
         return m;
-    char archs[128], label[600] = "backend cuda";
+    char archs[128], label[600] = "backend cuda: ";
     sf_cuda_targets_text(&m->cuda, archs, sizeof archs);
     if (v->cuda.nimages)
         snprintf(label, sizeof label, "%s: CUDA code for %s%s", what, archs,

@@ -40,7 +40,7 @@ sf_model *sf_model_from_object(sf_graph *g, sf_tensor_set *weights, const void *
 
 /* Moves the model's runs to the GPU when a device is there (its package
  * code, else NVRTC); else leaves them on the CPU with one line in
- * m->notice, "<what>: <why>: running on the CPU backend". */
+ * m->notice, "<what><why>: running on the CPU backend". */
 sf_status sf_model_to_gpu(sf_model *m, const char *what, const sf_options *o, sf_error *err);
 
 /* sf_run on named tensors: inputs by name, outputs added to out. */

@@ -181,14 +181,11 @@ static char *collect(const sf_graph *g, const sf_cuda_plan *p, const unsigned ch
 {
     for (size_t i = 0; i < g->outputs.len; i++) {
         const sf_value *v = g->outputs.items[i];
-        int64_t dims[SF_MAX_RANK];
-        for (int d = 0; d < v->type.rank; d++)
-            dims[d] = v->type.dim[d] == SF_DIM_B ? p->batch : v->type.dim[d];
         char name[32];
         sf_output_name(g, i, name, sizeof name);
         sf_cuda_ref r = p->value_at[v->id];
         const unsigned char *at = (r.region == SF_CUDA_WEIGHTS ? weights : batch) + r.offset;
-        if (!sf_tensors_add(out, name, v->type.rank, dims, (const float *)at, NULL))
+        if (!sf_tensors_add_value(out, name, v, p->batch, (const float *)at, NULL))
             return strdup("out of memory");
     }
     return NULL;

@@ -486,9 +486,7 @@ static int cmd_run(const options *o, FILE *out, FILE *errf)
     }
     double t0 = now_ms();
     if (st == SF_OK)
-        st = m->gpu  ? sf_model_run_sets(m, batch, in, res, &e)
-             : m->cpu ? sf_cpu_run(m->cpu, batch, in, m->weights, res, &e)
-                      : sf_interp_run(g, batch, in, m->weights, res, &e);
+        st = sf_model_run_sets(m, batch, in, res, &e); /* sf_run picks the GPU, the CPU or the interpreter */
     if (st == SF_OK && o->time)
         fprintf(errf, "sheaf: run at batch %lld: %.3f ms (%s)\n", (long long)batch, now_ms() - t0,
                 m->gpu ? "cuda" : m->cpu ? "cpu" : "interpreter");
