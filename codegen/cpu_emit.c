@@ -19,6 +19,9 @@ LLVMValueRef em_prod(emit *e, const sf_type *t, int from, int to)
     return p;
 }
 
+static LLVMValueRef mul(emit *e, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildMul(e->b, a, b, ""); }
+static LLVMValueRef add(emit *e, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildAdd(e->b, a, b, ""); }
+
 /* the pointer at args[k], k known at run time only */
 static LLVMValueRef arg_at(emit *e, LLVMValueRef k)
 {
@@ -202,35 +205,32 @@ static void k_binary(emit *e, const sf_node *n)
     nest_close(e, &ne);
 }
 
-/* matmul: batch dims broadcast; out[.., i, j] = sum_k a[.., i, k] b[.., k, j] */
+/* matmul: batch dims broadcast; out[.., i, j] = sum_k a[.., i, k] b[.., k, j].
+ * The row and column counts are values: either may be the batch (x @ W
+ * with x [B, K] has B rows). */
 static void k_matmul(emit *e, const sf_node *n)
 {
     const sf_type *ot = &n->out[0]->type, *at = &n->in[0]->type, *bt = &n->in[1]->type;
-    int64_t Mi = at->dim[at->rank - 2], K = at->dim[at->rank - 1], N = bt->dim[bt->rank - 1];
+    LLVMValueRef Mi = em_dim(e, at->dim[at->rank - 2]), K = em_dim(e, at->dim[at->rank - 1]);
+    LLVMValueRef N = em_dim(e, bt->dim[bt->rank - 1]);
     sf_type obatch = *ot, abatch = *at, bbatch = *bt;
     obatch.rank -= 2, abatch.rank -= 2, bbatch.rank -= 2;
     LLVMValueRef a = em_arg(e, 0), b = em_arg(e, 1), out = em_arg(e, n->nin + 0), acc = accumulator(e);
     nest ne;
     nest_open(e, &ne, &obatch, false);
-    LLVMValueRef abase = LLVMBuildMul(e->b, bcast_offset(e, &ne, &obatch, &abatch), em_const(e, Mi * K), "");
-    LLVMValueRef bbase = LLVMBuildMul(e->b, bcast_offset(e, &ne, &obatch, &bbatch), em_const(e, K * N), "");
-    LLVMValueRef obase = LLVMBuildMul(e->b, bcast_offset(e, &ne, &obatch, &obatch), em_const(e, Mi * N), "");
+    LLVMValueRef abase = mul(e, bcast_offset(e, &ne, &obatch, &abatch), mul(e, Mi, K));
+    LLVMValueRef bbase = mul(e, bcast_offset(e, &ne, &obatch, &bbatch), mul(e, K, N));
+    LLVMValueRef obase = mul(e, bcast_offset(e, &ne, &obatch, &obatch), mul(e, Mi, N));
     loop li, lj, lk;
-    em_loop_begin(e, &li, em_const(e, Mi), "i");
-    em_loop_begin(e, &lj, em_const(e, N), "j");
+    em_loop_begin(e, &li, Mi, "i");
+    em_loop_begin(e, &lj, N, "j");
     LLVMBuildStore(e->b, fconst(e, 0), acc);
-    em_loop_begin(e, &lk, em_const(e, K), "k");
-    LLVMValueRef av = em_load(e, a, LLVMBuildAdd(e->b, abase,
-                                                 LLVMBuildAdd(e->b, LLVMBuildMul(e->b, li.index, em_const(e, K), ""),
-                                                              lk.index, ""), ""));
-    LLVMValueRef bv = em_load(e, b, LLVMBuildAdd(e->b, bbase,
-                                                 LLVMBuildAdd(e->b, LLVMBuildMul(e->b, lk.index, em_const(e, N), ""),
-                                                              lj.index, ""), ""));
+    em_loop_begin(e, &lk, K, "k");
+    LLVMValueRef av = em_load(e, a, add(e, abase, add(e, mul(e, li.index, K), lk.index)));
+    LLVMValueRef bv = em_load(e, b, add(e, bbase, add(e, mul(e, lk.index, N), lj.index)));
     LLVMBuildStore(e->b, em_fmuladd(e, av, bv, LLVMBuildLoad2(e->b, e->f32, acc, "")), acc);
     em_loop_end(e, &lk);
-    em_store(e, out, LLVMBuildAdd(e->b, obase, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, li.index, em_const(e, N), ""),
-                                                            lj.index, ""), ""),
-             LLVMBuildLoad2(e->b, e->f32, acc, ""));
+    em_store(e, out, add(e, obase, add(e, mul(e, li.index, N), lj.index)), LLVMBuildLoad2(e->b, e->f32, acc, ""));
     em_loop_end(e, &lj);
     em_loop_end(e, &li);
     nest_close(e, &ne);

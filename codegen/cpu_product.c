@@ -382,12 +382,18 @@ static LLVMValueRef rows_value(emit *e, const sf_node *n)
     return em_prod(e, xt, 0, xt->rank - (grouped && !shared ? 2 : 1));
 }
 
+/* over_blocks' loop: (block of ROWS rows, group) */
+int64_t em_chain_extent(const sf_node *first, int64_t B)
+{
+    int64_t G = first->op == SF_OP_GROUPED_LINEAR ? first->in[1]->type.dim[0] : 1;
+    return (rows_of(first, B) + ROWS - 1) / ROWS * G;
+}
+
 int64_t em_product_extent(const sf_node *n, int64_t B)
 {
-    if (narrow(n) && rows_of(n, B) <= NARROW_MAX_ROWS)
+    if (narrow(n) && rows_of(n, B) <= NARROW_MAX_ROWS) /* narrow_product's loop: (row, block of 8 groups) */
         return rows_of(n, B) * ((n->in[1]->type.dim[0] + WIDTH - 1) / WIDTH);
-    int64_t G = n->op == SF_OP_GROUPED_LINEAR ? n->in[1]->type.dim[0] : 1;
-    return (rows_of(n, B) + ROWS - 1) / ROWS * G;
+    return em_chain_extent(n, B);
 }
 
 /* the product of node n reading args[xa] (x), args[wa], args[ba] (bias, if

@@ -239,7 +239,7 @@ sf_status sf_cpu_exec(sf_cpu_model *m, int64_t batch, const float *const *inputs
         if (first == i && blas_product(m, n, batch, flops, threads))
             continue;
         call c = {m->kernels[i], args, batch};
-        int64_t extent = em_extent(a, batch);
+        int64_t extent = first != i ? em_chain_extent(a, batch) : em_extent(a, batch);
         if (threads > 1 && extent > 1 && (flops >= SPLIT_MIN_FLOPS || kernel_bytes(a, n, batch) >= SPLIT_MIN_BYTES))
             sf_pool_for(m->pool, run_piece, &c, extent, threads);
         else

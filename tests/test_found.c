@@ -1,0 +1,114 @@
+/* Regressions for what was found by trying sheaf on models written outside
+ * the test corpus (tests/models/found.py): each model that the CPU backend
+ * once got wrong runs at every batch from 1 to 300, at -O0 and -O2,
+ * against the interpreter on the unoptimised graph. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu.h"
+#include "fileio.h"
+#include "frontend.h"
+#include "pass.h"
+
+static sf_py_model *trace(const char *file, const char *expr, const char *input)
+{
+    char path[1024], *src;
+    size_t len;
+    sf_error e = {0};
+    snprintf(path, sizeof path, "%s/%s", SF_MODELS, file);
+    assert_int_equal(sf_read_file(path, &src, &len, &e), SF_OK);
+    const char *inputs[] = {input};
+    sf_py_options o = {expr, inputs, 1, NULL, 0};
+    sf_py_model *m = sf_py_compile(path, src, len, &o, &e);
+    free(src);
+    if (!m)
+        fail_msg("%s: %s", expr, e.msg);
+    return m;
+}
+
+/* the CPU backend on `expr` at opt level `level` matches the interpreter on
+ * the -O0 graph at every batch in [1, max_batch] */
+static void every_batch(const char *file, const char *expr, const char *input, int level, int64_t max_batch)
+{
+    sf_error e = {0};
+    sf_py_model *m0 = trace(file, expr, input), *m = trace(file, expr, input);
+    sf_tensor_set *w = sf_tensors_new();
+    assert_int_equal(sf_py_init_weights(m0, 7, w, &e), SF_OK);
+    sf_module mod = {.g = m->graph, .weights = w};
+    sf_pipeline_opts o = {.opt_level = level, .verify_each = true};
+    if (sf_run_pipeline(&mod, &o, &e) != SF_OK)
+        fail_msg("%s: %s", expr, e.msg);
+    m->graph = mod.g;
+    sf_cpu_model *cm = sf_cpu_compile(m->graph, &e);
+    if (!cm)
+        fail_msg("%s: %s", expr, e.msg);
+    for (int64_t batch = 1; batch <= max_batch; batch++) {
+        sf_tensor_set *in = sf_tensors_new(), *want = sf_tensors_new(), *got = sf_tensors_new();
+        assert_int_equal(sf_random_inputs(m0->graph, batch, (uint64_t)batch, in, &e), SF_OK);
+        assert_int_equal(sf_interp_run(m0->graph, batch, in, w, want, &e), SF_OK);
+        if (sf_cpu_run(cm, batch, in, w, got, &e) != SF_OK)
+            fail_msg("%s batch %lld: %s", expr, (long long)batch, e.msg);
+        assert_int_equal(sf_tensors_count(got), sf_tensors_count(want));
+        for (size_t i = 0; i < want->tensors.len; i++) {
+            const sf_tensor *a = want->tensors.items[i], *b = got->tensors.items[i];
+            assert_int_equal(sf_tensor_numel(a), sf_tensor_numel(b));
+            for (size_t k = 0; k < sf_tensor_numel(a); k++) {
+                double d = (double)b->data[k] - a->data[k], tol = 1e-5 + 1e-4 * (a->data[k] < 0 ? -a->data[k] : a->data[k]);
+                if (!(d <= tol && -d <= tol))
+                    fail_msg("%s -O%d batch %lld: output %zu element %zu: cpu %g, interpreter %g", expr, level,
+                             (long long)batch, i, k, b->data[k], a->data[k]);
+            }
+        }
+        sf_tensors_free(in), sf_tensors_free(want), sf_tensors_free(got);
+    }
+    sf_cpu_free(cm);
+    sf_tensors_free(w);
+    sf_py_model_free(m0), sf_py_model_free(m);
+}
+
+/* 37 heads on their own 12-column slices: Linear(12, 7) -> tanh ->
+ * Linear(7, 3): grouped products too narrow for a chunk of 8, chained;
+ * the chain ran over 5 of its 37 work items per row below batch 257 */
+static void test_narrow_chain(void **state)
+{
+    (void)state;
+    if (!sf_cpu_available())
+        skip();
+    for (int level = 0; level <= 2; level += 2)
+        every_batch("found.py", "Heads(37, 12, 7, 3)", "x=f32[B,444]", level, 300);
+}
+
+/* x @ W with W a parameter: the kernel took the batch dim for a constant */
+static void test_matmul_parameter(void **state)
+{
+    (void)state;
+    if (!sf_cpu_available())
+        skip();
+    for (int level = 0; level <= 2; level += 2) {
+        every_batch("found.py", "MatW(4, 4)", "x=f32[B,4]", level, 40);
+        every_batch("found.py", "MatW(5, 3)", "x=f32[B,2,5]", level, 40);
+    }
+}
+
+/* 50 branches of Linear -> GELU -> Linear, torch.stack(...).mean(0) */
+static void test_stack_mean(void **state)
+{
+    (void)state;
+    if (!sf_cpu_available())
+        skip();
+    for (int level = 0; level <= 2; level += 2)
+        every_batch("found.py", "StackMean(50, 10, 5, 3)", "x=f32[B,10]", level, 300);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_narrow_chain),
+        cmocka_unit_test(test_matmul_parameter),
+        cmocka_unit_test(test_stack_mean),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
