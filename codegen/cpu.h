@@ -50,6 +50,10 @@ const sf_graph *sf_cpu_graph(const sf_cpu_model *m);
  * and a switch to keep them in generated code (for comparisons). */
 bool sf_cpu_has_blas(void);
 void sf_cpu_set_blas(sf_cpu_model *m, bool use);
+/* Poisoning: before each run every activation byte is set to NaN, so that an element read before anything wrote it shows as
+ * NaN in the results. On by default where SHEAF_POISON is set (the test
+ * suite sets it); sf_options.poison and `--poison` turn it on too. */
+void sf_cpu_set_poison(sf_cpu_model *m, bool on);
 /* Threads for later runs: 0 means one per CPU this process may use. */
 void sf_cpu_set_threads(sf_cpu_model *m, int threads);
 int sf_cpu_threads(const sf_cpu_model *m);

@@ -1,6 +1,8 @@
 /* Kernel emission for the CPU backend: plain loop nests in LLVM IR over
  * contiguous row-major buffers; LLVM's O3 pipeline vectorises the inner
  * loops. Accumulations are in f32 with fused multiply-add. */
+#include <stdlib.h>
+
 #include "cpu_emit.h"
 #include "kernel_key.h"
 
@@ -238,22 +240,36 @@ static void k_matmul(emit *e, const sf_node *n)
 
 /* copies a [outer, len, inner] block: dst[o, at + j, i] = src[o, from + j*step, i]; o runs over the
  * kernel's share of outer */
-static void copy_block(emit *e, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef inner,
-                       int64_t len, int64_t dst_len, LLVMValueRef at, int64_t src_len, LLVMValueRef from, int64_t step)
+static void copy_block(emit *e, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef inner, LLVMValueRef len,
+                       LLVMValueRef dst_len, LLVMValueRef at, LLVMValueRef src_len, LLVMValueRef from, int64_t step)
 {
     loop lo, lj, li;
     em_part_loop_begin(e, &lo, "o");
-    em_loop_begin(e, &lj, em_const(e, len), "j");
+    em_loop_begin(e, &lj, len, "j");
     em_loop_begin(e, &li, inner, "i");
-    LLVMValueRef s = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, lo.index, em_const(e, src_len), ""),
-                                  LLVMBuildAdd(e->b, from, LLVMBuildMul(e->b, lj.index, em_const(e, step), ""), ""), "");
-    LLVMValueRef d = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, lo.index, em_const(e, dst_len), ""),
-                                  LLVMBuildAdd(e->b, at, lj.index, ""), "");
-    LLVMValueRef sv = em_load(e, src, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, s, inner, ""), li.index, ""));
-    em_store(e, dst, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, d, inner, ""), li.index, ""), sv);
+    LLVMValueRef s = add(e, mul(e, lo.index, src_len), add(e, from, mul(e, lj.index, em_const(e, step))));
+    LLVMValueRef d = add(e, mul(e, lo.index, dst_len), add(e, at, lj.index));
+    LLVMValueRef sv = em_load(e, src, add(e, mul(e, s, inner), li.index));
+    em_store(e, dst, add(e, mul(e, d, inner), li.index), sv);
     em_loop_end(e, &li);
     em_loop_end(e, &lj);
     em_loop_end(e, &lo);
+}
+
+/* element i of a constant i64 table in the module */
+static LLVMValueRef table_at(emit *e, const int64_t *v, int n, LLVMValueRef i)
+{
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(e->ctx), at = LLVMArrayType(i64, (unsigned)n);
+    LLVMValueRef *c = malloc(sizeof *c * (size_t)n);
+    for (int k = 0; k < n; k++)
+        c[k] = LLVMConstInt(i64, (unsigned long long)v[k], 0);
+    LLVMValueRef g = LLVMAddGlobal(e->mod, at, "table");
+    LLVMSetInitializer(g, LLVMConstArray(i64, c, (unsigned)n));
+    LLVMSetGlobalConstant(g, 1);
+    LLVMSetLinkage(g, LLVMPrivateLinkage);
+    free(c);
+    LLVMValueRef idx[2] = {em_const(e, 0), i};
+    return LLVMBuildLoad2(e->b, i64, LLVMBuildGEP2(e->b, at, g, idx, 2, ""), "");
 }
 
 /* whether values v[0..count) all have the same extent along dim d */
@@ -272,28 +288,24 @@ static bool equal_parts(sf_value *const *v, int count, int d)
 static void copy_parts(emit *e, bool join, LLVMValueRef whole_buf, int first, int count, sf_value *const *parts,
                        int d, int64_t whole, LLVMValueRef inner)
 {
-    if (equal_parts(parts, count, d)) {
-        int64_t part = parts[0]->type.dim[d];
-        loop lp;
-        em_loop_begin(e, &lp, em_const(e, count), "p");
-        LLVMValueRef buf = arg_at(e, LLVMBuildAdd(e->b, lp.index, em_const(e, first), ""));
-        LLVMValueRef at = LLVMBuildMul(e->b, lp.index, em_const(e, part), "");
-        if (join)
-            copy_block(e, whole_buf, buf, inner, part, whole, at, part, em_const(e, 0), 1);
-        else
-            copy_block(e, buf, whole_buf, inner, part, part, em_const(e, 0), whole, at, 1);
-        em_loop_end(e, &lp);
-        return;
-    }
-    int64_t at = 0;
-    for (int k = 0; k < count; k++) {
-        int64_t part = parts[k]->type.dim[d];
-        if (join)
-            copy_block(e, whole_buf, em_arg(e, first + k), inner, part, whole, em_const(e, at), part, em_const(e, 0), 1);
-        else
-            copy_block(e, em_arg(e, first + k), whole_buf, inner, part, part, em_const(e, 0), whole, em_const(e, at), 1);
-        at += part;
-    }
+    /* each part's extent and place along d: constants when the parts are equal, else
+     * read from two tables (an unrolled copy per part made LLVM take minutes for 1000) */
+    int64_t *len = malloc(sizeof *len * (size_t)count), *at = malloc(sizeof *at * (size_t)count), sum = 0;
+    for (int k = 0; k < count; k++)
+        len[k] = parts[k]->type.dim[d], at[k] = sum, sum += len[k];
+    bool equal = equal_parts(parts, count, d);
+    loop lp;
+    em_loop_begin(e, &lp, em_const(e, count), "p");
+    LLVMValueRef buf = arg_at(e, add(e, lp.index, em_const(e, first)));
+    LLVMValueRef part = equal ? em_const(e, len[0]) : table_at(e, len, count, lp.index);
+    LLVMValueRef where = equal ? mul(e, lp.index, em_const(e, len[0])) : table_at(e, at, count, lp.index);
+    LLVMValueRef zero = em_const(e, 0), all = em_const(e, whole);
+    if (join)
+        copy_block(e, whole_buf, buf, inner, part, all, where, part, zero, 1);
+    else
+        copy_block(e, buf, whole_buf, inner, part, part, zero, all, where, 1);
+    em_loop_end(e, &lp);
+    free(len), free(at);
 }
 
 static void k_concat(emit *e, const sf_node *n)
@@ -308,8 +320,8 @@ static void k_slice(emit *e, const sf_node *n)
     const sf_type *it = &n->in[0]->type, *ot = &n->out[0]->type;
     int d = (int)sf_attr_int(n, "dim");
         /* the executor passes the operand from `start` on (sf_kernel_arg_offset) */
-    copy_block(e, em_arg(e, n->nin + 0), em_arg(e, 0), em_prod(e, it, d + 1, it->rank),
-               ot->dim[d], ot->dim[d], em_const(e, 0), it->dim[d], em_const(e, 0), sf_attr_int(n, "step"));
+    copy_block(e, em_arg(e, n->nin + 0), em_arg(e, 0), em_prod(e, it, d + 1, it->rank), em_const(e, ot->dim[d]),
+               em_const(e, ot->dim[d]), em_const(e, 0), em_const(e, it->dim[d]), em_const(e, 0), sf_attr_int(n, "step"));
 }
 
 /* sum/mean: zero the result, add every input element into its place, scale */
@@ -441,7 +453,8 @@ static void k_stack(emit *e, const sf_node *n)
     LLVMValueRef out = em_arg(e, n->nin), inner = em_prod(e, it, d, it->rank);
     loop lp;
     em_loop_begin(e, &lp, em_const(e, n->nin), "p");
-    copy_block(e, out, arg_at(e, lp.index), inner, 1, n->nin, lp.index, 1, em_const(e, 0), 1);
+    copy_block(e, out, arg_at(e, lp.index), inner, em_const(e, 1), em_const(e, n->nin), lp.index, em_const(e, 1),
+               em_const(e, 0), 1);
     em_loop_end(e, &lp);
 }
 

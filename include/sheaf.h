@@ -90,6 +90,12 @@ typedef struct sf_options {
                                    ($XDG_CACHE_HOME/sheaf or ~/.cache/sheaf) holds it, and keep nothing there */
     const char *precision;      /* NULL or "fp32": every product in fp32 (TF32 off); "tf32", "fp16",
                                    "bf16" are refused with the reason until they are built */
+    bool check;                 /* every sf_run also runs the reference interpreter on the model's IR and
+                                   fails (SF_ERR_RUNTIME, naming the output, the worst element and both
+                                   values) where they differ beyond rtol 1e-3, atol 1e-4 x the output's
+                                   largest |value|; slow: for finding a wrong result, not for serving */
+    bool poison;                /* the CPU backend fills its activations with NaN before every run, so
+                                   that a value read before it was written shows (also: SHEAF_POISON=1) */
 } sf_options;
 
 typedef struct sf_model sf_model;
@@ -102,7 +108,7 @@ sf_model *sf_compile_file(const char *path, const sf_options *o, sf_error *err);
 sf_model *sf_compile_text(const char *text, size_t len, const char *name, const sf_options *o, sf_error *err);
 /* A compiled package (sheaf compile -o m.sheaf, or sf_save): compiles
  * nothing when it was built for this CPU (see docs/package.md). o may be
- * NULL; only threads and backend are read. */
+ * NULL; only threads, backend, check and poison are read. */
 sf_model *sf_load(const char *path, const sf_options *o, sf_error *err);
 /* Writes the model as a package: IR, weights, native code for this CPU. */
 sf_status sf_save(const sf_model *m, const char *path, sf_error *err);

@@ -52,6 +52,29 @@ sf_status sf_random_inputs(const sf_graph *g, int64_t batch, uint64_t seed, sf_t
 /* The output names: "output" for one output, else "output.0", "output.1"... */
 void sf_output_name(const sf_graph *g, size_t i, char *buf, size_t cap);
 
+/* Whether a backend's values agree with the oracle's: every element within
+ * SF_CHECK_ATOL * scale + SF_CHECK_RTOL * |want|, scale being the largest
+ * finite |want| of the tensor (at least 1), NaN only where the oracle has
+ * NaN. worst (may be NULL) gets the element farthest beyond the tolerance
+ * and the largest absolute difference (infinite for a NaN on one side). */
+#define SF_CHECK_RTOL 1e-3
+#define SF_CHECK_ATOL 1e-4
+typedef struct sf_mismatch {
+    size_t index;   /* flat, row-major */
+    float got, want;
+    double excess;  /* |got - want| / tolerance: <= 1 agrees */
+    double max_abs; /* over the whole tensor */
+} sf_mismatch;
+bool sf_compare_values(const float *got, const float *want, size_t n, sf_mismatch *worst);
+/* "element 17 [2, 5]": the worst element's place in v's shape at batch */
+void sf_mismatch_describe(const sf_mismatch *w, const sf_value *v, int64_t batch, char *buf, size_t cap);
+
+/* Each output of g (got[i] from `who`, want[i] from `oracle`) compared as
+ * above; the first that disagrees fails with SF_ERR_RUNTIME: "check:
+ * output 'output' element 17 [2, 5] at batch 3: cpu 0.5, interpreter 0.1 ...". */
+sf_status sf_compare_outputs(const sf_graph *g, int64_t batch, const char *who, const char *oracle,
+                             const float *const *got, const float *const *want, sf_error *err);
+
 /* The reference interpreter: plain loops, double accumulators. Outputs are
  * added to `out` under their output names. */
 sf_status sf_interp_run(const sf_graph *g, int64_t batch, const sf_tensor_set *inputs, const sf_tensor_set *weights,

@@ -263,6 +263,7 @@ static sf_model *finish(sf_model *m, const void *object, size_t size, const sf_o
     bool bad;
     if (!m)
         return NULL;
+    m->check = o && o->check;
     if (wants_interp(o, err, &bad) || bad) {
         if (bad) {
             sf_model_free(m);
@@ -276,6 +277,8 @@ static sf_model *finish(sf_model *m, const void *object, size_t size, const sf_o
         return NULL;
     }
     sf_cpu_set_threads(m->cpu, o ? o->threads : 0);
+    if (o && o->poison)
+        sf_cpu_set_poison(m->cpu, true);
     if (o && o->backend && !strcmp(o->backend, "cuda") && sf_model_to_gpu(m, "backend cuda: ", o, err) != SF_OK) {
         sf_model_free(m);
         return NULL;
@@ -374,6 +377,27 @@ static sf_status run_interp(sf_model *m, int64_t batch, const float *const *inpu
     return st;
 }
 
+/* sf_options.check: the interpreter on the same inputs, each output compared */
+static sf_status check_run(sf_model *m, int64_t batch, const float *const *inputs, float *const *outputs,
+                           sf_error *err)
+{
+    size_t n = m->g->outputs.len;
+    float **want = calloc(n + 1, sizeof *want);
+    sf_status st = want ? SF_OK : sf_fail(err, SF_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; st == SF_OK && i < n; i++)
+        if (!(want[i] = malloc(sf_output_numel(m, i, batch) * sizeof(float) + 1)))
+            st = sf_fail(err, SF_ERR_NOMEM, "check: out of memory for the interpreter's outputs");
+    if (st == SF_OK)
+        st = run_interp(m, batch, inputs, want, err);
+    if (st == SF_OK)
+        st = sf_compare_outputs(m->g, batch, m->gpu ? "cuda" : "cpu", "interpreter", (const float *const *)outputs,
+                                (const float *const *)want, err);
+    for (size_t i = 0; want && i < n; i++)
+        free(want[i]);
+    free(want);
+    return st;
+}
+
 sf_status sf_run(sf_model *m, int64_t batch, const float *const *inputs, float *const *outputs, sf_error *err)
 {
     if (!m || (!inputs && m->g->inputs.len) || !outputs)
@@ -388,8 +412,8 @@ sf_status sf_run(sf_model *m, int64_t batch, const float *const *inputs, float *
         if (!outputs[i] || !sf_output_numel(m, i, batch))
             return sf_fail(err, SF_ERR_INVALID_ARG, "sf_run: output %zu is null or too large at batch %lld", i,
                            (long long)batch);
-    if (m->gpu)
-        return sf_cuda_exec(m->gpu, batch, inputs, outputs, err);
-    return m->cpu ? sf_cpu_exec(m->cpu, batch, inputs, m->params, outputs, err)
-                  : run_interp(m, batch, inputs, outputs, err);
+    sf_status st = m->gpu ? sf_cuda_exec(m->gpu, batch, inputs, outputs, err)
+                 : m->cpu ? sf_cpu_exec(m->cpu, batch, inputs, m->params, outputs, err)
+                          : run_interp(m, batch, inputs, outputs, err);
+    return st == SF_OK && m->check && (m->gpu || m->cpu) ? check_run(m, batch, inputs, outputs, err) : st;
 }

@@ -40,6 +40,18 @@ static double kernel_bytes(const sf_node *first, const sf_node *last, int64_t ba
     return bytes;
 }
 
+void sf_cpu_set_poison(sf_cpu_model *m, bool on) { m->poison = on; }
+
+/* every activation byte NaN (all bits set: a quiet NaN). Outputs need
+ * none: the run copies every element of each into the caller's buffer,
+ * which may be an input's too. */
+static void poison(sf_cpu_model *m, int64_t batch)
+{
+    size_t bytes;
+    if (sf_cpu_planned_bytes(m, batch, &bytes))
+        memset(m->arena, 0xff, bytes);
+}
+
 void sf_cpu_set_threads(sf_cpu_model *m, int threads)
 {
     if (threads < 1)
@@ -197,6 +209,8 @@ sf_status sf_cpu_exec(sf_cpu_model *m, int64_t batch, const float *const *inputs
     if (!m->pool && !(m->pool = sf_pool_new(m->threads)))
         return sf_fail(err, SF_ERR_RUNTIME, "cpu backend: cannot start %d threads", m->threads);
     int threads = sf_pool_threads(m->pool);
+    if (m->poison)
+        poison(m, batch);
     for (size_t i = 0; i < g->inputs.len; i++)
         m->bufs[((const sf_value *)g->inputs.items[i])->id] = (float *)inputs[i];
     for (size_t i = 0; i < g->params.len; i++)

@@ -274,6 +274,7 @@ static sf_cpu_model *model_new(const sf_graph *g, int **kid, size_t **rep, int *
         return NULL;
     }
     m->threads = sf_pool_cpus();
+    m->poison = getenv("SHEAF_POISON") && *getenv("SHEAF_POISON") && strcmp(getenv("SHEAF_POISON"), "0");
     m->g = copy_graph(g, err);
     size_t nn = m->g ? m->g->nodes.len + 1 : 0;
     m->kernels = m->g ? calloc(nn, sizeof *m->kernels) : NULL;

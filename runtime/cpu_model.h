@@ -28,6 +28,7 @@ struct sf_cpu_model {
     float **packed;          /* by node: its product weight packed for the kernel (NULL: none yet) */
     const float **packed_src;/* by node: what was packed */
     bool no_blas;            /* large dense products in generated code too (tests, comparisons) */
+    bool poison;             /* NaN in the arena and outputs before each run (sf_cpu_set_poison) */
     bool repack;             /* pack again on the next run: weights may have changed in place */
     void *object;            /* the kernels' object code (what a package stores) */
     size_t object_size;

@@ -21,6 +21,7 @@ struct sf_model {
     struct sf_cuda_model *gpu; /* set: sf_run runs on the GPU */
     sf_pkg_cuda cuda;         /* ahead-of-time CUDA code (owned; none: no images) */
     char **out_names;         /* "output", or "output.0", "output.1"... */
+    bool check;               /* sf_options.check: each run compared with the interpreter */
     char notice[512];
 };
 

@@ -7,4 +7,10 @@
 /* The IR text of a random model (malloc'd); the same seed gives the same model. */
 char *sf_test_random_model(uint64_t seed);
 
+/* Branchy models the way users write them, with awkward sizes
+ * (tests/randwide.c), and the batch to run each at (*batch). */
+char *sf_test_random_wide_model(uint64_t seed, int64_t *batch);
+/* One product on either side of OpenBLAS's threshold, and its batch. */
+char *sf_test_random_dense_model(uint64_t seed, int64_t *batch);
+
 #endif

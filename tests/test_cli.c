@@ -3,6 +3,10 @@
 #include "testutil.h"
 
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fileio.h"
 
 static const char *tiny_ir =
     "param @w : f32[1,2]\nparam @b : f32[1]\n"
@@ -215,6 +219,87 @@ static void test_version_and_help(void **state)
     assert_contains(out, "usage: sheaf");
 }
 
+/* bytes of a file, to see that a refused command left it as it was */
+static size_t file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (size_t)st.st_size : 0;
+}
+
+/* an output naming any file the command reads is refused, and that file
+ * is left whole (hard and symbolic links count as the same file) */
+static void test_outputs_never_replace_inputs(void **state)
+{
+    (void)state;
+    const char *ir = write_tiny();
+    const char *w = save("w2.safetensors", tset(2, (tensor_lit[]){LIT("w", 2, DIMS(1, 2), 2, -1), LIT("b", 1, DIMS(1), 0.5)}));
+    const char *in = save("in2.safetensors", tset(1, &LIT("x", 2, DIMS(3, 2), 1, 1, 0, 3, 2, 0)));
+    size_t ir_size = file_size(ir), w_size = file_size(w), in_size = file_size(in);
+    const char *out, *err;
+    const char *sym = tmp_path("in2.link");
+    unlink(sym);
+    assert_int_equal(symlink(in, sym), 0);
+    const char *hard = tmp_path("w2.hard");
+    unlink(hard);
+    assert_int_equal(link(w, hard), 0);
+    struct { const char *const *args; const char *msg; } cases[] = {
+        {(const char *[]){"sheaf", "run", ir, "--weights", w, "--inputs", in, "-o", in, NULL}, "is the --inputs file"},
+        {(const char *[]){"sheaf", "run", ir, "--weights", w, "--inputs", in, "-o", sym, NULL}, "is the --inputs file"},
+        {(const char *[]){"sheaf", "run", ir, "--weights", w, "-o", w, NULL}, "is the --weights file"},
+        {(const char *[]){"sheaf", "run", ir, "--weights", w, "-o", hard, NULL}, "is the --weights file"},
+        {(const char *[]){"sheaf", "run", ir, "-o", ir, NULL}, "is the model file"},
+        {(const char *[]){"sheaf", "ir", ir, "-o", ir, NULL}, "is the model file"},
+        {(const char *[]){"sheaf", "compile", ir, "--backend", "interp", "-o", ir, NULL}, "is the model file"},
+        {(const char *[]){"sheaf", "bench", ir, "--json", ir, NULL}, "--json"},
+        {(const char *[]){"sheaf", "bench", ir, "--json", w, "--weights", w, NULL}, "is the --weights file"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (run_cli(cases[i].args, &out, &err) != 2)
+            fail_msg("case %zu: %s", i, err);
+        assert_contains(err, cases[i].msg);
+        assert_contains(err, "refusing to overwrite it");
+    }
+    assert_int_equal(file_size(ir), ir_size);
+    assert_int_equal(file_size(w), w_size);
+    assert_int_equal(file_size(in), in_size);
+    /* a package run with -o naming the package itself */
+    const char *pkg = tmp_path("self.sheaf");
+    assert_int_equal(run_cli((const char *[]){"sheaf", "compile", ir, "--backend", "interp", "-o", pkg, NULL}, &out, &err), 0);
+    size_t pkg_size = file_size(pkg);
+    assert_int_equal(run_cli((const char *[]){"sheaf", "run", pkg, "-o", pkg, NULL}, &out, &err), 2);
+    assert_contains(err, "is the model file");
+    assert_int_equal(file_size(pkg), pkg_size);
+}
+
+/* a special file is written in place or refused, never replaced by a rename */
+static void test_outputs_to_special_files(void **state)
+{
+    (void)state;
+    const char *ir = write_tiny(), *out, *err;
+    struct stat before, after;
+    assert_int_equal(stat("/dev/null", &before), 0);
+    assert_int_equal(run_cli((const char *[]){"sheaf", "run", ir, "-o", "/dev/null", NULL}, &out, &err), 0);
+    assert_int_equal(stat("/dev/null", &after), 0);
+    assert_true(S_ISCHR(after.st_mode));
+    assert_int_equal(before.st_ino, after.st_ino);
+    /* a FIFO that nobody reads: refused at once, not a hang; still a FIFO */
+    const char *fifo = tmp_path("out.fifo");
+    unlink(fifo);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(run_cli((const char *[]){"sheaf", "run", ir, "-o", fifo, NULL}, &out, &err), 1);
+    assert_contains(err, "a FIFO with no reader");
+    assert_int_equal(stat(fifo, &after), 0);
+    assert_true(S_ISFIFO(after.st_mode));
+    /* a directory */
+    const char *dir = tmp_path("out.dir");
+    mkdir(dir, 0700);
+    assert_int_equal(run_cli((const char *[]){"sheaf", "run", ir, "-o", dir, NULL}, &out, &err), 1);
+    assert_contains(err, "is a directory");
+    sf_error e = {0};
+    sf_outfile of;
+    assert_int_equal(sf_outfile_open(&of, dir, &e), SF_ERR_IO);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +312,8 @@ int main(void)
         cmocka_unit_test(test_usage_refusals),
         cmocka_unit_test(test_pass_options),
         cmocka_unit_test(test_version_and_help),
+        cmocka_unit_test(test_outputs_never_replace_inputs),
+        cmocka_unit_test(test_outputs_to_special_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,13 +4,19 @@
  * against the interpreter on the unoptimised graph. */
 #include "testutil.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench.h"
 #include "cpu.h"
+#ifdef SF_TEST_CPU_INTERNALS
+#include "cpu_model.h"
+#endif
 #include "fileio.h"
 #include "frontend.h"
+#include "model.h"
 #include "pass.h"
 
 static sf_py_model *trace(const char *file, const char *expr, const char *input)
@@ -103,12 +109,115 @@ static void test_stack_mean(void **state)
         every_batch("found.py", "StackMean(50, 10, 5, 3)", "x=f32[B,10]", level, 300);
 }
 
+static const char linear_ir[] = "param @w : f32[3,4]\nparam @b : f32[3]\n\nfunc @f(%x: f32[B,4]) {\n"
+                                "  %0 = linear %x, @w, @b : f32[B,3]\n  %1 = relu %0 : f32[B,3]\n  return %1\n}\n";
+
+/* a model run once: the CPU backend keeps the weights it packed then */
+static sf_model *wrong_after_first_run(bool check, bool unoptimised)
+{
+    sf_error e = {0};
+    sf_options o = {.backend = "cpu", .seed = 3, .check = check, .unoptimised = unoptimised};
+    sf_model *m = sf_compile_text(linear_ir, strlen(linear_ir), "lin.sfir", &o, &e);
+    if (!m)
+        fail_msg("%s", e.msg);
+    float x[8] = {1, 2, 3, 4, -1, 0.5f, 2, 1}, y[6];
+    const float *in[] = {x};
+    float *out[] = {y};
+    assert_int_equal(sf_run(m, 2, in, out, &e), SF_OK);
+    return m;
+}
+
+/* the interpreter's weights changed in place (the CPU's packed copy is
+ * not: nothing told it), so that the two disagree */
+static void corrupt(sf_model *m)
+{
+    for (size_t i = 0; i < m->weights->tensors.len; i++)
+        ((sf_tensor *)m->weights->tensors.items[i])->data[0] += 3.0f;
+}
+
+/* sf_options.check (sheaf run --check) names the output, the element and both values */
+static void test_check_reports_a_wrong_result(void **state)
+{
+    (void)state;
+    if (!sf_cpu_available())
+        skip();
+    sf_error e = {0};
+    sf_model *m = wrong_after_first_run(true, false);
+    float x[8] = {1, 2, 3, 4, -1, 0.5f, 2, 1}, y[6];
+    const float *in[] = {x};
+    float *out[] = {y};
+    assert_int_equal(sf_run(m, 2, in, out, &e), SF_OK); /* not yet wrong: agrees */
+    corrupt(m);
+    assert_int_equal(sf_run(m, 2, in, out, &e), SF_ERR_RUNTIME);
+    assert_contains(e.msg, "check: output 'output' element ");
+    assert_contains(e.msg, "at batch 2: cpu ");
+    assert_contains(e.msg, ", interpreter ");
+    sf_model_free(m);
+    /* a NaN where the oracle has a number is a disagreement, not a pass */
+    sf_mismatch w;
+    const float want[3] = {1, 2, 3}, got[3] = {1, NAN, 3}, same[3] = {1, 2.0001f, 3};
+    assert_false(sf_compare_values(got, want, 3, &w));
+    assert_int_equal(w.index, 1);
+    assert_true(isinf(w.max_abs));
+    assert_true(sf_compare_values(same, want, 3, &w));
+}
+
+/* sheaf bench exits non-zero when the model disagrees with its baselines */
+static void test_bench_fails_on_a_wrong_result(void **state)
+{
+    (void)state;
+    if (!sf_cpu_available())
+        skip();
+    sf_model *m = wrong_after_first_run(false, false), *o0 = wrong_after_first_run(false, true);
+    int64_t batches[] = {2};
+    FILE *devnull = fopen("/dev/null", "w");
+    sf_bench_opts bo = {"lin", batches, 1, 0.01, NULL, devnull};
+    sf_error e = {0};
+    assert_int_equal(sf_bench(m, o0, &bo, &e), 0);
+    corrupt(o0); /* the interpreter baseline runs o0's weights */
+    assert_int_equal(sf_bench(m, o0, &bo, &e), 1);
+    assert_contains(e.msg, "check: output 'output' element ");
+    fclose(devnull);
+    sf_model_free(m);
+    sf_model_free(o0);
+}
+
+/* poisoning: a run leaves NaN in every activation byte no kernel wrote */
+static void test_poison(void **state)
+{
+    (void)state;
+#ifndef SF_TEST_CPU_INTERNALS
+    skip();
+#else
+    sf_error e = {0};
+    sf_model *m = wrong_after_first_run(false, true);
+    size_t bytes;
+    assert_true(sf_cpu_planned_bytes(m->cpu, 2, &bytes));
+    assert_true(bytes >= 2 * 3 * sizeof(float));
+    float x[8] = {0}, y[6];
+    const float *in[] = {x};
+    float *out[] = {y};
+    sf_cpu_set_poison(m->cpu, false);
+    memset(m->cpu->arena, 0, bytes);
+    assert_int_equal(sf_run(m, 1, in, out, &e), SF_OK); /* batch 1 writes half of what batch 2 planned */
+    assert_int_equal(m->cpu->arena[bytes - 1], 0);
+    sf_cpu_set_poison(m->cpu, true);
+    assert_int_equal(sf_run(m, 2, in, out, &e), SF_OK);
+    assert_int_equal(sf_run(m, 1, in, out, &e), SF_OK);
+    assert_int_equal(m->cpu->arena[bytes - 1], 0xff);
+    sf_model_free(m);
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_narrow_chain),
         cmocka_unit_test(test_matmul_parameter),
         cmocka_unit_test(test_stack_mean),
+        cmocka_unit_test(test_check_reports_a_wrong_result),
+        cmocka_unit_test(test_bench_fails_on_a_wrong_result),
+        cmocka_unit_test(test_poison),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cpu.h"
 #include "pass.h"
@@ -100,8 +101,119 @@ static void test_random_models(void **state)
     assert_true(bn_folded > CASES / 20);
 }
 
+static double clock_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* one output set against the oracle's, with the model on failure */
+static void agree(const sf_tensor_set *want, const sf_tensor_set *got, const char *what, uint64_t seed,
+                  int64_t batch, const char *ir)
+{
+    assert_int_equal(sf_tensors_count(want), sf_tensors_count(got));
+    for (size_t i = 0; i < want->tensors.len; i++) {
+        const sf_tensor *a = want->tensors.items[i], *b = got->tensors.items[i];
+        assert_int_equal(sf_tensor_numel(a), sf_tensor_numel(b));
+        sf_mismatch w;
+        if (!sf_compare_values(b->data, a->data, sf_tensor_numel(a), &w))
+            fail_msg("seed %llu batch %lld: %s output %zu element %zu: %g, interpreter on -O0 %g\n%s",
+                     (unsigned long long)seed, (long long)batch, what, i, w.index, w.got, w.want, ir);
+    }
+}
+
+/* the CPU backend on g at each batch against the interpreter on g0 */
+static void cpu_agrees(const sf_graph *g0, const sf_graph *g, const sf_tensor_set *w, const int64_t *batches, int nb,
+                       uint64_t seed, const char *ir, const char *what)
+{
+    sf_error e = {0};
+    sf_cpu_model *cm = sf_cpu_compile(g, &e);
+    if (!cm)
+        fail_msg("seed %llu: %s: %s\n%s", (unsigned long long)seed, what, e.msg, ir);
+    for (int k = 0; k < nb; k++) {
+        sf_tensor_set *in = sf_tensors_new(), *want = sf_tensors_new(), *got = sf_tensors_new();
+        assert_int_equal(sf_random_inputs(g0, batches[k], seed + (uint64_t)k, in, &e), SF_OK);
+        assert_int_equal(sf_interp_run(g0, batches[k], in, w, want, &e), SF_OK);
+        if (sf_cpu_run(cm, batches[k], in, w, got, &e) != SF_OK)
+            fail_msg("seed %llu: %s: %s", (unsigned long long)seed, what, e.msg);
+        agree(want, got, what, seed, batches[k], ir);
+        sf_tensors_free(in), sf_tensors_free(want), sf_tensors_free(got);
+    }
+    sf_cpu_free(cm);
+}
+
+enum { WIDE_CASES = 160, DENSE_CASES = 6 };
+
+/* Branchy models with awkward sizes (tests/randwide.c): the CPU backend on
+ * the -O2 graph at the model's batch and at a second batch on the other
+ * side of a threshold, and on the -O0 graph for some, against the
+ * interpreter on the -O0 graph; activations poisoned with NaN. */
+static void test_wide_models(void **state)
+{
+    (void)state;
+    if (!sf_cpu_available())
+        skip();
+    int grouped = 0, narrow = 0, at_o0 = 0;
+    /* SF_TEST_SEED=N: that model alone, its IR written to wide-N.sfir */
+    uint64_t only = getenv("SF_TEST_SEED") ? strtoull(getenv("SF_TEST_SEED"), NULL, 10) : 0;
+    for (uint64_t seed = only ? only : 1; seed <= (only ? only : WIDE_CASES + DENSE_CASES); seed++) {
+        int64_t batch;
+        char *ir = seed <= WIDE_CASES ? sf_test_random_wide_model(seed, &batch)
+                                      : sf_test_random_dense_model(seed, &batch);
+        if (only) {
+            char name[64];
+            snprintf(name, sizeof name, "wide-%llu.sfir", (unsigned long long)seed);
+            FILE *f = fopen(name, "w");
+            if (f)
+                fputs(ir, f), fclose(f);
+        }
+        sf_error e = {0};
+        sf_graph *g0 = sf_parse(ir, strlen(ir), "wide.sfir", &e), *g2 = g0 ? sf_parse(ir, strlen(ir), "w", &e) : NULL;
+        if (!g0 || !g2)
+            fail_msg("seed %llu: %s\n%s", (unsigned long long)seed, e.msg, ir);
+        sf_tensor_set *w = sf_tensors_new();
+        assert_int_equal(sf_init_weights(g0, seed, w, &e), SF_OK);
+        sf_rng r = {seed * 7919};
+        for (size_t i = 0; i < w->tensors.len; i++) { /* every parameter away from its init: BN statistics too */
+            sf_tensor *t = w->tensors.items[i];
+            for (size_t k = 0; k < sf_tensor_numel(t); k++)
+                t->data[k] += (float)(0.25 * sf_rng_uniform(&r));
+        }
+        sf_module m = {.g = g2, .weights = w};
+        sf_pipeline_opts o = {.opt_level = 2, .verify_each = true};
+        if (sf_run_pipeline(&m, &o, &e) != SF_OK)
+            fail_msg("seed %llu: %s\n%s", (unsigned long long)seed, e.msg, ir);
+        for (size_t i = 0; i < m.g->nodes.len; i++) {
+            const sf_node *n = m.g->nodes.items[i];
+            grouped += n->op == SF_OP_GROUPED_LINEAR;
+            narrow += n->op == SF_OP_GROUPED_LINEAR && n->in[1]->type.dim[1] < 8 && n->in[1]->type.dim[0] >= 8;
+        }
+        int64_t batches[2] = {batch, batch <= 256 ? 257 + (int64_t)(seed % 5) : 1 + (int64_t)(seed % 9)};
+        double flops = sf_graph_flops(g0, 1);
+        int nb = flops * (double)batches[1] > 1e7 ? 1 : 2;
+        double t0 = clock_s();
+        cpu_agrees(g0, m.g, w, batches, nb, seed, ir, "cpu -O2");
+        if (seed % 5 == 0) {
+            cpu_agrees(g0, g0, w, batches, 1, seed, ir, "cpu -O0");
+            at_o0++;
+        }
+        if (getenv("SF_TEST_VERBOSE"))
+            printf("  seed %llu: %zu -> %zu nodes, batch %lld/%lld: %.2f s\n", (unsigned long long)seed, g0->nodes.len,
+                   m.g->nodes.len, (long long)batches[0], (long long)batches[1], clock_s() - t0), fflush(stdout);
+        sf_tensors_free(w);
+        sf_graph_free(g0);
+        sf_graph_free(m.g);
+        free(ir);
+    }
+    printf("  %d wide and %d dense random models agree on the CPU backend (%d at -O0 too): %d grouped products, "
+           "%d of them narrow\n", WIDE_CASES, DENSE_CASES, at_o0, grouped, narrow);
+    assert_true(grouped > WIDE_CASES / 2);
+    assert_true(narrow > WIDE_CASES / 8);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_random_models)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_random_models), cmocka_unit_test(test_wide_models)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -94,12 +94,20 @@ static sf_status time_runs(sf_model *m, int64_t batch, io *b, double budget, int
     return st;
 }
 
-static double max_diff(const io *a, const io *b, const sf_model *m, int64_t batch)
+/* the largest |a - b| over every output (infinite where one side has a
+ * NaN); the first output beyond the check's tolerance fails `bad` once */
+static double max_diff(const io *a, const io *b, const sf_model *m, int64_t batch, const char *oracle,
+                       sf_status *bad, sf_error *err)
 {
     double d = 0;
-    for (size_t i = 0; i < a->nout; i++)
-        for (size_t k = 0, n = sf_output_numel(m, i, batch); k < n; k++)
-            d = fmax(d, fabs((double)a->out[i][k] - (double)b->out[i][k]));
+    for (size_t i = 0; i < a->nout; i++) {
+        sf_mismatch w;
+        sf_compare_values(a->out[i], b->out[i], sf_output_numel(m, i, batch), &w);
+        d = fmax(d, w.max_abs);
+    }
+    if (*bad == SF_OK)
+        *bad = sf_compare_outputs(m->g, batch, "cpu", oracle, (const float *const *)a->out,
+                                  (const float *const *)b->out, err);
     return d;
 }
 
@@ -126,6 +134,8 @@ typedef struct row {
     double skip_interp, skip_o0; /* not timed: the estimated seconds per run */
     double gflops, exec_gflops; /* the model as written (-O0 graph), and as run */
     double diff_interp, diff_o0;
+    sf_status wrong; /* not SF_OK: an output beyond tolerance, said in why */
+    sf_error why;
     size_t planned, arena;
     long rss_kb;
 } row;
@@ -255,12 +265,12 @@ static sf_status bench_batch(sf_model *m, sf_model *o0, const sf_bench_opts *o, 
         if (!r->skip_o0) {
             st = time_runs(o0, batch, &b, budget, 3, true, &r->o0, err);
             r->has_o0 = st == SF_OK;
-            r->diff_o0 = max_diff(&a, &b, m, batch);
+            r->diff_o0 = max_diff(&a, &b, m, batch, "cpu -O0", &r->wrong, &r->why);
         }
         if (st == SF_OK && !r->skip_interp) {
             st = bench_interp(o0, batch, &b, budget, &r->interp, err);
             r->has_interp = st == SF_OK;
-            r->diff_interp = max_diff(&a, &b, m, batch);
+            r->diff_interp = max_diff(&a, &b, m, batch, "interpreter on -O0 IR", &r->wrong, &r->why);
         }
         io_free(&b);
     }
@@ -277,12 +287,15 @@ int sf_bench(sf_model *m, sf_model *o0, const sf_bench_opts *o, sf_error *err)
     }
     int threads = m->cpu ? sf_cpu_threads(m->cpu) : 1;
     sf_status st = SF_OK;
+    int wrong = -1; /* the first row whose outputs differ from a baseline's */
     for (int i = 0; st == SF_OK && i < o->nbatches; i++) {
         st = bench_batch(m, o0, o, o->batches[i], rows, i, &rows[i], err);
         if (st == SF_OK) {
             print_row(o->out, o->label, threads, &rows[i]);
             fflush(o->out);
         }
+        if (st == SF_OK && rows[i].wrong != SF_OK && wrong < 0)
+            wrong = i;
     }
     if (st == SF_OK && o->json) {
         sf_outfile of;
@@ -294,6 +307,11 @@ int sf_bench(sf_model *m, sf_model *o0, const sf_bench_opts *o, sf_error *err)
             fputs("]\n", of.f);
             st = sf_outfile_commit(&of, err);
         }
+    }
+    if (st == SF_OK && wrong >= 0) { /* timings of a wrong result are worth nothing: say so, fail */
+        if (err)
+            *err = rows[wrong].why;
+        st = rows[wrong].wrong;
     }
     free(rows);
     return st == SF_OK ? 0 : 1;

@@ -56,6 +56,8 @@ typedef struct options {
     bool no_cache;       /* --no-cache: NVRTC compiles, the on-disk cache is left alone */
     const char *precision; /* --precision fp32|tf32|fp16|bf16 */
     double budget;       /* bench: --budget SECONDS per measurement */
+    bool check;          /* run: --check, the interpreter beside the model */
+    bool poison;         /* run, bench: --poison, NaN in the activations before each run */
     unsigned long long seed;
 } options;
 
@@ -66,12 +68,15 @@ static const char usage[] =
     "  ir SOURCE [--format text|dot] [-o OUT] [--time] [--stats] [--weights W.safetensors]\n"
     "      compile to IR, optimise, print it (text form, or Graphviz DOT)\n"
     "  run SOURCE [--backend cpu|cuda|interp] [--weights W.safetensors] [--strict=false] [--inputs I.safetensors]\n"
-    "             [--batch N] [--seed S] [-o O.safetensors]\n"
+    "             [--batch N] [--seed S] [-o O.safetensors] [--check] [--poison]\n"
     "      compile and run (native code on the CPU by default; the reference\n"
     "      interpreter with --backend interp); without --weights the\n"
     "      parameters are initialised from the seed, without --inputs the\n"
     "      inputs are drawn from the seed (batch N, default 1); without -o\n"
-    "      the outputs are printed\n"
+    "      the outputs are printed; --check also runs the interpreter (on the\n"
+    "      unoptimised IR; a package's own IR) and fails where they disagree,\n"
+    "      naming the output, the worst element and both values; --poison\n"
+    "      fills the CPU backend's activations with NaN before each run\n"
     "\n"
     "passes (ir and run): -O0 (none) | -O2 (default) | --passes=canonicalize,cse,dce\n"
     "  --print-after-all | --print-after=PASS | --verify-each | --time-passes\n"
@@ -117,6 +122,26 @@ static bool parse_number(const char *s, unsigned long long *out)
     return !errno && !*end;
 }
 
+/* An output never replaces a file the command reads (or the other output):
+ * -o naming --inputs would destroy the inputs before anyone noticed. */
+static int outputs_spare_inputs(const options *o, FILE *errf)
+{
+    const struct { const char *what, *path; } in[] = {
+        {"the model file", o->file}, {"the --weights file", o->weights}, {"the --inputs file", o->inputs_file},
+        {"the -o file", o->output}}; /* in[3] is out[0]: -o against --json only */
+    const struct { const char *what, *path; } out[] = {{"-o", o->output}, {"--json", o->json}};
+    for (size_t i = 0; i < sizeof out / sizeof out[0]; i++)
+        for (size_t k = 0; out[i].path && k < sizeof in / sizeof in[0]; k++)
+            if (!(i == 0 && k == 3) && in[k].path && (in[k].path == out[i].path || sf_same_file(out[i].path, in[k].path)))
+            {
+                char msg[1200];
+                snprintf(msg, sizeof msg, "%s %s is %s (%s): refusing to overwrite it", out[i].what, out[i].path,
+                         in[k].what, in[k].path);
+                return usage_error(errf, "%s", msg);
+            }
+    return 0;
+}
+
 /* Options shared by the subcommands; --opt=value and --opt value both work. */
 static int parse_options(int argc, char **argv, options *o, FILE *errf)
 {
@@ -146,6 +171,8 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
             {"--print-after-all", offsetof(options, pipe.print_after_all)},
             {"--time-passes", offsetof(options, pipe.time_passes)},
             {"--no-cache", offsetof(options, no_cache)},
+            {"--check", offsetof(options, check)},
+            {"--poison", offsetof(options, poison)},
         };
         bool flag = false;
         for (size_t k = 0; k < sizeof flags / sizeof flags[0] && !eq; k++)
@@ -245,7 +272,7 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
     }
     if (!o->file)
         return usage_error(errf, "%s needs a FILE", argv[1]);
-    return 0;
+    return outputs_spare_inputs(o, errf);
 }
 
 static bool has_suffix(const char *s, const char *suf)
@@ -397,7 +424,8 @@ static double now_ms(void)
 static sf_model *open_model(const options *o, FILE *out, FILE *errf, sf_error *e)
 {
     sf_options so = {.backend = o->backend ? o->backend : sf_cpu_available() ? "cpu" : "interp",
-                     .threads = (int)o->threads, .no_cache = o->no_cache, .precision = o->precision};
+                     .threads = (int)o->threads, .no_cache = o->no_cache, .precision = o->precision,
+                     .poison = o->poison};
     if (sf_check_precision(so.precision, e) != SF_OK)
         return NULL;
     double t0 = now_ms();
@@ -409,6 +437,7 @@ static sf_model *open_model(const options *o, FILE *out, FILE *errf, sf_error *e
                                            "--weights do not apply", o->file);
             return NULL;
         }
+        so.check = o->check; /* a package has only its optimised IR for the interpreter */
         sf_model *m = sf_load(o->file, &so, e);
         if (m && sf_model_notice(m))
             fprintf(errf, "sheaf: %s\n", sf_model_notice(m));
@@ -464,6 +493,40 @@ static int cmd_compile(const options *o, FILE *out, FILE *errf)
     return st == SF_OK ? 0 : fail_line(errf, &e);
 }
 
+/* --check on a model or IR file: the interpreter on the unoptimised graph,
+ * the oracle for the passes and the backend together */
+static sf_status check_against_o0(const options *o, sf_model *m, int64_t batch, const sf_tensor_set *in,
+                                  const sf_tensor_set *res, FILE *out, FILE *errf, sf_error *e)
+{
+    options b = *o;
+    b.pipe = (sf_pipeline_opts){.opt_level = 0};
+    b.backend = "interp";
+    b.time = b.stats = false;
+    sf_model *ref = open_model(&b, out, errf, e);
+    sf_tensor_set *want = sf_tensors_new();
+    sf_status st = !ref ? e->code : want ? sf_model_run_sets(ref, batch, in, want, e) : SF_ERR_NOMEM;
+    size_t n = m->g->outputs.len;
+    const float **got = calloc(n + 1, sizeof *got), **wanted = calloc(n + 1, sizeof *wanted);
+    if (st == SF_OK && (!got || !wanted))
+        st = sf_fail(e, SF_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; st == SF_OK && i < n; i++) {
+        char name[32];
+        sf_output_name(m->g, i, name, sizeof name);
+        const sf_tensor *a = sf_tensors_get(res, name), *w = sf_tensors_get(want, name);
+        if (!a || !w || sf_tensor_numel(a) != sf_tensor_numel(w))
+            st = sf_fail(e, SF_ERR_RUNTIME, "check: output '%s' is missing or mis-shaped in one of the runs", name);
+        else
+            got[i] = a->data, wanted[i] = w->data;
+    }
+    if (st == SF_OK)
+        st = sf_compare_outputs(m->g, batch, m->gpu ? "cuda" : m->cpu ? "cpu" : "interpreter",
+                                "interpreter on -O0 IR", got, wanted, e);
+    free(got), free(wanted);
+    sf_tensors_free(want);
+    sf_model_free(ref);
+    return st;
+}
+
 static int cmd_run(const options *o, FILE *out, FILE *errf)
 {
     sf_error e = {0};
@@ -490,6 +553,10 @@ static int cmd_run(const options *o, FILE *out, FILE *errf)
     if (st == SF_OK && o->time)
         fprintf(errf, "sheaf: run at batch %lld: %.3f ms (%s)\n", (long long)batch, now_ms() - t0,
                 m->gpu ? "cuda" : m->cpu ? "cpu" : "interpreter");
+    if (st == SF_OK && o->check && !has_suffix(o->file, ".sheaf"))
+        st = check_against_o0(o, m, batch, in, res, out, errf, &e);
+    if (st == SF_OK && o->check)
+        fprintf(errf, "sheaf: check: every output agrees with the interpreter's at batch %lld\n", (long long)batch);
     if (st == SF_OK && o->output)
         st = sf_st_save(o->output, res, &e);
     if (st == SF_OK && !o->output)

@@ -1,0 +1,281 @@
+/* Random branchy models with awkward sizes, for the differential tests
+ * (tests/test_random.c, tests/test_cuda_host.c): what users write with a
+ * ModuleList — 1 to 1000 same-shaped branches of Linear layers with 1 to
+ * 40 features, bias on or off, every activation, BatchNorm and LayerNorm
+ * between them, a scalar scale, each branch on its own slice of the input
+ * (equal or unequal widths) or on the whole input, combined by cat,
+ * stack + sum or mean, a chain of adds, a head layer or several outputs —
+ * and a batch size drawn from each side of every size at which a CPU or
+ * CUDA kernel changes (4-row blocks, 8-wide chunks, the narrow kernel's
+ * 256 rows, OpenBLAS's 1.6e7 flops). The sizes are bounded so that the
+ * interpreter runs each model in milliseconds. */
+#include "randmodel.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base.h"
+
+typedef struct text {
+    char *s;
+    size_t len, cap;
+} text;
+
+static void put(text *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (t->len + (size_t)n + 1 > t->cap) {
+        t->cap = (t->len + (size_t)n + 1) * 2;
+        t->s = realloc(t->s, t->cap);
+    }
+    va_start(ap, fmt);
+    vsnprintf(t->s + t->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    t->len += (size_t)n;
+}
+
+typedef struct gen {
+    sf_rng rng;
+    text params, body;
+    int next, nparam;
+    double flops; /* multiply-adds per row */
+} gen;
+
+static int pick(gen *g, int n) { return (int)(sf_rng_next(&g->rng) % (uint64_t)n); }
+static bool chance(gen *g, int percent) { return pick(g, 100) < percent; }
+static int between(gen *g, int lo, int hi) { return lo + pick(g, hi - lo + 1); }
+
+/* a value name: %x for the input (id -1), else %N */
+static const char *val(int id, char *buf)
+{
+    if (id < 0)
+        return "%x";
+    snprintf(buf, 16, "%%%d", id);
+    return buf;
+}
+
+static int param(gen *g, const char *fmt, ...)
+{
+    char shape[64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(shape, sizeof shape, fmt, ap);
+    va_end(ap);
+    put(&g->params, "param @p%d : f32[%s]\n", g->nparam, shape);
+    return g->nparam++;
+}
+
+/* "  %N = <op text> : f32[B,<w>]" for a rank-2 result; returns N */
+static int node2(gen *g, int w, const char *fmt, ...)
+{
+    char op[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(op, sizeof op, fmt, ap);
+    va_end(ap);
+    put(&g->body, "  %%%d = %s : f32[B,%d]\n", g->next, op, w);
+    return g->next++;
+}
+
+static const char *const acts[] = {"relu", "tanh", "sigmoid", "gelu", "silu"};
+
+/* what one layer of every branch does: the same in each branch, so that
+ * horizontal fusion sees same-shaped branches (unless `ragged`) */
+typedef struct layer {
+    int out;
+    bool bias, bn, ln, ln_affine, scale;
+    int act; /* -1: none */
+} layer;
+
+static int linear_layer(gen *g, int in, int w, const layer *l)
+{
+    char b[16];
+    int pw = param(g, "%d,%d", l->out, w), cur;
+    g->flops += (double)l->out * w;
+    if (l->bias)
+        cur = node2(g, l->out, "linear %s, @p%d, @p%d", val(in, b), pw, param(g, "%d", l->out));
+    else
+        cur = node2(g, l->out, "linear %s, @p%d", val(in, b), pw);
+    if (l->bn) { /* running mean, var, weight, bias: folded into the linear at -O2 */
+        int m = param(g, "%d", l->out);
+        param(g, "%d", l->out), param(g, "%d", l->out), param(g, "%d", l->out);
+        cur = node2(g, l->out, "batchnorm %s, @p%d, @p%d, @p%d, @p%d {eps=1e-05}", val(cur, b), m, m + 1, m + 2, m + 3);
+    }
+    if (l->ln) {
+        if (l->ln_affine) {
+            int s = param(g, "%d", l->out);
+            param(g, "%d", l->out);
+            cur = node2(g, l->out, "layernorm %s, @p%d, @p%d {ndim=1, eps=1e-05}", val(cur, b), s, s + 1);
+        } else {
+            cur = node2(g, l->out, "layernorm %s {ndim=1, eps=1e-05}", val(cur, b));
+        }
+    }
+    if (l->act >= 0)
+        cur = node2(g, l->out, "%s %s", acts[l->act], val(cur, b));
+    if (l->scale) {
+        put(&g->body, "  %%%d = scalar {value=0.75} : f32[]\n", g->next);
+        int s = g->next++;
+        char b2[16];
+        cur = node2(g, l->out, "mul %s, %s", val(cur, b), val(s, b2));
+    }
+    return cur;
+}
+
+static layer random_layer(gen *g, int out)
+{
+    layer l = {.out = out, .bias = chance(g, 70), .bn = chance(g, 15), .ln = chance(g, 8), .ln_affine = chance(g, 60),
+               .scale = chance(g, 8), .act = pick(g, 6) - 1};
+    return l;
+}
+
+/* groups: often past 8 (the narrow kernel's lanes), sometimes hundreds */
+static int random_groups(gen *g)
+{
+    int r = pick(g, 100);
+    return r < 25 ? between(g, 1, 7) : r < 70 ? between(g, 8, 64) : r < 90 ? between(g, 65, 300) : between(g, 301, 1000);
+}
+
+/* a width: 1-40, with the chunk edges (7, 8, 9, 15, 16, 17) likelier */
+static int random_width(gen *g)
+{
+    static const int edges[] = {1, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 24, 31, 32, 33, 40};
+    return chance(g, 50) ? edges[pick(g, 16)] : between(g, 1, 40);
+}
+
+/* batch sizes on each side of each threshold, or anything small */
+static int64_t random_batch(gen *g)
+{
+    static const int64_t edges[] = {1, 2, 3, 4, 5, 7, 8, 9, 63, 64, 65, 255, 256, 257, 300};
+    return chance(g, 60) ? edges[pick(g, 15)] : between(g, 1, 40);
+}
+
+static void combine(gen *g, const int *v, int n, int w, bool same_width, int total_w)
+{
+    char b[16];
+    int how = same_width ? pick(g, 7) : (chance(g, 50) ? 0 : 4);
+    if (n == 1)
+        how = chance(g, 50) ? 4 : 6;
+    if (how == 0 || how == 4) { /* cat, then maybe a head layer over it */
+        put(&g->body, "  %%%d = concat", g->next);
+        for (int i = 0; i < n; i++)
+            put(&g->body, "%s %s", i ? "," : "", val(v[i], b));
+        put(&g->body, " {dim=1} : f32[B,%d]\n", total_w);
+        int cat = g->next++;
+        if (how == 4) {
+            layer head = random_layer(g, random_width(g));
+            head.bn = head.ln = false;
+            cat = linear_layer(g, cat, total_w, &head);
+        }
+        put(&g->body, "  return %s\n", val(cat, b));
+    } else if (how == 1 || how == 2) { /* torch.stack(outs).sum(0) / .mean(0) */
+        put(&g->body, "  %%%d = stack", g->next);
+        for (int i = 0; i < n; i++)
+            put(&g->body, "%s %s", i ? "," : "", val(v[i], b));
+        put(&g->body, " {dim=0} : f32[%d,B,%d]\n", n, w);
+        int st = g->next++;
+        node2(g, w, "%s %s {dims=[0], keepdim=false}", how == 1 ? "sum" : "mean", val(st, b));
+        put(&g->body, "  return %%%d\n", g->next - 1);
+    } else if (how == 3) { /* torch.stack(outs, dim=1).mean(1) */
+        put(&g->body, "  %%%d = stack", g->next);
+        for (int i = 0; i < n; i++)
+            put(&g->body, "%s %s", i ? "," : "", val(v[i], b));
+        put(&g->body, " {dim=1} : f32[B,%d,%d]\n", n, w);
+        int st = g->next++;
+        node2(g, w, "mean %s {dims=[1], keepdim=false}", val(st, b));
+        put(&g->body, "  return %%%d\n", g->next - 1);
+    } else if (how == 5) { /* out = out + branch(x), or sum(outs) */
+        int acc = v[0];
+        for (int i = 1; i < n; i++) {
+            char b2[16];
+            acc = node2(g, w, "add %s, %s", val(acc, b), val(v[i], b2));
+        }
+        put(&g->body, "  return %s\n", val(acc, b));
+    } else { /* every branch an output (at most 8 of them) */
+        put(&g->body, "  return");
+        for (int i = 0; i < n && i < 8; i++)
+            put(&g->body, "%s %s", i ? "," : "", val(v[i], b));
+        put(&g->body, "\n");
+    }
+}
+
+char *sf_test_random_wide_model(uint64_t seed, int64_t *batch)
+{
+    gen g = {.rng = {seed * 0x9e3779b97f4a7c15ull + 1}};
+    put(&g.params, "");
+    put(&g.body, "");
+    int n = random_groups(&g), depth = between(&g, 1, 3), mode = pick(&g, 3); /* 0 equal slices, 1 unequal, 2 shared */
+    int w = random_width(&g);
+    while (n * w > 20000)
+        w = w / 2 > 0 ? w / 2 : 1;
+    /* layer sizes that differ between branches: nothing fuses, so every
+     * branch is its own kernels; kept to few branches for the JIT's time */
+    bool ragged = chance(&g, 10);
+    if (ragged && n > 6)
+        n = between(&g, 2, 6);
+    if (mode == 1 && n > 12) /* unequal slices: one kernel per width, the same */
+        n = between(&g, 2, 12);
+    layer plan[3];
+    for (int d = 0; d < depth; d++)
+        plan[d] = random_layer(&g, random_width(&g));
+    int *widths = calloc((size_t)n, sizeof *widths), *outs = calloc((size_t)n, sizeof *outs), in_w = 0;
+    for (int i = 0; i < n; i++) {
+        widths[i] = mode == 1 ? between(&g, 1, w) : w;
+        in_w += mode == 2 ? 0 : widths[i];
+    }
+    if (mode == 2)
+        in_w = w;
+    int at = 0, out_w = plan[depth - 1].out, total = 0;
+    bool same_width = !ragged;
+    for (int i = 0; i < n; i++) {
+        int cur = -1, cw = widths[i];
+        if (mode != 2) {
+            cur = node2(&g, cw, "slice %%x {dim=1, start=%d, end=%d, step=1}", at, at + cw);
+            at += cw;
+        }
+        for (int d = 0; d < depth; d++) {
+            layer l = plan[d];
+            if (ragged)
+                l.out = between(&g, 1, 12);
+            cur = linear_layer(&g, cur, cw, &l);
+            cw = l.out;
+        }
+        outs[i] = cur;
+        total += cw;
+        same_width &= cw == out_w;
+    }
+    combine(&g, outs, n, out_w, same_width, total);
+    /* the interpreter's work bounded: batch x multiply-adds per row */
+    int64_t b = random_batch(&g);
+    while (b > 1 && (double)b * g.flops > 5e6)
+        b /= 2;
+    *batch = b;
+    text all = {0};
+    put(&all, "%s\nfunc @wide(%%x: f32[B,%d]) {\n%s}\n", g.params.s, in_w, g.body.s);
+    free(g.params.s), free(g.body.s), free(widths), free(outs);
+    return all.s;
+}
+
+char *sf_test_random_dense_model(uint64_t seed, int64_t *batch)
+{
+    /* one product past OpenBLAS's threshold (2 x B x I x O >= 1.6e7 flops)
+     * or just under it, with an epilogue or none */
+    gen g = {.rng = {seed * 0x2545f4914f6cdd1dull + 7}};
+    put(&g.params, "");
+    put(&g.body, "");
+    int I = between(&g, 120, 260), O = between(&g, 120, 260);
+    layer l = {.out = O, .bias = chance(&g, 60), .act = pick(&g, 6) - 1};
+    int out = linear_layer(&g, -1, I, &l);
+    put(&g.body, "  return %%%d\n", out);
+    int64_t need = (int64_t)(1.6e7 / (2.0 * I * O)) + 1;
+    *batch = chance(&g, 70) ? need + pick(&g, 40) : need > 2 ? need - 1 - pick(&g, (int)(need - 1)) : 1;
+    text all = {0};
+    put(&all, "%s\nfunc @dense(%%x: f32[B,%d]) {\n%s}\n", g.params.s, I, g.body.s);
+    free(g.params.s), free(g.body.s);
+    return all.s;
+}
