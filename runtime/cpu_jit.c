@@ -12,7 +12,9 @@
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
+#include <llvm-c/ErrorHandling.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +26,29 @@
 bool sf_cpu_available(void) { return true; }
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+/* LLVM reports some failures (object code its loader cannot handle: TLS,
+ * unknown relocations) through report_fatal_error, which calls this
+ * handler and then exits the process. A library must not: while this
+ * thread is inside link_object the handler jumps back there instead, and
+ * the JIT it was filling is abandoned (never disposed: its state is
+ * whatever LLVM left), a small leak in exchange for an error instead of
+ * an exit. Elsewhere LLVM's own behaviour stands. */
+static _Thread_local jmp_buf *fatal_jump;
+static _Thread_local char fatal_reason[256];
+
+static void fatal_handler(const char *reason)
+{
+    if (!fatal_jump)
+        return;
+    snprintf(fatal_reason, sizeof fatal_reason, "%s", reason ? reason : "");
+    longjmp(*fatal_jump, 1);
+}
+
 static void init_llvm(void)
 {
     LLVMInitializeNativeTarget();
     LLVMInitializeNativeAsmPrinter();
+    LLVMInstallFatalErrorHandler(fatal_handler);
 }
 
 static sf_status llvm_fail(sf_error *err, const char *what, LLVMErrorRef e)
@@ -305,8 +326,25 @@ static sf_cpu_model *model_new(const sf_graph *g, int **kid, size_t **rep, int *
     return m;
 }
 
-/* links the object into a fresh JIT and finds every kernel */
+static sf_status link_object_unguarded(sf_cpu_model *m, const int *kid, int nkernels, sf_error *err);
+
+/* links the object into a fresh JIT and finds every kernel; an LLVM fatal
+ * error on the way is this call's error */
 static sf_status link_object(sf_cpu_model *m, const int *kid, int nkernels, sf_error *err)
+{
+    jmp_buf here;
+    if (setjmp(here)) {
+        fatal_jump = NULL;
+        m->jit = NULL; /* abandoned: see fatal_handler */
+        return sf_fail(err, SF_ERR_FORMAT, "cpu backend: LLVM cannot load the object code: %s", fatal_reason);
+    }
+    fatal_jump = &here;
+    sf_status st = link_object_unguarded(m, kid, nkernels, err);
+    fatal_jump = NULL;
+    return st;
+}
+
+static sf_status link_object_unguarded(sf_cpu_model *m, const int *kid, int nkernels, sf_error *err)
 {
     LLVMErrorRef e = LLVMOrcCreateLLJIT(&m->jit, NULL);
     if (e)

@@ -141,8 +141,12 @@ static sf_model *load_parts(const sf_pkg_view *pv, const char *what, const sf_op
         sf_tensors_free(w);
         return NULL;
     }
-    if (!notice[0])
-        return sf_model_from_object(g, w, v.object, v.object_len, o, err);
+    if (!notice[0]) {
+        sf_model *m = sf_model_from_object(g, w, v.object, v.object_len, o, err);
+        if (!m) /* which file's object code */
+            sf_error_prefix(err, "%s", what);
+        return m;
+    }
     sf_model *m = sf_model_from_parts(g, w, o, err);
     if (m)
         snprintf(m->notice, sizeof m->notice, "%s", notice);

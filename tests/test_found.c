@@ -209,6 +209,42 @@ static void test_poison(void **state)
 #endif
 }
 
+/* object code LLVM's loader cannot handle (thread-local storage: "LLVM
+ * ERROR: allocation of TLS not implemented", then exit) in a package: an
+ * error naming the file, and the process goes on */
+static void test_package_object_llvm_cannot_load(void **state)
+{
+    (void)state;
+#ifndef SF_TEST_CPU_INTERNALS
+    skip();
+#else
+    const char *src = tmp_path("tls.c"), *obj = tmp_path("tls.o"), *pkg = tmp_path("tls.sheaf");
+    static const char code[] = "__thread float t;\n"
+                               "void k0(float **a, long b, long lo, long hi) { t += a[0][0] + b + lo + hi; a[1][0] = t; }\n"
+                               "void k1(float **a, long b, long lo, long hi) { k0(a, b, lo, hi); }\n";
+    write_bytes(src, code, strlen(code));
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cc -c -O1 -fPIC -o %s %s", obj, src);
+    if (system(cmd) != 0)
+        skip();
+    char *bytes;
+    size_t len;
+    sf_error e = {0};
+    assert_int_equal(sf_read_file(obj, &bytes, &len, &e), SF_OK);
+    sf_model *m = wrong_after_first_run(false, true);
+    free(m->cpu->object);
+    m->cpu->object = bytes, m->cpu->object_size = len;
+    assert_int_equal(sf_save(m, pkg, &e), SF_OK);
+    sf_model_free(m);
+    sf_options o = {.backend = "cpu"};
+    assert_null(sf_load(pkg, &o, &e));
+    assert_contains(e.msg, pkg);
+    assert_contains(e.msg, "LLVM cannot load the object code");
+    assert_null(sf_load(pkg, &o, &e)); /* and again: the handler is still there */
+    assert_contains(e.msg, "LLVM cannot load the object code");
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_check_reports_a_wrong_result),
         cmocka_unit_test(test_bench_fails_on_a_wrong_result),
         cmocka_unit_test(test_poison),
+        cmocka_unit_test(test_package_object_llvm_cannot_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
