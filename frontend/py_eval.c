@@ -6,7 +6,12 @@
 
 #include "py_interp.h"
 
-enum { MAX_CALL_DEPTH = 200 };
+enum { MAX_CALL_DEPTH = PY_MAX_CALL_DEPTH };
+/* Expressions nest through chains (x + x + ... + x is a left-deep tree,
+ * x.relu().relu()... and y[0][0]... too), and py_eval recurses once per
+ * level: past this many levels, calls included, the trace is refused
+ * instead of running out of stack (CPython refuses near 1000 as well). */
+enum { MAX_EVAL_DEPTH = 1000 };
 
 
 /* ---- scopes ---- */
@@ -674,10 +679,24 @@ static pv *fstring(py_interp *I, py_scope *sc, const py_expr *e)
     return pv_str(I, out ? out : "", len);
 }
 
+static pv *eval_expr(py_interp *I, py_scope *sc, const py_expr *e);
+
 pv *py_eval(py_interp *I, py_scope *sc, const py_expr *e)
 {
     if (I->failed)
         return NULL;
+    if (I->eval_depth >= MAX_EVAL_DEPTH)
+        return py_error(I, e, SF_ERR_UNSUPPORTED,
+                        "expression nested deeper than %d levels (operators, calls, attributes and subscripts "
+                        "chained count too): split it into statements", MAX_EVAL_DEPTH);
+    I->eval_depth++;
+    pv *v = eval_expr(I, sc, e);
+    I->eval_depth--;
+    return v;
+}
+
+static pv *eval_expr(py_interp *I, py_scope *sc, const py_expr *e)
+{
     switch (e->kind) {
     case PE_NAME: {
         pv *v = scope_get(I, sc, e->name);

@@ -15,6 +15,10 @@
 #include "py_ast.h"
 
 typedef struct pv pv;
+/* Calls of functions and containers nested deeper than this are refused:
+ * recursion, or a Sequential that contains itself. */
+enum { PY_MAX_CALL_DEPTH = 200 };
+
 typedef struct py_interp py_interp;
 typedef struct py_object py_object;
 typedef struct py_class py_class;
@@ -156,7 +160,8 @@ struct py_interp {
     const char *file;
     sf_map globals;        /* name -> pv* */
     sf_graph *g;           /* the graph forward is traced into */
-    int depth;             /* call depth, against runaway recursion */
+    int depth;             /* call depth (functions and Sequential), at most PY_MAX_CALL_DEPTH */
+    int eval_depth;        /* py_eval's own recursion: chains like x + x + ... + x nest too */
     const char *ctx;       /* what runs now, for messages: "models.3 (FullyConnectedNetwork.forward)" */
     py_interp_stats stats;
     size_t stats_nodes;    /* IR nodes emitted */

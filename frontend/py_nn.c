@@ -452,14 +452,19 @@ pv *py_nn_call(py_interp *I, const py_expr *at, py_object *o, int argc, pv **arg
     if (argc != 1 || kwc)
         return py_error(I, at, SF_ERR_INVALID_ARG, "%s takes one input tensor", o->cls->name);
     if (kind == NN_SEQUENTIAL) {
+        if (I->depth >= PY_MAX_CALL_DEPTH)
+            return py_error(I, at, SF_ERR_UNSUPPORTED,
+                            "module calls nested deeper than %d (a Sequential that contains itself?)", PY_MAX_CALL_DEPTH);
         pv *x = argv[0];
+        I->depth++;
         for (int64_t i = 0; x && i < o->nchildren; i++) {
             pv *child = pv_new(I, PV_OBJECT);
-            if (!child)
-                return NULL;
+            if (!(x = child ? x : NULL))
+                break;
             child->u.obj = o->children[i].obj;
             x = py_call(I, at, child, 1, &x, 0, NULL, NULL);
         }
+        I->depth--;
         return x;
     }
     sf_value *x = py_tv(I, at, argv[0], o->cls->name);

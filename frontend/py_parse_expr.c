@@ -363,13 +363,12 @@ static py_expr *parse_atom(parser *P)
     }
 }
 
-static py_expr *parse_call(parser *P, py_expr *fn)
+/* a call located where the callee expression starts: self.layers[2](x) at
+ * 's', (line, col) (passed in: walking back down a long chain per call
+ * made chained calls quadratic) */
+static py_expr *parse_call(parser *P, py_expr *fn, int line, int col)
 {
-    /* located where the callee expression starts: self.layers[2](x) at 's' */
-    const py_expr *base = fn;
-    while (base->kind == PE_ATTR || base->kind == PE_SUBSCRIPT || base->kind == PE_CALL)
-        base = base->a;
-    py_expr *e = py_new_expr(P, PE_CALL, base->line, base->col);
+    py_expr *e = py_new_expr(P, PE_CALL, line, col);
     if (!e || !py_advance(P))
         return NULL;
     e->a = fn;
@@ -499,9 +498,10 @@ static py_expr *parse_subscript(parser *P, py_expr *obj)
 static py_expr *parse_postfix(parser *P)
 {
     py_expr *e = parse_atom(P);
+    int line = e ? e->line : 0, col = e ? e->col : 0;
     while (e) {
         if (py_is_op(&P->tok, "(")) {
-            e = parse_call(P, e);
+            e = parse_call(P, e, line, col);
         } else if (py_is_op(&P->tok, "[")) {
             e = parse_subscript(P, e);
         } else if (py_is_op(&P->tok, ".")) {

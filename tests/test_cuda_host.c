@@ -113,6 +113,49 @@ static void test_random_models(void **state)
            RANDOM_CASES / 4);
 }
 
+enum { WIDE_CASES = 24 };
+
+/* the wide random models (tests/randwide.c) at -O2 at their own batch,
+ * against the interpreter on the -O0 graph */
+static void test_wide_models(void **state)
+{
+    (void)state;
+    if (!host_or_skip())
+        skip();
+    for (uint64_t k = 1; k <= WIDE_CASES; k++) {
+        uint64_t seed = k * 7; /* a spread of the CPU test's seeds */
+        int64_t batch;
+        char *ir = sf_test_random_wide_model(seed, &batch), what[64];
+        sf_error e = {0};
+        sf_graph *g0 = sf_parse(ir, strlen(ir), "wide.sfir", &e), *g2 = g0 ? sf_parse(ir, strlen(ir), "w", &e) : NULL;
+        if (!g0 || !g2)
+            fail_msg("seed %llu: %s", (unsigned long long)seed, e.msg);
+        sf_module m = {.g = g2, .weights = sf_tensors_new()};
+        sf_pipeline_opts o = {.opt_level = 2};
+        assert_int_equal(sf_init_weights(g0, seed, m.weights, &e), SF_OK);
+        if (sf_run_pipeline(&m, &o, &e) != SF_OK)
+            fail_msg("seed %llu: %s", (unsigned long long)seed, e.msg);
+        sf_tensor_set *in = sf_tensors_new(), *want = sf_tensors_new();
+        assert_int_equal(sf_random_inputs(g0, batch, seed, in, &e), SF_OK);
+        assert_int_equal(sf_interp_run(g0, batch, in, m.weights, want, &e), SF_OK);
+        snprintf(what, sizeof what, "wide model %llu -O2 batch %lld", (unsigned long long)seed, (long long)batch);
+        sf_tensor_set *got = host_run(m.g, batch, in, m.weights, (unsigned)(1 + seed % 3), what);
+        for (size_t i = 0; i < want->tensors.len; i++) {
+            const sf_tensor *x = want->tensors.items[i], *y = sf_tensors_get(got, want->names.items[i]);
+            sf_mismatch w;
+            if (!y || sf_tensor_numel(x) != sf_tensor_numel(y))
+                fail_msg("%s: output %zu is missing or mis-shaped", what, i);
+            if (!sf_compare_values(y->data, x->data, sf_tensor_numel(x), &w))
+                fail_msg("%s: output %zu element %zu: %g, interpreter %g\n%s", what, i, w.index, w.got, w.want, ir);
+        }
+        sf_tensors_free(got);
+        sf_tensors_free(in), sf_tensors_free(want), sf_tensors_free(m.weights);
+        sf_graph_free(g0), sf_graph_free(m.g);
+        free(ir);
+    }
+    printf("  cuda on the host: %d wide random models match the interpreter at -O2\n", WIDE_CASES);
+}
+
 /* ParallelFCN(n) at -O2, with its weights (initialised from the seed) */
 static sf_model *parallel_fcn(int n)
 {
@@ -219,6 +262,7 @@ int main(void)
         cmocka_unit_test(test_literals),
         cmocka_unit_test(test_golden_cases),
         cmocka_unit_test(test_random_models),
+        cmocka_unit_test(test_wide_models),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -245,6 +245,66 @@ static void test_package_object_llvm_cannot_load(void **state)
 #endif
 }
 
+/* a model file whose forward returns `head` followed by `step` n times */
+static char *chained(const char *prefix, const char *head, const char *step, const char *sep, int n)
+{
+    size_t cap = strlen(prefix) + strlen(head) + (size_t)n * (strlen(step) + strlen(sep)) + 64;
+    char *s = malloc(cap), *p = s;
+    p += sprintf(p, "%s        return %s", prefix, head);
+    for (int i = 0; i < n; i++)
+        p += sprintf(p, "%s%s", sep, step);
+    sprintf(p, "\n");
+    return s;
+}
+
+static const char *trace_error(const char *src)
+{
+    static sf_error e;
+    memset(&e, 0, sizeof e);
+    const char *inputs[] = {"x=f32[B,4]"};
+    sf_py_options o = {"M()", inputs, 1, NULL, 0};
+    sf_py_model *m = sf_py_compile("chain.py", src, strlen(src), &o, &e);
+    if (m)
+        fail_msg("traced what should be refused:\n%.300s", src);
+    return e.msg;
+}
+
+/* long operator chains and self-containing containers: refused with the
+ * place, not a crash (the evaluator recursed once per link) */
+static void test_long_chains_refused(void **state)
+{
+    (void)state;
+    static const char head[] = "import torch.nn as nn\nclass M(nn.Module):\n    def forward(self, x):\n";
+    static const char head_y[] = "import torch.nn as nn\nclass M(nn.Module):\n    def forward(self, x):\n"
+                                 "        y = [[x]]\n";
+    struct { const char *prefix, *head, *step, *sep; int n; } cases[] = {
+        {head, "x", "x", " + ", 100000}, {head, "x * 1", "1", " + ", 60000}, {head, "x", "relu()", ".", 30000},
+        {head_y, "y", "[0]", "", 100000}, {head, "x", "x", " * ", 1001},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *src = chained(cases[i].prefix, cases[i].head, cases[i].step, cases[i].sep, cases[i].n);
+        const char *msg = trace_error(src);
+        assert_contains(msg, "chain.py:");
+        assert_contains(msg, "expression nested deeper than 1000 levels");
+        free(src);
+    }
+    /* below the limit: traced */
+    char *src = chained(head, "x", "x", " + ", 400);
+    const char *inputs[] = {"x=f32[B,4]"};
+    sf_py_options o = {"M()", inputs, 1, NULL, 0};
+    sf_error e = {0};
+    sf_py_model *m = sf_py_compile("chain.py", src, strlen(src), &o, &e);
+    if (!m)
+        fail_msg("%s", e.msg);
+    sf_py_model_free(m);
+    free(src);
+    static const char self_seq[] = "import torch.nn as nn\nclass M(nn.Module):\n    def __init__(self):\n"
+                                   "        super().__init__()\n        self.l = nn.Sequential(nn.Linear(4, 4))\n"
+                                   "        self.l.append(self.l)\n    def forward(self, x):\n        return self.l(x)\n";
+    const char *msg = trace_error(self_seq);
+    assert_contains(msg, "chain.py:8:16: module calls nested deeper than 200 (a Sequential that contains itself?)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +315,7 @@ int main(void)
         cmocka_unit_test(test_bench_fails_on_a_wrong_result),
         cmocka_unit_test(test_poison),
         cmocka_unit_test(test_package_object_llvm_cannot_load),
+        cmocka_unit_test(test_long_chains_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
