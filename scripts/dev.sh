@@ -5,6 +5,7 @@
 #   scripts/dev.sh test    install what is missing, build, run the whole test suite (ctest)
 #   scripts/dev.sh asan    the test suite built with AddressSanitizer + UBSan (clang or gcc)
 #   scripts/dev.sh fuzz [SECONDS]   build the libFuzzer targets with clang and run each
+#   scripts/dev.sh coverage   line coverage of codegen/ and runtime/cpu_* under the random differential tests alone
 #
 # Missing Debian packages are installed with apt-get when run as root;
 # otherwise the script says which ones to install and stops.
@@ -121,8 +122,24 @@ fuzz)
     run_fuzzer fuzz_nvrtc_cache tests/fuzz/corpus/nvrtc_cache
     exit $fail
     ;;
+coverage)
+    need_packages
+    mkdir -p build-cov
+    build build-cov -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS="--coverage -O0" -DCMAKE_EXE_LINKER_FLAGS=--coverage \
+        -DCMAKE_SHARED_LINKER_FLAGS=--coverage
+    find build-cov -name '*.gcda' -delete
+    export SHEAF_POISON=1 XDG_CACHE_HOME="$root/build-cov/nvrtc-cache"
+    build-cov/tests/test_random >build-cov/random.log
+    SF_TEST_FILTER='test_*_models' build-cov/tests/test_cuda_host >build-cov/cuda_host.log
+    rm -f /tmp/gcov.*.txt
+    for f in $(find build-cov -name '*.gcda' | grep -E '/codegen/|/runtime/cpu_(exec|jit)'); do
+        gcov -t -o "$(dirname "$f")" "$f" 2>/dev/null >"/tmp/gcov.$(basename "$f").txt"
+    done
+    python3 scripts/coverage.py | tee build-cov/coverage.txt | grep -E '^[a-z]|^TOTAL'
+    rm -f /tmp/gcov.*.txt
+    ;;
 *)
-    echo "usage: scripts/dev.sh demo|test|asan|fuzz [SECONDS]" >&2
+    echo "usage: scripts/dev.sh demo|test|asan|fuzz [SECONDS]|coverage" >&2
     exit 2
     ;;
 esac

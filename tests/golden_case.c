@@ -21,12 +21,14 @@ static void split(char *s, char sep, char **out, int max, int *n)
     }
 }
 
-char **golden_lines(void)
+char **golden_lines(void) { return golden_lines_in("cases.txt"); }
+
+char **golden_lines_in(const char *file)
 {
     char path[1024], *text;
     size_t len, n = 0;
     sf_error e = {0};
-    snprintf(path, sizeof path, "%s/cases.txt", SF_GOLDEN);
+    snprintf(path, sizeof path, "%s/%s", SF_GOLDEN, file);
     assert_int_equal(sf_read_file(path, &text, &len, &e), SF_OK);
     char **lines = calloc(len + 1, sizeof *lines);
     assert_non_null(lines);
@@ -111,9 +113,11 @@ void golden_check(const golden_case *c, const sf_tensor_set *got)
     }
 }
 
-int golden_each(void (*fn)(golden_case *c, void *ctx), void *ctx)
+int golden_each(void (*fn)(golden_case *c, void *ctx), void *ctx) { return golden_each_in("cases.txt", fn, ctx); }
+
+int golden_each_in(const char *file, void (*fn)(golden_case *c, void *ctx), void *ctx)
 {
-    char **lines = golden_lines();
+    char **lines = golden_lines_in(file);
     int count = 0;
     for (; lines[count]; count++) {
         golden_case c;

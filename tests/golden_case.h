@@ -16,6 +16,8 @@ typedef struct golden_case {
 
 /* Every case line of cases.txt, in order (malloc'd copies, NULL-terminated). */
 char **golden_lines(void);
+/* The same from another cases file beside it (random_cases.txt). */
+char **golden_lines_in(const char *file);
 void golden_lines_free(char **lines);
 /* Traces and loads one line's case; fails the test on any error. */
 void golden_load(const char *line, golden_case *c);
@@ -26,5 +28,6 @@ void golden_check(const golden_case *c, const sf_tensor_set *got);
 void golden_free(golden_case *c);
 /* Loads each case in turn, calls fn, frees it; returns how many. */
 int golden_each(void (*fn)(golden_case *c, void *ctx), void *ctx);
+int golden_each_in(const char *file, void (*fn)(golden_case *c, void *ctx), void *ctx);
 
 #endif

@@ -10,6 +10,10 @@ char *sf_test_random_model(uint64_t seed);
 /* Branchy models the way users write them, with awkward sizes
  * (tests/randwide.c), and the batch to run each at (*batch). */
 char *sf_test_random_wide_model(uint64_t seed, int64_t *batch);
+/* Rank-3 models of the other ops: attention (transpose, matmul, softmax),
+ * x @ W with a parameter, layernorm over one or two dims, unequal splits,
+ * broadcast sub/div, keepdim reductions, flatten/reshape, stacks. */
+char *sf_test_random_ops_model(uint64_t seed, int64_t *batch);
 /* One product on either side of OpenBLAS's threshold, and its batch. */
 char *sf_test_random_dense_model(uint64_t seed, int64_t *batch);
 

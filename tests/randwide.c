@@ -211,6 +211,14 @@ char *sf_test_random_wide_model(uint64_t seed, int64_t *batch)
     put(&g.body, "");
     int n = random_groups(&g), depth = between(&g, 1, 3), mode = pick(&g, 3); /* 0 equal slices, 1 unequal, 2 shared */
     int w = random_width(&g);
+    /* a quarter: one narrow layer alone (fewer than 8 outputs, 8 or more
+     * groups), its k remainder each of 0-7 (4 has its own half-width load) */
+    bool narrow = chance(&g, 25);
+    if (narrow) {
+        static const int ks[] = {1, 3, 4, 5, 7, 8, 12, 20, 28, 36, 9, 15};
+        depth = 1, mode = pick(&g, 2) ? 0 : 2, w = ks[pick(&g, 12)];
+        n = n < 8 ? between(&g, 8, 40) : n;
+    }
     while (n * w > 20000)
         w = w / 2 > 0 ? w / 2 : 1;
     /* layer sizes that differ between branches: nothing fuses, so every
@@ -222,7 +230,9 @@ char *sf_test_random_wide_model(uint64_t seed, int64_t *batch)
         n = between(&g, 2, 12);
     layer plan[3];
     for (int d = 0; d < depth; d++)
-        plan[d] = random_layer(&g, random_width(&g));
+        plan[d] = random_layer(&g, narrow ? between(&g, 1, 7) : random_width(&g));
+    if (narrow && chance(&g, 60)) /* nothing after it: the narrow kernel itself, not a chain's blocks */
+        plan[0].act = -1, plan[0].bn = plan[0].ln = plan[0].scale = false;
     int *widths = calloc((size_t)n, sizeof *widths), *outs = calloc((size_t)n, sizeof *outs), in_w = 0;
     for (int i = 0; i < n; i++) {
         widths[i] = mode == 1 ? between(&g, 1, w) : w;
@@ -269,13 +279,124 @@ char *sf_test_random_dense_model(uint64_t seed, int64_t *batch)
     put(&g.params, "");
     put(&g.body, "");
     int I = between(&g, 120, 260), O = between(&g, 120, 260);
-    layer l = {.out = O, .bias = chance(&g, 60), .act = pick(&g, 6) - 1};
+    layer l = {.out = O, .bias = seed % 2 == 0, .act = pick(&g, 6) - 1};
     int out = linear_layer(&g, -1, I, &l);
     put(&g.body, "  return %%%d\n", out);
     int64_t need = (int64_t)(1.6e7 / (2.0 * I * O)) + 1;
     *batch = chance(&g, 70) ? need + pick(&g, 40) : need > 2 ? need - 1 - pick(&g, (int)(need - 1)) : 1;
     text all = {0};
     put(&all, "%s\nfunc @dense(%%x: f32[B,%d]) {\n%s}\n", g.params.s, I, g.body.s);
+    free(g.params.s), free(g.body.s);
+    return all.s;
+}
+
+/* "  %N = <op text> : f32[B,<s>,<d>]"; returns N */
+static int node3(gen *g, int s, int d, const char *fmt, ...)
+{
+    char op[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(op, sizeof op, fmt, ap);
+    va_end(ap);
+    put(&g->body, "  %%%d = %s : f32[B,%d,%d]\n", g->next, op, s, d);
+    return g->next++;
+}
+
+/* one step of the ops family on cur [B, S, D]: returns the new value and D */
+static int ops_step(gen *g, int cur, int S, int *D)
+{
+    char b[16], b2[16], b3[16];
+    int d = *D, h = between(g, 1, 12);
+    switch (pick(g, 10)) {
+    case 0: { /* linear, with or without bias */
+        int w = param(g, "%d,%d", h, d);
+        *D = h;
+        return chance(g, 50) ? node3(g, S, h, "linear %s, @p%d, @p%d", val(cur, b), w, param(g, "%d", h))
+                             : node3(g, S, h, "linear %s, @p%d", val(cur, b), w);
+    }
+    case 1: /* x @ W with W a parameter */
+        *D = h;
+        return node3(g, S, h, "matmul %s, @p%d", val(cur, b), param(g, "%d,%d", d, h));
+    case 2: { /* one attention head: softmax(q k^T * scale) v */
+        int wq = param(g, "%d,%d", h, d), wk = param(g, "%d,%d", h, d), wv = param(g, "%d,%d", h, d);
+        int q = node3(g, S, h, "linear %s, @p%d", val(cur, b), wq), k = node3(g, S, h, "linear %s, @p%d", val(cur, b), wk);
+        int v = node3(g, S, h, "linear %s, @p%d", val(cur, b), wv);
+        int kt = node3(g, h, S, "transpose %s {dim0=1, dim1=2}", val(k, b));
+        int sc = node3(g, S, S, "matmul %s, %s", val(q, b), val(kt, b2));
+        put(&g->body, "  %%%d = scalar {value=0.5} : f32[]\n", g->next);
+        int half = g->next++;
+        int scaled = node3(g, S, S, "mul %s, %s", val(sc, b), val(half, b2));
+        int p = node3(g, S, S, "softmax %s {dim=2}", val(scaled, b));
+        *D = h;
+        return node3(g, S, h, "matmul %s, %s", val(p, b), val(v, b3));
+    }
+    case 3: /* softmax over the sequence or the features */
+        return node3(g, S, d, "softmax %s {dim=%d}", val(cur, b), 1 + pick(g, 2));
+    case 4: { /* layernorm over the last one or two dims */
+        int two = chance(g, 40);
+        if (chance(g, 50))
+            return node3(g, S, d, "layernorm %s {ndim=%d, eps=1e-05}", val(cur, b), 1 + two);
+        int s = two ? param(g, "%d,%d", S, d) : param(g, "%d", d);
+        two ? param(g, "%d,%d", S, d) : param(g, "%d", d);
+        return node3(g, S, d, "layernorm %s, @p%d, @p%d {ndim=%d, eps=1e-05}", val(cur, b), s, s + 1, 1 + two);
+    }
+    case 5: { /* split the features unequally, an activation on each part, cat */
+        if (d < 2)
+            return node3(g, S, d, "%s %s", acts[pick(g, 5)], val(cur, b));
+        int a = between(g, 1, d - 1);
+        put(&g->body, "  %%%d, %%%d = split %s {dim=2, sizes=[%d,%d]} : f32[B,%d,%d], f32[B,%d,%d]\n", g->next,
+            g->next + 1, val(cur, b), a, d - a, S, a, S, d - a);
+        int p0 = g->next, p1 = g->next + 1;
+        g->next += 2;
+        int r0 = node3(g, S, a, "%s %s", acts[pick(g, 5)], val(p0, b)), r1 = node3(g, S, d - a, "%s %s", acts[pick(g, 5)], val(p1, b));
+        return node3(g, S, d, "concat %s, %s {dim=2}", val(r0, b), val(r1, b2));
+    }
+    case 6: { /* broadcast sub and div against a parameter row, a scalar */
+        int r = param(g, "%d", d);
+        int s = node3(g, S, d, "sub %s, @p%d", val(cur, b), r);
+        put(&g->body, "  %%%d = scalar {value=1.5} : f32[]\n", g->next);
+        int k = g->next++;
+        return node3(g, S, d, "div %s, %s", val(s, b), val(k, b2));
+    }
+    case 7: { /* x + mean over the sequence (keepdim), broadcast back */
+        put(&g->body, "  %%%d = %s %s {dims=[1], keepdim=true} : f32[B,1,%d]\n", g->next, chance(g, 50) ? "mean" : "sum",
+            val(cur, b), d);
+        int m = g->next++;
+        return node3(g, S, d, "add %s, %s", val(cur, b), val(m, b2));
+    }
+    case 8: { /* flatten, a rank-2 x @ W, and back through reshape */
+        put(&g->body, "  %%%d = flatten %s {start=1, end=2} : f32[B,%d]\n", g->next, val(cur, b), S * d);
+        int f = g->next++;
+        put(&g->body, "  %%%d = matmul %s, @p%d : f32[B,%d]\n", g->next, val(f, b), param(g, "%d,%d", S * d, S * h), S * h);
+        int mm = g->next++;
+        *D = h;
+        return node3(g, S, h, "reshape %s {shape=[B,%d,%d]}", val(mm, b), S, h);
+    }
+    default: /* two activations stacked on a new dim and summed over it */
+    {
+        int a0 = node3(g, S, d, "%s %s", acts[pick(g, 5)], val(cur, b)), a1 = node3(g, S, d, "%s %s", acts[pick(g, 5)], val(cur, b));
+        put(&g->body, "  %%%d = stack %s, %s {dim=1} : f32[B,2,%d,%d]\n", g->next, val(a0, b), val(a1, b2), S, d);
+        int st = g->next++;
+        return node3(g, S, d, "sum %s {dims=[1], keepdim=false}", val(st, b));
+    }
+    }
+}
+
+char *sf_test_random_ops_model(uint64_t seed, int64_t *batch)
+{
+    gen g = {.rng = {seed * 0xbf58476d1ce4e5b9ull + 3}};
+    put(&g.params, "");
+    put(&g.body, "");
+    int S = between(&g, 1, 6), D = between(&g, 1, 12), cur = -1, steps = between(&g, 1, 5);
+    int in_d = D;
+    for (int i = 0; i < steps; i++)
+        cur = ops_step(&g, cur, S, &D);
+    if (cur < 0)
+        cur = node3(&g, S, D, "relu %%x");
+    put(&g.body, "  return %%%d\n", cur);
+    *batch = random_batch(&g) % 64 + 1;
+    text all = {0};
+    put(&all, "%s\nfunc @ops(%%x: f32[B,%d,%d]) {\n%s}\n", g.params.s, S, in_d, g.body.s);
     free(g.params.s), free(g.body.s);
     return all.s;
 }

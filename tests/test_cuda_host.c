@@ -113,7 +113,7 @@ static void test_random_models(void **state)
            RANDOM_CASES / 4);
 }
 
-enum { WIDE_CASES = 24 };
+enum { WIDE_CASES = 24, OPS_CASES = 16 };
 
 /* the wide random models (tests/randwide.c) at -O2 at their own batch,
  * against the interpreter on the -O0 graph */
@@ -122,10 +122,11 @@ static void test_wide_models(void **state)
     (void)state;
     if (!host_or_skip())
         skip();
-    for (uint64_t k = 1; k <= WIDE_CASES; k++) {
+    for (uint64_t k = 1; k <= WIDE_CASES + OPS_CASES; k++) {
         uint64_t seed = k * 7; /* a spread of the CPU test's seeds */
         int64_t batch;
-        char *ir = sf_test_random_wide_model(seed, &batch), what[64];
+        char *ir = k <= WIDE_CASES ? sf_test_random_wide_model(seed, &batch) : sf_test_random_ops_model(seed, &batch);
+        char what[64];
         sf_error e = {0};
         sf_graph *g0 = sf_parse(ir, strlen(ir), "wide.sfir", &e), *g2 = g0 ? sf_parse(ir, strlen(ir), "w", &e) : NULL;
         if (!g0 || !g2)
@@ -138,8 +139,9 @@ static void test_wide_models(void **state)
         sf_tensor_set *in = sf_tensors_new(), *want = sf_tensors_new();
         assert_int_equal(sf_random_inputs(g0, batch, seed, in, &e), SF_OK);
         assert_int_equal(sf_interp_run(g0, batch, in, m.weights, want, &e), SF_OK);
-        snprintf(what, sizeof what, "wide model %llu -O2 batch %lld", (unsigned long long)seed, (long long)batch);
-        sf_tensor_set *got = host_run(m.g, batch, in, m.weights, (unsigned)(1 + seed % 3), what);
+        snprintf(what, sizeof what, "random model %llu -O%d batch %lld", (unsigned long long)seed, k % 4 ? 2 : 0,
+                 (long long)batch); /* every fourth unoptimised: BatchNorm and the rest unfused */
+        sf_tensor_set *got = host_run(k % 4 ? m.g : g0, batch, in, m.weights, (unsigned)(1 + seed % 3), what);
         for (size_t i = 0; i < want->tensors.len; i++) {
             const sf_tensor *x = want->tensors.items[i], *y = sf_tensors_get(got, want->names.items[i]);
             sf_mismatch w;
@@ -153,7 +155,28 @@ static void test_wide_models(void **state)
         sf_graph_free(g0), sf_graph_free(m.g);
         free(ir);
     }
-    printf("  cuda on the host: %d wide random models match the interpreter at -O2\n", WIDE_CASES);
+    printf("  cuda on the host: %d wide and %d ops random models match the interpreter (a quarter at -O0, the "
+           "rest at -O2)\n", WIDE_CASES, OPS_CASES);
+}
+
+static void random_golden_on_host(golden_case *c, void *ctx)
+{
+    (void)ctx;
+    golden_optimise(c);
+    sf_tensor_set *got = host_run(c->model->graph, c->batch, c->inputs, c->weights, 2, c->name);
+    golden_check(c, got);
+    sf_tensors_free(got);
+}
+
+/* the committed random corpus at -O2 against PyTorch */
+static void test_random_golden(void **state)
+{
+    (void)state;
+    if (!host_or_skip())
+        skip();
+    int n = golden_each_in("random_cases.txt", random_golden_on_host, NULL);
+    assert_true(n >= 50);
+    printf("  cuda on the host: %d random PyTorch models match PyTorch at -O2\n", n);
 }
 
 /* ParallelFCN(n) at -O2, with its weights (initialised from the seed) */
@@ -263,6 +286,9 @@ int main(void)
         cmocka_unit_test(test_golden_cases),
         cmocka_unit_test(test_random_models),
         cmocka_unit_test(test_wide_models),
+        cmocka_unit_test(test_random_golden),
     };
+    if (getenv("SF_TEST_FILTER")) /* e.g. "test_*random*" or "test_wide*": the random tests alone, for coverage */
+        cmocka_set_test_filter(getenv("SF_TEST_FILTER"));
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "cpu.h"
+#include "golden_case.h"
 #include "pass.h"
 #include "randmodel.h"
 
@@ -125,25 +126,85 @@ static void agree(const sf_tensor_set *want, const sf_tensor_set *got, const cha
 
 /* the CPU backend on g at each batch against the interpreter on g0 */
 static void cpu_agrees(const sf_graph *g0, const sf_graph *g, const sf_tensor_set *w, const int64_t *batches, int nb,
-                       uint64_t seed, const char *ir, const char *what)
+                       bool without_blas, uint64_t seed, const char *ir, const char *what)
 {
     sf_error e = {0};
+    if (seed == 1) /* the object code written out, as SHEAF_DUMP_OBJECT=k.o does for objdump */
+        setenv("SHEAF_DUMP_OBJECT", "random-dump.o", 1);
     sf_cpu_model *cm = sf_cpu_compile(g, &e);
     if (!cm)
         fail_msg("seed %llu: %s: %s\n%s", (unsigned long long)seed, what, e.msg, ir);
-    for (int k = 0; k < nb; k++) {
+    if (seed == 1) {
+        unsetenv("SHEAF_DUMP_OBJECT");
+        assert_true(file_exists("random-dump.o"));
+        remove("random-dump.o");
+        assert_null(sf_cpu_load_object(g, NULL, 0, &e));
+        assert_contains(e.msg, "no object code");
+    }
+    if (seed % 4 == 1 && g != g0) { /* this object with the -O0 graph's kernels: refused where it lacks one */
+        const void *obj;
+        size_t size;
+        sf_cpu_object(cm, &obj, &size);
+        sf_cpu_model *other = sf_cpu_load_object(g0, obj, size, &e);
+        if (!other)
+            assert_contains(e.msg, "looking up a kernel");
+        sf_cpu_free(other); /* never run: its kernels would not be g0's */
+    }
+    if (seed % 4 == 1) { /* as a package runs it: the object code loaded into a new model */
+        const void *obj;
+        size_t size;
+        sf_cpu_object(cm, &obj, &size);
+        sf_cpu_model *loaded = sf_cpu_load_object(sf_cpu_graph(cm), obj, size, &e);
+        if (!loaded)
+            fail_msg("seed %llu: %s: loading its object: %s", (unsigned long long)seed, what, e.msg);
+        sf_cpu_free(cm);
+        cm = loaded;
+    }
+    sf_cpu_set_threads(cm, 0); /* one per CPU, then what the seed says: the pool started again */
+    sf_cpu_set_threads(cm, seed % 3 == 0 ? 1 : 2); /* one thread, and a pool that splits kernels */
+    assert_int_equal(sf_cpu_threads(cm), seed % 3 == 0 ? 1 : 2);
+    sf_cpu_set_poison(cm, true);
+    /* each batch with OpenBLAS allowed, then (without_blas) in generated code only */
+    for (int k = 0; k < (without_blas ? 2 : 1) * nb; k++) {
+        sf_cpu_set_blas(cm, k < nb);
+        if (k >= nb && !sf_cpu_has_blas())
+            break;
         sf_tensor_set *in = sf_tensors_new(), *want = sf_tensors_new(), *got = sf_tensors_new();
-        assert_int_equal(sf_random_inputs(g0, batches[k], seed + (uint64_t)k, in, &e), SF_OK);
-        assert_int_equal(sf_interp_run(g0, batches[k], in, w, want, &e), SF_OK);
-        if (sf_cpu_run(cm, batches[k], in, w, got, &e) != SF_OK)
+        int64_t b = batches[k % nb];
+        assert_int_equal(sf_random_inputs(g0, b, seed + (uint64_t)k, in, &e), SF_OK);
+        assert_int_equal(sf_interp_run(g0, b, in, w, want, &e), SF_OK);
+        if (sf_cpu_run(cm, b, in, w, got, &e) != SF_OK)
             fail_msg("seed %llu: %s: %s", (unsigned long long)seed, what, e.msg);
-        agree(want, got, what, seed, batches[k], ir);
+        agree(want, got, what, seed, b, ir);
+        if (k == 0 && seed % 2 == 0) { /* again through sf_cpu_exec: the packed weights kept, new outputs */
+            size_t nin = g0->inputs.len, np = g->params.len, nout = g->outputs.len;
+            const float **ins = calloc(nin + np + 1, sizeof *ins);
+            float **outs = calloc(nout + 1, sizeof *outs);
+            for (size_t i = 0; i < nin; i++)
+                ins[i] = sf_tensors_get(in, ((const sf_value *)g->inputs.items[i])->def->name)->data;
+            for (size_t i = 0; i < np; i++)
+                ins[nin + i] = sf_tensors_get(w, ((const sf_value *)g->params.items[i])->def->name)->data;
+            for (size_t i = 0; i < nout; i++)
+                outs[i] = ((sf_tensor *)got->tensors.items[i])->data;
+            if (sf_cpu_exec(cm, b, ins, ins + nin, outs, &e) != SF_OK)
+                fail_msg("seed %llu: %s: %s", (unsigned long long)seed, what, e.msg);
+            agree(want, got, what, seed, b, ir);
+            assert_int_equal(sf_cpu_exec(cm, 0, ins, ins + nin, outs, &e), SF_ERR_INVALID_ARG); /* refusals */
+            assert_int_equal(sf_cpu_run(cm, 0, in, w, got, &e), SF_ERR_INVALID_ARG);
+            sf_tensor_set *none = sf_tensors_new();
+            assert_int_equal(sf_cpu_run(cm, b, none, w, none, &e), g0->inputs.len ? SF_ERR_INVALID_ARG : SF_OK);
+            sf_tensors_free(none);
+            free(ins), free(outs);
+            sf_cpu_set_threads(cm, seed % 3 == 0 ? 2 : 1); /* the other count: a new pool for the next run */
+        }
+        size_t planned;
+        assert_true(sf_cpu_planned_bytes(cm, b, &planned) && sf_cpu_arena_bytes(cm) >= planned);
         sf_tensors_free(in), sf_tensors_free(want), sf_tensors_free(got);
     }
     sf_cpu_free(cm);
 }
 
-enum { WIDE_CASES = 160, DENSE_CASES = 6 };
+enum { WIDE_CASES = 160, DENSE_CASES = 8, OPS_CASES = 60 };
 
 /* Branchy models with awkward sizes (tests/randwide.c): the CPU backend on
  * the -O2 graph at the model's batch and at a second batch on the other
@@ -157,10 +218,11 @@ static void test_wide_models(void **state)
     int grouped = 0, narrow = 0, at_o0 = 0;
     /* SF_TEST_SEED=N: that model alone, its IR written to wide-N.sfir */
     uint64_t only = getenv("SF_TEST_SEED") ? strtoull(getenv("SF_TEST_SEED"), NULL, 10) : 0;
-    for (uint64_t seed = only ? only : 1; seed <= (only ? only : WIDE_CASES + DENSE_CASES); seed++) {
+    for (uint64_t seed = only ? only : 1; seed <= (only ? only : WIDE_CASES + DENSE_CASES + OPS_CASES); seed++) {
         int64_t batch;
-        char *ir = seed <= WIDE_CASES ? sf_test_random_wide_model(seed, &batch)
-                                      : sf_test_random_dense_model(seed, &batch);
+        char *ir = seed <= WIDE_CASES                 ? sf_test_random_wide_model(seed, &batch)
+                 : seed <= WIDE_CASES + DENSE_CASES ? sf_test_random_dense_model(seed, &batch)
+                                                    : sf_test_random_ops_model(seed, &batch);
         if (only) {
             char name[64];
             snprintf(name, sizeof name, "wide-%llu.sfir", (unsigned long long)seed);
@@ -193,9 +255,10 @@ static void test_wide_models(void **state)
         double flops = sf_graph_flops(g0, 1);
         int nb = flops * (double)batches[1] > 1e7 ? 1 : 2;
         double t0 = clock_s();
-        cpu_agrees(g0, m.g, w, batches, nb, seed, ir, "cpu -O2");
+        bool dense = seed > WIDE_CASES && seed <= WIDE_CASES + DENSE_CASES;
+        cpu_agrees(g0, m.g, w, batches, nb, dense, seed, ir, "cpu -O2");
         if (seed % 5 == 0) {
-            cpu_agrees(g0, g0, w, batches, 1, seed, ir, "cpu -O0");
+            cpu_agrees(g0, g0, w, batches, 1, false, seed, ir, "cpu -O0");
             at_o0++;
         }
         if (getenv("SF_TEST_VERBOSE"))
@@ -206,14 +269,56 @@ static void test_wide_models(void **state)
         sf_graph_free(m.g);
         free(ir);
     }
-    printf("  %d wide and %d dense random models agree on the CPU backend (%d at -O0 too): %d grouped products, "
-           "%d of them narrow\n", WIDE_CASES, DENSE_CASES, at_o0, grouped, narrow);
-    assert_true(grouped > WIDE_CASES / 2);
-    assert_true(narrow > WIDE_CASES / 8);
+    printf("  %d wide, %d dense and %d ops random models agree on the CPU backend (%d at -O0 too): %d grouped "
+           "products, %d of them narrow\n", WIDE_CASES, DENSE_CASES, OPS_CASES, at_o0, grouped, narrow);
+    if (!only) { /* the generator does make what it is for */
+        assert_true(grouped > WIDE_CASES / 2);
+        assert_true(narrow > WIDE_CASES / 8);
+    }
+}
+
+/* one corpus model: the interpreter, and the CPU backend where there is one, match PyTorch */
+static void golden_on_cpu(golden_case *c, void *ctx)
+{
+    int *count = ctx;
+    sf_error e = {0};
+    for (int level = 0; level <= 2; level += 2) {
+        if (level == 2)
+            golden_optimise(c);
+        sf_tensor_set *got = sf_tensors_new();
+        assert_int_equal(sf_interp_run(c->model->graph, c->batch, c->inputs, c->weights, got, &e), SF_OK);
+        golden_check(c, got);
+        sf_tensors_free(got);
+        if (!sf_cpu_available())
+            continue;
+        sf_cpu_model *cm = sf_cpu_compile(c->model->graph, &e);
+        if (!cm)
+            fail_msg("%s: %s", c->name, e.msg);
+        got = sf_tensors_new();
+        if (sf_cpu_run(cm, c->batch, c->inputs, c->weights, got, &e) != SF_OK)
+            fail_msg("%s -O%d: %s", c->name, level, e.msg);
+        golden_check(c, got);
+        sf_tensors_free(got);
+        sf_cpu_free(cm);
+    }
+    (*count)++;
+}
+
+/* The committed random corpus (tests/golden/random_cases.txt, PyTorch's
+ * outputs made by make_random.py): the outside check on the same kinds of
+ * model, traced from Python by the frontend. */
+static void test_random_golden(void **state)
+{
+    (void)state;
+    int count = 0;
+    assert_true(golden_each_in("random_cases.txt", golden_on_cpu, &count) >= 50);
+    printf("  %d random PyTorch models: the interpreter%s match PyTorch at -O0 and -O2\n", count,
+           sf_cpu_available() ? " and the CPU backend" : "");
 }
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_random_models), cmocka_unit_test(test_wide_models)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_random_models), cmocka_unit_test(test_wide_models),
+                                       cmocka_unit_test(test_random_golden)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

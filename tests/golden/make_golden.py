@@ -7,11 +7,15 @@ folding them is checked), run it on random inputs and save weights, inputs and
 outputs as safetensors under tests/golden/. Needs torch and safetensors (pip);
 CI only reads the committed files.
 
-    python3 tests/golden/make_golden.py
+    python3 tests/golden/make_golden.py [CASES [OUTDIR]]
+
+CASES defaults to cases.txt beside this file, OUTDIR to this folder
+(make_random.py writes random_cases.txt and calls this for random/).
 """
 import importlib.util
 import os
 import re
+import sys
 
 import torch
 from safetensors.torch import save_file
@@ -43,10 +47,10 @@ def randomise(model, gen):
                 m.bias.uniform_(-0.5, 0.5, generator=gen)
 
 
-def main():
+def main(cases=os.path.join(HERE, "cases.txt"), outdir=HERE):
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    for line in open(os.path.join(HERE, "cases.txt")):
+    for line in open(cases):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -67,12 +71,12 @@ def main():
             out = model(**kwargs)
         outs = {"output": out} if torch.is_tensor(out) else {f"output.{i}": o for i, o in enumerate(out)}
         weights = {k: v.contiguous() for k, v in model.state_dict().items()}
-        save_file(weights, os.path.join(HERE, f"{name}.weights.safetensors"))
-        save_file({k: v.contiguous() for k, v in args.items()}, os.path.join(HERE, f"{name}.inputs.safetensors"))
-        save_file({k: v.contiguous() for k, v in outs.items()}, os.path.join(HERE, f"{name}.outputs.safetensors"))
+        save_file(weights, os.path.join(outdir, f"{name}.weights.safetensors"))
+        save_file({k: v.contiguous() for k, v in args.items()}, os.path.join(outdir, f"{name}.inputs.safetensors"))
+        save_file({k: v.contiguous() for k, v in outs.items()}, os.path.join(outdir, f"{name}.outputs.safetensors"))
         shapes = ", ".join(str(tuple(o.shape)) for o in outs.values())
         print(f"{name}: {sum(v.numel() for v in weights.values())} weights, outputs {shapes}")
 
 
 if __name__ == "__main__":
-    main()
+    main(*sys.argv[1:3])
