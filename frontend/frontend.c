@@ -147,6 +147,17 @@ static bool forward_args(py_interp *I, pv *model, const sf_py_options *o, pv ***
     *argv = sf_arena_alloc(I->arena, sizeof **argv * (size_t)(nparams + 1));
     bool *used_in = calloc((size_t)o->ninputs + 1, 1), *used_c = calloc((size_t)o->nconsts + 1, 1);
     bool ok = *argv && used_in && used_c;
+    for (int k = 0; ok && k < o->ninputs + o->nconsts; k++) /* each argument named once */
+        for (int j = 0; ok && j < k; j++) {
+            const char *a = k < o->ninputs ? o->inputs[k] : o->consts[k - o->ninputs];
+            const char *b = j < o->ninputs ? o->inputs[j] : o->consts[j - o->ninputs];
+            size_t la = strcspn(a, "="), lb = strcspn(b, "=");
+            if (la == lb && !strncmp(a, b, la)) {
+                sf_fail(I->err, SF_ERR_INVALID_ARG, "forward argument '%.*s' is given twice (%s %s, %s %s)", (int)la, a,
+                        j < o->ninputs ? "--input" : "--const", b, k < o->ninputs ? "--input" : "--const", a);
+                ok = false;
+            }
+        }
     for (int i = 0; ok && i < nparams; i++) {
         const char *pname = def ? def->params[i + 1].name : NULL;
         pv *v = NULL;

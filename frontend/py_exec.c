@@ -318,11 +318,15 @@ static py_flow exec_stmt(py_interp *I, py_scope *sc, const py_stmt *s, pv **ret)
                     m && m->k == PV_STR ? m->u.s.s : "");
         return FLOW_ERROR;
     }
-    case PS_RAISE: {
-        const py_expr *e = s->value;
-        const char *msg = e && e->kind == PE_CALL && e->n > 0 && e->items[0]->kind == PE_STR ? e->items[0]->name : NULL;
-        py_error_at(I, s->line, s->col, SF_ERR_INVALID_ARG, "the model raised an exception at compile time%s%s",
-                    msg ? ": " : "", msg ? msg : "");
+    case PS_RAISE: { /* raise ValueError("boom %d" % n): the class and the message, evaluated */
+        const py_expr *e = s->value, *cls = e && e->kind == PE_CALL ? e->a : e;
+        pv *m = e && e->kind == PE_CALL && e->n > 0 ? py_eval(I, sc, e->items[0]) : NULL;
+        if (I->failed)
+            return FLOW_ERROR;
+        const char *name = cls && cls->kind == PE_NAME ? cls->name : NULL;
+        py_error_at(I, s->line, s->col, SF_ERR_INVALID_ARG, "the model raised %s%s at compile time%s%.400s",
+                    name ? name : "an exception", name ? "" : "", m && m->k == PV_STR ? ": " : "",
+                    m && m->k == PV_STR ? m->u.s.s : "");
         return FLOW_ERROR;
     }
     }

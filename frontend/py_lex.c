@@ -122,6 +122,8 @@ static bool lex_number(py_lexer *L, py_token *t)
         p++;
     }
     buf[n] = '\0';
+    if (n + 1 >= sizeof buf)
+        return lex_error(L, t->line, t->col, "number literal longer than %d characters", (int)sizeof buf - 2);
     if (p < L->end && (is_name_char(*p)))
         return lex_error(L, t->line, t->col, "malformed number (imaginary and suffixed literals are not supported)");
     char *endp;

@@ -101,6 +101,8 @@ pv *pv_cstr(py_interp *I, const char *s) { return pv_str(I, s, strlen(s)); }
 
 pv *pv_tensor(py_interp *I, sf_value *value)
 {
+    if (!value) /* the op failed and said why: no tensor (a NULL one was read later as something else) */
+        return NULL;
     pv *v = pv_new(I, PV_TENSOR);
     py_tensor *t = v ? palloc(I, sizeof *t) : NULL;
     if (!t)

@@ -69,11 +69,14 @@ sf_tensor_set *sf_gather_weights(const sf_graph *g, const sf_py_model *py, const
     }
     if (st == SF_OK && o->weights_file)
         st = sf_st_load(o->weights_file, w, err);
-    if (st == SF_OK && !o->weights && !o->weights_file)
+    bool seeded = !o->weights && !o->weights_file;
+    if (st == SF_OK && seeded)
         st = py ? sf_py_init_weights(py, o->seed, w, err) : sf_init_weights(g, o->seed, w, err);
+    /* given weights are a state_dict: every key, as load_state_dict; seeded
+     * ones are what forward uses (a submodule it never calls needs none) */
     if (st == SF_OK)
-        st = py ? sf_py_check_weights(py, w, !o->allow_extra_weights, err)
-                : sf_check_weights(g, w, o->allow_extra_weights, err);
+        st = py && !seeded ? sf_py_check_weights(py, w, !o->allow_extra_weights, err)
+                           : sf_check_weights(g, w, o->allow_extra_weights, err);
     if (st != SF_OK) {
         sf_tensors_free(w);
         return NULL;

@@ -305,6 +305,37 @@ static void test_long_chains_refused(void **state)
     assert_contains(msg, "chain.py:8:16: module calls nested deeper than 200 (a Sequential that contains itself?)");
 }
 
+/* messages that misled: each now names what is wrong */
+static void test_messages(void **state)
+{
+    (void)state;
+    static const char two_fc[] = "import torch.nn as nn\nclass M(nn.Module):\n    def __init__(self):\n"
+                                 "        super().__init__()\n        self.fc = nn.Linear(4, 4)\n"
+                                 "        self.fc2 = nn.Linear(4, 4)\n    def forward(self, x):\n        return self.fc(x)\n";
+    /* a submodule forward never calls needs no weights when they come from the seed (PyTorch runs it) */
+    const char *inputs[] = {"x=f32[B,4]", "x=f32[B,4]"};
+    sf_options o = {.model = "M()", .inputs = inputs, .ninputs = 1, .backend = "interp"};
+    sf_error e = {0};
+    sf_model *m = sf_compile_text(two_fc, strlen(two_fc), "two.py", &o, &e);
+    if (!m)
+        fail_msg("%s", e.msg);
+    sf_model_free(m);
+    /* the same --input twice */
+    o.ninputs = 2;
+    assert_null(sf_compile_text(two_fc, strlen(two_fc), "two.py", &o, &e));
+    assert_contains(e.msg, "forward argument 'x' is given twice (--input x=f32[B,4], --input x=f32[B,4])");
+    /* a 100001-digit integer */
+    size_t n = 100001;
+    char *big = malloc(n + 64);
+    memcpy(big, "x = ", 4);
+    memset(big + 4, '9', n);
+    strcpy(big + 4 + n, "\n");
+    o.ninputs = 1;
+    assert_null(sf_compile_text(big, strlen(big), "big.py", &o, &e));
+    assert_contains(e.msg, "big.py:1:5: number literal longer than 126 characters");
+    free(big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_poison),
         cmocka_unit_test(test_package_object_llvm_cannot_load),
         cmocka_unit_test(test_long_chains_refused),
+        cmocka_unit_test(test_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

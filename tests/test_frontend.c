@@ -77,7 +77,9 @@ static void test_refusals(void **state)
         {"        self.w = torch.zeros(3)", "        return x", "tensor attribute 'w' is not in state_dict"},
         {"        assert n == 4, 'n must be 4'", "        return x", "t.py:8:9: assertion failed: n must be 4"},
         {"        raise ValueError('bad config')", "        return x",
-         "t.py:8:9: the model raised an exception at compile time: bad config"},
+         "t.py:8:9: the model raised ValueError at compile time: bad config"},
+        {"        raise ValueError('boom %d' % 3)", "        return x", "t.py:8:9: the model raised ValueError at compile time: boom 3"},
+        {"        self.fc = nn.Linear(3, 4)", "        return torch.softmax(x, dim=99)", "dim 99 is out of range"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         assert_contains(refusal(net_with(cases[i].init, cases[i].forward), "Net()", "x=f32[B,3]", NULL), cases[i].want);
