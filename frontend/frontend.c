@@ -317,6 +317,8 @@ sf_py_model *sf_py_compile(const char *path, const char *source, size_t len, con
     I.arena = scratch;
     I.err = err;
     I.file = path;
+    I.max_nodes = o->max_nodes > 0 ? o->max_nodes : SF_PY_MAX_NODES;
+    I.model_expr = o->model;
     bool ok = compile_into(&I, m, source, len, o);
     if (!ok && err->code == SF_OK)
         sf_fail(err, SF_ERR_INVALID_ARG, "%s: compilation failed", path);

@@ -14,7 +14,14 @@ typedef struct sf_py_options {
     int ninputs;
     const char *const *consts;  /* "condition=True": non-tensor forward arguments */
     int nconsts;
+    int64_t max_nodes;          /* tracing stops past this many IR nodes; 0: SF_PY_MAX_NODES */
 } sf_py_options;
+
+/* The default node budget: about 1 KB of memory per node while tracing
+ * and compiling, so 4 million stop a model near 4-8 GB instead of the
+ * machine running out (ParallelFCN(100000) traces to about 700 thousand;
+ * ParallelFCN(1000000) would be 7 million). */
+#define SF_PY_MAX_NODES 4000000
 
 typedef struct py_interp_stats {
     double parse_ms, init_ms, trace_ms;

@@ -44,8 +44,10 @@ typedef struct pv_list {
 } pv_list;
 
 typedef struct pv_dict {
-    pv **keys, **vals;
+    pv **keys, **vals;    /* insertion order, as Python's */
     int64_t n, cap;
+    int64_t *slots;       /* past a few entries: open addressing, index + 1 (0: empty) */
+    int64_t nslots;       /* a power of two, at least twice n */
 } pv_dict;
 
 /* A tensor in forward. In-place ops rebind v; views and their bases are
@@ -162,6 +164,8 @@ struct py_interp {
     sf_graph *g;           /* the graph forward is traced into */
     int depth;             /* call depth (functions and Sequential), at most PY_MAX_CALL_DEPTH */
     int eval_depth;        /* py_eval's own recursion: chains like x + x + ... + x nest too */
+    int64_t max_nodes;     /* the tracing budget (sf_py_options.max_nodes) */
+    const char *model_expr; /* --model, for messages */
     const char *ctx;       /* what runs now, for messages: "models.3 (FullyConnectedNetwork.forward)" */
     py_interp_stats stats;
     size_t stats_nodes;    /* IR nodes emitted */

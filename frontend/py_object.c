@@ -174,21 +174,101 @@ bool pv_equal(const pv *a, const pv *b)
     }
 }
 
+/* A hash that agrees with pv_equal: equal numbers (1, 1.0, True) hash
+ * alike, strings and tuples by content, everything else by identity. */
+static uint64_t pv_hash(const pv *v)
+{
+    uint64_t h = 1469598103934665603ull;
+    switch (v->k) {
+    case PV_INT: case PV_BOOL: case PV_FLOAT: {
+        double d = pv_as_double(v);
+        int64_t i = v->k == PV_FLOAT ? (int64_t)d : v->u.i;
+        if (v->k == PV_FLOAT && (double)i != d) {
+            memcpy(&h, &d, sizeof h);
+            break;
+        }
+        h = (uint64_t)i;
+        break;
+    }
+    case PV_STR:
+        for (size_t k = 0; k < v->u.s.n; k++)
+            h = (h ^ (unsigned char)v->u.s.s[k]) * 1099511628211ull;
+        break;
+    case PV_LIST: case PV_TUPLE:
+        for (int64_t k = 0; k < v->u.list->n; k++)
+            h = (h ^ pv_hash(v->u.list->items[k])) * 1099511628211ull;
+        break;
+    case PV_NONE: case PV_ELLIPSIS: case PV_BATCH: h = (uint64_t)v->k; break;
+    case PV_OBJECT: h = (uint64_t)(uintptr_t)v->u.obj; break;
+    case PV_CLASS: h = (uint64_t)(uintptr_t)v->u.cls; break;
+    case PV_TENSOR: h = (uint64_t)(uintptr_t)v->u.t; break;
+    case PV_FUNC: h = (uint64_t)(uintptr_t)v->u.fn; break;
+    case PV_NAMESPACE: h = (uint64_t)(uintptr_t)v->u.ns; break;
+    default: h = (uint64_t)(uintptr_t)v; break;
+    }
+    h ^= h >> 33, h *= 0xff51afd7ed558ccdull, h ^= h >> 33; /* spread the low bits */
+    return h;
+}
+
+enum { DICT_LINEAR = 8 }; /* up to this many entries a scan is as quick as a hash */
+
+/* the entry's index, or -1 */
+static int64_t dict_find(const pv_dict *d, const pv *key)
+{
+    if (!d->slots) {
+        for (int64_t i = 0; i < d->n; i++)
+            if (pv_equal(d->keys[i], key))
+                return i;
+        return -1;
+    }
+    for (uint64_t s = pv_hash(key) & (uint64_t)(d->nslots - 1);; s = (s + 1) & (uint64_t)(d->nslots - 1)) {
+        int64_t i = d->slots[s] - 1;
+        if (i < 0 || pv_equal(d->keys[i], key))
+            return i;
+    }
+}
+
+static void slot_put(pv_dict *d, int64_t i)
+{
+    uint64_t s = pv_hash(d->keys[i]) & (uint64_t)(d->nslots - 1);
+    while (d->slots[s])
+        s = (s + 1) & (uint64_t)(d->nslots - 1);
+    d->slots[s] = i + 1;
+}
+
+/* entry i (just appended) into the index, rebuilt twice as large when half full */
+static bool index_entry(py_interp *I, pv_dict *d, int64_t i)
+{
+    if (d->n <= DICT_LINEAR)
+        return true;
+    if (!d->slots || 2 * d->n > d->nslots) {
+        int64_t ns = d->nslots ? 2 * d->nslots : 64;
+        int64_t *slots = palloc(I, sizeof *slots * (size_t)ns);
+        if (!slots)
+            return false;
+        memset(slots, 0, sizeof *slots * (size_t)ns);
+        d->slots = slots, d->nslots = ns;
+        for (int64_t k = 0; k < d->n; k++)
+            slot_put(d, k);
+        return true;
+    }
+    slot_put(d, i);
+    return true;
+}
+
 pv *pv_dict_get(const pv_dict *d, const pv *key)
 {
-    for (int64_t i = 0; i < d->n; i++)
-        if (pv_equal(d->keys[i], key))
-            return d->vals[i];
-    return NULL;
+    int64_t i = dict_find(d, key);
+    return i < 0 ? NULL : d->vals[i];
 }
 
 bool pv_dict_set(py_interp *I, pv_dict *d, pv *key, pv *val)
 {
-    for (int64_t i = 0; i < d->n; i++)
-        if (pv_equal(d->keys[i], key)) {
-            d->vals[i] = val;
-            return true;
-        }
+    int64_t at = dict_find(d, key);
+    if (at >= 0) {
+        d->vals[at] = val;
+        return true;
+    }
     size_t kc = (size_t)d->cap, vc = kc;
     pv **k = sf_arena_grow(I->arena, d->keys, (size_t)d->n, &kc, sizeof *k);
     pv **v = k ? sf_arena_grow(I->arena, d->vals, (size_t)d->n, &vc, sizeof *v) : NULL;
@@ -197,7 +277,7 @@ bool pv_dict_set(py_interp *I, pv_dict *d, pv *key, pv *val)
     d->keys = k, d->vals = v, d->cap = (int64_t)kc;
     d->keys[d->n] = key;
     d->vals[d->n++] = val;
-    return true;
+    return index_entry(I, d, d->n - 1) || py_error(I, NULL, SF_ERR_NOMEM, "out of memory") != NULL;
 }
 
 pv *pv_dict_gets(const pv_dict *d, const char *key)

@@ -30,6 +30,12 @@ sf_node *py_begin(py_interp *I, const py_expr *at, sf_opcode op, int nin, sf_val
         py_error(I, at, SF_ERR_UNSUPPORTED, "tensor operations run only in forward");
         return NULL;
     }
+    if ((int64_t)I->g->nodes.len >= I->max_nodes) {
+        py_error(I, at, SF_ERR_UNSUPPORTED,
+                 "%s unrolls to more than %lld IR nodes: tracing stopped (raise the limit with --max-nodes N, "
+                 "or sf_options.max_nodes)", I->model_expr ? I->model_expr : "the model", (long long)I->max_nodes);
+        return NULL;
+    }
     sf_error e = {0};
     sf_node *n = sf_node_begin(I->g, op, nin, in, &e);
     if (!n)

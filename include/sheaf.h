@@ -90,6 +90,8 @@ typedef struct sf_options {
                                    ($XDG_CACHE_HOME/sheaf or ~/.cache/sheaf) holds it, and keep nothing there */
     const char *precision;      /* NULL or "fp32": every product in fp32 (TF32 off); "tf32", "fp16",
                                    "bf16" are refused with the reason until they are built */
+    long long max_nodes;        /* .py sources: tracing stops past this many IR nodes (0: 4 million, about
+                                   4-8 GB while compiling), with a message naming the model and the count */
     bool check;                 /* every sf_run also runs the reference interpreter on the model's IR and
                                    fails (SF_ERR_RUNTIME, naming the output, the worst element and both
                                    values) where they differ beyond rtol 1e-3, atol 1e-4 x the output's

@@ -103,7 +103,7 @@ sf_model *sf_compile_text(const char *text, size_t len, const char *name, const 
     sf_py_model *pm = NULL;
     sf_graph *g;
     if (py) {
-        sf_py_options po = {o->model, o->inputs, o->ninputs, o->consts, o->nconsts};
+        sf_py_options po = {o->model, o->inputs, o->ninputs, o->consts, o->nconsts, o->max_nodes};
         pm = sf_py_compile(name, text, len, &po, err);
         g = pm ? pm->graph : NULL;
     } else {

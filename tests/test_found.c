@@ -6,6 +6,15 @@
 
 #include <math.h>
 #include <stdio.h>
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SF_CLANG_ASAN 1
+#endif
+#endif
+#ifndef SF_CLANG_ASAN
+#define SF_CLANG_ASAN 0
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +36,7 @@ static sf_py_model *trace(const char *file, const char *expr, const char *input)
     snprintf(path, sizeof path, "%s/%s", SF_MODELS, file);
     assert_int_equal(sf_read_file(path, &src, &len, &e), SF_OK);
     const char *inputs[] = {input};
-    sf_py_options o = {expr, inputs, 1, NULL, 0};
+    sf_py_options o = {expr, inputs, 1, NULL, 0, 0};
     sf_py_model *m = sf_py_compile(path, src, len, &o, &e);
     free(src);
     if (!m)
@@ -262,7 +271,7 @@ static const char *trace_error(const char *src)
     static sf_error e;
     memset(&e, 0, sizeof e);
     const char *inputs[] = {"x=f32[B,4]"};
-    sf_py_options o = {"M()", inputs, 1, NULL, 0};
+    sf_py_options o = {"M()", inputs, 1, NULL, 0, 0};
     sf_py_model *m = sf_py_compile("chain.py", src, strlen(src), &o, &e);
     if (m)
         fail_msg("traced what should be refused:\n%.300s", src);
@@ -291,7 +300,7 @@ static void test_long_chains_refused(void **state)
     /* below the limit: traced */
     char *src = chained(head, "x", "x", " + ", 400);
     const char *inputs[] = {"x=f32[B,4]"};
-    sf_py_options o = {"M()", inputs, 1, NULL, 0};
+    sf_py_options o = {"M()", inputs, 1, NULL, 0, 0};
     sf_error e = {0};
     sf_py_model *m = sf_py_compile("chain.py", src, strlen(src), &o, &e);
     if (!m)
@@ -336,6 +345,42 @@ static void test_messages(void **state)
     free(big);
 }
 
+/* resource limits: a node budget that names the model and the count, and
+ * __init__ work that is linear in the number of attributes */
+static void test_limits(void **state)
+{
+    (void)state;
+    sf_error e = {0};
+    const char *pin[] = {"x=f32[B,20000]"};
+    sf_options o = {.model = "ParallelFCN(1000)", .inputs = pin, .ninputs = 1, .backend = "interp", .max_nodes = 1000};
+    assert_null(sf_compile_file(SF_MODELS "/parallel_fcn.py", &o, &e));
+    assert_contains(e.msg, "ParallelFCN(1000) unrolls to more than 1000 IR nodes: tracing stopped (raise the limit "
+                           "with --max-nodes N");
+    static const char many[] = "import torch.nn as nn\nclass L(nn.Module):\n    def __init__(self, n):\n"
+                               "        super().__init__()\n        self.fc = nn.Linear(4, 4)\n"
+                               "        self.many = [self.fc] * n\n        for i in range(n // 50):\n"
+                               "            setattr(self, 'a%d' % i, i)\n    def forward(self, x):\n"
+                               "        for f in self.many:\n            x = f(x)\n        return x\n";
+    const char *in4[] = {"x=f32[B,4]"};
+    sf_options l = {.model = "L(10**7)", .inputs = in4, .ninputs = 1, .backend = "interp", .max_nodes = 100000};
+    assert_null(sf_compile_text(many, strlen(many), "many.py", &l, &e)); /* 200000 attributes, then 10^7 calls */
+    assert_contains(e.msg, "L(10**7) unrolls to more than 100000 IR nodes");
+    l.model = "L(2000)";
+    sf_model *m = sf_compile_text(many, strlen(many), "many.py", &l, &e);
+    if (!m)
+        fail_msg("%s", e.msg);
+    sf_model_free(m);
+#if !defined(__SANITIZE_ADDRESS__) && !SF_CLANG_ASAN
+    /* ParallelFCN(100000) is well inside the default budget (about 10 s; not under ASan) */
+    const char *big[] = {"x=f32[B,2000000]"};
+    sf_options p = {.model = "ParallelFCN(100000)", .inputs = big, .ninputs = 1, .backend = "interp"};
+    if (!(m = sf_compile_file(SF_MODELS "/parallel_fcn.py", &p, &e)))
+        fail_msg("%s", e.msg);
+    assert_int_equal(sf_output_numel(m, 0, 1), 100000);
+    sf_model_free(m);
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_package_object_llvm_cannot_load),
         cmocka_unit_test(test_long_chains_refused),
         cmocka_unit_test(test_messages),
+        cmocka_unit_test(test_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

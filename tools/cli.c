@@ -57,6 +57,7 @@ typedef struct options {
     const char *precision; /* --precision fp32|tf32|fp16|bf16 */
     double budget;       /* bench: --budget SECONDS per measurement */
     bool check;          /* run: --check, the interpreter beside the model */
+    long long max_nodes; /* --max-nodes: the tracing budget (0: the default) */
     bool poison;         /* run, bench: --poison, NaN in the activations before each run */
     unsigned long long seed;
 } options;
@@ -81,6 +82,7 @@ static const char usage[] =
     "passes (ir and run): -O0 (none) | -O2 (default) | --passes=canonicalize,cse,dce\n"
     "  --print-after-all | --print-after=PASS | --verify-each | --time-passes\n"
     "  --hfuse-min-branches=N (default 2) | --hfuse-max-bytes=N (default 1 GiB per group)\n"
+    "  --max-nodes=N: a model file that traces to more IR nodes is refused (default 4000000)\n"
     "\n"
     "SOURCE is an IR file (FILE.sfir) or a PyTorch model file with:\n"
     "  model.py --model \"ParallelFCN(1000)\" --input \"x=f32[B,20000]\" [--const name=value]\n"
@@ -191,7 +193,8 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
         static const char *const valued[] = {"-o",      "--format", "--weights", "--inputs",     "--batch", "--seed",
                                              "--model", "--input",  "--const",   "--print-after", "--passes",
                                              "--hfuse-min-branches", "--hfuse-max-bytes", "--backend",
-                                             "--threads", "--json", "--budget", "--target", "--precision"};
+                                             "--threads", "--json", "--budget", "--target", "--precision",
+                                             "--max-nodes"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
             known |= strcmp(name, valued[k]) == 0;
@@ -252,6 +255,11 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
         }
         else if (strcmp(name, "--precision") == 0)
             o->precision = val;
+        else if (strcmp(name, "--max-nodes") == 0) {
+            if (!parse_number(val, &num) || num < 1 || num > (1ull << 40))
+                return usage_error(errf, "--max-nodes takes a positive integer, got '%s'", val);
+            o->max_nodes = (long long)num;
+        }
         else if (strcmp(name, "--budget") == 0) {
             char *end;
             o->budget = strtod(val, &end);
@@ -313,7 +321,7 @@ static bool load(const options *o, loaded *l, FILE *errf, sf_error *e)
     if (sf_read_file(path, &text, &len, e) != SF_OK)
         return false;
     if (py) {
-        sf_py_options po = {o->model, o->inputs, o->ninputs, o->consts, o->nconsts};
+        sf_py_options po = {o->model, o->inputs, o->ninputs, o->consts, o->nconsts, o->max_nodes};
         l->py = sf_py_compile(path, text, len, &po, e);
         l->g = l->py ? l->py->graph : NULL;
         if (l->py && o->time)
