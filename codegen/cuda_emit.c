@@ -220,22 +220,23 @@ static void k_layernorm(FILE *f, const sf_node *n)
             n->nin > 1 ? "            v *= args[1][i];\n" : "", n->nin > 2 ? "            v += args[2][i];\n" : "");
 }
 
-/* t = (outer, inner) around the softmax dim */
+/* t = (outer, inner) around the softmax dim, whose length may be the batch
+ * (softmax over dim 0: a constant there looped over nothing, giving NaN) */
 static void k_softmax(FILE *f, const sf_node *n)
 {
     const sf_type *xt = &n->in[0]->type;
     int d = (int)sf_attr_int(n, "dim");
-    long long len = xt->dim[d];
     fputs("        const long long inner = ", f);
     put_prod(f, xt, d + 1, xt->rank);
-    fprintf(f, ";\n        const long long at = (t / inner) * %lldLL * inner + t %% inner;\n", len);
-    fprintf(f, "        const float *x = args[0] + at;\n        float *y = args[1] + at;\n");
-    fprintf(f, "        float mx = x[0];\n        for (long long i = 1; i < %lldLL; i++) mx = fmaxf(mx, x[i * inner]);\n",
-            len);
-    fprintf(f, "        double sum = 0;\n        for (long long i = 0; i < %lldLL; i++) sum += exp((double)x[i * inner] - mx);\n",
-            len);
-    fprintf(f, "        for (long long i = 0; i < %lldLL; i++) y[i * inner] = (float)(exp((double)x[i * inner] - mx) / sum);\n",
-            len);
+    fputs(", len = ", f);
+    put_dim(f, xt->dim[d]);
+    fputs(";\n        const long long at = (t / inner) * len * inner + t % inner;\n", f);
+    fputs("        const float *x = args[0] + at;\n        float *y = args[1] + at;\n", f);
+    fputs("        float mx = x[0];\n        for (long long i = 1; i < len; i++) mx = fmaxf(mx, x[i * inner]);\n", f);
+    fputs("        double sum = 0;\n        for (long long i = 0; i < len; i++) sum += exp((double)x[i * inner] - mx);\n",
+          f);
+    fputs("        for (long long i = 0; i < len; i++) y[i * inner] = (float)(exp((double)x[i * inner] - mx) / sum);\n",
+          f);
 }
 
 /* slice: the operand arrives offset to its start (sf_kernel_arg_offset) */

@@ -42,14 +42,34 @@ static double kernel_bytes(const sf_node *first, const sf_node *last, int64_t ba
 
 void sf_cpu_set_poison(sf_cpu_model *m, bool on) { m->poison = on; }
 
-/* every activation byte NaN (all bits set: a quiet NaN). Outputs need
- * none: the run copies every element of each into the caller's buffer,
- * which may be an input's too. */
+/* every activation byte NaN (all bits set: a quiet NaN), and the bytes
+ * past what this batch planned, through ARENA_GUARD more at the end, a
+ * pattern that guarded() checks after the run. Outputs need none: the run
+ * copies every element of each into the caller's buffer, which may be an
+ * input's too. */
+enum { ARENA_GUARD = 256, GUARD_BYTE = 0xa5 };
+
 static void poison(sf_cpu_model *m, int64_t batch)
 {
     size_t bytes;
-    if (sf_cpu_planned_bytes(m, batch, &bytes))
-        memset(m->arena, 0xff, bytes);
+    if (!sf_cpu_planned_bytes(m, batch, &bytes))
+        return;
+    memset(m->arena, 0xff, bytes);
+    memset(m->arena + bytes, GUARD_BYTE, m->arena_cap + ARENA_GUARD - bytes);
+}
+
+static sf_status guarded(const sf_cpu_model *m, int64_t batch, sf_error *err)
+{
+    size_t bytes;
+    if (!sf_cpu_planned_bytes(m, batch, &bytes))
+        return SF_OK;
+    for (size_t k = bytes; k < m->arena_cap + ARENA_GUARD; k++)
+        if (m->arena[k] != GUARD_BYTE)
+            return sf_fail(err, SF_ERR_RUNTIME,
+                           "cpu backend: a kernel wrote past the activations planned at batch %lld (guard byte %zu of "
+                           "%zu changed): a backend bug, please report it", (long long)batch, k - bytes,
+                           m->arena_cap + ARENA_GUARD - bytes);
+    return SF_OK;
 }
 
 void sf_cpu_set_threads(sf_cpu_model *m, int threads)
@@ -81,7 +101,7 @@ static sf_status ensure_arena(sf_cpu_model *m, int64_t batch, sf_error *err)
     if (need <= m->arena_cap && m->arena)
         return SF_OK;
     need = (need + 63) & ~(size_t)63;
-    unsigned char *a = aligned_alloc(64, need ? need : 64);
+    unsigned char *a = aligned_alloc(64, need + ARENA_GUARD); /* the guard: see poison */
     if (!a)
         return sf_fail(err, SF_ERR_NOMEM, "cpu backend: cannot allocate %zu bytes of activations at batch %lld", need,
                        (long long)batch);
@@ -260,6 +280,8 @@ sf_status sf_cpu_exec(sf_cpu_model *m, int64_t batch, const float *const *inputs
             c.fn(args, batch, 0, extent);
     }
     m->repack = false;
+    if (m->poison && guarded(m, batch, err) != SF_OK)
+        return err ? err->code : SF_ERR_RUNTIME;
     for (size_t i = 0; i < g->outputs.len; i++) {
         const sf_value *v = g->outputs.items[i];
         size_t numel;
