@@ -124,7 +124,9 @@ static pv *build_model(py_interp *I, const char *model)
         I->failed = true;
         return NULL;
     }
+    I->file = "--model"; /* errors in the expression are placed in the option; in __init__, in the file */
     pv *v = py_eval(I, NULL, e);
+    I->file = I->source;
     if (v && (v->k != PV_OBJECT || !v->u.obj->cls->is_module)) {
         sf_fail(I->err, SF_ERR_INVALID_ARG, "--model '%s' is %s, not an nn.Module", model, pv_describe(I, v));
         I->failed = true;
@@ -318,6 +320,7 @@ sf_py_model *sf_py_compile(const char *path, const char *source, size_t len, con
     I.err = err;
     I.file = path;
     I.max_nodes = o->max_nodes > 0 ? o->max_nodes : SF_PY_MAX_NODES;
+    I.source = path;
     I.model_expr = o->model;
     bool ok = compile_into(&I, m, source, len, o);
     if (!ok && err->code == SF_OK)

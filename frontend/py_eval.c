@@ -178,7 +178,11 @@ static pv *call_user(py_interp *I, const py_expr *at, py_func *fn, pv *self, int
     I->cur_self = self;
     I->depth++;
     pv *ret = NULL;
+    const char *file = I->file;
+    if (I->source)
+        I->file = I->source; /* a function's body is in the model file, wherever it was called from */
     py_flow f = py_exec_block(I, &sc, def->body, def->nbody, &ret);
+    I->file = file;
     I->depth--;
     I->cur_class = saved_class;
     I->cur_self = saved_self;

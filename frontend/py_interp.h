@@ -166,6 +166,8 @@ struct py_interp {
     int eval_depth;        /* py_eval's own recursion: chains like x + x + ... + x nest too */
     int64_t max_nodes;     /* the tracing budget (sf_py_options.max_nodes) */
     const char *model_expr; /* --model, for messages */
+    const char *source;    /* the model file: where user functions' errors are placed (file is
+                              "--model" while the --model expression itself is evaluated) */
     const char *ctx;       /* what runs now, for messages: "models.3 (FullyConnectedNetwork.forward)" */
     py_interp_stats stats;
     size_t stats_nodes;    /* IR nodes emitted */

@@ -208,6 +208,11 @@ static bool lex_string(py_lexer *L, py_token *t, bool raw, bool fstr)
         p++;
     }
     buf[n] = '\0';
+    /* a NUL inside a name would cut it short in C ("a\x00b" and "a\x00c"
+     * would name one module and share its parameters): refused */
+    if (strlen(buf) != n)
+        return lex_error(L, t->line, t->col, "a NUL character in a string is not supported (module, parameter and "
+                                             "tensor names must not contain one)");
     t->kind = PT_STRING;
     t->str = buf;
     t->str_len = n;

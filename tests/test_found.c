@@ -344,6 +344,25 @@ static void test_messages(void **state)
     assert_null(sf_compile_text(big, strlen(big), "big.py", &o, &e));
     assert_contains(e.msg, "big.py:1:5: number literal longer than 126 characters");
     free(big);
+    /* NUL in a module name made two modules one, sharing parameters */
+    static const char nul[] = "import torch.nn as nn\nclass M(nn.Module):\n    def __init__(self):\n"
+                              "        super().__init__()\n        setattr(self, 'a\\x00b', nn.Linear(4, 4))\n"
+                              "        setattr(self, 'a\\x00c', nn.Linear(4, 4))\n    def forward(self, x):\n"
+                              "        return getattr(self, 'a\\x00b')(x)\n";
+    assert_null(sf_compile_text(nul, strlen(nul), "nul.py", &o, &e));
+    assert_contains(e.msg, "nul.py:5:23: a NUL character in a string is not supported");
+    /* an error in the --model expression is placed in the option, one in __init__ in the file */
+    o.model = "M(5)";
+    assert_null(sf_compile_text(two_fc, strlen(two_fc), "two.py", &o, &e));
+    assert_contains(e.msg, "--model:1:1: M.__init__ takes 0 argument(s), got 1");
+    o.model = "M(undefined)";
+    assert_null(sf_compile_text(two_fc, strlen(two_fc), "two.py", &o, &e));
+    assert_contains(e.msg, "--model:1:3: name 'undefined' is not defined");
+    static const char bad_init[] = "import torch.nn as nn\nclass M(nn.Module):\n    def __init__(self, n):\n"
+                                   "        super().__init__()\n        self.fc = nn.Linear(n + 'a', 4)\n";
+    o.model = "M(3)";
+    assert_null(sf_compile_text(bad_init, strlen(bad_init), "init.py", &o, &e));
+    assert_contains(e.msg, "init.py:5:");
 }
 
 /* resource limits: a node budget that names the model and the count, and
