@@ -13,23 +13,22 @@
 
 #include "base.h"
 
-typedef struct text {
-    char *s;
-    size_t len, cap;
-} text;
+typedef sf_text text;
+#define put sf_text_put
 
-static void put(text *t, const char *fmt, ...)
+void sf_text_put(sf_text *t, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char buf[4096];
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
     if (t->len + (size_t)n + 1 > t->cap) {
         t->cap = (t->len + (size_t)n + 1) * 2;
         t->s = realloc(t->s, t->cap);
     }
-    memcpy(t->s + t->len, buf, (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(t->s + t->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
     t->len += (size_t)n;
 }
 
@@ -166,8 +165,8 @@ static char *random_conv_model(gen *g)
 char *sf_test_random_model(uint64_t seed)
 {
     gen g = {{seed}, {0}, {0}, 0, 0};
-    put(&g.params, "");
-    put(&g.body, "");
+    put(&g.params, "%s", "");
+    put(&g.body, "%s", "");
     if (seed % 4 == 0)
         return random_conv_model(&g);
     int n = 2 + pick(&g.rng, 5), w = 1 + pick(&g.rng, 4), depth = 1 + pick(&g.rng, 3);

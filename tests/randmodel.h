@@ -2,7 +2,15 @@
 #ifndef SF_RANDMODEL_H
 #define SF_RANDMODEL_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+/* A growing malloc'd string for the generators. */
+typedef struct sf_text {
+    char *s;
+    size_t len, cap;
+} sf_text;
+void sf_text_put(sf_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The IR text of a random model (malloc'd); the same seed gives the same model. */
 char *sf_test_random_model(uint64_t seed);

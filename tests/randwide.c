@@ -19,26 +19,8 @@
 
 #include "base.h"
 
-typedef struct text {
-    char *s;
-    size_t len, cap;
-} text;
-
-static void put(text *t, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (t->len + (size_t)n + 1 > t->cap) {
-        t->cap = (t->len + (size_t)n + 1) * 2;
-        t->s = realloc(t->s, t->cap);
-    }
-    va_start(ap, fmt);
-    vsnprintf(t->s + t->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    t->len += (size_t)n;
-}
+typedef sf_text text;
+#define put sf_text_put
 
 typedef struct gen {
     sf_rng rng;
@@ -207,8 +189,8 @@ static void combine(gen *g, const int *v, int n, int w, bool same_width, int tot
 char *sf_test_random_wide_model(uint64_t seed, int64_t *batch)
 {
     gen g = {.rng = {seed * 0x9e3779b97f4a7c15ull + 1}};
-    put(&g.params, "");
-    put(&g.body, "");
+    put(&g.params, "%s", "");
+    put(&g.body, "%s", "");
     int n = random_groups(&g), depth = between(&g, 1, 3), mode = pick(&g, 3); /* 0 equal slices, 1 unequal, 2 shared */
     int w = random_width(&g);
     /* a quarter: one narrow layer alone (fewer than 8 outputs, 8 or more
@@ -276,8 +258,8 @@ char *sf_test_random_dense_model(uint64_t seed, int64_t *batch)
     /* one product past OpenBLAS's threshold (2 x B x I x O >= 1.6e7 flops)
      * or just under it, with an epilogue or none */
     gen g = {.rng = {seed * 0x2545f4914f6cdd1dull + 7}};
-    put(&g.params, "");
-    put(&g.body, "");
+    put(&g.params, "%s", "");
+    put(&g.body, "%s", "");
     int I = between(&g, 120, 260), O = between(&g, 120, 260);
     layer l = {.out = O, .bias = seed % 2 == 0, .act = pick(&g, 6) - 1};
     int out = linear_layer(&g, -1, I, &l);
@@ -385,8 +367,8 @@ static int ops_step(gen *g, int cur, int S, int *D)
 char *sf_test_random_ops_model(uint64_t seed, int64_t *batch)
 {
     gen g = {.rng = {seed * 0xbf58476d1ce4e5b9ull + 3}};
-    put(&g.params, "");
-    put(&g.body, "");
+    put(&g.params, "%s", "");
+    put(&g.body, "%s", "");
     int S = between(&g, 1, 6), D = between(&g, 1, 12), cur = -1, steps = between(&g, 1, 5);
     int in_d = D;
     for (int i = 0; i < steps; i++)

@@ -75,6 +75,22 @@ static void compare(const sf_tensor_set *got, const sf_tensor_set *want, const c
 
 enum { RANDOM_CASES = 40 };
 
+/* a random model's IR as parsed (*g0, -O0) and optimised (the module's
+ * graph, -O2), with weights from the seed */
+static sf_module both_levels(const char *ir, uint64_t seed, sf_graph **g0)
+{
+    sf_error e = {0};
+    sf_graph *g2 = (*g0 = sf_parse(ir, strlen(ir), "random.sfir", &e)) ? sf_parse(ir, strlen(ir), "r", &e) : NULL;
+    if (!*g0 || !g2)
+        fail_msg("seed %llu: %s", (unsigned long long)seed, e.msg);
+    sf_module m = {.g = g2, .weights = sf_tensors_new()};
+    sf_pipeline_opts o = {.opt_level = 2};
+    assert_int_equal(sf_init_weights(*g0, seed, m.weights, &e), SF_OK);
+    if (sf_run_pipeline(&m, &o, &e) != SF_OK)
+        fail_msg("seed %llu: %s", (unsigned long long)seed, e.msg);
+    return m;
+}
+
 /* random models at -O2 (every fourth also at -O0) against the interpreter on the -O0 graph */
 static void test_random_models(void **state)
 {
@@ -84,14 +100,8 @@ static void test_random_models(void **state)
     for (uint64_t seed = 1; seed <= RANDOM_CASES; seed++) {
         char *ir = sf_test_random_model(seed), what[64];
         sf_error e = {0};
-        sf_graph *g0 = sf_parse(ir, strlen(ir), "random.sfir", &e), *g2 = g0 ? sf_parse(ir, strlen(ir), "r", &e) : NULL;
-        if (!g0 || !g2)
-            fail_msg("seed %llu: %s", (unsigned long long)seed, e.msg);
-        sf_module m = {.g = g2, .weights = sf_tensors_new()};
-        sf_pipeline_opts o = {.opt_level = 2};
-        assert_int_equal(sf_init_weights(g0, seed, m.weights, &e), SF_OK);
-        if (sf_run_pipeline(&m, &o, &e) != SF_OK)
-            fail_msg("seed %llu: %s", (unsigned long long)seed, e.msg);
+        sf_graph *g0;
+        sf_module m = both_levels(ir, seed, &g0);
         sf_tensor_set *in = sf_tensors_new(), *want = sf_tensors_new();
         assert_int_equal(sf_random_inputs(g0, 3, seed, in, &e), SF_OK);
         assert_int_equal(sf_interp_run(g0, 3, in, m.weights, want, &e), SF_OK);
@@ -128,14 +138,8 @@ static void test_wide_models(void **state)
         char *ir = k <= WIDE_CASES ? sf_test_random_wide_model(seed, &batch) : sf_test_random_ops_model(seed, &batch);
         char what[64];
         sf_error e = {0};
-        sf_graph *g0 = sf_parse(ir, strlen(ir), "wide.sfir", &e), *g2 = g0 ? sf_parse(ir, strlen(ir), "w", &e) : NULL;
-        if (!g0 || !g2)
-            fail_msg("seed %llu: %s", (unsigned long long)seed, e.msg);
-        sf_module m = {.g = g2, .weights = sf_tensors_new()};
-        sf_pipeline_opts o = {.opt_level = 2};
-        assert_int_equal(sf_init_weights(g0, seed, m.weights, &e), SF_OK);
-        if (sf_run_pipeline(&m, &o, &e) != SF_OK)
-            fail_msg("seed %llu: %s", (unsigned long long)seed, e.msg);
+        sf_graph *g0;
+        sf_module m = both_levels(ir, seed, &g0);
         sf_tensor_set *in = sf_tensors_new(), *want = sf_tensors_new();
         assert_int_equal(sf_random_inputs(g0, batch, seed, in, &e), SF_OK);
         assert_int_equal(sf_interp_run(g0, batch, in, m.weights, want, &e), SF_OK);
