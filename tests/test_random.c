@@ -150,6 +150,24 @@ static void cpu_agrees(const sf_graph *g0, const sf_graph *g, const sf_tensor_se
             assert_contains(e.msg, "looking up a kernel");
         sf_cpu_free(other); /* never run: its kernels would not be g0's */
     }
+    if (seed == 5) { /* a damaged object (as in a tampered package) is refused, never run */
+        const void *obj;
+        size_t size;
+        sf_cpu_object(cm, &obj, &size);
+        unsigned char *bad = malloc(size);
+        memcpy(bad, obj, size);
+        bad[0x3c] = 1, bad[0x3d] = 0;                          /* e_shnum: one section header */
+        memcpy(bad + 0x28, &size, sizeof size);                /* e_shoff: past the end */
+        assert_null(sf_cpu_load_object(g, bad, size, &e));    /* LLVM's own refusal */
+        memcpy(bad, obj, size);
+        uint64_t shoff;
+        memcpy(&shoff, bad + 0x28, sizeof shoff);
+        bad[shoff + 64 + 9] |= 0x04;                           /* section 1's flags: SHF_TLS */
+        assert_null(sf_cpu_load_object(g, bad, size, &e));
+        assert_contains(e.msg, "thread-local storage");
+        assert_null(sf_cpu_load_object(g, bad, 40, &e));      /* truncated */
+        free(bad);
+    }
     if (seed % 4 == 1) { /* as a package runs it: the object code loaded into a new model */
         const void *obj;
         size_t size;
