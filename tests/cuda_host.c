@@ -207,13 +207,15 @@ char *cuda_host_run(const sf_graph *g, int64_t batch, const sf_tensor_set *input
     }
     if ((problem = build(&src, &h)))
         goto done;
+    size_t br_bytes = (p.batch_bytes + 255) / 256 * 256 + 256;
     wr = aligned_alloc(256, (p.weights_bytes + 255) / 256 * 256 + 256);
-    br = aligned_alloc(256, (p.batch_bytes + 255) / 256 * 256 + 256);
+    br = aligned_alloc(256, br_bytes);
     if (!wr || !br) {
         problem = strdup("out of memory");
         goto done;
     }
     memset(br, 0xff, p.batch_bytes); /* NaN: a kernel reading what nothing wrote shows */
+    memset(br + p.batch_bytes, 0xa5, br_bytes - p.batch_bytes); /* a guard: checked after the launches */
     for (size_t i = 0; !problem && i < g->params.len; i++)
         problem = upload(g->params.items[i], weights, 1, wr + p.param_at[i]);
     for (size_t i = 0; !problem && i < g->inputs.len; i++) {
@@ -222,7 +224,11 @@ char *cuda_host_run(const sf_graph *g, int64_t batch, const sf_tensor_set *input
     }
     if (!problem) {
         launch_all(&h, &p, wr, br);
-        problem = collect(g, &p, wr, br, out);
+        for (size_t k = p.batch_bytes; !problem && k < br_bytes; k++)
+            if (br[k] != 0xa5)
+                asprintf(&problem, "a kernel wrote past the batch region (guard byte %zu)", k - p.batch_bytes);
+        if (!problem)
+            problem = collect(g, &p, wr, br, out);
     }
 done:
     free(wr), free(br);

@@ -2,8 +2,8 @@
  * one table of op cases (shapes, attributes, edge cases: size-1 dims,
  * remainders, strides, broadcasts; operands that are inputs, activations,
  * parameters, constants and views of each) run on the interpreter (the
- * oracle), the CPU backend and the host build of the CUDA C, at two batch
- * sizes. Every buffer the CPU backend is handed has guard bytes before and
+ * oracle), the CPU backend (on the graph and on it after -O2) and the host
+ * build of the CUDA C, at two batch sizes. Every buffer the CPU backend is handed has guard bytes before and
  * after it (and inputs and parameters must come back unchanged); its arena
  * is poisoned with NaN and guarded at the end; the host CUDA runner fills
  * device memory with NaN and guards its end too. */
@@ -15,6 +15,7 @@
 
 #include "cpu.h"
 #include "cuda_host.h"
+#include "pass.h"
 
 typedef struct op_case {
     const char *name, *ir;
@@ -51,6 +52,9 @@ static const op_case cases[] = {
     {"linear chain", "param @a : f32[12,5]\nparam @b : f32[3,12]\nparam @c : f32[3]\nfunc @f(%x: f32[B,5]) {\n"
                      "  %0 = linear %x, @a : f32[B,12]\n  %1 = silu %0 : f32[B,12]\n  %2 = linear %1, @b, @c : f32[B,3]\n"
                      "  return %2\n}\n"},
+    {"chain hidden past 4096", "param @a : f32[4100,1]\nparam @b : f32[1,4100]\nfunc @f(%x: f32[B,1]) {\n"
+                               "  %0 = linear %x, @a : f32[B,4100]\n  %1 = relu %0 : f32[B,4100]\n"
+                               "  %2 = linear %1, @b : f32[B,1]\n  return %2\n}\n"},
     {"grouped narrow", P("9,3,12") "param @b : f32[9,3]\nfunc @f(%x: f32[B,9,12]) {\n"
                                    "  %0 = grouped_linear %x, @p, @b {shared=false} : f32[B,9,3]\n  return %0\n}\n"},
     {"grouped narrow k4", P("8,1,4") "func @f(%x: f32[B,8,4]) {\n  %0 = grouped_linear %x, @p {shared=false} : f32[B,8,1]\n"
@@ -197,6 +201,20 @@ static void cuda_case(const op_case *c, const sf_graph *g, int64_t batch, const 
     sf_tensors_free(got);
 }
 
+/* the case's parameters: values away from 0 and 1 (variances too), the same for every k */
+static sf_tensor_set *weights_for(const sf_graph *g, int k)
+{
+    sf_error e = {0};
+    sf_tensor_set *w = sf_tensors_new();
+    assert_int_equal(sf_init_weights(g, (uint64_t)k + 1, w, &e), SF_OK);
+    for (size_t i = 0; i < w->tensors.len; i++) {
+        sf_tensor *t = w->tensors.items[i];
+        for (size_t j = 0; j < sf_tensor_numel(t); j++)
+            t->data[j] = 0.6f + 0.4f * (float)((j * 7 + i * 3) % 5) / 5.0f;
+    }
+    return w;
+}
+
 static void test_every_op_every_backend(void **state)
 {
     (void)state;
@@ -209,27 +227,26 @@ static void test_every_op_every_backend(void **state)
         sf_graph *g = sf_parse(c->ir, strlen(c->ir), c->name, &e);
         if (!g)
             fail_msg("%s: %s", c->name, e.msg);
-        sf_tensor_set *w = sf_tensors_new();
-        assert_int_equal(sf_init_weights(g, (uint64_t)k + 1, w, &e), SF_OK);
-        for (size_t i = 0; i < w->tensors.len; i++) { /* variances and the rest away from 0 and 1 */
-            sf_tensor *t = w->tensors.items[i];
-            for (size_t j = 0; j < sf_tensor_numel(t); j++)
-                t->data[j] = 0.6f + 0.4f * (float)((j * 7 + i * 3) % 5) / 5.0f;
-        }
+        sf_tensor_set *w = weights_for(g, k), *w2 = weights_for(g, k);
+        /* and the case after -O2 (folded, fused, chained), against the -O0 oracle */
+        sf_module opt = {.g = sf_parse(c->ir, strlen(c->ir), c->name, &e), .weights = w2};
+        sf_pipeline_opts o2 = {.opt_level = 2, .verify_each = true};
+        if (!opt.g || sf_run_pipeline(&opt, &o2, &e) != SF_OK)
+            fail_msg("%s -O2: %s", c->name, e.msg);
         for (int64_t batch = 1; batch <= 5; batch += 4) {
             sf_tensor_set *in = sf_tensors_new(), *want = sf_tensors_new();
             assert_int_equal(sf_random_inputs(g, batch, (uint64_t)(k * 10 + batch), in, &e), SF_OK);
             assert_int_equal(sf_interp_run(g, batch, in, w, want, &e), SF_OK);
             if (cpu)
-                cpu_case(c, g, batch, in, w, want);
+                cpu_case(c, g, batch, in, w, want), cpu_case(c, opt.g, batch, in, w2, want);
             if (cuda)
                 cuda_case(c, g, batch, in, w, want);
             sf_tensors_free(in), sf_tensors_free(want);
         }
-        sf_tensors_free(w);
-        sf_graph_free(g);
+        sf_tensors_free(w), sf_tensors_free(w2);
+        sf_graph_free(g), sf_graph_free(opt.g);
     }
-    printf("  %d op cases at batch 1 and 5: interpreter%s%s\n", n, cpu ? ", cpu backend (guarded)" : "",
+    printf("  %d op cases at batch 1 and 5: interpreter%s%s\n", n, cpu ? ", cpu backend at -O0 and -O2 (guarded)" : "",
            cuda ? ", cuda on the host" : "");
 }
 
