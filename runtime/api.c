@@ -407,6 +407,15 @@ sf_status sf_run(sf_model *m, int64_t batch, const float *const *inputs, float *
         return sf_fail(err, SF_ERR_INVALID_ARG, "sf_run: null argument");
     if (batch < 1)
         return sf_fail(err, SF_ERR_INVALID_ARG, "sf_run: batch size must be at least 1, got %lld", (long long)batch);
+    for (size_t i = 0; i < m->g->outputs.len + m->g->inputs.len; i++) { /* zero-size: said as such */
+        const sf_value *v = i < m->g->inputs.len ? m->g->inputs.items[i] : m->g->outputs.items[i - m->g->inputs.len];
+        for (int d = 0; d < v->type.rank; d++)
+            if (v->type.dim[d] == 0)
+                return sf_fail(err, SF_ERR_UNSUPPORTED, "sf_run: %s %zu has a zero-size dim (%s): zero-size tensors "
+                               "are not supported", i < m->g->inputs.len ? "input" : "output",
+                               i < m->g->inputs.len ? i : i - m->g->inputs.len,
+                               i < m->g->inputs.len ? v->def->name : "a result");
+    }
     for (size_t i = 0; i < m->g->inputs.len; i++)
         if (!inputs[i] || !sf_input_numel(m, i, batch))
             return sf_fail(err, SF_ERR_INVALID_ARG, "sf_run: input %zu ('%s') is null or too large at batch %lld", i,

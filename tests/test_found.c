@@ -363,6 +363,18 @@ static void test_messages(void **state)
     o.model = "M(3)";
     assert_null(sf_compile_text(bad_init, strlen(bad_init), "init.py", &o, &e));
     assert_contains(e.msg, "init.py:5:");
+    /* zero-size tensors: refused as such, not as a null or too large buffer */
+    static const char zero[] = "func @f(%x: f32[B,0]) {\n  %0 = relu %x : f32[B,0]\n  return %0\n}\n";
+    sf_options zo = {.backend = "interp"};
+    sf_model *z = sf_compile_text(zero, strlen(zero), "zero.sfir", &zo, &e);
+    if (!z)
+        fail_msg("%s", e.msg);
+    float buf[1];
+    const float *zin[] = {buf};
+    float *zout[] = {buf};
+    assert_int_equal(sf_run(z, 3, zin, zout, &e), SF_ERR_UNSUPPORTED);
+    assert_contains(e.msg, "sf_run: input 0 has a zero-size dim (x): zero-size tensors are not supported");
+    sf_model_free(z);
 }
 
 /* resource limits: a node budget that names the model and the count, and
