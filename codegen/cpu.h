@@ -16,6 +16,8 @@ typedef struct sf_cpu_model sf_cpu_model;
 
 /* Whether this build has the CPU backend (LLVM found at configure time). */
 bool sf_cpu_available(void);
+/* Whether op has a CPU kernel of its own (sources and views need none). */
+bool sf_cpu_supports(sf_opcode op);
 /* The kernels' calling convention: how nodes map to kernels (signatures,
  * fused chains) and what each kernel's args hold. Object code made under
  * another number does not fit this sheaf's executor; bump it with any such

@@ -43,8 +43,8 @@ void em_conv(emit *e, const sf_node *n)
 {
     int sp = n->op == SF_OP_CONV2D ? 2 : 1;
     const sf_type *xt = &n->in[0]->type, *wt = &n->in[1]->type, *ot = &n->out[0]->type;
-    const sf_attr *as = sf_node_attr(n, "stride"), *ap = sf_node_attr(n, "padding"), *ad = sf_node_attr(n, "dilation");
-    int64_t C = xt->dim[1], O = ot->dim[1], groups = sf_attr_int(n, "groups"), cg = C / groups, og = O / groups;
+    const sf_attr *as = sf_attr_stride(n), *ap = sf_attr_padding(n), *ad = sf_attr_dilation(n);
+    int64_t C = xt->dim[1], O = ot->dim[1], groups = sf_attr_groups(n), cg = C / groups, og = O / groups;
     int64_t H = sp == 2 ? xt->dim[2] : 1, W = xt->dim[sp + 1], KH = sp == 2 ? wt->dim[2] : 1, KW = wt->dim[sp + 1];
     int64_t OH = sp == 2 ? ot->dim[2] : 1, OW = ot->dim[sp + 1];
     int64_t sh = sp == 2 ? as->ints[0] : 1, sw = as->ints[sp - 1], ph = sp == 2 ? ap->ints[0] : 0, pw = ap->ints[sp - 1];

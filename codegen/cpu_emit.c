@@ -156,30 +156,26 @@ static LLVMValueRef accumulator(emit *e) { return em_entry_alloca(e, e->f32); }
 
 /* ---- kernels ---- */
 
-bool em_is_unary(sf_opcode op)
+static LLVMValueRef u_relu(emit *e, LLVMValueRef x)
 {
-    return op == SF_OP_RELU || op == SF_OP_GELU || op == SF_OP_TANH || op == SF_OP_SIGMOID || op == SF_OP_SILU;
+    return LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOGT, x, fconst(e, 0), ""), x, fconst(e, 0), "");
 }
 
-LLVMValueRef em_unary(emit *e, sf_opcode op, LLVMValueRef x)
+static LLVMValueRef u_tanh(emit *e, LLVMValueRef x) { return em_call_f32(e, "tanhf", x); }
+
+static LLVMValueRef u_sigmoid(emit *e, LLVMValueRef x)
 {
-    switch (op) {
-    case SF_OP_RELU:
-        return LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOGT, x, fconst(e, 0), ""), x, fconst(e, 0), "");
-    case SF_OP_TANH: return em_call_f32(e, "tanhf", x);
-    case SF_OP_SIGMOID:
-    case SF_OP_SILU: {
-        LLVMValueRef ex = em_call_f32(e, "llvm.exp.f32", LLVMBuildFNeg(e->b, x, ""));
-        LLVMValueRef s = LLVMBuildFDiv(e->b, fconst(e, 1), LLVMBuildFAdd(e->b, fconst(e, 1), ex, ""), "");
-        return op == SF_OP_SIGMOID ? s : LLVMBuildFMul(e->b, x, s, "");
-    }
-    case SF_OP_GELU: { /* exact: 0.5 x (1 + erf(x / sqrt 2)) */
-        LLVMValueRef er = em_call_f32(e, "erff", LLVMBuildFMul(e->b, x, fconst(e, 0.70710678118654752), ""));
-        return LLVMBuildFMul(e->b, LLVMBuildFMul(e->b, fconst(e, 0.5), x, ""),
-                             LLVMBuildFAdd(e->b, fconst(e, 1), er, ""), "");
-    }
-    default: return NULL;
-    }
+    LLVMValueRef ex = em_call_f32(e, "llvm.exp.f32", LLVMBuildFNeg(e->b, x, ""));
+    return LLVMBuildFDiv(e->b, fconst(e, 1), LLVMBuildFAdd(e->b, fconst(e, 1), ex, ""), "");
+}
+
+static LLVMValueRef u_silu(emit *e, LLVMValueRef x) { return LLVMBuildFMul(e->b, x, u_sigmoid(e, x), ""); }
+
+static LLVMValueRef u_gelu(emit *e, LLVMValueRef x) /* exact: 0.5 x (1 + erf(x / sqrt 2)) */
+{
+    LLVMValueRef er = em_call_f32(e, "erff", LLVMBuildFMul(e->b, x, fconst(e, 0.70710678118654752), ""));
+    return LLVMBuildFMul(e->b, LLVMBuildFMul(e->b, fconst(e, 0.5), x, ""), LLVMBuildFAdd(e->b, fconst(e, 1), er, ""),
+                         "");
 }
 
 static void k_unary(emit *e, const sf_node *n)
@@ -311,24 +307,24 @@ static void copy_parts(emit *e, bool join, LLVMValueRef whole_buf, int first, in
 static void k_concat(emit *e, const sf_node *n)
 {
     const sf_type *ot = &n->out[0]->type;
-    int d = (int)sf_attr_int(n, "dim");
+    int d = (int)sf_attr_dim(n);
     copy_parts(e, true, em_arg(e, n->nin), 0, n->nin, n->in, d, ot->dim[d], em_prod(e, ot, d + 1, ot->rank));
 }
 
 static void k_slice(emit *e, const sf_node *n)
 {
     const sf_type *it = &n->in[0]->type, *ot = &n->out[0]->type;
-    int d = (int)sf_attr_int(n, "dim");
+    int d = (int)sf_attr_dim(n);
         /* the executor passes the operand from `start` on (sf_kernel_arg_offset) */
     copy_block(e, em_arg(e, n->nin + 0), em_arg(e, 0), em_prod(e, it, d + 1, it->rank), em_const(e, ot->dim[d]),
-               em_const(e, ot->dim[d]), em_const(e, 0), em_const(e, it->dim[d]), em_const(e, 0), sf_attr_int(n, "step"));
+               em_const(e, ot->dim[d]), em_const(e, 0), em_const(e, it->dim[d]), em_const(e, 0), sf_attr_step(n));
 }
 
 /* sum/mean: zero the result, add every input element into its place, scale */
 static void k_reduce(emit *e, const sf_node *n)
 {
     const sf_type *it = &n->in[0]->type, *ot = &n->out[0]->type;
-    const sf_attr *dims = sf_node_attr(n, "dims");
+    const sf_attr *dims = sf_attr_dims(n);
     bool red[SF_MAX_RANK] = {0};
     for (int i = 0; i < dims->n; i++)
         red[dims->ints[i]] = true;
@@ -373,7 +369,7 @@ static void k_batchnorm(emit *e, const sf_node *n)
     em_loop_begin(e, &lc, em_const(e, xt->dim[1]), "c");
     LLVMValueRef s = LLVMBuildFDiv(e->b, gam ? em_load(e, gam, lc.index) : fconst(e, 1),
                                    em_call_f32(e, "llvm.sqrt.f32", LLVMBuildFAdd(e->b, em_load(e, var, lc.index),
-                                                                                 fconst(e, sf_attr_float(n, "eps")), "")), "");
+                                                                                 fconst(e, sf_attr_eps(n)), "")), "");
     LLVMValueRef m = em_load(e, mean, lc.index), sh = bet ? em_load(e, bet, lc.index) : fconst(e, 0);
     LLVMValueRef inner = em_prod(e, xt, 2, xt->rank);
     LLVMValueRef row = LLVMBuildMul(e->b, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, lb.index, em_const(e, xt->dim[1]), ""),
@@ -391,7 +387,7 @@ static void k_normalise(emit *e, const sf_node *n)
 {
     const sf_type *xt = &n->in[0]->type;
     bool ln = n->op == SF_OP_LAYERNORM;
-    int d = ln ? xt->rank - (int)sf_attr_int(n, "ndim") : (int)sf_attr_int(n, "dim");
+    int d = ln ? xt->rank - (int)sf_attr_ndim(n) : (int)sf_attr_dim(n);
     LLVMValueRef len = em_prod(e, xt, d, ln ? xt->rank : d + 1);
     LLVMValueRef inner = ln ? em_const(e, 1) : em_prod(e, xt, d + 1, xt->rank);
     LLVMValueRef x = em_arg(e, 0), out = em_arg(e, n->nin + 0);
@@ -421,7 +417,7 @@ static void k_normalise(emit *e, const sf_node *n)
     LLVMValueRef c2 = ln ? LLVMBuildFDiv(e->b, fconst(e, 1),
                                          em_call_f32(e, "llvm.sqrt.f32", LLVMBuildFAdd(e->b,
                                                      LLVMBuildFDiv(e->b, LLVMBuildLoad2(e->b, e->f32, a2, ""), lenf, ""),
-                                                     fconst(e, sf_attr_float(n, "eps")), "")), "")
+                                                     fconst(e, sf_attr_eps(n)), "")), "")
                          : LLVMBuildFDiv(e->b, fconst(e, 1), LLVMBuildLoad2(e->b, e->f32, a2, ""), "");
     /* pass 3: write */
     em_loop_begin(e, &lj, len, "j");
@@ -441,7 +437,7 @@ static void k_normalise(emit *e, const sf_node *n)
 static void k_split(emit *e, const sf_node *n)
 {
     const sf_type *it = &n->in[0]->type;
-    int d = (int)sf_attr_int(n, "dim");
+    int d = (int)sf_attr_dim(n);
     copy_parts(e, false, em_arg(e, 0), n->nin, n->nout, n->out, d, it->dim[d], em_prod(e, it, d + 1, it->rank));
 }
 
@@ -449,7 +445,7 @@ static void k_split(emit *e, const sf_node *n)
 static void k_stack(emit *e, const sf_node *n)
 {
     const sf_type *it = &n->in[0]->type;
-    int d = (int)sf_attr_int(n, "dim");
+    int d = (int)sf_attr_dim(n);
     LLVMValueRef out = em_arg(e, n->nin), inner = em_prod(e, it, d, it->rank);
     loop lp;
     em_loop_begin(e, &lp, em_const(e, n->nin), "p");
@@ -461,7 +457,7 @@ static void k_stack(emit *e, const sf_node *n)
 static void k_transpose(emit *e, const sf_node *n)
 {
     const sf_type *it = &n->in[0]->type, *ot = &n->out[0]->type;
-    int d0 = (int)sf_attr_int(n, "dim0"), d1 = (int)sf_attr_int(n, "dim1");
+    int d0 = (int)sf_attr_dim0(n), d1 = (int)sf_attr_dim1(n);
     LLVMValueRef in = em_arg(e, 0), out = em_arg(e, n->nin + 0);
     nest ne;
     nest_open(e, &ne, ot, false);
@@ -493,6 +489,72 @@ bool em_chain_kernel(emit *e, const sf_node *const *nodes, int count, const char
     return true;
 }
 
+static void k_scalar(emit *e, const sf_node *n)
+{
+    em_store(e, em_arg(e, n->nin + 0), em_const(e, 0), fconst(e, sf_attr_value(n)));
+}
+
+/* How a kernel's outermost loop, the one threads share, is counted. */
+typedef enum work {
+    W_ONE,         /* not partitioned: the kernel ignores [lo, hi) */
+    W_ALL,         /* every element of the result */
+    W_ROWS,        /* the result's first dim */
+    W_BEFORE_DIM,  /* the operand's dims before attribute dim */
+    W_BEFORE_NDIM, /* the operand's dims before its last ndim */
+    W_PRODUCT,     /* em_product_extent */
+    W_CONV,        /* batch x output channels */
+} work;
+
+/* Every op's CPU rule: its kernel (NULL: none, the executor handles it or
+ * refuses it), its map when unary (also used in fused epilogues) and its
+ * work. A new op in ops.def without a line here fails the build. */
+typedef struct cpu_rule {
+    void (*kernel)(emit *e, const sf_node *n);
+    LLVMValueRef (*unary)(emit *e, LLVMValueRef x);
+    work work;
+} cpu_rule;
+
+#define CPU_INPUT {NULL, NULL, W_ONE}
+#define CPU_PARAM {NULL, NULL, W_ONE}
+#define CPU_SCALAR {k_scalar, NULL, W_ONE}
+#define CPU_LINEAR {em_product, NULL, W_PRODUCT}
+#define CPU_MATMUL {k_matmul, NULL, W_ONE}
+#define CPU_GROUPED_LINEAR {em_product, NULL, W_PRODUCT}
+#define CPU_CONV1D {em_conv, NULL, W_CONV}
+#define CPU_CONV2D {em_conv, NULL, W_CONV}
+#define CPU_BATCHNORM {k_batchnorm, NULL, W_ROWS}
+#define CPU_LAYERNORM {k_normalise, NULL, W_BEFORE_NDIM}
+#define CPU_ADD {k_binary, NULL, W_ROWS}
+#define CPU_SUB {k_binary, NULL, W_ROWS}
+#define CPU_MUL {k_binary, NULL, W_ROWS}
+#define CPU_DIV {k_binary, NULL, W_ROWS}
+#define CPU_RELU {k_unary, u_relu, W_ALL}
+#define CPU_GELU {k_unary, u_gelu, W_ALL}
+#define CPU_TANH {k_unary, u_tanh, W_ALL}
+#define CPU_SIGMOID {k_unary, u_sigmoid, W_ALL}
+#define CPU_SILU {k_unary, u_silu, W_ALL}
+#define CPU_SOFTMAX {k_normalise, NULL, W_BEFORE_DIM}
+#define CPU_SLICE {k_slice, NULL, W_BEFORE_DIM}
+#define CPU_SPLIT {k_split, NULL, W_BEFORE_DIM}
+#define CPU_CONCAT {k_concat, NULL, W_BEFORE_DIM}
+#define CPU_STACK {k_stack, NULL, W_BEFORE_DIM}
+#define CPU_SUM {k_reduce, NULL, W_ONE}
+#define CPU_MEAN {k_reduce, NULL, W_ONE}
+#define CPU_RESHAPE {NULL, NULL, W_ONE}
+#define CPU_FLATTEN {NULL, NULL, W_ONE}
+#define CPU_SQUEEZE {NULL, NULL, W_ONE}
+#define CPU_UNSQUEEZE {NULL, NULL, W_ONE}
+#define CPU_TRANSPOSE {k_transpose, NULL, W_ONE}
+
+static const cpu_rule rules[SF_OP_COUNT] = {
+#define OP(id, ...) [SF_OP_##id] = CPU_##id,
+#include "ops.def"
+};
+
+LLVMValueRef em_unary(emit *e, sf_opcode op, LLVMValueRef x) { return rules[op].unary(e, x); }
+
+bool sf_cpu_supports(sf_opcode op) { return rules[op].kernel != NULL; }
+
 bool em_kernel(emit *e, const sf_node *n, const char *name, sf_error *err)
 {
     for (int k = 0; k < n->nout; k++)
@@ -501,38 +563,13 @@ bool em_kernel(emit *e, const sf_node *n, const char *name, sf_error *err)
                     sf_dtype_name(n->out[k]->type.dtype));
             return false;
         }
-    switch (n->op) {
-    case SF_OP_RELU: case SF_OP_GELU: case SF_OP_TANH: case SF_OP_SIGMOID: case SF_OP_SILU:
-    case SF_OP_ADD: case SF_OP_SUB: case SF_OP_MUL: case SF_OP_DIV:
-    case SF_OP_SCALAR: case SF_OP_LINEAR: case SF_OP_GROUPED_LINEAR: case SF_OP_MATMUL:
-    case SF_OP_CONCAT: case SF_OP_SLICE: case SF_OP_SUM: case SF_OP_MEAN:
-    case SF_OP_CONV1D: case SF_OP_CONV2D: case SF_OP_BATCHNORM: case SF_OP_LAYERNORM: case SF_OP_SOFTMAX:
-    case SF_OP_SPLIT: case SF_OP_STACK: case SF_OP_TRANSPOSE:
-        break;
-    default:
+    if (!rules[n->op].kernel) {
         sf_fail(err, SF_ERR_UNSUPPORTED, "cpu backend: %s is not compiled yet (the interpreter runs it: --backend interp)",
                 sf_ops[n->op].name);
         return false;
     }
     begin_kernel(e, name);
-    switch (n->op) {
-    case SF_OP_SCALAR:
-        em_store(e, em_arg(e, n->nin + 0), em_const(e, 0), fconst(e, sf_attr_float(n, "value")));
-        break;
-    case SF_OP_ADD: case SF_OP_SUB: case SF_OP_MUL: case SF_OP_DIV: k_binary(e, n); break;
-    case SF_OP_LINEAR: case SF_OP_GROUPED_LINEAR: em_product(e, n); break;
-    case SF_OP_MATMUL: k_matmul(e, n); break;
-    case SF_OP_CONCAT: k_concat(e, n); break;
-    case SF_OP_SLICE: k_slice(e, n); break;
-    case SF_OP_SUM: case SF_OP_MEAN: k_reduce(e, n); break;
-    case SF_OP_CONV1D: case SF_OP_CONV2D: em_conv(e, n); break;
-    case SF_OP_BATCHNORM: k_batchnorm(e, n); break;
-    case SF_OP_LAYERNORM: case SF_OP_SOFTMAX: k_normalise(e, n); break;
-    case SF_OP_SPLIT: k_split(e, n); break;
-    case SF_OP_STACK: k_stack(e, n); break;
-    case SF_OP_TRANSPOSE: k_transpose(e, n); break;
-    default: k_unary(e, n); break;
-    }
+    rules[n->op].kernel(e, n);
     LLVMBuildRetVoid(e->b);
     return true;
 }
@@ -540,17 +577,14 @@ bool em_kernel(emit *e, const sf_node *n, const char *name, sf_error *err)
 int64_t em_extent(const sf_node *n, int64_t B)
 {
     const sf_type *ot = &n->out[0]->type, *it = n->nin ? &n->in[0]->type : ot;
-    switch (n->op) {
-    case SF_OP_RELU: case SF_OP_GELU: case SF_OP_TANH: case SF_OP_SIGMOID: case SF_OP_SILU:
-        return sf_dims_at(ot, 0, ot->rank, B);
-    case SF_OP_ADD: case SF_OP_SUB: case SF_OP_MUL: case SF_OP_DIV: case SF_OP_BATCHNORM:
-        return ot->rank ? sf_dims_at(ot, 0, 1, B) : 1;
-    case SF_OP_LINEAR: case SF_OP_GROUPED_LINEAR: return em_product_extent(n, B);
-    case SF_OP_CONV1D: case SF_OP_CONV2D: return sf_dims_at(it, 0, 1, B) * ot->dim[1];
-    case SF_OP_CONCAT: case SF_OP_SLICE: case SF_OP_SPLIT: case SF_OP_STACK:
-        return sf_dims_at(it, 0, (int)sf_attr_int(n, "dim"), B);
-    case SF_OP_LAYERNORM: return sf_dims_at(it, 0, it->rank - (int)sf_attr_int(n, "ndim"), B);
-    case SF_OP_SOFTMAX: return sf_dims_at(it, 0, (int)sf_attr_int(n, "dim"), B);
-    default: return 1; /* not partitioned: the kernel ignores [lo, hi) */
+    switch (rules[n->op].work) {
+    case W_ALL: return sf_dims_at(ot, 0, ot->rank, B);
+    case W_ROWS: return ot->rank ? sf_dims_at(ot, 0, 1, B) : 1;
+    case W_BEFORE_DIM: return sf_dims_at(it, 0, (int)sf_attr_dim(n), B);
+    case W_BEFORE_NDIM: return sf_dims_at(it, 0, it->rank - (int)sf_attr_ndim(n), B);
+    case W_PRODUCT: return em_product_extent(n, B);
+    case W_CONV: return sf_dims_at(it, 0, 1, B) * ot->dim[1];
+    case W_ONE: break;
     }
+    return 1;
 }

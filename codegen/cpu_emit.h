@@ -50,8 +50,7 @@ bool em_kernel(emit *e, const sf_node *n, const char *name, sf_error *err);
 
 int64_t em_extent(const sf_node *n, int64_t B);
 
-bool em_is_unary(sf_opcode op);
-/* an activation applied to one f32 value */
+/* a unary op's map applied to one f32 value */
 LLVMValueRef em_unary(emit *e, sf_opcode op, LLVMValueRef x);
 
 /* a * b + c, fused where the target has it */

@@ -368,7 +368,7 @@ static void narrow_product(emit *e, const product *p)
 static int64_t rows_of(const sf_node *n, int64_t B)
 {
     const sf_type *xt = &n->in[0]->type;
-    bool grouped = n->op == SF_OP_GROUPED_LINEAR, shared = grouped && sf_attr_int(n, "shared");
+    bool grouped = n->op == SF_OP_GROUPED_LINEAR, shared = grouped && sf_attr_shared(n);
     int64_t m = 1;
     for (int i = 0; i < xt->rank - (grouped && !shared ? 2 : 1); i++)
         m *= xt->dim[i] == SF_DIM_B ? B : xt->dim[i];
@@ -378,7 +378,7 @@ static int64_t rows_of(const sf_node *n, int64_t B)
 static LLVMValueRef rows_value(emit *e, const sf_node *n)
 {
     const sf_type *xt = &n->in[0]->type;
-    bool grouped = n->op == SF_OP_GROUPED_LINEAR, shared = grouped && sf_attr_int(n, "shared");
+    bool grouped = n->op == SF_OP_GROUPED_LINEAR, shared = grouped && sf_attr_shared(n);
     return em_prod(e, xt, 0, xt->rank - (grouped && !shared ? 2 : 1));
 }
 
@@ -400,7 +400,7 @@ int64_t em_product_extent(const sf_node *n, int64_t B)
  * any) and writing args[oa], with global strides */
 static product product_of(emit *e, const sf_node *n, int xa, int wa, int ba, int oa)
 {
-    bool grouped = n->op == SF_OP_GROUPED_LINEAR, grouped_x = grouped && !sf_attr_int(n, "shared");
+    bool grouped = n->op == SF_OP_GROUPED_LINEAR, grouped_x = grouped && !sf_attr_shared(n);
     const sf_type *wt = &n->in[1]->type;
     product p = {.G = grouped ? wt->dim[0] : 1, .O = wt->dim[grouped ? 1 : 0], .I = wt->dim[grouped ? 2 : 1]};
     p.x_m = grouped_x ? p.G * p.I : p.I;
@@ -512,20 +512,20 @@ bool em_chain_fits(const sf_node *const *nodes, int count)
     const sf_node *a = nodes[0], *z = nodes[count - 1];
     bool epilogue_only = true;
     for (int k = 1; k < count; k++)
-        epilogue_only &= em_is_unary(nodes[k]->op);
+        epilogue_only &= (sf_op_cls(nodes[k]->op) == SF_OPCLS_UNARY);
     if (epilogue_only)
         return a->in[0]->type.dtype == SF_F32;
     bool ga = a->op == SF_OP_GROUPED_LINEAR, gz = z->op == SF_OP_GROUPED_LINEAR;
     if (!(a->op == SF_OP_LINEAR || ga) || !(z->op == SF_OP_LINEAR || gz) || ga != gz)
         return false;
-    if ((gz && sf_attr_int(z, "shared")) || a->in[0]->type.dtype != SF_F32)
+    if ((gz && sf_attr_shared(z)) || a->in[0]->type.dtype != SF_F32)
         return false;
     const sf_type *wa = &a->in[1]->type, *wz = &z->in[1]->type;
     int64_t H = wa->dim[ga ? 1 : 0];
     if ((ga && wa->dim[0] != wz->dim[0]) || H > 4096)
         return false;
     for (int k = 1; k < count - 1; k++)
-        if (!em_is_unary(nodes[k]->op))
+        if (sf_op_cls(nodes[k]->op) != SF_OPCLS_UNARY)
             return false;
     return true;
 }
@@ -533,7 +533,7 @@ bool em_chain_fits(const sf_node *const *nodes, int count)
 void em_chain(emit *e, const sf_node *const *nodes, int count)
 {
     const sf_node *a = nodes[0], *z = nodes[count - 1];
-    if (em_is_unary(z->op)) { /* a product and its epilogue, written once */
+    if (sf_op_cls(z->op) == SF_OPCLS_UNARY) { /* a product and its epilogue, written once */
         chain c = {.first = product_of(e, a, 0, 1, 2, a->nin), .epilogue = nodes + 1, .nepilogue = count - 1};
         over_blocks(e, a, c.first.G, chain_block, &c);
         return;

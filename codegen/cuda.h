@@ -26,6 +26,8 @@ typedef struct sf_cuda_source {
 sf_status sf_cuda_emit(const sf_graph *g, sf_cuda_source *src, sf_error *err);
 void sf_cuda_source_free(sf_cuda_source *src);
 int64_t sf_cuda_extent(const sf_node *n, int64_t B);
+/* Whether op has a CUDA kernel of its own (sources and views need none). */
+bool sf_cuda_supports(sf_opcode op);
 
 /* ---- NVRTC (runtime/nvrtc.c), loaded on first use ---- */
 

@@ -85,17 +85,7 @@ static void put_float(FILE *f, double v)
 
 /* ---- kernels ---- */
 
-static const char *unary_fn(sf_opcode op)
-{
-    switch (op) {
-    case SF_OP_RELU: return "sheaf_relu";
-    case SF_OP_GELU: return "sheaf_gelu";
-    case SF_OP_TANH: return "tanhf";
-    case SF_OP_SIGMOID: return "sheaf_sigmoid";
-    case SF_OP_SILU: return "sheaf_silu";
-    default: return NULL;
-    }
-}
+static const char *unary_fn(sf_opcode op);
 
 static void k_unary(FILE *f, const sf_node *n)
 {
@@ -117,7 +107,7 @@ static void k_binary(FILE *f, const sf_node *n)
 /* linear: t = (row, o); grouped: t = (row, g, o); x·Wᵀ + b in k order */
 static void k_product(FILE *f, const sf_node *n)
 {
-    bool grouped = n->op == SF_OP_GROUPED_LINEAR, per_group = grouped && !sf_attr_int(n, "shared");
+    bool grouped = n->op == SF_OP_GROUPED_LINEAR, per_group = grouped && !sf_attr_shared(n);
     const sf_type *wt = &n->in[1]->type;
     long long G = grouped ? wt->dim[0] : 1, O = wt->dim[grouped ? 1 : 0], I = wt->dim[grouped ? 2 : 1];
     fprintf(f, "        const long long o = t %% %lldLL, g = (t / %lldLL) %% %lldLL, m = t / %lldLL;\n", O, O, G, O * G);
@@ -163,8 +153,8 @@ static void k_conv(FILE *f, const sf_node *n)
 {
     const sf_type *xt = &n->in[0]->type, *wt = &n->in[1]->type, *ot = &n->out[0]->type;
     bool two = n->op == SF_OP_CONV2D;
-    const sf_attr *st = sf_node_attr(n, "stride"), *pd = sf_node_attr(n, "padding"), *dl = sf_node_attr(n, "dilation");
-    long long C = xt->dim[1], O = ot->dim[1], G = sf_attr_int(n, "groups"), Cg = C / G, Og = O / G;
+    const sf_attr *st = sf_attr_stride(n), *pd = sf_attr_padding(n), *dl = sf_attr_dilation(n);
+    long long C = xt->dim[1], O = ot->dim[1], G = sf_attr_groups(n), Cg = C / G, Og = O / G;
     long long H = two ? xt->dim[2] : 1, W = xt->dim[two ? 3 : 2], OH = two ? ot->dim[2] : 1, OW = ot->dim[two ? 3 : 2];
     long long KH = two ? wt->dim[2] : 1, KW = wt->dim[two ? 3 : 2];
     long long sh = two ? st->ints[0] : 1, sw = st->ints[two ? 1 : 0], ph = two ? pd->ints[0] : 0,
@@ -195,7 +185,7 @@ static void k_batchnorm(FILE *f, const sf_node *n)
     put_prod(f, xt, 2, xt->rank);
     fprintf(f, ") %% %lldLL;\n", (long long)xt->dim[1]);
     fputs("        double scale = 1.0 / sqrt((double)args[2][c] + ", f);
-    fprintf(f, "%.17g), shift = 0.0;\n", sf_attr_float(n, "eps"));
+    fprintf(f, "%.17g), shift = 0.0;\n", sf_attr_eps(n));
     if (n->nin == 5)
         fputs("        scale *= args[3][c];\n        shift = args[4][c];\n", f);
     fprintf(f, "        args[%d][t] = (float)((args[0][t] - (double)args[1][c]) * scale + shift);\n", n->nin);
@@ -205,7 +195,7 @@ static void k_batchnorm(FILE *f, const sf_node *n)
 static void k_layernorm(FILE *f, const sf_node *n)
 {
     const sf_type *xt = &n->in[0]->type;
-    int nd = (int)sf_attr_int(n, "ndim");
+    int nd = (int)sf_attr_ndim(n);
     fputs("        const long long inner = ", f);
     put_prod(f, xt, xt->rank - nd, xt->rank);
     fprintf(f, ";\n        const float *x = args[0] + t * inner;\n        float *y = args[%d] + t * inner;\n", n->nin);
@@ -214,7 +204,7 @@ static void k_layernorm(FILE *f, const sf_node *n)
           "        for (long long i = 0; i < inner; i++) var += (x[i] - mean) * (x[i] - mean);\n"
           "        var /= (double)inner;\n",
           f);
-    fprintf(f, "        const double rstd = 1.0 / sqrt(var + %.17g);\n", sf_attr_float(n, "eps"));
+    fprintf(f, "        const double rstd = 1.0 / sqrt(var + %.17g);\n", sf_attr_eps(n));
     fprintf(f, "        for (long long i = 0; i < inner; i++) {\n            double v = (x[i] - mean) * rstd;\n%s%s"
                "            y[i] = (float)v;\n        }\n",
             n->nin > 1 ? "            v *= args[1][i];\n" : "", n->nin > 2 ? "            v += args[2][i];\n" : "");
@@ -225,7 +215,7 @@ static void k_layernorm(FILE *f, const sf_node *n)
 static void k_softmax(FILE *f, const sf_node *n)
 {
     const sf_type *xt = &n->in[0]->type;
-    int d = (int)sf_attr_int(n, "dim");
+    int d = (int)sf_attr_dim(n);
     fputs("        const long long inner = ", f);
     put_prod(f, xt, d + 1, xt->rank);
     fputs(", len = ", f);
@@ -243,21 +233,21 @@ static void k_softmax(FILE *f, const sf_node *n)
 static void k_slice(FILE *f, const sf_node *n)
 {
     const sf_type *it = &n->in[0]->type, *ot = &n->out[0]->type;
-    int d = (int)sf_attr_int(n, "dim");
+    int d = (int)sf_attr_dim(n);
     fputs("        const long long inner = ", f);
     put_prod(f, ot, d + 1, ot->rank);
     fprintf(f, ";\n        const long long j = t %% inner, i = (t / inner) %% %lldLL, outer = t / (inner * %lldLL);\n",
             (long long)ot->dim[d], (long long)ot->dim[d]);
     fprintf(f, "        args[1][t] = args[0][(outer * %lldLL + i * %lldLL) * inner + j];\n", (long long)it->dim[d],
-            (long long)sf_attr_int(n, "step"));
+            (long long)sf_attr_step(n));
 }
 
 /* split: t = an input element, written to the piece that holds it */
 static void k_split(FILE *f, const sf_node *n)
 {
     const sf_type *it = &n->in[0]->type;
-    int d = (int)sf_attr_int(n, "dim");
-    const sf_attr *sizes = sf_node_attr(n, "sizes");
+    int d = (int)sf_attr_dim(n);
+    const sf_attr *sizes = sf_attr_sizes(n);
     fputs("        const long long inner = ", f);
     put_prod(f, it, d + 1, it->rank);
     fprintf(f, ";\n        const long long j = t %% inner, i = (t / inner) %% %lldLL, outer = t / (inner * %lldLL);\n",
@@ -277,7 +267,7 @@ static void k_split(FILE *f, const sf_node *n)
 static void k_concat(FILE *f, const sf_node *n, int k)
 {
     const sf_type *ot = &n->out[0]->type;
-    int d = (int)sf_attr_int(n, "dim");
+    int d = (int)sf_attr_dim(n);
     fputs("        const long long inner = ", f);
     put_prod(f, ot, d + 1, ot->rank);
     fprintf(f, ";\n        const long long j = t %% inner, i = (t / inner) %% %lldLL, outer = t / (inner * %lldLL);\n",
@@ -291,7 +281,7 @@ static void k_concat(FILE *f, const sf_node *n, int k)
 
 static void concat_table(FILE *f, const sf_node *n, int k)
 {
-    int d = (int)sf_attr_int(n, "dim");
+    int d = (int)sf_attr_dim(n);
     fprintf(f, "__device__ const long long sheaf_k%d_at[%d] = {0", k, n->nin + 1);
     long long at = 0;
     for (int i = 0; i < n->nin; i++) {
@@ -305,7 +295,7 @@ static void concat_table(FILE *f, const sf_node *n, int k)
 static void k_stack(FILE *f, const sf_node *n)
 {
     const sf_type *it = &n->in[0]->type;
-    int d = (int)sf_attr_int(n, "dim");
+    int d = (int)sf_attr_dim(n);
     fputs("        const long long inner = ", f);
     put_prod(f, it, d, it->rank);
     fprintf(f, ";\n        const long long j = t %% inner, s = (t / inner) %% %dLL, outer = t / (inner * %dLL);\n",
@@ -317,7 +307,7 @@ static void k_stack(FILE *f, const sf_node *n)
 static void k_reduce(FILE *f, const sf_node *n)
 {
     const sf_type *it = &n->in[0]->type;
-    const sf_attr *dims = sf_node_attr(n, "dims");
+    const sf_attr *dims = sf_attr_dims(n);
     bool red[SF_MAX_RANK] = {0};
     for (int i = 0; i < dims->n; i++)
         red[dims->ints[i]] = true;
@@ -357,7 +347,7 @@ static void k_reduce(FILE *f, const sf_node *n)
 static void k_transpose(FILE *f, const sf_node *n)
 {
     const sf_type *it = &n->in[0]->type, *ot = &n->out[0]->type;
-    int a = (int)sf_attr_int(n, "dim0"), b = (int)sf_attr_int(n, "dim1");
+    int a = (int)sf_attr_dim0(n), b = (int)sf_attr_dim1(n);
     put_coords(f, ot, "t", "c");
     fputs("        args[1][t] = args[0][0LL", f);
     for (int d = 0; d < it->rank; d++) {
@@ -371,15 +361,77 @@ static void k_transpose(FILE *f, const sf_node *n)
 static void k_scalar(FILE *f, const sf_node *n)
 {
     fputs("        args[0][t] = ", f);
-    put_float(f, sf_attr_float(n, "value"));
+    put_float(f, sf_attr_value(n));
     fputs(";\n", f);
 }
 
 /* ---- the translation unit ---- */
 
-static bool has_kernel(const sf_node *n)
+/* How a kernel's work items are counted: one thread each. */
+typedef enum span {
+    S_OUT,         /* every element of the result */
+    S_IN,          /* every element of the operand */
+    S_BEFORE_NDIM, /* the operand's dims before its last ndim */
+    S_AROUND_DIM,  /* a line along attribute dim: the dims before it and after it */
+} span;
+
+/* Every op's CUDA rule: its kernel body (NULL: no kernel, or `indexed`,
+ * which also takes the kernel's index for its table), an emitter of the
+ * table, the device function of a unary op, and its work. A
+ * new op in ops.def without a line here fails the build. */
+typedef struct cuda_rule {
+    void (*body)(FILE *f, const sf_node *n);
+    void (*indexed)(FILE *f, const sf_node *n, int k);
+    void (*table)(FILE *f, const sf_node *n, int k); /* file-scope data kernel k reads */
+    const char *fn;
+    span span;
+} cuda_rule;
+
+#define CUDA_INPUT {NULL, NULL, NULL, NULL, S_OUT}
+#define CUDA_PARAM {NULL, NULL, NULL, NULL, S_OUT}
+#define CUDA_SCALAR {k_scalar, NULL, NULL, NULL, S_OUT}
+#define CUDA_LINEAR {k_product, NULL, NULL, NULL, S_OUT}
+#define CUDA_MATMUL {k_matmul, NULL, NULL, NULL, S_OUT}
+#define CUDA_GROUPED_LINEAR {k_product, NULL, NULL, NULL, S_OUT}
+#define CUDA_CONV1D {k_conv, NULL, NULL, NULL, S_OUT}
+#define CUDA_CONV2D {k_conv, NULL, NULL, NULL, S_OUT}
+#define CUDA_BATCHNORM {k_batchnorm, NULL, NULL, NULL, S_OUT}
+#define CUDA_LAYERNORM {k_layernorm, NULL, NULL, NULL, S_BEFORE_NDIM}
+#define CUDA_ADD {k_binary, NULL, NULL, NULL, S_OUT}
+#define CUDA_SUB {k_binary, NULL, NULL, NULL, S_OUT}
+#define CUDA_MUL {k_binary, NULL, NULL, NULL, S_OUT}
+#define CUDA_DIV {k_binary, NULL, NULL, NULL, S_OUT}
+#define CUDA_RELU {k_unary, NULL, NULL, "sheaf_relu", S_OUT}
+#define CUDA_GELU {k_unary, NULL, NULL, "sheaf_gelu", S_OUT}
+#define CUDA_TANH {k_unary, NULL, NULL, "tanhf", S_OUT}
+#define CUDA_SIGMOID {k_unary, NULL, NULL, "sheaf_sigmoid", S_OUT}
+#define CUDA_SILU {k_unary, NULL, NULL, "sheaf_silu", S_OUT}
+#define CUDA_SOFTMAX {k_softmax, NULL, NULL, NULL, S_AROUND_DIM}
+#define CUDA_SLICE {k_slice, NULL, NULL, NULL, S_OUT}
+#define CUDA_SPLIT {k_split, NULL, NULL, NULL, S_IN}
+#define CUDA_CONCAT {NULL, k_concat, concat_table, NULL, S_OUT}
+#define CUDA_STACK {k_stack, NULL, NULL, NULL, S_OUT}
+#define CUDA_SUM {k_reduce, NULL, NULL, NULL, S_OUT}
+#define CUDA_MEAN {k_reduce, NULL, NULL, NULL, S_OUT}
+#define CUDA_RESHAPE {NULL, NULL, NULL, NULL, S_OUT}
+#define CUDA_FLATTEN {NULL, NULL, NULL, NULL, S_OUT}
+#define CUDA_SQUEEZE {NULL, NULL, NULL, NULL, S_OUT}
+#define CUDA_UNSQUEEZE {NULL, NULL, NULL, NULL, S_OUT}
+#define CUDA_TRANSPOSE {k_transpose, NULL, NULL, NULL, S_OUT}
+
+static const cuda_rule rules[SF_OP_COUNT] = {
+#define OP(id, ...) [SF_OP_##id] = CUDA_##id,
+#include "ops.def"
+};
+
+static const char *unary_fn(sf_opcode op) { return rules[op].fn; }
+
+static bool has_kernel(const sf_node *n) { return rules[n->op].body || rules[n->op].indexed; }
+
+bool sf_cuda_supports(sf_opcode op)
 {
-    return n->op != SF_OP_INPUT && n->op != SF_OP_PARAM && !sf_op_is_reshape(n->op);
+    const cuda_rule *r = &rules[op];
+    return (r->body || r->indexed) && (sf_op_cls(op) != SF_OPCLS_UNARY || r->fn);
 }
 
 /* A kernel's work items, as the product of dims [span[k][0], span[k][1])
@@ -389,16 +441,18 @@ static int work_spans(const sf_node *n, const sf_type **t, int span[2][2])
 {
     const sf_type *ot = &n->out[0]->type, *it = n->nin ? &n->in[0]->type : ot;
     *t = it;
-    switch (n->op) {
-    case SF_OP_SPLIT: span[0][0] = 0, span[0][1] = it->rank; return 1;
-    case SF_OP_LAYERNORM: span[0][0] = 0, span[0][1] = it->rank - (int)sf_attr_int(n, "ndim"); return 1;
-    case SF_OP_SOFTMAX: { /* a line along the dim: the dims before it and after it */
-        int d = (int)sf_attr_int(n, "dim");
+    switch (rules[n->op].span) {
+    case S_IN: span[0][0] = 0, span[0][1] = it->rank; return 1;
+    case S_BEFORE_NDIM: span[0][0] = 0, span[0][1] = it->rank - (int)sf_attr_ndim(n); return 1;
+    case S_AROUND_DIM: {
+        int d = (int)sf_attr_dim(n);
         span[0][0] = 0, span[0][1] = d, span[1][0] = d + 1, span[1][1] = it->rank;
         return 2;
     }
-    default: *t = ot, span[0][0] = 0, span[0][1] = ot->rank; return 1;
+    case S_OUT: break;
     }
+    *t = ot, span[0][0] = 0, span[0][1] = ot->rank;
+    return 1;
 }
 
 int64_t sf_cuda_extent(const sf_node *n, int64_t B)
@@ -420,29 +474,16 @@ static const char prelude[] =
 
 static void kernel_body(FILE *f, const sf_node *n, int k)
 {
-    switch (n->op) {
-    case SF_OP_SCALAR: k_scalar(f, n); break;
-    case SF_OP_LINEAR: case SF_OP_GROUPED_LINEAR: k_product(f, n); break;
-    case SF_OP_MATMUL: k_matmul(f, n); break;
-    case SF_OP_CONV1D: case SF_OP_CONV2D: k_conv(f, n); break;
-    case SF_OP_BATCHNORM: k_batchnorm(f, n); break;
-    case SF_OP_LAYERNORM: k_layernorm(f, n); break;
-    case SF_OP_ADD: case SF_OP_SUB: case SF_OP_MUL: case SF_OP_DIV: k_binary(f, n); break;
-    case SF_OP_SOFTMAX: k_softmax(f, n); break;
-    case SF_OP_SLICE: k_slice(f, n); break;
-    case SF_OP_SPLIT: k_split(f, n); break;
-    case SF_OP_CONCAT: k_concat(f, n, k); break;
-    case SF_OP_STACK: k_stack(f, n); break;
-    case SF_OP_SUM: case SF_OP_MEAN: k_reduce(f, n); break;
-    case SF_OP_TRANSPOSE: k_transpose(f, n); break;
-    default: k_unary(f, n); break;
-    }
+    if (rules[n->op].indexed)
+        rules[n->op].indexed(f, n, k);
+    else
+        rules[n->op].body(f, n);
 }
 
 static void emit_kernel(FILE *f, const sf_node *n, int k)
 {
-    if (n->op == SF_OP_CONCAT)
-        concat_table(f, n, k);
+    if (rules[n->op].table)
+        rules[n->op].table(f, n, k);
     fprintf(f, "\n/* %s */\nextern \"C\" __global__ void __launch_bounds__(%d) sheaf_k%d(float *const *__restrict__ args, "
                "long long B)\n{\n    (void)B;\n    const long long total = ",
             sf_ops[n->op].name, SF_CUDA_BLOCK, k);

@@ -16,7 +16,7 @@ int64_t sf_kernel_arg_offset(const sf_node *n, int k, int64_t B)
     if (n->op != SF_OP_SLICE || k != 0)
         return 0;
     const sf_type *it = &n->in[0]->type;
-    return sf_attr_int(n, "start") * sf_dims_at(it, (int)sf_attr_int(n, "dim") + 1, it->rank, B);
+    return sf_attr_start(n) * sf_dims_at(it, (int)sf_attr_dim(n) + 1, it->rank, B);
 }
 
 char *sf_kernel_signature(const sf_node *n)
@@ -28,10 +28,9 @@ char *sf_kernel_signature(const sf_node *n)
     sf_attr attrs[8];
     int na = sf_ops[n->op].nattrs;
     memcpy(attrs, n->attrs, sizeof attrs[0] * (size_t)na);
-    int64_t start = sf_attr_int(n, "start");
-    for (int i = 0; i < na; i++)
-        if (!strcmp(sf_ops[n->op].attrs[i].name, "start") || !strcmp(sf_ops[n->op].attrs[i].name, "end"))
-            attrs[i].i -= start;
+    int64_t start = sf_attr_start(n);
+    attrs[sf_op_attr_slot(n->op, SF_ATTR_START)].i -= start;
+    attrs[sf_op_attr_slot(n->op, SF_ATTR_END)].i -= start;
     copy.attrs = attrs;
     return sf_node_signature(&copy);
 }

@@ -394,10 +394,10 @@ static sf_value *conv_forward(py_interp *I, const py_expr *at, py_object *o, sf_
         return NULL;
     }
     sf_node *n = py_begin(I, at, c->sp == 1 ? SF_OP_CONV1D : SF_OP_CONV2D, c->bias ? 3 : 2, in);
-    if (!n || !sf_node_set_ints(I->g, n, "stride", c->stride, c->sp) ||
-        !sf_node_set_ints(I->g, n, "padding", c->pad, c->sp) || !sf_node_set_ints(I->g, n, "dilation", c->dil, c->sp))
+    if (!n || !sf_node_set_ints(I->g, n, SF_ATTR_STRIDE, c->stride, c->sp) ||
+        !sf_node_set_ints(I->g, n, SF_ATTR_PADDING, c->pad, c->sp) || !sf_node_set_ints(I->g, n, SF_ATTR_DILATION, c->dil, c->sp))
         return NULL;
-    sf_node_set_int(n, "groups", c->groups);
+    sf_node_set_int(n, SF_ATTR_GROUPS, c->groups);
     return py_emit(I, at, n);
 }
 
@@ -414,8 +414,8 @@ static sf_value *norm_forward(py_interp *I, const py_expr *at, py_object *o, sf_
             return NULL;
         sf_node *n = py_begin(I, at, SF_OP_LAYERNORM, nin, in);
         if (n) {
-            sf_node_set_int(n, "ndim", c->norm_ndim);
-            sf_node_set_float(n, "eps", c->eps);
+            sf_node_set_int(n, SF_ATTR_NDIM, c->norm_ndim);
+            sf_node_set_float(n, SF_ATTR_EPS, c->eps);
         }
         return py_emit(I, at, n);
     }
@@ -437,7 +437,7 @@ static sf_value *norm_forward(py_interp *I, const py_expr *at, py_object *o, sf_
             return NULL;
     sf_node *n = py_begin(I, at, SF_OP_BATCHNORM, nin, in);
     if (n)
-        sf_node_set_float(n, "eps", c->eps);
+        sf_node_set_float(n, SF_ATTR_EPS, c->eps);
     return py_emit(I, at, n);
 }
 

@@ -91,7 +91,7 @@ sf_value *py_softmax(py_interp *I, const py_expr *at, sf_value *x, int64_t dim)
         return NULL;
     sf_node *n = py_begin(I, at, SF_OP_SOFTMAX, 1, &x);
     if (n)
-        sf_node_set_int(n, "dim", d);
+        sf_node_set_int(n, SF_ATTR_DIM, d);
     return py_emit(I, at, n);
 }
 
@@ -155,9 +155,9 @@ static pv *reduce(py_interp *I, const py_expr *at, sf_opcode op, pv *self, int a
     if (nd == 0)
         return a[0];
     sf_node *n = py_begin(I, at, op, 1, &x);
-    if (!n || !sf_node_set_ints(I->g, n, "dims", dims, nd))
+    if (!n || !sf_node_set_ints(I->g, n, SF_ATTR_DIMS, dims, nd))
         return NULL;
-    sf_node_set_int(n, "keepdim", keep);
+    sf_node_set_int(n, SF_ATTR_KEEPDIM, keep);
     return pv_tensor(I, py_emit(I, at, n));
 }
 
@@ -203,7 +203,7 @@ static pv *join(py_interp *I, const py_expr *at, sf_opcode op, int argc, pv **ar
         return NULL;
     sf_node *node = py_begin(I, at, op, n, xs);
     if (node)
-        sf_node_set_int(node, "dim", d);
+        sf_node_set_int(node, SF_ATTR_DIM, d);
     return pv_tensor(I, py_emit(I, at, node));
 }
 
@@ -214,9 +214,9 @@ TFN(t_stack) { (void)self; return join(I, at, SF_OP_STACK, argc, argv, kwc, kwn,
 static pv *split_sizes(py_interp *I, const py_expr *at, pv *src, sf_value *x, int d, const int64_t *sizes, int n)
 {
     sf_node *node = py_begin(I, at, SF_OP_SPLIT, 1, &x);
-    if (!node || !sf_node_set_ints(I->g, node, "sizes", sizes, n))
+    if (!node || !sf_node_set_ints(I->g, node, SF_ATTR_SIZES, sizes, n))
         return NULL;
-    sf_node_set_int(node, "dim", d);
+    sf_node_set_int(node, SF_ATTR_DIM, d);
     if (!py_emit(I, at, node))
         return NULL;
     pv *r = pv_list_new(I, PV_TUPLE, n);
@@ -317,7 +317,7 @@ TFN(t_squeeze)
     if (nd == 0)
         return py_view_of(I, a[0], x);
     sf_node *n = py_begin(I, at, SF_OP_SQUEEZE, 1, &x);
-    if (!n || !sf_node_set_ints(I->g, n, "dims", dims, nd))
+    if (!n || !sf_node_set_ints(I->g, n, SF_ATTR_DIMS, dims, nd))
         return NULL;
     return py_view_of(I, a[0], py_emit(I, at, n));
 }
@@ -348,8 +348,8 @@ sf_value *py_flatten(py_interp *I, const py_expr *at, sf_value *x, int64_t start
         return x;
     sf_node *n = py_begin(I, at, SF_OP_FLATTEN, 1, &x);
     if (n) {
-        sf_node_set_int(n, "start", s);
-        sf_node_set_int(n, "end", e);
+        sf_node_set_int(n, SF_ATTR_START, s);
+        sf_node_set_int(n, SF_ATTR_END, e);
     }
     return py_emit(I, at, n);
 }
@@ -419,7 +419,7 @@ static pv *reshape(py_interp *I, const py_expr *at, pv *t, pv **dims, int n)
         }
     }
     sf_node *node = py_begin(I, at, SF_OP_RESHAPE, 1, &x);
-    if (!node || !sf_node_set_ints(I->g, node, "shape", shape, n))
+    if (!node || !sf_node_set_ints(I->g, node, SF_ATTR_SHAPE, shape, n))
         return NULL;
     return py_view_of(I, t, py_emit(I, at, node));
 }
@@ -454,8 +454,8 @@ static sf_value *transpose(py_interp *I, const py_expr *at, sf_value *x, int64_t
         return x;
     sf_node *n = py_begin(I, at, SF_OP_TRANSPOSE, 1, &x);
     if (n) {
-        sf_node_set_int(n, "dim0", a0);
-        sf_node_set_int(n, "dim1", a1);
+        sf_node_set_int(n, SF_ATTR_DIM0, a0);
+        sf_node_set_int(n, SF_ATTR_DIM1, a1);
     }
     return py_emit(I, at, n);
 }

@@ -58,7 +58,7 @@ sf_value *py_scalar(py_interp *I, const py_expr *at, double v)
 {
     sf_node *n = py_begin(I, at, SF_OP_SCALAR, 0, NULL);
     if (n)
-        sf_node_set_float(n, "value", v);
+        sf_node_set_float(n, SF_ATTR_VALUE, v);
     return py_emit(I, at, n);
 }
 
@@ -167,10 +167,10 @@ static sf_value *slice_dim(py_interp *I, const py_expr *at, sf_value *x, int d, 
     sf_node *n = py_begin(I, at, SF_OP_SLICE, 1, &x);
     if (!n)
         return NULL;
-    sf_node_set_int(n, "dim", d);
-    sf_node_set_int(n, "start", start);
-    sf_node_set_int(n, "end", end);
-    sf_node_set_int(n, "step", step);
+    sf_node_set_int(n, SF_ATTR_DIM, d);
+    sf_node_set_int(n, SF_ATTR_START, start);
+    sf_node_set_int(n, SF_ATTR_END, end);
+    sf_node_set_int(n, SF_ATTR_STEP, step);
     return py_emit(I, at, n);
 }
 
@@ -178,7 +178,7 @@ sf_value *py_squeeze_dim(py_interp *I, const py_expr *at, sf_value *x, int d)
 {
     sf_node *n = py_begin(I, at, SF_OP_SQUEEZE, 1, &x);
     int64_t dims[1] = {d};
-    if (!n || !sf_node_set_ints(I->g, n, "dims", dims, 1))
+    if (!n || !sf_node_set_ints(I->g, n, SF_ATTR_DIMS, dims, 1))
         return NULL;
     return py_emit(I, at, n);
 }
@@ -187,7 +187,7 @@ sf_value *py_unsqueeze_dim(py_interp *I, const py_expr *at, sf_value *x, int d)
 {
     sf_node *n = py_begin(I, at, SF_OP_UNSQUEEZE, 1, &x);
     if (n)
-        sf_node_set_int(n, "dim", d);
+        sf_node_set_int(n, SF_ATTR_DIM, d);
     return py_emit(I, at, n);
 }
 

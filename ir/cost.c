@@ -12,7 +12,8 @@ static double numel_at(const sf_type *t, int64_t batch)
 
 double sf_node_flops(const sf_node *n, int64_t batch)
 {
-    if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM || n->op == SF_OP_SCALAR || sf_op_is_reshape(n->op))
+    sf_opcls cls = sf_op_cls(n->op);
+    if (cls == SF_OPCLS_SOURCE || cls == SF_OPCLS_CONSTANT || cls == SF_OPCLS_VIEW)
         return 0;
     const sf_type *ot = &n->out[0]->type;
     double out = numel_at(ot, batch);
@@ -29,13 +30,16 @@ double sf_node_flops(const sf_node *n, int64_t batch)
         const sf_type *wt = &n->in[1]->type;
         return 2.0 * out * numel_at(wt, batch) / (double)wt->dim[0];
     }
-    case SF_OP_SUM: case SF_OP_MEAN: case SF_OP_LAYERNORM: case SF_OP_SOFTMAX: case SF_OP_BATCHNORM:
-        return numel_at(&n->in[0]->type, batch) * (n->op == SF_OP_SUM || n->op == SF_OP_MEAN ? 1 : 4);
-    default: /* elementwise and copies: one per element written */
-        for (int k = 1; k < n->nout; k++)
-            out += numel_at(&n->out[k]->type, batch);
-        return out;
+    default:
+        break;
     }
+    /* reductions: one per element read; normalisations: about four */
+    if (cls == SF_OPCLS_REDUCE || cls == SF_OPCLS_NORM)
+        return numel_at(&n->in[0]->type, batch) * (cls == SF_OPCLS_REDUCE ? 1 : 4);
+    /* elementwise and copies: one per element written */
+    for (int k = 1; k < n->nout; k++)
+        out += numel_at(&n->out[k]->type, batch);
+    return out;
 }
 
 double sf_graph_flops(const sf_graph *g, int64_t batch)

@@ -22,7 +22,7 @@ void sf_print_dot(const sf_graph *g, FILE *out)
     for (size_t i = 0; i < g->nodes.len; i++) {
         const sf_node *n = g->nodes.items[i];
         fprintf(out, "  n%zu [", i);
-        if (n->op == SF_OP_PARAM || n->op == SF_OP_INPUT) {
+        if (sf_op_cls(n->op) == SF_OPCLS_SOURCE) {
             fprintf(out, "shape=%s, label=\"%c", n->op == SF_OP_PARAM ? "ellipse" : "invhouse",
                     n->op == SF_OP_PARAM ? '@' : '%');
             put_escaped(out, n->name);

@@ -2,6 +2,7 @@
  * (text parser, frontend tracer, passes, the public builder API). */
 #include "ir.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,7 +118,7 @@ sf_value *sf_graph_param_get(const sf_graph *g, const char *name)
 sf_node *sf_node_begin(sf_graph *g, sf_opcode op, int nin, sf_value *const *in, sf_error *err)
 {
     const sf_op_info *info = &sf_ops[op];
-    if (op == SF_OP_INPUT || op == SF_OP_PARAM) {
+    if (sf_op_cls(op) == SF_OPCLS_SOURCE) {
         sf_fail(err, SF_ERR_VERIFY, "%s nodes are made by declaring them, not as operations", info->name);
         return NULL;
     }
@@ -152,55 +153,43 @@ sf_node *sf_node_begin(sf_graph *g, sf_opcode op, int nin, sf_value *const *in, 
     return n;
 }
 
-static sf_attr *attr_slot(const sf_node *n, const char *name)
+/* A wrong attribute id is a bug in the caller, not bad input: it stops here
+ * rather than compute with a zero. */
+static sf_attr *attr_slot(const sf_node *n, sf_attr_id id, sf_attr_kind kind, const char *how)
 {
-    const sf_op_info *info = &sf_ops[n->op];
-    for (int i = 0; i < info->nattrs; i++)
-        if (strcmp(info->attrs[i].name, name) == 0)
-            return &n->attrs[i];
-    return NULL;
-}
-
-const sf_attr *sf_node_attr(const sf_node *n, const char *name)
-{
-    return attr_slot(n, name);
-}
-
-int64_t sf_attr_int(const sf_node *n, const char *name)
-{
-    const sf_attr *a = attr_slot(n, name);
-    return a ? a->i : 0;
-}
-
-double sf_attr_float(const sf_node *n, const char *name)
-{
-    const sf_attr *a = attr_slot(n, name);
-    return a ? a->f : 0.0;
-}
-
-void sf_node_set_int(sf_node *n, const char *attr, int64_t v)
-{
-    sf_attr *a = attr_slot(n, attr);
-    if (a) {
-        a->i = v;
-        a->set = true;
+    int slot = sf_op_attr_slot(n->op, id);
+    sf_attr_kind k = sf_attrs[id].kind;
+    bool same = k == kind || (kind == SF_AK_INT && k == SF_AK_BOOL) || (kind == SF_AK_INTS && k == SF_AK_SHAPE);
+    if (slot < 0 || !same) {
+        fprintf(stderr, "sheaf: internal error: %s attribute '%s' of %s, which %s\n", how, sf_attrs[id].name,
+                sf_ops[n->op].name, slot < 0 ? "has no such attribute" : "has another kind");
+        abort();
     }
+    return &n->attrs[slot];
 }
 
-void sf_node_set_float(sf_node *n, const char *attr, double v)
+const sf_attr *sf_node_attr(const sf_node *n, sf_attr_id id)
 {
-    sf_attr *a = attr_slot(n, attr);
-    if (a) {
-        a->f = v;
-        a->set = true;
-    }
+    return attr_slot(n, id, sf_attrs[id].kind, "reading");
 }
 
-bool sf_node_set_ints(sf_graph *g, sf_node *n, const char *attr, const int64_t *v, int count)
+void sf_node_set_int(sf_node *n, sf_attr_id id, int64_t v)
 {
-    sf_attr *a = attr_slot(n, attr);
-    if (!a)
-        return true;
+    sf_attr *a = attr_slot(n, id, SF_AK_INT, "setting");
+    a->i = v;
+    a->set = true;
+}
+
+void sf_node_set_float(sf_node *n, sf_attr_id id, double v)
+{
+    sf_attr *a = attr_slot(n, id, SF_AK_FLOAT, "setting");
+    a->f = v;
+    a->set = true;
+}
+
+bool sf_node_set_ints(sf_graph *g, sf_node *n, sf_attr_id id, const int64_t *v, int count)
+{
+    sf_attr *a = attr_slot(n, id, SF_AK_INTS, "setting");
     int64_t *copy = sf_arena_alloc(&g->arena, sizeof *copy * (size_t)(count ? count : 1));
     if (!copy)
         return false;
@@ -217,7 +206,7 @@ sf_status sf_node_finish(sf_graph *g, sf_node *n, sf_error *err)
     const sf_op_info *info = &sf_ops[n->op];
     for (int i = 0; i < info->nattrs; i++)
         if (!n->attrs[i].set)
-            return sf_fail(err, SF_ERR_VERIFY, "%s: attribute '%s' is missing", info->name, info->attrs[i].name);
+            return sf_fail(err, SF_ERR_VERIFY, "%s: attribute '%s' is missing", info->name, info->attrs[i]->name);
     int nres = sf_node_result_count(n);
     if (nres < 1)
         return sf_fail(err, SF_ERR_VERIFY, "%s: produces no result", info->name);

@@ -8,11 +8,9 @@
 #include <string.h>
 
 static const sf_kernel_fn kernels[SF_OP_COUNT] = {
-#define A(name, kind)
 #define OP(id, ...) [SF_OP_##id] = sf_k_##id,
 #include "ops.def"
 #undef OP
-#undef A
 };
 
 void sf_strides(const sf_tensor *t, int64_t *st)
@@ -47,7 +45,7 @@ sf_status sf_k_PARAM(const sf_node *n, const sf_tensor *const *in, sf_tensor *co
 sf_status sf_k_SCALAR(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err)
 {
     (void)in, (void)err;
-    out[0]->data[0] = (float)sf_attr_float(n, "value");
+    out[0]->data[0] = (float)sf_attr_value(n);
     return SF_OK;
 }
 
@@ -144,8 +142,8 @@ SAME_ORDER(UNSQUEEZE)
 sf_status sf_k_SLICE(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err)
 {
     (void)err;
-    int d = (int)sf_attr_int(n, "dim");
-    int64_t start = sf_attr_int(n, "start"), step = sf_attr_int(n, "step");
+    int d = (int)sf_attr_dim(n);
+    int64_t start = sf_attr_start(n), step = sf_attr_step(n);
     int64_t outer = sf_dims_prod(in[0], 0, d), inner = sf_dims_prod(in[0], d + 1, in[0]->rank);
     int64_t len = in[0]->dim[d], olen = out[0]->dim[d];
     for (int64_t o = 0; o < outer; o++)
@@ -158,7 +156,7 @@ sf_status sf_k_SLICE(const sf_node *n, const sf_tensor *const *in, sf_tensor *co
 sf_status sf_k_SPLIT(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err)
 {
     (void)err;
-    int d = (int)sf_attr_int(n, "dim");
+    int d = (int)sf_attr_dim(n);
     int64_t outer = sf_dims_prod(in[0], 0, d), inner = sf_dims_prod(in[0], d + 1, in[0]->rank);
     int64_t len = in[0]->dim[d], at = 0;
     for (int r = 0; r < n->nout; r++) {
@@ -174,7 +172,7 @@ sf_status sf_k_SPLIT(const sf_node *n, const sf_tensor *const *in, sf_tensor *co
 sf_status sf_k_CONCAT(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err)
 {
     (void)err;
-    int d = (int)sf_attr_int(n, "dim");
+    int d = (int)sf_attr_dim(n);
     int64_t outer = sf_dims_prod(out[0], 0, d), inner = sf_dims_prod(out[0], d + 1, out[0]->rank);
     int64_t len = out[0]->dim[d], at = 0;
     for (int i = 0; i < n->nin; i++) {
@@ -190,7 +188,7 @@ sf_status sf_k_CONCAT(const sf_node *n, const sf_tensor *const *in, sf_tensor *c
 sf_status sf_k_STACK(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err)
 {
     (void)err;
-    int d = (int)sf_attr_int(n, "dim");
+    int d = (int)sf_attr_dim(n);
     int64_t outer = sf_dims_prod(in[0], 0, d), inner = sf_dims_prod(in[0], d, in[0]->rank);
     for (int i = 0; i < n->nin; i++)
         for (int64_t o = 0; o < outer; o++)
@@ -201,7 +199,7 @@ sf_status sf_k_STACK(const sf_node *n, const sf_tensor *const *in, sf_tensor *co
 sf_status sf_k_TRANSPOSE(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err)
 {
     (void)err;
-    int d0 = (int)sf_attr_int(n, "dim0"), d1 = (int)sf_attr_int(n, "dim1");
+    int d0 = (int)sf_attr_dim0(n), d1 = (int)sf_attr_dim1(n);
     int64_t is[SF_MAX_RANK];
     sf_strides(in[0], is);
     size_t cnt = sf_tensor_numel(out[0]);

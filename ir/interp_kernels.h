@@ -8,11 +8,9 @@
 typedef sf_status (*sf_kernel_fn)(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out,
                                   sf_error *err);
 
-#define A(name, kind)
 #define OP(id, ...) sf_status sf_k_##id(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err);
 #include "ops.def"
 #undef OP
-#undef A
 
 /* Row-major strides of a tensor. */
 void sf_strides(const sf_tensor *t, int64_t *st);

@@ -66,7 +66,7 @@ sf_status sf_k_GROUPED_LINEAR(const sf_node *n, const sf_tensor *const *in, sf_t
 {
     (void)err;
     const sf_tensor *x = in[0], *w = in[1], *b = n->nin > 2 ? in[2] : NULL;
-    bool shared = sf_attr_int(n, "shared") != 0;
+    bool shared = sf_attr_shared(n) != 0;
     int64_t G = w->dim[0], O = w->dim[1], I = w->dim[2];
     int64_t M = sf_dims_prod(x, 0, x->rank - (shared ? 1 : 2));
     for (int64_t m = 0; m < M; m++)
@@ -87,8 +87,8 @@ static sf_status conv(const sf_node *n, const sf_tensor *const *in, sf_tensor *c
 {
     const sf_tensor *x = in[0], *w = in[1], *b = n->nin > 2 ? in[2] : NULL;
     sf_tensor *y = out[0];
-    const sf_attr *as = sf_node_attr(n, "stride"), *ap = sf_node_attr(n, "padding"), *ad = sf_node_attr(n, "dilation");
-    int64_t groups = sf_attr_int(n, "groups");
+    const sf_attr *as = sf_attr_stride(n), *ap = sf_attr_padding(n), *ad = sf_attr_dilation(n);
+    int64_t groups = sf_attr_groups(n);
     int64_t N = x->dim[0], C = x->dim[1], O = y->dim[1];
     int64_t H = sp == 2 ? x->dim[2] : 1, W = x->dim[sp + 1];
     int64_t KH = sp == 2 ? w->dim[2] : 1, KW = w->dim[sp + 1];
@@ -139,7 +139,7 @@ sf_status sf_k_BATCHNORM(const sf_node *n, const sf_tensor *const *in, sf_tensor
 {
     (void)err;
     const sf_tensor *x = in[0];
-    double eps = sf_attr_float(n, "eps");
+    double eps = sf_attr_eps(n);
     int64_t N = x->dim[0], C = x->dim[1], inner = sf_dims_prod(x, 2, x->rank);
     for (int64_t c = 0; c < C; c++) {
         double scale = 1.0 / sqrt((double)in[2]->data[c] + eps), shift = 0.0;
@@ -163,8 +163,8 @@ sf_status sf_k_LAYERNORM(const sf_node *n, const sf_tensor *const *in, sf_tensor
     (void)err;
     const sf_tensor *x = in[0];
     const float *w = n->nin > 1 ? in[1]->data : NULL, *b = n->nin > 2 ? in[2]->data : NULL;
-    double eps = sf_attr_float(n, "eps");
-    int nd = (int)sf_attr_int(n, "ndim");
+    double eps = sf_attr_eps(n);
+    int nd = (int)sf_attr_ndim(n);
     int64_t inner = sf_dims_prod(x, x->rank - nd, x->rank), outer = sf_dims_prod(x, 0, x->rank - nd);
     for (int64_t o = 0; o < outer; o++) {
         const float *xr = x->data + o * inner;
@@ -192,7 +192,7 @@ sf_status sf_k_SOFTMAX(const sf_node *n, const sf_tensor *const *in, sf_tensor *
 {
     (void)err;
     const sf_tensor *x = in[0];
-    int d = (int)sf_attr_int(n, "dim");
+    int d = (int)sf_attr_dim(n);
     int64_t outer = sf_dims_prod(x, 0, d), len = x->dim[d], inner = sf_dims_prod(x, d + 1, x->rank);
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++) {
@@ -213,7 +213,7 @@ sf_status sf_k_SOFTMAX(const sf_node *n, const sf_tensor *const *in, sf_tensor *
  * non-reduced coordinates. */
 static sf_status reduce(const sf_node *n, const sf_tensor *x, sf_tensor *y, bool mean, sf_error *err)
 {
-    const sf_attr *dims = sf_node_attr(n, "dims");
+    const sf_attr *dims = sf_attr_dims(n);
     bool red[SF_MAX_RANK] = {0};
     for (int i = 0; i < dims->n; i++)
         red[dims->ints[i]] = true;

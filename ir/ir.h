@@ -21,26 +21,53 @@ typedef struct sf_type {
 } sf_type;
 
 typedef enum sf_opcode {
-#define A(name, kind)
-#define OP(id, text, min_in, max_in, nres, ...) SF_OP_##id,
+#define OP(id, ...) SF_OP_##id,
 #include "ops.def"
-#undef OP
-#undef A
     SF_OP_COUNT
 } sf_opcode;
 
+/* What kind of computation an op is; passes and backends ask this, never a
+ * list of their own. */
+typedef enum sf_opcls {
+    SF_OPCLS_SOURCE,   /* input, param: values from outside, no kernel */
+    SF_OPCLS_CONSTANT, /* a value from its attributes alone */
+    SF_OPCLS_PRODUCT,  /* matrix products and convolutions: weights, optional bias */
+    SF_OPCLS_NORM,     /* normalisation along some dims (statistics, then a map) */
+    SF_OPCLS_UNARY,    /* elementwise, one operand */
+    SF_OPCLS_BINARY,   /* elementwise, two operands, broadcasting */
+    SF_OPCLS_REDUCE,   /* a reduction over dims */
+    SF_OPCLS_VIEW,     /* same elements in the same order: no data moves */
+    SF_OPCLS_MOVE,     /* data movement: elements selected, joined or permuted */
+} sf_opcls;
+
+enum {
+    SF_OPF_COMMUTATIVE = 1 << 0, /* two operands that may swap */
+    SF_OPF_INPLACE = 1 << 1,     /* the result may take an operand's buffer */
+    SF_OPF_FOLDABLE = 1 << 2,    /* pure: constant operands give a constant */
+    SF_OPF_STRIDED = 1 << 3,     /* can be a strided view of its operand instead of a copy */
+};
+
 typedef enum sf_attr_kind {
-    SF_ATTR_INT,
-    SF_ATTR_FLOAT,
-    SF_ATTR_BOOL,
-    SF_ATTR_INTS,  /* list of integers */
-    SF_ATTR_SHAPE, /* list of dims, where B is allowed */
+    SF_AK_INT,
+    SF_AK_FLOAT,
+    SF_AK_BOOL,
+    SF_AK_INTS,  /* list of integers */
+    SF_AK_SHAPE, /* list of dims, where B is allowed */
 } sf_attr_kind;
 
+typedef enum sf_attr_id {
+#define ATTR(id, name, kind) SF_ATTR_##id,
+#include "ops.def"
+    SF_ATTR_COUNT
+} sf_attr_id;
+
 typedef struct sf_attr_spec {
+    sf_attr_id id;
     const char *name;
     sf_attr_kind kind;
 } sf_attr_spec;
+
+extern const sf_attr_spec sf_attrs[SF_ATTR_COUNT];
 
 typedef struct sf_attr {
     bool set;
@@ -50,18 +77,31 @@ typedef struct sf_attr {
     int64_t *ints;
 } sf_attr;
 
+/* The differentiation hook of an op; the training work defines it. */
+typedef struct sf_grad_rule sf_grad_rule;
+
 typedef struct sf_op_info {
     const char *name;
     int min_in, max_in; /* max_in < 0: any number */
     int nres;           /* 0: one result per entry of the sizes attribute */
-    const sf_attr_spec *attrs;
+    sf_opcls cls;
+    unsigned flags;     /* SF_OPF_* */
+    const sf_grad_rule *grad; /* NULL: no gradient rule yet */
+    const sf_attr_spec *const *attrs;
     int nattrs;
 } sf_op_info;
 
 extern const sf_op_info sf_ops[SF_OP_COUNT];
 
-/* reshape, squeeze, unsqueeze, flatten: same elements, same order */
-bool sf_op_is_reshape(sf_opcode op);
+static inline sf_opcls sf_op_cls(sf_opcode op) { return sf_ops[op].cls; }
+static inline bool sf_op_has(sf_opcode op, unsigned flag) { return (sf_ops[op].flags & flag) != 0; }
+/* elementwise: unary or binary, one result element per output element */
+static inline bool sf_op_is_elementwise(sf_opcode op)
+{
+    return sf_ops[op].cls == SF_OPCLS_UNARY || sf_ops[op].cls == SF_OPCLS_BINARY;
+}
+/* The op whose text name is s[0..n), or SF_OP_COUNT. */
+sf_opcode sf_op_by_name(const char *s, size_t n);
 
 typedef struct sf_node sf_node;
 
@@ -116,18 +156,39 @@ sf_value *sf_graph_param(sf_graph *g, const char *name, const sf_type *t, sf_err
 sf_value *sf_graph_param_get(const sf_graph *g, const char *name);
 /* A node with its operands but no attributes and no results yet. */
 sf_node *sf_node_begin(sf_graph *g, sf_opcode op, int nin, sf_value *const *in, sf_error *err);
-void sf_node_set_int(sf_node *n, const char *attr, int64_t v);
-void sf_node_set_float(sf_node *n, const char *attr, double v);
-bool sf_node_set_ints(sf_graph *g, sf_node *n, const char *attr, const int64_t *v, int count);
+/* Attribute writes by id; the kind must match (INT and BOOL: set_int). */
+void sf_node_set_int(sf_node *n, sf_attr_id attr, int64_t v);
+void sf_node_set_float(sf_node *n, sf_attr_id attr, double v);
+bool sf_node_set_ints(sf_graph *g, sf_node *n, sf_attr_id attr, const int64_t *v, int count);
 /* Checks attributes, infers result types, appends the node to the graph.
  * On failure the node is not part of the graph. */
 sf_status sf_node_finish(sf_graph *g, sf_node *n, sf_error *err);
 sf_status sf_graph_add_output(sf_graph *g, sf_value *v, sf_error *err);
 
-/* Attribute access by name; the spec guarantees presence after verify. */
-const sf_attr *sf_node_attr(const sf_node *n, const char *name);
-int64_t sf_attr_int(const sf_node *n, const char *name);
-double sf_attr_float(const sf_node *n, const char *name);
+/* Attribute access by id; the verifier guarantees presence. Reading an
+ * attribute the op does not have is a bug in the caller: it stops the
+ * program with a message naming both. Passes and backends use the typed
+ * accessors below, sf_attr_<name>(node). */
+const sf_attr *sf_node_attr(const sf_node *n, sf_attr_id id);
+/* The slot of attribute id in op's attributes, or -1. */
+int sf_op_attr_slot(sf_opcode op, sf_attr_id id);
+
+#define SF_AK_CTYPE_INT int64_t
+#define SF_AK_CTYPE_FLOAT double
+#define SF_AK_CTYPE_BOOL bool
+#define SF_AK_CTYPE_INTS const sf_attr *
+#define SF_AK_CTYPE_SHAPE const sf_attr *
+#define SF_AK_GET_INT(a) ((a)->i)
+#define SF_AK_GET_FLOAT(a) ((a)->f)
+#define SF_AK_GET_BOOL(a) ((a)->i != 0)
+#define SF_AK_GET_INTS(a) (a)
+#define SF_AK_GET_SHAPE(a) (a)
+#define ATTR(id, name, kind)                                                                                           \
+    static inline SF_AK_CTYPE_##kind sf_attr_##name(const sf_node *n)                                                  \
+    {                                                                                                                  \
+        return SF_AK_GET_##kind(sf_node_attr(n, SF_ATTR_##id));                                                         \
+    }
+#include "ops.def"
 
 /* One-call builders for the common shapes of node. */
 sf_value *sf_build1(sf_graph *g, sf_opcode op, sf_value *a, sf_error *err);

@@ -1,22 +1,43 @@
-/* The op table, expanded from ops.def. */
+/* The op table and the attribute table, expanded from ops.def. */
 #include "ir.h"
 
-#define A(name, kind) {#name, SF_ATTR_##kind},
-#define OP(id, text, min_in, max_in, nres, ...) \
-    static const sf_attr_spec attrs_##id[] = {__VA_ARGS__{NULL, SF_ATTR_INT}};
-#include "ops.def"
-#undef OP
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-#define OP(id, text, min_in, max_in, nres, ...) \
-    [SF_OP_##id] = {text, min_in, max_in, nres, attrs_##id,    \
+const sf_attr_spec sf_attrs[SF_ATTR_COUNT] = {
+#define ATTR(id, name, kind) [SF_ATTR_##id] = {SF_ATTR_##id, #name, SF_AK_##kind},
+#include "ops.def"
+};
+
+#define A(id) &sf_attrs[SF_ATTR_##id],
+#define OP(id, text, min_in, max_in, nres, cls, flags, grad, ...) \
+    static const sf_attr_spec *const attrs_##id[] = {__VA_ARGS__ NULL};
+#include "ops.def"
+
+#define NOGRAD NULL
+#define OP(id, text, min_in, max_in, nres, cls, flags, grad, ...)                                   \
+    [SF_OP_##id] = {text, min_in, max_in, nres, SF_OPCLS_##cls, flags, grad, attrs_##id,            \
                     (int)(sizeof attrs_##id / sizeof attrs_##id[0]) - 1},
 const sf_op_info sf_ops[SF_OP_COUNT] = {
 #include "ops.def"
 };
-#undef OP
+#undef NOGRAD
 #undef A
 
-bool sf_op_is_reshape(sf_opcode op)
+sf_opcode sf_op_by_name(const char *s, size_t n)
 {
-    return op == SF_OP_RESHAPE || op == SF_OP_SQUEEZE || op == SF_OP_UNSQUEEZE || op == SF_OP_FLATTEN;
+    for (int op = 0; op < SF_OP_COUNT; op++)
+        if (strlen(sf_ops[op].name) == n && memcmp(sf_ops[op].name, s, n) == 0)
+            return (sf_opcode)op;
+    return SF_OP_COUNT;
+}
+
+int sf_op_attr_slot(sf_opcode op, sf_attr_id id)
+{
+    const sf_op_info *info = &sf_ops[op];
+    for (int i = 0; i < info->nattrs; i++)
+        if (info->attrs[i]->id == id)
+            return i;
+    return -1;
 }

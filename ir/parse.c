@@ -318,33 +318,33 @@ static bool parse_type(parser *ps, sf_type *t)
 static bool parse_attr_value(parser *ps, sf_node *n, const sf_attr_spec *spec, int line, int col)
 {
     switch (spec->kind) {
-    case SF_ATTR_INT: {
+    case SF_AK_INT: {
         int64_t v = 0;
         if (!parse_int(ps, &v))
             return false;
-        sf_node_set_int(n, spec->name, v);
+        sf_node_set_int(n, spec->id, v);
         return true;
     }
-    case SF_ATTR_FLOAT: {
+    case SF_AK_FLOAT: {
         double v = 0;
         if (!parse_float(ps, &v))
             return false;
-        sf_node_set_float(n, spec->name, v);
+        sf_node_set_float(n, spec->id, v);
         return true;
     }
-    case SF_ATTR_BOOL:
+    case SF_AK_BOOL:
         if (!is_ident(ps, "true") && !is_ident(ps, "false"))
             return perr(ps, ps->tok.line, ps->tok.col, "attribute '%s' takes true or false", spec->name);
-        sf_node_set_int(n, spec->name, is_ident(ps, "true"));
+        sf_node_set_int(n, spec->id, is_ident(ps, "true"));
         return lex(ps);
-    case SF_ATTR_INTS:
-    case SF_ATTR_SHAPE: {
+    case SF_AK_INTS:
+    case SF_AK_SHAPE: {
         int64_t *vals = NULL;
         size_t nv = 0, cap = 0;
         bool ok = expect(ps, T_LBRACK, "'[' to open a list");
         while (ok && ps->tok.kind != T_RBRACK) {
             int64_t v = 0;
-            if (spec->kind == SF_ATTR_SHAPE && is_ident(ps, "B")) {
+            if (spec->kind == SF_AK_SHAPE && is_ident(ps, "B")) {
                 v = SF_DIM_B;
                 ok = lex(ps);
             } else {
@@ -365,7 +365,7 @@ static bool parse_attr_value(parser *ps, sf_node *n, const sf_attr_spec *spec, i
             else if (ok && ps->tok.kind != T_RBRACK)
                 ok = expect(ps, T_RBRACK, "',' or ']' in the list");
         }
-        if (ok && !sf_node_set_ints(ps->g, n, spec->name, vals, (int)nv))
+        if (ok && !sf_node_set_ints(ps->g, n, spec->id, vals, (int)nv))
             ok = perr(ps, line, col, "out of memory");
         free(vals);
         return ok && lex(ps);
@@ -389,8 +389,8 @@ static bool parse_attrs(parser *ps, sf_node *n)
         const sf_attr_spec *spec = NULL;
         int slot = -1;
         for (int i = 0; i < info->nattrs; i++)
-            if (strcmp(info->attrs[i].name, t.name) == 0) {
-                spec = &info->attrs[i];
+            if (strcmp(info->attrs[i]->name, t.name) == 0) {
+                spec = info->attrs[i];
                 slot = i;
             }
         if (!spec)

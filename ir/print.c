@@ -88,18 +88,18 @@ static void put_attrs(FILE *out, const sf_node *n)
     fputs(" {", out);
     for (int i = 0; i < info->nattrs; i++) {
         const sf_attr *a = &n->attrs[i];
-        fprintf(out, "%s%s=", i ? ", " : "", info->attrs[i].name);
-        switch (info->attrs[i].kind) {
-        case SF_ATTR_INT: fprintf(out, "%lld", (long long)a->i); break;
-        case SF_ATTR_BOOL: fputs(a->i ? "true" : "false", out); break;
-        case SF_ATTR_FLOAT: put_float(out, a->f); break;
-        case SF_ATTR_INTS:
-        case SF_ATTR_SHAPE: {
+        fprintf(out, "%s%s=", i ? ", " : "", info->attrs[i]->name);
+        switch (info->attrs[i]->kind) {
+        case SF_AK_INT: fprintf(out, "%lld", (long long)a->i); break;
+        case SF_AK_BOOL: fputs(a->i ? "true" : "false", out); break;
+        case SF_AK_FLOAT: put_float(out, a->f); break;
+        case SF_AK_INTS:
+        case SF_AK_SHAPE: {
             fputc('[', out);
             for (int k = 0; k < a->n; k++) {
                 if (k)
                     fputc(',', out);
-                if (a->ints[k] == SF_DIM_B && info->attrs[i].kind == SF_ATTR_SHAPE)
+                if (a->ints[k] == SF_DIM_B && info->attrs[i]->kind == SF_AK_SHAPE)
                     fputc('B', out);
                 else
                     fprintf(out, "%lld", (long long)a->ints[k]);
@@ -144,7 +144,7 @@ void sf_print(const sf_graph *g, FILE *out)
     int next = 0;
     for (size_t i = 0; i < g->nodes.len; i++) {
         const sf_node *n = g->nodes.items[i];
-        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM)
+        if (sf_op_cls(n->op) == SF_OPCLS_SOURCE)
             continue;
         fputs("  ", out);
         for (int k = 0; k < n->nout; k++) {

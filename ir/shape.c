@@ -29,7 +29,7 @@ int sf_node_result_count(const sf_node *n)
 {
     if (sf_ops[n->op].nres > 0)
         return sf_ops[n->op].nres;
-    const sf_attr *sizes = sf_node_attr(n, "sizes");
+    const sf_attr *sizes = sf_attr_sizes(n);
     return sizes ? sizes->n : 0;
 }
 
@@ -148,7 +148,7 @@ static sf_status shape_MATMUL(const sf_node *n, sf_type *out, sf_error *err)
 static sf_status shape_GROUPED_LINEAR(const sf_node *n, sf_type *out, sf_error *err)
 {
     const sf_type *x = &n->in[0]->type, *w = &n->in[1]->type;
-    bool shared = sf_attr_int(n, "shared") != 0;
+    bool shared = sf_attr_shared(n) != 0;
     tbuf a, b;
     if (w->rank != 3)
         return fail(err, n, "weight %s: need [G, out, in]", T(n->in[1], &b));
@@ -179,9 +179,9 @@ static sf_status shape_GROUPED_LINEAR(const sf_node *n, sf_type *out, sf_error *
 static sf_status shape_conv(const sf_node *n, sf_type *out, int sp, sf_error *err)
 {
     const sf_type *x = &n->in[0]->type, *w = &n->in[1]->type;
-    const sf_attr *stride = sf_node_attr(n, "stride"), *pad = sf_node_attr(n, "padding"),
-                  *dil = sf_node_attr(n, "dilation");
-    int64_t groups = sf_attr_int(n, "groups");
+    const sf_attr *stride = sf_attr_stride(n), *pad = sf_attr_padding(n),
+                  *dil = sf_attr_dilation(n);
+    int64_t groups = sf_attr_groups(n);
     tbuf a, b;
     if (stride->n != sp || pad->n != sp || dil->n != sp)
         return fail(err, n, "stride, padding and dilation need %d value(s) each", sp);
@@ -232,7 +232,7 @@ static sf_status shape_BATCHNORM(const sf_node *n, sf_type *out, sf_error *err)
             return fail(err, n, "operand %d %s does not fit input %s: need [%lld]", i, T(n->in[i], &b), T(n->in[0], &a),
                         (long long)x->dim[1]);
     }
-    if (sf_attr_float(n, "eps") < 0)
+    if (sf_attr_eps(n) < 0)
         return fail(err, n, "eps must be >= 0");
     *out = *x;
     return need_dtypes(n, err);
@@ -241,7 +241,7 @@ static sf_status shape_BATCHNORM(const sf_node *n, sf_type *out, sf_error *err)
 static sf_status shape_LAYERNORM(const sf_node *n, sf_type *out, sf_error *err)
 {
     const sf_type *x = &n->in[0]->type;
-    int64_t nd = sf_attr_int(n, "ndim");
+    int64_t nd = sf_attr_ndim(n);
     tbuf a, b;
     if (nd < 1 || nd > x->rank)
         return fail(err, n, "ndim=%lld does not fit input %s", (long long)nd, T(n->in[0], &a));
@@ -257,7 +257,7 @@ static sf_status shape_LAYERNORM(const sf_node *n, sf_type *out, sf_error *err)
             return fail(err, n, "operand %d %s does not fit the last %lld dim(s) of input %s", i, T(n->in[i], &b),
                         (long long)nd, T(n->in[0], &a));
     }
-    if (sf_attr_float(n, "eps") < 0)
+    if (sf_attr_eps(n) < 0)
         return fail(err, n, "eps must be >= 0");
     *out = *x;
     return need_dtypes(n, err);
@@ -292,14 +292,14 @@ static sf_status shape_unary(const sf_node *n, sf_type *out, sf_error *err)
 static sf_status shape_SOFTMAX(const sf_node *n, sf_type *out, sf_error *err)
 {
     *out = n->in[0]->type;
-    return check_dim(err, n, "dim", sf_attr_int(n, "dim"), out->rank);
+    return check_dim(err, n, "dim", sf_attr_dim(n), out->rank);
 }
 
 static sf_status shape_SLICE(const sf_node *n, sf_type *out, sf_error *err)
 {
     const sf_type *x = &n->in[0]->type;
-    int64_t d = sf_attr_int(n, "dim"), start = sf_attr_int(n, "start"), end = sf_attr_int(n, "end"),
-            step = sf_attr_int(n, "step");
+    int64_t d = sf_attr_dim(n), start = sf_attr_start(n), end = sf_attr_end(n),
+            step = sf_attr_step(n);
     tbuf a;
     sf_status st = check_dim(err, n, "dim", d, x->rank);
     if (st != SF_OK)
@@ -318,8 +318,8 @@ static sf_status shape_SLICE(const sf_node *n, sf_type *out, sf_error *err)
 static sf_status shape_SPLIT(const sf_node *n, sf_type *out, sf_error *err)
 {
     const sf_type *x = &n->in[0]->type;
-    int64_t d = sf_attr_int(n, "dim");
-    const sf_attr *sizes = sf_node_attr(n, "sizes");
+    int64_t d = sf_attr_dim(n);
+    const sf_attr *sizes = sf_attr_sizes(n);
     tbuf a;
     sf_status st = check_dim(err, n, "dim", d, x->rank);
     if (st != SF_OK)
@@ -344,7 +344,7 @@ static sf_status shape_SPLIT(const sf_node *n, sf_type *out, sf_error *err)
 static sf_status shape_CONCAT(const sf_node *n, sf_type *out, sf_error *err)
 {
     const sf_type *x = &n->in[0]->type;
-    int64_t d = sf_attr_int(n, "dim");
+    int64_t d = sf_attr_dim(n);
     tbuf a, b;
     sf_status st = check_dim(err, n, "dim", d, x->rank);
     if (st != SF_OK)
@@ -367,7 +367,7 @@ static sf_status shape_CONCAT(const sf_node *n, sf_type *out, sf_error *err)
 static sf_status shape_STACK(const sf_node *n, sf_type *out, sf_error *err)
 {
     const sf_type *x = &n->in[0]->type;
-    int64_t d = sf_attr_int(n, "dim");
+    int64_t d = sf_attr_dim(n);
     tbuf a, b;
     if (x->rank + 1 > SF_MAX_RANK)
         return fail(err, n, "result of stacking %s would exceed rank %d", T(n->in[0], &a), SF_MAX_RANK);
@@ -403,8 +403,8 @@ static sf_status check_dim_list(sf_error *err, const sf_node *n, const sf_attr *
 static sf_status shape_reduce(const sf_node *n, sf_type *out, sf_error *err)
 {
     const sf_type *x = &n->in[0]->type;
-    bool mark[SF_MAX_RANK], keep = sf_attr_int(n, "keepdim") != 0;
-    sf_status st = check_dim_list(err, n, sf_node_attr(n, "dims"), x->rank, mark);
+    bool mark[SF_MAX_RANK], keep = sf_attr_keepdim(n) != 0;
+    sf_status st = check_dim_list(err, n, sf_attr_dims(n), x->rank, mark);
     if (st != SF_OK)
         return st;
     out->dtype = x->dtype;
@@ -440,7 +440,7 @@ static void count_elems(const int64_t *dims, int n, int64_t *prod, int *nb, bool
 static sf_status shape_RESHAPE(const sf_node *n, sf_type *out, sf_error *err)
 {
     const sf_type *x = &n->in[0]->type;
-    const sf_attr *shape = sf_node_attr(n, "shape");
+    const sf_attr *shape = sf_attr_shape(n);
     char sb[160];
     tbuf a;
     if (shape->n > SF_MAX_RANK)
@@ -465,7 +465,7 @@ static sf_status shape_RESHAPE(const sf_node *n, sf_type *out, sf_error *err)
 static sf_status shape_FLATTEN(const sf_node *n, sf_type *out, sf_error *err)
 {
     const sf_type *x = &n->in[0]->type;
-    int64_t s = sf_attr_int(n, "start"), e = sf_attr_int(n, "end");
+    int64_t s = sf_attr_start(n), e = sf_attr_end(n);
     tbuf a;
     if (x->rank == 0 || s < 0 || e >= x->rank || s > e)
         return fail(err, n, "start=%lld end=%lld do not fit %s", (long long)s, (long long)e, T(n->in[0], &a));
@@ -491,7 +491,7 @@ static sf_status shape_SQUEEZE(const sf_node *n, sf_type *out, sf_error *err)
     const sf_type *x = &n->in[0]->type;
     bool mark[SF_MAX_RANK];
     tbuf a;
-    sf_status st = check_dim_list(err, n, sf_node_attr(n, "dims"), x->rank, mark);
+    sf_status st = check_dim_list(err, n, sf_attr_dims(n), x->rank, mark);
     if (st != SF_OK)
         return st;
     out->dtype = x->dtype;
@@ -508,7 +508,7 @@ static sf_status shape_SQUEEZE(const sf_node *n, sf_type *out, sf_error *err)
 static sf_status shape_UNSQUEEZE(const sf_node *n, sf_type *out, sf_error *err)
 {
     const sf_type *x = &n->in[0]->type;
-    int64_t d = sf_attr_int(n, "dim");
+    int64_t d = sf_attr_dim(n);
     tbuf a;
     if (x->rank + 1 > SF_MAX_RANK)
         return fail(err, n, "%s already has rank %d", T(n->in[0], &a), SF_MAX_RANK);
@@ -525,7 +525,7 @@ static sf_status shape_UNSQUEEZE(const sf_node *n, sf_type *out, sf_error *err)
 static sf_status shape_TRANSPOSE(const sf_node *n, sf_type *out, sf_error *err)
 {
     const sf_type *x = &n->in[0]->type;
-    int64_t d0 = sf_attr_int(n, "dim0"), d1 = sf_attr_int(n, "dim1");
+    int64_t d0 = sf_attr_dim0(n), d1 = sf_attr_dim1(n);
     sf_status st = check_dim(err, n, "dim0", d0, x->rank);
     if (st == SF_OK)
         st = check_dim(err, n, "dim1", d1, x->rank);

@@ -23,10 +23,10 @@ static sf_status check_attrs(const sf_node *n)
         const sf_attr *a = &n->attrs[i];
         if (!a->set)
             return SF_ERR_VERIFY;
-        bool list = info->attrs[i].kind == SF_ATTR_INTS || info->attrs[i].kind == SF_ATTR_SHAPE;
+        bool list = info->attrs[i]->kind == SF_AK_INTS || info->attrs[i]->kind == SF_AK_SHAPE;
         if (list && (a->n < 0 || (a->n > 0 && !a->ints)))
             return SF_ERR_VERIFY;
-        if (info->attrs[i].kind == SF_ATTR_BOOL && a->i != 0 && a->i != 1)
+        if (info->attrs[i]->kind == SF_AK_BOOL && a->i != 0 && a->i != 1)
             return SF_ERR_VERIFY;
     }
     return SF_OK;
@@ -46,7 +46,7 @@ static sf_status verify_node(const sf_graph *g, const sf_node *n, const unsigned
     }
     if (check_attrs(n) != SF_OK)
         return sf_fail(err, SF_ERR_VERIFY, "has a missing or malformed attribute");
-    if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM) {
+    if (sf_op_cls(n->op) == SF_OPCLS_SOURCE) {
         if (n->nout != 1 || !n->name || !*n->name)
             return sf_fail(err, SF_ERR_VERIFY, "must have a name and one result");
         return SF_OK;

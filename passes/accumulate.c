@@ -96,17 +96,17 @@ static sf_status plan_all(const sf_module *m, accum *a, sf_error *err)
     const sf_graph *g = m->g;
     for (size_t i = g->nodes.len; i-- > 0;) { /* outermost roots first */
         const sf_node *n = g->nodes.items[i];
-        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM || a->absorbed[n->out[0]->id])
+        if (sf_op_cls(n->op) == SF_OPCLS_SOURCE || a->absorbed[n->out[0]->id])
             continue;
         sumplan *p = calloc(1, sizeof *p);
         int cap = 0;
         if (!p)
             return sf_fail(err, SF_ERR_NOMEM, "accumulate: out of memory");
         bool ok = false;
-        const sf_attr *dims = (n->op == SF_OP_SUM || n->op == SF_OP_MEAN) ? sf_node_attr(n, "dims") : NULL;
+        const sf_attr *dims = (n->op == SF_OP_SUM || n->op == SF_OP_MEAN) ? sf_attr_dims(n) : NULL;
         const sf_node *st = dims ? n->in[0]->def : NULL;
-        if (st && st->op == SF_OP_STACK && dims->n == 1 && !sf_attr_int(n, "keepdim") &&
-            dims->ints[0] == sf_attr_int(st, "dim") && a->uses[n->in[0]->id] == 1) {
+        if (st && st->op == SF_OP_STACK && dims->n == 1 && !sf_attr_keepdim(n) &&
+            dims->ints[0] == sf_attr_dim(st) && a->uses[n->in[0]->id] == 1) {
             for (int k = 0; k < st->nin; k++)
                 if (!push_leaf(p, st->in[k], &cap))
                     return sf_fail(err, SF_ERR_NOMEM, "accumulate: out of memory");
@@ -233,7 +233,7 @@ static sf_value *emit_class(sf_rewriter *rw, sf_module *m, const sumplan *p, cla
             ok = (hs[k] = sf_rw_value(rw, p->leaves[idx[k]]->def->in[0], err)) != NULL;
         sf_node *c = ok ? sf_rw_node(rw, SF_OP_CONCAT, n, hs, NULL, err) : NULL;
         if (c) {
-            sf_node_set_int(c, "dim", hs[0]->type.rank - 1);
+            sf_node_set_int(c, SF_ATTR_DIM, hs[0]->type.rank - 1);
             in[0] = sf_node_finish(rw->g, c, err) == SF_OK ? c->out[0] : NULL;
         }
         free(hs);
@@ -337,7 +337,7 @@ static sf_status emit_plan(sf_rewriter *rw, sf_module *m, const sf_node *root, c
     if (st == SF_OK && p->scale != 1.0 && !scale_in_weights) {
         sf_node *sc = sf_rw_node(rw, SF_OP_SCALAR, 0, NULL, NULL, err);
         if (sc) {
-            sf_node_set_float(sc, "value", p->scale);
+            sf_node_set_float(sc, SF_ATTR_VALUE, p->scale);
             sf_value *in[2] = {acc, sf_node_finish(rw->g, sc, err) == SF_OK ? sc->out[0] : NULL};
             sf_node *mul = in[1] ? sf_rw_node(rw, SF_OP_MUL, 2, in, NULL, err) : NULL;
             acc = mul && sf_node_finish(rw->g, mul, err) == SF_OK ? mul->out[0] : NULL;
@@ -374,7 +374,7 @@ sf_status sf_pass_accumulate(sf_module *m, sf_error *err)
         st = sf_rw_begin(&rw, g, err);
     for (size_t i = 0; st == SF_OK && any && i < g->nodes.len; i++) {
         const sf_node *n = g->nodes.items[i];
-        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM || a.absorbed[n->out[0]->id])
+        if (sf_op_cls(n->op) == SF_OPCLS_SOURCE || a.absorbed[n->out[0]->id])
             continue;
         st = a.at[n->out[0]->id] ? emit_plan(&rw, m, n, a.at[n->out[0]->id], &a, err) : sf_rw_copy(&rw, n, err);
     }

@@ -20,7 +20,7 @@ enum { MAX_FOLD_ELEMS = 1 << 24 };
 
 static bool is_scalar_value(const sf_value *v, double want)
 {
-    return v->def->op == SF_OP_SCALAR && sf_attr_float(v->def, "value") == want;
+    return v->def->op == SF_OP_SCALAR && sf_attr_value(v->def) == want;
 }
 
 /* The value a no-op node stands for, or NULL. */
@@ -31,7 +31,7 @@ static sf_value *identity_of(const sf_node *n, sf_value *const *in)
     case SF_OP_CONCAT: return n->nin == 1 ? in[0] : NULL;
     case SF_OP_SPLIT: return n->nout == 1 ? in[0] : NULL;
     case SF_OP_SLICE: return sf_type_equal(out, &in[0]->type) ? in[0] : NULL;
-    case SF_OP_TRANSPOSE: return sf_attr_int(n, "dim0") == sf_attr_int(n, "dim1") ? in[0] : NULL;
+    case SF_OP_TRANSPOSE: return sf_attr_dim0(n) == sf_attr_dim1(n) ? in[0] : NULL;
     case SF_OP_MUL:
         if (is_scalar_value(in[1], 1.0) && sf_type_equal(out, &in[0]->type))
             return in[0];
@@ -88,7 +88,7 @@ static sf_status fold_bn(sf_rewriter *rw, sf_module *m, const sf_node *p, const 
     const sf_tensor *mean = sf_param_tensor(m, bn->in[1]), *var = sf_param_tensor(m, bn->in[2]);
     const sf_tensor *gamma = bn->nin > 3 ? sf_param_tensor(m, bn->in[3]) : NULL;
     const sf_tensor *beta = bn->nin > 4 ? sf_param_tensor(m, bn->in[4]) : NULL;
-    double eps = sf_attr_float(bn, "eps");
+    double eps = sf_attr_eps(bn);
     int64_t O = w->dim[0];
     size_t per = sf_tensor_numel(w) / (size_t)O;
     float *nw = malloc(sizeof *nw * sf_tensor_numel(w)), *nb = malloc(sizeof *nb * (size_t)O);
@@ -127,7 +127,7 @@ static bool conv_is_product(const sf_module *m, const sf_node *n)
     if (n->op != SF_OP_CONV1D && n->op != SF_OP_CONV2D)
         return false;
     const sf_type *xt = &n->in[0]->type, *wt = &n->in[1]->type;
-    const sf_attr *pad = sf_node_attr(n, "padding");
+    const sf_attr *pad = sf_attr_padding(n);
     for (int d = 2; d < xt->rank; d++)
         if (xt->dim[d] != 1 || wt->dim[d] != 1 || pad->ints[d - 2] != 0)
             return false;
@@ -138,7 +138,7 @@ static sf_status conv_to_product(sf_rewriter *rw, sf_module *m, const sf_node *n
 {
     const sf_type *xt = &n->in[0]->type, *ot = &n->out[0]->type;
     const sf_tensor *w = sf_param_tensor(m, n->in[1]), *b = n->nin > 2 ? sf_param_tensor(m, n->in[2]) : NULL;
-    int64_t G = sf_attr_int(n, "groups"), C = xt->dim[1], O = ot->dim[1];
+    int64_t G = sf_attr_groups(n), C = xt->dim[1], O = ot->dim[1];
     bool grouped = G > 1;
     int64_t xg[3] = {xt->dim[0], G, C / G}, xf[2] = {xt->dim[0], C};
     int64_t wg[3] = {G, O / G, C / G}, wf[2] = {O, C}, bg[2] = {G, O / G};
@@ -154,7 +154,7 @@ static sf_status conv_to_product(sf_rewriter *rw, sf_module *m, const sf_node *n
         return err ? err->code : SF_ERR_NOMEM;
     sf_node *p = sf_rw_node(rw, grouped ? SF_OP_GROUPED_LINEAR : SF_OP_LINEAR, b ? 3 : 2, in, NULL, err);
     if (p && grouped)
-        sf_node_set_int(p, "shared", 0);
+        sf_node_set_int(p, SF_ATTR_SHARED, 0);
     if (!p || sf_node_finish(rw->g, p, err) != SF_OK)
         return err ? err->code : SF_ERR_NOMEM;
     sf_value *r = sf_rw_reshape(rw, p->out[0], ot->dim, ot->rank, err);
@@ -182,7 +182,7 @@ static sf_status fold_constant(sf_rewriter *rw, sf_module *m, const sf_node *n, 
         } else {
             sf_node *s = sf_node_begin(mini, SF_OP_SCALAR, 0, NULL, err);
             if (s) {
-                sf_node_set_float(s, "value", sf_attr_float(v->def, "value"));
+                sf_node_set_float(s, SF_ATTR_VALUE, sf_attr_value(v->def));
                 if (sf_node_finish(mini, s, err) == SF_OK)
                     ins[i] = s->out[0];
             }
@@ -251,7 +251,7 @@ sf_status sf_pass_canonicalize(sf_module *m, sf_error *err)
     sf_status st = sf_rw_begin(&rw, g, err);
     for (size_t i = 0; st == SF_OK && i < g->nodes.len; i++) {
         const sf_node *n = g->nodes.items[i];
-        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM)
+        if (sf_op_cls(n->op) == SF_OPCLS_SOURCE)
             continue;
         if (n->op == SF_OP_BATCHNORM && fold_into[n->in[0]->id] == n)
             continue; /* done with its producer */
@@ -279,7 +279,7 @@ sf_status sf_pass_canonicalize(sf_module *m, sf_error *err)
                 rw.map[n->out[k]->id] = same;
         } else if (foldable_constant(n, in)) { /* before views: a view of a parameter is a parameter */
             st = fold_constant(&rw, m, n, in, err);
-        } else if (sf_op_is_reshape(n->op)) {
+        } else if (sf_op_cls(n->op) == SF_OPCLS_VIEW) {
             st = view_to_reshape(&rw, n, in[0], err);
         } else if (conv_is_product(m, n)) {
             st = conv_to_product(&rw, m, n, in[0], err);

@@ -43,7 +43,7 @@ static bool composable(const affine *inner, const affine *outer)
 {
     if (inner->n->op != outer->n->op || inner->G != outer->G || inner->out != outer->in)
         return false;
-    if (outer->n->op == SF_OP_GROUPED_LINEAR && sf_attr_int(outer->n, "shared"))
+    if (outer->n->op == SF_OP_GROUPED_LINEAR && sf_attr_shared(outer->n))
         return false;
     double I = (double)inner->in, H = (double)inner->out, O = (double)outer->out;
     return I * O < H * (I + O);
@@ -89,7 +89,7 @@ static sf_status compose(sf_rewriter *rw, sf_module *m, const sf_node *old, cons
         return err ? err->code : SF_ERR_NOMEM;
     sf_node *c = sf_rw_node(rw, old->op, bias ? 3 : 2, in, old, err);
     if (c && grouped)
-        sf_node_set_int(c, "shared", sf_attr_int(inner->n, "shared"));
+        sf_node_set_int(c, SF_ATTR_SHARED, sf_attr_shared(inner->n));
     if (!c || sf_node_finish(rw->g, c, err) != SF_OK)
         return err ? err->code : SF_ERR_NOMEM;
     rw->map[old->out[0]->id] = c->out[0];
@@ -109,7 +109,7 @@ sf_status sf_pass_compose(sf_module *m, sf_error *err)
     size_t composed = 0;
     for (size_t i = 0; st == SF_OK && i < g->nodes.len; i++) {
         const sf_node *n = g->nodes.items[i];
-        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM)
+        if (sf_op_cls(n->op) == SF_OPCLS_SOURCE)
             continue;
         affine inner, outer;
         sf_value *x = n->nin > 0 ? rw.map[n->in[0]->id] : NULL;

@@ -16,16 +16,16 @@ static const sf_value *row_of(const sf_value *v, int64_t *row)
     if (r->op != SF_OP_RESHAPE)
         return NULL;
     const sf_node *s = r->in[0]->def;
-    if (s->op != SF_OP_SLICE || sf_attr_int(s, "step") != 1 || sf_attr_int(s, "end") != sf_attr_int(s, "start") + 1)
+    if (s->op != SF_OP_SLICE || sf_attr_step(s) != 1 || sf_attr_end(s) != sf_attr_start(s) + 1)
         return NULL;
     const sf_value *f = s->in[0];
-    int d = (int)sf_attr_int(s, "dim");
+    int d = (int)sf_attr_dim(s);
     if (f->type.rank != v->type.rank + 1 || d != f->type.rank - 2)
         return NULL;
     for (int i = 0, j = 0; i < f->type.rank; i++) /* v is F without dim d */
         if (i != d && f->type.dim[i] != v->type.dim[j++])
             return NULL;
-    *row = sf_attr_int(s, "start");
+    *row = sf_attr_start(s);
     return f;
 }
 
@@ -47,10 +47,10 @@ static sf_value *rows_view(sf_rewriter *rw, const sf_value *f_old, int64_t a, in
 static const sf_value *slice_of_dim(const sf_value *v, int d, int64_t *start, int64_t *end)
 {
     const sf_node *s = v->def;
-    if (s->op != SF_OP_SLICE || sf_attr_int(s, "step") != 1 || sf_attr_int(s, "dim") != d)
+    if (s->op != SF_OP_SLICE || sf_attr_step(s) != 1 || sf_attr_dim(s) != d)
         return NULL;
-    *start = sf_attr_int(s, "start");
-    *end = sf_attr_int(s, "end");
+    *start = sf_attr_start(s);
+    *end = sf_attr_end(s);
     return s->in[0];
 }
 
@@ -64,7 +64,7 @@ static sf_value *slice_view(sf_rewriter *rw, const sf_value *f_old, int d, int64
 
 static sf_status rewrite_concat(sf_rewriter *rw, const sf_node *n, bool *changed, sf_error *err)
 {
-    int d = (int)sf_attr_int(n, "dim");
+    int d = (int)sf_attr_dim(n);
     sf_value **pieces = malloc(sizeof *pieces * (size_t)n->nin);
     if (!pieces)
         return sf_fail(err, SF_ERR_NOMEM, "concat_elim: out of memory");
@@ -119,7 +119,7 @@ sf_status sf_pass_concat_elim(sf_module *m, sf_error *err)
     sf_status st = sf_rw_begin(&rw, g, err);
     for (size_t i = 0; st == SF_OK && i < g->nodes.len; i++) {
         const sf_node *n = g->nodes.items[i];
-        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM)
+        if (sf_op_cls(n->op) == SF_OPCLS_SOURCE)
             continue;
         st = n->op == SF_OP_CONCAT ? rewrite_concat(&rw, n, &changed, err) : sf_rw_copy(&rw, n, err);
     }

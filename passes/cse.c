@@ -38,7 +38,7 @@ sf_status sf_pass_cse(sf_module *m, sf_error *err)
     sf_status st = sf_rw_begin(&rw, g, err);
     for (size_t i = 0; st == SF_OK && i < g->nodes.len; i++) {
         const sf_node *n = g->nodes.items[i];
-        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM)
+        if (sf_op_cls(n->op) == SF_OPCLS_SOURCE)
             continue;
         if ((st = sf_rw_copy(&rw, n, err)) != SF_OK)
             break;

@@ -27,7 +27,7 @@ sf_status sf_pass_dce(sf_module *m, sf_error *err)
         bool used = false;
         for (int k = 0; k < n->nout; k++)
             used |= live[n->out[k]->id];
-        if (used && n->op != SF_OP_INPUT && n->op != SF_OP_PARAM)
+        if (used && sf_op_cls(n->op) != SF_OPCLS_SOURCE)
             st = sf_rw_copy(&rw, n, err);
     }
     free(live);

@@ -34,11 +34,6 @@ typedef struct hplan {
     hgroup **of_value;         /* old value id -> group whose node defines it */
 } hplan;
 
-static bool is_unary(sf_opcode op)
-{
-    return op == SF_OP_RELU || op == SF_OP_GELU || op == SF_OP_TANH || op == SF_OP_SIGMOID || op == SF_OP_SILU;
-}
-
 static bool const_linear(const sf_module *m, const sf_node *n)
 {
     if (n->op != SF_OP_LINEAR)
@@ -52,7 +47,7 @@ static bool const_linear(const sf_module *m, const sf_node *n)
 /* a conv with constant weights and one group: siblings widen into one conv */
 static bool const_conv(const sf_module *m, const sf_node *n)
 {
-    if ((n->op != SF_OP_CONV1D && n->op != SF_OP_CONV2D) || sf_attr_int(n, "groups") != 1)
+    if ((n->op != SF_OP_CONV1D && n->op != SF_OP_CONV2D) || sf_attr_groups(n) != 1)
         return false;
     for (int i = 1; i < n->nin; i++)
         if (!sf_param_tensor(m, n->in[i]))
@@ -65,18 +60,18 @@ static bool same_step(const sf_node *a, const sf_node *b, const sf_value *a_in, 
 {
     if (a->op != b->op || a->nin != b->nin)
         return false;
-    if (is_unary(a->op))
+    if (sf_op_cls(a->op) == SF_OPCLS_UNARY)
         return true;
     if (a->op == SF_OP_LINEAR)
         return sf_type_equal(&a->in[1]->type, &b->in[1]->type) && a->in[0] == a_in && b->in[0] == b_in;
-    if (a->op == SF_OP_ADD || a->op == SF_OP_SUB || a->op == SF_OP_MUL || a->op == SF_OP_DIV) {
+    if (sf_op_cls(a->op) == SF_OPCLS_BINARY) {
         /* the branch value on the same side, the same scalar on the other */
         int side = a->in[0] == a_in ? 0 : 1;
         if (a->in[side] != a_in || b->in[side] != b_in)
             return false;
         const sf_value *sa = a->in[1 - side], *sb = b->in[1 - side];
         return sa->def->op == SF_OP_SCALAR && sb->def->op == SF_OP_SCALAR &&
-               sf_attr_float(sa->def, "value") == sf_attr_float(sb->def, "value") &&
+               sf_attr_value(sa->def) == sf_attr_value(sb->def) &&
                sf_type_equal(&a->out[0]->type, &a_in->type);
     }
     return false;
@@ -97,8 +92,7 @@ static sf_status follow(hgroup *h, const sf_module *m, const sf_node *const *use
     for (;;) {
         const sf_node *first = only_user(h->steps[(size_t)(h->nsteps - 1) * G]->out[0], user, uses);
         if (!first || claimed[first->out[0]->id] || first->nout != 1 ||
-            (!is_unary(first->op) && !(first->op == SF_OP_LINEAR && const_linear(m, first)) &&
-             first->op != SF_OP_ADD && first->op != SF_OP_SUB && first->op != SF_OP_MUL && first->op != SF_OP_DIV))
+            (!sf_op_is_elementwise(first->op) && !(first->op == SF_OP_LINEAR && const_linear(m, first))))
             return SF_OK;
         const sf_node **grown = realloc(h->steps, sizeof *grown * (size_t)G * (size_t)(h->nsteps + 1));
         if (!grown)
@@ -135,10 +129,10 @@ static int by_start(const void *a, const void *b)
 static const sf_node *last_dim_window(const sf_node *lin)
 {
     const sf_node *s = lin->in[0]->def;
-    if (s->op != SF_OP_SLICE || sf_attr_int(s, "step") != 1)
+    if (s->op != SF_OP_SLICE || sf_attr_step(s) != 1)
         return NULL;
     const sf_type *t = &s->in[0]->type;
-    return sf_attr_int(s, "dim") == t->rank - 1 && t->dim[t->rank - 1] >= 0 ? s : NULL;
+    return sf_attr_dim(s) == t->rank - 1 && t->dim[t->rank - 1] >= 0 ? s : NULL;
 }
 
 static size_t branch_bytes(const sf_module *m, const sf_node *lin)
@@ -262,7 +256,7 @@ static sf_status build_plan(const sf_module *m, hplan *p, int min_branches, size
                            (long long)(win ? n->in[0]->type.dim[n->in[0]->type.rank - 1] : 0),
                            sf_type_str(w, tb, sizeof tb), n->nin);
         for (int k = 0; conv && k < 3 && at_ > 0 && (size_t)at_ < sizeof key; k++) {
-            static const char *const geometry[] = {"stride", "padding", "dilation"};
+            static const sf_attr_id geometry[] = {SF_ATTR_STRIDE, SF_ATTR_PADDING, SF_ATTR_DILATION};
             const sf_attr *a = sf_node_attr(n, geometry[k]);
             for (int d = 0; d < a->n && (size_t)at_ < sizeof key; d++)
                 at_ += snprintf(key + at_, sizeof key - (size_t)at_, "/%lld", (long long)a->ints[d]);
@@ -289,7 +283,7 @@ static sf_status build_plan(const sf_module *m, hplan *p, int min_branches, size
             }
             b->c = c;
         }
-        b->c[b->n++] = (cand){n, win ? sf_attr_int(win, "start") : 0, i};
+        b->c[b->n++] = (cand){n, win ? sf_attr_start(win) : 0, i};
     }
     if (st == SF_OK && nb)
         qsort(buckets, nb, sizeof *buckets, by_first);
@@ -424,11 +418,11 @@ static sf_status emit_group(sf_rewriter *rw, sf_module *m, hgroup *h, sf_error *
             sf_node *gl = in[1] && (n0->nin == 2 || in[2]) ? sf_rw_node(rw, SF_OP_GROUPED_LINEAR, n0->nin, in, NULL, err)
                                                            : NULL;
             if (gl) {
-                sf_node_set_int(gl, "shared", s == 0 && !h->sliced);
+                sf_node_set_int(gl, SF_ATTR_SHARED, s == 0 && !h->sliced);
                 gl->loc = n0->loc ? sf_arena_strdup(&rw->g->arena, n0->loc) : NULL;
             }
             cur = gl && sf_node_finish(rw->g, gl, err) == SF_OK ? gl->out[0] : NULL;
-        } else if (is_unary(n0->op)) {
+        } else if (sf_op_cls(n0->op) == SF_OPCLS_UNARY) {
             cur = emit(rw, n0->op, 1, &cur, n0, err);
         } else { /* with the same scalar on the same side in every branch */
             const sf_value *prev = h->steps[(size_t)(s - 1) * h->G]->out[0];
@@ -472,7 +466,7 @@ sf_status sf_pass_hfuse(sf_module *m, sf_error *err)
     st = sf_rw_begin(&rw, g, err);
     for (size_t i = 0; st == SF_OK && i < g->nodes.len; i++) {
         const sf_node *n = g->nodes.items[i];
-        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM)
+        if (sf_op_cls(n->op) == SF_OPCLS_SOURCE)
             continue;
         hgroup *h = p.of_value[n->out[0]->id];
         if (h)

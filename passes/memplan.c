@@ -9,15 +9,10 @@
 
 #include "memplan.h"
 
+/* a view aliases its operand; strided ones only where the backend reads strides */
 static bool is_view(const sf_memplan *p, sf_opcode op)
 {
-    return sf_op_is_reshape(op) || (!p->contiguous && (op == SF_OP_SLICE || op == SF_OP_SPLIT || op == SF_OP_TRANSPOSE));
-}
-
-static bool is_elementwise(sf_opcode op)
-{
-    return op == SF_OP_RELU || op == SF_OP_GELU || op == SF_OP_TANH || op == SF_OP_SIGMOID || op == SF_OP_SILU ||
-           op == SF_OP_ADD || op == SF_OP_SUB || op == SF_OP_MUL || op == SF_OP_DIV;
+    return sf_op_cls(op) == SF_OPCLS_VIEW || (!p->contiguous && sf_op_has(op, SF_OPF_STRIDED));
 }
 
 /* bytes of a value: per batch row when it has B, else in all */
@@ -93,7 +88,7 @@ static bool arena_give(arena_plan *a, size_t offset, size_t size)
 static bool same_layout(const sf_value *v, int r)
 {
     while (v->id != r) {
-        if (!sf_op_is_reshape(v->def->op))
+        if (sf_op_cls(v->def->op) != SF_OPCLS_VIEW)
             return false;
         v = v->def->in[0];
     }
@@ -115,7 +110,7 @@ static bool slots_possible(const sf_memplan *p, const sf_node *c, const int *use
         return false;
     for (int k = 0; k < c->nin; k++) {
         const sf_node *d = c->in[k]->def;
-        if (uses[c->in[k]->id] != 1 || d->op == SF_OP_INPUT || d->op == SF_OP_PARAM || d->op == SF_OP_SCALAR ||
+        if (uses[c->in[k]->id] != 1 || sf_op_cls(d->op) == SF_OPCLS_SOURCE || sf_op_cls(d->op) == SF_OPCLS_CONSTANT ||
             is_view(p, d->op) || d->nout != 1)
             return false;
     }
@@ -158,7 +153,7 @@ sf_status sf_memplan_build_for(const sf_graph *g, unsigned flags, const bool *un
         const sf_node *n = g->nodes.items[i];
         if (!slots_possible(p, n, uses))
             continue;
-        int64_t at = 0, d = sf_attr_int(n, "dim");
+        int64_t at = 0, d = sf_attr_dim(n);
         for (int k = 0; k < n->nin; k++) {
             p->home[n->in[k]->id] = SF_HOME_SLOT;
             p->alias_of[n->in[k]->id] = n->out[0]->id;
@@ -171,7 +166,7 @@ sf_status sf_memplan_build_for(const sf_graph *g, unsigned flags, const bool *un
     for (size_t i = 0; i < g->nodes.len; i++) {
         const sf_node *n = g->nodes.items[i];
         for (int k = 0; k < n->nout; k++) {
-            if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM) {
+            if (sf_op_cls(n->op) == SF_OPCLS_SOURCE) {
                 p->home[n->out[k]->id] = SF_HOME_NONE;
             } else if (is_view(p, n->op) && p->home[n->out[k]->id] != SF_HOME_SLOT) {
                 p->home[n->out[k]->id] = SF_HOME_VIEW;
@@ -197,11 +192,11 @@ sf_status sf_memplan_build_for(const sf_graph *g, unsigned flags, const bool *un
     }
     for (size_t i = 0; i < g->nodes.len; i++) {
         const sf_node *n = g->nodes.items[i];
-        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM || is_view(p, n->op) || (unstored && unstored[n->out[0]->id]))
+        if (sf_op_cls(n->op) == SF_OPCLS_SOURCE || is_view(p, n->op) || (unstored && unstored[n->out[0]->id]))
             continue;
         /* elementwise: an operand buffer that dies here can take the result */
         bool done = false;
-        if (is_elementwise(n->op)) {
+        if (sf_op_has(n->op, SF_OPF_INPLACE)) {
             for (int k = 0; k < n->nin && !done; k++) {
                 int r = root_of(p, n->in[k]->id);
                 if (last[r] == i && (p->home[r] == SF_HOME_ROWS || p->home[r] == SF_HOME_FIXED) &&
@@ -281,7 +276,7 @@ sf_status sf_print_stats(const sf_graph *g, FILE *out, sf_error *err)
         return st;
     fputs("# stats: ops", out);
     for (int op = 0; op < SF_OP_COUNT; op++)
-        if (count[op] && op != SF_OP_INPUT && op != SF_OP_PARAM)
+        if (count[op] && sf_op_cls(op) != SF_OPCLS_SOURCE)
             fprintf(out, " %s=%zu", sf_ops[op].name, count[op]);
     fprintf(out, "\n# stats: parameters %zu tensors, %zu elements (%zu bytes)\n", count[SF_OP_PARAM], param_elems,
             param_elems * sizeof(float));

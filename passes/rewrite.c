@@ -49,8 +49,8 @@ sf_status sf_copy_attrs(sf_graph *g, sf_node *n, const sf_node *like, sf_error *
     for (int i = 0; i < info->nattrs; i++) {
         const sf_attr *a = &like->attrs[i];
         n->attrs[i] = *a;
-        if ((info->attrs[i].kind == SF_ATTR_INTS || info->attrs[i].kind == SF_ATTR_SHAPE) &&
-            !sf_node_set_ints(g, n, info->attrs[i].name, a->ints, a->n))
+        if ((info->attrs[i]->kind == SF_AK_INTS || info->attrs[i]->kind == SF_AK_SHAPE) &&
+            !sf_node_set_ints(g, n, info->attrs[i]->id, a->ints, a->n))
             return sf_fail(err, SF_ERR_NOMEM, "out of memory");
     }
     n->loc = like->loc ? sf_arena_strdup(&g->arena, like->loc) : NULL;
@@ -70,17 +70,17 @@ sf_value *sf_rw_slice(sf_rewriter *rw, sf_value *x, int dim, int64_t start, int6
     sf_node *n = sf_rw_node(rw, SF_OP_SLICE, 1, &x, NULL, err);
     if (!n)
         return NULL;
-    sf_node_set_int(n, "dim", dim);
-    sf_node_set_int(n, "start", start);
-    sf_node_set_int(n, "end", end);
-    sf_node_set_int(n, "step", 1);
+    sf_node_set_int(n, SF_ATTR_DIM, dim);
+    sf_node_set_int(n, SF_ATTR_START, start);
+    sf_node_set_int(n, SF_ATTR_END, end);
+    sf_node_set_int(n, SF_ATTR_STEP, 1);
     return sf_node_finish(rw->g, n, err) == SF_OK ? n->out[0] : NULL;
 }
 
 sf_value *sf_rw_reshape(sf_rewriter *rw, sf_value *x, const int64_t *dims, int rank, sf_error *err)
 {
     sf_node *n = sf_rw_node(rw, SF_OP_RESHAPE, 1, &x, NULL, err);
-    if (!n || !sf_node_set_ints(rw->g, n, "shape", dims, rank))
+    if (!n || !sf_node_set_ints(rw->g, n, SF_ATTR_SHAPE, dims, rank))
         return NULL;
     return sf_node_finish(rw->g, n, err) == SF_OK ? n->out[0] : NULL;
 }

@@ -16,33 +16,23 @@
 
 enum { ON_CHIP_WIDTH = 256 }; /* per group: widths up to this stay on chip */
 
-static bool is_product(sf_opcode op)
-{
-    return op == SF_OP_LINEAR || op == SF_OP_GROUPED_LINEAR || op == SF_OP_MATMUL || op == SF_OP_CONV1D ||
-           op == SF_OP_CONV2D;
-}
-
 static bool is_constant(const sf_value *v) { return v->def->op == SF_OP_PARAM || v->def->op == SF_OP_SCALAR; }
 
 /* can `n` run in the epilogue of the value `v` it reads? */
 static bool epilogue_op(const sf_node *n, const sf_value *v)
 {
-    switch (n->op) {
-    case SF_OP_RELU: case SF_OP_GELU: case SF_OP_TANH: case SF_OP_SIGMOID: case SF_OP_SILU:
+    if (sf_op_cls(n->op) == SF_OPCLS_UNARY)
         return true;
-    case SF_OP_ADD: case SF_OP_SUB: case SF_OP_MUL: case SF_OP_DIV: {
-        const sf_value *other = n->in[0] == v ? n->in[1] : n->in[0];
-        return other != v && is_constant(other) && sf_type_equal(&n->out[0]->type, &v->type);
-    }
-    default:
+    if (sf_op_cls(n->op) != SF_OPCLS_BINARY)
         return false;
-    }
+    const sf_value *other = n->in[0] == v ? n->in[1] : n->in[0];
+    return other != v && is_constant(other) && sf_type_equal(&n->out[0]->type, &v->type);
 }
 
 static bool small_groups(const sf_node *gl)
 {
     const sf_type *w = &gl->in[1]->type; /* [G, out, in] */
-    return !sf_attr_int(gl, "shared") && w->dim[1] <= ON_CHIP_WIDTH && w->dim[2] <= ON_CHIP_WIDTH;
+    return !sf_attr_shared(gl) && w->dim[1] <= ON_CHIP_WIDTH && w->dim[2] <= ON_CHIP_WIDTH;
 }
 
 typedef struct marker {
@@ -93,7 +83,7 @@ sf_status sf_pass_vfuse(sf_module *m, sf_error *err)
     marker k = {uses, user, 0};
     for (size_t i = 0; i < g->nodes.len; i++) {
         sf_node *n = g->nodes.items[i];
-        if (n->region || n->nout != 1 || !(is_product(n->op) || (n->nin > 0 && epilogue_op(n, n->in[0]))))
+        if (n->region || n->nout != 1 || !(sf_op_cls(n->op) == SF_OPCLS_PRODUCT || (n->nin > 0 && epilogue_op(n, n->in[0]))))
             continue;
         int r = ++k.next;
         n->region = r;

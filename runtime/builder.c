@@ -133,27 +133,33 @@ sf_ref sf_b_conv2d(sf_builder *b, sf_ref xr, int64_t out_channels, int64_t kerne
     sf_node *n = sf_node_begin(b->g, SF_OP_CONV2D, bias ? 3 : 2, in, &e);
     if (n) {
         int64_t s[2] = {stride, stride}, p[2] = {padding, padding}, d[2] = {1, 1};
-        sf_node_set_ints(b->g, n, "stride", s, 2);
-        sf_node_set_ints(b->g, n, "padding", p, 2);
-        sf_node_set_ints(b->g, n, "dilation", d, 2);
-        sf_node_set_int(n, "groups", groups);
+        sf_node_set_ints(b->g, n, SF_ATTR_STRIDE, s, 2);
+        sf_node_set_ints(b->g, n, SF_ATTR_PADDING, p, 2);
+        sf_node_set_ints(b->g, n, SF_ATTR_DILATION, d, 2);
+        sf_node_set_int(n, SF_ATTR_GROUPS, groups);
     }
     return keep(b, "conv2d", n && sf_node_finish(b->g, n, &e) == SF_OK ? n->out[0] : NULL, &e);
 }
 
 sf_ref sf_b_activation(sf_builder *b, const char *name, sf_ref xr)
 {
-    static const struct { const char *name; sf_opcode op; } acts[] = {
-        {"relu", SF_OP_RELU}, {"gelu", SF_OP_GELU}, {"tanh", SF_OP_TANH}, {"sigmoid", SF_OP_SIGMOID}, {"silu", SF_OP_SILU}};
     sf_value *x = get(b, xr, "activation");
     if (!x)
         return 0;
-    for (size_t i = 0; name && i < sizeof acts / sizeof acts[0]; i++)
-        if (!strcmp(name, acts[i].name)) {
-            sf_error e = {0};
-            return keep(b, name, sf_build1(b->g, acts[i].op, x, &e), &e);
-        }
-    return refuse(b, "activation", "unknown activation '%s' (relu, gelu, tanh, sigmoid, silu)", name ? name : "(null)");
+    sf_opcode op = name ? sf_op_by_name(name, strlen(name)) : SF_OP_COUNT;
+    if (op == SF_OP_COUNT || sf_op_cls(op) != SF_OPCLS_UNARY) {
+        char msg[512];
+        int at = snprintf(msg, sizeof msg, "unknown activation '%.200s' (", name ? name : "(null)");
+        for (int k = 0; k < SF_OP_COUNT && at > 0 && (size_t)at < sizeof msg; k++)
+            if (sf_op_cls((sf_opcode)k) == SF_OPCLS_UNARY)
+                at += snprintf(msg + at, sizeof msg - (size_t)at, "%s%s", msg[at - 1] == '(' ? "" : ", ",
+                               sf_ops[k].name);
+        if (at > 0 && (size_t)at < sizeof msg - 1)
+            memcpy(msg + at, ")", 2);
+        return refuse(b, "activation", "%s", msg);
+    }
+    sf_error e = {0};
+    return keep(b, name, sf_build1(b->g, op, x, &e), &e);
 }
 
 static sf_ref binary(sf_builder *b, sf_opcode op, sf_ref xr, sf_ref yr)
@@ -179,10 +185,10 @@ sf_ref sf_b_slice(sf_builder *b, sf_ref xr, int dim, int64_t start, int64_t end)
     sf_error e = {0};
     sf_node *n = sf_node_begin(b->g, SF_OP_SLICE, 1, &x, &e);
     if (n) {
-        sf_node_set_int(n, "dim", dim);
-        sf_node_set_int(n, "start", start);
-        sf_node_set_int(n, "end", end);
-        sf_node_set_int(n, "step", 1);
+        sf_node_set_int(n, SF_ATTR_DIM, dim);
+        sf_node_set_int(n, SF_ATTR_START, start);
+        sf_node_set_int(n, SF_ATTR_END, end);
+        sf_node_set_int(n, SF_ATTR_STEP, 1);
     }
     return keep(b, "slice", n && sf_node_finish(b->g, n, &e) == SF_OK ? n->out[0] : NULL, &e);
 }
@@ -213,7 +219,7 @@ sf_ref sf_b_concat(sf_builder *b, const sf_ref *xs, int n, int dim)
     sf_error e = {0};
     sf_node *node = sf_node_begin(b->g, SF_OP_CONCAT, n, in, &e);
     if (node)
-        sf_node_set_int(node, "dim", dim);
+        sf_node_set_int(node, SF_ATTR_DIM, dim);
     return keep(b, "concat", node && sf_node_finish(b->g, node, &e) == SF_OK ? node->out[0] : NULL, &e);
 }
 
@@ -239,7 +245,7 @@ sf_ref sf_b_mean(sf_builder *b, const sf_ref *xs, int n)
     sf_error e = {0};
     sf_node *k = sf_node_begin(b->g, SF_OP_SCALAR, 0, NULL, &e);
     if (k)
-        sf_node_set_float(k, "value", 1.0 / n);
+        sf_node_set_float(k, SF_ATTR_VALUE, 1.0 / n);
     sf_ref scale = keep(b, "mean", k && sf_node_finish(b->g, k, &e) == SF_OK ? k->out[0] : NULL, &e);
     return scale ? binary(b, SF_OP_MUL, s, scale) : 0;
 }

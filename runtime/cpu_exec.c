@@ -237,9 +237,9 @@ sf_status sf_cpu_exec(sf_cpu_model *m, int64_t batch, const float *const *inputs
         m->bufs[((const sf_value *)g->params.items[i])->id] = (float *)params[i];
     for (size_t i = 0; i < g->nodes.len; i++) {
         const sf_node *n = g->nodes.items[i];
-        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM)
+        if (sf_op_cls(n->op) == SF_OPCLS_SOURCE)
             continue;
-        if (sf_op_is_reshape(n->op)) {
+        if (sf_op_cls(n->op) == SF_OPCLS_VIEW) {
             m->bufs[n->out[0]->id] = m->bufs[n->in[0]->id];
             continue;
         }

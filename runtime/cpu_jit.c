@@ -146,13 +146,13 @@ static sf_status find_chains(sf_cpu_model *m, bool *unstored, sf_error *err)
             if (u->region != a->region || u->nin < 1 || u->in[0] != prev->out[0] || uses[prev->out[0]->id] != 1)
                 break;
             chain[len++] = u;
-            if (!em_is_unary(u->op))
+            if (sf_op_cls(u->op) != SF_OPCLS_UNARY)
                 break;
         }
         /* a product and activations ending the region: the epilogue alone */
-        if (len >= 2 && !em_chain_fits(chain, len) && em_is_unary(chain[len - 2]->op) && em_chain_fits(chain, len - 1))
+        if (len >= 2 && !em_chain_fits(chain, len) && (sf_op_cls(chain[len - 2]->op) == SF_OPCLS_UNARY) && em_chain_fits(chain, len - 1))
             len--;
-        bool second = len >= 2 && !em_is_unary(chain[len - 1]->op);
+        bool second = len >= 2 && sf_op_cls(chain[len - 1]->op) != SF_OPCLS_UNARY;
         if (len < 2 || !em_chain_fits(chain, len) ||
             (second && group_weights(a) + group_weights(chain[len - 1]) > 32768))
             continue;
@@ -203,7 +203,7 @@ static sf_status number_kernels(const sf_cpu_model *m, int *kid, size_t *rep, in
     for (size_t i = 0; st == SF_OK && i < g->nodes.len; i++) {
         const sf_node *n = g->nodes.items[i];
         kid[i] = -1;
-        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM || sf_op_is_reshape(n->op) || m->absorbed[i])
+        if (sf_op_cls(n->op) == SF_OPCLS_SOURCE || sf_op_cls(n->op) == SF_OPCLS_VIEW || m->absorbed[i])
             continue;
         const sf_node *chain[64];
         int len = chain_nodes(m, i, chain);

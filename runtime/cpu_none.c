@@ -3,6 +3,8 @@
 
 bool sf_cpu_available(void) { return false; }
 
+bool sf_cpu_supports(sf_opcode op) { (void)op; return false; }
+
 sf_cpu_model *sf_cpu_compile(const sf_graph *g, sf_error *err)
 {
     (void)g;

@@ -128,9 +128,9 @@ sf_status sf_cuda_plan_batch(sf_cuda_plan *p, const sf_cuda_source *src, int64_t
     for (size_t i = 0; i < g->nodes.len; i++) {
         const sf_node *n = g->nodes.items[i];
         sf_status st = SF_OK;
-        if (n->op == SF_OP_INPUT || n->op == SF_OP_PARAM)
+        if (sf_op_cls(n->op) == SF_OPCLS_SOURCE)
             continue;
-        if (sf_op_is_reshape(n->op)) {
+        if (sf_op_cls(n->op) == SF_OPCLS_VIEW) {
             p->value_at[n->out[0]->id] = p->value_at[n->in[0]->id];
             continue;
         }

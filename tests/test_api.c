@@ -216,6 +216,7 @@ static void test_builder_errors(void **state)
     assert_int_equal(z, 0);
     assert_null(sf_builder_compile(b, NULL, &e));
     assert_contains(e.msg, "unknown activation 'swish'");
+    assert_contains(e.msg, "(relu, gelu, tanh, sigmoid, silu)");
     sf_builder_free(b);
 
     b = sf_builder_new("shapes");

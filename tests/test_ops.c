@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cpu.h"
+#include "cuda.h"
 #include "cuda_host.h"
 #include "pass.h"
 
@@ -250,8 +251,41 @@ static void test_every_op_every_backend(void **state)
            cuda ? ", cuda on the host" : "");
 }
 
+/* Does some case run op (an "= name " in its text)? */
+static bool has_case(const char *name)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "= %s ", name);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        if (strstr(cases[k].ir, pat))
+            return true;
+    return false;
+}
+
+/* The op table's answer for every op: a kernel rule in each backend for
+ * every op that computes (sources and views need none, and have none), a
+ * device function for every unary op, and a case above that runs it. A new
+ * op in ops.def with a rule left empty fails here by name. */
+static void test_every_op_has_a_rule_and_a_case(void **state)
+{
+    (void)state;
+    for (int op = 0; op < SF_OP_COUNT; op++) {
+        const char *name = sf_ops[op].name;
+        sf_opcls cls = sf_op_cls((sf_opcode)op);
+        bool computes = cls != SF_OPCLS_SOURCE && cls != SF_OPCLS_VIEW;
+        if (sf_cpu_available() && sf_cpu_supports((sf_opcode)op) != computes)
+            fail_msg("op %s: the CPU backend's rule %s a kernel", name, computes ? "lacks" : "has");
+        if (sf_cuda_supports((sf_opcode)op) != computes)
+            fail_msg("op %s: the CUDA backend's rule %s a kernel (or a unary device function)", name,
+                     computes ? "lacks" : "has");
+        if (cls != SF_OPCLS_SOURCE && !has_case(name))
+            fail_msg("op %s: no case in tests/test_ops.c runs it", name);
+    }
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_every_op_every_backend)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_every_op_has_a_rule_and_a_case),
+                                       cmocka_unit_test(test_every_op_every_backend)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
