@@ -13,7 +13,10 @@ sf_graph *sf_graph_new(const char *name)
         return NULL;
     sf_arena_init(&g->arena);
     g->name = sf_arena_strdup(&g->arena, name ? name : "main");
-    if (!g->name) {
+    g->use = calloc(1, sizeof *g->use);
+    if (!g->name || !g->use) {
+        free(g->use);
+        sf_arena_free(&g->arena);
         free(g);
         return NULL;
     }
@@ -31,6 +34,8 @@ void sf_graph_free(sf_graph *g)
     sf_vec_free(&g->outputs);
     sf_map_free(&g->param_by_name);
     sf_map_free(&g->input_by_name);
+    if (g->use)
+        free(g->use->count), free(g->use->user), free(g->use);
     sf_arena_free(&g->arena);
     free(g);
 }

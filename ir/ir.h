@@ -123,6 +123,20 @@ struct sf_node {
     int region;       /* fusion region for the backends (vfuse); 0: none */
 };
 
+/* Use counts, an analysis stored on the graph (use.c): count[id] is how
+ * many node operands read value id, plus SF_USE_OUTPUT for each output it
+ * is, so count 1 means read by one node and nothing else; user[id] is the
+ * last node that reads it. Valid until the graph changes: sf_fill_uses
+ * refreshes it (passes that need it declare SF_PASS_USES and the pass
+ * manager refills it for them). */
+#define SF_USE_OUTPUT 2
+typedef struct sf_uses {
+    int *count;
+    const sf_node **user;
+    size_t cap;
+    size_t values, nodes; /* the graph's size when filled: what sf_uses_fresh checks */
+} sf_uses;
+
 typedef struct sf_graph {
     sf_arena arena;
     const char *name;
@@ -133,6 +147,7 @@ typedef struct sf_graph {
     sf_map param_by_name; /* name -> sf_value* */
     sf_map input_by_name; /* name -> sf_value* */
     sf_vec outputs;       /* sf_value* returned */
+    sf_uses *use;         /* analyses: filled on request, owned by the graph */
 } sf_graph;
 
 /* ---- types (type.c) ---- */
@@ -193,6 +208,13 @@ int sf_op_attr_slot(sf_opcode op, sf_attr_id id);
 /* One-call builders for the common shapes of node. */
 sf_value *sf_build1(sf_graph *g, sf_opcode op, sf_value *a, sf_error *err);
 sf_value *sf_build2(sf_graph *g, sf_opcode op, sf_value *a, sf_value *b, sf_error *err);
+
+/* ---- analyses (use.c) ---- */
+/* Refills g's use counts (a cache behind a const graph); NULL when out of
+ * memory. */
+const sf_uses *sf_fill_uses(const sf_graph *g);
+/* Whether the counts were filled for the graph as it is now. */
+bool sf_uses_fresh(const sf_graph *g);
 
 /* ---- shape rules (shape.c) ---- */
 /* Fills types[0..nres) for the node's results; the error names the op and

@@ -8,7 +8,8 @@
  *    with the branches laid along K: linear(concat(h_i), [W_1 .. W_n],
  *    sum of biases); after hfuse the concat is a view;
  *  - whatever is left is added into one accumulator, in order.
- * A mean scales the folded weights, or the accumulated sum, by 1/n. */
+ * A mean scales the folded weights, or the accumulated sum, by 1/n.
+ * Needs use counts (SF_PASS_USES); leaves dead nodes (SF_PASS_DEAD: dce follows). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +24,7 @@ typedef struct sumplan {
 typedef struct accum {
     sumplan **at;            /* old value id -> plan rooted there */
     unsigned char *absorbed; /* old value id -> computed inside a plan */
-    int *uses;
+    const int *uses;
 } accum;
 
 static bool const_op(const sf_module *m, const sf_node *n)
@@ -355,15 +356,11 @@ sf_status sf_pass_accumulate(sf_module *m, sf_error *err)
 {
     const sf_graph *g = m->g;
     size_t nv = g->values.len + 1;
-    accum a = {calloc(nv, sizeof(sumplan *)), calloc(nv, 1), calloc(nv, sizeof(int))};
-    sf_status st = a.at && a.absorbed && a.uses ? SF_OK : sf_fail(err, SF_ERR_NOMEM, "accumulate: out of memory");
-    for (size_t i = 0; st == SF_OK && i < g->nodes.len; i++) {
-        const sf_node *n = g->nodes.items[i];
-        for (int k = 0; k < n->nin; k++)
-            a.uses[n->in[k]->id]++;
-    }
-    for (size_t i = 0; st == SF_OK && i < g->outputs.len; i++)
-        a.uses[((const sf_value *)g->outputs.items[i])->id] += 2;
+    const sf_uses *u = sf_pass_uses(m, "accumulate", err);
+    if (!u)
+        return SF_ERR_VERIFY;
+    accum a = {calloc(nv, sizeof(sumplan *)), calloc(nv, 1), u->count};
+    sf_status st = a.at && a.absorbed ? SF_OK : sf_fail(err, SF_ERR_NOMEM, "accumulate: out of memory");
     if (st == SF_OK)
         st = plan_all(m, &a, err);
     sf_rewriter rw;
@@ -387,6 +384,6 @@ sf_status sf_pass_accumulate(sf_module *m, sf_error *err)
             free(a.at[i]->leaves);
             free(a.at[i]);
         }
-    free(a.at), free(a.absorbed), free(a.uses);
-    return st == SF_OK && any ? sf_pass_dce(m, err) : st;
+    free(a.at), free(a.absorbed);
+    return st;
 }

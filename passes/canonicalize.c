@@ -8,7 +8,8 @@
  * - a node computed from parameters and scalars only is evaluated now and
  *   becomes a parameter.
  * The frontend already turns x += y into a pure add and leaves out
- * Dropout and Identity, so those need no rule here. */
+ * Dropout and Identity, so those need no rule here.
+ * Needs use counts (SF_PASS_USES); leaves no dead nodes. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,12 +235,14 @@ static bool foldable_constant(const sf_node *n, sf_value *const *in)
 sf_status sf_pass_canonicalize(sf_module *m, sf_error *err)
 {
     const sf_graph *g = m->g;
-    int *uses = sf_count_uses(g);
+    const sf_uses *u = sf_pass_uses(m, "canonicalize", err);
+    if (!u)
+        return SF_ERR_VERIFY;
+    const int *uses = u->count;
     const sf_node **fold_into = calloc(g->values.len + 1, sizeof *fold_into); /* conv out id -> its bn */
     sf_value **in = NULL;
     size_t in_cap = 0;
-    if (!uses || !fold_into) {
-        free(uses), free(fold_into);
+    if (!fold_into) {
         return sf_fail(err, SF_ERR_NOMEM, "canonicalize: out of memory");
     }
     for (size_t i = 0; i < g->nodes.len; i++) {
@@ -288,7 +291,6 @@ sf_status sf_pass_canonicalize(sf_module *m, sf_error *err)
         }
     }
     free(in);
-    free(uses);
     free(fold_into);
     if (st != SF_OK) {
         sf_rw_abort(&rw);

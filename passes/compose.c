@@ -9,7 +9,8 @@
  * (1000 -> 10 -> 1000) stays as written. The intermediate must have no other
  * use, and both weights must be constants. The composed weights are computed
  * in double and rounded once, so they are at least as accurate as the two
- * float products they replace. */
+ * float products they replace.
+ * Needs use counts (SF_PASS_USES); leaves dead nodes (SF_PASS_DEAD: dce follows). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,12 +102,12 @@ static sf_status compose(sf_rewriter *rw, sf_module *m, const sf_node *old, cons
 sf_status sf_pass_compose(sf_module *m, sf_error *err)
 {
     const sf_graph *g = m->g;
-    int *uses = sf_count_uses(g);
-    if (!uses)
-        return sf_fail(err, SF_ERR_NOMEM, "compose: out of memory");
+    const sf_uses *u = sf_pass_uses(m, "compose", err);
+    if (!u)
+        return SF_ERR_VERIFY;
+    const int *uses = u->count;
     sf_rewriter rw;
     sf_status st = sf_rw_begin(&rw, g, err);
-    size_t composed = 0;
     for (size_t i = 0; st == SF_OK && i < g->nodes.len; i++) {
         const sf_node *n = g->nodes.items[i];
         if (sf_op_cls(n->op) == SF_OPCLS_SOURCE)
@@ -116,16 +117,13 @@ sf_status sf_pass_compose(sf_module *m, sf_error *err)
         if (x && uses[n->in[0]->id] == 1 && affine_of(m, x->def, &inner) && affine_of(m, n, &outer) &&
             composable(&inner, &outer)) {
             st = compose(&rw, m, n, &inner, &outer, err);
-            composed++;
         } else {
             st = sf_rw_copy(&rw, n, err);
         }
     }
-    free(uses);
     if (st != SF_OK) {
         sf_rw_abort(&rw);
         return st;
     }
-    st = sf_rw_finish(&rw, m, err);
-    return st == SF_OK && composed ? sf_pass_dce(m, err) : st;
+    return sf_rw_finish(&rw, m, err);
 }

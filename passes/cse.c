@@ -1,5 +1,6 @@
 /* cse: two nodes with the same op, the same operands and the same
- * attributes compute the same value; the second reuses the first. */
+ * attributes compute the same value; the second reuses the first.
+ * Needs nothing; leaves dead nodes (SF_PASS_DEAD: dce follows). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,5 @@ sf_status sf_pass_cse(sf_module *m, sf_error *err)
         sf_rw_abort(&rw);
         return st;
     }
-    st = sf_rw_finish(&rw, m, err);
-    return st == SF_OK ? sf_pass_dce(m, err) : st;
+    return sf_rw_finish(&rw, m, err);
 }

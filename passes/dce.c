@@ -1,5 +1,6 @@
 /* dce: drop every node no output depends on, and the parameters only they
- * used. Inputs stay: they are the function's signature. */
+ * used. Inputs stay: they are the function's signature.
+ * Needs nothing; the pipeline runs it after every pass that declares SF_PASS_DEAD. */
 #include <stdlib.h>
 
 #include "pass.h"

@@ -9,7 +9,8 @@
  * with the same scalar, another linear of one shape), the grouped value
  * flows on; grouped feeds grouped without splitting back. Where the
  * branches end, each branch's value is a view of the grouped one, and a
- * concat of a group's ends in order is a reshape of it. */
+ * concat of a group's ends in order is a reshape of it.
+ * Needs use counts (SF_PASS_USES); leaves dead nodes (SF_PASS_DEAD: dce follows). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,8 +225,11 @@ static sf_status build_plan(const sf_module *m, hplan *p, int min_branches, size
 {
     const sf_graph *g = m->g;
     size_t nv = g->values.len + 1;
-    int *uses = calloc(nv, sizeof *uses);
-    const sf_node **user = calloc(nv, sizeof *user);
+    const sf_uses *u = sf_pass_uses(m, "hfuse", err);
+    if (!u)
+        return SF_ERR_VERIFY;
+    const int *uses = u->count;
+    const sf_node *const *user = u->user;
     unsigned char *claimed = calloc(nv, 1);
     p->of_value = calloc(nv, sizeof *p->of_value);
     bucket *buckets = NULL;
@@ -233,16 +237,7 @@ static sf_status build_plan(const sf_module *m, hplan *p, int min_branches, size
     sf_map index = {0};
     sf_arena keys;
     sf_arena_init(&keys);
-    sf_status st = uses && user && claimed && p->of_value ? SF_OK : sf_fail(err, SF_ERR_NOMEM, "hfuse: out of memory");
-    for (size_t i = 0; st == SF_OK && i < g->nodes.len; i++) {
-        const sf_node *n = g->nodes.items[i];
-        for (int k = 0; k < n->nin; k++) {
-            uses[n->in[k]->id]++;
-            user[n->in[k]->id] = n;
-        }
-    }
-    for (size_t i = 0; st == SF_OK && i < g->outputs.len; i++)
-        uses[((const sf_value *)g->outputs.items[i])->id] += 2; /* an output is never a private intermediate */
+    sf_status st = claimed && p->of_value ? SF_OK : sf_fail(err, SF_ERR_NOMEM, "hfuse: out of memory");
     for (size_t i = 0; st == SF_OK && i < g->nodes.len; i++) {
         const sf_node *n = g->nodes.items[i];
         bool conv = const_conv(m, n);
@@ -295,8 +290,6 @@ static sf_status build_plan(const sf_module *m, hplan *p, int min_branches, size
     free(buckets);
     sf_map_free(&index);
     sf_arena_free(&keys);
-    free(uses);
-    free(user);
     free(claimed);
     return st;
 }
@@ -479,6 +472,5 @@ sf_status sf_pass_hfuse(sf_module *m, sf_error *err)
         sf_rw_abort(&rw);
         return st;
     }
-    st = sf_rw_finish(&rw, m, err);
-    return st == SF_OK ? sf_pass_dce(m, err) : st;
+    return sf_rw_finish(&rw, m, err);
 }

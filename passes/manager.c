@@ -8,15 +8,19 @@
 
 const sf_pass_info sf_passes[] = {
     {"canonicalize", sf_pass_canonicalize,
-     "views as one reshape, no-ops away, BatchNorm folded into conv/linear, constants evaluated"},
-    {"cse", sf_pass_cse, "one node for each distinct computation"},
-    {"compose", sf_pass_compose, "two affine maps in a row as one product where that has fewer multiply-adds"},
-    {"hfuse", sf_pass_hfuse, "sibling linear branches as grouped products, followed in lockstep"},
-    {"concat_elim", sf_pass_concat_elim, "a concat of consecutive rows of one tensor is a view of it"},
-    {"accumulate", sf_pass_accumulate, "sums over branches without a stack: folded weights, K-concatenation"},
-    {"vfuse", sf_pass_vfuse, "marks products with their epilogues, and small per-branch chains, as fusion regions"},
-    {"dce", sf_pass_dce, "drop what no output needs"},
-    {NULL, NULL, NULL},
+     "views as one reshape, no-ops away, BatchNorm folded into conv/linear, constants evaluated", SF_PASS_USES},
+    {"cse", sf_pass_cse, "one node for each distinct computation", SF_PASS_DEAD},
+    {"compose", sf_pass_compose, "two affine maps in a row as one product where that has fewer multiply-adds",
+     SF_PASS_USES | SF_PASS_DEAD},
+    {"hfuse", sf_pass_hfuse, "sibling linear branches as grouped products, followed in lockstep",
+     SF_PASS_USES | SF_PASS_DEAD},
+    {"concat_elim", sf_pass_concat_elim, "a concat of consecutive rows of one tensor is a view of it", SF_PASS_DEAD},
+    {"accumulate", sf_pass_accumulate, "sums over branches without a stack: folded weights, K-concatenation",
+     SF_PASS_USES | SF_PASS_DEAD},
+    {"vfuse", sf_pass_vfuse, "marks products with their epilogues, and small per-branch chains, as fusion regions",
+     SF_PASS_USES},
+    {"dce", sf_pass_dce, "drop what no output needs", 0},
+    {NULL, NULL, NULL, 0},
 };
 
 /* -O2, in order */
@@ -56,7 +60,15 @@ static sf_status run_one(sf_module *m, const sf_pass_info *p, int index, int cou
 {
     size_t before = m->g->nodes.len;
     double t0 = now_ms();
-    sf_status st = p->run(m, err);
+    sf_status st = SF_OK;
+    if ((p->flags & SF_PASS_USES) && !sf_fill_uses(m->g))
+        st = sf_fail(err, SF_ERR_NOMEM, "out of memory counting uses");
+    const sf_graph *was = m->g;
+    if (st == SF_OK)
+        st = p->run(m, err);
+    /* what a rewrite left unused goes before anyone sees the result */
+    if (st == SF_OK && (p->flags & SF_PASS_DEAD) && m->g != was)
+        st = sf_pass_dce(m, err);
     double t1 = now_ms();
     if (st != SF_OK) {
         sf_error_prefix(err, "pass %s", p->name);

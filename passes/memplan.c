@@ -133,21 +133,14 @@ sf_status sf_memplan_build_for(const sf_graph *g, unsigned flags, const bool *un
     p->alias_of = calloc(nv + 1, sizeof *p->alias_of);
     p->slot_start = calloc(nv + 1, sizeof *p->slot_start);
     size_t *last = calloc(nv + 1, sizeof *last);
-    int *uses = calloc(nv + 1, sizeof *uses);
+    const sf_uses *u = sf_fill_uses(g);
     arena_plan rows = {0}, fixed = {0};
-    if (!p->home || !p->offset || !p->alias_of || !p->slot_start || !last || !uses) {
+    if (!p->home || !p->offset || !p->alias_of || !p->slot_start || !last || !u) {
         free(last);
-        free(uses);
         sf_memplan_free(p);
         return sf_fail(err, SF_ERR_NOMEM, "memplan: out of memory");
     }
-    for (size_t i = 0; i < g->nodes.len; i++) {
-        const sf_node *n = g->nodes.items[i];
-        for (int k = 0; k < n->nin; k++)
-            uses[n->in[k]->id]++;
-    }
-    for (size_t i = 0; i < g->outputs.len; i++)
-        uses[((const sf_value *)g->outputs.items[i])->id] += 2;
+    const int *uses = u->count;
     /* concat operands computed for it alone live in their slot of it */
     for (size_t i = 0; i < g->nodes.len; i++) {
         const sf_node *n = g->nodes.items[i];
@@ -247,7 +240,6 @@ sf_status sf_memplan_build_for(const sf_graph *g, unsigned flags, const bool *un
     free(rows.free_blocks);
     free(fixed.free_blocks);
     free(last);
-    free(uses);
     return SF_OK;
 }
 

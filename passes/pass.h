@@ -19,10 +19,19 @@ typedef struct sf_module {
 
 typedef sf_status (*sf_pass_fn)(sf_module *m, sf_error *err);
 
+/* What a pass needs and leaves, so that the pipeline, not the pass,
+ * composes the passes: the manager fills the use counts before a pass that
+ * reads them and runs dce after a pass that can leave dead nodes. */
+enum {
+    SF_PASS_USES = 1 << 0, /* reads m->g's use counts (sf_pass_uses) */
+    SF_PASS_DEAD = 1 << 1, /* can leave nodes no output needs: dce follows it */
+};
+
 typedef struct sf_pass_info {
     const char *name;
     sf_pass_fn run;
     const char *what; /* one line for --help and docs */
+    unsigned flags;   /* SF_PASS_* */
 } sf_pass_info;
 
 const sf_pass_info *sf_pass_find(const char *name);
@@ -75,12 +84,12 @@ sf_value *sf_rw_reshape(sf_rewriter *rw, sf_value *x, const int64_t *dims, int r
 sf_status sf_rw_finish(sf_rewriter *rw, sf_module *m, sf_error *err);
 void sf_rw_abort(sf_rewriter *rw);
 
-/* A new parameter with values (copied), named after a hint and made unique. */
-/* Per value id: the nodes that read it, plus one if it is an output
- * (malloc'd; NULL when out of memory). */
-int *sf_count_uses(const sf_graph *g);
+/* The use counts of m->g for a pass that declares SF_PASS_USES (the manager
+ * filled them); NULL with an error naming the pass when they are stale. */
+const sf_uses *sf_pass_uses(const sf_module *m, const char *pass, sf_error *err);
 /* The value of a parameter; NULL when v is not a parameter or has none. */
 const sf_tensor *sf_param_tensor(const sf_module *m, const sf_value *v);
+/* A new parameter with values (copied), named after a hint and made unique. */
 sf_value *sf_new_param(sf_module *m, sf_graph *g, const char *hint, int rank, const int64_t *dims, const float *data,
                        sf_error *err);
 

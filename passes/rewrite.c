@@ -144,19 +144,14 @@ sf_value *sf_new_param(sf_module *m, sf_graph *g, const char *hint, int rank, co
     return sf_graph_param(g, name, &t, err);
 }
 
-int *sf_count_uses(const sf_graph *g)
+const sf_uses *sf_pass_uses(const sf_module *m, const char *pass, sf_error *err)
 {
-    int *uses = calloc(g->values.len + 1, sizeof *uses);
-    if (!uses)
+    if (!sf_uses_fresh(m->g)) {
+        sf_fail(err, SF_ERR_VERIFY, "%s: the use counts are stale (a pass that reads them declares SF_PASS_USES)",
+                pass);
         return NULL;
-    for (size_t i = 0; i < g->nodes.len; i++) {
-        const sf_node *n = g->nodes.items[i];
-        for (int k = 0; k < n->nin; k++)
-            uses[n->in[k]->id]++;
     }
-    for (size_t i = 0; i < g->outputs.len; i++)
-        uses[((const sf_value *)g->outputs.items[i])->id]++;
-    return uses;
+    return m->g->use;
 }
 
 const sf_tensor *sf_param_tensor(const sf_module *m, const sf_value *v)

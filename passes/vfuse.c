@@ -9,7 +9,8 @@
  *    widths are small enough to keep the intermediate on chip;
  *  - a chain of elementwise ops with no product in front of it.
  * A region of one node is left unmarked. Runs last: later rewrites would
- * drop the marks. */
+ * drop the marks.
+ * Needs use counts (SF_PASS_USES); changes only regions, so the counts stay valid. */
 #include <stdlib.h>
 
 #include "pass.h"
@@ -37,7 +38,7 @@ static bool small_groups(const sf_node *gl)
 
 typedef struct marker {
     const int *uses;
-    const sf_node **user;
+    const sf_node *const *user;
     int next;
 } marker;
 
@@ -64,23 +65,12 @@ static int extend(marker *k, const sf_value *v, int region, bool per_group)
 sf_status sf_pass_vfuse(sf_module *m, sf_error *err)
 {
     const sf_graph *g = m->g;
-    int *uses = calloc(g->values.len + 1, sizeof *uses);
-    const sf_node **user = calloc(g->values.len + 1, sizeof *user);
-    if (!uses || !user) {
-        free(uses), free(user);
-        return sf_fail(err, SF_ERR_NOMEM, "vfuse: out of memory");
-    }
-    for (size_t i = 0; i < g->nodes.len; i++) {
-        sf_node *n = g->nodes.items[i];
-        n->region = 0;
-        for (int k = 0; k < n->nin; k++) {
-            uses[n->in[k]->id]++;
-            user[n->in[k]->id] = n;
-        }
-    }
-    for (size_t i = 0; i < g->outputs.len; i++)
-        uses[((const sf_value *)g->outputs.items[i])->id] += 2;
-    marker k = {uses, user, 0};
+    const sf_uses *u = sf_pass_uses(m, "vfuse", err);
+    if (!u)
+        return SF_ERR_VERIFY;
+    for (size_t i = 0; i < g->nodes.len; i++)
+        ((sf_node *)g->nodes.items[i])->region = 0;
+    marker k = {u->count, u->user, 0};
     for (size_t i = 0; i < g->nodes.len; i++) {
         sf_node *n = g->nodes.items[i];
         if (n->region || n->nout != 1 || !(sf_op_cls(n->op) == SF_OPCLS_PRODUCT || (n->nin > 0 && epilogue_op(n, n->in[0]))))
@@ -93,7 +83,5 @@ sf_status sf_pass_vfuse(sf_module *m, sf_error *err)
             k.next--;
         }
     }
-    free(uses);
-    free(user);
     return SF_OK;
 }

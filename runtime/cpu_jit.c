@@ -122,17 +122,12 @@ static sf_status find_chains(sf_cpu_model *m, bool *unstored, sf_error *err)
 {
     const sf_graph *g = m->g;
     size_t nn = g->nodes.len;
-    int *uses = calloc(g->values.len + 1, sizeof *uses);
-    if (!uses)
+    const sf_uses *use = sf_fill_uses(g);
+    if (!use)
         return sf_fail(err, SF_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < nn; i++) {
-        const sf_node *n = g->nodes.items[i];
+    const int *uses = use->count;
+    for (size_t i = 0; i < nn; i++)
         m->chain_prev[i] = -1;
-        for (int k = 0; k < n->nin; k++)
-            uses[n->in[k]->id]++;
-    }
-    for (size_t i = 0; i < g->outputs.len; i++)
-        uses[((const sf_value *)g->outputs.items[i])->id] += 2;
     for (size_t i = 0; i < nn; i++) {
         const sf_node *a = g->nodes.items[i];
         if (!a->region || (a->op != SF_OP_LINEAR && a->op != SF_OP_GROUPED_LINEAR) || m->absorbed[i] ||
@@ -150,7 +145,8 @@ static sf_status find_chains(sf_cpu_model *m, bool *unstored, sf_error *err)
                 break;
         }
         /* a product and activations ending the region: the epilogue alone */
-        if (len >= 2 && !em_chain_fits(chain, len) && (sf_op_cls(chain[len - 2]->op) == SF_OPCLS_UNARY) && em_chain_fits(chain, len - 1))
+        if (len >= 2 && !em_chain_fits(chain, len) && sf_op_cls(chain[len - 2]->op) == SF_OPCLS_UNARY &&
+            em_chain_fits(chain, len - 1))
             len--;
         bool second = len >= 2 && sf_op_cls(chain[len - 1]->op) != SF_OPCLS_UNARY;
         if (len < 2 || !em_chain_fits(chain, len) ||
@@ -166,7 +162,6 @@ static sf_status find_chains(sf_cpu_model *m, bool *unstored, sf_error *err)
             }
         }
     }
-    free(uses);
     return SF_OK;
 }
 

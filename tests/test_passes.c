@@ -68,6 +68,57 @@ static void test_dce(void **state)
           "  %0 = linear %x, @w : f32[B,2]\n  %1 = tanh %0 : f32[B,2]\n  return %1\n}\n");
 }
 
+/* One convention for use counts, stored on the graph: an output counts
+ * SF_USE_OUTPUT, so 1 means one reader and nothing else; the counts go
+ * stale when the graph grows, and a pass never reads stale ones. */
+static void test_use_counts(void **state)
+{
+    (void)state;
+    const char *ir = "func @f(%x: f32[B,2]) {\n  %0 = relu %x : f32[B,2]\n  %1 = tanh %0 : f32[B,2]\n"
+                     "  %2 = add %0, %x : f32[B,2]\n  %3 = sigmoid %2 : f32[B,2]\n  return %3, %1\n}\n";
+    sf_error e = {0};
+    sf_graph *g = sf_parse(ir, strlen(ir), "uses.sfir", &e);
+    assert_non_null(g);
+    assert_false(sf_uses_fresh(g));
+    const sf_uses *u = sf_fill_uses(g);
+    assert_non_null(u);
+    assert_true(sf_uses_fresh(g));
+    const sf_value *x = g->inputs.items[0];
+    const sf_node *relu = g->nodes.items[1], *tanh_ = g->nodes.items[2], *add = g->nodes.items[3],
+                  *sig = g->nodes.items[4];
+    assert_int_equal(u->count[x->id], 2);              /* relu and add */
+    assert_int_equal(u->count[relu->out[0]->id], 2);   /* tanh and add */
+    assert_int_equal(u->count[add->out[0]->id], 1);    /* sigmoid alone: private */
+    assert_ptr_equal(u->user[add->out[0]->id], sig);
+    assert_int_equal(u->count[tanh_->out[0]->id], SF_USE_OUTPUT);
+    assert_int_equal(u->count[sig->out[0]->id], SF_USE_OUTPUT);
+    /* a new node makes them stale; a pass that reads them refuses stale ones */
+    assert_non_null(sf_build1(g, SF_OP_RELU, sig->out[0], &e));
+    assert_false(sf_uses_fresh(g));
+    sf_module m = {.g = g};
+    assert_null(sf_pass_uses(&m, "test", &e));
+    assert_int_equal(e.code, SF_ERR_VERIFY);
+    assert_contains(e.msg, "test: the use counts are stale");
+    assert_non_null(sf_fill_uses(g));
+    assert_non_null(sf_pass_uses(&m, "test", &e));
+    sf_graph_free(g);
+}
+
+/* Every pass that can leave dead nodes says so, and the pipeline (not the
+ * pass) runs dce after it: cse alone leaves no dead copy behind. */
+static void test_pipeline_runs_dce_after_passes(void **state)
+{
+    (void)state;
+    for (const sf_pass_info *p = sf_passes; p->name; p++)
+        if (!strcmp(p->name, "cse") || !strcmp(p->name, "hfuse") || !strcmp(p->name, "compose") ||
+            !strcmp(p->name, "accumulate") || !strcmp(p->name, "concat_elim"))
+            assert_true(p->flags & SF_PASS_DEAD);
+    check("cse",
+          "func @f(%x: f32[B,2]) {\n  %0 = relu %x : f32[B,2]\n  %1 = relu %x : f32[B,2]\n"
+          "  %2 = tanh %1 : f32[B,2]\n  return %2\n}\n",
+          "func @f(%x: f32[B,2]) {\n  %0 = relu %x : f32[B,2]\n  %1 = tanh %0 : f32[B,2]\n  return %1\n}\n");
+}
+
 static void test_cse(void **state)
 {
     (void)state;
@@ -678,6 +729,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dce),
+        cmocka_unit_test(test_use_counts),
+        cmocka_unit_test(test_pipeline_runs_dce_after_passes),
         cmocka_unit_test(test_cse),
         cmocka_unit_test(test_views_become_one_reshape),
         cmocka_unit_test(test_noops_go_away),
