@@ -9,7 +9,7 @@
  * The innermost loop runs over ow with unit stride in the output (and in
  * the input when sw = 1), on a row that stays in L1; the padding becomes
  * loop bounds instead of a test per multiply. conv1d is the H = 1 case. */
-#include "cpu_emit.h"
+#include "codegen/cpu_emit.h"
 
 static LLVMValueRef add(emit *e, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildAdd(e->b, a, b, ""); }
 static LLVMValueRef mul(emit *e, LLVMValueRef a, int64_t k) { return LLVMBuildMul(e->b, a, em_const(e, k), ""); }

@@ -3,8 +3,8 @@
  * loops. Accumulations are in f32 with fused multiply-add. */
 #include <stdlib.h>
 
-#include "cpu_emit.h"
-#include "kernel_key.h"
+#include "codegen/cpu_emit.h"
+#include "codegen/kernel_key.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -548,12 +548,12 @@ typedef struct cpu_rule {
 
 static const cpu_rule rules[SF_OP_COUNT] = {
 #define OP(id, ...) [SF_OP_##id] = CPU_##id,
-#include "ops.def"
+#include "ir/ops.def"
 };
 
 LLVMValueRef em_unary(emit *e, sf_opcode op, LLVMValueRef x) { return rules[op].unary(e, x); }
 
-bool sf_cpu_supports(sf_opcode op) { return rules[op].kernel != NULL; }
+bool em_supports(sf_opcode op) { return rules[op].kernel != NULL; }
 
 bool em_kernel(emit *e, const sf_node *n, const char *name, sf_error *err)
 {

@@ -4,7 +4,7 @@
 
 #include <llvm-c/Core.h>
 
-#include "ir.h"
+#include "ir/ir.h"
 
 typedef struct emit {
     LLVMContextRef ctx;
@@ -50,6 +50,8 @@ bool em_kernel(emit *e, const sf_node *n, const char *name, sf_error *err);
 
 int64_t em_extent(const sf_node *n, int64_t B);
 
+/* whether op has a kernel of its own (sources and views do not) */
+bool em_supports(sf_opcode op);
 /* a unary op's map applied to one f32 value */
 LLVMValueRef em_unary(emit *e, sf_opcode op, LLVMValueRef x);
 

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu_emit.h"
+#include "codegen/cpu_emit.h"
 
 enum { ROWS = 4, WIDTH = 8 };
 

@@ -5,14 +5,14 @@
  * double as the reference interpreter does; products accumulate in float
  * with fused multiply-adds, in k order. */
 #define _GNU_SOURCE /* open_memstream */
-#include "cuda.h"
+#include "codegen/cuda.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel_key.h"
+#include "codegen/kernel_key.h"
 
 /* ---- pieces of expressions ---- */
 
@@ -421,7 +421,7 @@ typedef struct cuda_rule {
 
 static const cuda_rule rules[SF_OP_COUNT] = {
 #define OP(id, ...) [SF_OP_##id] = CUDA_##id,
-#include "ops.def"
+#include "ir/ops.def"
 };
 
 static const char *unary_fn(sf_opcode op) { return rules[op].fn; }

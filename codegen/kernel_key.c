@@ -1,5 +1,5 @@
 /* Kernel sharing rules common to the CPU and CUDA backends. */
-#include "kernel_key.h"
+#include "codegen/kernel_key.h"
 
 #include <string.h>
 

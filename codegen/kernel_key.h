@@ -4,7 +4,7 @@
 #ifndef SF_KERNEL_KEY_H
 #define SF_KERNEL_KEY_H
 
-#include "ir.h"
+#include "ir/ir.h"
 
 /* Elements to add to operand k's pointer before the call: a slice's kernel
  * reads from its start, so one kernel serves every start. */

@@ -1,7 +1,7 @@
 /* The frontend's entry point: parse the file, run its top level, build the
  * model from --model, give every parameter its state_dict key, trace
  * forward into a graph. */
-#include "frontend.h"
+#include "frontend/frontend.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "py_interp.h"
+#include "frontend/py_interp.h"
 
 static double now_ms(void)
 {

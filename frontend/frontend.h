@@ -6,7 +6,7 @@
 #ifndef SF_FRONTEND_H
 #define SF_FRONTEND_H
 
-#include "tensor.h"
+#include "ir/tensor.h"
 
 typedef struct sf_py_options {
     const char *model;          /* "ParallelFCN(1000)": a Python expression */

@@ -2,7 +2,7 @@
 #ifndef SF_PY_AST_H
 #define SF_PY_AST_H
 
-#include "base.h"
+#include "ir/base.h"
 
 typedef struct py_expr py_expr;
 typedef struct py_stmt py_stmt;

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "py_interp.h"
+#include "frontend/py_interp.h"
 
 #define BUILTIN(name) \
     static pv *name(py_interp *I, const py_expr *at, pv *self, int argc, pv **argv, int kwc, const char **kwn, pv **kwv)

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "py_interp.h"
+#include "frontend/py_interp.h"
 
 enum { MAX_CALL_DEPTH = PY_MAX_CALL_DEPTH };
 /* Expressions nest through chains (x + x + ... + x is a left-deep tree,

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "py_interp.h"
+#include "frontend/py_interp.h"
 
 static int64_t norm_index(int64_t i, int64_t n) { return i < 0 ? i + n : i; }
 

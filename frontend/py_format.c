@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "py_interp.h"
+#include "frontend/py_interp.h"
 
 /* Python's repr of a float: the shortest text that reads back, with ".0" for integers. */
 static void float_text(double f, char *buf, size_t cap)

@@ -11,8 +11,8 @@
 #ifndef SF_PY_INTERP_H
 #define SF_PY_INTERP_H
 
-#include "frontend.h"
-#include "py_ast.h"
+#include "frontend/frontend.h"
+#include "frontend/py_ast.h"
 
 typedef struct pv pv;
 /* Calls of functions and containers nested deeper than this are refused:

@@ -1,4 +1,4 @@
-#include "py_lex.h"
+#include "frontend/py_lex.h"
 
 #include <errno.h>
 #include <math.h>

@@ -4,7 +4,7 @@
 #ifndef SF_PY_LEX_H
 #define SF_PY_LEX_H
 
-#include "base.h"
+#include "ir/base.h"
 
 typedef enum py_tok {
     PT_EOF, PT_NEWLINE, PT_INDENT, PT_DEDENT, PT_NAME, PT_INT, PT_FLOAT, PT_STRING, PT_OP

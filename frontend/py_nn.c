@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "py_torch.h"
+#include "frontend/py_torch.h"
 
 enum nn_kind {
     NN_NONE, NN_MODULE, NN_LINEAR, NN_CONV1D, NN_CONV2D, NN_BN1D, NN_BN2D, NN_LAYERNORM, NN_RELU, NN_GELU, NN_TANH,

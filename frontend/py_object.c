@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "py_interp.h"
+#include "frontend/py_interp.h"
 
 static pv *verror_at(py_interp *I, int line, int col, sf_status code, const char *fmt, va_list ap)
 {

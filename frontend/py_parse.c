@@ -3,7 +3,7 @@
  * refused by name with file:line:col. */
 #include <string.h>
 
-#include "py_parser.h"
+#include "frontend/py_parser.h"
 
 /* ---- statements ---- */
 

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "py_parser.h"
+#include "frontend/py_parser.h"
 
 bool py_perr(parser *P, int line, int col, const char *fmt, ...)
 {

@@ -3,8 +3,8 @@
 #ifndef SF_PY_PARSER_H
 #define SF_PY_PARSER_H
 
-#include "py_ast.h"
-#include "py_lex.h"
+#include "frontend/py_ast.h"
+#include "frontend/py_lex.h"
 
 enum { PY_MAX_DEPTH = 200 };
 

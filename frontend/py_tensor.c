@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "py_torch.h"
+#include "frontend/py_torch.h"
 
 enum { IN_TORCH = 1, IN_METHOD = 2, IN_F = 4 };
 

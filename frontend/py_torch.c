@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "py_interp.h"
-#include "py_torch.h"
+#include "frontend/py_interp.h"
+#include "frontend/py_torch.h"
 
 sf_value *py_emit(py_interp *I, const py_expr *at, sf_node *n)
 {

@@ -2,7 +2,7 @@
 #ifndef SF_PY_TORCH_H
 #define SF_PY_TORCH_H
 
-#include "py_interp.h"
+#include "frontend/py_interp.h"
 
 sf_node *py_begin(py_interp *I, const py_expr *at, sf_opcode op, int nin, sf_value *const *in);
 sf_value *py_op1(py_interp *I, const py_expr *at, sf_opcode op, sf_value *x);

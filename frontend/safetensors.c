@@ -1,11 +1,11 @@
-#include "safetensors.h"
+#include "frontend/safetensors.h"
 
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fileio.h"
+#include "ir/fileio.h"
 
 static const struct {
     const char *name;

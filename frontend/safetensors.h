@@ -8,7 +8,7 @@
 #ifndef SF_SAFETENSORS_H
 #define SF_SAFETENSORS_H
 
-#include "tensor.h"
+#include "ir/tensor.h"
 
 #define SF_ST_MAX_HEADER 100000000u
 #define SF_ST_MAX_RANK 16

@@ -1,4 +1,4 @@
-#include "base.h"
+#include "ir/base.h"
 
 #include <math.h>
 #include <stdarg.h>

@@ -4,7 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "tensor.h"
+#include "ir/tensor.h"
 
 /* how far beyond the tolerance one element is (<= 1 agrees); NaN or an
  * infinity on one side only is infinitely far */

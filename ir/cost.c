@@ -1,6 +1,6 @@
 /* Arithmetic cost of nodes: what bench reports as GFLOP/s and what the
  * CPU runtime uses to decide whether a kernel is worth splitting. */
-#include "ir.h"
+#include "ir/ir.h"
 
 static double numel_at(const sf_type *t, int64_t batch)
 {

@@ -1,5 +1,5 @@
 /* Graphviz DOT: one box per op, parameters as small ellipses. */
-#include "ir.h"
+#include "ir/ir.h"
 
 #include <stdlib.h>
 

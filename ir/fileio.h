@@ -9,7 +9,7 @@
 
 #include <stdio.h>
 
-#include "base.h"
+#include "ir/base.h"
 
 /* Reads a regular file into a malloc'd buffer (NUL-terminated for text). */
 sf_status sf_read_file(const char *path, char **buf, size_t *len, sf_error *err);

@@ -1,6 +1,6 @@
 /* Graph construction: the builder every producer of IR goes through
  * (text parser, frontend tracer, passes, the public builder API). */
-#include "ir.h"
+#include "ir/ir.h"
 
 #include <stdio.h>
 #include <stdlib.h>

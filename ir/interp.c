@@ -1,7 +1,7 @@
 /* The reference interpreter: the oracle for every pass and backend. It is
  * written for clarity, not speed: plain loops, one buffer per value, double
  * accumulators. Views (slice, reshape, ...) are copies here. */
-#include "interp_kernels.h"
+#include "ir/interp_kernels.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 
 static const sf_kernel_fn kernels[SF_OP_COUNT] = {
 #define OP(id, ...) [SF_OP_##id] = sf_k_##id,
-#include "ops.def"
+#include "ir/ops.def"
 #undef OP
 };
 

@@ -3,13 +3,13 @@
 #ifndef SF_INTERP_KERNELS_H
 #define SF_INTERP_KERNELS_H
 
-#include "tensor.h"
+#include "ir/tensor.h"
 
 typedef sf_status (*sf_kernel_fn)(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out,
                                   sf_error *err);
 
 #define OP(id, ...) sf_status sf_k_##id(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err);
-#include "ops.def"
+#include "ir/ops.def"
 #undef OP
 
 /* Row-major strides of a tensor. */

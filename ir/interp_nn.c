@@ -1,7 +1,7 @@
 /* Interpreter kernels for products, convolutions, normalisations and
  * reductions. Accumulation is in double: the oracle should be the most
  * accurate party in every comparison. */
-#include "interp_kernels.h"
+#include "ir/interp_kernels.h"
 
 #include <math.h>
 #include <stdlib.h>

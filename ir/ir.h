@@ -6,7 +6,7 @@
 #ifndef SF_IR_H
 #define SF_IR_H
 
-#include "base.h"
+#include "ir/base.h"
 
 #define SF_MAX_RANK 8
 #define SF_DIM_B (-1) /* the symbolic batch dimension */
@@ -22,7 +22,7 @@ typedef struct sf_type {
 
 typedef enum sf_opcode {
 #define OP(id, ...) SF_OP_##id,
-#include "ops.def"
+#include "ir/ops.def"
     SF_OP_COUNT
 } sf_opcode;
 
@@ -57,7 +57,7 @@ typedef enum sf_attr_kind {
 
 typedef enum sf_attr_id {
 #define ATTR(id, name, kind) SF_ATTR_##id,
-#include "ops.def"
+#include "ir/ops.def"
     SF_ATTR_COUNT
 } sf_attr_id;
 
@@ -203,7 +203,7 @@ int sf_op_attr_slot(sf_opcode op, sf_attr_id id);
     {                                                                                                                  \
         return SF_AK_GET_##kind(sf_node_attr(n, SF_ATTR_##id));                                                         \
     }
-#include "ops.def"
+#include "ir/ops.def"
 
 /* One-call builders for the common shapes of node. */
 sf_value *sf_build1(sf_graph *g, sf_opcode op, sf_value *a, sf_error *err);

@@ -1,5 +1,5 @@
 /* The op table and the attribute table, expanded from ops.def. */
-#include "ir.h"
+#include "ir/ir.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,20 +7,20 @@
 
 const sf_attr_spec sf_attrs[SF_ATTR_COUNT] = {
 #define ATTR(id, name, kind) [SF_ATTR_##id] = {SF_ATTR_##id, #name, SF_AK_##kind},
-#include "ops.def"
+#include "ir/ops.def"
 };
 
 #define A(id) &sf_attrs[SF_ATTR_##id],
 #define OP(id, text, min_in, max_in, nres, cls, flags, grad, ...) \
     static const sf_attr_spec *const attrs_##id[] = {__VA_ARGS__ NULL};
-#include "ops.def"
+#include "ir/ops.def"
 
 #define NOGRAD NULL
 #define OP(id, text, min_in, max_in, nres, cls, flags, grad, ...)                                   \
     [SF_OP_##id] = {text, min_in, max_in, nres, SF_OPCLS_##cls, flags, grad, attrs_##id,            \
                     (int)(sizeof attrs_##id / sizeof attrs_##id[0]) - 1},
 const sf_op_info sf_ops[SF_OP_COUNT] = {
-#include "ops.def"
+#include "ir/ops.def"
 };
 #undef NOGRAD
 #undef A

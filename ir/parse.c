@@ -2,7 +2,7 @@
  * Every error carries file:line:col. Nodes are built through the builder, so
  * shape rules run as the text is read and a stated type that disagrees with
  * the inferred one is an error at that statement. */
-#include "ir.h"
+#include "ir/ir.h"
 
 #include <errno.h>
 #include <math.h>

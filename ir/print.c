@@ -1,5 +1,5 @@
 /* The text form, written out. docs/ir.md describes it; parse.c reads it back. */
-#include "ir.h"
+#include "ir/ir.h"
 
 #include <math.h>
 #include <stdlib.h>

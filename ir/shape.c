@@ -1,6 +1,6 @@
 /* Shape rules: one function per op of ops.def. Each error names the op and
  * the shapes that disagree. */
-#include "ir.h"
+#include "ir/ir.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -539,7 +539,7 @@ static sf_status shape_TRANSPOSE(const sf_node *n, sf_type *out, sf_error *err)
 
 static const shape_fn rules[SF_OP_COUNT] = {
 #define OP(id, ...) [SF_OP_##id] = shape_##id,
-#include "ops.def"
+#include "ir/ops.def"
 #undef OP
 };
 

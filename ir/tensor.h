@@ -6,7 +6,7 @@
 #ifndef SF_TENSOR_H
 #define SF_TENSOR_H
 
-#include "ir.h"
+#include "ir/ir.h"
 
 typedef struct sf_tensor {
     int rank;

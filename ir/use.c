@@ -2,7 +2,7 @@
  * (as QBE's filluse). One convention everywhere: an output counts
  * SF_USE_OUTPUT, so `count == 1` means "read by exactly one node and by
  * nothing else" -- a value a fusion may keep private. */
-#include "ir.h"
+#include "ir/ir.h"
 
 #include <stdlib.h>
 

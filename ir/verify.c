@@ -1,7 +1,7 @@
 /* The verifier: invariants every graph holds between passes. It trusts
  * nothing that the builder checked, so a pass that edits nodes directly is
  * caught here. */
-#include "ir.h"
+#include "ir/ir.h"
 
 #include <stdlib.h>
 #include <string.h>

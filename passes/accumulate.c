@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pass.h"
+#include "passes/pass.h"
 
 typedef struct sumplan {
     const sf_value **leaves;

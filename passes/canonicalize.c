@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pass.h"
+#include "passes/pass.h"
 
 enum { MAX_FOLD_ELEMS = 1 << 24 };
 

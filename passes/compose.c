@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pass.h"
+#include "passes/pass.h"
 
 typedef struct affine {
     const sf_node *n;       /* inner: in the new graph; outer: in the old one */

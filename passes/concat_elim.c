@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pass.h"
+#include "passes/pass.h"
 
 /* F and the row index when v is a row view of F, else NULL. */
 static const sf_value *row_of(const sf_value *v, int64_t *row)

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pass.h"
+#include "passes/pass.h"
 
 /* "op|operand ids|attributes" over the new graph's value ids */
 static char *node_key(sf_arena *a, const sf_node *n)

@@ -3,7 +3,7 @@
  * Needs nothing; the pipeline runs it after every pass that declares SF_PASS_DEAD. */
 #include <stdlib.h>
 
-#include "pass.h"
+#include "passes/pass.h"
 
 sf_status sf_pass_dce(sf_module *m, sf_error *err)
 {

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pass.h"
+#include "passes/pass.h"
 
 typedef struct hgroup {
     int G;

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "pass.h"
+#include "passes/pass.h"
 
 const sf_pass_info sf_passes[] = {
     {"canonicalize", sf_pass_canonicalize,

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "memplan.h"
+#include "passes/memplan.h"
 
 /* a view aliases its operand; strided ones only where the backend reads strides */
 static bool is_view(const sf_memplan *p, sf_opcode op)

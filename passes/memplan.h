@@ -2,7 +2,7 @@
 #ifndef SF_MEMPLAN_H
 #define SF_MEMPLAN_H
 
-#include "ir.h"
+#include "ir/ir.h"
 
 typedef enum sf_home {
     SF_HOME_NONE,   /* inputs and parameters: owned by the caller */

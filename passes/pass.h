@@ -8,7 +8,7 @@
 
 #include <stdio.h>
 
-#include "tensor.h"
+#include "ir/tensor.h"
 
 typedef struct sf_module {
     sf_graph *g;

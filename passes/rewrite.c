@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pass.h"
+#include "passes/pass.h"
 
 sf_status sf_rw_begin(sf_rewriter *rw, const sf_graph *old, sf_error *err)
 {

@@ -13,7 +13,7 @@
  * Needs use counts (SF_PASS_USES); changes only regions, so the counts stay valid. */
 #include <stdlib.h>
 
-#include "pass.h"
+#include "passes/pass.h"
 
 enum { ON_CHIP_WIDTH = 256 }; /* per group: widths up to this stay on chip */
 

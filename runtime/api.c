@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fileio.h"
-#include "frontend.h"
-#include "cuda_runtime.h"
-#include "model.h"
-#include "pass.h"
-#include "safetensors.h"
+#include "ir/fileio.h"
+#include "frontend/frontend.h"
+#include "runtime/cuda_runtime.h"
+#include "runtime/model.h"
+#include "passes/pass.h"
+#include "frontend/safetensors.h"
 
 sf_weights *sf_weights_new(void)
 {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
+#include "runtime/model.h"
 
 struct sf_builder {
     sf_graph *g;

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu_emit.h"
-#include "cpu_model.h"
-#include "kernel_key.h"
+#include "codegen/cpu_emit.h"
+#include "runtime/cpu_model.h"
+#include "codegen/kernel_key.h"
 
 #ifdef SF_HAVE_OPENBLAS
 #include <cblas.h>

@@ -19,12 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu_emit.h"
-#include "cpu_model.h"
-#include "elf_tls.h"
-#include "kernel_key.h"
+#include "codegen/cpu_emit.h"
+#include "runtime/cpu_model.h"
+#include "runtime/elf_tls.h"
+#include "codegen/kernel_key.h"
 
 bool sf_cpu_available(void) { return true; }
+
+bool sf_cpu_supports(sf_opcode op) { return em_supports(op); }
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 /* LLVM reports some failures (object code its loader cannot handle: TLS,

@@ -4,9 +4,9 @@
 
 #include <llvm-c/LLJIT.h>
 
-#include "cpu.h"
-#include "memplan.h"
-#include "pool.h"
+#include "runtime/cpu.h"
+#include "passes/memplan.h"
+#include "runtime/pool.h"
 
 typedef void (*sf_kernel_fn)(float **args, int64_t batch, int64_t lo, int64_t hi);
 

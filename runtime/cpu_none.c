@@ -1,5 +1,5 @@
 /* The CPU backend when LLVM was not found at configure time. */
-#include "cpu.h"
+#include "runtime/cpu.h"
 
 bool sf_cpu_available(void) { return false; }
 

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda_runtime.h"
-#include "nvrtc_cache.h"
+#include "runtime/cuda_runtime.h"
+#include "runtime/nvrtc_cache.h"
 
 void sf_cuda_code_free(sf_pkg_cuda *c)
 {

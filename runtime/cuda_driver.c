@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "cuda_driver.h"
-#include "cuda_runtime.h"
+#include "runtime/cuda_driver.h"
+#include "runtime/cuda_runtime.h"
 
 static struct {
     void *lib;

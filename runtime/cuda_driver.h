@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "base.h"
+#include "ir/base.h"
 
 typedef int cu_result; /* CUDA_SUCCESS is 0 */
 typedef int cu_device;

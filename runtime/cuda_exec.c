@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda_driver.h"
-#include "cuda_plan.h"
-#include "cuda_runtime.h"
-#include "nvrtc_cache.h"
+#include "runtime/cuda_driver.h"
+#include "runtime/cuda_plan.h"
+#include "runtime/cuda_runtime.h"
+#include "runtime/nvrtc_cache.h"
 
 struct sf_cuda_model {
     const sf_cu *cu;

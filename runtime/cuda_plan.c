@@ -2,12 +2,12 @@
  * on 256-byte boundaries, as cudaMalloc's do, so that a kernel's loads
  * are aligned whatever the batch; the activations follow the CPU
  * backend's memory plan, per-row offsets scaled by the batch. */
-#include "cuda_plan.h"
+#include "runtime/cuda_plan.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel_key.h"
+#include "codegen/kernel_key.h"
 
 #define ALIGN 256
 

@@ -6,8 +6,8 @@
 #ifndef SF_CUDA_PLAN_H
 #define SF_CUDA_PLAN_H
 
-#include "cuda.h"
-#include "memplan.h"
+#include "codegen/cuda.h"
+#include "passes/memplan.h"
 
 /* Device memory comes in two allocations: the weights, uploaded once per
  * model, and the batch region (inputs, activations, the kernels' argument

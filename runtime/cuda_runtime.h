@@ -2,8 +2,8 @@
 #ifndef SF_CUDA_RUNTIME_H
 #define SF_CUDA_RUNTIME_H
 
-#include "cuda.h"
-#include "package.h"
+#include "codegen/cuda.h"
+#include "runtime/package.h"
 
 /* Whether a CUDA device can be used; when not, why, in a few words. */
 bool sf_cuda_device_present(const char **why);

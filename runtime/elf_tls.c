@@ -1,5 +1,5 @@
 /* Reading a package's object code before LLVM does (elf_tls.h). */
-#include "elf_tls.h"
+#include "runtime/elf_tls.h"
 
 #include <string.h>
 

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda_runtime.h"
-#include "fileio.h"
-#include "package.h"
+#include "runtime/cuda_runtime.h"
+#include "ir/fileio.h"
+#include "runtime/package.h"
 
 sf_status sf_save(const sf_model *m, const char *path, sf_error *err)
 {

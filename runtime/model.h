@@ -3,11 +3,11 @@
 #ifndef SF_MODEL_H
 #define SF_MODEL_H
 
-#include "cpu.h"
-#include "cuda_code.h"
-#include "frontend.h"
+#include "runtime/cpu.h"
+#include "runtime/cuda_code.h"
+#include "frontend/frontend.h"
 #include "sheaf.h"
-#include "tensor.h"
+#include "ir/tensor.h"
 
 struct sf_weights {
     sf_tensor_set *set;

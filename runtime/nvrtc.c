@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda.h"
+#include "codegen/cuda.h"
+#include "runtime/nvrtc.h"
 
 typedef int nvrtc_result; /* NVRTC_SUCCESS is 0 */
 typedef struct nvrtc_program *nvrtc_program;

@@ -3,7 +3,7 @@
  * is a miss. Entries are written whole (a temporary file, renamed), so a
  * reader sees an old entry or a new one, never half of one. Byte order
  * is the host's: a cache stays on its machine. */
-#include "nvrtc_cache.h"
+#include "runtime/nvrtc_cache.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,8 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "fileio.h"
-#include "package.h"
+#include "ir/fileio.h"
+#include "runtime/package.h"
 
 #define MAGIC "SFNVRTC1"
 #define HEADER 40

@@ -6,7 +6,8 @@
 #ifndef SF_NVRTC_CACHE_H
 #define SF_NVRTC_CACHE_H
 
-#include "cuda.h"
+#include "codegen/cuda.h"
+#include "runtime/nvrtc.h"
 
 /* The cache directory: $XDG_CACHE_HOME/sheaf, else $HOME/.cache/sheaf;
  * false (with why) when neither is set to an absolute path. */

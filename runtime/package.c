@@ -3,14 +3,14 @@
  * PTX images), each with its length
  * and CRC-32; the header and table have a CRC of their own and padding must
  * be zero, so no byte of the file goes unchecked. Integers are little-endian. */
-#include "package.h"
+#include "runtime/package.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
-#include "fileio.h"
+#include "ir/fileio.h"
 
 #ifdef SF_FUZZ_NO_CRC
 #define FUZZING 1

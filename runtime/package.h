@@ -3,9 +3,9 @@
 #ifndef SF_PACKAGE_H
 #define SF_PACKAGE_H
 
-#include "cpu.h"
-#include "cuda_code.h"
-#include "model.h"
+#include "runtime/cpu.h"
+#include "runtime/cuda_code.h"
+#include "runtime/model.h"
 
 /* 2: optional CUDA sections (source, CUBIN/PTX images) after the CPU object */
 #define SF_PKG_VERSION 2

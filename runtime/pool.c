@@ -15,7 +15,7 @@
  * core run after run, so a kernel's share of the weights stays in that
  * core's cache. A pool of one thread is a plain call. */
 #define _GNU_SOURCE /* sched_getaffinity */
-#include "pool.h"
+#include "runtime/pool.h"
 
 #include <pthread.h>
 #include <sched.h>

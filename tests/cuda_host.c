@@ -15,8 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cuda.h"
-#include "cuda_plan.h"
+#include "codegen/cuda.h"
+#include "runtime/cuda_plan.h"
 
 static const char host_prelude[] =
     "#include <math.h>\n#include <string.h>\n"

@@ -3,8 +3,8 @@
 #ifndef SF_CUDA_HOST_H
 #define SF_CUDA_HOST_H
 
-#include "ir.h"
-#include "tensor.h"
+#include "ir/ir.h"
+#include "ir/tensor.h"
 
 /* Whether a host C++ compiler is there ($SF_HOST_CXX, else c++); when not, why. */
 bool cuda_host_available(const char **why);

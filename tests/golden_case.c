@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fileio.h"
-#include "pass.h"
-#include "safetensors.h"
+#include "ir/fileio.h"
+#include "passes/pass.h"
+#include "frontend/safetensors.h"
 #include "testutil.h"
 
 static void split(char *s, char sep, char **out, int max, int *n)

@@ -4,8 +4,8 @@
 #ifndef SF_GOLDEN_CASE_H
 #define SF_GOLDEN_CASE_H
 
-#include "frontend.h"
-#include "tensor.h"
+#include "frontend/frontend.h"
+#include "ir/tensor.h"
 
 typedef struct golden_case {
     char name[64];

@@ -10,7 +10,7 @@ cc=$1 src=$2 llvm=${3:-}
 consumers="ir/shape.c codegen/cuda_emit.c"
 [ -n "$llvm" ] && consumers="$consumers codegen/cpu_emit.c"
 flags=(-std=c11 -D_POSIX_C_SOURCE=200809L -DSF_TEST_THROWAWAY_OP -fsyntax-only -Wall -Wextra -Werror
-       -I"$src/include" -I"$src/ir" -I"$src/frontend" -I"$src/passes" -I"$src/codegen" -I"$src/runtime")
+       -I"$src" -I"$src/include")
 [ -n "$llvm" ] && flags+=(-isystem "$llvm")
 bad=0 checked=0
 log=$(mktemp) && trap 'rm -f "$log"' EXIT

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base.h"
+#include "ir/base.h"
 
 typedef sf_text text;
 #define put sf_text_put

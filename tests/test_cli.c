@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fileio.h"
+#include "ir/fileio.h"
 
 static const char *tiny_ir =
     "param @w : f32[1,2]\nparam @b : f32[1]\n"

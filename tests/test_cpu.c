@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu.h"
-#include "fileio.h"
-#include "frontend.h"
-#include "pass.h"
+#include "runtime/cpu.h"
+#include "ir/fileio.h"
+#include "frontend/frontend.h"
+#include "passes/pass.h"
 
 static void same_outputs(const sf_tensor_set *want, const sf_tensor_set *got, double rtol, double atol)
 {

@@ -10,12 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda.h"
-#include "fileio.h"
-#include "frontend.h"
+#include "codegen/cuda.h"
+#include "runtime/nvrtc.h"
+#include "ir/fileio.h"
+#include "frontend/frontend.h"
 #include "golden_case.h"
-#include "nvrtc_cache.h"
-#include "pass.h"
+#include "runtime/nvrtc_cache.h"
+#include "passes/pass.h"
 #include "randmodel.h"
 
 static bool nvrtc_or_skip(void)

@@ -15,10 +15,11 @@
 #include <string.h>
 
 #include "cuda_host.h"
-#include "cuda_runtime.h"
+#include "runtime/cuda_runtime.h"
 #include "fake_cuda.h"
 #include "golden_case.h"
-#include "model.h"
+#include "runtime/model.h"
+#include "runtime/nvrtc.h"
 
 static bool real_gpu;
 static char kernels[600]; /* the current model's host build, for the stand-in */

@@ -12,10 +12,10 @@
 #include <string.h>
 
 #include "cuda_host.h"
-#include "cuda_plan.h"
+#include "runtime/cuda_plan.h"
 #include "golden_case.h"
-#include "model.h"
-#include "pass.h"
+#include "runtime/model.h"
+#include "passes/pass.h"
 #include "randmodel.h"
 
 static bool host_or_skip(void)

@@ -18,15 +18,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench.h"
-#include "cpu.h"
+#include "tools/bench.h"
+#include "runtime/cpu.h"
 #ifdef SF_TEST_CPU_INTERNALS
-#include "cpu_model.h"
+#include "runtime/cpu_model.h"
 #endif
-#include "fileio.h"
-#include "frontend.h"
-#include "model.h"
-#include "pass.h"
+#include "ir/fileio.h"
+#include "frontend/frontend.h"
+#include "runtime/model.h"
+#include "passes/pass.h"
 
 static sf_py_model *trace(const char *file, const char *expr, const char *input)
 {

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fileio.h"
-#include "frontend.h"
+#include "ir/fileio.h"
+#include "frontend/frontend.h"
 
 #define HEADER "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n"
 

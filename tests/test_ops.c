@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu.h"
-#include "cuda.h"
+#include "runtime/cpu.h"
+#include "codegen/cuda.h"
 #include "cuda_host.h"
-#include "pass.h"
+#include "passes/pass.h"
 
 typedef struct op_case {
     const char *name, *ir;

@@ -6,11 +6,12 @@
 
 #include <zlib.h>
 
-#include "cuda_runtime.h"
-#include "fileio.h"
-#include "package.h"
+#include "runtime/cuda_runtime.h"
+#include "ir/fileio.h"
+#include "runtime/package.h"
 #include "sheaf.h"
 #include "testutil.h"
+#include "runtime/nvrtc.h"
 
 static const char *pfcn_inputs[] = {"x=f32[B,160]"};
 

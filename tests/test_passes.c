@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fileio.h"
-#include "frontend.h"
-#include "memplan.h"
-#include "pass.h"
+#include "ir/fileio.h"
+#include "frontend/frontend.h"
+#include "passes/memplan.h"
+#include "passes/pass.h"
 
 /* Runs passes on the IR; checks the printed result, then that the
  * interpreter gives the same outputs before and after (batch 3). */

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "cpu.h"
+#include "runtime/cpu.h"
 #include "golden_case.h"
-#include "pass.h"
+#include "passes/pass.h"
 #include "randmodel.h"
 
 enum { CASES = 300 };

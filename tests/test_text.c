@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fileio.h"
+#include "ir/fileio.h"
 
 /* The fixture without its comment lines and the blank line after them. */
 static char *strip_comments(const char *text)

@@ -8,9 +8,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "cli.h"
-#include "safetensors.h"
-#include "tensor.h"
+#include "tools/cli.h"
+#include "frontend/safetensors.h"
+#include "ir/tensor.h"
 
 /* A tensor literal: name, rank, dims, values. */
 typedef struct tensor_lit {

@@ -6,7 +6,7 @@
  * largest difference between their outputs and the model's. A baseline
  * whose run would take more than 20 budgets at a batch size (estimated from
  * the smaller batch sizes) is said to be so instead of timed. */
-#include "bench.h"
+#include "tools/bench.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -14,7 +14,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "fileio.h"
+#include "ir/fileio.h"
 
 static double now(void)
 {

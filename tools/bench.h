@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-#include "model.h"
+#include "runtime/model.h"
 
 typedef struct sf_bench_opts {
     const char *label;          /* the model, for the report */

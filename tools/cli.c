@@ -1,23 +1,23 @@
 /* The `sheaf` command: subcommands ir, run, version, help. Every failure is
  * one line on stderr and a non-zero exit status; no output file is left
  * behind by a failed command. */
-#include "cli.h"
+#include "tools/cli.h"
 
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fileio.h"
-#include "frontend.h"
-#include "cpu.h"
-#include "cuda_runtime.h"
-#include "memplan.h"
-#include "pass.h"
-#include "safetensors.h"
-#include "tensor.h"
-#include "bench.h"
-#include "model.h"
+#include "ir/fileio.h"
+#include "frontend/frontend.h"
+#include "runtime/cpu.h"
+#include "runtime/cuda_runtime.h"
+#include "passes/memplan.h"
+#include "passes/pass.h"
+#include "frontend/safetensors.h"
+#include "ir/tensor.h"
+#include "tools/bench.h"
+#include "runtime/model.h"
 
 #include <time.h>
 

@@ -2,7 +2,7 @@
  * storage (runtime/elf_tls.c), which reads the ELF's section headers and
  * symbol tables before LLVM sees them. Seeded with objects the fuzz build
  * writes (SHEAF_DUMP_OBJECT). */
-#include "elf_tls.h"
+#include "runtime/elf_tls.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ir.h"
+#include "ir/ir.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {

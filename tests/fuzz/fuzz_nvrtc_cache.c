@@ -4,7 +4,8 @@
  * image. */
 #include <string.h>
 
-#include "nvrtc_cache.h"
+#include "runtime/nvrtc_cache.h"
+#include "runtime/nvrtc.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {

@@ -2,7 +2,7 @@
  * loading for the interpreter so that no object code reaches the linker.
  * The fuzz build skips the checksums (SF_FUZZ_NO_CRC) so that mutations get
  * past them into the sections' parsers. */
-#include "model.h"
+#include "runtime/model.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend.h"
-#include "py_ast.h"
+#include "frontend/frontend.h"
+#include "frontend/py_ast.h"
 
 static bool contains(const unsigned char *data, size_t size, const char *word)
 {

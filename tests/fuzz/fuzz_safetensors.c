@@ -1,5 +1,5 @@
 /* libFuzzer: the safetensors reader, then conversion of what it accepts. */
-#include "safetensors.h"
+#include "frontend/safetensors.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {

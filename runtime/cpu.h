@@ -10,7 +10,7 @@
 #ifndef SF_CPU_H
 #define SF_CPU_H
 
-#include "tensor.h"
+#include "ir/tensor.h"
 
 typedef struct sf_cpu_model sf_cpu_model;
 
