@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -81,8 +82,20 @@ typedef struct sf_options {
     uint64_t seed;
     bool allow_extra_weights;   /* keys that name no parameter are ignored instead of refused */
     bool unoptimised;           /* -O0: no passes (one kernel per op) */
-    const char *backend;        /* NULL or "cpu": native code; "interp": the reference interpreter;
-                                   "cuda": the GPU where one is usable, else the CPU with a notice */
+    const char *passes;         /* "canonicalize,cse,dce": exactly these passes, in order (overrides
+                                   unoptimised and the -O2 pipeline; docs/passes.md lists them) */
+    bool verify_each;           /* the IR verifier after every pass, naming the pass that broke it */
+    const char *print_after;    /* a pass name: the IR after it is written to `dump`; "all": after each */
+    bool time_passes;           /* one line per pass (time, nodes before and after) to `log` (to `dump`
+                                   when IR is dumped too, so the two interleave in order) */
+    int hfuse_min_branches;     /* hfuse: fewest sibling branches worth a group (0: 2; else at least 2) */
+    size_t hfuse_max_bytes;     /* hfuse: most weight bytes in one group (0: 1 GiB) */
+    bool time;                  /* one line per stage (frontend, passes, backend, NVRTC) to `log` */
+    FILE *log;                  /* where time and time_passes write; NULL: stderr */
+    FILE *dump;                 /* where print_after writes; NULL: stdout */
+    const char *backend;        /* "cpu": native code; "interp": the reference interpreter; "cuda": the
+                                   GPU where one is usable, else the CPU with a notice; NULL: the CPU,
+                                   or the interpreter in a build without LLVM */
     int threads;                /* CPU threads for sf_run: 0 means one per CPU available */
     const char *targets;        /* CUDA code ahead of time, "sm_80,sm_90" (no GPU needed): CUBIN for
                                    each and PTX for the newest, kept by sf_save; NULL: none */
@@ -92,8 +105,9 @@ typedef struct sf_options {
                                    "bf16" are refused with the reason until they are built */
     long long max_nodes;        /* .py sources: tracing stops past this many IR nodes (0: 4 million, about
                                    4-8 GB while compiling), with a message naming the model and the count */
-    bool check;                 /* every sf_run also runs the reference interpreter on the model's IR and
-                                   fails (SF_ERR_RUNTIME, naming the output, the worst element and both
+    bool check;                 /* every sf_run also runs the reference interpreter on the model's
+                                   unoptimised (-O0) IR (a package: on its own IR) and fails
+                                   (SF_ERR_RUNTIME, naming the output, the worst element and both
                                    values) where they differ beyond rtol 1e-3, atol 1e-4 x the output's
                                    largest |value|; slow: for finding a wrong result, not for serving */
     bool poison;                /* the CPU backend fills its activations with NaN before every run, so
@@ -114,7 +128,12 @@ sf_model *sf_compile_text(const char *text, size_t len, const char *name, const 
 sf_model *sf_load(const char *path, const sf_options *o, sf_error *err);
 /* Writes the model as a package: IR, weights, native code for this CPU. */
 sf_status sf_save(const sf_model *m, const char *path, sf_error *err);
+/* The model's optimised IR: format "text" (docs/ir.md), "dot" (Graphviz)
+ * or "stats" (op counts, parameters, the memory plan's activation bytes). */
+sf_status sf_model_write_ir(const sf_model *m, const char *format, FILE *out, sf_error *err);
 void sf_model_free(sf_model *m);
+/* What sf_run runs the model on: "cuda", "cpu" or "interp". */
+const char *sf_model_backend(const sf_model *m);
 /* A line the library wants the user to see (a package recompiled for this
  * CPU, say); NULL when none. */
 const char *sf_model_notice(const sf_model *m);

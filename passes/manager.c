@@ -93,14 +93,18 @@ sf_status sf_run_pipeline(sf_module *m, const sf_pipeline_opts *o, sf_error *err
     const sf_pass_info *list[64];
     int n = 0;
     if (o->passes) {
-        char buf[1024];
+        char buf[1024], *save = NULL;
+        if (strlen(o->passes) >= sizeof buf)
+            return sf_fail(err, SF_ERR_INVALID_ARG, "passes (--passes): the list is longer than %zu characters",
+                           sizeof buf - 1);
         snprintf(buf, sizeof buf, "%s", o->passes);
-        for (char *name = strtok(buf, ","); name; name = strtok(NULL, ",")) {
+        /* strtok_r: a host may compile on two threads at once */
+        for (char *name = strtok_r(buf, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
             const sf_pass_info *p = sf_pass_find(name);
             if (!p)
-                return unknown_pass(err, "--passes", name);
+                return unknown_pass(err, "passes (--passes)", name);
             if (n == 64)
-                return sf_fail(err, SF_ERR_INVALID_ARG, "--passes: more than 64 passes");
+                return sf_fail(err, SF_ERR_INVALID_ARG, "passes (--passes): more than 64 passes");
             list[n++] = p;
         }
     } else if (o->opt_level >= 1) {
@@ -108,7 +112,7 @@ sf_status sf_run_pipeline(sf_module *m, const sf_pipeline_opts *o, sf_error *err
             list[n++] = sf_pass_find(o2[i]);
     }
     if (o->print_after && !sf_pass_find(o->print_after))
-        return unknown_pass(err, "--print-after", o->print_after);
+        return unknown_pass(err, "print_after (--print-after)", o->print_after);
     for (int i = 0; i < n; i++) {
         sf_status st = run_one(m, list[i], i, n, o, err);
         if (st != SF_OK)

@@ -1,7 +1,6 @@
-/* The public C API (include/sheaf.h): weights, compile, run, and what a
- * host program asks of a model's inputs and outputs. Compiling is the
- * frontend (for .py), the IR parser (for .sfir), the weights checked against
- * the parameters, the pass pipeline, then the backend. */
+/* The public C API (include/sheaf.h): weights, models and their backends,
+ * running, and what a host program asks of a model's inputs and outputs.
+ * Compiling source text is runtime/compile.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,105 +46,6 @@ sf_status sf_weights_load(sf_weights *w, const char *path, sf_error *err)
     if (!w || !path)
         return sf_fail(err, SF_ERR_INVALID_ARG, "sf_weights_load: null argument");
     return sf_st_load(path, w->set, err);
-}
-
-static bool has_suffix(const char *s, const char *suf)
-{
-    size_t n = strlen(s), k = strlen(suf);
-    return n >= k && strcmp(s + n - k, suf) == 0;
-}
-
-sf_tensor_set *sf_gather_weights(const sf_graph *g, const sf_py_model *py, const sf_options *o, sf_error *err)
-{
-    sf_tensor_set *w = sf_tensors_new();
-    sf_status st = w ? SF_OK : sf_fail(err, SF_ERR_NOMEM, "out of memory");
-    if (st == SF_OK && o->weights) {
-        const sf_tensor_set *src = o->weights->set;
-        for (size_t i = 0; st == SF_OK && i < src->tensors.len; i++) {
-            const sf_tensor *t = src->tensors.items[i];
-            if (!sf_tensors_add(w, src->names.items[i], t->rank, t->dim, t->data, err))
-                st = err ? err->code : SF_ERR_NOMEM;
-        }
-    }
-    if (st == SF_OK && o->weights_file)
-        st = sf_st_load(o->weights_file, w, err);
-    bool seeded = !o->weights && !o->weights_file;
-    if (st == SF_OK && seeded)
-        st = py ? sf_py_init_weights(py, o->seed, w, err) : sf_init_weights(g, o->seed, w, err);
-    /* given weights are a state_dict: every key, as load_state_dict; seeded
-     * ones are what forward uses (a submodule it never calls needs none) */
-    if (st == SF_OK)
-        st = py && !seeded ? sf_py_check_weights(py, w, !o->allow_extra_weights, err)
-                           : sf_check_weights(g, w, o->allow_extra_weights, err);
-    if (st != SF_OK) {
-        sf_tensors_free(w);
-        return NULL;
-    }
-    return w;
-}
-
-sf_model *sf_compile_text(const char *text, size_t len, const char *name, const sf_options *o, sf_error *err)
-{
-    static const sf_options none = {0};
-    if (!o)
-        o = &none;
-    if (!text || !name) {
-        sf_fail(err, SF_ERR_INVALID_ARG, "sf_compile_text: null argument");
-        return NULL;
-    }
-    if (sf_check_precision(o->precision, err) != SF_OK)
-        return NULL;
-    bool py = has_suffix(name, ".py");
-    if (!py && !has_suffix(name, ".sfir")) {
-        sf_fail(err, SF_ERR_INVALID_ARG, "%s: unknown kind of source (expected a name ending in .py or .sfir)", name);
-        return NULL;
-    }
-    sf_py_model *pm = NULL;
-    sf_graph *g;
-    if (py) {
-        sf_py_options po = {o->model, o->inputs, o->ninputs, o->consts, o->nconsts, o->max_nodes};
-        pm = sf_py_compile(name, text, len, &po, err);
-        g = pm ? pm->graph : NULL;
-    } else {
-        g = sf_parse(text, len, name, err);
-    }
-    sf_tensor_set *w = g ? sf_gather_weights(g, pm, o, err) : NULL;
-    if (pm)
-        pm->graph = NULL; /* ours now */
-    sf_py_model_free(pm);
-    if (!w) {
-        sf_graph_free(g);
-        return NULL;
-    }
-    sf_module mod = {.g = g, .weights = w};
-    sf_pipeline_opts pipe = {.opt_level = o->unoptimised ? 0 : 2};
-    sf_status st = sf_run_pipeline(&mod, &pipe, err);
-    if (st != SF_OK) {
-        sf_graph_free(mod.g);
-        sf_tensors_free(w);
-        return NULL;
-    }
-    sf_model *m = sf_model_from_parts(mod.g, w, o, err);
-    if (m && o->targets && sf_cuda_build(m->g, o->targets, !o->no_cache, &m->cuda, NULL, err) != SF_OK) {
-        sf_model_free(m);
-        return NULL;
-    }
-    return m;
-}
-
-sf_model *sf_compile_file(const char *path, const sf_options *o, sf_error *err)
-{
-    if (!path) {
-        sf_fail(err, SF_ERR_INVALID_ARG, "sf_compile_file: null path");
-        return NULL;
-    }
-    char *text;
-    size_t len;
-    if (sf_read_file(path, &text, &len, err) != SF_OK)
-        return NULL;
-    sf_model *m = sf_compile_text(text, len, path, o, err);
-    free(text);
-    return m;
 }
 
 static sf_model *model_begin(sf_graph *g, sf_tensor_set *w, sf_error *err)
@@ -236,7 +136,9 @@ sf_status sf_check_precision(const char *precision, sf_error *err)
 static bool wants_interp(const sf_options *o, sf_error *err, bool *bad)
 {
     *bad = false;
-    if (!o || !o->backend || !strcmp(o->backend, "cpu") || !strcmp(o->backend, "cuda"))
+    if (!o || !o->backend)
+        return !sf_cpu_available(); /* the default: the CPU, where this build has it */
+    if (!strcmp(o->backend, "cpu") || !strcmp(o->backend, "cuda"))
         return false;
     if (!strcmp(o->backend, "interp"))
         return true;
@@ -313,7 +215,13 @@ void sf_model_free(sf_model *m)
     free(m->params);
     sf_tensors_free(m->weights);
     sf_graph_free(m->g);
+    sf_graph_free(m->ref);
     free(m);
+}
+
+const char *sf_model_backend(const sf_model *m)
+{
+    return !m ? NULL : m->gpu ? "cuda" : m->cpu ? "cpu" : "interp";
 }
 
 const char *sf_model_notice(const sf_model *m) { return m && m->notice[0] ? m->notice : NULL; }
@@ -357,11 +265,11 @@ static size_t numel_of(const sf_vec *vals, size_t i, int64_t batch)
 size_t sf_input_numel(const sf_model *m, size_t i, int64_t batch) { return m ? numel_of(&m->g->inputs, i, batch) : 0; }
 size_t sf_output_numel(const sf_model *m, size_t i, int64_t batch) { return m ? numel_of(&m->g->outputs, i, batch) : 0; }
 
-/* the interpreter through the same caller-owned buffers */
-static sf_status run_interp(sf_model *m, int64_t batch, const float *const *inputs, float *const *outputs,
-                            sf_error *err)
+/* the interpreter on g (the model's graph, or its -O0 reference: the same
+ * signature) through the same caller-owned buffers */
+static sf_status run_interp(sf_model *m, const sf_graph *g, int64_t batch, const float *const *inputs,
+                            float *const *outputs, sf_error *err)
 {
-    const sf_graph *g = m->g;
     sf_tensor_set *in = sf_tensors_new(), *out = sf_tensors_new();
     sf_status st = in && out ? SF_OK : sf_fail(err, SF_ERR_NOMEM, "out of memory");
     for (size_t i = 0; st == SF_OK && i < g->inputs.len; i++) {
@@ -391,9 +299,10 @@ static sf_status check_run(sf_model *m, int64_t batch, const float *const *input
         if (!(want[i] = malloc(sf_output_numel(m, i, batch) * sizeof(float) + 1)))
             st = sf_fail(err, SF_ERR_NOMEM, "check: out of memory for the interpreter's outputs");
     if (st == SF_OK)
-        st = run_interp(m, batch, inputs, want, err);
+        st = run_interp(m, m->ref ? m->ref : m->g, batch, inputs, want, err);
     if (st == SF_OK)
-        st = sf_compare_outputs(m->g, batch, m->gpu ? "cuda" : "cpu", "interpreter", (const float *const *)outputs,
+        st = sf_compare_outputs(m->g, batch, sf_model_backend(m),
+                                m->ref ? "interpreter on -O0 IR" : "interpreter", (const float *const *)outputs,
                                 (const float *const *)want, err);
     for (size_t i = 0; want && i < n; i++)
         free(want[i]);
@@ -426,6 +335,6 @@ sf_status sf_run(sf_model *m, int64_t batch, const float *const *inputs, float *
                            (long long)batch);
     sf_status st = m->gpu ? sf_cuda_exec(m->gpu, batch, inputs, outputs, err)
                  : m->cpu ? sf_cpu_exec(m->cpu, batch, inputs, m->params, outputs, err)
-                          : run_interp(m, batch, inputs, outputs, err);
-    return st == SF_OK && m->check && (m->gpu || m->cpu) ? check_run(m, batch, inputs, outputs, err) : st;
+                          : run_interp(m, m->g, batch, inputs, outputs, err);
+    return st == SF_OK && m->check && (m->gpu || m->cpu || m->ref) ? check_run(m, batch, inputs, outputs, err) : st;
 }

@@ -22,6 +22,7 @@ struct sf_model {
     sf_pkg_cuda cuda;         /* ahead-of-time CUDA code (owned; none: no images) */
     char **out_names;         /* "output", or "output.0", "output.1"... */
     bool check;               /* sf_options.check: each run compared with the interpreter */
+    sf_graph *ref;            /* for check: the -O0 graph (a package has none: its own graph serves) */
     char notice[512];
 };
 

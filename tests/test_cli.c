@@ -177,7 +177,7 @@ static void test_usage_refusals(void **state)
     expect_failure((const char *[]){"sheaf", "ir", "model.onnx", NULL}, 1, "model.onnx: unknown file kind", NULL);
     expect_failure((const char *[]){"sheaf", "ir", ir, "--hfuse-min-branches=1", NULL}, 2, "at least 2", NULL);
     expect_failure((const char *[]){"sheaf", "ir", ir, "--passes=cse,nope", NULL}, 1, "unknown pass 'nope'", NULL);
-    expect_failure((const char *[]){"sheaf", "ir", ir, "--print-after=nope", NULL}, 1, "--print-after: unknown pass", NULL);
+    expect_failure((const char *[]){"sheaf", "ir", ir, "--print-after=nope", NULL}, 1, "print_after (--print-after): unknown pass", NULL);
     expect_failure((const char *[]){"sheaf", "ir", "/nonexistent.sfir", NULL}, 1, "/nonexistent.sfir: cannot open", NULL);
 }
 

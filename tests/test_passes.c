@@ -708,7 +708,7 @@ static void test_manager_options(void **state)
     assert_contains(e.msg, "unknown pass 'frob'");
     sf_pipeline_opts p = {.opt_level = 2, .print_after = "nope"};
     assert_int_equal(sf_run_pipeline(&m, &p, &e), SF_ERR_INVALID_ARG);
-    assert_contains(e.msg, "--print-after: unknown pass 'nope'");
+    assert_contains(e.msg, "print_after (--print-after): unknown pass 'nope'");
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);

@@ -8,18 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ir/fileio.h"
-#include "frontend/frontend.h"
-#include "runtime/cpu.h"
-#include "runtime/cuda_runtime.h"
-#include "passes/memplan.h"
-#include "passes/pass.h"
-#include "frontend/safetensors.h"
-#include "ir/tensor.h"
-#include "tools/bench.h"
-#include "runtime/model.h"
-
 #include <time.h>
+
+#include "frontend/safetensors.h"
+#include "ir/fileio.h"
+#include "ir/tensor.h"
+#include "runtime/cpu.h"
+#include "runtime/model.h"
+#include "tools/bench.h"
 
 #ifndef SF_LLVM_VERSION
 #define SF_LLVM_VERSION ""
@@ -43,7 +39,12 @@ typedef struct options {
     const char *backend;               /* --backend cpu|cuda|interp */
     long long hfuse_min;               /* --hfuse-min-branches */
     unsigned long long hfuse_max;      /* --hfuse-max-bytes */
-    sf_pipeline_opts pipe;             /* -O0/-O2, --passes, --print-after*, --verify-each, --time-passes */
+    int opt_level;                     /* -O0, -O1, -O2 */
+    const char *passes;                /* --passes */
+    const char *print_after;           /* --print-after */
+    bool print_after_all;              /* --print-after-all */
+    bool verify_each;                  /* --verify-each */
+    bool time_passes;                  /* --time-passes */
     const char *format;  /* ir: text | dot */
     const char *output;  /* -o */
     const char *weights; /* --weights */
@@ -163,15 +164,15 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
         memcpy(name, arg, nlen);
         name[nlen] = '\0';
         if (!eq && (strcmp(name, "-O0") == 0 || strcmp(name, "-O1") == 0 || strcmp(name, "-O2") == 0)) {
-            o->pipe.opt_level = name[2] - '0';
+            o->opt_level = name[2] - '0';
             continue;
         }
         static const struct { const char *name; size_t off; } flags[] = {
             {"--time", offsetof(options, time)},
             {"--stats", offsetof(options, stats)},
-            {"--verify-each", offsetof(options, pipe.verify_each)},
-            {"--print-after-all", offsetof(options, pipe.print_after_all)},
-            {"--time-passes", offsetof(options, pipe.time_passes)},
+            {"--verify-each", offsetof(options, verify_each)},
+            {"--print-after-all", offsetof(options, print_after_all)},
+            {"--time-passes", offsetof(options, time_passes)},
             {"--no-cache", offsetof(options, no_cache)},
             {"--check", offsetof(options, check)},
             {"--poison", offsetof(options, poison)},
@@ -218,7 +219,7 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
         else if (strcmp(name, "--model") == 0)
             o->model = val;
         else if (strcmp(name, "--passes") == 0)
-            o->pipe.passes = val;
+            o->passes = val;
         else if (strcmp(name, "--backend") == 0) {
             if (strcmp(val, "interp") && strcmp(val, "cpu") && strcmp(val, "cuda"))
                 return usage_error(errf, "--backend is cpu, cuda or interp, got '%s'", val);
@@ -234,7 +235,7 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
             o->hfuse_max = num;
         }
         else if (strcmp(name, "--print-after") == 0)
-            o->pipe.print_after = val;
+            o->print_after = val;
         else if (strcmp(name, "--input") == 0 || strcmp(name, "--const") == 0) {
             bool in = name[3] == 'n';
             int *n = in ? &o->ninputs : &o->nconsts;
@@ -289,84 +290,28 @@ static bool has_suffix(const char *s, const char *suf)
     return n >= k && strcmp(s + n - k, suf) == 0;
 }
 
-typedef struct loaded {
-    sf_graph *g;      /* owned by py when the source is a model file */
-    sf_py_model *py;
-} loaded;
-
-static void unload(loaded *l)
+/* The command line's options as the API's: the CLI compiles nothing itself. */
+static sf_options api_options(const options *o, FILE *out, FILE *errf)
 {
-    if (l->py)
-        sf_py_model_free(l->py);
-    else
-        sf_graph_free(l->g);
-    memset(l, 0, sizeof *l);
+    return (sf_options){
+        .model = o->model, .inputs = o->inputs, .ninputs = o->ninputs, .consts = o->consts, .nconsts = o->nconsts,
+        .weights_file = o->weights, .seed = o->seed, .allow_extra_weights = !o->strict,
+        .unoptimised = o->opt_level == 0, .passes = o->passes, .verify_each = o->verify_each,
+        .print_after = o->print_after_all ? "all" : o->print_after, .time_passes = o->time_passes,
+        .hfuse_min_branches = (int)o->hfuse_min, .hfuse_max_bytes = (size_t)o->hfuse_max, .time = o->time,
+        .log = errf, .dump = out, .backend = o->backend, .threads = (int)o->threads, .targets = o->targets,
+        .no_cache = o->no_cache, .precision = o->precision, .max_nodes = o->max_nodes, .check = o->check,
+        .poison = o->poison};
 }
 
-static bool load(const options *o, loaded *l, FILE *errf, sf_error *e)
+/* A source the compile commands take: a model file or an IR file (a
+ * package is for run and bench). */
+static bool compilable(const options *o, sf_error *e)
 {
-    memset(l, 0, sizeof *l);
-    const char *path = o->file;
-    bool py = has_suffix(path, ".py");
-    if (!py && !has_suffix(path, ".sfir")) {
-        sf_fail(e, SF_ERR_INVALID_ARG, "%s: unknown file kind (expected a .py model file or a .sfir IR file)", path);
-        return false;
-    }
-    if (!py && (o->model || o->ninputs || o->nconsts)) {
-        sf_fail(e, SF_ERR_INVALID_ARG, "%s: --model, --input and --const apply to .py model files", path);
-        return false;
-    }
-    char *text;
-    size_t len;
-    if (sf_read_file(path, &text, &len, e) != SF_OK)
-        return false;
-    if (py) {
-        sf_py_options po = {o->model, o->inputs, o->ninputs, o->consts, o->nconsts, o->max_nodes};
-        l->py = sf_py_compile(path, text, len, &po, e);
-        l->g = l->py ? l->py->graph : NULL;
-        if (l->py && o->time)
-            fprintf(errf, "sheaf: frontend of %s: parse %.2f ms, __init__ %.2f ms, trace %.2f ms, %zu IR nodes\n", path,
-                    l->py->stats.parse_ms, l->py->stats.init_ms, l->py->stats.trace_ms, l->g->nodes.len);
-    } else {
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        l->g = sf_parse(text, len, path, e);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        if (l->g && o->time)
-            fprintf(errf, "sheaf: parse of %s: %.2f ms, %zu IR nodes\n", path,
-                    (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6, l->g->nodes.len);
-    }
-    free(text);
-    return l->g != NULL;
-}
-
-/* Loads the source, its weights (from --weights or the seed) and runs the
- * pass pipeline: folding passes need the weights' values. */
-static bool prepare(const options *o, loaded *l, sf_module *mod, FILE *out, FILE *errf, sf_error *e)
-{
-    memset(mod, 0, sizeof *mod);
-    if (!load(o, l, errf, e))
-        return false;
-    sf_options so = {.weights_file = o->weights, .seed = o->seed, .allow_extra_weights = !o->strict};
-    if (!(mod->weights = sf_gather_weights(l->g, l->py, &so, e)))
-        return false;
-    mod->g = l->g;
-    mod->hfuse_min_branches = (int)o->hfuse_min;
-    mod->hfuse_max_bytes = (size_t)o->hfuse_max;
-    sf_pipeline_opts pipe = o->pipe;
-    pipe.print_to = pipe.time_passes && !pipe.print_after_all && !pipe.print_after ? errf : out;
-    sf_status st = sf_run_pipeline(mod, &pipe, e);
-    /* the pipeline may have replaced the graph: the loaded one is gone */
-    if (l->py)
-        l->py->graph = mod->g;
-    l->g = mod->g;
-    return st == SF_OK;
-}
-
-static void release(loaded *l, sf_module *mod)
-{
-    sf_tensors_free(mod->weights);
-    unload(l);
+    if (has_suffix(o->file, ".py") || has_suffix(o->file, ".sfir"))
+        return true;
+    sf_fail(e, SF_ERR_INVALID_ARG, "%s: unknown file kind (expected a .py model file or a .sfir IR file)", o->file);
+    return false;
 }
 
 static int cmd_ir(const options *o, FILE *out, FILE *errf)
@@ -375,28 +320,24 @@ static int cmd_ir(const options *o, FILE *out, FILE *errf)
     const char *fmt = o->format ? o->format : "text";
     if (strcmp(fmt, "text") && strcmp(fmt, "dot"))
         return usage_error(errf, "--format is text or dot, got '%s'", fmt);
-    loaded l = {0};
-    sf_module mod;
-    if (!prepare(o, &l, &mod, out, errf, &e)) {
-        release(&l, &mod);
+    sf_options so = api_options(o, out, errf);
+    so.backend = "interp"; /* the IR is the product: no native code */
+    sf_model *m = compilable(o, &e) ? sf_compile_file(o->file, &so, &e) : NULL;
+    if (!m)
         return fail_line(errf, &e);
-    }
-    sf_graph *g = l.g;
     sf_outfile of;
     FILE *dst = out;
     if (o->output) {
         if (sf_outfile_open(&of, o->output, &e) != SF_OK) {
-            release(&l, &mod);
+            sf_model_free(m);
             return fail_line(errf, &e);
         }
         dst = of.f;
     }
-    if (strcmp(fmt, "dot") == 0)
-        sf_print_dot(g, dst);
-    else
-        sf_print(g, dst);
-    sf_status st = o->stats ? sf_print_stats(g, dst, &e) : SF_OK;
-    release(&l, &mod);
+    sf_status st = sf_model_write_ir(m, fmt, dst, &e);
+    if (st == SF_OK && o->stats)
+        st = sf_model_write_ir(m, "stats", dst, &e);
+    sf_model_free(m);
     if (st != SF_OK) {
         if (o->output)
             sf_outfile_abort(&of);
@@ -428,60 +369,26 @@ static double now_ms(void)
 }
 
 /* A model from the source: a package is loaded; a model or IR file is
- * prepared (frontend, weights, passes) and compiled for the backend. */
+ * compiled through the API with the command line's options. */
 static sf_model *open_model(const options *o, FILE *out, FILE *errf, sf_error *e)
 {
-    sf_options so = {.backend = o->backend ? o->backend : sf_cpu_available() ? "cpu" : "interp",
-                     .threads = (int)o->threads, .no_cache = o->no_cache, .precision = o->precision,
-                     .poison = o->poison};
-    if (sf_check_precision(so.precision, e) != SF_OK)
-        return NULL;
+    sf_options so = api_options(o, out, errf);
     double t0 = now_ms();
+    sf_model *m = NULL;
     if (has_suffix(o->file, ".sheaf")) {
-        if (!o->backend && sf_cpu_available())
-            so.backend = NULL; /* the package's GPU code runs where a GPU is, else the CPU's */
         if (o->model || o->ninputs || o->nconsts || o->weights) {
             sf_fail(e, SF_ERR_INVALID_ARG, "%s: a package holds its model and weights: --model, --input, --const and "
                                            "--weights do not apply", o->file);
             return NULL;
         }
-        so.check = o->check; /* a package has only its optimised IR for the interpreter */
-        sf_model *m = sf_load(o->file, &so, e);
-        if (m && sf_model_notice(m))
-            fprintf(errf, "sheaf: %s\n", sf_model_notice(m));
+        m = sf_load(o->file, &so, e); /* no backend named: the package's GPU code where a GPU is */
         if (m && o->time)
             fprintf(errf, "sheaf: load of %s: %.2f ms\n", o->file, now_ms() - t0);
-        return m;
+    } else if (compilable(o, e)) {
+        m = sf_compile_file(o->file, &so, e);
     }
-    loaded l = {0};
-    sf_module mod;
-    if (!prepare(o, &l, &mod, out, errf, e)) {
-        release(&l, &mod);
-        return NULL;
-    }
-    double t1 = now_ms();
-    sf_graph *g = l.g; /* the model takes the graph and the weights */
-    if (l.py)
-        l.py->graph = NULL;
-    l.g = NULL;
-    sf_tensor_set *w = mod.weights;
-    mod.weights = NULL;
-    release(&l, &mod);
-    sf_model *m = sf_model_from_parts(g, w, &so, e);
     if (m && sf_model_notice(m))
         fprintf(errf, "sheaf: %s\n", sf_model_notice(m));
-    double t2 = now_ms(); /* the backend's time ends here */
-    int hits = 0;
-    if (m && o->targets && sf_cuda_build(m->g, o->targets, !o->no_cache, &m->cuda, &hits, e) != SF_OK) {
-        sf_model_free(m);
-        return NULL;
-    }
-    if (m && o->targets && o->time)
-        fprintf(errf, "sheaf: CUDA code for %s (NVRTC): %.2f ms, %d of %d images from the cache\n", o->targets,
-                now_ms() - t2, hits, m->cuda.nimages);
-    if (m && o->time)
-        fprintf(errf, "sheaf: compile of %s: frontend, weights and passes %.2f ms, %s backend %.2f ms\n", o->file,
-                t1 - t0, so.backend, t2 - t1);
     return m;
 }
 
@@ -499,40 +406,6 @@ static int cmd_compile(const options *o, FILE *out, FILE *errf)
         fprintf(errf, "sheaf: package %s written in %.2f ms\n", o->output, now_ms() - t0);
     sf_model_free(m);
     return st == SF_OK ? 0 : fail_line(errf, &e);
-}
-
-/* --check on a model or IR file: the interpreter on the unoptimised graph,
- * the oracle for the passes and the backend together */
-static sf_status check_against_o0(const options *o, sf_model *m, int64_t batch, const sf_tensor_set *in,
-                                  const sf_tensor_set *res, FILE *out, FILE *errf, sf_error *e)
-{
-    options b = *o;
-    b.pipe = (sf_pipeline_opts){.opt_level = 0};
-    b.backend = "interp";
-    b.time = b.stats = false;
-    sf_model *ref = open_model(&b, out, errf, e);
-    sf_tensor_set *want = sf_tensors_new();
-    sf_status st = !ref ? e->code : want ? sf_model_run_sets(ref, batch, in, want, e) : SF_ERR_NOMEM;
-    size_t n = m->g->outputs.len;
-    const float **got = calloc(n + 1, sizeof *got), **wanted = calloc(n + 1, sizeof *wanted);
-    if (st == SF_OK && (!got || !wanted))
-        st = sf_fail(e, SF_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; st == SF_OK && i < n; i++) {
-        char name[32];
-        sf_output_name(m->g, i, name, sizeof name);
-        const sf_tensor *a = sf_tensors_get(res, name), *w = sf_tensors_get(want, name);
-        if (!a || !w || sf_tensor_numel(a) != sf_tensor_numel(w))
-            st = sf_fail(e, SF_ERR_RUNTIME, "check: output '%s' is missing or mis-shaped in one of the runs", name);
-        else
-            got[i] = a->data, wanted[i] = w->data;
-    }
-    if (st == SF_OK)
-        st = sf_compare_outputs(m->g, batch, m->gpu ? "cuda" : m->cpu ? "cpu" : "interpreter",
-                                "interpreter on -O0 IR", got, wanted, e);
-    free(got), free(wanted);
-    sf_tensors_free(want);
-    sf_model_free(ref);
-    return st;
 }
 
 static int cmd_run(const options *o, FILE *out, FILE *errf)
@@ -560,9 +433,7 @@ static int cmd_run(const options *o, FILE *out, FILE *errf)
         st = sf_model_run_sets(m, batch, in, res, &e); /* sf_run picks the GPU, the CPU or the interpreter */
     if (st == SF_OK && o->time)
         fprintf(errf, "sheaf: run at batch %lld: %.3f ms (%s)\n", (long long)batch, now_ms() - t0,
-                m->gpu ? "cuda" : m->cpu ? "cpu" : "interpreter");
-    if (st == SF_OK && o->check && !has_suffix(o->file, ".sheaf"))
-        st = check_against_o0(o, m, batch, in, res, out, errf, &e);
+                sf_model_backend(m));
     if (st == SF_OK && o->check)
         fprintf(errf, "sheaf: check: every output agrees with the interpreter's at batch %lld\n", (long long)batch);
     if (st == SF_OK && o->output)
@@ -608,7 +479,7 @@ static int cmd_bench(const options *o, FILE *out, FILE *errf)
     sf_model *m = open_model(o, out, errf, &e), *o0 = NULL;
     if (m && !has_suffix(o->file, ".sheaf")) { /* the baselines: no passes */
         options b = *o;
-        b.pipe = (sf_pipeline_opts){.opt_level = 0};
+        b.opt_level = 0, b.passes = b.print_after = NULL, b.print_after_all = b.verify_each = b.time_passes = false;
         b.time = false;
         o0 = open_model(&b, out, errf, &e);
         if (!o0) {
@@ -651,7 +522,7 @@ int sf_tool_main(int argc, char **argv, FILE *out, FILE *errf)
         return cmd_version(out);
     options o = {0};
     o.strict = true;
-    o.pipe.opt_level = 2;
+    o.opt_level = 2;
     static const struct { const char *name; int (*fn)(const options *, FILE *, FILE *); } cmds[] = {
         {"ir", cmd_ir}, {"run", cmd_run}, {"compile", cmd_compile}, {"bench", cmd_bench}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)

@@ -1,0 +1,220 @@
+/* The one compile driver: source text to a model. The frontend (a .py
+ * model file) or the IR parser (.sfir), the weights checked against the
+ * parameters, the pass pipeline with every option of sf_options, the
+ * reference kept for sf_options.check, the backend, and CUDA code ahead of
+ * time. The command line (tools/cli.c), the builder and host programs all
+ * come through here. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "frontend/frontend.h"
+#include "frontend/safetensors.h"
+#include "ir/fileio.h"
+#include "passes/memplan.h"
+#include "passes/pass.h"
+#include "runtime/cuda_runtime.h"
+#include "runtime/model.h"
+
+static bool has_suffix(const char *s, const char *suf)
+{
+    size_t n = strlen(s), k = strlen(suf);
+    return n >= k && strcmp(s + n - k, suf) == 0;
+}
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static FILE *log_of(const sf_options *o) { return o->log ? o->log : stderr; }
+
+sf_tensor_set *sf_gather_weights(const sf_graph *g, const sf_py_model *py, const sf_options *o, sf_error *err)
+{
+    sf_tensor_set *w = sf_tensors_new();
+    sf_status st = w ? SF_OK : sf_fail(err, SF_ERR_NOMEM, "out of memory");
+    if (st == SF_OK && o->weights) {
+        const sf_tensor_set *src = o->weights->set;
+        for (size_t i = 0; st == SF_OK && i < src->tensors.len; i++) {
+            const sf_tensor *t = src->tensors.items[i];
+            if (!sf_tensors_add(w, src->names.items[i], t->rank, t->dim, t->data, err))
+                st = err ? err->code : SF_ERR_NOMEM;
+        }
+    }
+    if (st == SF_OK && o->weights_file)
+        st = sf_st_load(o->weights_file, w, err);
+    bool seeded = !o->weights && !o->weights_file;
+    if (st == SF_OK && seeded)
+        st = py ? sf_py_init_weights(py, o->seed, w, err) : sf_init_weights(g, o->seed, w, err);
+    /* given weights are a state_dict: every key, as load_state_dict; seeded
+     * ones are what forward uses (a submodule it never calls needs none) */
+    if (st == SF_OK)
+        st = py && !seeded ? sf_py_check_weights(py, w, !o->allow_extra_weights, err)
+                           : sf_check_weights(g, w, o->allow_extra_weights, err);
+    if (st != SF_OK) {
+        sf_tensors_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+/* The options that are refused before any work, each by its name. */
+static sf_status check_options(const sf_options *o, sf_error *err)
+{
+    if (sf_check_precision(o->precision, err) != SF_OK)
+        return err ? err->code : SF_ERR_INVALID_ARG;
+    if (o->hfuse_min_branches < 0 || o->hfuse_min_branches == 1 || o->hfuse_min_branches > (1 << 30))
+        return sf_fail(err, SF_ERR_INVALID_ARG, "hfuse_min_branches: %d: expected 0 (the default, 2) or at least 2",
+                       o->hfuse_min_branches);
+    if (o->max_nodes < 0)
+        return sf_fail(err, SF_ERR_INVALID_ARG, "max_nodes: %lld: expected 0 (the default) or a positive count",
+                       o->max_nodes);
+    if (o->threads < 0 || o->threads > 1024)
+        return sf_fail(err, SF_ERR_INVALID_ARG, "threads: %d: expected 0 (one per CPU) to 1024", o->threads);
+    return SF_OK;
+}
+
+/* frontend or parser: the graph, and for a model file what its weights
+ * are checked against */
+static sf_graph *read_source(const char *text, size_t len, const char *name, const sf_options *o, sf_py_model **pm,
+                             sf_error *err)
+{
+    double t0 = now_ms();
+    *pm = NULL;
+    if (has_suffix(name, ".py")) {
+        sf_py_options po = {o->model, o->inputs, o->ninputs, o->consts, o->nconsts, o->max_nodes};
+        *pm = sf_py_compile(name, text, len, &po, err);
+        if (*pm && o->time)
+            fprintf(log_of(o), "sheaf: frontend of %s: parse %.2f ms, __init__ %.2f ms, trace %.2f ms, %zu IR nodes\n",
+                    name, (*pm)->stats.parse_ms, (*pm)->stats.init_ms, (*pm)->stats.trace_ms,
+                    (*pm)->graph->nodes.len);
+        return *pm ? (*pm)->graph : NULL;
+    }
+    if (o->model || o->ninputs || o->nconsts) {
+        sf_fail(err, SF_ERR_INVALID_ARG, "%s: model, inputs and consts (--model, --input, --const) apply to .py "
+                                         "model files", name);
+        return NULL;
+    }
+    sf_graph *g = sf_parse(text, len, name, err);
+    if (g && o->time)
+        fprintf(log_of(o), "sheaf: parse of %s: %.2f ms, %zu IR nodes\n", name, now_ms() - t0, g->nodes.len);
+    return g;
+}
+
+/* The unoptimised graph, for sf_options.check: a copy made by the
+ * rewriter, so it is verified like any pass's result. */
+static sf_graph *clone_graph(const sf_graph *g, sf_error *err)
+{
+    sf_rewriter rw;
+    sf_module copy = {0};
+    sf_status st = sf_rw_begin(&rw, g, err);
+    for (size_t i = 0; st == SF_OK && i < g->nodes.len; i++) {
+        const sf_node *n = g->nodes.items[i];
+        if (sf_op_cls(n->op) != SF_OPCLS_SOURCE)
+            st = sf_rw_copy(&rw, n, err);
+    }
+    if (st != SF_OK) {
+        sf_rw_abort(&rw);
+        return NULL;
+    }
+    return sf_rw_finish(&rw, &copy, err) == SF_OK ? copy.g : NULL;
+}
+
+static sf_status run_passes(sf_module *mod, const sf_options *o, sf_error *err)
+{
+    FILE *dump = o->dump ? o->dump : stdout;
+    bool all = o->print_after && !strcmp(o->print_after, "all");
+    sf_pipeline_opts pipe = {.opt_level = o->unoptimised ? 0 : 2,
+                             .passes = o->passes,
+                             .verify_each = o->verify_each,
+                             .print_after_all = all,
+                             .print_after = all ? NULL : o->print_after,
+                             .time_passes = o->time_passes,
+                             .print_to = o->print_after ? dump : log_of(o)};
+    mod->hfuse_min_branches = o->hfuse_min_branches;
+    mod->hfuse_max_bytes = o->hfuse_max_bytes;
+    return sf_run_pipeline(mod, &pipe, err);
+}
+
+sf_model *sf_compile_text(const char *text, size_t len, const char *name, const sf_options *o, sf_error *err)
+{
+    static const sf_options none = {0};
+    if (!o)
+        o = &none;
+    if (!text || !name) {
+        sf_fail(err, SF_ERR_INVALID_ARG, "sf_compile_text: null argument");
+        return NULL;
+    }
+    if (check_options(o, err) != SF_OK)
+        return NULL;
+    if (!has_suffix(name, ".py") && !has_suffix(name, ".sfir")) {
+        sf_fail(err, SF_ERR_INVALID_ARG, "%s: unknown kind of source (expected a name ending in .py or .sfir)", name);
+        return NULL;
+    }
+    double t0 = now_ms();
+    sf_py_model *pm;
+    sf_graph *g = read_source(text, len, name, o, &pm, err);
+    sf_tensor_set *w = g ? sf_gather_weights(g, pm, o, err) : NULL;
+    if (pm)
+        pm->graph = NULL; /* ours now */
+    sf_py_model_free(pm);
+    sf_graph *ref = w && o->check ? clone_graph(g, err) : NULL;
+    sf_module mod = {.g = g, .weights = w};
+    if (!w || (o->check && !ref) || run_passes(&mod, o, err) != SF_OK) {
+        sf_graph_free(mod.g);
+        sf_graph_free(ref);
+        sf_tensors_free(w);
+        return NULL;
+    }
+    double t1 = now_ms();
+    sf_model *m = sf_model_from_parts(mod.g, w, o, err);
+    double t2 = now_ms(); /* the backend's time ends here */
+    if (m)
+        m->ref = ref;
+    else
+        sf_graph_free(ref);
+    int hits = 0;
+    if (m && o->targets && sf_cuda_build(m->g, o->targets, !o->no_cache, &m->cuda, &hits, err) != SF_OK) {
+        sf_model_free(m);
+        return NULL;
+    }
+    if (m && o->targets && o->time)
+        fprintf(log_of(o), "sheaf: CUDA code for %s (NVRTC): %.2f ms, %d of %d images from the cache\n", o->targets,
+                now_ms() - t2, hits, m->cuda.nimages);
+    if (m && o->time)
+        fprintf(log_of(o), "sheaf: compile of %s: frontend, weights and passes %.2f ms, %s backend %.2f ms\n", name,
+                t1 - t0, sf_model_backend(m), t2 - t1);
+    return m;
+}
+
+sf_model *sf_compile_file(const char *path, const sf_options *o, sf_error *err)
+{
+    if (!path) {
+        sf_fail(err, SF_ERR_INVALID_ARG, "sf_compile_file: null path");
+        return NULL;
+    }
+    char *text;
+    size_t len;
+    if (sf_read_file(path, &text, &len, err) != SF_OK)
+        return NULL;
+    sf_model *m = sf_compile_text(text, len, path, o, err);
+    free(text);
+    return m;
+}
+
+sf_status sf_model_write_ir(const sf_model *m, const char *format, FILE *out, sf_error *err)
+{
+    if (!m || !format || !out)
+        return sf_fail(err, SF_ERR_INVALID_ARG, "sf_model_write_ir: null argument");
+    if (!strcmp(format, "text"))
+        sf_print(m->g, out);
+    else if (!strcmp(format, "dot"))
+        sf_print_dot(m->g, out);
+    else if (!strcmp(format, "stats"))
+        return sf_print_stats(m->g, out, err);
+    else
+        return sf_fail(err, SF_ERR_INVALID_ARG, "sf_model_write_ir: format '%s': expected text, dot or stats", format);
+    return ferror(out) ? sf_fail(err, SF_ERR_IO, "sf_model_write_ir: write failed") : SF_OK;
+}
