@@ -505,31 +505,6 @@ static void chain_block(emit *e, void *ctx, int rows, LLVMValueRef m0, LLVMValue
         rows_block(e, &c->second, rows, zero, m0, g); /* from the stack buffer */
 }
 
-bool em_chain_fits(const sf_node *const *nodes, int count)
-{
-    if (count < 2 || (nodes[0]->op != SF_OP_LINEAR && nodes[0]->op != SF_OP_GROUPED_LINEAR))
-        return false;
-    const sf_node *a = nodes[0], *z = nodes[count - 1];
-    bool epilogue_only = true;
-    for (int k = 1; k < count; k++)
-        epilogue_only &= (sf_op_cls(nodes[k]->op) == SF_OPCLS_UNARY);
-    if (epilogue_only)
-        return a->in[0]->type.dtype == SF_F32;
-    bool ga = a->op == SF_OP_GROUPED_LINEAR, gz = z->op == SF_OP_GROUPED_LINEAR;
-    if (!(a->op == SF_OP_LINEAR || ga) || !(z->op == SF_OP_LINEAR || gz) || ga != gz)
-        return false;
-    if ((gz && sf_attr_shared(z)) || a->in[0]->type.dtype != SF_F32)
-        return false;
-    const sf_type *wa = &a->in[1]->type, *wz = &z->in[1]->type;
-    int64_t H = wa->dim[ga ? 1 : 0];
-    if ((ga && wa->dim[0] != wz->dim[0]) || H > 4096)
-        return false;
-    for (int k = 1; k < count - 1; k++)
-        if (sf_op_cls(nodes[k]->op) != SF_OPCLS_UNARY)
-            return false;
-    return true;
-}
-
 void em_chain(emit *e, const sf_node *const *nodes, int count)
 {
     const sf_node *a = nodes[0], *z = nodes[count - 1];

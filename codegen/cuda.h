@@ -4,20 +4,19 @@
 #ifndef SF_CUDA_H
 #define SF_CUDA_H
 
-#include "ir/ir.h"
+#include "codegen/plan.h"
 
-/* Kernel k of a source is `extern "C" __global__ void sheaf_k<k>(float
- * *const *args, long long B)`: args (in device memory) holds the node's
- * operands, then its results, each already offset by sf_kernel_arg_offset;
- * the kernel covers work items [0, sf_cuda_extent(n, B)) with a grid-stride
- * loop, so any grid size is correct. Nodes with the same
- * sf_kernel_signature share a kernel. */
+/* The source holds one kernel per code of the kernel plan (codegen/plan.h):
+ * kernel c is `extern "C" __global__ void sheaf_k<c>(float *const *args,
+ * long long B)`, and args (in device memory) are the plan kernel's
+ * arguments, each already offset as the plan says; the kernel covers work
+ * items [0, sf_cuda_kernel_extent(plan, kernel, B)) with a grid-stride
+ * loop, so any grid size is correct. */
 typedef struct sf_cuda_source {
     char *text; /* NUL-terminated CUDA C */
     size_t len;
-    int *kernel_of; /* node index -> kernel number; -1: no kernel (inputs, params, views) */
-    size_t nnodes;
-    int nkernels;
+    sf_plan plan; /* what the source was made from: plan.kernels[i].code is its kernel */
+    int nkernels; /* = plan.ncodes */
 } sf_cuda_source;
 
 #define SF_CUDA_BLOCK 256 /* threads per block every kernel is written for */
@@ -25,6 +24,7 @@ typedef struct sf_cuda_source {
 sf_status sf_cuda_emit(const sf_graph *g, sf_cuda_source *src, sf_error *err);
 void sf_cuda_source_free(sf_cuda_source *src);
 int64_t sf_cuda_extent(const sf_node *n, int64_t B);
+int64_t sf_cuda_kernel_extent(const sf_plan *p, const sf_plan_kernel *k, int64_t B);
 /* Whether op has a CUDA kernel of its own (sources and views need none). */
 bool sf_cuda_supports(sf_opcode op);
 

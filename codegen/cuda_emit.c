@@ -104,22 +104,52 @@ static void k_binary(FILE *f, const sf_node *n)
     fputs("];\n", f);
 }
 
-/* linear: t = (row, o); grouped: t = (row, g, o); x·Wᵀ + b in k order */
-static void k_product(FILE *f, const sf_node *n)
+/* a linear or grouped product's shape */
+typedef struct dims {
+    long long G, O, I;
+    bool per_group; /* x holds one slice per group */
+} dims;
+
+static dims dims_of(const sf_node *n)
 {
-    bool grouped = n->op == SF_OP_GROUPED_LINEAR, per_group = grouped && !sf_attr_shared(n);
+    bool grouped = n->op == SF_OP_GROUPED_LINEAR;
     const sf_type *wt = &n->in[1]->type;
-    long long G = grouped ? wt->dim[0] : 1, O = wt->dim[grouped ? 1 : 0], I = wt->dim[grouped ? 2 : 1];
-    fprintf(f, "        const long long o = t %% %lldLL, g = (t / %lldLL) %% %lldLL, m = t / %lldLL;\n", O, O, G, O * G);
-    fprintf(f, "        const float *x = args[0] + (m * %lldLL + g * %lldLL) * %lldLL;\n", per_group ? G : 1,
-            per_group ? 1LL : 0LL, I);
-    fprintf(f, "        const float *w = args[1] + (g * %lldLL + o) * %lldLL;\n", O, I);
-    fputs("        float acc = 0.0f;\n", f);
-    if (n->nin > 2)
-        fprintf(f, "        acc = args[2][g * %lldLL + o];\n", O);
-    fprintf(f, "        for (long long k = 0; k < %lldLL; k++)\n            acc = fmaf(x[k], w[k], acc);\n", I);
+    return (dims){grouped ? wt->dim[0] : 1, wt->dim[grouped ? 1 : 0], wt->dim[grouped ? 2 : 1],
+                  grouped && !sf_attr_shared(n)};
+}
+
+/* acc = x·W[g, o] + b[g, o] in k order, W and b from args[wa], args[ba] (ba < 0: none) */
+static void put_dot(FILE *f, dims d, const char *x, int wa, int ba)
+{
+    fprintf(f, "        const float *w = args[%d] + (g * %lldLL + o) * %lldLL;\n", wa, d.O, d.I);
+    if (ba >= 0)
+        fprintf(f, "        float acc = args[%d][g * %lldLL + o];\n", ba, d.O);
+    else
+        fputs("        float acc = 0.0f;\n", f);
+    fprintf(f, "        for (long long k = 0; k < %lldLL; k++)\n            acc = fmaf(%s[k], w[k], acc);\n", d.I, x);
+}
+
+static void put_x(FILE *f, dims d)
+{
+    fprintf(f, "        const float *x = args[0] + (m * %lldLL + g * %lldLL) * %lldLL;\n", d.per_group ? d.G : 1,
+            d.per_group ? 1LL : 0LL, d.I);
+}
+
+/* linear: t = (row, o); grouped: t = (row, g, o); x·Wᵀ + b in k order,
+ * then a chain's epilogue (unary ops) before the store */
+static void product_body(FILE *f, const sf_node *n, const sf_node *const *epilogue, int nepilogue)
+{
+    dims d = dims_of(n);
+    fprintf(f, "        const long long o = t %% %lldLL, g = (t / %lldLL) %% %lldLL, m = t / %lldLL;\n", d.O, d.O, d.G,
+            d.O * d.G);
+    put_x(f, d);
+    put_dot(f, d, "x", 1, n->nin > 2 ? 2 : -1);
+    for (int k = 0; k < nepilogue; k++)
+        fprintf(f, "        acc = %s(acc);\n", unary_fn(epilogue[k]->op));
     fprintf(f, "        args[%d][t] = acc;\n", n->nin);
 }
+
+static void k_product(FILE *f, const sf_node *n) { product_body(f, n, NULL, 0); }
 
 /* matmul: a [..., M, K] · b [..., K, N], leading dims broadcast */
 static void k_matmul(FILE *f, const sf_node *n)
@@ -480,25 +510,93 @@ static void kernel_body(FILE *f, const sf_node *n, int k)
         rules[n->op].body(f, n);
 }
 
+/* kernel k's head, to where its work count goes: `total = ` */
+static void kernel_open(FILE *f, const char *what, int k)
+{
+    fprintf(f, "\n/* %s */\nextern \"C\" __global__ void __launch_bounds__(%d) sheaf_k%d(float *const *__restrict__ args, "
+               "long long B)\n{\n    (void)B;\n    const long long total = ",
+            what, SF_CUDA_BLOCK, k);
+}
+
+static void kernel_loop(FILE *f)
+{
+    fputs(";\n    for (long long t = (long long)blockIdx.x * blockDim.x + threadIdx.x; t < total;\n"
+          "         t += (long long)gridDim.x * blockDim.x) {\n",
+          f);
+}
+
 static void emit_kernel(FILE *f, const sf_node *n, int k)
 {
     if (rules[n->op].table)
         rules[n->op].table(f, n, k);
-    fprintf(f, "\n/* %s */\nextern \"C\" __global__ void __launch_bounds__(%d) sheaf_k%d(float *const *__restrict__ args, "
-               "long long B)\n{\n    (void)B;\n    const long long total = ",
-            sf_ops[n->op].name, SF_CUDA_BLOCK, k);
+    kernel_open(f, sf_ops[n->op].name, k);
     const sf_type *t;
     int span[2][2], count = work_spans(n, &t, span);
-    for (int k = 0; k < count; k++) {
-        if (k)
+    for (int s = 0; s < count; s++) {
+        if (s)
             fputc('*', f);
-        put_prod(f, t, span[k][0], span[k][1]);
+        put_prod(f, t, span[s][0], span[s][1]);
     }
-    fputs(";\n    for (long long t = (long long)blockIdx.x * blockDim.x + threadIdx.x; t < total;\n"
-          "         t += (long long)gridDim.x * blockDim.x) {\n",
-          f);
+    kernel_loop(f);
     kernel_body(f, n, k);
     fputs("    }\n}\n", f);
+}
+
+/* ---- chains of the kernel plan ---- */
+
+static int x_rank_rows(const sf_node *n) { return n->in[0]->type.rank - (dims_of(n).per_group ? 2 : 1); }
+
+/* product -> unary ops -> product of the same groups: t = (row, g), the
+ * group's hidden vector in the thread's own memory; args: the first
+ * product's operands, the second's weight and bias, its result */
+static void chain_body(FILE *f, const sf_node *const *nodes, int count)
+{
+    const sf_node *a = nodes[0], *z = nodes[count - 1];
+    dims d = dims_of(a), e = dims_of(z);
+    int wz = a->nin, bz = z->nin > 2 ? wz + 1 : -1, out = a->nin + z->nin - 1;
+    fprintf(f, "        const long long g = t %% %lldLL, m = t / %lldLL;\n", d.G, d.G);
+    put_x(f, d);
+    fprintf(f, "        float h[%lld];\n        for (long long o = 0; o < %lldLL; o++) {\n", d.O, d.O);
+    put_dot(f, d, "x", 1, a->nin > 2 ? 2 : -1);
+    for (int k = 1; k < count - 1; k++)
+        fprintf(f, "        acc = %s(acc);\n", unary_fn(nodes[k]->op));
+    fputs("        h[o] = acc;\n        }\n", f);
+    fprintf(f, "        for (long long o = 0; o < %lldLL; o++) {\n", e.O);
+    put_dot(f, e, "h", wz, bz);
+    fprintf(f, "        args[%d][(m * %lldLL + g) * %lldLL + o] = acc;\n        }\n", out, d.G, e.O);
+}
+
+static bool two_products(const sf_node *const *nodes, int count)
+{
+    return sf_op_cls(nodes[count - 1]->op) != SF_OPCLS_UNARY;
+}
+
+static void emit_chain(FILE *f, const sf_node *const *nodes, int count, int k)
+{
+    const sf_node *a = nodes[0];
+    kernel_open(f, two_products(nodes, count) ? "chain: product, activations, product" : "chain: product, epilogue", k);
+    if (two_products(nodes, count)) {
+        put_prod(f, &a->in[0]->type, 0, x_rank_rows(a));
+        fprintf(f, "*%lldLL", dims_of(a).G);
+    } else {
+        put_prod(f, &a->out[0]->type, 0, a->out[0]->type.rank);
+    }
+    kernel_loop(f);
+    if (two_products(nodes, count))
+        chain_body(f, nodes, count);
+    else
+        product_body(f, a, nodes + 1, count - 1);
+    fputs("    }\n}\n", f);
+}
+
+int64_t sf_cuda_kernel_extent(const sf_plan *p, const sf_plan_kernel *pk, int64_t B)
+{
+    const sf_node *nodes[64];
+    int count = sf_plan_members(p, pk, nodes);
+    const sf_node *a = nodes[0];
+    if (count > 1 && two_products(nodes, count))
+        return sf_dims_at(&a->in[0]->type, 0, x_rank_rows(a), B) * dims_of(a).G;
+    return sf_cuda_extent(a, B); /* a node, or a product whose epilogue adds no work */
 }
 
 static sf_status unsupported(const sf_node *n, sf_error *err)
@@ -514,43 +612,29 @@ static sf_status unsupported(const sf_node *n, sf_error *err)
 sf_status sf_cuda_emit(const sf_graph *g, sf_cuda_source *src, sf_error *err)
 {
     memset(src, 0, sizeof *src);
-    src->nnodes = g->nodes.len;
-    src->kernel_of = malloc(sizeof *src->kernel_of * (g->nodes.len + 1));
-    char **sigs = calloc(g->nodes.len + 1, sizeof *sigs);
-    FILE *f = open_memstream(&src->text, &src->len);
-    sf_map seen = {0};
-    sf_status st = src->kernel_of && sigs && f ? SF_OK : sf_fail(err, SF_ERR_NOMEM, "cuda backend: out of memory");
+    sf_status st = sf_plan_build(g, &src->plan, err);
+    if (st != SF_OK)
+        return st;
+    const sf_plan *p = &src->plan;
+    for (size_t i = 0; i < g->nodes.len && st == SF_OK; i++)
+        if (has_kernel(g->nodes.items[i]))
+            st = unsupported(g->nodes.items[i], err);
+    FILE *f = st == SF_OK ? open_memstream(&src->text, &src->len) : NULL;
+    if (st == SF_OK && !f)
+        st = sf_fail(err, SF_ERR_NOMEM, "cuda backend: out of memory");
     if (st == SF_OK)
         fputs(prelude, f);
-    for (size_t i = 0; st == SF_OK && i < g->nodes.len; i++) {
-        const sf_node *n = g->nodes.items[i];
-        src->kernel_of[i] = -1;
-        if (!has_kernel(n))
-            continue;
-        if ((st = unsupported(n, err)) != SF_OK)
-            break;
-        if (!(sigs[i] = sf_kernel_signature(n))) {
-            st = sf_fail(err, SF_ERR_NOMEM, "cuda backend: out of memory");
-            break;
-        }
-        void *known = sf_map_get(&seen, sigs[i]);
-        if (known) {
-            src->kernel_of[i] = (int)(intptr_t)known - 1;
-            continue;
-        }
-        src->kernel_of[i] = src->nkernels++;
-        if (!sf_map_put(&seen, sigs[i], (void *)(intptr_t)src->nkernels)) {
-            st = sf_fail(err, SF_ERR_NOMEM, "cuda backend: out of memory");
-            break;
-        }
-        emit_kernel(f, n, src->kernel_of[i]);
+    for (int c = 0; st == SF_OK && c < p->ncodes; c++) {
+        const sf_node *nodes[64];
+        int count = sf_plan_members(p, &p->kernels[p->code_kernel[c]], nodes);
+        if (count > 1)
+            emit_chain(f, nodes, count, c);
+        else
+            emit_kernel(f, nodes[0], c);
     }
+    src->nkernels = p->ncodes;
     if (f && fclose(f) != 0 && st == SF_OK)
         st = sf_fail(err, SF_ERR_NOMEM, "cuda backend: out of memory");
-    sf_map_free(&seen);
-    for (size_t i = 0; sigs && i < g->nodes.len; i++)
-        free(sigs[i]);
-    free(sigs);
     if (st != SF_OK)
         sf_cuda_source_free(src);
     return st;
@@ -559,6 +643,6 @@ sf_status sf_cuda_emit(const sf_graph *g, sf_cuda_source *src, sf_error *err)
 void sf_cuda_source_free(sf_cuda_source *src)
 {
     free(src->text);
-    free(src->kernel_of);
+    sf_plan_free(&src->plan);
     memset(src, 0, sizeof *src);
 }

@@ -48,6 +48,10 @@ sf_status sf_cpu_exec(sf_cpu_model *m, int64_t batch, const float *const *inputs
                       float *const *outputs, sf_error *err);
 /* The graph the model runs (its own copy). */
 const sf_graph *sf_cpu_graph(const sf_cpu_model *m);
+/* The kernel plan it runs (codegen/plan.h), and how many distinct kernels
+ * it compiled and linked for it. */
+const struct sf_plan *sf_cpu_plan(const sf_cpu_model *m);
+int sf_cpu_linked_kernels(const sf_cpu_model *m);
 /* Whether large dense products call OpenBLAS (found at configure time),
  * and a switch to keep them in generated code (for comparisons). */
 bool sf_cpu_has_blas(void);

@@ -21,25 +21,6 @@
 #define SPLIT_MIN_FLOPS 2e5
 #define SPLIT_MIN_BYTES (64 * 1024)
 
-static double value_bytes(const sf_value *v, int64_t batch)
-{
-    size_t numel;
-    return sf_type_numel(&v->type, batch, &numel) ? 4.0 * (double)numel : 0;
-}
-
-/* what kernel [first .. last] reads and writes: first's operands, the rest of last's */
-static double kernel_bytes(const sf_node *first, const sf_node *last, int64_t batch)
-{
-    double bytes = 0;
-    for (int k = 0; k < first->nin; k++)
-        bytes += value_bytes(first->in[k], batch);
-    for (int k = first == last ? first->nin : 1; k < last->nin; k++)
-        bytes += value_bytes(last->in[k], batch);
-    for (int k = 0; k < last->nout; k++)
-        bytes += value_bytes(last->out[k], batch);
-    return bytes;
-}
-
 void sf_cpu_set_poison(sf_cpu_model *m, bool on) { m->poison = on; }
 
 /* every activation byte NaN (all bits set: a quiet NaN), and the bytes
@@ -88,7 +69,7 @@ int sf_cpu_threads(const sf_cpu_model *m) { return m->threads; }
 bool sf_cpu_planned_bytes(const sf_cpu_model *m, int64_t batch, size_t *bytes)
 {
     size_t rows;
-    return !sf_mul_overflow(m->plan.row_bytes, (size_t)batch, &rows) && !sf_add_overflow(rows, m->plan.fixed_bytes, bytes);
+    return !sf_mul_overflow(m->plan.mem.row_bytes, (size_t)batch, &rows) && !sf_add_overflow(rows, m->plan.mem.fixed_bytes, bytes);
 }
 
 size_t sf_cpu_arena_bytes(const sf_cpu_model *m) { return m->arena_cap; }
@@ -109,23 +90,6 @@ static sf_status ensure_arena(sf_cpu_model *m, int64_t batch, sf_error *err)
     m->arena = a;
     m->arena_cap = need;
     return SF_OK;
-}
-
-/* where each node's operand and result pointers go: one array for all */
-static sf_status lay_out_args(sf_cpu_model *m, sf_error *err)
-{
-    const sf_graph *g = m->g;
-    size_t total = 0;
-    m->args_at = calloc(g->nodes.len + 1, sizeof *m->args_at);
-    for (size_t i = 0; m->args_at && i < g->nodes.len; i++) {
-        const sf_node *n = g->nodes.items[i];
-        m->args_at[i] = total;
-        total += (size_t)(n->nin + n->nout) + 8; /* a chain's kernel takes a few more */
-    }
-    m->args = m->args_at ? calloc(total + 1, sizeof *m->args) : NULL;
-    m->packed = calloc(g->nodes.len + 1, sizeof *m->packed);
-    m->packed_src = calloc(g->nodes.len + 1, sizeof *m->packed_src);
-    return m->args && m->packed && m->packed_src ? SF_OK : sf_fail(err, SF_ERR_NOMEM, "out of memory");
 }
 
 /* node i's product weight as its kernel reads it: packed once for the
@@ -206,13 +170,41 @@ static void run_piece(void *ctx, int64_t lo, int64_t hi)
     c->fn(c->args, c->batch, lo, hi);
 }
 
-static void place(sf_cpu_model *m, const sf_value *v, int64_t batch)
+/* every value's address for this run: inputs and parameters where the
+ * caller has them, activations in the arena by the plan, views after them
+ * in node order */
+static void set_addresses(sf_cpu_model *m, int64_t batch, const float *const *inputs, const float *const *params)
 {
-    const sf_memplan *p = &m->plan;
-    if (p->home[v->id] == SF_HOME_ROWS)
-        m->bufs[v->id] = (float *)(m->arena + p->offset[v->id] * (size_t)batch);
-    else if (p->home[v->id] == SF_HOME_FIXED)
-        m->bufs[v->id] = (float *)(m->arena + p->row_bytes * (size_t)batch + p->offset[v->id]);
+    const sf_graph *g = m->g;
+    const sf_memplan *p = &m->plan.mem;
+    for (size_t i = 0; i < g->inputs.len; i++)
+        m->bufs[((const sf_value *)g->inputs.items[i])->id] = (float *)inputs[i];
+    for (size_t i = 0; i < g->params.len; i++)
+        m->bufs[((const sf_value *)g->params.items[i])->id] = (float *)params[i];
+    size_t rows = p->row_bytes * (size_t)batch;
+    for (size_t i = 0; i < m->nplaced; i++) {
+        int v = m->placed[i];
+        m->bufs[v] = (float *)(m->arena + (p->home[v] == SF_HOME_ROWS ? p->offset[v] * (size_t)batch
+                                                                      : rows + p->offset[v]));
+    }
+    for (size_t i = 0; i < m->nviews; i++)
+        m->bufs[m->views[i].out] = m->bufs[m->views[i].in];
+}
+
+/* kernel k's pointers: each argument's value, at its offset, packed where
+ * the kernel reads a packed weight */
+static float **kernel_args(sf_cpu_model *m, size_t k, int64_t batch, sf_error *err)
+{
+    const sf_plan_kernel *pk = &m->plan.kernels[k];
+    float **args = m->args + m->args_at[k];
+    const int *packs = m->packs + m->args_at[k];
+    for (int a = 0; a < pk->nargs; a++) {
+        const sf_plan_arg *arg = &pk->args[a];
+        args[a] = m->bufs[arg->value] + (int64_t)sf_linear_at(arg->offset, batch);
+        if (packs[a] >= 0 && !(args[a] = packed_weight(m, (size_t)packs[a], args[a], err)))
+            return NULL;
+    }
+    return args;
 }
 
 sf_status sf_cpu_exec(sf_cpu_model *m, int64_t batch, const float *const *inputs, const float *const *params,
@@ -221,9 +213,7 @@ sf_status sf_cpu_exec(sf_cpu_model *m, int64_t batch, const float *const *inputs
     const sf_graph *g = m->g;
     if (batch < 1)
         return sf_fail(err, SF_ERR_INVALID_ARG, "cpu backend: batch size must be at least 1");
-    sf_status st = m->args ? SF_OK : lay_out_args(m, err);
-    if (st == SF_OK)
-        st = ensure_arena(m, batch, err);
+    sf_status st = ensure_arena(m, batch, err);
     if (st != SF_OK)
         return st;
     if (!m->pool && !(m->pool = sf_pool_new(m->threads)))
@@ -231,50 +221,20 @@ sf_status sf_cpu_exec(sf_cpu_model *m, int64_t batch, const float *const *inputs
     int threads = sf_pool_threads(m->pool);
     if (m->poison)
         poison(m, batch);
-    for (size_t i = 0; i < g->inputs.len; i++)
-        m->bufs[((const sf_value *)g->inputs.items[i])->id] = (float *)inputs[i];
-    for (size_t i = 0; i < g->params.len; i++)
-        m->bufs[((const sf_value *)g->params.items[i])->id] = (float *)params[i];
-    for (size_t i = 0; i < g->nodes.len; i++) {
-        const sf_node *n = g->nodes.items[i];
-        if (sf_op_cls(n->op) == SF_OPCLS_SOURCE)
+    set_addresses(m, batch, inputs, params);
+    for (size_t k = 0; k < m->plan.nkernels; k++) {
+        const sf_plan_kernel *pk = &m->plan.kernels[k];
+        float **args = kernel_args(m, k, batch, err);
+        if (!args)
+            return SF_ERR_NOMEM;
+        const sf_node *a = g->nodes.items[pk->first];
+        double flops = sf_linear_at(pk->flops, batch);
+        if (pk->first == pk->last && blas_product(m, a, batch, flops, threads))
             continue;
-        if (sf_op_cls(n->op) == SF_OPCLS_VIEW) {
-            m->bufs[n->out[0]->id] = m->bufs[n->in[0]->id];
-            continue;
-        }
-        if (m->absorbed[i]) /* runs inside its chain's kernel */
-            continue;
-        float **args = m->args + m->args_at[i];
-        size_t first = i;
-        int at = 0;
-        double flops = sf_node_flops(n, batch);
-        while (m->chain_prev[first] >= 0) {
-            first = (size_t)m->chain_prev[first];
-            flops += sf_node_flops(g->nodes.items[first], batch);
-        }
-        const sf_node *a = g->nodes.items[first];
-        for (int k = 0; k < a->nin; k++) { /* a chain: its first node's operands, then the last one's weights */
-            args[at] = m->bufs[a->in[k]->id] + sf_kernel_arg_offset(a, k, batch);
-            if (em_packs_weight(a, k) && !(args[at] = packed_weight(m, first, args[at], err)))
-                return SF_ERR_NOMEM;
-            at++;
-        }
-        for (int k = 1; first != i && k < n->nin; k++) {
-            args[at] = m->bufs[n->in[k]->id];
-            if (em_packs_weight(n, k) && !(args[at] = packed_weight(m, i, args[at], err)))
-                return SF_ERR_NOMEM;
-            at++;
-        }
-        for (int k = 0; k < n->nout; k++) {
-            place(m, n->out[k], batch);
-            args[at++] = m->bufs[n->out[k]->id];
-        }
-        if (first == i && blas_product(m, n, batch, flops, threads))
-            continue;
-        call c = {m->kernels[i], args, batch};
-        int64_t extent = first != i ? em_chain_extent(a, batch) : em_extent(a, batch);
-        if (threads > 1 && extent > 1 && (flops >= SPLIT_MIN_FLOPS || kernel_bytes(a, n, batch) >= SPLIT_MIN_BYTES))
+        call c = {m->code[pk->code], args, batch};
+        int64_t extent = pk->first != pk->last ? em_chain_extent(a, batch) : em_extent(a, batch);
+        if (threads > 1 && extent > 1 &&
+            (flops >= SPLIT_MIN_FLOPS || sf_linear_at(pk->bytes, batch) >= SPLIT_MIN_BYTES))
             sf_pool_for(m->pool, run_piece, &c, extent, threads);
         else
             c.fn(args, batch, 0, extent);

@@ -94,141 +94,8 @@ static LLVMTargetMachineRef host_machine(sf_error *err)
     return tm;
 }
 
-/* the nodes of the chain ending at node i, first to last; their count */
-static int chain_nodes(const sf_cpu_model *m, size_t i, const sf_node **out)
-{
-    int n = 0;
-    for (int k = (int)i; k >= 0 && n < 64; k = m->chain_prev[k])
-        n++;
-    int at = n;
-    for (int k = (int)i; k >= 0 && at > 0; k = m->chain_prev[k])
-        out[--at] = m->g->nodes.items[k];
-    return n;
-}
-
-/* per-group weight floats of a product */
-static int64_t group_weights(const sf_node *n)
-{
-    const sf_type *w = &n->in[1]->type;
-    return n->op == SF_OP_GROUPED_LINEAR ? w->dim[1] * w->dim[2] : w->dim[0] * w->dim[1];
-}
-
-/* Fusion regions (vfuse's marks) whose nodes form product -> activations ->
- * product, one after the other in node order, each intermediate used once
- * and by the next: one kernel that keeps the intermediate on chip (small
- * per-group weights only: a large layer streams its weight per row block,
- * and the intermediate saved is small next to it). A product followed by
- * activations alone becomes one kernel that applies them before the
- * result leaves the cache. */
-static sf_status find_chains(sf_cpu_model *m, bool *unstored, sf_error *err)
-{
-    const sf_graph *g = m->g;
-    size_t nn = g->nodes.len;
-    const sf_uses *use = sf_fill_uses(g);
-    if (!use)
-        return sf_fail(err, SF_ERR_NOMEM, "out of memory");
-    const int *uses = use->count;
-    for (size_t i = 0; i < nn; i++)
-        m->chain_prev[i] = -1;
-    for (size_t i = 0; i < nn; i++) {
-        const sf_node *a = g->nodes.items[i];
-        if (!a->region || (a->op != SF_OP_LINEAR && a->op != SF_OP_GROUPED_LINEAR) || m->absorbed[i] ||
-            m->chain_prev[i] >= 0)
-            continue;
-        const sf_node *chain[64] = {a};
-        int len = 1;
-        size_t j = i + 1;
-        for (; j < nn && len < 63; j++) {
-            const sf_node *u = g->nodes.items[j], *prev = chain[len - 1];
-            if (u->region != a->region || u->nin < 1 || u->in[0] != prev->out[0] || uses[prev->out[0]->id] != 1)
-                break;
-            chain[len++] = u;
-            if (sf_op_cls(u->op) != SF_OPCLS_UNARY)
-                break;
-        }
-        /* a product and activations ending the region: the epilogue alone */
-        if (len >= 2 && !em_chain_fits(chain, len) && sf_op_cls(chain[len - 2]->op) == SF_OPCLS_UNARY &&
-            em_chain_fits(chain, len - 1))
-            len--;
-        bool second = len >= 2 && sf_op_cls(chain[len - 1]->op) != SF_OPCLS_UNARY;
-        if (len < 2 || !em_chain_fits(chain, len) ||
-            (second && group_weights(a) + group_weights(chain[len - 1]) > 32768))
-            continue;
-        for (int k = 0; k < len; k++) {
-            size_t at = i + (size_t)k;
-            if (k > 0)
-                m->chain_prev[at] = (int)at - 1;
-            if (k < len - 1) {
-                m->absorbed[at] = true;
-                unstored[chain[k]->out[0]->id] = true;
-            }
-        }
-    }
-    return SF_OK;
-}
-
-/* a chain's key: its nodes' signatures */
-static char *chain_signature(const sf_node *const *nodes, int count)
-{
-    char *sig = NULL;
-    size_t len = 0;
-    for (int k = 0; k < count; k++) {
-        char *part = sf_kernel_signature(nodes[k]);
-        char *grown = part ? realloc(sig, len + strlen(part) + 2) : NULL;
-        if (!grown) {
-            free(part);
-            free(sig);
-            return NULL;
-        }
-        sig = grown;
-        sprintf(sig + len, "%s%s", k ? "|" : "", part);
-        len = strlen(sig);
-        free(part);
-    }
-    return sig;
-}
-
-/* Node i's kernel number kid[i] (-1: no code) and one node per kernel:
- * nodes (and chains) with the same signature share a kernel. */
-static sf_status number_kernels(const sf_cpu_model *m, int *kid, size_t *rep, int *nkernels, sf_error *err)
-{
-    const sf_graph *g = m->g;
-    sf_map seen = {0};
-    sf_vec sigs = {0};
-    sf_status st = SF_OK;
-    *nkernels = 0;
-    for (size_t i = 0; st == SF_OK && i < g->nodes.len; i++) {
-        const sf_node *n = g->nodes.items[i];
-        kid[i] = -1;
-        if (sf_op_cls(n->op) == SF_OPCLS_SOURCE || sf_op_cls(n->op) == SF_OPCLS_VIEW || m->absorbed[i])
-            continue;
-        const sf_node *chain[64];
-        int len = chain_nodes(m, i, chain);
-        char *sig = len > 1 ? chain_signature(chain, len) : sf_kernel_signature(n);
-        if (!sig || !sf_vec_push(&sigs, sig)) {
-            free(sig);
-            st = sf_fail(err, SF_ERR_NOMEM, "out of memory");
-            break;
-        }
-        int *known = sf_map_get(&seen, sig);
-        if (known) {
-            kid[i] = *known;
-            continue;
-        }
-        rep[*nkernels] = i;
-        kid[i] = (*nkernels)++;
-        if (!sf_map_put(&seen, sig, &kid[i]))
-            st = sf_fail(err, SF_ERR_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < sigs.len; i++)
-        free(sigs.items[i]);
-    sf_vec_free(&sigs);
-    sf_map_free(&seen);
-    return st;
-}
-
-static sf_status emit_module(const sf_cpu_model *m, const size_t *rep, int nkernels, LLVMContextRef ctx,
-                             LLVMModuleRef mod, sf_error *err)
+/* one function k<code> per distinct kernel of the plan */
+static sf_status emit_module(const sf_cpu_model *m, LLVMContextRef ctx, LLVMModuleRef mod, sf_error *err)
 {
     emit e = {0};
     e.ctx = ctx;
@@ -240,11 +107,11 @@ static sf_status emit_module(const sf_cpu_model *m, const size_t *rep, int nkern
     LLVMTypeRef params[4] = {LLVMPointerType(e.ptr, 0), e.i64, e.i64, e.i64};
     e.kernel_type = LLVMFunctionType(LLVMVoidTypeInContext(ctx), params, 4, 0);
     sf_status st = SF_OK;
-    for (int k = 0; st == SF_OK && k < nkernels; k++) {
+    for (int k = 0; st == SF_OK && k < m->plan.ncodes; k++) {
         char name[32];
         snprintf(name, sizeof name, "k%d", k);
         const sf_node *chain[64];
-        int len = chain_nodes(m, rep[k], chain);
+        int len = sf_plan_members(&m->plan, &m->plan.kernels[m->plan.code_kernel[k]], chain);
         if (!(len > 1 ? em_chain_kernel(&e, chain, len, name) : em_kernel(&e, chain[0], name, err)))
             st = err ? err->code : SF_ERR_UNSUPPORTED;
     }
@@ -283,8 +150,42 @@ static sf_graph *copy_graph(const sf_graph *g, sf_error *err)
     return c;
 }
 
-/* a model with its graph copied, planned, and its kernels numbered */
-static sf_cpu_model *model_new(const sf_graph *g, int **kid, size_t **rep, int *nkernels, sf_error *err)
+/* where every kernel's pointers go, which are packed weights, which
+ * values live in the arena and which are views: all fixed by the plan, so
+ * a run only fills in addresses */
+static sf_status lay_out(sf_cpu_model *m, sf_error *err)
+{
+    const sf_plan *p = &m->plan;
+    const sf_graph *g = m->g;
+    size_t total = 0;
+    m->args_at = calloc(p->nkernels + 1, sizeof *m->args_at);
+    for (size_t k = 0; m->args_at && k < p->nkernels; k++)
+        m->args_at[k] = total, total += (size_t)p->kernels[k].nargs;
+    m->args = calloc(total + 1, sizeof *m->args);
+    m->packs = calloc(total + 1, sizeof *m->packs);
+    m->placed = calloc(g->values.len + 1, sizeof *m->placed);
+    m->views = calloc(g->nodes.len + 1, sizeof *m->views);
+    if (!m->args_at || !m->args || !m->packs || !m->placed || !m->views)
+        return sf_fail(err, SF_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k < p->nkernels; k++)
+        for (int a = 0; a < p->kernels[k].nargs; a++) {
+            const sf_plan_arg *arg = &p->kernels[k].args[a];
+            const sf_node *n = g->nodes.items[arg->node];
+            m->packs[m->args_at[k] + (size_t)a] = arg->index < n->nin && em_packs_weight(n, arg->index) ? arg->node : -1;
+        }
+    for (size_t v = 0; v < g->values.len; v++)
+        if (p->mem.home[v] == SF_HOME_ROWS || p->mem.home[v] == SF_HOME_FIXED)
+            m->placed[m->nplaced++] = (int)v;
+    for (size_t i = 0; i < g->nodes.len; i++) {
+        const sf_node *n = g->nodes.items[i];
+        if (sf_op_cls(n->op) == SF_OPCLS_VIEW)
+            m->views[m->nviews++] = (sf_cpu_view){n->out[0]->id, n->in[0]->id};
+    }
+    return SF_OK;
+}
+
+/* a model with its graph copied and planned */
+static sf_cpu_model *model_new(const sf_graph *g, sf_error *err)
 {
     pthread_once(&init_once, init_llvm);
     sf_cpu_model *m = calloc(1, sizeof *m);
@@ -296,39 +197,28 @@ static sf_cpu_model *model_new(const sf_graph *g, int **kid, size_t **rep, int *
     m->poison = getenv("SHEAF_POISON") && *getenv("SHEAF_POISON") && strcmp(getenv("SHEAF_POISON"), "0");
     m->g = copy_graph(g, err);
     size_t nn = m->g ? m->g->nodes.len + 1 : 0;
-    m->kernels = m->g ? calloc(nn, sizeof *m->kernels) : NULL;
     m->bufs = m->g ? calloc(m->g->values.len + 1, sizeof *m->bufs) : NULL;
-    *kid = m->g ? calloc(nn, sizeof **kid) : NULL;
-    *rep = m->g ? calloc(nn, sizeof **rep) : NULL;
-    m->chain_prev = m->g ? calloc(nn, sizeof *m->chain_prev) : NULL;
-    m->absorbed = m->g ? calloc(nn, sizeof *m->absorbed) : NULL;
-    bool *unstored = m->g ? calloc(m->g->values.len + 1, sizeof *unstored) : NULL;
+    m->packed = m->g ? calloc(nn, sizeof *m->packed) : NULL;
+    m->packed_src = m->g ? calloc(nn, sizeof *m->packed_src) : NULL;
     sf_status st = !m->g ? SF_ERR_PARSE
-                 : !m->kernels || !m->bufs || !*kid || !*rep || !m->chain_prev || !m->absorbed || !unstored
-                     ? sf_fail(err, SF_ERR_NOMEM, "out of memory")
-                     : SF_OK;
+                 : !m->bufs || !m->packed || !m->packed_src ? sf_fail(err, SF_ERR_NOMEM, "out of memory")
+                                                            : SF_OK;
     if (st == SF_OK)
-        st = find_chains(m, unstored, err);
+        st = sf_plan_build(m->g, &m->plan, err);
     if (st == SF_OK)
-        st = sf_memplan_build_for(m->g, SF_PLAN_CONTIGUOUS, unstored, &m->plan, err);
-    free(unstored);
-    if (st == SF_OK)
-        st = number_kernels(m, *kid, *rep, nkernels, err);
+        st = lay_out(m, err);
     if (st != SF_OK) {
-        free(*kid);
-        free(*rep);
-        *kid = NULL, *rep = NULL;
         sf_cpu_free(m);
         return NULL;
     }
     return m;
 }
 
-static sf_status link_object_unguarded(sf_cpu_model *m, const int *kid, int nkernels, sf_error *err);
+static sf_status link_object_unguarded(sf_cpu_model *m, sf_error *err);
 
 /* links the object into a fresh JIT and finds every kernel; an LLVM fatal
  * error on the way is this call's error */
-static sf_status link_object(sf_cpu_model *m, const int *kid, int nkernels, sf_error *err)
+static sf_status link_object(sf_cpu_model *m, sf_error *err)
 {
     if (sf_elf_uses_tls(m->object, m->object_size))
         return sf_fail(err, SF_ERR_FORMAT, "cpu backend: LLVM cannot load the object code: it uses thread-local "
@@ -340,12 +230,12 @@ static sf_status link_object(sf_cpu_model *m, const int *kid, int nkernels, sf_e
         return sf_fail(err, SF_ERR_FORMAT, "cpu backend: LLVM cannot load the object code: %s", fatal_reason);
     }
     fatal_jump = &here;
-    sf_status st = link_object_unguarded(m, kid, nkernels, err);
+    sf_status st = link_object_unguarded(m, err);
     fatal_jump = NULL;
     return st;
 }
 
-static sf_status link_object_unguarded(sf_cpu_model *m, const int *kid, int nkernels, sf_error *err)
+static sf_status link_object_unguarded(sf_cpu_model *m, sf_error *err)
 {
     LLVMErrorRef e = LLVMOrcCreateLLJIT(&m->jit, NULL);
     if (e)
@@ -360,11 +250,12 @@ static sf_status link_object_unguarded(sf_cpu_model *m, const int *kid, int nker
         LLVMCreateMemoryBufferWithMemoryRangeCopy((const char *)m->object, m->object_size, "sheaf kernels");
     if ((e = LLVMOrcLLJITAddObjectFile(m->jit, lib, buf)))
         return llvm_fail(err, "loading the object code", e);
-    sf_kernel_fn *fns = calloc((size_t)nkernels + 1, sizeof *fns);
+    int ncodes = m->plan.ncodes;
+    sf_kernel_fn *fns = calloc((size_t)ncodes + 1, sizeof *fns);
     if (!fns)
         return sf_fail(err, SF_ERR_NOMEM, "out of memory");
     sf_status st = SF_OK;
-    for (int k = 0; st == SF_OK && k < nkernels; k++) {
+    for (int k = 0; st == SF_OK && k < ncodes; k++) {
         char name[32];
         LLVMOrcExecutorAddress addr;
         snprintf(name, sizeof name, "k%d", k);
@@ -373,22 +264,22 @@ static sf_status link_object_unguarded(sf_cpu_model *m, const int *kid, int nker
         else
             fns[k] = (sf_kernel_fn)(uintptr_t)addr;
     }
-    for (size_t i = 0; st == SF_OK && i < m->g->nodes.len; i++)
-        m->kernels[i] = kid[i] >= 0 ? fns[kid[i]] : NULL;
-    m->nkernels = nkernels;
-    free(fns);
+    if (st == SF_OK)
+        m->code = fns;
+    else
+        free(fns);
     return st;
 }
 
 /* emits, optimises and compiles the kernels to an object in memory */
-static sf_status compile_object(sf_cpu_model *m, const size_t *rep, int nkernels, sf_error *err)
+static sf_status compile_object(sf_cpu_model *m, sf_error *err)
 {
     LLVMTargetMachineRef tm = host_machine(err);
     if (!tm)
         return err ? err->code : SF_ERR_RUNTIME;
     LLVMContextRef ctx = LLVMContextCreate();
     LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("sheaf", ctx);
-    sf_status st = emit_module(m, rep, nkernels, ctx, mod, err);
+    sf_status st = emit_module(m, ctx, mod, err);
     char *msg = NULL;
     if (st == SF_OK && LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg))
         st = sf_fail(err, SF_ERR_RUNTIME, "cpu backend: emitted invalid LLVM IR: %.300s", msg ? msg : "");
@@ -426,9 +317,7 @@ static sf_status compile_object(sf_cpu_model *m, const size_t *rep, int nkernels
 
 static sf_cpu_model *build(const sf_graph *g, const void *object, size_t size, sf_error *err)
 {
-    int *kid, nkernels;
-    size_t *rep;
-    sf_cpu_model *m = model_new(g, &kid, &rep, &nkernels, err);
+    sf_cpu_model *m = model_new(g, err);
     if (!m)
         return NULL;
     sf_status st = SF_OK;
@@ -439,12 +328,10 @@ static sf_cpu_model *build(const sf_graph *g, const void *object, size_t size, s
         if (st == SF_OK)
             memcpy(m->object, object, size);
     } else {
-        st = compile_object(m, rep, nkernels, err);
+        st = compile_object(m, err);
     }
     if (st == SF_OK)
-        st = link_object(m, kid, nkernels, err);
-    free(kid);
-    free(rep);
+        st = link_object(m, err);
     if (st != SF_OK) {
         sf_cpu_free(m);
         return NULL;
@@ -477,20 +364,31 @@ void sf_cpu_free(sf_cpu_model *m)
         LLVMOrcDisposeLLJIT(m->jit);
     for (size_t i = 0; m->packed && i < m->g->nodes.len; i++)
         free(m->packed[i]);
+    sf_plan_free(&m->plan);
     sf_graph_free(m->g);
-    free(m->kernels);
+    free(m->code);
     free(m->bufs);
     free(m->args);
     free(m->args_at);
+    free(m->packs);
+    free(m->placed);
+    free(m->views);
     free(m->packed);
     free(m->packed_src);
-    free(m->chain_prev);
-    free(m->absorbed);
     free(m->object);
-    sf_memplan_free(&m->plan);
     sf_pool_free(m->pool);
     free(m->arena);
     free(m);
 }
 
 const sf_graph *sf_cpu_graph(const sf_cpu_model *m) { return m->g; }
+
+const struct sf_plan *sf_cpu_plan(const sf_cpu_model *m) { return &m->plan; }
+
+int sf_cpu_linked_kernels(const sf_cpu_model *m)
+{
+    int n = 0;
+    for (int k = 0; m->code && k < m->plan.ncodes; k++)
+        n += m->code[k] != NULL;
+    return n;
+}

@@ -4,22 +4,29 @@
 
 #include <llvm-c/LLJIT.h>
 
+#include "codegen/plan.h"
 #include "runtime/cpu.h"
-#include "passes/memplan.h"
 #include "runtime/pool.h"
 
 typedef void (*sf_kernel_fn)(float **args, int64_t batch, int64_t lo, int64_t hi);
 
+/* A view's pointer is its operand's: set in node order, after the arena's. */
+typedef struct sf_cpu_view {
+    int out, in; /* value ids */
+} sf_cpu_view;
+
 struct sf_cpu_model {
     LLVMOrcLLJITRef jit;
     sf_graph *g;             /* a private copy: the model outlives the caller's graph */
-    sf_kernel_fn *kernels;   /* by node index; NULL: no code (leaf or view) */
-    int nkernels;            /* distinct kernels: nodes with one signature share one */
-    int *chain_prev;         /* by node: the previous node of its fused chain, or -1 */
-    bool *absorbed;          /* by node: runs inside the chain kernel of a later node */
-    float **args;            /* by node: its operands' then results' pointers, for this run */
-    size_t *args_at;         /* by node: where its pointers begin in args */
-    sf_memplan plan;         /* contiguous: only the reshape family aliases */
+    sf_plan plan;            /* the kernels, their arguments and the memory plan (codegen/plan.h) */
+    sf_kernel_fn *code;      /* by plan code: the compiled kernel */
+    int *packs;              /* by plan argument (args_at order): node whose packed weight it is, or -1 */
+    size_t *args_at;         /* by plan kernel: where its pointers begin in args */
+    float **args;            /* every kernel's pointers for this run */
+    int *placed;             /* value ids in the arena (rows or fixed), set once per run */
+    size_t nplaced;
+    sf_cpu_view *views;      /* in node order */
+    size_t nviews;
     int threads;             /* wanted; the pool starts at the first run */
     sf_pool *pool;
     unsigned char *arena;    /* activations of the last run size, grown on demand */

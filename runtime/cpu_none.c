@@ -30,6 +30,8 @@ sf_status sf_cpu_exec(sf_cpu_model *m, int64_t batch, const float *const *inputs
 
 /* no model exists without LLVM, so these are never reached with one */
 const sf_graph *sf_cpu_graph(const sf_cpu_model *m) { (void)m; return NULL; }
+const struct sf_plan *sf_cpu_plan(const sf_cpu_model *m) { (void)m; return NULL; }
+int sf_cpu_linked_kernels(const sf_cpu_model *m) { (void)m; return 0; }
 void sf_cpu_set_threads(sf_cpu_model *m, int threads) { (void)m, (void)threads; }
 int sf_cpu_threads(const sf_cpu_model *m) { (void)m; return 1; }
 bool sf_cpu_planned_bytes(const sf_cpu_model *m, int64_t batch, size_t *bytes)

@@ -149,7 +149,7 @@ sf_cuda_model *sf_cuda_model_new(const sf_graph *g, const float *const *params, 
         st = CU(ModuleGetFunction, (&cm->fn[k], cm->mod, name));
     }
     if (st == SF_OK)
-        st = sf_cuda_plan_build(g, &cm->plan, err);
+        st = sf_cuda_plan_build(&cm->src, &cm->plan, err);
     if (st == SF_OK)
         st = upload_weights(cm, params, err);
     if (st != SF_OK) {
@@ -196,10 +196,7 @@ const char *sf_cuda_model_describe(const sf_cuda_model *cm) { return cm->describ
 
 size_t sf_cuda_model_launches(const sf_cuda_model *cm)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < cm->src.nnodes; i++)
-        n += cm->src.kernel_of[i] >= 0;
-    return n;
+    return cm->src.plan.nkernels;
 }
 
 

@@ -21,15 +21,16 @@ typedef struct sf_cuda_ref {
 } sf_cuda_ref;
 
 typedef struct sf_cuda_launch {
-    int node;         /* index in the graph's nodes */
-    int kernel;       /* sheaf_k<kernel> */
+    int node;         /* index in the graph's nodes: the plan kernel's first */
+    int kernel;       /* sheaf_k<kernel>: the plan kernel's code */
     unsigned grid;    /* blocks of SF_CUDA_BLOCK threads */
     size_t args;      /* index of its first pointer in the table */
 } sf_cuda_launch;
 
 typedef struct sf_cuda_plan {
     const sf_graph *g;
-    sf_memplan mem;        /* the CPU backend's plan: contiguous tensors */
+    const sf_plan *kp;     /* the source's kernel plan */
+    const sf_memplan *mem; /* its memory plan, the CPU backend's too */
     size_t weights_bytes;  /* the weights region */
     size_t *param_at;      /* by g->params index: offset in the weights region */
     /* for `batch` (sf_cuda_plan_batch) */
@@ -43,11 +44,13 @@ typedef struct sf_cuda_plan {
     size_t nlaunch;
 } sf_cuda_plan;
 
-/* The batch-independent part: the memory plan and the weights' places. */
-sf_status sf_cuda_plan_build(const sf_graph *g, sf_cuda_plan *p, sf_error *err);
+/* The batch-independent part for src's kernels (src outlives p): the
+ * weights' places. */
+sf_status sf_cuda_plan_build(const sf_cuda_source *src, sf_cuda_plan *p, sf_error *err);
 /* Places inputs, activations and the table for `batch` and lists the
- * launches of src's kernels in node order, none with more than max_grid
- * blocks (the kernels are grid-stride loops, so any grid is correct). */
+ * launches of src's kernels in the plan's order, none with more than
+ * max_grid blocks (the kernels are grid-stride loops, so any grid is
+ * correct). src must be the one p was built for. */
 sf_status sf_cuda_plan_batch(sf_cuda_plan *p, const sf_cuda_source *src, int64_t batch, unsigned max_grid,
                              sf_error *err);
 void sf_cuda_plan_free(sf_cuda_plan *p);

@@ -200,7 +200,7 @@ char *cuda_host_run(const sf_graph *g, int64_t batch, const sf_tensor_set *input
     host_code h = {0};
     unsigned char *wr = NULL, *br = NULL;
     char *problem = NULL;
-    if (sf_cuda_emit(g, &src, &e) != SF_OK || sf_cuda_plan_build(g, &p, &e) != SF_OK ||
+    if (sf_cuda_emit(g, &src, &e) != SF_OK || sf_cuda_plan_build(&src, &p, &e) != SF_OK ||
         sf_cuda_plan_batch(&p, &src, batch, max_grid, &e) != SF_OK) {
         asprintf(&problem, "%s", e.msg);
         goto done;

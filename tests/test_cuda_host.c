@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cuda_host.h"
+#include "runtime/cpu.h"
 #include "runtime/cuda_plan.h"
 #include "golden_case.h"
 #include "runtime/model.h"
@@ -210,7 +211,7 @@ static void test_plan(void **state)
     sf_cuda_source src;
     sf_cuda_plan p;
     assert_int_equal(sf_cuda_emit(g, &src, &e), SF_OK);
-    assert_int_equal(sf_cuda_plan_build(g, &p, &e), SF_OK);
+    assert_int_equal(sf_cuda_plan_build(&src, &p, &e), SF_OK);
     assert_int_equal(p.weights_bytes, 1000 * 20 * 4 + 1000 * 4 + 256 - (1000 * 20 * 4) % 256);
     size_t last_bytes = 0;
     static const int64_t batches[] = {1, 64, 4096};
@@ -238,12 +239,11 @@ static void test_plan(void **state)
     assert_int_equal(sf_cuda_plan_batch(&p, &src, 0, 7, &e), SF_ERR_INVALID_ARG);
     assert_contains(e.msg, "batch size must be at least 1");
     sf_cuda_plan_free(&p);
-    /* a source that is not this graph's: refused by name, not read out of bounds */
+    /* a source that is not the plan's: refused by name, not read out of bounds */
     sf_cuda_source other = src;
-    other.nnodes = 2;
-    assert_int_equal(sf_cuda_plan_build(g, &p, &e), SF_OK);
+    assert_int_equal(sf_cuda_plan_build(&src, &p, &e), SF_OK);
     assert_int_equal(sf_cuda_plan_batch(&p, &other, 1, 8, &e), SF_ERR_RUNTIME);
-    assert_contains(e.msg, "has no kernel in the source");
+    assert_contains(e.msg, "the source was not made for this plan's graph");
     sf_cuda_plan_free(&p);
     sf_cuda_source_free(&src);
     if (host_or_skip()) { /* the grid changes nothing but the order: the same bits */
@@ -282,10 +282,74 @@ static void test_literals(void **state)
     sf_graph_free(g);
 }
 
+/* Both backends build their kernels from one plan: for every golden
+ * model at -O2 the CPU backend (what it linked, over its own copy of the
+ * graph) and the CUDA source (what it defines) have the same kernels, with
+ * the same members (by signature, in order), codes and keys. */
+typedef struct agree {
+    int models, kernels, chains;
+} agree;
+
+static int count_kernels(const char *text)
+{
+    int n = 0;
+    for (const char *at = text; (at = strstr(at, "__global__")); at++)
+        n++;
+    return n;
+}
+
+static void agree_case(golden_case *c, void *ctx)
+{
+    agree *a = ctx;
+    golden_optimise(c);
+    const sf_graph *g = c->model->graph;
+    sf_error e = {0};
+    sf_cuda_source src;
+    if (sf_cuda_emit(g, &src, &e) != SF_OK)
+        fail_msg("%s: %s", c->name, e.msg);
+    const sf_plan *cu = &src.plan;
+    assert_int_equal(count_kernels(src.text), cu->ncodes);
+    sf_cpu_model *m = sf_cpu_available() ? sf_cpu_compile(g, &e) : NULL;
+    if (sf_cpu_available() && !m)
+        fail_msg("%s: %s", c->name, e.msg);
+    const sf_plan *cp = m ? sf_cpu_plan(m) : cu;
+    if (m)
+        assert_int_equal(sf_cpu_linked_kernels(m), cp->ncodes);
+    if (cp->nkernels != cu->nkernels || cp->ncodes != cu->ncodes)
+        fail_msg("%s: cpu has %zu kernels (%d codes), cuda %zu (%d)", c->name, cp->nkernels, cp->ncodes, cu->nkernels,
+                 cu->ncodes);
+    for (size_t k = 0; k < cu->nkernels; k++) {
+        const sf_plan_kernel *x = &cp->kernels[k], *y = &cu->kernels[k];
+        /* node indices differ (the CPU's copy declares its parameters first): members by signature */
+        const sf_node *mx[64], *my[64];
+        int nx = sf_plan_members(cp, x, mx), ny = sf_plan_members(cu, y, my);
+        if (nx != ny || x->code != y->code || x->nargs != y->nargs)
+            fail_msg("%s: kernel %zu: cpu runs %d nodes as code %d, cuda %d as %d", c->name, k, nx, x->code, ny,
+                     y->code);
+        assert_string_equal(cp->keys[x->code], cu->keys[y->code]); /* every member's signature, in order */
+        a->chains += nx > 1;
+    }
+    a->models++, a->kernels += (int)cu->nkernels;
+    sf_cpu_free(m);
+    sf_cuda_source_free(&src);
+}
+
+static void test_backends_agree_on_kernels(void **state)
+{
+    (void)state;
+    agree a = {0};
+    golden_each(agree_case, &a);
+    golden_each_in("random_cases.txt", agree_case, &a);
+    printf("  %d golden models at -O2: %d kernels (%d fused chains), the same on the CPU and CUDA backends\n",
+           a.models, a.kernels, a.chains);
+    assert_true(a.models >= 70 && a.chains > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan),
+        cmocka_unit_test(test_backends_agree_on_kernels),
         cmocka_unit_test(test_literals),
         cmocka_unit_test(test_golden_cases),
         cmocka_unit_test(test_random_models),

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen/plan.h"
 #include "runtime/cpu.h"
 #include "codegen/cuda.h"
 #include "cuda_host.h"
@@ -56,6 +57,14 @@ static const op_case cases[] = {
     {"chain hidden past 4096", "param @a : f32[4100,1]\nparam @b : f32[1,4100]\nfunc @f(%x: f32[B,1]) {\n"
                                "  %0 = linear %x, @a : f32[B,4100]\n  %1 = relu %0 : f32[B,4100]\n"
                                "  %2 = linear %1, @b : f32[B,1]\n  return %2\n}\n"},
+    /* per-group chains (vfuse's small groups): one kernel for product, activations, product */
+    {"grouped chain bias", "param @a : f32[4,5,6]\nparam @ab : f32[4,5]\nparam @z : f32[4,3,5]\nparam @zb : f32[4,3]\n"
+                           "func @f(%x: f32[B,4,6]) {\n  %0 = grouped_linear %x, @a, @ab {shared=false} : f32[B,4,5]\n"
+                           "  %1 = gelu %0 : f32[B,4,5]\n  %2 = tanh %1 : f32[B,4,5]\n"
+                           "  %3 = grouped_linear %2, @z, @zb {shared=false} : f32[B,4,3]\n  return %3\n}\n"},
+    {"grouped chain no bias", "param @a : f32[3,9,7]\nparam @z : f32[3,2,9]\nfunc @f(%x: f32[B,3,7]) {\n"
+                              "  %0 = grouped_linear %x, @a {shared=false} : f32[B,3,9]\n  %1 = relu %0 : f32[B,3,9]\n"
+                               "  %2 = grouped_linear %1, @z {shared=false} : f32[B,3,2]\n  return %2\n}\n"},
     {"grouped narrow", P("9,3,12") "param @b : f32[9,3]\nfunc @f(%x: f32[B,9,12]) {\n"
                                    "  %0 = grouped_linear %x, @p, @b {shared=false} : f32[B,9,3]\n  return %0\n}\n"},
     {"grouped narrow k4", P("8,1,4") "func @f(%x: f32[B,8,4]) {\n  %0 = grouped_linear %x, @p {shared=false} : f32[B,8,1]\n"
@@ -221,7 +230,7 @@ static void test_every_op_every_backend(void **state)
     (void)state;
     const char *why;
     bool cpu = sf_cpu_available(), cuda = cuda_host_available(&why);
-    int n = (int)(sizeof cases / sizeof cases[0]);
+    int n = (int)(sizeof cases / sizeof cases[0]), chains[2] = {0, 0}; /* epilogue, two products */
     for (int k = 0; k < n; k++) {
         const op_case *c = &cases[k];
         sf_error e = {0};
@@ -234,6 +243,15 @@ static void test_every_op_every_backend(void **state)
         sf_pipeline_opts o2 = {.opt_level = 2, .verify_each = true};
         if (!opt.g || sf_run_pipeline(&opt, &o2, &e) != SF_OK)
             fail_msg("%s -O2: %s", c->name, e.msg);
+        sf_plan plan;
+        assert_int_equal(sf_plan_build(opt.g, &plan, &e), SF_OK);
+        for (size_t j = 0; j < plan.nkernels; j++) {
+            const sf_node *m[64];
+            int count = sf_plan_members(&plan, &plan.kernels[j], m);
+            if (count > 1)
+                chains[sf_op_cls(m[count - 1]->op) != SF_OPCLS_UNARY]++;
+        }
+        sf_plan_free(&plan);
         for (int64_t batch = 1; batch <= 5; batch += 4) {
             sf_tensor_set *in = sf_tensors_new(), *want = sf_tensors_new();
             assert_int_equal(sf_random_inputs(g, batch, (uint64_t)(k * 10 + batch), in, &e), SF_OK);
@@ -241,14 +259,16 @@ static void test_every_op_every_backend(void **state)
             if (cpu)
                 cpu_case(c, g, batch, in, w, want), cpu_case(c, opt.g, batch, in, w2, want);
             if (cuda)
-                cuda_case(c, g, batch, in, w, want);
+                cuda_case(c, g, batch, in, w, want), cuda_case(c, opt.g, batch, in, w2, want);
             sf_tensors_free(in), sf_tensors_free(want);
         }
         sf_tensors_free(w), sf_tensors_free(w2);
         sf_graph_free(g), sf_graph_free(opt.g);
     }
-    printf("  %d op cases at batch 1 and 5: interpreter%s%s\n", n, cpu ? ", cpu backend at -O0 and -O2 (guarded)" : "",
-           cuda ? ", cuda on the host" : "");
+    assert_true(chains[0] > 0 && chains[1] >= 2); /* both kinds of fused kernel, with and without biases */
+    printf("  %d op cases at batch 1 and 5 (%d epilogue and %d two-product chains at -O2): interpreter%s%s\n", n,
+           chains[0], chains[1], cpu ? ", cpu backend at -O0 and -O2 (guarded)" : "",
+           cuda ? ", cuda on the host at -O0 and -O2 (chains included)" : "");
 }
 
 /* Does some case run op (an "= name " in its text)? */

@@ -1,0 +1,61 @@
+/* The kernel plan: one per compiled model, computed once from the
+ * optimised graph, and what both backends build and run from. It decides
+ * which nodes form one kernel (chains of product -> activations ->
+ * product, a product and its epilogue, or one node), under which key
+ * kernels share code, what each kernel's arguments are (values and the
+ * element offset added to each pointer, as linear functions of the batch)
+ * and where every activation lives (the memory plan, with what a chain
+ * keeps on chip left out). How a kernel's work is split (threads, blocks)
+ * is each backend's own. */
+#ifndef SF_PLAN_H
+#define SF_PLAN_H
+
+#include "passes/memplan.h"
+
+/* c0 + cb * B: element offsets, flops and bytes are linear in the batch */
+typedef struct sf_linear {
+    double c0, cb;
+} sf_linear;
+
+static inline double sf_linear_at(sf_linear l, int64_t B) { return l.c0 + l.cb * (double)B; }
+
+typedef struct sf_plan_arg {
+    int value;       /* value id */
+    int node;        /* the member whose operand or result it is */
+    int index;       /* which operand (or nin + which result) of that node */
+    sf_linear offset; /* elements added to the value's pointer */
+} sf_plan_arg;
+
+typedef struct sf_plan_kernel {
+    int first, last;  /* node indices: the kernel runs the nodes first..last but the inputs and parameters
+                         declared among them (sf_plan_members) */
+    int code;         /* which distinct kernel: kernels with one key share code */
+    int nargs;
+    sf_plan_arg *args; /* the first member's operands, the last's other operands (a chain), the last's results */
+    sf_linear flops;  /* arithmetic of all members */
+    sf_linear bytes;  /* what it reads and writes */
+} sf_plan_kernel;
+
+typedef struct sf_plan {
+    const sf_graph *g;
+    sf_plan_kernel *kernels; /* in run order */
+    size_t nkernels;
+    char **keys;             /* by code: the key (node signatures, '|' between a chain's) */
+    int *code_kernel;        /* by code: the plan kernel that represents it */
+    int ncodes;
+    int *kernel_of;          /* by node index: its plan kernel, or -1 (sources, views) */
+    bool *unstored;          /* by value id: kept inside a chain, never in memory */
+    sf_memplan mem;          /* contiguous tensors, unstored values left out */
+} sf_plan;
+
+sf_status sf_plan_build(const sf_graph *g, sf_plan *p, sf_error *err);
+void sf_plan_free(sf_plan *p);
+
+/* A kernel's members in order (at most 64); their count. */
+int sf_plan_members(const sf_plan *p, const sf_plan_kernel *k, const sf_node **out);
+/* Whether nodes[0..count) may run as one chain kernel on every backend:
+ * a linear or grouped product, then unary ops, optionally ending in a
+ * product of the same groups whose hidden width is at most 4096. */
+bool sf_plan_chain_fits(const sf_node *const *nodes, int count);
+
+#endif
