@@ -133,20 +133,6 @@ sf_status sf_check_precision(const char *precision, sf_error *err)
     return sf_fail(err, SF_ERR_INVALID_ARG, "precision '%s': expected fp32, tf32, fp16 or bf16", precision);
 }
 
-static bool wants_interp(const sf_options *o, sf_error *err, bool *bad)
-{
-    *bad = false;
-    if (!o || !o->backend)
-        return !sf_cpu_available(); /* the default: the CPU, where this build has it */
-    if (!strcmp(o->backend, "cpu") || !strcmp(o->backend, "cuda"))
-        return false;
-    if (!strcmp(o->backend, "interp"))
-        return true;
-    *bad = true;
-    sf_fail(err, SF_ERR_INVALID_ARG, "backend '%s': expected cpu, cuda or interp", o->backend);
-    return false;
-}
-
 /* The model on the GPU when one is there; where none is, one line says
  * why the CPU runs it. what begins the notice ("backend cuda: "). */
 sf_status sf_model_to_gpu(sf_model *m, const char *what, const sf_options *o, sf_error *err)
@@ -160,54 +146,54 @@ sf_status sf_model_to_gpu(sf_model *m, const char *what, const sf_options *o, sf
     if (!(m->gpu = sf_cuda_model_new(m->g, m->params, &m->cuda, !(o && o->no_cache), err)))
         return err ? err->code : SF_ERR_RUNTIME;
     snprintf(m->notice, sizeof m->notice, "%s%s", what, sf_cuda_model_describe(m->gpu));
+    m->backend = SF_BACKEND_CUDA;
     return SF_OK;
 }
 
-static sf_model *finish(sf_model *m, const void *object, size_t size, const sf_options *o, sf_error *err)
+sf_model *sf_model_make(sf_graph *g, sf_tensor_set *w, const void *object, size_t size, sf_backend_kind kind,
+                        const sf_options *o, sf_error *err)
 {
-    bool bad;
+    sf_model *m = model_begin(g, w, err);
     if (!m)
         return NULL;
     m->check = o && o->check;
-    if (wants_interp(o, err, &bad) || bad) {
-        if (bad) {
-            sf_model_free(m);
-            return NULL;
-        }
-        return m;
-    }
-    m->cpu = object ? sf_cpu_load_object(m->g, object, size, err) : sf_cpu_compile(m->g, err);
-    if (!m->cpu) {
-        sf_model_free(m);
-        return NULL;
-    }
-    sf_cpu_set_threads(m->cpu, o ? o->threads : 0);
-    if (o && o->poison)
-        sf_cpu_set_poison(m->cpu, true);
-    if (o && o->backend && !strcmp(o->backend, "cuda") && sf_model_to_gpu(m, "backend cuda: ", o, err) != SF_OK) {
+    if (sf_backends[kind].prepare(m, object, size, o, err) != SF_OK) {
         sf_model_free(m);
         return NULL;
     }
     return m;
 }
 
+/* the backend named in o, resolved once */
+static sf_model *resolved(sf_graph *g, sf_tensor_set *w, const void *object, size_t size, const sf_options *o,
+                          sf_error *err)
+{
+    sf_backend_kind kind;
+    if (sf_backend_resolve(o ? o->backend : NULL, &kind, err) != SF_OK) {
+        sf_graph_free(g);
+        sf_tensors_free(w);
+        return NULL;
+    }
+    return sf_model_make(g, w, object, size, kind, o, err);
+}
+
 sf_model *sf_model_from_parts(sf_graph *g, sf_tensor_set *w, const sf_options *o, sf_error *err)
 {
-    return finish(model_begin(g, w, err), NULL, 0, o, err);
+    return resolved(g, w, NULL, 0, o, err);
 }
 
 sf_model *sf_model_from_object(sf_graph *g, sf_tensor_set *w, const void *object, size_t size, const sf_options *o,
                                sf_error *err)
 {
-    return finish(model_begin(g, w, err), object, size, o, err);
+    return resolved(g, w, object, size, o, err);
 }
 
 void sf_model_free(sf_model *m)
 {
     if (!m)
         return;
-    sf_cuda_model_free(m->gpu);
-    sf_cpu_free(m->cpu);
+    for (int k = 0; k < SF_BACKEND_COUNT; k++)
+        sf_backends[k].release(m);
     sf_cuda_code_free(&m->cuda);
     for (size_t i = 0; m->out_names && i < m->g->outputs.len; i++)
         free(m->out_names[i]);
@@ -219,10 +205,7 @@ void sf_model_free(sf_model *m)
     free(m);
 }
 
-const char *sf_model_backend(const sf_model *m)
-{
-    return !m ? NULL : m->gpu ? "cuda" : m->cpu ? "cpu" : "interp";
-}
+const char *sf_model_backend(const sf_model *m) { return m ? sf_backends[m->backend].name : NULL; }
 
 const char *sf_model_notice(const sf_model *m) { return m && m->notice[0] ? m->notice : NULL; }
 
@@ -265,29 +248,6 @@ static size_t numel_of(const sf_vec *vals, size_t i, int64_t batch)
 size_t sf_input_numel(const sf_model *m, size_t i, int64_t batch) { return m ? numel_of(&m->g->inputs, i, batch) : 0; }
 size_t sf_output_numel(const sf_model *m, size_t i, int64_t batch) { return m ? numel_of(&m->g->outputs, i, batch) : 0; }
 
-/* the interpreter on g (the model's graph, or its -O0 reference: the same
- * signature) through the same caller-owned buffers */
-static sf_status run_interp(sf_model *m, const sf_graph *g, int64_t batch, const float *const *inputs,
-                            float *const *outputs, sf_error *err)
-{
-    sf_tensor_set *in = sf_tensors_new(), *out = sf_tensors_new();
-    sf_status st = in && out ? SF_OK : sf_fail(err, SF_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; st == SF_OK && i < g->inputs.len; i++) {
-        const sf_value *v = g->inputs.items[i];
-        if (!sf_tensors_add_value(in, v->def->name, v, batch, inputs[i], err))
-            st = err ? err->code : SF_ERR_NOMEM;
-    }
-    if (st == SF_OK)
-        st = sf_interp_run(g, batch, in, m->weights, out, err);
-    for (size_t i = 0; st == SF_OK && i < g->outputs.len; i++) {
-        const sf_tensor *t = sf_tensors_get(out, m->out_names[i]);
-        memcpy(outputs[i], t->data, sf_tensor_numel(t) * sizeof(float));
-    }
-    sf_tensors_free(in);
-    sf_tensors_free(out);
-    return st;
-}
-
 /* sf_options.check: the interpreter on the same inputs, each output compared */
 static sf_status check_run(sf_model *m, int64_t batch, const float *const *inputs, float *const *outputs,
                            sf_error *err)
@@ -299,7 +259,7 @@ static sf_status check_run(sf_model *m, int64_t batch, const float *const *input
         if (!(want[i] = malloc(sf_output_numel(m, i, batch) * sizeof(float) + 1)))
             st = sf_fail(err, SF_ERR_NOMEM, "check: out of memory for the interpreter's outputs");
     if (st == SF_OK)
-        st = run_interp(m, m->ref ? m->ref : m->g, batch, inputs, want, err);
+        st = sf_interp_run_on(m, m->ref ? m->ref : m->g, batch, inputs, want, err);
     if (st == SF_OK)
         st = sf_compare_outputs(m->g, batch, sf_model_backend(m),
                                 m->ref ? "interpreter on -O0 IR" : "interpreter", (const float *const *)outputs,
@@ -333,8 +293,7 @@ sf_status sf_run(sf_model *m, int64_t batch, const float *const *inputs, float *
         if (!outputs[i] || !sf_output_numel(m, i, batch))
             return sf_fail(err, SF_ERR_INVALID_ARG, "sf_run: output %zu is null or too large at batch %lld", i,
                            (long long)batch);
-    sf_status st = m->gpu ? sf_cuda_exec(m->gpu, batch, inputs, outputs, err)
-                 : m->cpu ? sf_cpu_exec(m->cpu, batch, inputs, m->params, outputs, err)
-                          : run_interp(m, m->g, batch, inputs, outputs, err);
-    return st == SF_OK && m->check && (m->gpu || m->cpu || m->ref) ? check_run(m, batch, inputs, outputs, err) : st;
+    sf_status st = sf_backends[m->backend].run(m, batch, inputs, outputs, err);
+    bool oracle = m->backend != SF_BACKEND_INTERP || m->ref; /* the interpreter checking itself proves nothing */
+    return st == SF_OK && m->check && oracle ? check_run(m, batch, inputs, outputs, err) : st;
 }

@@ -113,8 +113,10 @@ static sf_model *with_cuda(sf_model *m, const sf_pkg_view *v, const char *what, 
     return m;
 }
 
-/* the model from a checked package: its IR, weights and CPU code */
-static sf_model *load_parts(const sf_pkg_view *pv, const char *what, const sf_options *o, sf_error *err)
+/* the model from a checked package: its IR, weights and CPU code, on the
+ * CPU or the interpreter (kind) */
+static sf_model *load_parts(const sf_pkg_view *pv, const char *what, sf_backend_kind kind, const sf_options *o,
+                            sf_error *err)
 {
     const sf_pkg_view v = *pv;
     pkg_target t = {.abi = ""};
@@ -130,10 +132,9 @@ static sf_model *load_parts(const sf_pkg_view *pv, const char *what, const sf_op
     sf_status st = !g ? SF_ERR_PARSE : w ? sf_pkg_weights(&v, what, w, err) : sf_fail(err, SF_ERR_NOMEM, "out of memory");
     if (st == SF_OK)
         st = sf_check_weights(g, w, false, err);
-    bool interp = o && o->backend && !strcmp(o->backend, "interp");
     char notice[512] = "";
-    if (st == SF_OK && (interp || !v.object_len || !sf_cpu_available()))
-        return sf_model_from_parts(g, w, o, err);
+    if (st == SF_OK && (kind == SF_BACKEND_INTERP || !v.object_len || !sf_cpu_available()))
+        return sf_model_make(g, w, NULL, 0, kind, o, err);
     if (st == SF_OK)
         st = check_object(&t, what, notice, sizeof notice, err);
     if (st != SF_OK) {
@@ -142,12 +143,12 @@ static sf_model *load_parts(const sf_pkg_view *pv, const char *what, const sf_op
         return NULL;
     }
     if (!notice[0]) {
-        sf_model *m = sf_model_from_object(g, w, v.object, v.object_len, o, err);
+        sf_model *m = sf_model_make(g, w, v.object, v.object_len, kind, o, err);
         if (!m) /* which file's object code */
             sf_error_prefix(err, "%s", what);
         return m;
     }
-    sf_model *m = sf_model_from_parts(g, w, o, err);
+    sf_model *m = sf_model_make(g, w, NULL, 0, kind, o, err);
     if (m)
         snprintf(m->notice, sizeof m->notice, "%s", notice);
     return m;
@@ -159,12 +160,14 @@ sf_model *sf_load_bytes(const unsigned char *bytes, size_t size, const char *wha
     sf_pkg_view v;
     if (sf_check_precision(o ? o->precision : NULL, err) != SF_OK || sf_pkg_parse(bytes, size, what, &v, err) != SF_OK)
         return NULL;
-    /* the CPU side first; the GPU once the model holds the package's CUDA code */
-    sf_options cpu = o ? *o : (sf_options){0};
-    bool want_gpu = !cpu.backend || !strcmp(cpu.backend, "cuda");
-    if (cpu.backend && want_gpu)
-        cpu.backend = "cpu";
-    return with_cuda(load_parts(&v, what, &cpu, err), &v, what, want_gpu, o, err);
+    sf_backend_kind kind;
+    if (sf_backend_resolve(o ? o->backend : NULL, &kind, err) != SF_OK)
+        return NULL;
+    /* the CPU side first; the GPU once the model holds the package's CUDA
+     * code: asked for, or by default where the package has some */
+    bool want_gpu = kind == SF_BACKEND_CUDA || !(o && o->backend);
+    sf_backend_kind cpu = kind == SF_BACKEND_CUDA ? SF_BACKEND_CPU : kind;
+    return with_cuda(load_parts(&v, what, cpu, o, err), &v, what, want_gpu, o, err);
 }
 
 sf_model *sf_load(const char *path, const sf_options *o, sf_error *err)

@@ -3,6 +3,7 @@
 #ifndef SF_MODEL_H
 #define SF_MODEL_H
 
+#include "runtime/backend.h"
 #include "runtime/cpu.h"
 #include "runtime/cuda_code.h"
 #include "frontend/frontend.h"
@@ -17,8 +18,9 @@ struct sf_model {
     sf_graph *g;              /* optimised */
     sf_tensor_set *weights;   /* after the passes' folding: one per g->params */
     const float **params;     /* weights' data in g->params order */
-    sf_cpu_model *cpu;        /* NULL: the reference interpreter runs it */
-    struct sf_cuda_model *gpu; /* set: sf_run runs on the GPU */
+    sf_backend_kind backend;  /* what sf_run runs it on (backend.h) */
+    sf_cpu_model *cpu;        /* the CPU backend's state (the cuda backend's models keep one too) */
+    struct sf_cuda_model *gpu; /* the cuda backend's, where a device is */
     sf_pkg_cuda cuda;         /* ahead-of-time CUDA code (owned; none: no images) */
     char **out_names;         /* "output", or "output.0", "output.1"... */
     bool check;               /* sf_options.check: each run compared with the interpreter */
@@ -40,10 +42,20 @@ sf_model *sf_model_from_parts(sf_graph *g, sf_tensor_set *weights, const sf_opti
 sf_model *sf_model_from_object(sf_graph *g, sf_tensor_set *weights, const void *object, size_t size,
                                const sf_options *o, sf_error *err);
 
+/* The same on a backend already resolved (sf_backend_resolve); object may
+ * be NULL. */
+sf_model *sf_model_make(sf_graph *g, sf_tensor_set *weights, const void *object, size_t size, sf_backend_kind kind,
+                        const sf_options *o, sf_error *err);
+
 /* Moves the model's runs to the GPU when a device is there (its package
  * code, else NVRTC); else leaves them on the CPU with one line in
  * m->notice, "<what><why>: running on the CPU backend". */
 sf_status sf_model_to_gpu(sf_model *m, const char *what, const sf_options *o, sf_error *err);
+
+/* The interpreter on g (the model's graph, or its -O0 reference) through
+ * the caller's buffers. */
+sf_status sf_interp_run_on(sf_model *m, const sf_graph *g, int64_t batch, const float *const *inputs,
+                           float *const *outputs, sf_error *err);
 
 /* sf_run on named tensors: inputs by name, outputs added to out. */
 sf_status sf_model_run_sets(sf_model *m, int64_t batch, const sf_tensor_set *in, sf_tensor_set *out, sf_error *err);

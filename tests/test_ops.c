@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "codegen/plan.h"
+#include "runtime/backend.h"
 #include "runtime/cpu.h"
 #include "codegen/cuda.h"
 #include "cuda_host.h"
@@ -282,10 +283,11 @@ static bool has_case(const char *name)
     return false;
 }
 
-/* The op table's answer for every op: a kernel rule in each backend for
- * every op that computes (sources and views need none, and have none), a
- * device function for every unary op, and a case above that runs it. A new
- * op in ops.def with a rule left empty fails here by name. */
+/* The op table's answer for every op: every backend of the table
+ * (runtime/backend.h) supports every op that computes (the compiled ones
+ * have a kernel rule, and a device function for a unary op; sources and
+ * views need none and have none), and a case above runs it. A new op in
+ * ops.def with a rule left empty fails here by name. */
 static void test_every_op_has_a_rule_and_a_case(void **state)
 {
     (void)state;
@@ -293,14 +295,29 @@ static void test_every_op_has_a_rule_and_a_case(void **state)
         const char *name = sf_ops[op].name;
         sf_opcls cls = sf_op_cls((sf_opcode)op);
         bool computes = cls != SF_OPCLS_SOURCE && cls != SF_OPCLS_VIEW;
-        if (sf_cpu_available() && sf_cpu_supports((sf_opcode)op) != computes)
-            fail_msg("op %s: the CPU backend's rule %s a kernel", name, computes ? "lacks" : "has");
-        if (sf_cuda_supports((sf_opcode)op) != computes)
-            fail_msg("op %s: the CUDA backend's rule %s a kernel (or a unary device function)", name,
-                     computes ? "lacks" : "has");
+        for (int k = 0; k < SF_BACKEND_COUNT; k++) {
+            const sf_backend_i *b = &sf_backends[k];
+            bool compiled = k != SF_BACKEND_INTERP;
+            if (b->built() && compiled && b->supports((sf_opcode)op) != computes)
+                fail_msg("op %s: the %s backend's rule %s a kernel", name, b->name, computes ? "lacks" : "has");
+            if (b->built() && !compiled && !b->supports((sf_opcode)op))
+                fail_msg("op %s: the interpreter does not run it", name);
+        }
         if (cls != SF_OPCLS_SOURCE && !has_case(name))
             fail_msg("op %s: no case in tests/test_ops.c runs it", name);
     }
+    /* the backend names resolve to their entries, once, and nothing else does */
+    for (int k = 0; k < SF_BACKEND_COUNT; k++) {
+        sf_backend_kind kind;
+        assert_int_equal(sf_backend_resolve(sf_backends[k].name, &kind, NULL), SF_OK);
+        assert_int_equal(kind, k);
+    }
+    sf_error e = {0};
+    sf_backend_kind kind;
+    assert_int_equal(sf_backend_resolve("gpu", &kind, &e), SF_ERR_INVALID_ARG);
+    assert_contains(e.msg, "backend 'gpu': expected cpu, cuda or interp");
+    assert_int_equal(sf_backend_resolve(NULL, &kind, &e), SF_OK);
+    assert_int_equal(kind, sf_cpu_available() ? SF_BACKEND_CPU : SF_BACKEND_INTERP);
 }
 
 int main(void)

@@ -217,10 +217,10 @@ static void json_row(FILE *f, const char *label, int threads, const row *r, bool
 /* the interpreter on o0's graph, through the same buffers */
 static sf_status bench_interp(sf_model *o0, int64_t batch, io *b, double budget, timing *t, sf_error *err)
 {
-    sf_cpu_model *cpu = o0->cpu;
-    o0->cpu = NULL; /* sf_run falls to the interpreter */
+    sf_backend_kind kind = o0->backend;
+    o0->backend = SF_BACKEND_INTERP; /* its graph and weights, on the interpreter */
     sf_status st = time_runs(o0, batch, b, budget, 1, false, t, err);
-    o0->cpu = cpu;
+    o0->backend = kind;
     return st;
 }
 

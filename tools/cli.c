@@ -221,7 +221,8 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
         else if (strcmp(name, "--passes") == 0)
             o->passes = val;
         else if (strcmp(name, "--backend") == 0) {
-            if (strcmp(val, "interp") && strcmp(val, "cpu") && strcmp(val, "cuda"))
+            sf_backend_kind kind;
+            if (sf_backend_resolve(val, &kind, NULL) != SF_OK)
                 return usage_error(errf, "--backend is cpu, cuda or interp, got '%s'", val);
             o->backend = val;
         }
@@ -471,7 +472,8 @@ static int cmd_bench(const options *o, FILE *out, FILE *errf)
     int nb = parse_batches(o->batch_list, batches, 16, errf);
     if (nb < 0)
         return -nb;
-    if (o->backend && strcmp(o->backend, "cpu"))
+    sf_backend_kind kind = SF_BACKEND_CPU;
+    if (o->backend && (sf_backend_resolve(o->backend, &kind, NULL) != SF_OK || kind != SF_BACKEND_CPU))
         return usage_error(errf, "bench measures the cpu backend, not '%s'", o->backend);
     if (!sf_cpu_available())
         return usage_error(errf, "%s", "bench needs the CPU backend: this sheaf was built without LLVM");
