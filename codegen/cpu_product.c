@@ -529,7 +529,7 @@ void em_chain(emit *e, const sf_node *const *nodes, int count)
 
 bool em_packs_weight(const sf_node *n, int k)
 {
-    return (n->op == SF_OP_LINEAR || n->op == SF_OP_GROUPED_LINEAR) && k == 1;
+    return sf_op_has(n->op, SF_OPF_LINEAR) && k == 1;
 }
 
 void em_pack_weight(const sf_node *n, const float *w, float *packed)

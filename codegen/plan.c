@@ -15,7 +15,7 @@ enum { MAX_CHAIN = 64 };
  * the intermediate saved is small next to it. */
 #define CHAIN_MAX_WEIGHTS 32768
 
-static bool is_linear(const sf_node *n) { return n->op == SF_OP_LINEAR || n->op == SF_OP_GROUPED_LINEAR; }
+static bool is_linear(const sf_node *n) { return sf_op_has(n->op, SF_OPF_LINEAR); }
 
 bool sf_plan_chain_fits(const sf_node *const *nodes, int count)
 {

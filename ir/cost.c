@@ -17,21 +17,17 @@ double sf_node_flops(const sf_node *n, int64_t batch)
         return 0;
     const sf_type *ot = &n->out[0]->type;
     double out = numel_at(ot, batch);
-    switch (n->op) {
-    case SF_OP_LINEAR: case SF_OP_GROUPED_LINEAR: { /* a multiply and an add per weight per row */
+    if (sf_op_has(n->op, SF_OPF_LINEAR)) { /* a multiply and an add per weight per row */
         const sf_type *wt = &n->in[1]->type;
         return 2.0 * out * (double)wt->dim[wt->rank - 1];
     }
-    case SF_OP_MATMUL: {
+    if (n->op == SF_OP_MATMUL) {
         const sf_type *at = &n->in[0]->type;
         return 2.0 * out * (double)at->dim[at->rank - 1];
     }
-    case SF_OP_CONV1D: case SF_OP_CONV2D: { /* weight [O, C/groups, k...] */
+    if (sf_op_has(n->op, SF_OPF_CONV)) { /* weight [O, C/groups, k...] */
         const sf_type *wt = &n->in[1]->type;
         return 2.0 * out * numel_at(wt, batch) / (double)wt->dim[0];
-    }
-    default:
-        break;
     }
     /* reductions: one per element read; normalisations: about four */
     if (cls == SF_OPCLS_REDUCE || cls == SF_OPCLS_NORM)

@@ -45,6 +45,8 @@ enum {
     SF_OPF_INPLACE = 1 << 1,     /* the result may take an operand's buffer */
     SF_OPF_FOLDABLE = 1 << 2,    /* pure: constant operands give a constant */
     SF_OPF_STRIDED = 1 << 3,     /* can be a strided view of its operand instead of a copy */
+    SF_OPF_LINEAR = 1 << 4,      /* x·Wᵀ + b over x's last dim (per group when grouped): weight operand 1 */
+    SF_OPF_CONV = 1 << 5,        /* a convolution: stride, padding, dilation, groups; weight [O, C/groups, k...] */
 };
 
 typedef enum sf_attr_kind {

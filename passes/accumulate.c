@@ -29,7 +29,7 @@ typedef struct accum {
 
 static bool const_op(const sf_module *m, const sf_node *n)
 {
-    if (n->op != SF_OP_LINEAR && n->op != SF_OP_CONV1D && n->op != SF_OP_CONV2D)
+    if (n->op != SF_OP_LINEAR && !sf_op_has(n->op, SF_OPF_CONV))
         return false;
     for (int i = 1; i < n->nin; i++)
         if (!sf_param_tensor(m, n->in[i]))

@@ -69,7 +69,7 @@ static sf_status view_to_reshape(sf_rewriter *rw, const sf_node *n, sf_value *sr
 static bool bn_foldable(const sf_module *m, const sf_node *bn, const int *uses)
 {
     const sf_node *p = bn->in[0]->def;
-    if (p->op != SF_OP_CONV1D && p->op != SF_OP_CONV2D && !(p->op == SF_OP_LINEAR && p->out[0]->type.rank == 2))
+    if (!sf_op_has(p->op, SF_OPF_CONV) && !(p->op == SF_OP_LINEAR && p->out[0]->type.rank == 2))
         return false;
     if (uses[p->out[0]->id] != 1)
         return false;
@@ -125,7 +125,7 @@ static sf_status fold_bn(sf_rewriter *rw, sf_module *m, const sf_node *p, const 
  * holds the same floats as [g, O/g, C/g]. */
 static bool conv_is_product(const sf_module *m, const sf_node *n)
 {
-    if (n->op != SF_OP_CONV1D && n->op != SF_OP_CONV2D)
+    if (!sf_op_has(n->op, SF_OPF_CONV))
         return false;
     const sf_type *xt = &n->in[0]->type, *wt = &n->in[1]->type;
     const sf_attr *pad = sf_attr_padding(n);

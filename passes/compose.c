@@ -24,7 +24,7 @@ typedef struct affine {
 
 static bool affine_of(const sf_module *m, const sf_node *n, affine *a)
 {
-    if (n->op != SF_OP_LINEAR && n->op != SF_OP_GROUPED_LINEAR)
+    if (!sf_op_has(n->op, SF_OPF_LINEAR))
         return false;
     memset(a, 0, sizeof *a);
     a->n = n;

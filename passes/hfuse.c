@@ -48,7 +48,7 @@ static bool const_linear(const sf_module *m, const sf_node *n)
 /* a conv with constant weights and one group: siblings widen into one conv */
 static bool const_conv(const sf_module *m, const sf_node *n)
 {
-    if ((n->op != SF_OP_CONV1D && n->op != SF_OP_CONV2D) || sf_attr_groups(n) != 1)
+    if (!sf_op_has(n->op, SF_OPF_CONV) || sf_attr_groups(n) != 1)
         return false;
     for (int i = 1; i < n->nin; i++)
         if (!sf_param_tensor(m, n->in[i]))
