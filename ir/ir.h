@@ -234,6 +234,9 @@ void sf_print(const sf_graph *g, FILE *out);
 /* The text into a malloc'd string (caller frees); NULL when out of memory. */
 char *sf_print_string(const sf_graph *g);
 sf_graph *sf_parse(const char *text, size_t len, const char *filename, sf_error *err);
+/* A copy of g: printed and parsed back, the text form being exact; `what`
+ * names it in messages. Its inputs and parameters are declared first. */
+sf_graph *sf_graph_copy(const sf_graph *g, const char *what, sf_error *err);
 void sf_print_dot(const sf_graph *g, FILE *out);
 /* What a node computes, without naming its operands: op, operand and result
  * types, attributes ("linear(f32[B,20],f32[10,20],f32[10]) -> f32[B,10]").

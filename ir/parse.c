@@ -625,6 +625,18 @@ static bool parse_func(parser *ps)
     return expect(ps, T_RBRACE, "'}' to close the function") && expect(ps, T_EOF, "end of input after the function");
 }
 
+sf_graph *sf_graph_copy(const sf_graph *g, const char *what, sf_error *err)
+{
+    char *text = sf_print_string(g);
+    if (!text) {
+        sf_fail(err, SF_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    sf_graph *c = sf_parse(text, strlen(text), what, err);
+    free(text);
+    return c;
+}
+
 sf_graph *sf_parse(const char *text, size_t len, const char *filename, sf_error *err)
 {
     parser ps = {0};

@@ -103,25 +103,6 @@ static sf_graph *read_source(const char *text, size_t len, const char *name, con
     return g;
 }
 
-/* The unoptimised graph, for sf_options.check: a copy made by the
- * rewriter, so it is verified like any pass's result. */
-static sf_graph *clone_graph(const sf_graph *g, sf_error *err)
-{
-    sf_rewriter rw;
-    sf_module copy = {0};
-    sf_status st = sf_rw_begin(&rw, g, err);
-    for (size_t i = 0; st == SF_OK && i < g->nodes.len; i++) {
-        const sf_node *n = g->nodes.items[i];
-        if (sf_op_cls(n->op) != SF_OPCLS_SOURCE)
-            st = sf_rw_copy(&rw, n, err);
-    }
-    if (st != SF_OK) {
-        sf_rw_abort(&rw);
-        return NULL;
-    }
-    return sf_rw_finish(&rw, &copy, err) == SF_OK ? copy.g : NULL;
-}
-
 static sf_status run_passes(sf_module *mod, const sf_options *o, sf_error *err)
 {
     FILE *dump = o->dump ? o->dump : stdout;
@@ -160,7 +141,7 @@ sf_model *sf_compile_text(const char *text, size_t len, const char *name, const 
     if (pm)
         pm->graph = NULL; /* ours now */
     sf_py_model_free(pm);
-    sf_graph *ref = w && o->check ? clone_graph(g, err) : NULL;
+    sf_graph *ref = w && o->check ? sf_graph_copy(g, name, err) : NULL; /* the -O0 oracle */
     sf_module mod = {.g = g, .weights = w};
     if (!w || (o->check && !ref) || run_passes(&mod, o, err) != SF_OK) {
         sf_graph_free(mod.g);

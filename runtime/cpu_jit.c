@@ -137,19 +137,6 @@ static sf_status optimise(LLVMModuleRef mod, LLVMTargetMachineRef tm, sf_error *
     return e ? llvm_fail(err, "optimising", e) : SF_OK;
 }
 
-/* the graph, copied: printed and parsed back, the text form being exact */
-static sf_graph *copy_graph(const sf_graph *g, sf_error *err)
-{
-    char *text = sf_print_string(g);
-    if (!text) {
-        sf_fail(err, SF_ERR_NOMEM, "out of memory");
-        return NULL;
-    }
-    sf_graph *c = sf_parse(text, strlen(text), "<cpu backend>", err);
-    free(text);
-    return c;
-}
-
 /* where every kernel's pointers go, which are packed weights, which
  * values live in the arena and which are views: all fixed by the plan, so
  * a run only fills in addresses */
@@ -195,7 +182,7 @@ static sf_cpu_model *model_new(const sf_graph *g, sf_error *err)
     }
     m->threads = sf_pool_cpus();
     m->poison = getenv("SHEAF_POISON") && *getenv("SHEAF_POISON") && strcmp(getenv("SHEAF_POISON"), "0");
-    m->g = copy_graph(g, err);
+    m->g = sf_graph_copy(g, "<cpu backend>", err);
     size_t nn = m->g ? m->g->nodes.len + 1 : 0;
     m->bufs = m->g ? calloc(m->g->values.len + 1, sizeof *m->bufs) : NULL;
     m->packed = m->g ? calloc(nn, sizeof *m->packed) : NULL;

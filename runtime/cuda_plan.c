@@ -125,15 +125,13 @@ sf_status sf_cuda_plan_batch(sf_cuda_plan *p, const sf_cuda_source *src, int64_t
      * after their operands in node order, then the launches */
     for (size_t i = 0; i < g->nodes.len; i++) {
         const sf_node *n = g->nodes.items[i];
-        sf_status st = SF_OK;
         if (sf_op_cls(n->op) == SF_OPCLS_VIEW)
             p->value_at[n->out[0]->id] = p->value_at[n->in[0]->id];
-        for (int k = 0; sf_op_cls(n->op) != SF_OPCLS_SOURCE && sf_op_cls(n->op) != SF_OPCLS_VIEW && k < n->nout &&
-                        st == SF_OK; k++)
-            if (!p->kp->unstored[n->out[k]->id])
-                st = place(p, n->out[k], arena, err);
-        if (st != SF_OK)
-            return st;
+        if (p->kp->kernel_of[i] < 0) /* sources and views */
+            continue;
+        for (int k = 0; k < n->nout; k++)
+            if (!p->kp->unstored[n->out[k]->id] && place(p, n->out[k], arena, err) != SF_OK)
+                return err ? err->code : SF_ERR_RUNTIME;
     }
     for (size_t k = 0; k < p->kp->nkernels; k++)
         plan_launch(p, k, max_grid);
