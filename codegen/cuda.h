@@ -22,6 +22,8 @@ typedef struct sf_cuda_source {
 #define SF_CUDA_BLOCK 256 /* threads per block every kernel is written for */
 
 sf_status sf_cuda_emit(const sf_graph *g, sf_cuda_source *src, sf_error *err);
+/* The same from a plan made already (a model's; the source keeps a copy). */
+sf_status sf_cuda_emit_plan(const sf_plan *plan, sf_cuda_source *src, sf_error *err);
 void sf_cuda_source_free(sf_cuda_source *src);
 int64_t sf_cuda_extent(const sf_node *n, int64_t B);
 int64_t sf_cuda_kernel_extent(const sf_plan *p, const sf_plan_kernel *k, int64_t B);

@@ -609,13 +609,12 @@ static sf_status unsupported(const sf_node *n, sf_error *err)
     return SF_OK;
 }
 
-sf_status sf_cuda_emit(const sf_graph *g, sf_cuda_source *src, sf_error *err)
+/* the source for the plan src holds */
+static sf_status emit_source(sf_cuda_source *src, sf_error *err)
 {
-    memset(src, 0, sizeof *src);
-    sf_status st = sf_plan_build(g, &src->plan, err);
-    if (st != SF_OK)
-        return st;
     const sf_plan *p = &src->plan;
+    const sf_graph *g = p->g;
+    sf_status st = SF_OK;
     for (size_t i = 0; i < g->nodes.len && st == SF_OK; i++)
         if (has_kernel(g->nodes.items[i]))
             st = unsupported(g->nodes.items[i], err);
@@ -638,6 +637,20 @@ sf_status sf_cuda_emit(const sf_graph *g, sf_cuda_source *src, sf_error *err)
     if (st != SF_OK)
         sf_cuda_source_free(src);
     return st;
+}
+
+sf_status sf_cuda_emit(const sf_graph *g, sf_cuda_source *src, sf_error *err)
+{
+    memset(src, 0, sizeof *src);
+    sf_status st = sf_plan_build(g, &src->plan, err);
+    return st == SF_OK ? emit_source(src, err) : st;
+}
+
+sf_status sf_cuda_emit_plan(const sf_plan *plan, sf_cuda_source *src, sf_error *err)
+{
+    memset(src, 0, sizeof *src);
+    sf_status st = sf_plan_copy(plan, plan->g, &src->plan, err);
+    return st == SF_OK ? emit_source(src, err) : st;
 }
 
 void sf_cuda_source_free(sf_cuda_source *src)

@@ -141,8 +141,7 @@ static sf_status fill_kernel(sf_plan *p, sf_plan_kernel *k, sf_error *err)
     return SF_OK;
 }
 
-/* a kernel's key: its members' signatures */
-static char *key_of(const sf_plan *p, const sf_plan_kernel *k)
+char *sf_plan_key(const sf_plan *p, const sf_plan_kernel *k)
 {
     char *key = NULL;
     size_t len = 0;
@@ -175,7 +174,7 @@ static sf_status number_codes(sf_plan *p, sf_error *err)
         st = sf_fail(err, SF_ERR_NOMEM, "plan: out of memory");
     for (size_t i = 0; st == SF_OK && i < p->nkernels; i++) {
         sf_plan_kernel *k = &p->kernels[i];
-        char *key = key_of(p, k);
+        char *key = sf_plan_key(p, k);
         if (!key) {
             st = sf_fail(err, SF_ERR_NOMEM, "plan: out of memory");
             break;
@@ -245,6 +244,8 @@ sf_status sf_plan_build(const sf_graph *g, sf_plan *p, sf_error *err)
         st = number_codes(p, err);
     if (st == SF_OK)
         st = sf_memplan_build_for(g, SF_PLAN_CONTIGUOUS, p->unstored, &p->mem, err);
+    if (st == SF_OK && (st = sf_plan_verify(p, err)) != SF_OK) /* a planner bug: an error, not a wrong number */
+        sf_error_prefix(err, "internal error");
     if (st != SF_OK)
         sf_plan_free(p);
     return st;

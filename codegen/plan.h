@@ -48,8 +48,26 @@ typedef struct sf_plan {
     sf_memplan mem;          /* contiguous tensors, unstored values left out */
 } sf_plan;
 
+/* Builds the plan and checks it (sf_plan_verify): a plan that fails is an
+ * internal error, refused. */
 sf_status sf_plan_build(const sf_graph *g, sf_plan *p, sf_error *err);
 void sf_plan_free(sf_plan *p);
+
+/* Checks a plan against its graph p->g (plan_verify.c says what sound
+ * means): SF_ERR_VERIFY naming the kernel or value when it is not. */
+sf_status sf_plan_verify(const sf_plan *p, sf_error *err);
+
+/* The plan as bytes, the package's plan section (docs/package.md): node
+ * indices and value ids are g's as the package's IR parses. Decoding checks
+ * every byte (SF_ERR_FORMAT) and then the plan (sf_plan_verify). */
+sf_status sf_plan_encode(const sf_plan *p, unsigned char **bytes, size_t *len, sf_error *err);
+sf_status sf_plan_decode(const sf_graph *g, const unsigned char *bytes, size_t len, sf_plan *p, sf_error *err);
+/* src's plan over g, a graph with src->g's node order and value ids (a
+ * copy of it); checked as a decoded one is. */
+sf_status sf_plan_copy(const sf_plan *src, const sf_graph *g, sf_plan *dst, sf_error *err);
+/* A kernel's key: its members' signatures, '|' between (malloc'd; NULL:
+ * out of memory). */
+char *sf_plan_key(const sf_plan *p, const sf_plan_kernel *k);
 
 /* A kernel's members in order (at most 64); their count. */
 int sf_plan_members(const sf_plan *p, const sf_plan_kernel *k, const sf_node **out);

@@ -15,8 +15,7 @@ static bool is_view(const sf_memplan *p, sf_opcode op)
     return sf_op_cls(op) == SF_OPCLS_VIEW || (!p->contiguous && sf_op_has(op, SF_OPF_STRIDED));
 }
 
-/* bytes of a value: per batch row when it has B, else in all */
-static size_t value_bytes(const sf_value *v)
+size_t sf_memplan_value_bytes(const sf_value *v)
 {
     size_t n = 1;
     for (int i = 0; i < v->type.rank; i++)
@@ -194,7 +193,7 @@ sf_status sf_memplan_build_for(const sf_graph *g, unsigned flags, const bool *un
                 int r = root_of(p, n->in[k]->id);
                 if (last[r] == i && (p->home[r] == SF_HOME_ROWS || p->home[r] == SF_HOME_FIXED) &&
                     same_layout(n->in[k], r) && sf_type_equal(&n->in[k]->type, &n->out[0]->type) &&
-                    value_bytes(g->values.items[r]) == value_bytes(n->out[0])) {
+                    sf_memplan_value_bytes(g->values.items[r]) == sf_memplan_value_bytes(n->out[0])) {
                     p->home[n->out[0]->id] = p->home[r];
                     p->offset[n->out[0]->id] = p->offset[r];
                     last[r] = 0; /* handed over, not freed */
@@ -209,9 +208,9 @@ sf_status sf_memplan_build_for(const sf_graph *g, unsigned flags, const bool *un
                 const sf_value *cv = g->values.items[c];
                 bool batch = sf_type_has_batch(&cv->type);
                 p->home[c] = batch ? SF_HOME_ROWS : SF_HOME_FIXED;
-                arena_take(batch ? &rows : &fixed, value_bytes(cv), &p->offset[c]);
+                arena_take(batch ? &rows : &fixed, sf_memplan_value_bytes(cv), &p->offset[c]);
                 if (batch)
-                    p->naive_row_bytes += (value_bytes(cv) + 63) & ~(size_t)63;
+                    p->naive_row_bytes += (sf_memplan_value_bytes(cv) + 63) & ~(size_t)63;
             }
             done = true;
         } else if (n->op == SF_OP_CONCAT && p->home[n->out[0]->id] != SF_HOME_NONE) {
@@ -221,16 +220,16 @@ sf_status sf_memplan_build_for(const sf_graph *g, unsigned flags, const bool *un
             const sf_value *v = n->out[k];
             bool batch = sf_type_has_batch(&v->type);
             p->home[v->id] = batch ? SF_HOME_ROWS : SF_HOME_FIXED;
-            arena_take(batch ? &rows : &fixed, value_bytes(v), &p->offset[v->id]);
+            arena_take(batch ? &rows : &fixed, sf_memplan_value_bytes(v), &p->offset[v->id]);
             if (batch)
-                p->naive_row_bytes += (value_bytes(v) + 63) & ~(size_t)63;
+                p->naive_row_bytes += (sf_memplan_value_bytes(v) + 63) & ~(size_t)63;
         }
         /* operands whose last use this was give their buffers back */
         for (int k = 0; k < n->nin; k++) {
             int r = root_of(p, n->in[k]->id);
             if (last[r] == i && (p->home[r] == SF_HOME_ROWS || p->home[r] == SF_HOME_FIXED)) {
                 const sf_value *rv = g->values.items[r];
-                arena_give(p->home[r] == SF_HOME_ROWS ? &rows : &fixed, p->offset[r], value_bytes(rv));
+                arena_give(p->home[r] == SF_HOME_ROWS ? &rows : &fixed, p->offset[r], sf_memplan_value_bytes(rv));
                 last[r] = 0;
             }
         }

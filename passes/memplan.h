@@ -36,6 +36,8 @@ sf_status sf_memplan_build(const sf_graph *g, sf_memplan *p, sf_error *err);
 sf_status sf_memplan_build_for(const sf_graph *g, unsigned flags, const bool *unstored, sf_memplan *p,
                                sf_error *err);
 void sf_memplan_free(sf_memplan *p);
+/* A value's bytes in the plan: per batch row when it has the batch dim, else in all. */
+size_t sf_memplan_value_bytes(const sf_value *v);
 /* Op counts, parameters and the plan's peaks as '#' comment lines. */
 sf_status sf_print_stats(const sf_graph *g, FILE *out, sf_error *err);
 

@@ -143,30 +143,45 @@ sf_status sf_model_to_gpu(sf_model *m, const char *what, const sf_options *o, sf
             snprintf(m->notice, sizeof m->notice, "%s%s: running on the CPU backend", what, why);
         return SF_OK;
     }
-    if (!(m->gpu = sf_cuda_model_new(m->g, m->params, &m->cuda, !(o && o->no_cache), err)))
+    if (!(m->gpu = sf_cuda_model_new(&m->plan, m->params, &m->cuda, !(o && o->no_cache), err)))
         return err ? err->code : SF_ERR_RUNTIME;
     snprintf(m->notice, sizeof m->notice, "%s%s", what, sf_cuda_model_describe(m->gpu));
     m->backend = SF_BACKEND_CUDA;
     return SF_OK;
 }
 
-sf_model *sf_model_make(sf_graph *g, sf_tensor_set *w, const void *object, size_t size, sf_backend_kind kind,
+/* the model's plan: the package's (checked against its graph), else made now */
+static sf_status plan_model(sf_model *m, const sf_prebuilt *pre, sf_error *err)
+{
+    if (!pre || !pre->plan)
+        return sf_plan_build(m->g, &m->plan, err);
+    return sf_plan_decode(m->g, pre->plan, pre->plan_len, &m->plan, err);
+}
+
+sf_model *sf_model_make(sf_graph *g, sf_tensor_set *w, const sf_prebuilt *pre, sf_backend_kind kind,
                         const sf_options *o, sf_error *err)
 {
+    if (!pre) { /* in printed order, as a package's graph is: the plan's indices hold for every copy */
+        sf_graph *c = sf_graph_copy(g, "<model>", err);
+        sf_graph_free(g);
+        if (!(g = c)) {
+            sf_tensors_free(w);
+            return NULL;
+        }
+    }
     sf_model *m = model_begin(g, w, err);
     if (!m)
         return NULL;
     m->check = o && o->check;
-    if (sf_backends[kind].prepare(m, object, size, o, err) != SF_OK) {
+    if (plan_model(m, pre, err) != SF_OK ||
+        sf_backends[kind].prepare(m, pre ? pre->object : NULL, pre ? pre->object_size : 0, o, err) != SF_OK) {
         sf_model_free(m);
         return NULL;
     }
     return m;
 }
 
-/* the backend named in o, resolved once */
-static sf_model *resolved(sf_graph *g, sf_tensor_set *w, const void *object, size_t size, const sf_options *o,
-                          sf_error *err)
+sf_model *sf_model_from_parts(sf_graph *g, sf_tensor_set *w, const sf_options *o, sf_error *err)
 {
     sf_backend_kind kind;
     if (sf_backend_resolve(o ? o->backend : NULL, &kind, err) != SF_OK) {
@@ -174,18 +189,7 @@ static sf_model *resolved(sf_graph *g, sf_tensor_set *w, const void *object, siz
         sf_tensors_free(w);
         return NULL;
     }
-    return sf_model_make(g, w, object, size, kind, o, err);
-}
-
-sf_model *sf_model_from_parts(sf_graph *g, sf_tensor_set *w, const sf_options *o, sf_error *err)
-{
-    return resolved(g, w, NULL, 0, o, err);
-}
-
-sf_model *sf_model_from_object(sf_graph *g, sf_tensor_set *w, const void *object, size_t size, const sf_options *o,
-                               sf_error *err)
-{
-    return resolved(g, w, object, size, o, err);
+    return sf_model_make(g, w, NULL, kind, o, err);
 }
 
 void sf_model_free(sf_model *m)
@@ -200,6 +204,7 @@ void sf_model_free(sf_model *m)
     free(m->out_names);
     free(m->params);
     sf_tensors_free(m->weights);
+    sf_plan_free(&m->plan);
     sf_graph_free(m->g);
     sf_graph_free(m->ref);
     free(m);

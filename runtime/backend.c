@@ -55,7 +55,7 @@ static void nothing(sf_model *m) { (void)m; }
 
 static sf_status cpu_prepare(sf_model *m, const void *object, size_t size, const sf_options *o, sf_error *err)
 {
-    m->cpu = object ? sf_cpu_load_object(m->g, object, size, err) : sf_cpu_compile(m->g, err);
+    m->cpu = sf_cpu_prepare(m->g, &m->plan, object, size, err);
     if (!m->cpu)
         return err ? err->code : SF_ERR_RUNTIME;
     sf_cpu_set_threads(m->cpu, o ? o->threads : 0);

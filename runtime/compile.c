@@ -157,7 +157,7 @@ sf_model *sf_compile_text(const char *text, size_t len, const char *name, const 
     else
         sf_graph_free(ref);
     int hits = 0;
-    if (m && o->targets && sf_cuda_build(m->g, o->targets, !o->no_cache, &m->cuda, &hits, err) != SF_OK) {
+    if (m && o->targets && sf_cuda_build(&m->plan, o->targets, !o->no_cache, &m->cuda, &hits, err) != SF_OK) {
         sf_model_free(m);
         return NULL;
     }

@@ -13,6 +13,7 @@
 #include "ir/tensor.h"
 
 typedef struct sf_cpu_model sf_cpu_model;
+struct sf_plan;
 
 /* Whether this build has the CPU backend (LLVM found at configure time). */
 bool sf_cpu_available(void);
@@ -37,6 +38,10 @@ sf_cpu_model *sf_cpu_compile(const sf_graph *g, sf_error *err);
 /* A model from object code that sf_cpu_compile made for the same graph on a
  * CPU like this one (a package's); links it, compiles nothing. */
 sf_cpu_model *sf_cpu_load_object(const sf_graph *g, const void *object, size_t size, sf_error *err);
+/* Either of those on a plan made already (a model's: its own copy is made
+ * and checked; NULL: planned from g): object NULL compiles, else links. */
+sf_cpu_model *sf_cpu_prepare(const sf_graph *g, const struct sf_plan *plan, const void *object, size_t size,
+                             sf_error *err);
 /* The model's object code (owned by the model). */
 void sf_cpu_object(const sf_cpu_model *m, const void **object, size_t *size);
 /* Runs with tensors looked up by name; outputs are added to `out`. */

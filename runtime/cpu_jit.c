@@ -171,8 +171,8 @@ static sf_status lay_out(sf_cpu_model *m, sf_error *err)
     return SF_OK;
 }
 
-/* a model with its graph copied and planned */
-static sf_cpu_model *model_new(const sf_graph *g, sf_error *err)
+/* a model with its graph copied and planned (plan: a copy of that one) */
+static sf_cpu_model *model_new(const sf_graph *g, const sf_plan *plan, sf_error *err)
 {
     pthread_once(&init_once, init_llvm);
     sf_cpu_model *m = calloc(1, sizeof *m);
@@ -191,7 +191,7 @@ static sf_cpu_model *model_new(const sf_graph *g, sf_error *err)
                  : !m->bufs || !m->packed || !m->packed_src ? sf_fail(err, SF_ERR_NOMEM, "out of memory")
                                                             : SF_OK;
     if (st == SF_OK)
-        st = sf_plan_build(m->g, &m->plan, err);
+        st = plan ? sf_plan_copy(plan, m->g, &m->plan, err) : sf_plan_build(m->g, &m->plan, err);
     if (st == SF_OK)
         st = lay_out(m, err);
     if (st != SF_OK) {
@@ -302,9 +302,9 @@ static sf_status compile_object(sf_cpu_model *m, sf_error *err)
     return st;
 }
 
-static sf_cpu_model *build(const sf_graph *g, const void *object, size_t size, sf_error *err)
+sf_cpu_model *sf_cpu_prepare(const sf_graph *g, const sf_plan *plan, const void *object, size_t size, sf_error *err)
 {
-    sf_cpu_model *m = model_new(g, err);
+    sf_cpu_model *m = model_new(g, plan, err);
     if (!m)
         return NULL;
     sf_status st = SF_OK;
@@ -326,7 +326,7 @@ static sf_cpu_model *build(const sf_graph *g, const void *object, size_t size, s
     return m;
 }
 
-sf_cpu_model *sf_cpu_compile(const sf_graph *g, sf_error *err) { return build(g, NULL, 0, err); }
+sf_cpu_model *sf_cpu_compile(const sf_graph *g, sf_error *err) { return sf_cpu_prepare(g, NULL, NULL, 0, err); }
 
 sf_cpu_model *sf_cpu_load_object(const sf_graph *g, const void *object, size_t size, sf_error *err)
 {
@@ -334,7 +334,7 @@ sf_cpu_model *sf_cpu_load_object(const sf_graph *g, const void *object, size_t s
         sf_fail(err, SF_ERR_INVALID_ARG, "cpu backend: no object code");
         return NULL;
     }
-    return build(g, object, size, err);
+    return sf_cpu_prepare(g, NULL, object, size, err);
 }
 
 void sf_cpu_object(const sf_cpu_model *m, const void **object, size_t *size)

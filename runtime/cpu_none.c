@@ -54,6 +54,13 @@ sf_cpu_model *sf_cpu_load_object(const sf_graph *g, const void *object, size_t s
     return sf_cpu_compile(g, err);
 }
 
+sf_cpu_model *sf_cpu_prepare(const sf_graph *g, const struct sf_plan *plan, const void *object, size_t size,
+                             sf_error *err)
+{
+    (void)plan, (void)object, (void)size;
+    return sf_cpu_compile(g, err);
+}
+
 void sf_cpu_object(const sf_cpu_model *m, const void **object, size_t *size)
 {
     (void)m;

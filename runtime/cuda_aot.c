@@ -66,7 +66,7 @@ static sf_status add_image(sf_pkg_cuda *out, const char *src, int arch, bool ptx
     return st;
 }
 
-sf_status sf_cuda_build(const sf_graph *g, const char *targets, bool use_cache, sf_pkg_cuda *out, int *cache_hits,
+sf_status sf_cuda_build(const sf_plan *plan, const char *targets, bool use_cache, sf_pkg_cuda *out, int *cache_hits,
                         sf_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -76,7 +76,7 @@ sf_status sf_cuda_build(const sf_graph *g, const char *targets, bool use_cache, 
     if (!parse_targets(targets, arch, &n, err))
         return SF_ERR_INVALID_ARG;
     sf_cuda_source src;
-    sf_status st = sf_cuda_emit(g, &src, err);
+    sf_status st = sf_cuda_emit_plan(plan, &src, err);
     if (st != SF_OK)
         return st;
     for (int i = 0; st == SF_OK && i < n; i++) {

@@ -120,7 +120,7 @@ static sf_status open_device(sf_cuda_model *cm, sf_error *err)
     return st == SF_OK ? CU(StreamCreate, (&cm->stream, CU_STREAM_NONBLOCKING)) : st;
 }
 
-sf_cuda_model *sf_cuda_model_new(const sf_graph *g, const float *const *params, const sf_pkg_cuda *aot,
+sf_cuda_model *sf_cuda_model_new(const sf_plan *plan, const float *const *params, const sf_pkg_cuda *aot,
                                  bool use_cache, sf_error *err)
 {
     sf_cuda_model *cm = calloc(1, sizeof *cm);
@@ -137,7 +137,7 @@ sf_cuda_model *sf_cuda_model_new(const sf_graph *g, const float *const *params, 
     }
     sf_status st = open_device(cm, err);
     if (st == SF_OK)
-        st = sf_cuda_emit(g, &cm->src, err);
+        st = sf_cuda_emit_plan(plan, &cm->src, err);
     if (st == SF_OK && !from_package(cm, aot, &st, err))
         st = compile_here(cm, use_cache, err);
     if (st == SF_OK && !(cm->fn = calloc((size_t)cm->src.nkernels + 1, sizeof *cm->fn)))

@@ -8,21 +8,23 @@
 /* Whether a CUDA device can be used; when not, why, in a few words. */
 bool sf_cuda_device_present(const char **why);
 
-/* CUDA code made ahead of time for `targets` ("sm_80,sm_90"): the source,
- * CUBIN for each sm_XX named, and PTX for the newest of them (so that a
- * later GPU can still run it). Owns its bytes: sf_cuda_code_free. */
-sf_status sf_cuda_build(const sf_graph *g, const char *targets, bool use_cache, sf_pkg_cuda *out, int *cache_hits,
+/* CUDA code for plan's kernels made ahead of time for `targets`
+ * ("sm_80,sm_90"): the source, CUBIN for each sm_XX named, and PTX for the
+ * newest of them (so that a later GPU can still run it). Owns its bytes:
+ * sf_cuda_code_free. */
+sf_status sf_cuda_build(const sf_plan *plan, const char *targets, bool use_cache, sf_pkg_cuda *out, int *cache_hits,
                         sf_error *err);
 /* A copy that owns its bytes (a package's view points into the file). */
 sf_status sf_cuda_code_copy(const sf_pkg_cuda *from, sf_pkg_cuda *to, sf_error *err);
 void sf_cuda_code_free(sf_pkg_cuda *c);
 
-/* A model on the GPU (runtime/cuda_exec.c): its kernels loaded (the
- * package's CUBIN or PTX when aot holds code for this graph and device,
- * else NVRTC through the cache), its weights uploaded. NULL with err set
- * where the driver, NVRTC or memory fails. */
+/* A model on the GPU (runtime/cuda_exec.c): the kernels of plan (the
+ * model's; plan->g must outlive it) loaded (the package's CUBIN or PTX
+ * when aot holds code for this graph and device, else NVRTC through the
+ * cache), its weights uploaded. NULL with err set where the driver, NVRTC
+ * or memory fails. */
 typedef struct sf_cuda_model sf_cuda_model;
-sf_cuda_model *sf_cuda_model_new(const sf_graph *g, const float *const *params, const sf_pkg_cuda *aot,
+sf_cuda_model *sf_cuda_model_new(const sf_plan *plan, const float *const *params, const sf_pkg_cuda *aot,
                                  bool use_cache, sf_error *err);
 /* One forward; inputs and outputs each in host or device memory (told
  * apart by cuPointerGetAttribute). Replays the batch's CUDA graph. */

@@ -24,7 +24,8 @@ sf_status sf_save(const sf_model *m, const char *path, sf_error *err)
             return st;
         sf_cpu_object(m->cpu, &object, &size);
     }
-    return sf_pkg_write(path, m->g, m->weights, object, size, &t, SF_CPU_ABI, m->cuda.nimages ? &m->cuda : NULL, err);
+    return sf_pkg_write(path, m->g, m->weights, &m->plan, object, size, &t, SF_CPU_ABI,
+                        m->cuda.nimages ? &m->cuda : NULL, err);
 }
 
 /* whether every "+feature" the package's code uses is one this CPU has */
@@ -133,9 +134,9 @@ static sf_model *load_parts(const sf_pkg_view *pv, const char *what, sf_backend_
     if (st == SF_OK)
         st = sf_check_weights(g, w, false, err);
     char notice[512] = "";
-    if (st == SF_OK && (kind == SF_BACKEND_INTERP || !v.object_len || !sf_cpu_available()))
-        return sf_model_make(g, w, NULL, 0, kind, o, err);
-    if (st == SF_OK)
+    sf_prebuilt pre = {v.plan, v.plan_len, NULL, 0}; /* a version 2 package has no plan: made from its IR */
+    bool link = kind != SF_BACKEND_INTERP && v.object_len && sf_cpu_available();
+    if (st == SF_OK && link)
         st = check_object(&t, what, notice, sizeof notice, err);
     if (st != SF_OK) {
         sf_graph_free(g);
@@ -143,12 +144,15 @@ static sf_model *load_parts(const sf_pkg_view *pv, const char *what, sf_backend_
         return NULL;
     }
     if (!notice[0]) {
-        sf_model *m = sf_model_make(g, w, v.object, v.object_len, kind, o, err);
-        if (!m) /* which file's object code */
+        if (link)
+            pre.object = v.object, pre.object_size = v.object_len;
+        sf_model *m = sf_model_make(g, w, &pre, kind, o, err);
+        if (!m) /* which file's plan or object code */
             sf_error_prefix(err, "%s", what);
         return m;
     }
-    sf_model *m = sf_model_make(g, w, NULL, 0, kind, o, err);
+    pre.plan = NULL, pre.plan_len = 0; /* compiled again: planned again too, by this sheaf's rules */
+    sf_model *m = sf_model_make(g, w, &pre, kind, o, err);
     if (m)
         snprintf(m->notice, sizeof m->notice, "%s", notice);
     return m;

@@ -3,6 +3,7 @@
 #ifndef SF_MODEL_H
 #define SF_MODEL_H
 
+#include "codegen/plan.h"
 #include "runtime/backend.h"
 #include "runtime/cpu.h"
 #include "runtime/cuda_code.h"
@@ -15,7 +16,8 @@ struct sf_weights {
 };
 
 struct sf_model {
-    sf_graph *g;              /* optimised */
+    sf_graph *g;              /* optimised, as its printed IR parses (a package's graph): the plan's indices */
+    sf_plan plan;             /* the kernels every backend runs (codegen/plan.h), a package's own when loaded */
     sf_tensor_set *weights;   /* after the passes' folding: one per g->params */
     const float **params;     /* weights' data in g->params order */
     sf_backend_kind backend;  /* what sf_run runs it on (backend.h) */
@@ -37,14 +39,19 @@ sf_tensor_set *sf_gather_weights(const sf_graph *g, const sf_py_model *py, const
 /* A model from an optimised graph and its weights, both taken (freed on
  * failure too); the backend and threads from o (NULL: CPU, all CPUs). */
 sf_model *sf_model_from_parts(sf_graph *g, sf_tensor_set *weights, const sf_options *o, sf_error *err);
-/* The same with native code already made for this CPU (a package's object
- * code); object is copied. */
-sf_model *sf_model_from_object(sf_graph *g, sf_tensor_set *weights, const void *object, size_t size,
-                               const sf_options *o, sf_error *err);
+/* What a package brings made already: its plan section (NULL: none, plan
+ * it) and its CPU object code (NULL: none, compile it). */
+typedef struct sf_prebuilt {
+    const unsigned char *plan;
+    size_t plan_len;
+    const void *object;
+    size_t object_size;
+} sf_prebuilt;
 
-/* The same on a backend already resolved (sf_backend_resolve); object may
- * be NULL. */
-sf_model *sf_model_make(sf_graph *g, sf_tensor_set *weights, const void *object, size_t size, sf_backend_kind kind,
+/* The same on a backend already resolved (sf_backend_resolve). With pre
+ * (a package's), g is the graph its IR parsed to and the plan is read from
+ * pre, else built; without, g is put in its printed order first. */
+sf_model *sf_model_make(sf_graph *g, sf_tensor_set *weights, const sf_prebuilt *pre, sf_backend_kind kind,
                         const sf_options *o, sf_error *err);
 
 /* Moves the model's runs to the GPU when a device is there (its package

@@ -1,6 +1,6 @@
 /* The compiled package: a header, a section table, and 64-byte aligned
- * sections (meta, IR text, weights, CPU object code, CUDA source, CUBIN and
- * PTX images), each with its length
+ * sections (meta, IR text, weights, kernel plan, CPU object code, CUDA
+ * source, CUBIN and PTX images), each with its length
  * and CRC-32; the header and table have a CRC of their own and padding must
  * be zero, so no byte of the file goes unchecked. Integers are little-endian. */
 #include "runtime/package.h"
@@ -20,7 +20,11 @@
 
 static const unsigned char MAGIC[8] = {'S', 'H', 'E', 'A', 'F', 'P', 'K', 0};
 enum { HEADER = 32, ENTRY = 32, ALIGN = 64, MAX_SECTIONS = 16 };
-enum { SEC_META = 1, SEC_IR = 2, SEC_WEIGHTS = 3, SEC_CPU_OBJECT = 4, SEC_CUDA_SOURCE = 5, SEC_CUDA_IMAGE = 6 };
+enum { SEC_META = 1, SEC_IR = 2, SEC_WEIGHTS = 3, SEC_CPU_OBJECT = 4, SEC_CUDA_SOURCE = 5, SEC_CUDA_IMAGE = 6,
+       SEC_PLAN = 7 };
+/* where each kind stands in a file: the plan (added in version 3) comes after the weights */
+static const int RANK[] = {[SEC_META] = 1, [SEC_IR] = 2,          [SEC_WEIGHTS] = 3,   [SEC_PLAN] = 4,
+                           [SEC_CPU_OBJECT] = 5, [SEC_CUDA_SOURCE] = 6, [SEC_CUDA_IMAGE] = 7};
 enum { IMAGE_CUBIN = 1, IMAGE_PTX = 2 }; /* a CUDA image's format, in its table entry */
 
 static void put32(unsigned char *p, uint32_t v)
@@ -161,14 +165,19 @@ static int meta_text(char *meta, size_t cap, const void *object, const sf_cpu_ta
     return n > 0 && (size_t)n < cap ? n : 0;
 }
 
-sf_status sf_pkg_write(const char *path, const sf_graph *g, const sf_tensor_set *w, const void *object,
-                       size_t object_size, const sf_cpu_target *target, int abi, const sf_pkg_cuda *cuda,
-                       sf_error *err)
+sf_status sf_pkg_write(const char *path, const sf_graph *g, const sf_tensor_set *w, const sf_plan *plan,
+                       const void *object, size_t object_size, const sf_cpu_target *target, int abi,
+                       const sf_pkg_cuda *cuda, sf_error *err)
 {
+    unsigned char *plan_bytes = NULL;
+    size_t plan_len = 0;
+    sf_status pst = sf_plan_encode(plan, &plan_bytes, &plan_len, err);
+    if (pst != SF_OK)
+        return pst;
     char *ir = sf_print_string(g);
     char meta[sizeof target->features + 1024];
     int mlen = meta_text(meta, sizeof meta, object, target, abi, cuda);
-    enum { MAX = 5 + SF_PKG_MAX_IMAGES };
+    enum { MAX = 6 + SF_PKG_MAX_IMAGES };
     int kind[MAX], nsec = 0;
     uint32_t arch[MAX] = {0}, format[MAX] = {0};
     const void *data[MAX];
@@ -177,6 +186,7 @@ sf_status sf_pkg_write(const char *path, const sf_graph *g, const sf_tensor_set 
     SECTION(SEC_META, meta, (size_t)mlen);
     SECTION(SEC_IR, ir ? ir : "", ir ? strlen(ir) : 0);
     SECTION(SEC_WEIGHTS, NULL, 0); /* written by put_weights */
+    SECTION(SEC_PLAN, plan_bytes, plan_len);
     if (object)
         SECTION(SEC_CPU_OBJECT, object, object_size);
     if (cuda) {
@@ -201,6 +211,7 @@ sf_status sf_pkg_write(const char *path, const sf_graph *g, const sf_tensor_set 
         len[s] = b.len - off[s];
         pad(&b);
     }
+    free(plan_bytes);
     if (!ir || b.failed) {
         free(ir);
         free(b.p);
@@ -243,16 +254,20 @@ static bool all_zero(const unsigned char *p, size_t n)
     return true;
 }
 
-/* Meta, IR and weights come first, in that order; then at most one CPU
- * object, at most one CUDA source, and CUDA images (an architecture and a
- * format each), in that order. Other sections carry no arch or format. */
-static bool section_fits(uint32_t s, uint32_t kind, uint32_t last, uint32_t arch, uint32_t format)
+/* Meta, IR and weights come first, in that order; then (version 3 on) at
+ * most one plan, at most one CPU object, at most one CUDA source, and CUDA
+ * images (an architecture and a format each), in that order. Other
+ * sections carry no arch or format. */
+static bool section_fits(uint32_t s, uint32_t kind, uint32_t last, uint32_t version, uint32_t arch,
+                         uint32_t format)
 {
     if (s < 3)
         return kind == s + 1 && !arch && !format;
+    if (kind < SEC_CPU_OBJECT || kind > SEC_PLAN || (kind == SEC_PLAN && version < 3))
+        return false;
     if (kind == SEC_CUDA_IMAGE)
-        return last <= kind && arch >= 50 && arch <= 999 && (format == IMAGE_CUBIN || format == IMAGE_PTX);
-    return (kind == SEC_CPU_OBJECT || kind == SEC_CUDA_SOURCE) && last < kind && !arch && !format;
+        return RANK[last] <= RANK[kind] && arch >= 50 && arch <= 999 && (format == IMAGE_CUBIN || format == IMAGE_PTX);
+    return RANK[last] < RANK[kind] && !arch && !format;
 }
 
 sf_status sf_pkg_parse(const unsigned char *buf, size_t size, const char *what, sf_pkg_view *v, sf_error *err)
@@ -280,13 +295,13 @@ sf_status sf_pkg_parse(const unsigned char *buf, size_t size, const char *what, 
     size_t expect = table_end + (ALIGN - table_end % ALIGN) % ALIGN; /* sections follow each other in order */
     if (expect > size || !all_zero(buf + table_end, expect - table_end))
         return sf_fail(err, SF_ERR_FORMAT, "%s: non-zero padding after the section table", what);
-    static const char *const names[] = {"", "meta", "ir", "weights", "cpu object", "cuda source", "cuda image"};
+    static const char *const names[] = {"", "meta", "ir", "weights", "cpu object", "cuda source", "cuda image", "plan"};
     uint32_t last = 0;
     for (uint32_t s = 0; s < nsec; s++) {
         const unsigned char *e = buf + HEADER + (size_t)s * ENTRY;
         uint32_t kind = get32(e), arch = get32(e + 4), format = get32(e + 28);
         uint64_t off = get64(e + 8), len = get64(e + 16);
-        if (!section_fits(s, kind, last, arch, format))
+        if (!section_fits(s, kind, last, version, arch, format))
             return sf_fail(err, SF_ERR_FORMAT, "%s: section %u has unknown kind %u or is out of place", what, s, kind);
         last = kind;
         if (off != expect || off > size || len > size - off)
@@ -304,6 +319,7 @@ sf_status sf_pkg_parse(const unsigned char *buf, size_t size, const char *what, 
         case SEC_META: v->meta = (const char *)buf + off, v->meta_len = len; break;
         case SEC_IR: v->ir = (const char *)buf + off, v->ir_len = len; break;
         case SEC_WEIGHTS: v->weights = buf + off, v->weights_len = len; break;
+        case SEC_PLAN: v->plan = buf + off, v->plan_len = len; break;
         case SEC_CPU_OBJECT: v->object = buf + off, v->object_len = len; break;
         case SEC_CUDA_SOURCE: v->cuda.source = (const char *)buf + off, v->cuda.source_len = len; break;
         default:

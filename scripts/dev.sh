@@ -97,7 +97,7 @@ fuzz)
     CC=clang build build-fuzz -DSF_FUZZ=ON -DSF_TESTS=OFF
     mkdir -p build-fuzz/corpus/ir_parse build-fuzz/corpus/safetensors build-fuzz/corpus/py_parse \
         build-fuzz/corpus/package build-fuzz/corpus/nvrtc_cache build-fuzz/corpus/elf_tls build-fuzz/seeds/package \
-        build-fuzz/seeds/elf_tls build-fuzz/findings
+        build-fuzz/seeds/elf_tls build-fuzz/corpus/plan build-fuzz/seeds/plan build-fuzz/findings
     # package seeds: small models written by this build (interpreter packages carry no object code)
     for f in mlp parallel_fcn3 views; do
         build-fuzz/sheaf compile tests/fixtures/$f.sfir --backend interp -o build-fuzz/seeds/package/$f.sheaf
@@ -125,6 +125,7 @@ fuzz)
     run_fuzzer fuzz_package build-fuzz/seeds/package
     run_fuzzer fuzz_nvrtc_cache tests/fuzz/corpus/nvrtc_cache
     run_fuzzer fuzz_elf_tls build-fuzz/seeds/elf_tls
+    run_fuzzer fuzz_plan build-fuzz/seeds/plan # no seeds: the empty input is the fixed model's own plan
     exit $fail
     ;;
 coverage)
@@ -136,6 +137,7 @@ coverage)
     export SHEAF_POISON=1 XDG_CACHE_HOME="$root/build-cov/nvrtc-cache"
     build-cov/tests/test_random >build-cov/random.log
     SF_TEST_FILTER='test_*_models' build-cov/tests/test_cuda_host >build-cov/cuda_host.log
+    build-cov/tests/test_plan >build-cov/plan.log # the plan's checker and reader: every refusal
     rm -f /tmp/gcov.*.txt
     for f in $(find build-cov -name '*.gcda' | grep -E '/codegen/|/runtime/cpu_(exec|jit)'); do
         gcov -t -o "$(dirname "$f")" "$f" 2>/dev/null >"/tmp/gcov.$(basename "$f").txt"

@@ -120,8 +120,8 @@ static void test_flipped_bytes(void **state)
     float want[24];
     saved(&bytes, &n, want);
     uint32_t nsec = bytes[12];
-    assert_int_equal(nsec, 4); /* meta, ir, weights, cpu object */
-    static const char *const names[] = {"meta", "ir", "weights", "cpu object"};
+    assert_int_equal(nsec, 5); /* meta, ir, weights, plan, cpu object */
+    static const char *const names[] = {"meta", "ir", "weights", "plan", "cpu object"};
     for (uint32_t s = 0; s < nsec; s++) {
         const unsigned char *ent = bytes + 32 + 32 * s;
         size_t off = 0, len = 0;
@@ -179,7 +179,7 @@ static sf_status write_for(const char *path, const sf_cpu_target *t, int abi)
     size_t size;
     sf_cpu_object(m->cpu, &obj, &size);
     sf_error e = {0};
-    sf_status st = sf_pkg_write(path, m->g, m->weights, obj, size, t, abi, NULL, &e);
+    sf_status st = sf_pkg_write(path, m->g, m->weights, &m->plan, obj, size, t, abi, NULL, &e);
     sf_model_free(m);
     return st;
 }
@@ -345,6 +345,124 @@ static void reseal(unsigned char *bytes)
         bytes[24 + i] = (unsigned char)(c >> (8 * i));
 }
 
+static void put_le(unsigned char *p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* section s's checksum again after a deliberate edit of its bytes, then the header's */
+static void reseal_section(unsigned char *bytes, uint32_t s)
+{
+    uint32_t kind, arch, format;
+    size_t off, len;
+    entry(bytes, s, &kind, &arch, &off, &len, &format);
+    put_le(bytes + 32 + 32 * s + 24, crc32(crc32(0L, Z_NULL, 0), bytes + off, (uInt)len), 4);
+    reseal(bytes);
+}
+
+/* the package without section drop, as format version 2 wrote it */
+static unsigned char *without_section(const unsigned char *b, uint32_t drop, size_t *outn)
+{
+    uint32_t nsec = b[12], t = 0;
+    size_t n = 0;
+    for (int k = 7; k >= 0; k--)
+        n = n << 8 | b[16 + k];
+    unsigned char *o = calloc(n, 1);
+    assert_non_null(o);
+    size_t at = (32 + 32 * (size_t)(nsec - 1) + 63) & ~(size_t)63;
+    memcpy(o, b, 32);
+    for (uint32_t s = 0; s < nsec; s++) {
+        uint32_t kind, arch, format;
+        size_t off, len;
+        entry(b, s, &kind, &arch, &off, &len, &format);
+        if (s == drop)
+            continue;
+        memcpy(o + 32 + 32 * t, b + 32 + 32 * s, 32);
+        put_le(o + 32 + 32 * t + 8, at, 8);
+        memcpy(o + at, b + off, len);
+        at = (at + len + 63) & ~(size_t)63;
+        t++;
+    }
+    o[8] = 2, o[12] = (unsigned char)t;
+    put_le(o + 16, at, 8);
+    reseal(o);
+    *outn = at;
+    return o;
+}
+
+/* The plan is stored: the package's plan section is the plan the loaded
+ * model and its CPU code run from; a damaged one (checksums made good
+ * again) is refused, naming the section and what is wrong; a version 2
+ * package, which has none, loads and is planned from its IR. */
+static void test_plan_section(void **state)
+{
+    (void)state;
+    unsigned char *bytes, *enc;
+    size_t n, elen, off, len;
+    uint32_t kind, arch, format;
+    float want[24], got[24];
+    saved(&bytes, &n, want);
+    entry(bytes, 3, &kind, &arch, &off, &len, &format);
+    assert_int_equal(kind, 7);
+    sf_error e = {0};
+    sf_model *m = sf_load_bytes(bytes, n, "pkg", NULL, &e);
+    if (!m)
+        fail_msg("%s", e.msg);
+    const sf_plan *runs[] = {&m->plan, sf_cpu_plan(m->cpu)};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(sf_plan_encode(runs[i], &enc, &elen, &e), SF_OK);
+        assert_int_equal(elen, len);
+        assert_memory_equal(enc, bytes + off, len);
+        free(enc);
+    }
+    assert_true(m->plan.nkernels >= 1);
+    sf_model_free(m);
+    /* the layout of docs/package.md: 16 bytes of counts, kernel 0 (16 + 32 bytes, then its arguments of 32) */
+    const struct {
+        size_t at;
+        unsigned char xor;
+        const char *msg;
+    } damage[] = {
+        {0, 0x03, "plan: format 2, this sheaf reads 1"},
+        {12, 0x01, "values, the IR has"},
+        {16 + 2, 0x40, "a kernel's first node is truncated or out of range"},
+        {16 + 4, 0x01, "does not begin and end on a node that computes"},
+        {16 + 16 + 15, 0x80, "negative or infinite cost"},
+        {16 + 48, 0x01, "not the operand or result its place implies"},
+        {16 + 48 + 16 + 6, 0x10, "offset the kernel convention does not give"},
+        {len - 32, 0x02, "lives in"},              /* the last value's home */
+        {len - 16, 0x01, "has an offset, alias or slot that a view does not use"}, /* its offset */
+    };
+    for (size_t i = 0; i < sizeof damage / sizeof damage[0]; i++) {
+        bytes[off + damage[i].at] ^= damage[i].xor;
+        reseal_section(bytes, 3);
+        const char *msg = load_error(bytes, n);
+        if (!strstr(msg, "pkg: plan: ") || !strstr(msg, damage[i].msg))
+            fail_msg("damage %zu: wanted '%s', got '%s'", i, damage[i].msg, msg);
+        bytes[off + damage[i].at] ^= damage[i].xor;
+    }
+    reseal_section(bytes, 3);
+    size_t n2;
+    unsigned char *v2 = without_section(bytes, 3, &n2);
+    m = sf_load_bytes(v2, n2, "v2", NULL, &e);
+    if (!m)
+        fail_msg("version 2: %s", e.msg);
+    assert_null(sf_model_notice(m));
+    outputs_of(m, got);
+    assert_memory_equal(got, want, sizeof want);
+    assert_int_equal(sf_plan_encode(&m->plan, &enc, &elen, &e), SF_OK); /* planned again: the same plan */
+    assert_int_equal(elen, len);
+    assert_memory_equal(enc, bytes + off, len);
+    free(enc);
+    sf_model_free(m);
+    bytes[8] = 2; /* a version 2 package with a plan section */
+    reseal(bytes);
+    assert_contains(load_error(bytes, n), "section 3 has unknown kind 7 or is out of place");
+    free(v2);
+    free(bytes);
+}
+
 /* --target: CUBIN for sm_80 and sm_90 and PTX for compute_90 in the
  * package, kept through load and save; no GPU here, so the CPU runs it
  * and says why in one line */
@@ -375,7 +493,7 @@ static void test_cuda_package(void **state)
     sf_model_free(m);
     size_t n, n2;
     unsigned char *bytes = slurp(path, &n);
-    assert_int_equal(bytes[12], 8); /* meta, ir, weights, cpu object, cuda source, 3 images */
+    assert_int_equal(bytes[12], 9); /* meta, ir, weights, plan, cpu object, cuda source, 3 images */
     m = sf_load(path, NULL, &e);
     if (!m)
         fail_msg("%s", e.msg);
@@ -393,16 +511,16 @@ static void test_cuda_package(void **state)
     assert_memory_equal(bytes2, bytes, n);
     free(bytes2);
     /* every byte of the CUDA sections is checked; images carry an arch and a format */
-    for (uint32_t s = 4; s < 8; s++) {
+    for (uint32_t s = 5; s < 9; s++) {
         uint32_t kind, arch, format;
         size_t off, len;
         entry(bytes, s, &kind, &arch, &off, &len, &format);
-        assert_int_equal(kind, s == 4 ? 5 : 6);
+        assert_int_equal(kind, s == 5 ? 5 : 6);
         bytes[off + len / 2] ^= 0x04;
         const char *msg = load_error(bytes, n);
-        assert_contains(msg, s == 4 ? "cuda source section checksum" : "cuda image section checksum");
+        assert_contains(msg, s == 5 ? "cuda source section checksum" : "cuda image section checksum");
         bytes[off + len / 2] ^= 0x04;
-        if (s == 4)
+        if (s == 5)
             continue;
         unsigned char *f = bytes + 32 + 32 * s + 28, *a = bytes + 32 + 32 * s + 4, keep = *f, keep_a = *a;
         *f = 3; /* neither CUBIN nor PTX */
@@ -415,7 +533,7 @@ static void test_cuda_package(void **state)
         reseal(bytes);
     }
     /* a CUDA source after the images */
-    unsigned char *e4 = bytes + 32 + 32 * 4, *e5 = bytes + 32 + 32 * 5, tmp[32];
+    unsigned char *e4 = bytes + 32 + 32 * 5, *e5 = bytes + 32 + 32 * 6, tmp[32];
     memcpy(tmp, e4, 32), memcpy(e4, e5, 32), memcpy(e5, tmp, 32);
     reseal(bytes);
     assert_contains(load_error(bytes, n), "out of order");
@@ -553,6 +671,7 @@ int main(void)
         cmocka_unit_test(test_flipped_bytes),
         cmocka_unit_test(test_magic_and_version),
         cmocka_unit_test(test_target_mismatch),
+        cmocka_unit_test(test_plan_section),
         cmocka_unit_test(test_cli_compile_and_run),
         cmocka_unit_test(test_cli_bench_json),
         cmocka_unit_test(test_cuda_package),
