@@ -2,7 +2,6 @@
  * gives the layout), written at compile time and read back at load, so a
  * package runs from the plan its code was made from. Reading checks every
  * byte, then the whole plan against the graph (sf_plan_verify). */
-#define _GNU_SOURCE /* open_memstream */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,8 @@
 # sheaf's one entry point for set-up, building and testing.
 #
 #   scripts/dev.sh demo    install what is missing, build, compile seed 003's ParallelFCN(1000) to a package, run and bench it
-#   scripts/dev.sh test    install what is missing, build, run the whole test suite (ctest)
+#   scripts/dev.sh test    install what is missing, build, run the whole test suite (ctest, then the Python
+#                          package's pytest in a venv outside the clone: scripts/python_tests.sh)
 #   scripts/dev.sh asan    the test suite built with AddressSanitizer + UBSan (clang or gcc)
 #   scripts/dev.sh fuzz [SECONDS]   build the libFuzzer targets with clang and run each
 #   scripts/dev.sh coverage   line coverage of codegen/ and runtime/cpu_* under the random differential tests alone
@@ -82,6 +83,7 @@ test)
     mkdir -p build
     build build
     (cd build && ctest --output-on-failure -j "$jobs")
+    bash scripts/python_tests.sh # the Python package, against PyTorch eager
     ;;
 asan)
     need_packages

@@ -1,0 +1,227 @@
+"""The Python package (python/, sheaf._sheaf over include/sheaf.h) against PyTorch eager.
+
+Run by scripts/python_tests.sh (README's test command) after pip install ./python.
+"""
+import importlib.util
+import os
+import subprocess
+import sys
+import sysconfig
+
+import numpy as np
+import pytest
+
+import sheaf
+
+torch = pytest.importorskip("torch")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MODELS = os.path.join(ROOT, "tests", "models")
+BATCHES = (1, 7, 256)
+
+
+def golden_cases():
+    """tests/golden/cases.txt and random_cases.txt: name | model file | constructor | input specs |
+    const specs | batch."""
+    rows = []
+    for cases in ("cases.txt", "random_cases.txt"):
+        rows += read_cases(cases)
+    return rows
+
+
+def read_cases(cases):
+    rows = []
+    with open(os.path.join(ROOT, "tests", "golden", cases)) as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            name, file, model, inputs, consts, _ = line.rstrip("\n").split("|")
+            rows.append((name, file, model, [s for s in inputs.split(";") if s],
+                         [s for s in consts.split(";") if s]))
+    return rows
+
+
+def load_module(file):
+    spec = importlib.util.spec_from_file_location("model_" + file[:-3], os.path.join(MODELS, file))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def eager(file, model):
+    """The model built by PyTorch itself, in eval mode, with seeded weights."""
+    torch.manual_seed(0)
+    net = eval(model, load_module(file).__dict__)
+    net.eval()
+    return net
+
+
+def input_shape(spec, batch):
+    dims = spec.split("[", 1)[1].rstrip("]").split(",")
+    return [batch if d == "B" else int(d) for d in dims]
+
+
+def const_kwargs(consts):
+    return {c.split("=", 1)[0]: eval(c.split("=", 1)[1]) for c in consts}
+
+
+def close(got, want, what):
+    if isinstance(want, (tuple, list)):
+        assert isinstance(got, tuple) and len(got) == len(want), what
+        for i, (g, w) in enumerate(zip(got, want)):
+            close(g, w, "%s, output %d" % (what, i))
+        return
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.shape == want.shape, what
+    scale = max(1.0, float(np.abs(want).max(initial=0)))
+    err = float(np.abs(got - want).max(initial=0))
+    assert err <= 1e-4 * scale, "%s: max |diff| %g (scale %g)" % (what, err, scale)
+
+
+@pytest.mark.parametrize("name,file,model,inputs,consts", golden_cases(), ids=[c[0] for c in golden_cases()])
+def test_golden_models_match_eager(name, file, model, inputs, consts):
+    net = eager(file, model)
+    m = sheaf.compile_file(os.path.join(MODELS, file), model=model, inputs=inputs, consts=consts,
+                           weights=net.state_dict())
+    assert m.backend == "cpu"
+    kwargs = const_kwargs(consts)
+    gen = torch.Generator().manual_seed(1)
+    for batch in BATCHES:
+        xs = [torch.randn(input_shape(s, batch), generator=gen) for s in inputs]
+        with torch.no_grad():
+            want = net(*xs, **kwargs)
+        got = m(*xs)  # torch in, torch out
+        assert all(isinstance(g, torch.Tensor) for g in (got if isinstance(got, tuple) else (got,)))
+        close(got, want, "%s at batch %d (torch)" % (name, batch))
+        got = m(*[x.numpy() for x in xs])  # numpy in, numpy out
+        assert all(isinstance(g, np.ndarray) for g in (got if isinstance(got, tuple) else (got,)))
+        close(got, want, "%s at batch %d (numpy)" % (name, batch))
+
+
+@pytest.fixture(scope="module")
+def mlp():
+    net = eager("mlp.py", "SimpleMLP(10, 50, 2)")
+    m = sheaf.compile_file(os.path.join(MODELS, "mlp.py"), model="SimpleMLP(10, 50, 2)", inputs=["x=f32[B,10]"],
+                           weights=net.state_dict())
+    return net, m
+
+
+def test_inputs_that_are_not_contiguous(mlp):
+    net, m = mlp
+    wide = torch.randn(10, 9)
+    x = wide.t()  # [9, 10], strides (1, 9): copied once, then read
+    assert not x.is_contiguous()
+    with torch.no_grad():
+        want = net(x)
+    close(m(x), want, "a transposed torch tensor")
+    close(m(x.numpy()), want, "a transposed numpy array")
+    every_other = np.random.default_rng(0).standard_normal((8, 20)).astype(np.float32)[:, ::2]
+    with torch.no_grad():
+        want = net(torch.from_numpy(np.ascontiguousarray(every_other)))
+    close(m(every_other), want, "a strided numpy array")
+
+
+def test_outputs_are_fresh_and_inputs_untouched(mlp):
+    _, m = mlp
+    x = np.ones((3, 10), np.float32)
+    a, b = m(x), m(x)
+    assert a is not b and not np.shares_memory(a, b)
+    assert (x == 1).all()
+    np.testing.assert_array_equal(a, b)
+
+
+def test_bad_inputs_are_refused(mlp):
+    _, m = mlp
+    with pytest.raises(TypeError, match="expected 1 input"):
+        m()
+    with pytest.raises(TypeError, match="float32"):
+        m(np.ones((2, 10)))
+    with pytest.raises(ValueError, match=r"shape \[2, 11\] does not fit \[B,10\]"):
+        m(np.ones((2, 11), np.float32))
+    with pytest.raises(ValueError, match="does not fit"):
+        m(np.ones((0, 10), np.float32))
+    with pytest.raises(TypeError, match="unknown option"):
+        sheaf.compile_file(os.path.join(MODELS, "mlp.py"), model="SimpleMLP(10, 50, 2)", inputs=["x=f32[B,10]"],
+                           fast=True)
+
+
+def test_a_refused_forward_names_the_users_line(tmp_path):
+    src = tmp_path / "user_model.py"
+    src.write_text("import torch.nn as nn\n"
+                   "\n"
+                   "class Net(nn.Module):\n"
+                   "    def __init__(self):\n"
+                   "        super().__init__()\n"
+                   "        self.fc = nn.Linear(4, 4)\n"
+                   "\n"
+                   "    def forward(self, x):\n"
+                   "        while x.sum() > 0:\n"
+                   "            x = self.fc(x)\n"
+                   "        return x\n")
+    with pytest.raises(sheaf.Error) as info:
+        sheaf.compile_file(str(src), model="Net()", inputs=["x=f32[B,4]"])
+    e = info.value
+    assert e.place is not None and e.place.startswith(str(src) + ":9:"), e.message
+    assert e.code != sheaf._sheaf.OK and e.message in str(e)
+
+
+def test_ir_text_errors_and_places():
+    with pytest.raises(sheaf.Error) as info:
+        sheaf.compile_ir("func @f(%x: f32[B,4]) {\n  %0 = relu %y : f32[B,4]\n  return %0\n}\n")
+    assert info.value.code == sheaf._sheaf.ERR_PARSE
+    assert info.value.place == "model.sfir:2:13"
+
+
+def test_ir_dot_stats_and_after_a_pass():
+    m = sheaf.compile_file(os.path.join(MODELS, "parallel_fcn.py"), model="ParallelFCN(8)",
+                           inputs=["x=f32[B,160]"])
+    assert "grouped_linear" in m.ir()
+    assert m.dot().startswith("digraph")
+    assert "# stats: ops" in m.stats()
+    after = m.ir(after="hfuse")
+    assert "hfuse" in after and "grouped_linear" in after
+
+
+def sheaf_command():
+    exe = os.path.join(sysconfig.get_path("scripts"), "sheaf")
+    assert os.access(exe, os.X_OK), "pip install ./python puts the sheaf command beside python"
+    return exe
+
+
+def test_packages_go_between_python_and_the_command_line(tmp_path, mlp):
+    net, m = mlp
+    x = np.random.default_rng(2).standard_normal((5, 10)).astype(np.float32)
+    want = m(x)
+    pkg = tmp_path / "mlp.sheaf"
+    m.save(pkg)
+    loaded = sheaf.load(pkg)
+    assert loaded.notice is None
+    np.testing.assert_array_equal(loaded(x), want)
+    out = subprocess.run([sheaf_command(), "run", str(pkg), "--batch", "2"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    pkg2 = tmp_path / "cli.sheaf"
+    subprocess.run([sheaf_command(), "compile", os.path.join(MODELS, "mlp.py"), "--model", "SimpleMLP(10, 50, 2)",
+                    "--input", "x=f32[B,10]", "-o", str(pkg2)], check=True)
+    from_cli = sheaf.load(pkg2)
+    assert from_cli(x).shape == (5, 2)
+    with pytest.raises(sheaf.Error, match="not a sheaf package"):
+        bad = tmp_path / "bad.sheaf"
+        bad.write_bytes(b"nonsense")
+        sheaf.load(bad)
+
+
+def test_the_interpreter_and_options(mlp):
+    net, _ = mlp
+    m = sheaf.compile_file(os.path.join(MODELS, "mlp.py"), model="SimpleMLP(10, 50, 2)", inputs=["x=f32[B,10]"],
+                           weights=net.state_dict(), backend="interp", unoptimised=True)
+    assert m.backend == "interp"
+    x = torch.randn(4, 10)
+    with torch.no_grad():
+        close(m(x), net(x), "the interpreter at -O0")
+
+
+def test_the_quickstart_example_runs():
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "python_quickstart.py")],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert "max |sheaf - eager|" in out.stdout and "batch 1: PyTorch eager" in out.stdout
