@@ -273,7 +273,7 @@ static bool compile_into(py_interp *I, sf_py_model *m, const char *source, size_
     py_install_builtins(I);
     if (!py_exec_module(I, ast))
         return false;
-    pv *model = build_model(I, o->model);
+    pv *model = o->tree ? py_tree_build(I, o->tree) : build_model(I, o->model);
     if (!model)
         return false;
     sf_vec order = {0};
@@ -298,8 +298,10 @@ static bool compile_into(py_interp *I, sf_py_model *m, const char *source, size_
 
 sf_py_model *sf_py_compile(const char *path, const char *source, size_t len, const sf_py_options *o, sf_error *err)
 {
-    if (!o || !o->model) {
-        sf_fail(err, SF_ERR_INVALID_ARG, "%s: --model is required (e.g. --model \"ParallelFCN(1000)\")", path);
+    if (!o || (!o->model == !o->tree)) {
+        sf_fail(err, SF_ERR_INVALID_ARG, "%s: %s", path,
+                o && o->tree ? "a module tree and --model: give one of them"
+                             : "--model is required (e.g. --model \"ParallelFCN(1000)\")");
         return NULL;
     }
     sf_py_model *m = calloc(1, sizeof *m);
@@ -321,7 +323,7 @@ sf_py_model *sf_py_compile(const char *path, const char *source, size_t len, con
     I.file = path;
     I.max_nodes = o->max_nodes > 0 ? o->max_nodes : SF_PY_MAX_NODES;
     I.source = path;
-    I.model_expr = o->model;
+    I.model_expr = o->model ? o->model : "the model";
     bool ok = compile_into(&I, m, source, len, o);
     if (!ok && err->code == SF_OK)
         sf_fail(err, SF_ERR_INVALID_ARG, "%s: compilation failed", path);

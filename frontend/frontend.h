@@ -9,12 +9,13 @@
 #include "ir/tensor.h"
 
 typedef struct sf_py_options {
-    const char *model;          /* "ParallelFCN(1000)": a Python expression */
+    const char *model;          /* "ParallelFCN(1000)": a Python expression; or tree, below */
     const char *const *inputs;  /* "x=f32[B,20000]", one per forward tensor argument */
     int ninputs;
     const char *const *consts;  /* "condition=True": non-tensor forward arguments */
     int nconsts;
     int64_t max_nodes;          /* tracing stops past this many IR nodes; 0: SF_PY_MAX_NODES */
+    const sf_module_tree *tree; /* a live instance's modules (sheaf.h) instead of model: __init__ not run */
 } sf_py_options;
 
 /* The default node budget: about 1 KB of memory per node while tracing

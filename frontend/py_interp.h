@@ -268,6 +268,10 @@ pv *py_tensor_inplace(py_interp *I, const py_expr *at, pv *t, sf_value *result);
 sf_value *py_emit(py_interp *I, const py_expr *at, sf_node *n);
 
 py_class *py_nn_class(py_interp *I, const char *name);
+
+/* ---- a live model's module tree (py_tree.c) ---- */
+/* The model the tree describes, its __init__ never run; NULL after an error. */
+pv *py_tree_build(py_interp *I, const sf_module_tree *t);
 pv *py_nn_construct(py_interp *I, const py_expr *at, py_class *cls, int argc, pv **argv, int kwc, const char **kwn,
                     pv **kwv);
 pv *py_nn_call(py_interp *I, const py_expr *at, py_object *o, int argc, pv **argv, int kwc, const char **kwn, pv **kwv);

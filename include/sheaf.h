@@ -66,13 +66,43 @@ sf_status sf_weights_set(sf_weights *w, const char *name, int rank, const int64_
 /* Adds every tensor of a safetensors file (F32, F16, BF16, F64 as f32). */
 sf_status sf_weights_load(sf_weights *w, const char *path, sf_error *err);
 
+/* ---- a live model's module tree ----
+ * What a host that holds the model itself (the Python package, holding an
+ * nn.Module) hands over instead of a constructor expression: every module
+ * with its class, the plain attributes forward reads and its own
+ * parameters and buffers, so the model file's __init__ never runs (it may
+ * hold any Python). The file's forward methods are traced as always. Set
+ * sf_options.tree (model is then not needed); the weights come as usual
+ * (sf_options.weights, a file, or the seed). */
+
+typedef struct sf_module_tree sf_module_tree;
+
+sf_module_tree *sf_tree_new(void);
+void sf_tree_free(sf_module_tree *t);
+/* The module at path ("" the root, first; "models.3": its parent given
+ * before it, the last part its attribute name or container index). cls
+ * is a class of the model file, or with args (NULL otherwise) a torch.nn
+ * module built as nn.<cls>(<args>) ("20, 10, bias=True": its constructor
+ * arguments, as its extra_repr() gives them; "" for containers and
+ * modules without arguments). */
+sf_status sf_tree_module(sf_module_tree *t, const char *path, const char *cls, const char *args, sf_error *err);
+/* A plain attribute of the module at path (a class of the file): a Python
+ * literal, "3", "1e-05", "'relu'", "(4, 8)", "[True, None]". */
+sf_status sf_tree_attr(sf_module_tree *t, const char *path, const char *name, const char *literal, sf_error *err);
+/* A parameter (buffer false) or buffer of the module at path (a class of
+ * the file), registered on it directly; its state_dict key is
+ * path.name. */
+sf_status sf_tree_tensor(sf_module_tree *t, const char *path, const char *name, int rank, const int64_t *dims,
+                         bool buffer, sf_error *err);
+
 /* ---- compiling ---- */
 
 #define SF_MAX_RANK_PUBLIC 8
 #define SF_BATCH (-1) /* the symbolic batch dim in shapes */
 
 typedef struct sf_options {
-    const char *model;          /* .py sources: the class to build, "ParallelFCN(1000)" */
+    const char *model;          /* .py sources: the class to build, "ParallelFCN(1000)"; or: */
+    const sf_module_tree *tree; /* .py sources: the model as a live instance describes it (above) */
     const char *const *inputs;  /* .py sources: "x=f32[B,20000]", one per tensor argument of forward */
     int ninputs;
     const char *const *consts;  /* .py sources: "condition=True", non-tensor arguments of forward */

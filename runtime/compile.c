@@ -84,7 +84,7 @@ static sf_graph *read_source(const char *text, size_t len, const char *name, con
     double t0 = now_ms();
     *pm = NULL;
     if (has_suffix(name, ".py")) {
-        sf_py_options po = {o->model, o->inputs, o->ninputs, o->consts, o->nconsts, o->max_nodes};
+        sf_py_options po = {o->model, o->inputs, o->ninputs, o->consts, o->nconsts, o->max_nodes, o->tree};
         *pm = sf_py_compile(name, text, len, &po, err);
         if (*pm && o->time)
             fprintf(log_of(o), "sheaf: frontend of %s: parse %.2f ms, __init__ %.2f ms, trace %.2f ms, %zu IR nodes\n",
@@ -92,9 +92,9 @@ static sf_graph *read_source(const char *text, size_t len, const char *name, con
                     (*pm)->graph->nodes.len);
         return *pm ? (*pm)->graph : NULL;
     }
-    if (o->model || o->ninputs || o->nconsts) {
-        sf_fail(err, SF_ERR_INVALID_ARG, "%s: model, inputs and consts (--model, --input, --const) apply to .py "
-                                         "model files", name);
+    if (o->model || o->tree || o->ninputs || o->nconsts) {
+        sf_fail(err, SF_ERR_INVALID_ARG, "%s: model, tree, inputs and consts (--model, --input, --const) apply to "
+                                         ".py model files", name);
         return NULL;
     }
     sf_graph *g = sf_parse(text, len, name, err);

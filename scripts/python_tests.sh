@@ -19,6 +19,7 @@ if ! "$venv/bin/python" -c "$want" 2>/dev/null; then
     echo "sheaf: $venv made in $(($(date +%s) - start)) s"
 fi
 start=$(date +%s)
+mkdir -p "$root/build"
 "$venv/bin/pip" install -q --no-build-isolation --force-reinstall --no-deps "$root/python" >"$root/build/pip.log" 2>&1 || {
     cat "$root/build/pip.log" >&2
     exit 1

@@ -75,7 +75,7 @@ void golden_load(const char *line, golden_case *c)
     sf_error e = {0};
     snprintf(path, sizeof path, "%s/%s", SF_MODELS, f[1]);
     assert_int_equal(sf_read_file(path, &src, &len, &e), SF_OK);
-    sf_py_options o = {f[2], (const char *const *)inputs, ni, (const char *const *)consts, nc, 0};
+    sf_py_options o = {f[2], (const char *const *)inputs, ni, (const char *const *)consts, nc, 0, NULL};
     c->model = sf_py_compile(path, src, len, &o, &e);
     free(src);
     if (!c->model)

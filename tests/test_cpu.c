@@ -135,7 +135,7 @@ static void test_golden_on_cpu(void **state)
         snprintf(model, sizeof model, "%s/%s", SF_MODELS, f[1]);
         assert_int_equal(sf_read_file(model, &src, &len, &e), SF_OK);
         const char *inputs[1] = {f[3]}, *consts[1] = {f[4]};
-        sf_py_options o = {f[2], inputs, 1, consts, *f[4] ? 1 : 0, 0};
+        sf_py_options o = {f[2], inputs, 1, consts, *f[4] ? 1 : 0, 0, NULL};
         sf_py_model *pm = sf_py_compile(model, src, len, &o, &e);
         free(src);
         if (!pm)

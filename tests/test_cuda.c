@@ -75,7 +75,7 @@ static sf_graph *trace(const char *file, const char *model, const char *input, c
     snprintf(path, sizeof path, "%s/%s", SF_MODELS, file);
     assert_int_equal(sf_read_file(path, &text, &len, &e), SF_OK);
     const char *inputs[1] = {input}, *consts[1] = {konst};
-    sf_py_options o = {model, inputs, 1, consts, konst && *konst ? 1 : 0, 0};
+    sf_py_options o = {model, inputs, 1, consts, konst && *konst ? 1 : 0, 0, NULL};
     sf_py_model *pm = sf_py_compile(path, text, len, &o, &e);
     free(text);
     if (!pm)

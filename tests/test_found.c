@@ -36,7 +36,7 @@ static sf_py_model *trace(const char *file, const char *expr, const char *input)
     snprintf(path, sizeof path, "%s/%s", SF_MODELS, file);
     assert_int_equal(sf_read_file(path, &src, &len, &e), SF_OK);
     const char *inputs[] = {input};
-    sf_py_options o = {expr, inputs, 1, NULL, 0, 0};
+    sf_py_options o = {expr, inputs, 1, NULL, 0, 0, NULL};
     sf_py_model *m = sf_py_compile(path, src, len, &o, &e);
     free(src);
     if (!m)
@@ -272,7 +272,7 @@ static const char *trace_error(const char *src)
     static sf_error e;
     memset(&e, 0, sizeof e);
     const char *inputs[] = {"x=f32[B,4]"};
-    sf_py_options o = {"M()", inputs, 1, NULL, 0, 0};
+    sf_py_options o = {"M()", inputs, 1, NULL, 0, 0, NULL};
     sf_py_model *m = sf_py_compile("chain.py", src, strlen(src), &o, &e);
     if (m)
         fail_msg("traced what should be refused:\n%.300s", src);
@@ -301,7 +301,7 @@ static void test_long_chains_refused(void **state)
     /* below the limit: traced */
     char *src = chained(head, "x", "x", " + ", 400);
     const char *inputs[] = {"x=f32[B,4]"};
-    sf_py_options o = {"M()", inputs, 1, NULL, 0, 0};
+    sf_py_options o = {"M()", inputs, 1, NULL, 0, 0, NULL};
     sf_error e = {0};
     sf_py_model *m = sf_py_compile("chain.py", src, strlen(src), &o, &e);
     if (!m)

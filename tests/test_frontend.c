@@ -14,7 +14,7 @@ static sf_py_model *compile_text(const char *src, const char *model, const char 
                                  sf_error *e)
 {
     const char *inputs[1] = {input}, *consts[1] = {cst};
-    sf_py_options o = {model, inputs, input ? 1 : 0, consts, cst ? 1 : 0, 0};
+    sf_py_options o = {model, inputs, input ? 1 : 0, consts, cst ? 1 : 0, 0, NULL};
     memset(e, 0, sizeof *e);
     return sf_py_compile("t.py", src, strlen(src), &o, e);
 }
@@ -121,7 +121,7 @@ static sf_py_model *compile_file(const char *file, const char *model, const char
     snprintf(path, sizeof path, "%s/%s", SF_MODELS, file);
     assert_int_equal(sf_read_file(path, &src, &len, e), SF_OK);
     const char *inputs[1] = {input}, *consts[1] = {cst};
-    sf_py_options o = {model, inputs, 1, consts, cst ? 1 : 0, 0};
+    sf_py_options o = {model, inputs, 1, consts, cst ? 1 : 0, 0, NULL};
     sf_py_model *m = sf_py_compile(path, src, len, &o, e);
     free(src);
     return m;

@@ -446,7 +446,7 @@ static void compile_both(compiled *c, const char *file, const char *model, const
     snprintf(path, sizeof path, "%s/%s", SF_MODELS, file);
     assert_int_equal(sf_read_file(path, &src, &len, &e), SF_OK);
     const char *inputs[1] = {input};
-    sf_py_options o = {model, inputs, 1, NULL, 0, 0};
+    sf_py_options o = {model, inputs, 1, NULL, 0, 0, NULL};
     sf_py_model *a = sf_py_compile(path, src, len, &o, &e), *b = sf_py_compile(path, src, len, &o, &e);
     free(src);
     if (!a || !b)

@@ -4,8 +4,7 @@ A thin layer over sheaf's C API (include/sheaf.h, through the extension
 module sheaf._sheaf): what it does, a C host program can do too.
 
     import sheaf
-    m = sheaf.compile_file("model.py", model="ParallelFCN(1000)",
-                           inputs=["x=f32[B,20000]"], weights=net.state_dict())
+    m = sheaf.compile(net, torch.randn(1, 20000))   # a live nn.Module
     y = m(x)                  # numpy in, numpy out; torch in, torch out
     m.save("m.sheaf")         # the package `sheaf run` and sheaf.load read
     print(m.ir(), m.stats())
@@ -18,7 +17,7 @@ import numpy as np
 
 from . import _sheaf
 
-__all__ = ["Error", "Compiled", "compile_file", "compile_ir", "load", "__version__"]
+__all__ = ["Error", "Compiled", "compile", "compile_file", "compile_ir", "load", "__version__"]
 __version__ = _sheaf.version
 
 Error = _sheaf.Error
@@ -177,6 +176,28 @@ class Compiled:
     def stats(self):
         """Op counts, parameters and the memory plan's activation bytes, as '# stats:' lines."""
         return self._m.ir("stats")
+
+
+def compile(model, example_inputs, **options):
+    """Compiles a live nn.Module: its modules, attributes, parameters and buffers from the instance (its
+    __init__ is never run again), forward traced from its class's file. example_inputs: one tensor or
+    array per tensor argument of forward (the first dim is the batch, free at every call), or plain
+    values for the others. The options are compile_file's."""
+    torch = _torch()
+    if torch is None or not isinstance(model, torch.nn.Module):
+        raise TypeError("sheaf.compile takes a torch nn.Module (for a model file: sheaf.compile_file)")
+    from . import _live
+    tree, classes = _live.module_tree(model, torch)
+    if not classes:
+        raise TypeError("sheaf.compile: the model is a bare %s; wrap it in a class of your own "
+                        "(sheaf traces forward from that class's file)" % type(model).__name__)
+    path, text = _live.forward_source(classes)
+    inputs, consts = _live.input_specs(model, example_inputs, torch)
+    o = _options(options, None, inputs=inputs, consts=consts or None)
+    if "weights_file" not in options:
+        o["weights"] = _live.weights(model, torch)
+    o["tree"] = tree
+    return Compiled(_sheaf.compile(path, text, o), (path, text, o))
 
 
 def compile_file(path, model=None, inputs=None, consts=None, weights=None, **options):

@@ -256,6 +256,7 @@ typedef struct held { /* what an sf_options points into, alive until the call re
     PyObject *refs;   /* list of objects whose UTF-8 or buffers o borrows */
     const char **inputs, **consts;
     sf_weights *weights;
+    sf_module_tree *tree;
     char *dump;
     size_t dump_len;
 } held;
@@ -327,6 +328,64 @@ static bool opt_weights(held *h, PyObject *v)
     return true;
 }
 
+/* tree: [(path, cls, args or None, [(name, literal)], [(name, dims, buffer)])], parents first */
+static bool opt_tree(held *h, PyObject *v)
+{
+    PyObject *seq = PySequence_Fast(v, "options: tree must be a list of modules");
+    if (!seq)
+        return false;
+    PyList_Append(h->refs, seq);
+    Py_DECREF(seq);
+    h->tree = sf_tree_new();
+    if (!h->tree)
+        return PyErr_NoMemory(), false;
+    sf_error e = {0};
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
+        const char *path, *cls, *args;
+        PyObject *attrs, *tensors;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "sszOO", &path, &cls, &args, &attrs, &tensors))
+            return false;
+        if (sf_tree_module(h->tree, path, cls, args, &e) != SF_OK)
+            return raise(&e), false;
+        PyObject *a = PySequence_Fast(attrs, "options: a module's attributes must be a list");
+        for (Py_ssize_t k = 0; a && k < PySequence_Fast_GET_SIZE(a); k++) {
+            const char *name, *literal;
+            if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(a, k), "ss", &name, &literal) ||
+                (sf_tree_attr(h->tree, path, name, literal, &e) != SF_OK && !raise(&e))) {
+                Py_DECREF(a);
+                return false;
+            }
+        }
+        Py_XDECREF(a);
+        PyObject *t = a ? PySequence_Fast(tensors, "options: a module's tensors must be a list") : NULL;
+        for (Py_ssize_t k = 0; t && k < PySequence_Fast_GET_SIZE(t); k++) {
+            const char *name;
+            PyObject *dims;
+            int buffer;
+            int64_t d[8];
+            if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(t, k), "sOp", &name, &dims, &buffer)) {
+                Py_DECREF(t);
+                return false;
+            }
+            PyObject *ds = PySequence_Fast(dims, "options: a tensor's dims must be a sequence");
+            Py_ssize_t rank = ds ? PySequence_Fast_GET_SIZE(ds) : 0;
+            for (Py_ssize_t r = 0; ds && r < rank && r < 8; r++)
+                d[r] = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(ds, r));
+            Py_XDECREF(ds);
+            if (!ds || PyErr_Occurred() ||
+                (sf_tree_tensor(h->tree, path, name, (int)rank, d, buffer, &e) != SF_OK && !raise(&e))) {
+                Py_DECREF(t);
+                return false;
+            }
+        }
+        Py_XDECREF(t);
+        if (!a || !t)
+            return false;
+    }
+    h->o.tree = h->tree;
+    return true;
+}
+
 static bool opt_int(PyObject *v, long long *out)
 {
     *out = PyLong_AsLongLong(v);
@@ -347,6 +406,8 @@ static bool set_option(held *h, const char *k, PyObject *v)
         return opt_str(h, v, &o->weights_file);
     if (!strcmp(k, "weights"))
         return v == Py_None || opt_weights(h, v);
+    if (!strcmp(k, "tree"))
+        return v == Py_None || opt_tree(h, v);
     if (!strcmp(k, "passes"))
         return opt_str(h, v, &o->passes);
     if (!strcmp(k, "print_after"))
@@ -417,6 +478,7 @@ static void release(held *h)
         fclose(h->o.dump);
     free(h->dump);
     sf_weights_free(h->weights);
+    sf_tree_free(h->tree);
     PyMem_Free(h->inputs);
     PyMem_Free(h->consts);
     Py_XDECREF(h->refs);

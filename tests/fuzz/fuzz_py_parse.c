@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     /* the whole frontend, when the file defines Net */
     if (size < 4096 && contains(data, size, "class Net")) {
         const char *inputs[1] = {"x=f32[B,4]"};
-        sf_py_options o = {"Net()", inputs, 1, NULL, 0, 0};
+        sf_py_options o = {"Net()", inputs, 1, NULL, 0, 0, NULL};
         sf_py_model *m = sf_py_compile("fuzz.py", (const char *)data, size, &o, &e);
         sf_py_model_free(m);
     }

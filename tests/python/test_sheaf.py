@@ -44,6 +44,7 @@ def read_cases(cases):
 def load_module(file):
     spec = importlib.util.spec_from_file_location("model_" + file[:-3], os.path.join(MODELS, file))
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # as import does: inspect finds a class's file through it
     spec.loader.exec_module(mod)
     return mod
 
@@ -225,3 +226,68 @@ def test_the_quickstart_example_runs():
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     assert "max |sheaf - eager|" in out.stdout and "batch 1: PyTorch eager" in out.stdout
+
+
+@pytest.mark.parametrize("name,file,model,inputs,consts", golden_cases(), ids=[c[0] for c in golden_cases()])
+def test_live_golden_models_match_eager(name, file, model, inputs, consts):
+    import inspect
+    net = eager(file, model)
+    order = list(inspect.signature(type(net).forward).parameters)[1:]
+    gen = torch.Generator().manual_seed(3)
+
+    def args(batch):
+        tensors = {s.split("=", 1)[0]: torch.randn(input_shape(s, batch), generator=gen) for s in inputs}
+        values = const_kwargs(consts)
+        return [tensors[p] if p in tensors else values[p] for p in order if p in tensors or p in values]
+
+    m = sheaf.compile(net, args(2))
+    for batch in BATCHES:
+        a = args(batch)
+        with torch.no_grad():
+            want = net(*a)
+        close(m(*[x for x in a if isinstance(x, torch.Tensor)]), want, "%s at batch %d (live)" % (name, batch))
+
+
+def live(name, *args):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import live_models
+    torch.manual_seed(0)
+    return getattr(live_models, name)(*args).eval()
+
+
+def test_live_models_with_any_init():
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import live_models
+    cases = [(live("Configured", live_models.CONFIG), (12,)), (live("Masked", 6, 5), (6, 5)),
+             (live("Nested", 8, 4), (8,))]
+    for net, shape in cases:
+        m = sheaf.compile(net, torch.randn(2, *shape))
+        for batch in BATCHES:
+            x = torch.randn(batch, *shape)
+            with torch.no_grad():
+                close(m(x), net(x), "%s at batch %d" % (type(net).__name__, batch))
+            close(m(x.numpy()), net(x).detach().numpy(), "%s at batch %d (numpy)" % (type(net).__name__, batch))
+
+
+def test_live_refusals(tmp_path):
+    with pytest.raises(TypeError, match="nn.Module"):
+        sheaf.compile(object(), torch.randn(1, 4))
+    with pytest.raises(TypeError, match="wrap it in a class of your own"):
+        sheaf.compile(torch.nn.Linear(4, 4), torch.randn(1, 4))
+    src = tmp_path / "refused.py"
+    src.write_text("import torch\nimport torch.nn as nn\n\n"
+                   "class Net(nn.Module):\n"
+                   "    def __init__(self):\n"
+                   "        super().__init__()\n"
+                   "        self.fc = nn.Linear(4, 4)\n\n"
+                   "    def forward(self, x):\n"
+                   "        while x.sum() > 0:\n"
+                   "            x = self.fc(x)\n"
+                   "        return x\n")
+    spec = importlib.util.spec_from_file_location("refused", str(src))
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["refused"] = mod
+    spec.loader.exec_module(mod)
+    with pytest.raises(sheaf.Error) as info:
+        sheaf.compile(mod.Net(), torch.randn(1, 4))
+    assert info.value.place == "%s:10:9" % src, info.value.message

@@ -1,0 +1,284 @@
+/* A live model's module tree (sheaf.h: sf_tree_*): what a host holding the
+ * model hands over instead of a constructor expression, and the model
+ * built from it in the evaluator (py_tree_build): each module an object
+ * of its class with the attributes and tensors given, each torch.nn
+ * module built by its own constructor from its arguments, children
+ * attached in order. __init__ never runs. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend/py_interp.h"
+
+typedef struct tree_attr {
+    char *name, *literal;
+} tree_attr;
+
+typedef struct tree_tensor {
+    char *name;
+    sf_type type;
+    bool buffer;
+} tree_tensor;
+
+typedef struct tree_module {
+    char *path, *cls, *args; /* args: NULL for a class of the file */
+    sf_vec attrs, tensors;   /* tree_attr *, tree_tensor * */
+} tree_module;
+
+struct sf_module_tree {
+    sf_vec modules; /* tree_module *, parents first */
+    sf_map by_path;
+};
+
+sf_module_tree *sf_tree_new(void) { return calloc(1, sizeof(sf_module_tree)); }
+
+void sf_tree_free(sf_module_tree *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->modules.len; i++) {
+        tree_module *m = t->modules.items[i];
+        for (size_t k = 0; k < m->attrs.len; k++) {
+            tree_attr *a = m->attrs.items[k];
+            free(a->name), free(a->literal), free(a);
+        }
+        for (size_t k = 0; k < m->tensors.len; k++) {
+            tree_tensor *x = m->tensors.items[k];
+            free(x->name), free(x);
+        }
+        sf_vec_free(&m->attrs), sf_vec_free(&m->tensors);
+        free(m->path), free(m->cls), free(m->args), free(m);
+    }
+    sf_vec_free(&t->modules);
+    sf_map_free(&t->by_path);
+    free(t);
+}
+
+static bool plain_name(const char *s)
+{
+    if (!s || !*s || (*s >= '0' && *s <= '9'))
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_'))
+            return false;
+    return true;
+}
+
+/* the last part of a path and the parent's length: "a.b.c" -> "c", 3 */
+static const char *last_part(const char *path, size_t *parent_len)
+{
+    const char *dot = strrchr(path, '.');
+    *parent_len = dot ? (size_t)(dot - path) : 0;
+    return dot ? dot + 1 : path;
+}
+
+/* a child's name: an attribute name, or a container's index or key */
+static bool child_name(const char *s)
+{
+    if (!s || !*s)
+        return false;
+    for (; *s; s++)
+        if (*s == '.' || (unsigned char)*s < 0x20)
+            return false;
+    return true;
+}
+
+sf_status sf_tree_module(sf_module_tree *t, const char *path, const char *cls, const char *args, sf_error *err)
+{
+    if (!t || !path || !cls)
+        return sf_fail(err, SF_ERR_INVALID_ARG, "sf_tree_module: null argument");
+    if (!plain_name(cls))
+        return sf_fail(err, SF_ERR_INVALID_ARG, "module tree: '%s' (at '%s') is not a class name", cls, path);
+    if (sf_map_get(&t->by_path, path))
+        return sf_fail(err, SF_ERR_INVALID_ARG, "module tree: module '%s' given twice", path);
+    if (!t->modules.len != !*path)
+        return sf_fail(err, SF_ERR_INVALID_ARG, "module tree: the root (path \"\") comes first, once; '%s' %s", path,
+                       *path ? "comes before it" : "is a second root");
+    size_t plen;
+    const char *name = last_part(path, &plen);
+    char parent[1024];
+    if (*path && (!child_name(name) || plen >= sizeof parent))
+        return sf_fail(err, SF_ERR_INVALID_ARG, "module tree: bad path '%s'", path);
+    memcpy(parent, path, plen);
+    parent[plen] = '\0';
+    if (*path && !sf_map_get(&t->by_path, parent))
+        return sf_fail(err, SF_ERR_INVALID_ARG, "module tree: '%s' comes before its parent '%s'", path, parent);
+    tree_module *m = calloc(1, sizeof *m);
+    if (m) {
+        m->path = strdup(path), m->cls = strdup(cls), m->args = args ? strdup(args) : NULL;
+    }
+    if (!m || !m->path || !m->cls || (args && !m->args) || !sf_vec_push(&t->modules, m) ||
+        !sf_map_put(&t->by_path, m->path, m)) {
+        if (m)
+            free(m->path), free(m->cls), free(m->args);
+        free(m);
+        return sf_fail(err, SF_ERR_NOMEM, "out of memory");
+    }
+    return SF_OK;
+}
+
+/* the module at path, a class of the file */
+static tree_module *own_module(sf_module_tree *t, const char *path, const char *what, sf_error *err)
+{
+    tree_module *m = t && path ? sf_map_get(&t->by_path, path) : NULL;
+    if (!m)
+        sf_fail(err, SF_ERR_INVALID_ARG, "module tree: %s of '%s': no such module", what, path ? path : "(null)");
+    else if (m->args)
+        sf_fail(err, SF_ERR_INVALID_ARG, "module tree: %s of '%s': nn.%s is built by its constructor", what, path,
+                m->cls);
+    return m && !m->args ? m : NULL;
+}
+
+sf_status sf_tree_attr(sf_module_tree *t, const char *path, const char *name, const char *literal, sf_error *err)
+{
+    tree_module *m = own_module(t, path, "an attribute", err);
+    if (!m)
+        return err ? err->code : SF_ERR_INVALID_ARG;
+    if (!plain_name(name) || !literal)
+        return sf_fail(err, SF_ERR_INVALID_ARG, "module tree: attribute '%s' of '%s': a name and a literal", name,
+                       path);
+    tree_attr *a = calloc(1, sizeof *a);
+    if (a)
+        a->name = strdup(name), a->literal = strdup(literal);
+    if (!a || !a->name || !a->literal || !sf_vec_push(&m->attrs, a)) {
+        if (a)
+            free(a->name), free(a->literal);
+        free(a);
+        return sf_fail(err, SF_ERR_NOMEM, "out of memory");
+    }
+    return SF_OK;
+}
+
+sf_status sf_tree_tensor(sf_module_tree *t, const char *path, const char *name, int rank, const int64_t *dims,
+                         bool buffer, sf_error *err)
+{
+    tree_module *m = own_module(t, path, "a tensor", err);
+    if (!m)
+        return err ? err->code : SF_ERR_INVALID_ARG;
+    if (!plain_name(name) || rank < 0 || rank > SF_MAX_RANK || (rank && !dims))
+        return sf_fail(err, SF_ERR_INVALID_ARG, "module tree: tensor '%s' of '%s': a name and a rank of 0 to %d",
+                       name ? name : "(null)", path, SF_MAX_RANK);
+    tree_tensor *x = calloc(1, sizeof *x);
+    if (!x)
+        return sf_fail(err, SF_ERR_NOMEM, "out of memory");
+    x->type.dtype = SF_F32;
+    x->type.rank = rank;
+    for (int d = 0; d < rank; d++) {
+        if (dims[d] < 1 || dims[d] > SF_DIM_MAX) {
+            free(x);
+            return sf_fail(err, SF_ERR_INVALID_ARG, "module tree: tensor '%s.%s' dim %d is %lld", path, name, d,
+                           (long long)dims[d]);
+        }
+        x->type.dim[d] = dims[d];
+    }
+    x->buffer = buffer;
+    if (!(x->name = strdup(name)) || !sf_vec_push(&m->tensors, x)) {
+        free(x->name), free(x);
+        return sf_fail(err, SF_ERR_NOMEM, "out of memory");
+    }
+    return SF_OK;
+}
+
+/* ---- building the model in the evaluator ---- */
+
+static pv *eval_literal(py_interp *I, const char *text, const char *what)
+{
+    py_expr *e = py_parse_expr(text, strlen(text), what, I->arena, I->err);
+    if (!e) {
+        I->failed = true;
+        return NULL;
+    }
+    const char *saved = I->file;
+    I->file = what;
+    pv *v = py_eval(I, NULL, e);
+    I->file = saved;
+    return v;
+}
+
+/* nn.<cls>(<args>), through the evaluator's own torch.nn constructors */
+static py_object *build_nn(py_interp *I, const tree_module *m)
+{
+    py_class *cls = py_nn_class(I, m->cls);
+    if (!cls) {
+        py_error(I, NULL, SF_ERR_UNSUPPORTED, "module '%s' is an nn.%s, which sheaf does not model",
+                 *m->path ? m->path : "(the model)", m->cls);
+        return NULL;
+    }
+    pv *c = pv_new(I, PV_CLASS);
+    if (!c)
+        return NULL;
+    c->u.cls = cls;
+    if (!sf_map_put(&I->globals, "__sheaf_nn_class__", c))
+        return py_error(I, NULL, SF_ERR_NOMEM, "out of memory"), NULL;
+    size_t n = strlen(m->args) + 32;
+    char *text = sf_arena_alloc(I->arena, n), what[160];
+    if (!text)
+        return NULL;
+    snprintf(text, n, "__sheaf_nn_class__(%s)", m->args);
+    snprintf(what, sizeof what, "module tree: nn.%s at '%s'", m->cls, m->path);
+    pv *v = eval_literal(I, text, what);
+    return v && v->k == PV_OBJECT ? v->u.obj : NULL;
+}
+
+/* an object of a class of the file, its attributes and tensors set */
+static py_object *build_own(py_interp *I, const tree_module *m)
+{
+    pv *c = sf_map_get(&I->globals, m->cls);
+    if (!c || c->k != PV_CLASS || c->u.cls->nn || !c->u.cls->is_module) {
+        py_error(I, NULL, SF_ERR_INVALID_ARG, "module '%s' is a %s, which %s does not define as an nn.Module",
+                 *m->path ? m->path : "(the model)", m->cls, I->source);
+        return NULL;
+    }
+    py_object *o = py_object_new(I, c->u.cls);
+    pv *self = o ? pv_new(I, PV_OBJECT) : NULL;
+    if (!self)
+        return NULL;
+    self->u.obj = o;
+    for (size_t i = 0; i < m->attrs.len; i++) {
+        const tree_attr *a = m->attrs.items[i];
+        char what[160];
+        snprintf(what, sizeof what, "module tree: attribute '%s' of '%s'", a->name, m->path);
+        pv *v = eval_literal(I, a->literal, what);
+        if (!v || !py_setattr(I, NULL, self, a->name, v))
+            return NULL;
+    }
+    for (size_t i = 0; i < m->tensors.len; i++) {
+        const tree_tensor *x = m->tensors.items[i];
+        py_init init = {.type = x->type, .kind = INIT_EMPTY, .parameter = !x->buffer};
+        if (!py_param_add(I, NULL, o, x->name, &init, x->buffer))
+            return NULL;
+    }
+    return o;
+}
+
+pv *py_tree_build(py_interp *I, const sf_module_tree *t)
+{
+    if (!t->modules.len)
+        return py_error(I, NULL, SF_ERR_INVALID_ARG, "module tree: no modules");
+    sf_map built = {0};
+    pv *root = NULL;
+    for (size_t i = 0; i < t->modules.len && !I->failed; i++) {
+        const tree_module *m = t->modules.items[i];
+        py_object *o = m->args ? build_nn(I, m) : build_own(I, m);
+        if (!o || !sf_map_put(&built, m->path, o)) {
+            I->failed = true;
+            break;
+        }
+        if (!*m->path) {
+            root = pv_new(I, PV_OBJECT);
+            if (root)
+                root->u.obj = o;
+            continue;
+        }
+        size_t plen;
+        const char *name = last_part(m->path, &plen);
+        char parent[1024];
+        memcpy(parent, m->path, plen);
+        parent[plen] = '\0';
+        py_object *p = sf_map_get(&built, parent);
+        if (!py_child_add(I, p, name, o))
+            I->failed = true;
+    }
+    sf_map_free(&built);
+    return I->failed ? NULL : root;
+}

@@ -1,0 +1,239 @@
+"""A live nn.Module as sheaf's C API takes it: the module tree (sf_tree_*),
+the forward source, the weights and the input specs.
+
+The instance gives the modules, their classes, the plain attributes and
+every parameter and buffer, so __init__ never runs and may hold any Python.
+forward (and what it calls) is traced by sheaf from the class's own file:
+the file is handed over with every line kept where it is (so an error
+names the user's file:line:col) but what sheaf need not read blanked out:
+__init__ bodies, methods and top-level code forward does not reach.
+"""
+import ast
+import inspect
+
+_CONTAINERS = {"Sequential", "ModuleList", "ModuleDict"}
+
+
+def _conv(m):
+    return "%d, %d, kernel_size=%r, stride=%r, padding=%r, dilation=%r, groups=%d, bias=%r" % (
+        m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding, m.dilation, m.groups, m.bias is not None)
+
+
+def _bn(m):
+    return "%d, eps=%r, momentum=%r, affine=%r, track_running_stats=%r" % (
+        m.num_features, m.eps, m.momentum, m.affine, m.track_running_stats)
+
+
+# torch.nn modules' constructor arguments from their attributes (extra_repr's text changes between torch
+# versions); one that is not here goes by extra_repr(), and sheaf names it if it does not model it
+_ARGS = {
+    "Linear": lambda m: "%d, %d, bias=%r" % (m.in_features, m.out_features, m.bias is not None),
+    "Conv1d": _conv, "Conv2d": _conv, "BatchNorm1d": _bn, "BatchNorm2d": _bn,
+    "LayerNorm": lambda m: "%r, eps=%r, elementwise_affine=%r, bias=%r" % (
+        tuple(m.normalized_shape), m.eps, m.elementwise_affine, getattr(m, "bias", None) is not None),
+    "GELU": lambda m: "approximate=%r" % m.approximate,
+    "Softmax": lambda m: "dim=%r" % m.dim,
+    "Flatten": lambda m: "start_dim=%d, end_dim=%d" % (m.start_dim, m.end_dim),
+    "Dropout": lambda m: "p=%r" % m.p, "Dropout1d": lambda m: "p=%r" % m.p, "Dropout2d": lambda m: "p=%r" % m.p,
+    "AlphaDropout": lambda m: "p=%r" % m.p,
+    "ReLU": lambda m: "", "Tanh": lambda m: "", "Sigmoid": lambda m: "", "SiLU": lambda m: "",
+    "Identity": lambda m: "",
+}
+
+
+def _is_torch_module(m):
+    return type(m).__module__.split(".")[0] == "torch"
+
+
+def _literal(v, depth=0):
+    """Python source for a plain value (what forward may read), or None."""
+    if depth > 8:
+        return None
+    if v is None or isinstance(v, (bool, int, str)):
+        return repr(v)
+    if isinstance(v, float):
+        return repr(v) if v == v and abs(v) != float("inf") else None
+    if isinstance(v, (tuple, list)):
+        items = [_literal(x, depth + 1) for x in v]
+        if any(i is None for i in items):
+            return None
+        body = ", ".join(items) + ("," if isinstance(v, tuple) and len(items) == 1 else "")
+        return ("(%s)" if isinstance(v, tuple) else "[%s]") % body
+    mod = getattr(v, "__module__", None) or ""
+    name = getattr(v, "__name__", None)
+    if callable(v) and name and mod.split(".")[0] == "torch" and not isinstance(v, type):
+        return "%s.%s" % ("torch.nn.functional" if mod.startswith("torch.nn.functional") else mod, name)
+    return None
+
+
+def module_tree(model, torch):
+    """[(path, class, nn args or None, [(attr, literal)], [(tensor, dims, buffer)])], parents first, and the
+    classes of the user's own that it uses."""
+    tree, classes = [], []
+
+    def visit(m, path):
+        cls = type(m)
+        if _is_torch_module(m):
+            if not isinstance(m, torch.nn.Module):
+                raise TypeError("module '%s' is a %s, not an nn.Module" % (path, cls.__name__))
+            name = cls.__name__
+            args = "" if name in _CONTAINERS else _ARGS[name](m) if name in _ARGS else m.extra_repr()
+            tree.append((path, cls.__name__, args, [], []))
+            if cls.__name__ in _CONTAINERS:
+                for name, child in m._modules.items():
+                    if child is not None:
+                        visit(child, path + "." + name if path else name)
+            return
+        classes.append(cls)
+        attrs = []
+        for name, v in vars(m).items():
+            if name.startswith("_") or name == "training":
+                continue
+            lit = _literal(v)
+            if lit is not None:
+                attrs.append((name, lit))
+        tensors = [(n, tuple(p.shape), False) for n, p in m._parameters.items() if p is not None]
+        tensors += [(n, tuple(b.shape), True) for n, b in m._buffers.items()
+                    if b is not None and b.is_floating_point()]
+        tree.append((path, cls.__name__, None, attrs, tensors))
+        for name, child in m._modules.items():
+            if child is not None:
+                visit(child, path + "." + name if path else name)
+
+    visit(model, "")
+    return tree, classes
+
+
+def weights(model, torch):
+    """Every float parameter and buffer under its state_dict key (shared ones under each of their paths)."""
+    out = {}
+    for name, t in list(model.named_parameters(remove_duplicate=False)) + list(
+            model.named_buffers(remove_duplicate=False)):
+        if t.is_floating_point():
+            out[name] = t.detach().to(torch.float32).contiguous().numpy()
+    return out
+
+
+def _names(node):
+    """Names and self.<attribute> names a piece of code mentions."""
+    names, attrs = set(), set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name):
+            names.add(n.id)
+        elif isinstance(n, ast.Attribute):
+            attrs.add(n.attr)
+    return names, attrs
+
+
+def _span(node):
+    first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+    return first, node.end_lineno
+
+
+def forward_source(classes):
+    """The file of the classes, every line where it was, with what forward cannot reach blanked."""
+    files = set()
+    for c in classes:
+        try:
+            files.add(inspect.getsourcefile(c))
+        except (TypeError, OSError):
+            raise TypeError("sheaf.compile: the source of class %s is not available (defined at the prompt or "
+                            "in a notebook cell?): sheaf traces forward from the class's file" % c.__name__)
+    if len(files) != 1 or None in files:
+        raise TypeError("sheaf.compile: the model's classes come from %s; they must all be defined in one file "
+                        "(the file sheaf traces forward from)" % (", ".join(sorted(str(f) for f in files))))
+    path = files.pop()
+    with open(path) as f:
+        text = f.read()
+    lines = text.split("\n")
+    tree = ast.parse(text, filename=path)
+    wanted = {c.__name__ for c in classes}
+    top = {}
+    for node in tree.body:
+        for name in _top_names(node):
+            top.setdefault(name, []).append(node)
+    keep, blank_init, todo = set(), [], [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name in wanted]
+    keep_methods = {}
+    while todo:
+        node = todo.pop()
+        if id(node) in keep:
+            continue
+        keep.add(id(node))
+        mentioned = set()
+        if isinstance(node, ast.ClassDef):
+            mentioned |= {b.id for b in node.bases if isinstance(b, ast.Name)}
+            methods = {s.name: s for s in node.body if isinstance(s, ast.FunctionDef)}
+            reach, frontier = set(), ["forward"] if "forward" in methods else []
+            while frontier:
+                m = frontier.pop()
+                if m in reach or m not in methods or m == "__init__":
+                    continue
+                reach.add(m)
+                names, attrs = _names(methods[m])
+                mentioned |= names
+                frontier += [a for a in attrs if a in methods]
+            keep_methods[id(node)] = reach
+            for s in node.body:
+                if isinstance(s, ast.FunctionDef) and s.name == "__init__":
+                    blank_init.append(s)
+        else:
+            mentioned |= _names(node)[0]
+        for name in mentioned:
+            todo += top.get(name, []) + [b for b in tree.body if isinstance(b, ast.ClassDef) and b.name == name]
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue  # imports stay: forward's names (torch, F, nn) come from them
+        if id(node) not in keep:
+            _blank(lines, *_span(node))
+        elif isinstance(node, ast.ClassDef):
+            for s in node.body:
+                if isinstance(s, ast.FunctionDef) and s.name not in keep_methods[id(node)]:
+                    _blank(lines, *_span(s))
+            _fill_empty_class(lines, node)
+    return path, "\n".join(lines)
+
+
+def _top_names(node):
+    if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+        return [node.name]
+    if isinstance(node, ast.Assign):
+        return [t.id for t in node.targets if isinstance(t, ast.Name)]
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+        return [node.target.id]
+    return []
+
+
+def _blank(lines, first, last):
+    for i in range(first - 1, last):
+        lines[i] = ""
+
+
+def _fill_empty_class(lines, node):
+    """A class whose body is all blanked still needs a statement: 'pass' on its first body line."""
+    body = [i for i in range(node.body[0].lineno - 1, node.end_lineno) if lines[i].strip()]
+    if not body:
+        at = node.body[0].lineno - 1
+        lines[at] = " " * node.body[0].col_offset + "pass"
+
+
+def input_specs(model, example_inputs, torch):
+    """forward's arguments as sheaf's input and const specs, from example inputs (batch first)."""
+    if not isinstance(example_inputs, (tuple, list)):
+        example_inputs = (example_inputs,)
+    sig = inspect.signature(type(model).forward)
+    params = [p for p in list(sig.parameters.values())[1:]]
+    if len(example_inputs) > len(params):
+        raise TypeError("sheaf.compile: %d example inputs for forward%s" % (len(example_inputs), sig))
+    inputs, consts = [], []
+    for p, x in zip(params, example_inputs):
+        shape = getattr(x, "shape", None)
+        if shape is not None and (torch is None or isinstance(x, torch.Tensor) or hasattr(x, "dtype")):
+            if len(shape) == 0:
+                raise TypeError("sheaf.compile: input '%s' is a scalar tensor; the batch goes first" % p.name)
+            inputs.append("%s=f32[%s]" % (p.name, ",".join(["B"] + [str(int(d)) for d in shape[1:]])))
+        else:
+            lit = _literal(x)
+            if lit is None:
+                raise TypeError("sheaf.compile: argument '%s' (%r) is neither a tensor nor a plain value" % (p.name, x))
+            consts.append("%s=%s" % (p.name, lit))
+    return inputs, consts

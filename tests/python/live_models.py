@@ -1,0 +1,88 @@
+"""Models whose __init__ sheaf's Python subset could not run, for sheaf.compile on live instances
+(tests/python/test_sheaf.py). forward stays inside the subset; everything else here is any Python."""
+import json
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+CONFIG = json.loads('{"widths": [12, 16, 8], "act": "gelu", "scale": 0.5}')
+
+
+def make_layers(widths):
+    layers = []
+    i = 0
+    while i + 1 < len(widths):  # a while loop: outside the subset
+        layers.append(nn.Linear(widths[i], widths[i + 1]))
+        i += 1
+    return layers
+
+
+class Configured(nn.Module):
+    """A config dict, a list built by a helper function, a string and a float read by forward."""
+
+    def __init__(self, config):
+        super().__init__()
+        with torch.no_grad():  # a with block: outside the subset
+            self.layers = nn.ModuleList(make_layers(config["widths"]))
+        self.act = config["act"]
+        self.scale = float(config["scale"])
+        self.extra = {k: v for k, v in config.items()}  # a dict comprehension, never read by forward
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+            if self.act == "gelu":
+                x = F.gelu(x)
+            else:
+                x = torch.relu(x)
+        return x * self.scale
+
+
+class Masked(nn.Module):
+    """A torch.tril buffer and a loaded constant (a parameter filled from computed values)."""
+
+    def __init__(self, n, d):
+        super().__init__()
+        self.register_buffer("mask", torch.tril(torch.ones(n, n)))
+        table = [[math.sin(i * j) for j in range(d)] for i in range(n)]
+        self.table = nn.Parameter(torch.tensor(table))
+        self.proj = nn.Linear(d, d, bias=False)
+        self.n = n
+
+    def forward(self, x):
+        return self.proj(self.mask @ x + self.table)
+
+
+class Sub(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.fc = nn.Linear(d, d)
+
+    def forward(self, x):
+        return self.helper(self.fc(x))
+
+    def helper(self, y):
+        return torch.tanh(y) + 1
+
+    def unused(self):
+        while True:  # never reached from forward: blanked, so sheaf never reads it
+            pass
+
+
+class Nested(nn.Module):
+    def __init__(self, d, n):
+        super().__init__()
+        self.subs = nn.ModuleList([Sub(d) for _ in range(n)])
+        self.norm = nn.LayerNorm(d)
+
+    def forward(self, x):
+        return self.norm(sum(s(x) for s in self.subs))
+
+
+if __name__ == "__main__":
+    net = Configured(CONFIG)
+    with torch.no_grad():
+        while False:
+            pass
