@@ -86,3 +86,41 @@ if __name__ == "__main__":
     with torch.no_grad():
         while False:
             pass
+
+
+class Cumulative(nn.Module):
+    """torch.cumsum, which sheaf has no op for, between two products: PyTorch runs it, sheaf the rest."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.a = nn.Linear(d, d)
+        self.b = nn.Linear(d, d)
+
+    def forward(self, x):
+        return self.b(torch.relu(torch.cumsum(self.a(x), dim=1)))
+
+
+class WritesInput(nn.Module):
+    """An in-place write into the input: PyTorch runs the whole graph, as the caller's tensor changes."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.a = nn.Linear(d, d)
+
+    def forward(self, x):
+        x.mul_(2)
+        return self.a(x)
+
+
+class InPlaceInside(nn.Module):
+    """relu_ on a value the graph made: sheaf runs it as relu."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.a = nn.Linear(d, d)
+        self.b = nn.Linear(d, d)
+
+    def forward(self, x):
+        h = self.a(x)
+        h.relu_()
+        return self.b(h)

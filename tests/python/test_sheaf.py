@@ -291,3 +291,61 @@ def test_live_refusals(tmp_path):
     with pytest.raises(sheaf.Error) as info:
         sheaf.compile(mod.Net(), torch.randn(1, 4))
     assert info.value.place == "%s:10:9" % src, info.value.message
+
+
+# every model file of tests/models (Dynamo's tracing of the random zoo's wide models takes minutes)
+@pytest.mark.parametrize("name,file,model,inputs,consts", read_cases("cases.txt"),
+                         ids=[c[0] for c in read_cases("cases.txt")])
+def test_torch_compile_backend_matches_eager(name, file, model, inputs, consts):
+    import inspect
+    import torch._dynamo
+    net = eager(file, model)
+    order = list(inspect.signature(type(net).forward).parameters)[1:]
+    gen = torch.Generator().manual_seed(4)
+    values = const_kwargs(consts)
+    torch._dynamo.reset()
+    fast = torch.compile(net, backend="sheaf")
+    for batch in BATCHES:
+        tensors = {s.split("=", 1)[0]: torch.randn(input_shape(s, batch), generator=gen) for s in inputs}
+        for t in tensors.values():
+            torch._dynamo.mark_dynamic(t, 0)  # one graph for every batch, as sheaf's model is
+        args = [tensors[p] if p in tensors else values[p] for p in order if p in tensors or p in values]
+        with torch.no_grad():
+            close(fast(*args), net(*args), "%s at batch %d (torch.compile)" % (name, batch))
+
+
+def test_torch_compile_leaves_unknown_ops_to_pytorch(caplog):
+    import logging
+    import torch._dynamo
+    from sheaf import _dynamo
+    for name, logged, partitions in (("Cumulative", "ops left to PyTorch: cumsum", 2),
+                                     ("WritesInput", "writes in place into an input", 0),
+                                     ("InPlaceInside", None, 1)):
+        net = live(name, 6)
+        before = _dynamo.stats["sheaf_partitions"]
+        torch._dynamo.reset()
+        fast = torch.compile(net, backend="sheaf")
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="sheaf"), torch.no_grad():
+            for batch in BATCHES:
+                x = torch.randn(batch, 6)
+                torch._dynamo.mark_dynamic(x, 0)
+                a, b = x.clone(), x.clone()
+                close(fast(a), net(b), "%s at batch %d" % (name, batch))
+                close(a, b, "%s: the input after the call" % name)
+        messages = [r.getMessage() for r in caplog.records if r.name == "sheaf"]
+        compiles = 2  # batch 1 (Dynamo specialises a size of 1), then one graph for every other batch
+        assert _dynamo.stats["sheaf_partitions"] - before == compiles * partitions, name
+        if logged:
+            assert any(logged in m for m in messages), messages
+            assert len([m for m in messages if logged in m]) == 1, messages  # once, at compile time
+        else:
+            assert not messages, messages
+
+
+def test_torch_compile_finds_the_backend_by_name():
+    from importlib.metadata import entry_points
+    names = [e.name for e in entry_points(group="torch_dynamo_backends")]
+    assert "sheaf" in names
+    import torch._dynamo
+    assert "sheaf" in torch._dynamo.list_backends()

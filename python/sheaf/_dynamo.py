@@ -1,0 +1,473 @@
+"""torch.compile(model, backend="sheaf"): Dynamo's FX graph as sheaf IR.
+
+Registered under torch's `torch_dynamo_backends` entry point. Dynamo hands
+over the FX graph it traced (the Python loops over branches already
+unrolled), with the parameters as placeholders; this module writes the
+nodes sheaf has ops for as IR text (docs/ir.md), with the parameters as
+IR parameters holding their values at compile time, and compiles it with
+the passes, which fuse the unrolled branches. Nodes sheaf has no op for
+run in PyTorch: torch's own CapabilityBasedPartitioner splits the graph,
+each partition sheaf supports becomes one sheaf model, and one log line
+(logging, at compile time) names the ops that fell back. Inference only:
+parameters are read once, when the graph is compiled.
+
+The batch is dim 0 of every graph input; a node keeps it at dim 0 or is
+left to PyTorch.
+"""
+import logging
+import operator
+
+import torch
+import torch.fx
+from torch.fx.passes.infra.partitioner import CapabilityBasedPartitioner
+from torch.fx.passes.operator_support import OperatorSupport
+
+from . import Compiled, _sheaf, _options
+
+log = logging.getLogger("sheaf")
+_said = set()  # what was logged already: a recompile (another batch size) does not say it again
+stats = {"graphs": 0, "sheaf_partitions": 0, "pytorch_graphs": 0}  # what the backend did (tests read it)
+
+
+def _say(level, message):
+    if message not in _said:
+        _said.add(message)
+        log.log(level, message)
+
+F = torch.nn.functional
+_UNARY = {
+    torch.relu: "relu", F.relu: "relu", torch.tanh: "tanh", F.tanh: "tanh", torch.sigmoid: "sigmoid",
+    F.sigmoid: "sigmoid", F.gelu: "gelu", F.silu: "silu",
+}
+_UNARY_METHODS = {"relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid"}
+_BINARY = {
+    operator.add: "add", torch.add: "add", operator.sub: "sub", torch.sub: "sub", operator.mul: "mul",
+    torch.mul: "mul", operator.truediv: "div", torch.div: "div",
+}
+_BINARY_METHODS = {"add": "add", "sub": "sub", "mul": "mul", "div": "div"}
+_LINEAR = {torch._C._nn.linear, F.linear}
+_MATMUL = {torch.matmul, operator.matmul}
+_CAT = {torch.cat, torch.concat}
+
+
+def _value(n):
+    return n.meta.get("example_value") if isinstance(n, torch.fx.Node) else None
+
+
+def _is_tensor(n):
+    v = _value(n)
+    return isinstance(v, torch.Tensor) and v.dtype == torch.float32
+
+
+def _is_batch_dim(d, batch_size):
+    return isinstance(d, torch.SymInt) or d == batch_size
+
+
+class _Graph:
+    """An FX graph (a whole one or a partition) with what sheaf needs to know of it: the example value of
+    each placeholder, which placeholders are parameters (read at compile time), which values carry the
+    batch at dim 0."""
+
+    def __init__(self, gm, examples, constants, batch_size, batch=None):
+        self.gm = gm
+        self.examples = examples      # placeholder -> example value
+        self.constants = constants    # placeholders that are parameters or buffers
+        self.batch_size = batch_size
+        self.batch = dict(batch or {})
+        self.named = {n.name: n for n in gm.graph.nodes}  # the partitioner's copies keep the names
+        for n in gm.graph.nodes:
+            if n not in self.batch:
+                self.batch[n] = self._has_batch(n)
+
+    @classmethod
+    def of(cls, gm, example_inputs):
+        phs = [n for n in gm.graph.nodes if n.op == "placeholder"]
+        examples = dict(zip(phs, example_inputs))
+        constants = {p for p in phs if isinstance(examples.get(p), torch.nn.Parameter) or
+                     "_parameters_" in str(p.target) or "_buffers_" in str(p.target)}
+        batch_size = next((examples[p].shape[0] for p in phs if p not in constants and
+                           isinstance(examples.get(p), torch.Tensor) and examples[p].dim() > 0), None)
+        return cls(gm, examples, constants, batch_size)
+
+    def constant(self, p):
+        return p in self.constants
+
+    def _has_batch(self, n):
+        if n.op == "placeholder":
+            ex = self.examples.get(n)
+            return isinstance(ex, torch.Tensor) and ex.dim() > 0 and n not in self.constants
+        if n.op == "get_attr":
+            return False
+        return any(self.batch.get(a, False) for a in n.all_input_nodes)
+
+
+class _Writer:
+    """IR text for a set of FX nodes (a whole graph or one partition)."""
+
+    def __init__(self, g):
+        self.g = g
+        self.names = {}
+        self.params = []    # (name, tensor)
+        self.inputs = []    # FX nodes fed in at run time
+        self.body = []
+        self.scalars = 0
+
+    def type_of(self, n):
+        v = _value(n)
+        dims = ["B" if i == 0 and self.g.batch.get(n) else str(int(d)) for i, d in enumerate(v.shape)]
+        # (a symbolic dim is the batch: translate() keeps such nodes only where it is dim 0)
+        return "f32[%s]" % ",".join(dims)
+
+    def constant_tensor(self, n):
+        if n.op == "placeholder":
+            return self.g.examples[n]
+        if n.op == "get_attr":
+            t = self.g.gm
+            for part in str(n.target).split("."):
+                t = getattr(t, part)
+            return t
+        return None
+
+    def ref(self, n):
+        """the IR name of an FX value: a parameter, a function input, or a node already written"""
+        if n in self.names:
+            return self.names[n]
+        t = self.constant_tensor(n) if (n.op == "get_attr" or (n.op == "placeholder" and self.g.constant(n))) else None
+        if t is not None:
+            name = "@p%d" % len(self.params)
+            self.params.append((name[1:], t.detach().to(torch.float32).contiguous()))
+        else:
+            name = "%%in%d" % len(self.inputs)
+            self.inputs.append(n)
+        self.names[n] = name
+        return name
+
+    def scalar(self, x):
+        name = "%%s%d" % self.scalars
+        self.scalars += 1
+        self.body.append("  %s = scalar {value=%r} : f32[]" % (name, float(x)))
+        return name
+
+    def operand(self, a):
+        return self.ref(a) if isinstance(a, torch.fx.Node) else self.scalar(a)
+
+    def emit(self, n, text):
+        name = "%%t%d" % len(self.names)
+        self.names[n] = name
+        self.body.append("  %s = %s : %s" % (name, text, self.type_of(n)))
+
+    def text(self, outputs):
+        head = ["param @%s : f32[%s]" % (name, ",".join(str(d) for d in t.shape)) for name, t in self.params]
+        args = ", ".join("%s: %s" % (self.names[n], self.type_of(n)) for n in self.inputs)
+        ret = "  return %s" % ", ".join(self.names[o] for o in outputs)
+        return "\n".join(head + ["", "func @fx(%s) {" % args] + self.body + [ret, "}", ""])
+
+
+def _ints(xs):
+    return "[%s]" % ", ".join(str(int(x)) for x in xs)
+
+
+def _dims(n, d):
+    r = _value(n).dim()
+    return d + r if d < 0 else d
+
+
+def translate(w, n):
+    """n as one IR line through w; False where sheaf has no op for it (PyTorch runs it)."""
+    g = w.g
+    args, kw = n.args, n.kwargs
+    t = n.target
+    if n.op not in ("call_function", "call_method") or not _is_tensor(n):
+        return False
+    batch = g.batch.get(n)
+    if batch and (_value(n).dim() == 0 or not _is_batch_dim(_value(n).shape[0], g.batch_size)):
+        return False  # the batch must stay at dim 0
+    if n.op == "call_method":
+        t = {"view": "reshape", "reshape": "reshape", "flatten": "flatten", "softmax": "softmax",
+             "sum": "sum", "mean": "mean", "transpose": "transpose", "unsqueeze": "unsqueeze",
+             "contiguous": "contiguous", **_UNARY_METHODS, **{k: "m_" + v for k, v in _BINARY_METHODS.items()}}.get(t)
+        if t is None:
+            return False
+    x = args[0] if args else None
+    if t in _UNARY or t in _UNARY_METHODS.values():
+        op = _UNARY.get(t, t)
+        if op == "gelu" and kw.get("approximate", "none") != "none":
+            return False
+        w.emit(n, "%s %s" % (op, w.ref(x)))
+    elif t in _BINARY or (isinstance(t, str) and t.startswith("m_")):
+        op = _BINARY.get(t) if not isinstance(t, str) else t[2:]
+        a, b = args[0], args[1]
+        if kw.get("alpha", 1) != 1 or not any(isinstance(v, torch.fx.Node) for v in (a, b)):
+            return False
+        if any(isinstance(v, torch.fx.Node) and not _is_tensor(v) for v in (a, b)):
+            return False
+        w.emit(n, "%s %s, %s" % (op, w.operand(a), w.operand(b)))
+    elif t in _LINEAR:
+        operands = [w.ref(a) for a in args if a is not None]
+        w.emit(n, "linear %s" % ", ".join(operands))
+    elif t in _MATMUL:
+        w.emit(n, "matmul %s, %s" % (w.ref(args[0]), w.ref(args[1])))
+    elif t in _CAT:
+        xs, dim = args[0], kw.get("dim", args[1] if len(args) > 1 else 0)
+        dim = _dims(n, dim)
+        if dim == 0 and batch:
+            return False
+        w.emit(n, "concat %s {dim=%d}" % (", ".join(w.ref(a) for a in xs), dim))
+    elif t is torch.stack:
+        xs, dim = args[0], kw.get("dim", args[1] if len(args) > 1 else 0)
+        dim = _dims(n, dim)
+        if dim == 0 and batch:
+            return False
+        w.emit(n, "stack %s {dim=%d}" % (", ".join(w.ref(a) for a in xs), dim))
+    elif t is operator.getitem:
+        return _slice(w, n, x, args[1])
+    elif t in ("reshape",) or t in (torch.reshape,):
+        shape = list(args[1:]) if n.op == "call_method" else list(args[1])
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list, torch.Size)):
+            shape = list(shape[0])
+        return _reshape(w, n, x, shape)
+    elif t in ("flatten", torch.flatten):
+        start = args[1] if len(args) > 1 else kw.get("start_dim", 0)
+        end = args[2] if len(args) > 2 else kw.get("end_dim", -1)
+        start, end = _dims(x, start), _dims(x, end)
+        if batch and start == 0 and end > 0:
+            return False
+        w.emit(n, "flatten %s {start=%d, end=%d}" % (w.ref(x), start, end))
+    elif t in ("softmax", F.softmax, torch.softmax):
+        dim = kw.get("dim", args[1] if len(args) > 1 else None)
+        if dim is None or (batch and _dims(n, dim) == 0):
+            return False
+        w.emit(n, "softmax %s {dim=%d}" % (w.ref(x), _dims(n, dim)))
+    elif t in ("sum", "mean", torch.sum, torch.mean):
+        dim = kw.get("dim", args[1] if len(args) > 1 else None)
+        if dim is None:
+            return False
+        dims = [_dims(x, d) for d in (dim if isinstance(dim, (tuple, list)) else [dim])]
+        if batch and 0 in dims:
+            return False
+        op = t if isinstance(t, str) else ("sum" if t is torch.sum else "mean")
+        keep = bool(kw.get("keepdim", args[2] if len(args) > 2 else False))
+        w.emit(n, "%s %s {dims=%s, keepdim=%s}" % (op, w.ref(x), _ints(dims), "true" if keep else "false"))
+    elif t in ("transpose", torch.transpose):
+        a, b = _dims(x, args[1]), _dims(x, args[2])
+        if batch and 0 in (a, b):
+            return False
+        w.emit(n, "transpose %s {dim0=%d, dim1=%d}" % (w.ref(x), a, b))
+    elif t in ("unsqueeze", torch.unsqueeze):
+        d = args[1] if len(args) > 1 else kw.get("dim")
+        d = d + _value(x).dim() + 1 if d < 0 else d
+        if batch and d == 0:
+            return False
+        w.emit(n, "unsqueeze %s {dim=%d}" % (w.ref(x), d))
+    elif t == "contiguous":
+        w.names[n] = w.ref(x)
+    elif t is F.layer_norm:
+        shape = args[1]
+        wt = args[2] if len(args) > 2 else kw.get("weight")
+        b = args[3] if len(args) > 3 else kw.get("bias")
+        eps = args[4] if len(args) > 4 else kw.get("eps", 1e-5)
+        if (wt is None) != (b is None):
+            return False
+        ops = [w.ref(x)] + ([w.ref(wt), w.ref(b)] if wt is not None else [])
+        w.emit(n, "layernorm %s {ndim=%d, eps=%r}" % (", ".join(ops), len(shape), float(eps)))
+    elif t in (F.conv2d, torch.conv2d):
+        wt, b = args[1], args[2] if len(args) > 2 else kw.get("bias")
+        pair = lambda v: [v, v] if isinstance(v, int) else list(v)
+        stride = pair(args[3] if len(args) > 3 else kw.get("stride", 1))
+        padding = args[4] if len(args) > 4 else kw.get("padding", 0)
+        if isinstance(padding, str):
+            return False
+        dilation = pair(args[5] if len(args) > 5 else kw.get("dilation", 1))
+        groups = args[6] if len(args) > 6 else kw.get("groups", 1)
+        ops = [w.ref(x), w.ref(wt)] + ([w.ref(b)] if b is not None else [])
+        w.emit(n, "conv2d %s {stride=%s, padding=%s, dilation=%s, groups=%d}" % (
+            ", ".join(ops), _ints(stride), _ints(pair(padding)), _ints(dilation), groups))
+    else:
+        return False
+    return True
+
+
+def _slice(w, n, x, index):
+    if not isinstance(index, tuple):
+        index = (index,)
+    if any(not isinstance(s, slice) for s in index):
+        return False
+    shape = _value(x).shape
+    text, src = None, x
+    for d, s in enumerate(index):
+        if d == 0 and w.g.batch.get(x):  # the batch: whole, never sized (it may be symbolic)
+            if s != slice(None):
+                return False
+            continue
+        start, stop, step = s.indices(int(shape[d]))
+        if (start, stop, step) == (0, int(shape[d]), 1):
+            continue
+        if text is not None or step < 1:
+            return False  # one sliced dim per node
+        text = "slice %s {dim=%d, start=%d, end=%d, step=%d}" % (w.ref(src), d, start, max(stop, start), step)
+    if text is None:
+        w.names[n] = w.ref(x)
+    else:
+        w.emit(n, text)
+    return True
+
+
+def _reshape(w, n, x, shape):
+    out = _value(n).shape
+    dims = []
+    for i, d in enumerate(shape):
+        if isinstance(d, torch.fx.Node):
+            return False
+        dims.append("B" if i == 0 and w.g.batch.get(n) else str(int(out[i])))
+    if w.g.batch.get(n) and not w.g.batch.get(x):
+        return False
+    w.emit(n, "reshape %s {shape=[%s]}" % (w.ref(x), ",".join(dims)))
+    return True
+
+
+class _Support(OperatorSupport):
+    def __init__(self, g):
+        super().__init__()
+        self.g = g
+
+    def is_node_supported(self, submodules, node):
+        return translate(_Writer(self.g), node)
+
+
+def _compile_nodes(g, nodes, outputs, options):
+    """one sheaf model for FX nodes (in order) and the FX values it returns"""
+    w = _Writer(g)
+    for n in nodes:
+        if not translate(w, n):
+            raise RuntimeError("sheaf backend: %s was judged supported but does not translate" % n.format_node())
+    text = w.text(outputs)
+    o = _options(options, None)
+    o["weights"] = {name: t.numpy() for name, t in w.params}
+    return Compiled(_sheaf.compile("dynamo.sfir", text, o), ("dynamo.sfir", text, o)), w.inputs
+
+
+_INPLACE = {torch.relu_: torch.relu, torch.sigmoid_: torch.sigmoid, torch.tanh_: torch.tanh, F.relu_: F.relu}
+_INPLACE_METHODS = {"relu_": "relu", "sigmoid_": "sigmoid", "tanh_": "tanh", "add_": "add", "sub_": "sub",
+                    "mul_": "mul", "div_": "div"}
+_VIEWS = {operator.getitem, torch.reshape, torch.flatten, torch.transpose, torch.unsqueeze, torch.squeeze,
+          torch.permute, torch.narrow, torch.t, "view", "reshape", "flatten", "transpose", "unsqueeze", "squeeze",
+          "permute", "narrow", "t", "expand", "view_as", "expand_as", "split", "chunk", "unbind"}
+
+
+def _is_view(n):
+    return n.op in ("call_function", "call_method") and n.target in _VIEWS
+
+
+def _writes_in_place(n):
+    if n.op == "call_function":
+        return n.target in _INPLACE or n.kwargs.get("inplace") is True or "out" in n.kwargs or (
+            getattr(n.target, "__name__", "").endswith("_") and not getattr(n.target, "__name__", "").startswith("__"))
+    return n.op == "call_method" and isinstance(n.target, str) and n.target.endswith("_") and \
+        not n.target.startswith("__")
+
+
+def _functionalize(gm):
+    """In-place ops on values the graph computed itself become out-of-place ones whose later readers read
+    their result (what the partitioner, which sees only data flow, needs). False where the graph writes
+    into anything else (an input, a parameter, a view, through out=) or with an op not known here: then
+    PyTorch runs the whole graph."""
+    order = {n: i for i, n in enumerate(gm.graph.nodes)}
+    for n in list(gm.graph.nodes):
+        if not _writes_in_place(n):
+            continue
+        x = n.args[0] if n.args else None
+        known = (n.op == "call_function" and (n.target in _INPLACE or n.kwargs.get("inplace") is True)) or \
+            (n.op == "call_method" and n.target in _INPLACE_METHODS)
+        if not known or "out" in n.kwargs or not isinstance(x, torch.fx.Node) or \
+                x.op in ("placeholder", "get_attr") or _is_view(x) or any(_is_view(u) for u in x.users):
+            return False
+        if n.op == "call_method":
+            n.target = _INPLACE_METHODS[n.target]
+        else:
+            n.target = _INPLACE.get(n.target, n.target)
+            n.kwargs = {k: v for k, v in n.kwargs.items() if k != "inplace"}
+        for u in list(x.users):
+            if u is not n and order[u] > order[n]:
+                u.replace_input_with(x, n)
+    gm.graph.lint()
+    gm.recompile()
+    return True
+
+
+def backend(gm, example_inputs, **options):
+    """The torch.compile backend: a callable for Dynamo's graph."""
+    stats["graphs"] += 1
+    if not _functionalize(gm):
+        stats["pytorch_graphs"] += 1
+        _say(logging.WARNING, "sheaf: the graph writes in place into an input, a parameter or a view: PyTorch "
+                              "runs it")
+        return gm.forward
+    g = _Graph.of(gm, example_inputs)
+    if g.batch_size is None:
+        _say(logging.INFO, "sheaf: a graph without tensor inputs runs in PyTorch")
+        return gm.forward
+    support = _Support(g)
+    compute = [n for n in gm.graph.nodes if n.op in ("call_function", "call_method", "call_module")]
+    left = sorted({_op_name(n) for n in compute if not support.is_node_supported(None, n)})
+    if left:
+        _say(logging.WARNING, "sheaf: ops left to PyTorch: %s" % ", ".join(left))
+    partitioner = CapabilityBasedPartitioner(gm, support, allows_single_node_partition=True)
+    fused = partitioner.fuse_partitions(partitioner.propose_partitions())
+    # the fused graph's own view: its placeholders are the graph's (by name), and the batch flows again
+    # through the partitions' calls and the values taken from their results
+    phs = [n for n in fused.graph.nodes if n.op == "placeholder"]
+    fg = _Graph(fused, {p: g.examples.get(g.named.get(p.name)) for p in phs},
+                {p for p in phs if g.named.get(p.name) in g.constants}, g.batch_size)
+    for node in list(fused.graph.nodes):
+        if node.op == "call_module" and str(node.target).startswith("fused_"):
+            _replace(fused, node, fg, options)
+    fused.graph.lint()
+    fused.recompile()
+    return fused.forward
+
+
+def _op_name(n):
+    if n.op == "call_function":
+        return getattr(n.target, "__name__", str(n.target))
+    return "%s %s" % (n.op.replace("call_", ""), n.target)
+
+
+def _replace(fused, node, g, options):
+    """the fused partition `node` replaced by a call of one sheaf model"""
+    sub = getattr(fused, node.target)
+    phs = [n for n in sub.graph.nodes if n.op == "placeholder"]
+    outer = dict(zip(phs, node.args))  # a partition's placeholders stand for the outer values it reads
+    examples, constants, batch = {}, set(), {}
+    for p, o in outer.items():
+        p.meta.update(o.meta)
+        batch[p] = g.batch.get(o, False)
+        if o.op == "get_attr" or (o.op == "placeholder" and g.constant(o)):
+            constants.add(p)
+            examples[p] = g.examples.get(o) if o.op == "placeholder" else _Writer(g).constant_tensor(o)
+    sg = _Graph(sub, examples, constants, g.batch_size, batch)
+    out = next(n for n in sub.graph.nodes if n.op == "output")
+    many = isinstance(out.args[0], (tuple, list))
+    results = list(out.args[0]) if many else [out.args[0]]
+    compute = [n for n in sub.graph.nodes if n.op in ("call_function", "call_method")]
+    model, inputs = _compile_nodes(sg, compute, results, options)
+    name = str(node.target) + "_sheaf"
+    position = {p: i for i, p in enumerate(phs)}
+    fused.add_submodule(name, _Call(model, [position[i] for i in inputs], many))
+    stats["sheaf_partitions"] += 1
+    with fused.graph.inserting_after(node):
+        new = fused.graph.call_module(name, tuple(node.args))
+    node.replace_all_uses_with(new)
+    fused.graph.erase_node(node)
+    fused.delete_submodule(node.target)
+
+
+class _Call(torch.nn.Module):
+    """a sheaf model in place of a partition: its inputs picked from the partition's arguments"""
+
+    def __init__(self, model, order, many):
+        super().__init__()
+        self.model, self.order, self.many = model, order, many
+
+    def forward(self, *args):
+        out = self.model(*[args[i] for i in self.order])
+        return (out if isinstance(out, tuple) else (out,)) if self.many else out
