@@ -156,9 +156,17 @@ class Compiled:
             self._m.run(batch, arrays, outs)
         return outs[0] if len(outs) == 1 else tuple(outs)
 
-    def save(self, path):
-        """Writes the package (IR, weights, plan, native code; CUDA code when compiled with targets=)."""
-        self._m.save(str(path))
+    def save(self, path, target=None):
+        """Writes the package: IR, weights, plan, native code for this CPU, and CUDA code for the
+        architectures in target ("sm_80,sm_90", as sheaf compile --target; made with NVRTC, no GPU
+        needed) or those the model was compiled with (targets=)."""
+        if target is None:
+            self._m.save(str(path))
+            return
+        if self._recompile is None:
+            raise Error("save(target=...): a loaded package keeps the CUDA code it has; compile from the model")
+        name, text, options = self._recompile
+        _sheaf.compile(name, text, dict(options, targets=target)).save(str(path))
 
     def ir(self, after=None):
         """The optimised IR as text; after='hfuse' (a pass name, or 'all'): the IR after that pass."""

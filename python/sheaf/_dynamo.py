@@ -219,7 +219,7 @@ def translate(w, n):
         if dim == 0 and batch:
             return False
         w.emit(n, "stack %s {dim=%d}" % (", ".join(w.ref(a) for a in xs), dim))
-    elif t is operator.getitem:
+    elif t is _tensor_getitem:
         return _slice(w, n, x, args[1])
     elif t in ("reshape",) or t in (torch.reshape,):
         shape = list(args[1:]) if n.op == "call_method" else list(args[1])
@@ -346,10 +346,24 @@ def _compile_nodes(g, nodes, outputs, options):
     return Compiled(_sheaf.compile("dynamo.sfir", text, o), ("dynamo.sfir", text, o)), w.inputs
 
 
+def _tensor_getitem(x, index):
+    """x[index] for a tensor x: the partitioner moves operator.getitem nodes to their producer's partition
+    (it takes them for picks from a tuple), so tensor indexing goes by this name instead"""
+    return x[index]
+
+
+def _rename_indexing(gm):
+    for n in gm.graph.nodes:
+        if n.op == "call_function" and n.target is operator.getitem and n.args and \
+                isinstance(_value(n.args[0]), torch.Tensor):
+            n.target = _tensor_getitem
+    gm.recompile()
+
+
 _INPLACE = {torch.relu_: torch.relu, torch.sigmoid_: torch.sigmoid, torch.tanh_: torch.tanh, F.relu_: F.relu}
 _INPLACE_METHODS = {"relu_": "relu", "sigmoid_": "sigmoid", "tanh_": "tanh", "add_": "add", "sub_": "sub",
                     "mul_": "mul", "div_": "div"}
-_VIEWS = {operator.getitem, torch.reshape, torch.flatten, torch.transpose, torch.unsqueeze, torch.squeeze,
+_VIEWS = {operator.getitem, _tensor_getitem, torch.reshape, torch.flatten, torch.transpose, torch.unsqueeze, torch.squeeze,
           torch.permute, torch.narrow, torch.t, "view", "reshape", "flatten", "transpose", "unsqueeze", "squeeze",
           "permute", "narrow", "t", "expand", "view_as", "expand_as", "split", "chunk", "unbind"}
 
@@ -402,6 +416,7 @@ def backend(gm, example_inputs, **options):
         _say(logging.WARNING, "sheaf: the graph writes in place into an input, a parameter or a view: PyTorch "
                               "runs it")
         return gm.forward
+    _rename_indexing(gm)
     g = _Graph.of(gm, example_inputs)
     if g.batch_size is None:
         _say(logging.INFO, "sheaf: a graph without tensor inputs runs in PyTorch")

@@ -349,3 +349,17 @@ def test_torch_compile_finds_the_backend_by_name():
     assert "sheaf" in names
     import torch._dynamo
     assert "sheaf" in torch._dynamo.list_backends()
+
+
+def test_save_with_cuda_targets(tmp_path, mlp):
+    _, m = mlp
+    pkg = tmp_path / "cuda.sheaf"
+    try:
+        m.save(pkg, target="sm_80")
+    except sheaf.Error as e:  # a machine without NVRTC says so
+        assert "nvrtc" in e.message.lower() or "cuda" in e.message.lower(), e.message
+        pytest.skip(e.message)
+    loaded = sheaf.load(pkg)
+    assert loaded.notice and "CUDA code for sm_80" in loaded.notice
+    x = np.ones((2, 10), np.float32)
+    np.testing.assert_array_equal(loaded(x), m(x))
