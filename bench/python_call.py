@@ -12,29 +12,16 @@ import argparse
 import importlib.util
 import os
 import re
-import statistics
 import subprocess
 import sysconfig
-import time
 
 import numpy as np
 
 import sheaf
+from timing import best_median  # bench/timing.py
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODEL_FILE = os.path.join(ROOT, "tests", "models", "parallel_fcn.py")
-
-
-def best_median(fn, windows, per_window_s):
-    medians = []
-    for _ in range(windows):
-        times, end = [], time.perf_counter() + per_window_s
-        while time.perf_counter() < end or len(times) < 5:
-            t = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t)
-        medians.append(statistics.median(times))
-    return min(medians)
 
 
 def c_bench(model, batches, threads):

@@ -9,27 +9,15 @@ best of several window medians.
 import argparse
 import importlib.util
 import os
-import statistics
 import time
 
 import torch
 import torch._dynamo
 
 import sheaf
+from timing import best_median  # bench/timing.py
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def best_median(fn, windows=5, per_window_s=0.3):
-    medians = []
-    for _ in range(windows):
-        times, end = [], time.perf_counter() + per_window_s
-        while time.perf_counter() < end or len(times) < 5:
-            t = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t)
-        medians.append(statistics.median(times))
-    return min(medians)
 
 
 def main():

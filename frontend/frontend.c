@@ -95,7 +95,7 @@ static bool assign_paths(py_interp *I, py_object *o, const char *prefix, sf_vec 
     return true;
 }
 
-static pv *eval_text(py_interp *I, const char *text, const char *what)
+pv *py_eval_text(py_interp *I, const char *text, const char *what)
 {
     py_expr *e = py_parse_expr(text, strlen(text), what, I->arena, I->err);
     if (!e) {
@@ -187,7 +187,7 @@ static bool forward_args(py_interp *I, pv *model, const sf_py_options *o, pv ***
             if (!eq || strncmp(o->consts[k], pname, (size_t)(eq - o->consts[k])) || pname[eq - o->consts[k]])
                 continue;
             used_c[k] = true;
-            if (!(v = eval_text(I, eq + 1, "--const")))
+            if (!(v = py_eval_text(I, eq + 1, "--const")))
                 ok = false;
         }
         if (ok && !v && def && fwd->u.fn->defaults[i + 1])

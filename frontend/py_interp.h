@@ -269,6 +269,9 @@ sf_value *py_emit(py_interp *I, const py_expr *at, sf_node *n);
 
 py_class *py_nn_class(py_interp *I, const char *name);
 
+/* An expression's value, its errors placed in `what` ("--const", "module tree: ..."); frontend.c. */
+pv *py_eval_text(py_interp *I, const char *text, const char *what);
+
 /* ---- a live model's module tree (py_tree.c) ---- */
 /* The model the tree describes, its __init__ never run; NULL after an error. */
 pv *py_tree_build(py_interp *I, const sf_module_tree *t);

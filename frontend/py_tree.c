@@ -181,20 +181,6 @@ sf_status sf_tree_tensor(sf_module_tree *t, const char *path, const char *name, 
 
 /* ---- building the model in the evaluator ---- */
 
-static pv *eval_literal(py_interp *I, const char *text, const char *what)
-{
-    py_expr *e = py_parse_expr(text, strlen(text), what, I->arena, I->err);
-    if (!e) {
-        I->failed = true;
-        return NULL;
-    }
-    const char *saved = I->file;
-    I->file = what;
-    pv *v = py_eval(I, NULL, e);
-    I->file = saved;
-    return v;
-}
-
 /* nn.<cls>(<args>), through the evaluator's own torch.nn constructors */
 static py_object *build_nn(py_interp *I, const tree_module *m)
 {
@@ -216,7 +202,7 @@ static py_object *build_nn(py_interp *I, const tree_module *m)
         return NULL;
     snprintf(text, n, "__sheaf_nn_class__(%s)", m->args);
     snprintf(what, sizeof what, "module tree: nn.%s at '%s'", m->cls, m->path);
-    pv *v = eval_literal(I, text, what);
+    pv *v = py_eval_text(I, text, what);
     return v && v->k == PV_OBJECT ? v->u.obj : NULL;
 }
 
@@ -238,7 +224,7 @@ static py_object *build_own(py_interp *I, const tree_module *m)
         const tree_attr *a = m->attrs.items[i];
         char what[160];
         snprintf(what, sizeof what, "module tree: attribute '%s' of '%s'", a->name, m->path);
-        pv *v = eval_literal(I, a->literal, what);
+        pv *v = py_eval_text(I, a->literal, what);
         if (!v || !py_setattr(I, NULL, self, a->name, v))
             return NULL;
     }
