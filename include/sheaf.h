@@ -63,6 +63,15 @@ void sf_weights_free(sf_weights *w);
  * a name given twice is an error. */
 sf_status sf_weights_set(sf_weights *w, const char *name, int rank, const int64_t *dims, const float *data,
                          sf_error *err);
+/* The same without a copy: the model reads `data` where it is, at every
+ * run, wherever no pass derived a weight from it (grouped, folded and
+ * composed weights are the model's own) and no product packed it. `data`
+ * must stay alive while these weights or any model compiled from them
+ * live; sheaf never writes it. Changing it afterwards is not a way to
+ * update a model: packed and derived weights keep the old values (compile
+ * again). */
+sf_status sf_weights_borrow(sf_weights *w, const char *name, int rank, const int64_t *dims, const float *data,
+                            sf_error *err);
 /* Adds every tensor of a safetensors file (F32, F16, BF16, F64 as f32). */
 sf_status sf_weights_load(sf_weights *w, const char *path, sf_error *err);
 

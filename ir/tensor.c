@@ -29,7 +29,8 @@ void sf_tensors_free(sf_tensor_set *s)
         return;
     for (size_t i = 0; i < s->tensors.len; i++) {
         sf_tensor *t = s->tensors.items[i];
-        free(t->data);
+        if (!t->borrowed)
+            free(t->data);
         free(t);
         free(s->names.items[i]);
     }
@@ -39,8 +40,9 @@ void sf_tensors_free(sf_tensor_set *s)
     free(s);
 }
 
-sf_tensor *sf_tensors_add(sf_tensor_set *s, const char *name, int rank, const int64_t *dims, const float *data,
-                          sf_error *err)
+/* a new entry named name, shaped dims, with room for its data when own */
+static sf_tensor *add_entry(sf_tensor_set *s, const char *name, int rank, const int64_t *dims, bool own,
+                            size_t *bytes, sf_error *err)
 {
     if (rank < 0 || rank > SF_MAX_RANK) {
         sf_fail(err, SF_ERR_UNSUPPORTED, "tensor '%s' has rank %d; at most %d is supported", name, rank, SF_MAX_RANK);
@@ -50,23 +52,23 @@ sf_tensor *sf_tensors_add(sf_tensor_set *s, const char *name, int rank, const in
         sf_fail(err, SF_ERR_INVALID_ARG, "tensor '%s' given twice", name);
         return NULL;
     }
-    size_t n = 1, bytes;
+    size_t n = 1;
     for (int i = 0; i < rank; i++) {
         if (dims[i] < 0 || sf_mul_overflow(n, (size_t)dims[i], &n)) {
             sf_fail(err, SF_ERR_NOMEM, "tensor '%s' has a negative or overflowing shape", name);
             return NULL;
         }
     }
-    if (sf_mul_overflow(n, sizeof(float), &bytes)) {
+    if (sf_mul_overflow(n, sizeof(float), bytes)) {
         sf_fail(err, SF_ERR_NOMEM, "tensor '%s' is too large", name);
         return NULL;
     }
     sf_tensor *t = calloc(1, sizeof *t);
     char *copy = strdup(name);
-    float *buf = malloc(bytes ? bytes : 1);
-    if (!t || !copy || !buf || !sf_vec_push(&s->tensors, t)) {
+    float *buf = own ? malloc(*bytes ? *bytes : 1) : NULL;
+    if (!t || !copy || (own && !buf) || !sf_vec_push(&s->tensors, t)) {
         free(t), free(copy), free(buf);
-        sf_fail(err, SF_ERR_NOMEM, "out of memory for tensor '%s' (%zu bytes)", name, bytes);
+        sf_fail(err, SF_ERR_NOMEM, "out of memory for tensor '%s' (%zu bytes)", name, *bytes);
         return NULL;
     }
     if (!sf_vec_push(&s->names, copy) || !sf_map_put(&s->by_name, copy, t)) {
@@ -79,10 +81,30 @@ sf_tensor *sf_tensors_add(sf_tensor_set *s, const char *name, int rank, const in
     for (int i = 0; i < rank; i++)
         t->dim[i] = dims[i];
     t->data = buf;
-    if (data)
-        memcpy(buf, data, bytes);
-    else
-        memset(buf, 0, bytes);
+    return t;
+}
+
+sf_tensor *sf_tensors_add(sf_tensor_set *s, const char *name, int rank, const int64_t *dims, const float *data,
+                          sf_error *err)
+{
+    size_t bytes;
+    sf_tensor *t = add_entry(s, name, rank, dims, true, &bytes, err);
+    if (t && data)
+        memcpy(t->data, data, bytes);
+    else if (t)
+        memset(t->data, 0, bytes);
+    return t;
+}
+
+sf_tensor *sf_tensors_borrow(sf_tensor_set *s, const char *name, int rank, const int64_t *dims, const float *data,
+                             sf_error *err)
+{
+    size_t bytes;
+    sf_tensor *t = add_entry(s, name, rank, dims, false, &bytes, err);
+    if (t) {
+        t->data = (float *)data; /* never written: the flag says so */
+        t->borrowed = true;
+    }
     return t;
 }
 

@@ -1,7 +1,7 @@
 /*
  * Concrete tensors (batch resolved) and named sets of them: weights by
  * parameter name, run inputs by input name, run outputs. f32 data, row-major,
- * contiguous. A set owns its names and data.
+ * contiguous. A set owns its names and data (but borrowed tensors' data).
  */
 #ifndef SF_TENSOR_H
 #define SF_TENSOR_H
@@ -12,6 +12,7 @@ typedef struct sf_tensor {
     int rank;
     int64_t dim[SF_MAX_RANK];
     float *data;
+    bool borrowed; /* data is the caller's (sf_tensors_borrow): never freed, never written */
 } sf_tensor;
 
 typedef struct sf_tensor_set {
@@ -28,6 +29,10 @@ void sf_tensors_free(sf_tensor_set *s);
 /* Adds a tensor; data is copied (NULL: zero-filled). The name must be new. */
 sf_tensor *sf_tensors_add(sf_tensor_set *s, const char *name, int rank, const int64_t *dims, const float *data,
                           sf_error *err);
+/* Adds a tensor whose data is the caller's, not copied: it must outlive the
+ * set and whatever reads the set's data. */
+sf_tensor *sf_tensors_borrow(sf_tensor_set *s, const char *name, int rank, const int64_t *dims, const float *data,
+                             sf_error *err);
 /* A tensor shaped like v at `batch` (its B dim replaced), added under name;
  * data may be NULL (zeros). */
 sf_tensor *sf_tensors_add_value(sf_tensor_set *s, const char *name, const sf_value *v, int64_t batch, const float *data,

@@ -41,6 +41,18 @@ sf_status sf_weights_set(sf_weights *w, const char *name, int rank, const int64_
     return sf_tensors_add(w->set, name, rank, dims, data, err) ? SF_OK : (err ? err->code : SF_ERR_NOMEM);
 }
 
+sf_status sf_weights_borrow(sf_weights *w, const char *name, int rank, const int64_t *dims, const float *data,
+                            sf_error *err)
+{
+    if (!w || !name || !data || rank < 0 || rank > SF_MAX_RANK || (rank && !dims))
+        return sf_fail(err, SF_ERR_INVALID_ARG, "sf_weights_borrow: null or out-of-range argument");
+    for (int i = 0; i < rank; i++)
+        if (dims[i] < 1)
+            return sf_fail(err, SF_ERR_INVALID_ARG, "sf_weights_borrow: '%s' dim %d is %lld", name, i,
+                           (long long)dims[i]);
+    return sf_tensors_borrow(w->set, name, rank, dims, data, err) ? SF_OK : (err ? err->code : SF_ERR_NOMEM);
+}
+
 sf_status sf_weights_load(sf_weights *w, const char *path, sf_error *err)
 {
     if (!w || !path)

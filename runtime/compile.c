@@ -39,7 +39,8 @@ sf_tensor_set *sf_gather_weights(const sf_graph *g, const sf_py_model *py, const
         const sf_tensor_set *src = o->weights->set;
         for (size_t i = 0; st == SF_OK && i < src->tensors.len; i++) {
             const sf_tensor *t = src->tensors.items[i];
-            if (!sf_tensors_add(w, src->names.items[i], t->rank, t->dim, t->data, err))
+            if (!(t->borrowed ? sf_tensors_borrow : sf_tensors_add)(w, src->names.items[i], t->rank, t->dim, t->data,
+                                                                   err))
                 st = err ? err->code : SF_ERR_NOMEM;
         }
     }

@@ -270,6 +270,43 @@ static void test_weights_refusals(void **state)
     sf_weights_free(w);
 }
 
+/* borrowed weights are read where the caller keeps them: a change shows in
+ * the next run (where no pass derived or packed them), and the weights
+ * object may go before the model; copied ones are the model's own */
+static void test_weights_borrowed(void **state)
+{
+    (void)state;
+    static const char *ir = "param @b : f32[4]\n\nfunc @m(%x: f32[B,4]) {\n  %0 = add %x, @b : f32[B,4]\n"
+                            "  %1 = relu %0 : f32[B,4]\n  return %1\n}\n";
+    const char *backends[] = {"cpu", "interp"};
+    for (int k = 0; k < 2; k++)
+        for (int borrow = 0; borrow < 2; borrow++) {
+            float b[4] = {1, 2, 3, 4}, x[4] = {0, -1, -5, 1}, y[4];
+            sf_error e = {0};
+            sf_weights *w = sf_weights_new();
+            sf_status st = borrow ? sf_weights_borrow(w, "b", 1, (const int64_t[]){4}, b, &e)
+                                  : sf_weights_set(w, "b", 1, (const int64_t[]){4}, b, &e);
+            assert_int_equal(st, SF_OK);
+            sf_options o = {.weights = w, .backend = backends[k]};
+            sf_model *m = sf_compile_text(ir, strlen(ir), "borrow.sfir", &o, &e);
+            if (!m)
+                fail_msg("%s", e.msg);
+            sf_weights_free(w);
+            assert_int_equal(sf_run(m, 1, (const float *const[]){x}, (float *const[]){y}, &e), SF_OK);
+            assert_close(y, (const float[]){1, 1, 0, 5}, 4, 0, 0);
+            b[0] = 10;
+            assert_int_equal(sf_run(m, 1, (const float *const[]){x}, (float *const[]){y}, &e), SF_OK);
+            assert_true(y[0] == (borrow ? 10.0f : 1.0f)); /* the caller's memory, or the model's copy */
+            sf_model_free(m);
+        }
+    sf_error e = {0};
+    assert_int_equal(sf_weights_borrow(NULL, "b", 1, (const int64_t[]){4}, (const float[]){0}, &e), SF_ERR_INVALID_ARG);
+    sf_weights *w = sf_weights_new();
+    assert_int_equal(sf_weights_borrow(w, "b", 1, (const int64_t[]){0}, (const float[]){0}, &e), SF_ERR_INVALID_ARG);
+    assert_contains(e.msg, "'b' dim 0 is 0");
+    sf_weights_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_builder_sum_mean_conv),
         cmocka_unit_test(test_builder_errors),
         cmocka_unit_test(test_weights_refusals),
+        cmocka_unit_test(test_weights_borrowed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

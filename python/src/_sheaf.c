@@ -60,12 +60,14 @@ static PyObject *raise(const sf_error *e)
 typedef struct {
     PyObject_HEAD sf_model *m;
     PyObject *dump; /* what print_after wrote while compiling (str), or None */
+    PyObject *keep; /* the weights' arrays the model reads in place (sf_weights_borrow), or NULL */
 } Model;
 
 static void model_dealloc(Model *self)
 {
     sf_model_free(self->m);
     Py_XDECREF(self->dump);
+    Py_XDECREF(self->keep);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -257,6 +259,7 @@ typedef struct held { /* what an sf_options points into, alive until the call re
     const char **inputs, **consts;
     sf_weights *weights;
     sf_module_tree *tree;
+    PyObject *borrowed; /* the weights dict, whose arrays the model reads in place */
     char *dump;
     size_t dump_len;
 } held;
@@ -292,7 +295,8 @@ static bool opt_strs(held *h, PyObject *v, const char ***out, int *n)
     return true;
 }
 
-/* weights: {name: buffer of float32 with a shape}: copied by sf_weights_set */
+/* weights: {name: buffer of float32 with a shape}: read in place
+ * (sf_weights_borrow); the model keeps the dict, and so its arrays, alive */
 static bool opt_weights(held *h, PyObject *v)
 {
     if (!PyDict_Check(v)) {
@@ -315,7 +319,8 @@ static bool opt_weights(held *h, PyObject *v)
         for (int d = 0; fits && d < b.ndim; d++)
             dims[d] = b.shape[d];
         sf_error e = {0};
-        sf_status st = fits ? sf_weights_set(h->weights, name, b.ndim, dims, b.buf, &e) : SF_ERR_INVALID_ARG;
+        /* the buffer is released now, but the dict the model keeps holds its array */
+        sf_status st = fits ? sf_weights_borrow(h->weights, name, b.ndim, dims, b.buf, &e) : SF_ERR_INVALID_ARG;
         PyBuffer_Release(&b);
         if (!fits) {
             PyErr_Format(PyExc_ValueError, "weight '%s': expected float32 of rank <= 8", name);
@@ -325,6 +330,8 @@ static bool opt_weights(held *h, PyObject *v)
             return raise(&e), false;
     }
     h->o.weights = h->weights;
+    Py_INCREF(v);
+    h->borrowed = v;
     return true;
 }
 
@@ -479,6 +486,7 @@ static void release(held *h)
     free(h->dump);
     sf_weights_free(h->weights);
     sf_tree_free(h->tree);
+    Py_XDECREF(h->borrowed);
     PyMem_Free(h->inputs);
     PyMem_Free(h->consts);
     Py_XDECREF(h->refs);
@@ -495,6 +503,8 @@ static PyObject *wrap(sf_model *m, const sf_error *e, held *h)
     }
     self->m = m;
     self->dump = NULL;
+    self->keep = h->borrowed;
+    Py_XINCREF(self->keep);
     if (h->o.dump) {
         fflush(h->o.dump);
         self->dump = PyUnicode_DecodeUTF8(h->dump ? h->dump : "", (Py_ssize_t)h->dump_len, "replace");

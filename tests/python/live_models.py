@@ -124,3 +124,14 @@ class InPlaceInside(nn.Module):
         h = self.a(x)
         h.relu_()
         return self.b(h)
+
+
+class Shift(nn.Module):
+    """A parameter read by an elementwise op: no pass derives a weight from it, no product packs it."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.b = nn.Parameter(torch.arange(d, dtype=torch.float32))
+
+    def forward(self, x):
+        return torch.relu(x + self.b)

@@ -363,3 +363,17 @@ def test_save_with_cuda_targets(tmp_path, mlp):
     assert loaded.notice and "CUDA code for sm_80" in loaded.notice
     x = np.ones((2, 10), np.float32)
     np.testing.assert_array_equal(loaded(x), m(x))
+
+
+def test_parameters_are_read_in_place():
+    net = live("Shift", 4)
+    m = sheaf.compile(net, torch.zeros(1, 4))
+    x = torch.zeros(2, 4)
+    close(m(x), net(x).detach(), "Shift")
+    with torch.no_grad():
+        net.b.add_(10)  # the parameter's own memory: the compiled model reads it there
+    close(m(x), net(x).detach(), "Shift after the parameter changed in place")
+    del net  # the model keeps what it reads alive
+    import gc
+    gc.collect()
+    assert float(m(x)[0, 3]) == 13.0
