@@ -377,3 +377,20 @@ def test_parameters_are_read_in_place():
     import gc
     gc.collect()
     assert float(m(x)[0, 3]) == 13.0
+
+
+def test_the_extension_refuses_bad_options():
+    text = "func @f(%x: f32[B,4]) {\n  %0 = relu %x : f32[B,4]\n  return %0\n}\n"
+    with pytest.raises(TypeError, match="weights must be a dict"):
+        sheaf._sheaf.compile("m.sfir", text, {"weights": [1, 2]})
+    with pytest.raises(ValueError, match="expected float32"):
+        sheaf._sheaf.compile("m.sfir", text, {"weights": {"w": np.ones(3, np.float64)}})
+    with pytest.raises(TypeError, match="unknown option 'fast'"):
+        sheaf._sheaf.compile("m.sfir", text, {"fast": 1})
+    with pytest.raises(sheaf.Error, match="the root"):
+        sheaf._sheaf.compile("m.py", "", {"tree": [("fc", "Linear", "4, 4", [], [])]})
+    m = sheaf.compile_ir(text)
+    with pytest.raises(ValueError, match="expected 8 float32 elements"):
+        m._m.run(2, [np.ones(3, np.float32)], [np.empty((2, 4), np.float32)])
+    with pytest.raises(ValueError, match="expected a batch >= 1"):
+        m._m.run(0, [np.ones(4, np.float32)], [np.empty(4, np.float32)])
