@@ -22,6 +22,8 @@ typedef struct tree_tensor {
 
 typedef struct tree_module {
     char *path, *cls, *args; /* args: NULL for a class of the file */
+    const char *name;        /* within the parent: the path's last part */
+    int parent, index;       /* the parent's index in modules (-1: the root), and its own */
     sf_vec attrs, tensors;   /* tree_attr *, tree_tensor * */
 } tree_module;
 
@@ -101,11 +103,14 @@ sf_status sf_tree_module(sf_module_tree *t, const char *path, const char *cls, c
         return sf_fail(err, SF_ERR_INVALID_ARG, "module tree: bad path '%s'", path);
     memcpy(parent, path, plen);
     parent[plen] = '\0';
-    if (*path && !sf_map_get(&t->by_path, parent))
+    tree_module *up = NULL;
+    if (*path && !(up = sf_map_get(&t->by_path, parent)))
         return sf_fail(err, SF_ERR_INVALID_ARG, "module tree: '%s' comes before its parent '%s'", path, parent);
     tree_module *m = calloc(1, sizeof *m);
     if (m) {
         m->path = strdup(path), m->cls = strdup(cls), m->args = args ? strdup(args) : NULL;
+        m->parent = up ? up->index : -1;
+        m->index = (int)t->modules.len;
     }
     if (!m || !m->path || !m->cls || (args && !m->args) || !sf_vec_push(&t->modules, m) ||
         !sf_map_put(&t->by_path, m->path, m)) {
@@ -114,6 +119,7 @@ sf_status sf_tree_module(sf_module_tree *t, const char *path, const char *cls, c
         free(m);
         return sf_fail(err, SF_ERR_NOMEM, "out of memory");
     }
+    m->name = m->path + plen + (plen ? 1 : 0);
     return SF_OK;
 }
 
@@ -241,30 +247,19 @@ pv *py_tree_build(py_interp *I, const sf_module_tree *t)
 {
     if (!t->modules.len)
         return py_error(I, NULL, SF_ERR_INVALID_ARG, "module tree: no modules");
-    sf_map built = {0};
-    pv *root = NULL;
-    for (size_t i = 0; i < t->modules.len && !I->failed; i++) {
+    py_object **built = sf_arena_alloc(I->arena, sizeof *built * t->modules.len); /* by module index */
+    if (!built)
+        return py_error(I, NULL, SF_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < t->modules.len; i++) {
         const tree_module *m = t->modules.items[i];
-        py_object *o = m->args ? build_nn(I, m) : build_own(I, m);
-        if (!o || !sf_map_put(&built, m->path, o)) {
+        if (!(built[i] = m->args ? build_nn(I, m) : build_own(I, m)) ||
+            (m->parent >= 0 && !py_child_add(I, built[m->parent], m->name, built[i]))) {
             I->failed = true;
-            break;
+            return NULL;
         }
-        if (!*m->path) {
-            root = pv_new(I, PV_OBJECT);
-            if (root)
-                root->u.obj = o;
-            continue;
-        }
-        size_t plen;
-        const char *name = last_part(m->path, &plen);
-        char parent[1024];
-        memcpy(parent, m->path, plen);
-        parent[plen] = '\0';
-        py_object *p = sf_map_get(&built, parent);
-        if (!py_child_add(I, p, name, o))
-            I->failed = true;
     }
-    sf_map_free(&built);
-    return I->failed ? NULL : root;
+    pv *root = pv_new(I, PV_OBJECT);
+    if (root)
+        root->u.obj = built[0];
+    return root;
 }

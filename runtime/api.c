@@ -30,26 +30,33 @@ void sf_weights_free(sf_weights *w)
     free(w);
 }
 
+/* a weight's arguments, checked for sf_weights_set and sf_weights_borrow (fn names the call) */
+static sf_status weight_args(const char *fn, const sf_weights *w, const char *name, int rank, const int64_t *dims,
+                             const float *data, sf_error *err)
+{
+    if (!w || !name || !data || rank < 0 || rank > SF_MAX_RANK || (rank && !dims))
+        return sf_fail(err, SF_ERR_INVALID_ARG, "%s: null or out-of-range argument", fn);
+    for (int i = 0; i < rank; i++)
+        if (dims[i] < 1)
+            return sf_fail(err, SF_ERR_INVALID_ARG, "%s: '%s' dim %d is %lld", fn, name, i, (long long)dims[i]);
+    return SF_OK;
+}
+
 sf_status sf_weights_set(sf_weights *w, const char *name, int rank, const int64_t *dims, const float *data,
                          sf_error *err)
 {
-    if (!w || !name || !data || rank < 0 || rank > SF_MAX_RANK || (rank && !dims))
-        return sf_fail(err, SF_ERR_INVALID_ARG, "sf_weights_set: null or out-of-range argument");
-    for (int i = 0; i < rank; i++)
-        if (dims[i] < 1)
-            return sf_fail(err, SF_ERR_INVALID_ARG, "sf_weights_set: '%s' dim %d is %lld", name, i, (long long)dims[i]);
+    sf_status st = weight_args("sf_weights_set", w, name, rank, dims, data, err);
+    if (st != SF_OK)
+        return st;
     return sf_tensors_add(w->set, name, rank, dims, data, err) ? SF_OK : (err ? err->code : SF_ERR_NOMEM);
 }
 
 sf_status sf_weights_borrow(sf_weights *w, const char *name, int rank, const int64_t *dims, const float *data,
                             sf_error *err)
 {
-    if (!w || !name || !data || rank < 0 || rank > SF_MAX_RANK || (rank && !dims))
-        return sf_fail(err, SF_ERR_INVALID_ARG, "sf_weights_borrow: null or out-of-range argument");
-    for (int i = 0; i < rank; i++)
-        if (dims[i] < 1)
-            return sf_fail(err, SF_ERR_INVALID_ARG, "sf_weights_borrow: '%s' dim %d is %lld", name, i,
-                           (long long)dims[i]);
+    sf_status st = weight_args("sf_weights_borrow", w, name, rank, dims, data, err);
+    if (st != SF_OK)
+        return st;
     return sf_tensors_borrow(w->set, name, rank, dims, data, err) ? SF_OK : (err ? err->code : SF_ERR_NOMEM);
 }
 

@@ -45,6 +45,10 @@ _BINARY = {
     torch.mul: "mul", operator.truediv: "div", torch.div: "div",
 }
 _BINARY_METHODS = {"add": "add", "sub": "sub", "mul": "mul", "div": "div"}
+# tensor methods by the name translate() handles them under (binary ones marked m_)
+_METHODS = {"view": "reshape", "reshape": "reshape", "flatten": "flatten", "softmax": "softmax", "sum": "sum",
+            "mean": "mean", "transpose": "transpose", "unsqueeze": "unsqueeze", "contiguous": "contiguous",
+            **_UNARY_METHODS, **{k: "m_" + v for k, v in _BINARY_METHODS.items()}}
 _LINEAR = {torch._C._nn.linear, F.linear}
 _MATMUL = {torch.matmul, operator.matmul}
 _CAT = {torch.cat, torch.concat}
@@ -114,8 +118,8 @@ class _Writer:
 
     def type_of(self, n):
         v = _value(n)
+        # a symbolic dim is the batch, and translate() keeps a node only where that is dim 0
         dims = ["B" if i == 0 and self.g.batch.get(n) else str(int(d)) for i, d in enumerate(v.shape)]
-        # (a symbolic dim is the batch: translate() keeps such nodes only where it is dim 0)
         return "f32[%s]" % ",".join(dims)
 
     def constant_tensor(self, n):
@@ -183,9 +187,7 @@ def translate(w, n):
     if batch and (_value(n).dim() == 0 or not _is_batch_dim(_value(n).shape[0], g.batch_size)):
         return False  # the batch must stay at dim 0
     if n.op == "call_method":
-        t = {"view": "reshape", "reshape": "reshape", "flatten": "flatten", "softmax": "softmax",
-             "sum": "sum", "mean": "mean", "transpose": "transpose", "unsqueeze": "unsqueeze",
-             "contiguous": "contiguous", **_UNARY_METHODS, **{k: "m_" + v for k, v in _BINARY_METHODS.items()}}.get(t)
+        t = _METHODS.get(t)
         if t is None:
             return False
     x = args[0] if args else None
