@@ -26,7 +26,7 @@ from . import Compiled, _sheaf, _options
 
 log = logging.getLogger("sheaf")
 _said = set()  # what was logged already: a recompile (another batch size) does not say it again
-stats = {"graphs": 0, "sheaf_partitions": 0, "pytorch_graphs": 0}  # what the backend did (tests read it)
+stats = {"graphs": 0, "sheaf_partitions": 0, "whole_graphs": 0, "pytorch_graphs": 0}  # what the backend did (tests read it)
 
 
 def _say(level, message):
@@ -410,8 +410,15 @@ def _functionalize(gm):
     return True
 
 
-def backend(gm, example_inputs, **options):
-    """The torch.compile backend: a callable for Dynamo's graph."""
+def backend(gm, example_inputs, options=None, mode=None, **more):
+    """The torch.compile backend: a callable for Dynamo's graph. sheaf's options (threads, precision, ...)
+    come as torch.compile(..., options={...}) or, called directly, as keywords; torch.compile's modes are
+    Inductor's and are refused."""
+    if mode not in (None, "default"):
+        raise TypeError("sheaf backend: torch.compile mode %r is Inductor's; sheaf takes options={...} "
+                        "(threads, precision, ...)" % (mode,))
+    options = dict(options or {}, **more)
+    _options(options)  # an unknown name is refused before any work
     stats["graphs"] += 1
     if not _functionalize(gm):
         stats["pytorch_graphs"] += 1
@@ -428,6 +435,10 @@ def backend(gm, example_inputs, **options):
     left = sorted({_op_name(n) for n in compute if not support.is_node_supported(None, n)})
     if left:
         _say(logging.WARNING, "sheaf: ops left to PyTorch: %s" % ", ".join(left))
+    else:
+        whole = _whole(g, compute, options)
+        if whole is not None:
+            return whole
     partitioner = CapabilityBasedPartitioner(gm, support, allows_single_node_partition=True)
     fused = partitioner.fuse_partitions(partitioner.propose_partitions())
     # the fused graph's own view: its placeholders are the graph's (by name), and the batch flows again
@@ -441,6 +452,30 @@ def backend(gm, example_inputs, **options):
     fused.graph.lint()
     fused.recompile()
     return fused.forward
+
+
+def _whole(g, compute, options):
+    """Every node is sheaf's: one model for the graph and a plain function that calls it, without the
+    partitioner's pass over the graph or a GraphModule's call (what Dynamo's per-call time is made of at
+    batch 1). None where an output is not a tensor the graph computes (PyTorch's GraphModule returns such
+    ones as they are)."""
+    out = next(n for n in g.gm.graph.nodes if n.op == "output")
+    results = out.args[0]
+    results = list(results) if isinstance(results, (tuple, list)) else None
+    if not compute or results is None or any(not isinstance(r, torch.fx.Node) or r not in compute for r in results):
+        return None
+    model, inputs = _compile_nodes(g, compute, results, options)
+    phs = [n for n in g.gm.graph.nodes if n.op == "placeholder"]
+    order = [phs.index(i) for i in inputs]
+    stats["sheaf_partitions"] += 1
+    stats["whole_graphs"] += 1
+    if len(results) == 1:
+        def run(*args):
+            return (model(*[args[i] for i in order]),)
+    else:
+        def run(*args):
+            return tuple(model(*[args[i] for i in order]))
+    return run
 
 
 def _op_name(n):

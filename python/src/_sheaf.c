@@ -6,6 +6,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,7 +270,7 @@ static bool opt_str(held *h, PyObject *v, const char **out)
     if (v == Py_None)
         return true;
     if (!PyUnicode_Check(v)) {
-        PyErr_SetString(PyExc_TypeError, "options: expected a str");
+        PyErr_Format(PyExc_TypeError, "expected a str, got %s", Py_TYPE(v)->tp_name);
         return false;
     }
     PyList_Append(h->refs, v);
@@ -279,7 +280,7 @@ static bool opt_str(held *h, PyObject *v, const char **out)
 
 static bool opt_strs(held *h, PyObject *v, const char ***out, int *n)
 {
-    PyObject *seq = PySequence_Fast(v, "options: expected a list of str");
+    PyObject *seq = PySequence_Fast(v, "expected a list of str");
     if (!seq)
         return false;
     PyList_Append(h->refs, seq);
@@ -393,10 +394,21 @@ static bool opt_tree(held *h, PyObject *v)
     return true;
 }
 
-static bool opt_int(PyObject *v, long long *out)
+/* an integer option: a Python int (not a bool, not a str) in [0, max] */
+static bool opt_int(PyObject *v, long long max, long long *out)
 {
+    if (!PyLong_Check(v) || PyBool_Check(v)) {
+        PyErr_Format(PyExc_TypeError, "expected an int, got %s", Py_TYPE(v)->tp_name);
+        return false;
+    }
     *out = PyLong_AsLongLong(v);
-    return !(*out == -1 && PyErr_Occurred());
+    if (*out == -1 && PyErr_Occurred())
+        return false;
+    if (*out < 0 || *out > max) {
+        PyErr_Format(PyExc_ValueError, "%lld is outside [0, %lld]", *out, max);
+        return false;
+    }
+    return true;
 }
 
 static bool set_option(held *h, const char *k, PyObject *v)
@@ -436,19 +448,41 @@ static bool set_option(held *h, const char *k, PyObject *v)
         int t = PyObject_IsTrue(v);
         return t >= 0 && (*flag = t, true);
     }
-    if (!opt_int(v, &n))
-        return false;
     if (!strcmp(k, "seed"))
-        return o->seed = (uint64_t)n, true;
+        return opt_int(v, LLONG_MAX, &n) && (o->seed = (uint64_t)n, true);
     if (!strcmp(k, "threads"))
-        return o->threads = (int)n, true;
+        return opt_int(v, INT_MAX, &n) && (o->threads = (int)n, true);
     if (!strcmp(k, "max_nodes"))
-        return o->max_nodes = n, true;
+        return opt_int(v, LLONG_MAX, &n) && (o->max_nodes = n, true);
     if (!strcmp(k, "hfuse_min_branches"))
-        return o->hfuse_min_branches = (int)n, true;
+        return opt_int(v, INT_MAX, &n) && (o->hfuse_min_branches = (int)n, true);
     if (!strcmp(k, "hfuse_max_bytes"))
-        return o->hfuse_max_bytes = (size_t)n, true;
+        return opt_int(v, LLONG_MAX, &n) && (o->hfuse_max_bytes = (size_t)n, true);
     PyErr_Format(PyExc_TypeError, "unknown option '%s'", k);
+    return false;
+}
+
+/* set_option's refusal, with the option's name in front ("option 'threads': expected an int, got str") */
+static bool set_named_option(held *h, const char *k, PyObject *v)
+{
+    if (set_option(h, k, v))
+        return true;
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (type != PyExc_TypeError && type != PyExc_ValueError && type != PyExc_OverflowError) {
+        PyErr_Restore(type, value, tb);
+        return false;
+    }
+    PyObject *text = value ? PyObject_Str(value) : NULL;
+    const char *t = text ? PyUnicode_AsUTF8(text) : NULL;
+    if (t && strncmp(t, "unknown option", 14) && strncmp(t, "options:", 8))
+        PyErr_Format(type, "option '%s': %s", k, t);
+    else
+        PyErr_Restore(type, value, tb), type = value = tb = NULL;
+    Py_XDECREF(text);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
     return false;
 }
 
@@ -465,8 +499,12 @@ static bool hold(held *h, PyObject *opts)
         PyObject *key, *val;
         Py_ssize_t pos = 0;
         while (PyDict_Next(opts, &pos, &key, &val)) {
-            const char *k = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : NULL;
-            if (!k || !set_option(h, k, val))
+            if (!PyUnicode_Check(key)) {
+                PyErr_Format(PyExc_TypeError, "option names must be str, got %s", Py_TYPE(key)->tp_name);
+                return false;
+            }
+            const char *k = PyUnicode_AsUTF8(key);
+            if (!k || !set_named_option(h, k, val))
                 return false;
         }
     }

@@ -343,6 +343,46 @@ def test_torch_compile_leaves_unknown_ops_to_pytorch(caplog):
             assert not messages, messages
 
 
+# Dynamo's settings that make its own per-call work small (docs/python.md): parameters arrive as get_attr
+# constants instead of placeholders; a graph sheaf runs whole and one it shares with PyTorch
+@pytest.mark.parametrize("name,partitions", [("Cumulative", 2), ("InPlaceInside", 1), ("Shift", 1)])
+def test_torch_compile_with_parameters_as_constants(name, partitions):
+    import torch._dynamo
+    from sheaf import _dynamo
+    net = live(name, 6)
+    before = dict(_dynamo.stats)
+    torch._dynamo.reset()
+    fast = torch.compile(net, backend="sheaf")
+    with torch._dynamo.config.patch(install_free_tensors=True, use_recursive_dict_tags_for_guards=True), \
+            torch.no_grad():
+        for batch in BATCHES:
+            x = torch.randn(batch, 6)
+            torch._dynamo.mark_dynamic(x, 0)
+            close(fast(x.clone()), net(x.clone()), "%s at batch %d" % (name, batch))
+    assert _dynamo.stats["sheaf_partitions"] - before["sheaf_partitions"] == 2 * partitions, name
+    whole = _dynamo.stats["whole_graphs"] - before["whole_graphs"]
+    assert whole == (0 if name == "Cumulative" else 2), name
+
+
+def test_torch_compile_passes_options_and_refuses_bad_ones():
+    import torch._dynamo
+    net = live("Shift", 6)
+    x = torch.randn(3, 6)
+    torch._dynamo.reset()
+    with torch.no_grad():
+        close(torch.compile(net, backend="sheaf", options={"threads": 1, "precision": "fp32"})(x), net(x),
+              "options={threads, precision}")
+        for kw, said in (({"options": {"bogus": 1}}, "unknown option(s): bogus"),
+                         ({"options": {"threads": "many"}}, "option 'threads': expected an int, got str"),
+                         ({"options": {"threads": -2}}, "option 'threads': -2 is outside [0, 2147483647]"),
+                         ({"options": {"precision": 16}}, "option 'precision': expected a str, got int"),
+                         ({"mode": "max-autotune"}, "mode 'max-autotune' is Inductor's")):
+            torch._dynamo.reset()
+            with pytest.raises(Exception) as info:
+                torch.compile(net, backend="sheaf", **kw)(x)
+            assert said in str(info.value), str(info.value)
+
+
 def test_torch_compile_finds_the_backend_by_name():
     from importlib.metadata import entry_points
     names = [e.name for e in entry_points(group="torch_dynamo_backends")]
@@ -387,6 +427,14 @@ def test_the_extension_refuses_bad_options():
         sheaf._sheaf.compile("m.sfir", text, {"weights": {"w": np.ones(3, np.float64)}})
     with pytest.raises(TypeError, match="unknown option 'fast'"):
         sheaf._sheaf.compile("m.sfir", text, {"fast": 1})
+    with pytest.raises(TypeError, match="option names must be str, got int"):
+        sheaf._sheaf.compile("m.sfir", text, {3: 1})
+    with pytest.raises(TypeError, match="option 'seed': expected an int, got bool"):
+        sheaf._sheaf.compile("m.sfir", text, {"seed": True})
+    with pytest.raises(OverflowError, match="option 'seed'"):
+        sheaf._sheaf.compile("m.sfir", text, {"seed": 1 << 70})
+    with pytest.raises(TypeError, match="option 'inputs': expected a str, got int"):
+        sheaf._sheaf.compile("m.sfir", text, {"inputs": [1]})
     with pytest.raises(sheaf.Error, match="the root"):
         sheaf._sheaf.compile("m.py", "", {"tree": [("fc", "Linear", "4, 4", [], [])]})
     m = sheaf.compile_ir(text)
