@@ -110,7 +110,8 @@ class Compiled:
         if t is not None and isinstance(a, t.Tensor):
             if a.dtype != t.float32 or a.device.type != "cpu":
                 raise TypeError("inputs must be float32 on the CPU, got %s on %s" % (a.dtype, a.device))
-            a = a.detach()
+            if a.requires_grad:  # read only: autograd does not see a compiled model (inference)
+                a = a.detach()
             return (a if a.is_contiguous() else a.contiguous()).numpy(), True
         a = np.asarray(a)
         if a.dtype != _F32:

@@ -10,6 +10,7 @@ __init__ bodies, methods and top-level code forward does not reach.
 """
 import ast
 import inspect
+import os
 
 _CONTAINERS = {"Sequential", "ModuleList", "ModuleDict"}
 
@@ -130,13 +131,28 @@ def _span(node):
     return first, node.end_lineno
 
 
+def _class_file(c):
+    """the file a class was defined in: inspect's answer, or (for a module loaded by importlib without a
+    sys.modules entry, which inspect cannot look up) the file its own methods' code was compiled from"""
+    try:
+        return inspect.getsourcefile(c)
+    except (TypeError, OSError):
+        pass
+    for f in vars(c).values():
+        code = getattr(f, "__code__", None)
+        if code is not None and os.path.isfile(code.co_filename):
+            return code.co_filename
+    return None
+
+
 def forward_source(classes):
     """The file of the classes, every line where it was, with what forward cannot reach blanked."""
     files = set()
     for c in classes:
-        try:
-            files.add(inspect.getsourcefile(c))
-        except (TypeError, OSError):
+        f = _class_file(c)
+        if f is not None:
+            files.add(f)
+        else:
             raise TypeError("sheaf.compile: the source of class %s is not available (defined at the prompt or "
                             "in a notebook cell?): sheaf traces forward from the class's file" % c.__name__)
     if len(files) != 1 or None in files:

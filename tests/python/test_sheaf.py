@@ -255,6 +255,22 @@ def live(name, *args):
     return getattr(live_models, name)(*args).eval()
 
 
+def test_live_model_from_a_module_importlib_did_not_register():
+    # spec_from_file_location + exec_module without sys.modules: inspect cannot find the class's file,
+    # the code of its methods still names it
+    path = os.path.join(MODELS, "parallel_fcn.py")
+    spec = importlib.util.spec_from_file_location("unregistered_pfcn", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert "unregistered_pfcn" not in sys.modules
+    torch.manual_seed(0)
+    net = mod.ParallelFCN(3).eval()
+    m = sheaf.compile(net, torch.zeros(1, 60))
+    x = torch.randn(5, 60)
+    with torch.no_grad():
+        close(m(x), net(x), "ParallelFCN(3) from an unregistered module")
+
+
 def test_live_models_with_any_init():
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import live_models
