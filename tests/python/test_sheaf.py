@@ -255,6 +255,20 @@ def live(name, *args):
     return getattr(live_models, name)(*args).eval()
 
 
+def test_bench_reports_its_own_peak_memory_not_its_parent_s():
+    # the parent touches 600 MB and then execs sheaf bench: getrusage would carry that peak across exec
+    import re
+    mlp = os.path.join(ROOT, "examples", "mlp.sfir")
+    code = ("import os, sys\nb = bytearray(600 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1\n"
+            "os.execv(sys.argv[1], sys.argv[1:])\n")
+    out = subprocess.run([sys.executable, "-c", code, sheaf_command(), "bench", mlp, "--batch", "1",
+                          "--budget", "0.01"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    peak = re.search(r"peak RSS (\d+) MB", out.stdout)
+    assert peak, out.stdout
+    assert int(peak.group(1)) < 300, out.stdout
+
+
 def test_live_model_from_a_module_importlib_did_not_register():
     # spec_from_file_location + exec_module without sys.modules: inspect cannot find the class's file,
     # the code of its methods still names it
