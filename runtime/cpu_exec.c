@@ -20,6 +20,9 @@
  * half the time (batch 1: 3.1 -> 2.0 us). */
 #define SPLIT_MIN_FLOPS 2e5
 #define SPLIT_MIN_BYTES (64 * 1024)
+/* a sleeping worker is woken only for this much work: waking costs the caller a futex call and the
+ * worker tens of microseconds, what 1e6 flops take one core here (a busy machine's workers sleep) */
+#define WAKE_MIN_FLOPS 1e6
 
 void sf_cpu_set_poison(sf_cpu_model *m, bool on) { m->poison = on; }
 
@@ -235,7 +238,7 @@ sf_status sf_cpu_exec(sf_cpu_model *m, int64_t batch, const float *const *inputs
         int64_t extent = pk->first != pk->last ? em_chain_extent(a, batch) : em_extent(a, batch);
         if (threads > 1 && extent > 1 &&
             (flops >= SPLIT_MIN_FLOPS || sf_linear_at(pk->bytes, batch) >= SPLIT_MIN_BYTES))
-            sf_pool_for(m->pool, run_piece, &c, extent, threads);
+            sf_pool_for(m->pool, run_piece, &c, extent, threads, flops >= WAKE_MIN_FLOPS);
         else
             c.fn(args, batch, 0, extent);
     }

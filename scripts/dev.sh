@@ -4,7 +4,7 @@
 #   scripts/dev.sh demo    install what is missing, build, compile seed 003's ParallelFCN(1000) to a package, run and bench it
 #   scripts/dev.sh test    install what is missing, build, run the whole test suite (ctest, then the Python
 #                          package's pytest in a venv outside the clone: scripts/python_tests.sh)
-#   scripts/dev.sh asan    the test suite built with AddressSanitizer + UBSan (clang or gcc)
+#   scripts/dev.sh asan    the test suite built with AddressSanitizer + UBSan (clang or gcc), the pool under TSan
 #   scripts/dev.sh fuzz [SECONDS]   build the libFuzzer targets with clang and run each
 #   scripts/dev.sh coverage   line coverage of codegen/ and runtime/cpu_* under the random differential tests alone
 #
@@ -91,6 +91,10 @@ asan)
     build build-asan -DSF_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
     (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
         ctest --output-on-failure -j "$jobs")
+    # the lock-free pool under ThreadSanitizer, built alone (TSan and ASan do not mix in one binary)
+    "${CC:-cc}" -std=c11 -O1 -g -fsanitize=thread -I. runtime/pool.c tests/test_pool.c -lcmocka -lpthread \
+        -o build-asan/test_pool_tsan
+    TSAN_OPTIONS=halt_on_error=1 build-asan/test_pool_tsan
     ;;
 fuzz)
     need_packages clang
