@@ -36,6 +36,7 @@ static void test_every_index_once(void **state)
     enum { MAXN = 1000 };
     atomic_int *hits = calloc(MAXN, sizeof *hits);
     unsigned seed = 7;
+    assert_true(sf_pool_cpus() >= 1);
     for (int threads = 1; threads <= 4; threads++) {
         sf_pool *p = sf_pool_new(threads);
         assert_non_null(p);
