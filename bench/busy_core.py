@@ -9,11 +9,11 @@ stalls now and then). The pool must never make a run slower: 2 threads at most 2
 (issue 16). Needs nothing but python3 and a built sheaf.
 """
 import argparse
-import json
 import os
 import subprocess
 import sys
-import tempfile
+
+from timing import sheaf_bench  # bench/timing.py
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = os.path.join(os.path.dirname(ROOT), "shared", "models")
@@ -21,17 +21,6 @@ CASES = [
     ("ParallelFCN(1000)", "parallel_fcn.py", "x=f32[B,20000]"),
     ("ResNetLike(3, 3, 64)", "resnet_like.py", "x=f32[B,3,32,32]"),
 ]
-
-
-def bench(sheaf, model, file, spec, batches, threads, budget):
-    with tempfile.TemporaryDirectory() as d:
-        out = os.path.join(d, "b.json")
-        subprocess.run([sheaf, "bench", os.path.join(MODELS, file), "--model", model, "--input", spec, "--batch",
-                        ",".join(map(str, batches)), "--threads", str(threads), "--budget", str(budget),
-                        "--json", out], check=True, capture_output=True, text=True)
-        with open(out) as f:
-            rows = json.load(f)
-    return {r["batch"]: r["latency"]["median_s"] for r in rows}
 
 
 def main():
@@ -49,7 +38,8 @@ def main():
         for _ in range(args.rounds):
             for model, file, spec in CASES:
                 for threads in (1, 2):
-                    for b, s in bench(args.sheaf, model, file, spec, batches, threads, args.budget).items():
+                    for b, s in sheaf_bench(args.sheaf, os.path.join(MODELS, file), model, [spec], batches,
+                                            threads, args.budget).items():
                         key = (model, b, threads)
                         best[key] = min(best.get(key, s), s)
     finally:

@@ -17,13 +17,12 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from timing import best_median  # noqa: E402
+from timing import best_median, sheaf_bench  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(os.path.dirname(ROOT), "shared", "models")
@@ -81,21 +80,6 @@ def call_args(inputs, consts, batch):
     xs = [torch.randn(shape(s, batch)) for s in inputs]
     kw = {c.split("=", 1)[0]: eval(c.split("=", 1)[1]) for c in consts}
     return xs, kw
-
-
-def sheaf_bench(sheaf, case, batches, threads):
-    _, path, model, inputs, consts = case
-    with tempfile.TemporaryDirectory() as d:
-        out = os.path.join(d, "b.json")
-        cmd = [sheaf, "bench", path, "--model", model, "--batch", ",".join(map(str, batches)), "--threads",
-               str(threads), "--budget", "0.3", "--json", out]
-        for s in inputs:
-            cmd += ["--input", s]
-        for c in consts:
-            cmd += ["--const", c]
-        subprocess.run(cmd, check=True, capture_output=True, text=True)
-        with open(out) as f:
-            return {r["batch"]: r["latency"]["median_s"] for r in json.load(f)}
 
 
 def inductor_child(args):
@@ -185,7 +169,8 @@ def main():
         sheaf = {b: float("inf") for b in kept}
         eager = {b: float("inf") for b in kept}
         for _ in range(args.rounds):
-            for b, s in sheaf_bench(args.sheaf, case, kept, args.threads).items():
+            for b, s in sheaf_bench(args.sheaf, case[1], case[2], case[3], kept, args.threads, 0.3,
+                                    case[4]).items():
                 sheaf[b] = min(sheaf[b], s)
             for b in kept:
                 xs, kw = call_args(case[3], case[4], b)

@@ -462,11 +462,12 @@ def _whole(g, compute, options):
     out = next(n for n in g.gm.graph.nodes if n.op == "output")
     results = out.args[0]
     results = list(results) if isinstance(results, (tuple, list)) else None
-    if not compute or results is None or any(not isinstance(r, torch.fx.Node) or r not in compute for r in results):
+    computed = set(compute)
+    if not compute or results is None or any(not isinstance(r, torch.fx.Node) or r not in computed for r in results):
         return None
     model, inputs = _compile_nodes(g, compute, results, options)
-    phs = [n for n in g.gm.graph.nodes if n.op == "placeholder"]
-    order = [phs.index(i) for i in inputs]
+    position = {p: i for i, p in enumerate(n for n in g.gm.graph.nodes if n.op == "placeholder")}
+    order = [position[i] for i in inputs]
     stats["sheaf_partitions"] += 1
     stats["whole_graphs"] += 1
     if len(results) == 1:
