@@ -26,6 +26,16 @@ typedef struct sf_plan_arg {
     sf_linear offset; /* elements added to the value's pointer */
 } sf_plan_arg;
 
+/* Who runs a kernel on the CPU where this build has the library: the
+ * generated code is compiled either way (a package made with the library
+ * runs without it), so this is a choice, not a requirement. sf_plan_build
+ * decides by sf_plan_lib_for, the rule docs/cpu-backend.md measures. */
+typedef enum sf_plan_lib {
+    SF_LIB_GENERATED,  /* sheaf's own kernel */
+    SF_LIB_DNNL_CONV,  /* a one-node convolution kernel: oneDNN's convolution */
+    SF_LIB_COUNT
+} sf_plan_lib;
+
 typedef struct sf_plan_kernel {
     int first, last;  /* node indices: the kernel runs the nodes first..last but the inputs and parameters
                          declared among them (sf_plan_members) */
@@ -34,6 +44,7 @@ typedef struct sf_plan_kernel {
     sf_plan_arg *args; /* the first member's operands, the last's other operands (a chain), the last's results */
     sf_linear flops;  /* arithmetic of all members */
     sf_linear bytes;  /* what it reads and writes */
+    int lib;          /* sf_plan_lib */
 } sf_plan_kernel;
 
 typedef struct sf_plan {
@@ -68,6 +79,9 @@ sf_status sf_plan_copy(const sf_plan *src, const sf_graph *g, sf_plan *dst, sf_e
 /* A kernel's key: its members' signatures, '|' between (malloc'd; NULL:
  * out of memory). */
 char *sf_plan_key(const sf_plan *p, const sf_plan_kernel *k);
+
+/* The library for a kernel of these members (SF_LIB_GENERATED: none). */
+sf_plan_lib sf_plan_lib_for(const sf_node *const *members, int count);
 
 /* A kernel's members in order (at most 64); their count. */
 int sf_plan_members(const sf_plan *p, const sf_plan_kernel *k, const sf_node **out);

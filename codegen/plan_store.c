@@ -9,7 +9,7 @@
 
 #include "codegen/plan.h"
 
-enum { FORMAT = 1 };
+enum { FORMAT = 2 }; /* 2: each kernel's library */
 
 /* ---- writing ---- */
 
@@ -57,6 +57,7 @@ sf_status sf_plan_encode(const sf_plan *p, unsigned char **bytes, size_t *len, s
         put32(f, (uint32_t)pk->first), put32(f, (uint32_t)pk->last);
         put32(f, (uint32_t)pk->code), put32(f, (uint32_t)pk->nargs);
         put_linear(f, pk->flops), put_linear(f, pk->bytes);
+        put32(f, (uint32_t)pk->lib);
         for (int a = 0; a < pk->nargs; a++) {
             const sf_plan_arg *arg = &pk->args[a];
             put32(f, (uint32_t)arg->value), put32(f, (uint32_t)arg->node), put32(f, (uint32_t)arg->index);
@@ -157,6 +158,7 @@ static void read_kernels(reader *r, const sf_graph *g, sf_plan *p)
         pk->nargs = get_index(r, (uint32_t)((size_t)(r->end - r->p) / 32 + 1), "a kernel's argument count");
         pk->flops = get_linear(r, "a kernel's flops");
         pk->bytes = get_linear(r, "a kernel's bytes");
+        pk->lib = get_index(r, SF_LIB_COUNT, "a kernel's library");
         if (r->failed || !(pk->args = calloc((size_t)pk->nargs + 1, sizeof *pk->args))) {
             r->failed = r->failed ? r->failed : "memory";
             return;

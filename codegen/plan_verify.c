@@ -8,7 +8,8 @@
  * fusion or placement choices) passes when it is sound. Sound means the
  * kernels cover every node that computes once, in order; a chain is one
  * that both backends can run (sf_plan_chain_fits) and keeps on chip only
- * its own intermediates; kernels that share code have one key; every
+ * its own intermediates; a kernel given to a library is one it runs
+ * (sf_plan_lib_for's); kernels that share code have one key; every
  * argument is the operand or result the key implies, at the offset the
  * kernel convention gives; and no two values share arena bytes while both
  * are live, but for an elementwise kernel writing over the operand it is
@@ -59,12 +60,14 @@ static sf_status check_span(const sf_plan *p, size_t k, int after, sf_error *err
     return members <= MAX_CHAIN ? SF_OK : bad(err, k, p, "has more than 64 members");
 }
 
-/* a chain: each member reads the one before it, used nowhere else, and
- * every backend can run the whole */
+/* a library kernel is one its library runs; a chain: each member reads
+ * the one before it, used nowhere else, and every backend can run the whole */
 static sf_status check_chain(const sf_plan *p, size_t k, const sf_uses *u, sf_error *err)
 {
     const sf_node *m[MAX_CHAIN];
     int count = sf_plan_members(p, &p->kernels[k], m);
+    if (p->kernels[k].lib != SF_LIB_GENERATED && p->kernels[k].lib != (int)sf_plan_lib_for(m, count))
+        return bad(err, k, p, "names a library that does not run it");
     if (count == 1)
         return SF_OK;
     if (!sf_plan_chain_fits(m, count))

@@ -61,6 +61,11 @@ int sf_cpu_linked_kernels(const sf_cpu_model *m);
  * and a switch to keep them in generated code (for comparisons). */
 bool sf_cpu_has_blas(void);
 void sf_cpu_set_blas(sf_cpu_model *m, bool use);
+/* Whether convolutions the plan gives to oneDNN (found at configure time)
+ * call it, and a switch to keep them in generated code; whether plan
+ * kernel `kernel` runs through oneDNN now. */
+void sf_cpu_set_dnnl(sf_cpu_model *m, bool use);
+bool sf_cpu_uses_dnnl(const sf_cpu_model *m, size_t kernel);
 /* Poisoning: before each run every activation byte is set to NaN, so that an element read before anything wrote it shows as
  * NaN in the results. On by default where SHEAF_POISON is set (the test
  * suite sets it); sf_options.poison and `--poison` turn it on too. */

@@ -161,6 +161,27 @@ static bool blas_product(const sf_cpu_model *m, const sf_node *n, int64_t batch,
 #endif
 }
 
+/* kernel k through oneDNN where the plan gives it a convolution and this
+ * model has one: false when it does not, or when oneDNN refuses this
+ * batch (dropped: the generated code runs from then on) */
+static bool dnnl_conv(sf_cpu_model *m, size_t k, float **args, int64_t batch, int threads, sf_status *st,
+                      sf_error *err)
+{
+    sf_dnnl_conv *c = m->dnnl[k];
+    if (!c || m->no_dnnl)
+        return false;
+    const sf_node *n = m->g->nodes.items[m->plan.kernels[k].first];
+    bool w_fresh = m->repack || n->in[1]->def->op != SF_OP_PARAM;
+    const float *b = n->nin > 2 ? args[2] : NULL;
+    *st = sf_dnnl_conv_run(c, &m->dnnl_scratch, batch, threads, args[0], args[1], w_fresh, b, args[n->nin], err);
+    if (*st != SF_ERR_UNSUPPORTED)
+        return true;
+    sf_dnnl_conv_free(c);
+    m->dnnl[k] = NULL;
+    *st = SF_OK;
+    return false;
+}
+
 typedef struct call {
     sf_kernel_fn fn;
     float **args;
@@ -234,6 +255,11 @@ sf_status sf_cpu_exec(sf_cpu_model *m, int64_t batch, const float *const *inputs
         double flops = sf_linear_at(pk->flops, batch);
         if (pk->first == pk->last && blas_product(m, a, batch, flops, threads))
             continue;
+        if (pk->lib == SF_LIB_DNNL_CONV && dnnl_conv(m, k, args, batch, flops >= SPLIT_MIN_FLOPS ? threads : 1, &st, err)) {
+            if (st != SF_OK)
+                return st;
+            continue;
+        }
         call c = {m->code[pk->code], args, batch};
         int64_t extent = pk->first != pk->last ? em_chain_extent(a, batch) : em_extent(a, batch);
         if (threads > 1 && extent > 1 &&
@@ -293,3 +319,10 @@ sf_status sf_cpu_run(sf_cpu_model *m, int64_t batch, const sf_tensor_set *inputs
 }
 
 void sf_cpu_set_blas(sf_cpu_model *m, bool use) { m->no_blas = !use; }
+
+void sf_cpu_set_dnnl(sf_cpu_model *m, bool use) { m->no_dnnl = !use; }
+
+bool sf_cpu_uses_dnnl(const sf_cpu_model *m, size_t kernel)
+{
+    return kernel < m->plan.nkernels && m->dnnl[kernel] && !m->no_dnnl;
+}

@@ -172,6 +172,18 @@ static sf_status lay_out(sf_cpu_model *m, sf_error *err)
 }
 
 /* a model with its graph copied and planned (plan: a copy of that one) */
+/* oneDNN for the kernels the plan gives it, where this build has it; one
+ * it refuses keeps its generated code */
+static sf_status start_libraries(sf_cpu_model *m, sf_error *err)
+{
+    if (!(m->dnnl = calloc(m->plan.nkernels + 1, sizeof *m->dnnl)))
+        return sf_fail(err, SF_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; sf_dnnl_available() && k < m->plan.nkernels; k++)
+        if (m->plan.kernels[k].lib == SF_LIB_DNNL_CONV)
+            m->dnnl[k] = sf_dnnl_conv_new(m->g->nodes.items[m->plan.kernels[k].first], NULL);
+    return SF_OK;
+}
+
 static sf_cpu_model *model_new(const sf_graph *g, const sf_plan *plan, sf_error *err)
 {
     pthread_once(&init_once, init_llvm);
@@ -194,6 +206,8 @@ static sf_cpu_model *model_new(const sf_graph *g, const sf_plan *plan, sf_error 
         st = plan ? sf_plan_copy(plan, m->g, &m->plan, err) : sf_plan_build(m->g, &m->plan, err);
     if (st == SF_OK)
         st = lay_out(m, err);
+    if (st == SF_OK)
+        st = start_libraries(m, err);
     if (st != SF_OK) {
         sf_cpu_free(m);
         return NULL;
@@ -351,6 +365,10 @@ void sf_cpu_free(sf_cpu_model *m)
         LLVMOrcDisposeLLJIT(m->jit);
     for (size_t i = 0; m->packed && i < m->g->nodes.len; i++)
         free(m->packed[i]);
+    for (size_t k = 0; m->dnnl && k < m->plan.nkernels; k++)
+        sf_dnnl_conv_free(m->dnnl[k]);
+    free(m->dnnl);
+    free(m->dnnl_scratch.p);
     sf_plan_free(&m->plan);
     sf_graph_free(m->g);
     free(m->code);

@@ -6,6 +6,7 @@
 
 #include "codegen/plan.h"
 #include "runtime/cpu.h"
+#include "runtime/cpu_dnnl.h"
 #include "runtime/pool.h"
 
 typedef void (*sf_kernel_fn)(float **args, int64_t batch, int64_t lo, int64_t hi);
@@ -34,6 +35,9 @@ struct sf_cpu_model {
     float **bufs;            /* by value id: where each value lives this run */
     float **packed;          /* by node: its product weight packed for the kernel (NULL: none yet) */
     const float **packed_src;/* by node: what was packed */
+    sf_dnnl_conv **dnnl;     /* by plan kernel: oneDNN's convolution where the plan says (NULL: generated code) */
+    sf_dnnl_scratch dnnl_scratch; /* their reordered activations */
+    bool no_dnnl;            /* convolutions in generated code too (tests, comparisons) */
     bool no_blas;            /* large dense products in generated code too (tests, comparisons) */
     bool poison;             /* NaN in the arena and outputs before each run (sf_cpu_set_poison) */
     bool repack;             /* pack again on the next run: weights may have changed in place */

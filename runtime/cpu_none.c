@@ -69,3 +69,5 @@ void sf_cpu_object(const sf_cpu_model *m, const void **object, size_t *size)
 }
 bool sf_cpu_has_blas(void) { return false; }
 void sf_cpu_set_blas(sf_cpu_model *m, bool use) { (void)m, (void)use; }
+void sf_cpu_set_dnnl(sf_cpu_model *m, bool use) { (void)m, (void)use; }
+bool sf_cpu_uses_dnnl(const sf_cpu_model *m, size_t kernel) { (void)m, (void)kernel; return false; }

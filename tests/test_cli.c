@@ -2,6 +2,8 @@
  * failure is one line, a non-zero status, and no output file. */
 #include "testutil.h"
 
+#include "runtime/cpu_dnnl.h"
+
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -213,6 +215,7 @@ static void test_version_and_help(void **state)
     const char *out;
     assert_int_equal(run_cli((const char *[]){"sheaf", "version", NULL}, &out, NULL), 0);
     assert_contains(out, "sheaf " SF_VERSION_STRING);
+    assert_contains(out, sf_dnnl_available() ? "oneDNN 2." : "oneDNN no");
     assert_int_equal(run_cli((const char *[]){"sheaf", "help", NULL}, &out, NULL), 0);
     assert_contains(out, "usage: sheaf");
     assert_int_equal(run_cli((const char *[]){"sheaf", NULL}, NULL, &out), 2);

@@ -418,19 +418,21 @@ static void test_plan_section(void **state)
     }
     assert_true(m->plan.nkernels >= 1);
     sf_model_free(m);
-    /* the layout of docs/package.md: 16 bytes of counts, kernel 0 (16 + 32 bytes, then its arguments of 32) */
+    /* the layout of docs/package.md: 16 bytes of counts, kernel 0 (16 + 32 + 4 bytes, then its arguments of 32) */
     const struct {
         size_t at;
         unsigned char xor;
         const char *msg;
     } damage[] = {
-        {0, 0x03, "plan: format 2, this sheaf reads 1"},
+        {0, 0x01, "plan: format 3, this sheaf reads 2"},
         {12, 0x01, "values, the IR has"},
         {16 + 2, 0x40, "a kernel's first node is truncated or out of range"},
         {16 + 4, 0x01, "does not begin and end on a node that computes"},
         {16 + 16 + 15, 0x80, "negative or infinite cost"},
-        {16 + 48, 0x01, "not the operand or result its place implies"},
-        {16 + 48 + 16 + 6, 0x10, "offset the kernel convention does not give"},
+        {16 + 48, 0x01, "names a library that does not run it"}, /* oneDNN for a product */
+        {16 + 48, 0x02, "a kernel's library is truncated or out of range"},
+        {16 + 52, 0x01, "not the operand or result its place implies"},
+        {16 + 52 + 16 + 6, 0x10, "offset the kernel convention does not give"},
         {len - 32, 0x02, "lives in"},              /* the last value's home */
         {len - 16, 0x01, "has an offset, alias or slot that a view does not use"}, /* its offset */
     };

@@ -102,6 +102,7 @@ static void one_arg_less(sf_plan *p) { p->kernels[1].nargs--; }
 static void wrong_value(sf_plan *p) { p->kernels[1].args[0].value = p->kernels[1].args[1].value; }
 static void wrong_offset(sf_plan *p) { p->kernels[0].args[1].offset.c0 += 1; }
 static void negative_flops(sf_plan *p) { p->kernels[1].flops.cb = -1; }
+static void dnnl_not_a_conv(sf_plan *p) { p->kernels[1].lib = SF_LIB_DNNL_CONV; }
 static void infinite_bytes(sf_plan *p) { p->kernels[1].bytes.c0 = INFINITY; }
 static void too_many_codes(sf_plan *p) { p->ncodes = (int)p->nkernels + 1; }
 static void code_of_another(sf_plan *p) { p->code_kernel[0] = 1; }
@@ -161,6 +162,7 @@ static void test_each_damage_is_refused(void **state)
         {wrong_value, "another value as an argument", "not the operand or result its place implies"},
         {wrong_offset, "an argument offset", "offset the kernel convention does not give"},
         {negative_flops, "negative flops", "negative or infinite cost"},
+        {dnnl_not_a_conv, "oneDNN for a kernel that is no convolution", "names a library that does not run it"},
         {infinite_bytes, "infinite bytes", "negative or infinite cost"},
         {too_many_codes, "more codes than kernels", "codes for"},
         {code_of_another, "a code naming another's kernel", "does not name a kernel of its own"},
@@ -265,7 +267,7 @@ static bool reads_back(const sf_graph *g, const unsigned char *bytes, size_t len
 }
 
 typedef struct tally {
-    int models, kernels, chains, inplace, fixed;
+    int models, kernels, chains, inplace, fixed, dnnl;
 } tally;
 
 /* every golden model's plan, at -O0 and at -O2, passes the checker, reads
@@ -286,8 +288,11 @@ static void round_trip(const sf_graph *traced, tally *t)
     if (sf_plan_copy(&p, h, &c, &e) != SF_OK)
         fail_msg("%s", e.msg);
     t->models++, t->kernels += (int)p.nkernels, t->inplace += p.mem.inplace, t->fixed += p.mem.fixed_bytes > 0;
-    for (size_t k = 0; k < p.nkernels; k++)
+    for (size_t k = 0; k < p.nkernels; k++) {
         t->chains += p.kernels[k].first != p.kernels[k].last;
+        t->dnnl += p.kernels[k].lib == SF_LIB_DNNL_CONV;
+        assert_int_equal(c.kernels[k].lib, p.kernels[k].lib); /* the library reads back too */
+    }
     free(bytes);
     sf_plan_free(&c);
     sf_plan_free(&p);
@@ -309,8 +314,9 @@ static void test_golden_plans_pass_and_read_back(void **state)
     golden_each(golden_round_trip, &t);
     golden_each_in("random_cases.txt", golden_round_trip, &t);
     printf("  %d plans (golden models at -O0 and -O2): %d kernels, %d chains, %d values written in place, "
-           "%d with fixed values\n", t.models, t.kernels, t.chains, t.inplace, t.fixed);
-    assert_true(t.models >= 140 && t.chains > 0 && t.inplace > 0 && t.fixed > 0);
+           "%d with fixed values, %d convolutions for oneDNN\n", t.models, t.kernels, t.chains, t.inplace, t.fixed,
+           t.dnnl);
+    assert_true(t.models >= 140 && t.chains > 0 && t.inplace > 0 && t.fixed > 0 && t.dnnl >= 20);
 }
 
 /* every prefix is refused; a byte more is refused; a flipped byte is

@@ -14,6 +14,7 @@
 #include "ir/fileio.h"
 #include "ir/tensor.h"
 #include "runtime/cpu.h"
+#include "runtime/cpu_dnnl.h"
 #include "runtime/model.h"
 #include "tools/bench.h"
 
@@ -506,6 +507,8 @@ static int cmd_version(FILE *out)
     fprintf(out, "backends: interpreter%s\n", sf_cpu_available() ? ", cpu (LLVM)" : "");
     fprintf(out, "toolchains found at build: LLVM %s, CUDA %s\n", *SF_LLVM_VERSION ? SF_LLVM_VERSION : "no",
             *SF_CUDA_VERSION ? SF_CUDA_VERSION : "no");
+    fprintf(out, "libraries: OpenBLAS %s, oneDNN %s\n", sf_cpu_has_blas() ? "yes" : "no",
+            sf_dnnl_available() ? sf_dnnl_version() : "no");
     return 0;
 }
 

@@ -1,0 +1,327 @@
+/* oneDNN convolutions (cpu_dnnl.h). oneDNN's convolutions run 25-40x the
+ * generated direct kernel on the corpus's shapes (docs/cpu-backend.md), in
+ * the blocked layouts it picks itself ("any"): plain NCHW in and out of
+ * the arena cost two reorders per call, still 2x faster than asking it for
+ * plain layouts (its im2col GEMM). Debian's build threads with OpenMP, so
+ * the thread count is the calling thread's omp_set_num_threads, restored
+ * after each call. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/cpu_dnnl.h"
+
+#ifdef SF_HAVE_DNNL
+#include <pthread.h>
+
+#include <oneapi/dnnl/dnnl.h>
+
+/* libgomp's, which libdnnl links; declared here so no OpenMP flags are needed */
+extern void omp_set_num_threads(int n);
+extern int omp_get_max_threads(void);
+
+static dnnl_engine_t engine;
+static _Atomic int failures;   /* sf_dnnl_fail_next */
+static dnnl_status_t failure;
+static dnnl_status_t engine_status = dnnl_runtime_error;
+static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
+
+static void engine_init(void) { engine_status = dnnl_engine_create(&engine, dnnl_cpu, 0); }
+
+bool sf_dnnl_available(void) { return true; }
+
+const char *sf_dnnl_version(void)
+{
+    static char text[32];
+    const dnnl_version_t *v = dnnl_version();
+    snprintf(text, sizeof text, "%d.%d.%d", v->major, v->minor, v->patch);
+    return text;
+}
+
+/* a plain tensor's memory and, where oneDNN wants another layout, a second
+ * one in it and the reorder between them */
+typedef struct side {
+    dnnl_memory_t plain, inner;
+    dnnl_primitive_t reorder; /* NULL: the plain layout is the inner one */
+    size_t inner_bytes;       /* rounded up to 64 */
+    void *buf;                /* inner's bytes where it owns them (the weight); else the scratch's */
+} side;
+
+struct sf_dnnl_conv {
+    const sf_node *n;
+    int nd;                           /* spatial dims: 1 or 2 */
+    dnnl_dims_t sd, wd, dd, stride, dil, pad; /* batch 1 in sd[0], dd[0] */
+    int wrank;
+    dnnl_stream_t stream;
+    int64_t batch;                    /* the primitives' batch; 0: none yet */
+    dnnl_primitive_t conv;
+    side src, dst, wgt;
+    dnnl_memory_t bias;
+    const float *w_src;               /* what wgt holds, reordered */
+    char impl[64];
+};
+
+/* names the convolution by its signature: the model's graph is a copy, so
+ * its node locations are not the user's */
+static sf_status fail(sf_error *err, sf_status code, const sf_dnnl_conv *c, const char *what, dnnl_status_t s)
+{
+    char *sig = sf_node_signature(c->n);
+    sf_fail(err, code, "cpu backend: oneDNN %s %s: status %d", what, sig ? sig : sf_ops[c->n->op].name, (int)s);
+    free(sig);
+    return code;
+}
+
+static void side_free(side *s)
+{
+    if (s->reorder)
+        dnnl_primitive_destroy(s->reorder);
+    if (s->plain)
+        dnnl_memory_destroy(s->plain);
+    if (s->inner)
+        dnnl_memory_destroy(s->inner);
+    free(s->buf);
+    memset(s, 0, sizeof *s);
+}
+
+static void drop_primitives(sf_dnnl_conv *c)
+{
+    if (c->conv)
+        dnnl_primitive_destroy(c->conv);
+    if (c->bias)
+        dnnl_memory_destroy(c->bias);
+    c->conv = NULL, c->bias = NULL;
+    side_free(&c->src), side_free(&c->dst), side_free(&c->wgt);
+    c->batch = 0, c->w_src = NULL;
+}
+
+sf_dnnl_conv *sf_dnnl_conv_new(const sf_node *n, sf_error *err)
+{
+    pthread_once(&engine_once, engine_init);
+    if (engine_status != dnnl_success) {
+        sf_fail(err, SF_ERR_RUNTIME, "cpu backend: oneDNN has no CPU engine (status %d)", (int)engine_status);
+        return NULL;
+    }
+    sf_dnnl_conv *c = calloc(1, sizeof *c);
+    if (!c) {
+        sf_fail(err, SF_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    const sf_type *xt = &n->in[0]->type, *wt = &n->in[1]->type, *ot = &n->out[0]->type;
+    const sf_attr *as = sf_attr_stride(n), *ap = sf_attr_padding(n), *ad = sf_attr_dilation(n);
+    int64_t groups = sf_attr_groups(n);
+    c->n = n, c->nd = n->op == SF_OP_CONV2D ? 2 : 1;
+    c->sd[0] = 1, c->sd[1] = xt->dim[1], c->dd[0] = 1, c->dd[1] = ot->dim[1];
+    int w0 = groups > 1; /* goihw: the groups first, then the weight's own dims with O split */
+    c->wd[0] = groups, c->wd[w0] = wt->dim[0] / groups;
+    for (int i = 1; i < wt->rank; i++)
+        c->wd[w0 + i] = wt->dim[i];
+    c->wrank = wt->rank + w0;
+    for (int i = 0; i < c->nd; i++) {
+        c->sd[2 + i] = xt->dim[2 + i], c->dd[2 + i] = ot->dim[2 + i];
+        c->stride[i] = as->ints[i], c->pad[i] = ap->ints[i], c->dil[i] = ad->ints[i] - 1; /* oneDNN counts gaps */
+    }
+    dnnl_status_t s = dnnl_stream_create(&c->stream, engine, dnnl_stream_default_flags);
+    if (s != dnnl_success) {
+        fail(err, SF_ERR_RUNTIME, c, "cannot make a stream", s);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static dnnl_format_tag_t plain_tag(int rank, bool weights, bool grouped)
+{
+    if (weights)
+        return rank == 5 ? dnnl_goihw : rank == 4 ? (grouped ? dnnl_goiw : dnnl_oihw) : dnnl_oiw;
+    return rank == 4 ? dnnl_nchw : dnnl_ncw;
+}
+
+/* the plain memory of a tensor, and the inner one with its reorder when
+ * oneDNN's layout `want` differs; to_inner: reorders plain -> inner. Each
+ * step runs while the ones before succeeded. */
+static dnnl_status_t side_make(side *sd, const dnnl_memory_desc_t *plain_md, const dnnl_memory_desc_t *want,
+                               bool to_inner, bool own)
+{
+    dnnl_status_t s = dnnl_memory_create(&sd->plain, plain_md, engine, DNNL_MEMORY_NONE);
+    if (s != dnnl_success || dnnl_memory_desc_equal(plain_md, want))
+        return s;
+    sd->inner_bytes = (dnnl_memory_desc_get_size(want) + 63) & ~(size_t)63;
+    sd->buf = own ? aligned_alloc(64, sd->inner_bytes) : NULL;
+    s = own && !sd->buf ? dnnl_out_of_memory : dnnl_memory_create(&sd->inner, want, engine, own ? sd->buf : DNNL_MEMORY_NONE);
+    dnnl_primitive_desc_t rpd = NULL;
+    if (s == dnnl_success)
+        s = dnnl_reorder_primitive_desc_create(&rpd, to_inner ? plain_md : want, engine, to_inner ? want : plain_md,
+                                               engine, NULL);
+    if (s == dnnl_success)
+        s = dnnl_primitive_create(&sd->reorder, rpd);
+    dnnl_primitive_desc_destroy(rpd);
+    return s;
+}
+
+static dnnl_memory_t side_inner(const side *sd) { return sd->reorder ? sd->inner : sd->plain; }
+
+/* sf_dnnl_fail_next's: the status the next primitive descriptor gets instead of its own */
+static dnnl_status_t injected(void)
+{
+    if (failures <= 0)
+        return dnnl_success;
+    failures--;
+    return failure;
+}
+
+static dnnl_status_t make_primitives(sf_dnnl_conv *c, int64_t batch, const char **what)
+{
+    int rank = c->nd + 2;
+    dnnl_dims_t sd, dd, bd = {c->dd[1]};
+    memcpy(sd, c->sd, sizeof sd), memcpy(dd, c->dd, sizeof dd);
+    sd[0] = dd[0] = batch;
+    bool grouped = c->wrank > rank, has_bias = c->n->nin > 2;
+    dnnl_memory_desc_t s_plain, d_plain, w_plain, b_md, s_any, d_any, w_any;
+    *what = "cannot describe the tensors";
+    dnnl_status_t s = dnnl_memory_desc_init_by_tag(&s_plain, rank, sd, dnnl_f32, plain_tag(rank, false, false));
+    s = s ? s : dnnl_memory_desc_init_by_tag(&d_plain, rank, dd, dnnl_f32, plain_tag(rank, false, false));
+    s = s ? s : dnnl_memory_desc_init_by_tag(&w_plain, c->wrank, c->wd, dnnl_f32, plain_tag(c->wrank, true, grouped));
+    s = s ? s : dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_x);
+    s = s ? s : dnnl_memory_desc_init_by_tag(&s_any, rank, sd, dnnl_f32, dnnl_format_tag_any);
+    s = s ? s : dnnl_memory_desc_init_by_tag(&d_any, rank, dd, dnnl_f32, dnnl_format_tag_any);
+    s = s ? s : dnnl_memory_desc_init_by_tag(&w_any, c->wrank, c->wd, dnnl_f32, dnnl_format_tag_any);
+    dnnl_convolution_desc_t cd;
+    dnnl_primitive_desc_t pd = NULL;
+    if (s == dnnl_success) {
+        *what = "refuses the convolution";
+        s = dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &s_any,
+                                                       &w_any, has_bias ? &b_md : NULL, &d_any, c->stride, c->dil,
+                                                       c->pad, c->pad);
+    }
+    s = s ? s : injected();
+    s = s ? s : dnnl_primitive_desc_create(&pd, &cd, NULL, engine, NULL);
+    const char *impl = "";
+    if (s == dnnl_success) {
+        *what = "cannot set up the convolution";
+        dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+    }
+    snprintf(c->impl, sizeof c->impl, "%s", impl);
+    s = s ? s : dnnl_primitive_create(&c->conv, pd);
+    s = s ? s : side_make(&c->src, &s_plain, dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0), true, false);
+    s = s ? s : side_make(&c->dst, &d_plain, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), false, false);
+    s = s ? s : side_make(&c->wgt, &w_plain, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), true, true);
+    if (s == dnnl_success && has_bias)
+        s = dnnl_memory_create(&c->bias, &b_md, engine, DNNL_MEMORY_NONE);
+    dnnl_primitive_desc_destroy(pd);
+    c->batch = s == dnnl_success ? batch : 0;
+    return s;
+}
+
+static dnnl_status_t reorder(const sf_dnnl_conv *c, const side *sd, bool to_inner)
+{
+    dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, to_inner ? sd->plain : sd->inner},
+                            {DNNL_ARG_TO, to_inner ? sd->inner : sd->plain}};
+    return dnnl_primitive_execute(sd->reorder, c->stream, 2, a);
+}
+
+/* the reordered source and result in the shared scratch, grown to fit */
+static dnnl_status_t place_inner(sf_dnnl_conv *c, sf_dnnl_scratch *scratch)
+{
+    size_t need = c->src.inner_bytes + c->dst.inner_bytes;
+    if (need > scratch->cap) {
+        void *p = aligned_alloc(64, need);
+        if (!p)
+            return dnnl_out_of_memory;
+        free(scratch->p);
+        scratch->p = p, scratch->cap = need;
+    }
+    dnnl_status_t s = c->src.reorder ? dnnl_memory_set_data_handle(c->src.inner, scratch->p) : dnnl_success;
+    return s || !c->dst.reorder ? s
+                                : dnnl_memory_set_data_handle(c->dst.inner, (char *)scratch->p + c->src.inner_bytes);
+}
+
+static dnnl_status_t run(sf_dnnl_conv *c, sf_dnnl_scratch *scratch, const float *x, const float *w, bool w_fresh,
+                         const float *b, float *out)
+{
+    dnnl_status_t s = place_inner(c, scratch);
+    s = s ? s : dnnl_memory_set_data_handle(c->src.plain, (void *)x);
+    s = s ? s : dnnl_memory_set_data_handle(c->dst.plain, out);
+    s = s ? s : dnnl_memory_set_data_handle(c->wgt.plain, (void *)w);
+    s = s || !c->bias ? s : dnnl_memory_set_data_handle(c->bias, (void *)b);
+    bool reweigh = c->wgt.reorder && (w_fresh || w != c->w_src);
+    s = s || !reweigh ? s : reorder(c, &c->wgt, true);
+    c->w_src = s == dnnl_success ? w : NULL;
+    s = s || !c->src.reorder ? s : reorder(c, &c->src, true);
+    dnnl_exec_arg_t a[4] = {{DNNL_ARG_SRC, side_inner(&c->src)},
+                            {DNNL_ARG_WEIGHTS, side_inner(&c->wgt)},
+                            {DNNL_ARG_DST, side_inner(&c->dst)},
+                            {DNNL_ARG_BIAS, c->bias}};
+    s = s ? s : dnnl_primitive_execute(c->conv, c->stream, c->bias ? 4 : 3, a);
+    s = s || !c->dst.reorder ? s : reorder(c, &c->dst, false);
+    return s ? s : dnnl_stream_wait(c->stream);
+}
+
+sf_status sf_dnnl_conv_run(sf_dnnl_conv *c, sf_dnnl_scratch *scratch, int64_t batch, int threads, const float *x,
+                           const float *w, bool w_fresh, const float *b, float *out, sf_error *err)
+{
+    const char *what = "";
+    dnnl_status_t s = dnnl_success;
+    if (batch != c->batch) {
+        drop_primitives(c);
+        s = make_primitives(c, batch, &what);
+        if (s == dnnl_unimplemented || s == dnnl_invalid_arguments) {
+            drop_primitives(c);
+            return fail(err, SF_ERR_UNSUPPORTED, c, what, s);
+        }
+        w_fresh = true;
+    }
+    if (s == dnnl_success) {
+        int before = omp_get_max_threads();
+        omp_set_num_threads(threads);
+        what = "failed to run";
+        s = run(c, scratch, x, w, w_fresh, b, out);
+        omp_set_num_threads(before);
+    }
+    if (s == dnnl_success)
+        return SF_OK;
+    drop_primitives(c);
+    return s == dnnl_out_of_memory ? sf_fail(err, SF_ERR_NOMEM, "cpu backend: out of memory for a oneDNN convolution")
+                                   : fail(err, SF_ERR_RUNTIME, c, what, s);
+}
+
+const char *sf_dnnl_conv_impl(const sf_dnnl_conv *c) { return c->impl; }
+
+void sf_dnnl_fail_next(int count, bool refuse)
+{
+    failure = refuse ? dnnl_unimplemented : dnnl_runtime_error;
+    failures = count;
+}
+
+void sf_dnnl_conv_free(sf_dnnl_conv *c)
+{
+    if (!c)
+        return;
+    drop_primitives(c);
+    if (c->stream)
+        dnnl_stream_destroy(c->stream);
+    free(c);
+}
+
+#else /* no oneDNN: every convolution is generated code */
+
+bool sf_dnnl_available(void) { return false; }
+const char *sf_dnnl_version(void) { return NULL; }
+
+sf_dnnl_conv *sf_dnnl_conv_new(const sf_node *n, sf_error *err)
+{
+    sf_fail(err, SF_ERR_UNSUPPORTED, "cpu backend: %s: this sheaf was built without oneDNN", sf_ops[n->op].name);
+    return NULL;
+}
+
+sf_status sf_dnnl_conv_run(sf_dnnl_conv *c, sf_dnnl_scratch *scratch, int64_t batch, int threads, const float *x,
+                           const float *w, bool w_fresh, const float *b, float *out, sf_error *err)
+{
+    (void)c, (void)scratch, (void)batch, (void)threads, (void)x, (void)w, (void)w_fresh, (void)b, (void)out;
+    return sf_fail(err, SF_ERR_UNSUPPORTED, "cpu backend: this sheaf was built without oneDNN");
+}
+
+const char *sf_dnnl_conv_impl(const sf_dnnl_conv *c) { (void)c; return ""; }
+void sf_dnnl_fail_next(int count, bool refuse) { (void)count, (void)refuse; }
+void sf_dnnl_conv_free(sf_dnnl_conv *c) { (void)c; }
+
+#endif

@@ -1,0 +1,46 @@
+/* oneDNN convolutions for the CPU executor: where the plan gives a kernel
+ * to SF_LIB_DNNL_CONV (codegen/plan.h) and this build found libdnnl, the
+ * executor calls oneDNN's convolution instead of the generated direct one
+ * (which stays compiled: a package made here runs where oneDNN is missing).
+ * Activations stay plain NCHW / NCW in the arena; each call reorders into
+ * the layout oneDNN picks and back, the weight once per weight. */
+#ifndef SF_CPU_DNNL_H
+#define SF_CPU_DNNL_H
+
+#include "ir/ir.h"
+
+typedef struct sf_dnnl_conv sf_dnnl_conv;
+
+/* Bytes for the reordered activations, shared by a model's convolutions
+ * (they run one at a time): grown on demand, freed by the owner. */
+typedef struct sf_dnnl_scratch {
+    void *p;
+    size_t cap;
+} sf_dnnl_scratch;
+
+/* Whether this build calls oneDNN (libdnnl found at configure time). */
+bool sf_dnnl_available(void);
+/* oneDNN's version as "2.6.3", or NULL without it. */
+const char *sf_dnnl_version(void);
+
+/* A convolution for node n (conv1d or conv2d); NULL with err set when
+ * oneDNN is missing or refuses it. Primitives are made at the first run of
+ * each batch size (the latest is kept). */
+sf_dnnl_conv *sf_dnnl_conv_new(const sf_node *n, sf_error *err);
+/* out = conv(x, w) + b (b NULL: none) at a batch on `threads` threads.
+ * w_fresh: w may differ from the last call's even at the same address
+ * (reordered again). SF_ERR_UNSUPPORTED: oneDNN refuses this convolution
+ * at this batch (the caller runs its own code); other errors are the
+ * run's. Not for two threads at once. */
+sf_status sf_dnnl_conv_run(sf_dnnl_conv *c, sf_dnnl_scratch *scratch, int64_t batch, int threads, const float *x,
+                           const float *w, bool w_fresh, const float *b, float *out, sf_error *err);
+/* The implementation oneDNN chose at the last run ("" before one). */
+const char *sf_dnnl_conv_impl(const sf_dnnl_conv *c);
+void sf_dnnl_conv_free(sf_dnnl_conv *c);
+/* Tests: the next `count` convolution primitives made in this process
+ * fail, refused (refuse: as oneDNN refuses one it has no implementation
+ * for) or with a runtime error, so that the executor's fallback and error
+ * paths are reached; oneDNN takes every shape sheaf's IR allows. */
+void sf_dnnl_fail_next(int count, bool refuse);
+
+#endif
