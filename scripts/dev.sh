@@ -30,6 +30,9 @@ need_packages() {
     else
         missing+=(libcmocka-dev libjansson-dev zlib1g-dev libopenblas-dev)
     fi
+    if [ ! -f /usr/include/oneapi/dnnl/dnnl.h ] && command -v apt-get >/dev/null; then
+        missing+=(libdnnl-dev) # oneDNN, for convolutions (no pkg-config file: CMake finds it)
+    fi
     for tool in "$@"; do
         command -v "$tool" >/dev/null || missing+=("$tool")
     done
