@@ -145,6 +145,9 @@ def main():
     torch.set_num_threads(args.threads)
     batches = [int(b) for b in args.batches.split(",")]
     todo = [c for c in cases(args.set) if args.only in (None, c[0])]
+    if not todo:
+        sys.exit("torch_baselines: no model named %r in --set %s (names: %s)"
+                 % (args.only, args.set, ", ".join(c[0] for c in cases(args.set))))
     args.kept = {}
     print("sheaf bench vs PyTorch %s eager%s, %d threads, best of %d interleaved rounds' window medians" % (
         torch.__version__, "" if args.no_inductor else " and torch.compile (Inductor)", args.threads,

@@ -57,6 +57,10 @@ struct sf_dnnl_conv {
     dnnl_primitive_t conv;
     side src, dst, wgt;
     dnnl_memory_t bias;
+    sf_dnnl_epilogue epi;
+    dnnl_memory_t resid;              /* the epilogue's addend, plain */
+    dnnl_primitive_t load;            /* resid into the inner result, where the result is reordered */
+    size_t x_bytes, out_bytes;        /* at the primitives' batch */
     const float *w_src;               /* what wgt holds, reordered */
     char impl[64];
 };
@@ -89,12 +93,16 @@ static void drop_primitives(sf_dnnl_conv *c)
         dnnl_primitive_destroy(c->conv);
     if (c->bias)
         dnnl_memory_destroy(c->bias);
-    c->conv = NULL, c->bias = NULL;
+    if (c->resid)
+        dnnl_memory_destroy(c->resid);
+    if (c->load)
+        dnnl_primitive_destroy(c->load);
+    c->conv = NULL, c->bias = NULL, c->resid = NULL, c->load = NULL;
     side_free(&c->src), side_free(&c->dst), side_free(&c->wgt);
     c->batch = 0, c->w_src = NULL;
 }
 
-sf_dnnl_conv *sf_dnnl_conv_new(const sf_node *n, sf_error *err)
+sf_dnnl_conv *sf_dnnl_conv_new(const sf_node *n, sf_dnnl_epilogue epi, sf_error *err)
 {
     pthread_once(&engine_once, engine_init);
     if (engine_status != dnnl_success) {
@@ -109,7 +117,7 @@ sf_dnnl_conv *sf_dnnl_conv_new(const sf_node *n, sf_error *err)
     const sf_type *xt = &n->in[0]->type, *wt = &n->in[1]->type, *ot = &n->out[0]->type;
     const sf_attr *as = sf_attr_stride(n), *ap = sf_attr_padding(n), *ad = sf_attr_dilation(n);
     int64_t groups = sf_attr_groups(n);
-    c->n = n, c->nd = n->op == SF_OP_CONV2D ? 2 : 1;
+    c->n = n, c->nd = n->op == SF_OP_CONV2D ? 2 : 1, c->epi = epi;
     c->sd[0] = 1, c->sd[1] = xt->dim[1], c->dd[0] = 1, c->dd[1] = ot->dim[1];
     int w0 = groups > 1; /* goihw: the groups first, then the weight's own dims with O split */
     c->wd[0] = groups, c->wd[w0] = wt->dim[0] / groups;
@@ -136,6 +144,31 @@ static dnnl_format_tag_t plain_tag(int rank, bool weights, bool grouped)
     return rank == 4 ? dnnl_nchw : dnnl_ncw;
 }
 
+static dnnl_status_t make_reorder(dnnl_primitive_t *r, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to)
+{
+    dnnl_primitive_desc_t rpd = NULL;
+    dnnl_status_t s = dnnl_reorder_primitive_desc_create(&rpd, from, engine, to, engine, NULL);
+    s = s ? s : dnnl_primitive_create(r, rpd);
+    dnnl_primitive_desc_destroy(rpd);
+    return s;
+}
+
+/* the epilogue as post-ops: a sum (the addend is in the result's memory
+ * when the convolution runs), then ReLU */
+static dnnl_status_t epilogue_attr(sf_dnnl_epilogue epi, dnnl_primitive_attr_t *attr)
+{
+    if (!epi.add && !epi.relu)
+        return dnnl_success;
+    dnnl_post_ops_t po = NULL;
+    dnnl_status_t s = dnnl_primitive_attr_create(attr);
+    s = s ? s : dnnl_post_ops_create(&po);
+    s = s || !epi.add ? s : dnnl_post_ops_append_sum(po, 1.0f);
+    s = s || !epi.relu ? s : dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
+    s = s ? s : dnnl_primitive_attr_set_post_ops(*attr, po);
+    dnnl_post_ops_destroy(po);
+    return s;
+}
+
 /* the plain memory of a tensor, and the inner one with its reorder when
  * oneDNN's layout `want` differs; to_inner: reorders plain -> inner. Each
  * step runs while the ones before succeeded. */
@@ -148,14 +181,7 @@ static dnnl_status_t side_make(side *sd, const dnnl_memory_desc_t *plain_md, con
     sd->inner_bytes = (dnnl_memory_desc_get_size(want) + 63) & ~(size_t)63;
     sd->buf = own ? aligned_alloc(64, sd->inner_bytes) : NULL;
     s = own && !sd->buf ? dnnl_out_of_memory : dnnl_memory_create(&sd->inner, want, engine, own ? sd->buf : DNNL_MEMORY_NONE);
-    dnnl_primitive_desc_t rpd = NULL;
-    if (s == dnnl_success)
-        s = dnnl_reorder_primitive_desc_create(&rpd, to_inner ? plain_md : want, engine, to_inner ? want : plain_md,
-                                               engine, NULL);
-    if (s == dnnl_success)
-        s = dnnl_primitive_create(&sd->reorder, rpd);
-    dnnl_primitive_desc_destroy(rpd);
-    return s;
+    return s ? s : make_reorder(&sd->reorder, to_inner ? plain_md : want, to_inner ? want : plain_md);
 }
 
 static dnnl_memory_t side_inner(const side *sd) { return sd->reorder ? sd->inner : sd->plain; }
@@ -193,8 +219,11 @@ static dnnl_status_t make_primitives(sf_dnnl_conv *c, int64_t batch, const char 
                                                        &w_any, has_bias ? &b_md : NULL, &d_any, c->stride, c->dil,
                                                        c->pad, c->pad);
     }
+    dnnl_primitive_attr_t attr = NULL;
+    s = s ? s : epilogue_attr(c->epi, &attr);
     s = s ? s : injected();
-    s = s ? s : dnnl_primitive_desc_create(&pd, &cd, NULL, engine, NULL);
+    s = s ? s : dnnl_primitive_desc_create(&pd, &cd, attr, engine, NULL);
+    dnnl_primitive_attr_destroy(attr);
     const char *impl = "";
     if (s == dnnl_success) {
         *what = "cannot set up the convolution";
@@ -207,7 +236,12 @@ static dnnl_status_t make_primitives(sf_dnnl_conv *c, int64_t batch, const char 
     s = s ? s : side_make(&c->wgt, &w_plain, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), true, true);
     if (s == dnnl_success && has_bias)
         s = dnnl_memory_create(&c->bias, &b_md, engine, DNNL_MEMORY_NONE);
+    if (s == dnnl_success && c->epi.add)
+        s = dnnl_memory_create(&c->resid, &d_plain, engine, DNNL_MEMORY_NONE);
+    if (s == dnnl_success && c->epi.add && c->dst.reorder)
+        s = make_reorder(&c->load, &d_plain, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0));
     dnnl_primitive_desc_destroy(pd);
+    c->x_bytes = dnnl_memory_desc_get_size(&s_plain), c->out_bytes = dnnl_memory_desc_get_size(&d_plain);
     c->batch = s == dnnl_success ? batch : 0;
     return s;
 }
@@ -219,27 +253,58 @@ static dnnl_status_t reorder(const sf_dnnl_conv *c, const side *sd, bool to_inne
     return dnnl_primitive_execute(sd->reorder, c->stream, 2, a);
 }
 
-/* the reordered source and result in the shared scratch, grown to fit */
-static dnnl_status_t place_inner(sf_dnnl_conv *c, sf_dnnl_scratch *scratch)
+/* whether out's bytes meet x's while the convolution reads x (an
+ * epilogue's result may take x's place; a reordered source or result
+ * keeps them apart): then x is copied first */
+static bool copy_x(const sf_dnnl_conv *c, const float *x, const float *out)
 {
-    size_t need = c->src.inner_bytes + c->dst.inner_bytes;
+    const char *xa = (const char *)x, *oa = (const char *)out;
+    return !c->src.reorder && !c->dst.reorder && xa < oa + c->out_bytes && oa < xa + c->x_bytes;
+}
+
+/* the reordered source and result in the shared scratch, grown to fit,
+ * and x's copy after them where it needs one; *xs: what the convolution reads */
+static dnnl_status_t place_inner(sf_dnnl_conv *c, sf_dnnl_scratch *scratch, const float *x, const float *out,
+                                 const float **xs)
+{
+    bool copy = copy_x(c, x, out);
+    size_t need = c->src.inner_bytes + c->dst.inner_bytes + (copy ? c->x_bytes : 0);
     if (need > scratch->cap) {
-        void *p = aligned_alloc(64, need);
+        void *p = aligned_alloc(64, (need + 63) & ~(size_t)63);
         if (!p)
             return dnnl_out_of_memory;
         free(scratch->p);
         scratch->p = p, scratch->cap = need;
     }
-    dnnl_status_t s = c->src.reorder ? dnnl_memory_set_data_handle(c->src.inner, scratch->p) : dnnl_success;
-    return s || !c->dst.reorder ? s
-                                : dnnl_memory_set_data_handle(c->dst.inner, (char *)scratch->p + c->src.inner_bytes);
+    char *at = scratch->p;
+    *xs = copy ? memcpy(at + c->src.inner_bytes + c->dst.inner_bytes, x, c->x_bytes) : x;
+    dnnl_status_t s = c->src.reorder ? dnnl_memory_set_data_handle(c->src.inner, at) : dnnl_success;
+    return s || !c->dst.reorder ? s : dnnl_memory_set_data_handle(c->dst.inner, at + c->src.inner_bytes);
 }
 
-static dnnl_status_t run(sf_dnnl_conv *c, sf_dnnl_scratch *scratch, const float *x, const float *w, bool w_fresh,
-                         const float *b, float *out)
+/* the addend where the post-op sum finds it: in the inner result, or in out */
+static dnnl_status_t load_addend(const sf_dnnl_conv *c, const float *residual, float *out)
 {
-    dnnl_status_t s = place_inner(c, scratch);
-    s = s ? s : dnnl_memory_set_data_handle(c->src.plain, (void *)x);
+    if (!c->epi.add)
+        return dnnl_success;
+    if (!c->dst.reorder) {
+        if (residual != out)
+            memmove(out, residual, c->out_bytes);
+        return dnnl_success;
+    }
+    dnnl_status_t s = dnnl_memory_set_data_handle(c->resid, (void *)residual);
+    dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, c->resid}, {DNNL_ARG_TO, c->dst.inner}};
+    return s ? s : dnnl_primitive_execute(c->load, c->stream, 2, a);
+}
+
+/* in this order: x out of the way of out (reordered or copied), the
+ * addend into the result, the convolution, the result out */
+static dnnl_status_t run(sf_dnnl_conv *c, sf_dnnl_scratch *scratch, const float *x, const float *w, bool w_fresh,
+                         const float *b, const float *residual, float *out)
+{
+    const float *xs;
+    dnnl_status_t s = place_inner(c, scratch, x, out, &xs);
+    s = s ? s : dnnl_memory_set_data_handle(c->src.plain, (void *)xs);
     s = s ? s : dnnl_memory_set_data_handle(c->dst.plain, out);
     s = s ? s : dnnl_memory_set_data_handle(c->wgt.plain, (void *)w);
     s = s || !c->bias ? s : dnnl_memory_set_data_handle(c->bias, (void *)b);
@@ -247,6 +312,7 @@ static dnnl_status_t run(sf_dnnl_conv *c, sf_dnnl_scratch *scratch, const float 
     s = s || !reweigh ? s : reorder(c, &c->wgt, true);
     c->w_src = s == dnnl_success ? w : NULL;
     s = s || !c->src.reorder ? s : reorder(c, &c->src, true);
+    s = s ? s : load_addend(c, residual, out);
     dnnl_exec_arg_t a[4] = {{DNNL_ARG_SRC, side_inner(&c->src)},
                             {DNNL_ARG_WEIGHTS, side_inner(&c->wgt)},
                             {DNNL_ARG_DST, side_inner(&c->dst)},
@@ -257,7 +323,8 @@ static dnnl_status_t run(sf_dnnl_conv *c, sf_dnnl_scratch *scratch, const float 
 }
 
 sf_status sf_dnnl_conv_run(sf_dnnl_conv *c, sf_dnnl_scratch *scratch, int64_t batch, int threads, const float *x,
-                           const float *w, bool w_fresh, const float *b, float *out, sf_error *err)
+                           const float *w, bool w_fresh, const float *b, const float *residual, float *out,
+                           sf_error *err)
 {
     const char *what = "";
     dnnl_status_t s = dnnl_success;
@@ -274,7 +341,7 @@ sf_status sf_dnnl_conv_run(sf_dnnl_conv *c, sf_dnnl_scratch *scratch, int64_t ba
         int before = omp_get_max_threads();
         omp_set_num_threads(threads);
         what = "failed to run";
-        s = run(c, scratch, x, w, w_fresh, b, out);
+        s = run(c, scratch, x, w, w_fresh, b, residual, out);
         omp_set_num_threads(before);
     }
     if (s == dnnl_success)
@@ -285,6 +352,8 @@ sf_status sf_dnnl_conv_run(sf_dnnl_conv *c, sf_dnnl_scratch *scratch, int64_t ba
 }
 
 const char *sf_dnnl_conv_impl(const sf_dnnl_conv *c) { return c->impl; }
+
+bool sf_dnnl_conv_adds(const sf_dnnl_conv *c) { return c->epi.add; }
 
 void sf_dnnl_fail_next(int count, bool refuse)
 {
@@ -307,20 +376,24 @@ void sf_dnnl_conv_free(sf_dnnl_conv *c)
 bool sf_dnnl_available(void) { return false; }
 const char *sf_dnnl_version(void) { return NULL; }
 
-sf_dnnl_conv *sf_dnnl_conv_new(const sf_node *n, sf_error *err)
+sf_dnnl_conv *sf_dnnl_conv_new(const sf_node *n, sf_dnnl_epilogue epi, sf_error *err)
 {
+    (void)epi;
     sf_fail(err, SF_ERR_UNSUPPORTED, "cpu backend: %s: this sheaf was built without oneDNN", sf_ops[n->op].name);
     return NULL;
 }
 
 sf_status sf_dnnl_conv_run(sf_dnnl_conv *c, sf_dnnl_scratch *scratch, int64_t batch, int threads, const float *x,
-                           const float *w, bool w_fresh, const float *b, float *out, sf_error *err)
+                           const float *w, bool w_fresh, const float *b, const float *residual, float *out,
+                           sf_error *err)
 {
-    (void)c, (void)scratch, (void)batch, (void)threads, (void)x, (void)w, (void)w_fresh, (void)b, (void)out;
+    (void)c, (void)scratch, (void)batch, (void)threads, (void)x, (void)w, (void)w_fresh, (void)b, (void)residual;
+    (void)out;
     return sf_fail(err, SF_ERR_UNSUPPORTED, "cpu backend: this sheaf was built without oneDNN");
 }
 
 const char *sf_dnnl_conv_impl(const sf_dnnl_conv *c) { (void)c; return ""; }
+bool sf_dnnl_conv_adds(const sf_dnnl_conv *c) { (void)c; return false; }
 void sf_dnnl_fail_next(int count, bool refuse) { (void)count, (void)refuse; }
 void sf_dnnl_conv_free(sf_dnnl_conv *c) { (void)c; }
 

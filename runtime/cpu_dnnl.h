@@ -23,17 +23,29 @@ bool sf_dnnl_available(void);
 /* oneDNN's version as "2.6.3", or NULL without it. */
 const char *sf_dnnl_version(void);
 
-/* A convolution for node n (conv1d or conv2d); NULL with err set when
- * oneDNN is missing or refuses it. Primitives are made at the first run of
- * each batch size (the latest is kept). */
-sf_dnnl_conv *sf_dnnl_conv_new(const sf_node *n, sf_error *err);
-/* out = conv(x, w) + b (b NULL: none) at a batch on `threads` threads.
- * w_fresh: w may differ from the last call's even at the same address
- * (reordered again). SF_ERR_UNSUPPORTED: oneDNN refuses this convolution
- * at this batch (the caller runs its own code); other errors are the
- * run's. Not for two threads at once. */
+/* What a convolution's result goes through before it is stored, as
+ * oneDNN post-ops: the add of a tensor of its own shape (a residual),
+ * then ReLU; either or both. */
+typedef struct sf_dnnl_epilogue {
+    bool add, relu;
+} sf_dnnl_epilogue;
+
+/* A convolution for node n (conv1d or conv2d) and its epilogue; NULL with
+ * err set when oneDNN is missing or refuses it. Primitives are made at the
+ * first run of each batch size (the latest is kept). */
+sf_dnnl_conv *sf_dnnl_conv_new(const sf_node *n, sf_dnnl_epilogue epi, sf_error *err);
+/* out = relu?(conv(x, w) + b + residual?) (b NULL: none; residual: the
+ * epilogue's add) at a batch on `threads` threads. out may share bytes
+ * with x or the residual (an epilogue's result may take a dead operand's
+ * place). w_fresh: w may differ from the last call's even at the same
+ * address (reordered again). SF_ERR_UNSUPPORTED: oneDNN refuses this
+ * convolution at this batch (the caller runs its own code); other errors
+ * are the run's. Not for two threads at once. */
 sf_status sf_dnnl_conv_run(sf_dnnl_conv *c, sf_dnnl_scratch *scratch, int64_t batch, int threads, const float *x,
-                           const float *w, bool w_fresh, const float *b, float *out, sf_error *err);
+                           const float *w, bool w_fresh, const float *b, const float *residual, float *out,
+                           sf_error *err);
+/* Whether its epilogue adds a residual. */
+bool sf_dnnl_conv_adds(const sf_dnnl_conv *c);
 /* The implementation oneDNN chose at the last run ("" before one). */
 const char *sf_dnnl_conv_impl(const sf_dnnl_conv *c);
 void sf_dnnl_conv_free(sf_dnnl_conv *c);

@@ -161,9 +161,18 @@ static bool blas_product(const sf_cpu_model *m, const sf_node *n, int64_t batch,
 #endif
 }
 
+/* argument i of a kernel (-1: its last, the result) as it lies this run */
+static float *arg_at(const sf_cpu_model *m, const sf_plan_kernel *pk, int i, int64_t batch)
+{
+    const sf_plan_arg *a = &pk->args[i < 0 ? pk->nargs - 1 : i];
+    return m->bufs[a->value] + (int64_t)sf_linear_at(a->offset, batch);
+}
+
 /* kernel k through oneDNN where the plan gives it a convolution and this
- * model has one: false when it does not, or when oneDNN refuses this
- * batch (dropped: the generated code runs from then on) */
+ * model has one, with the m->absorbed[k] kernels after it as post-ops
+ * (their result is the last one's): false when it does not, or when
+ * oneDNN refuses this batch (dropped: the generated code runs from then
+ * on, and the kernels after it run themselves) */
 static bool dnnl_conv(sf_cpu_model *m, size_t k, float **args, int64_t batch, int threads, sf_status *st,
                       sf_error *err)
 {
@@ -172,8 +181,14 @@ static bool dnnl_conv(sf_cpu_model *m, size_t k, float **args, int64_t batch, in
         return false;
     const sf_node *n = m->g->nodes.items[m->plan.kernels[k].first];
     bool w_fresh = m->repack || n->in[1]->def->op != SF_OP_PARAM;
-    const float *b = n->nin > 2 ? args[2] : NULL;
-    *st = sf_dnnl_conv_run(c, &m->dnnl_scratch, batch, threads, args[0], args[1], w_fresh, b, args[n->nin], err);
+    const float *b = n->nin > 2 ? args[2] : NULL, *residual = NULL;
+    float *out = args[n->nin];
+    if (m->absorbed[k]) {
+        out = arg_at(m, &m->plan.kernels[k + (size_t)m->absorbed[k]], -1, batch);
+        if (sf_dnnl_conv_adds(c))
+            residual = arg_at(m, &m->plan.kernels[k + 1], m->addend[k], batch);
+    }
+    *st = sf_dnnl_conv_run(c, &m->dnnl_scratch, batch, threads, args[0], args[1], w_fresh, b, residual, out, err);
     if (*st != SF_ERR_UNSUPPORTED)
         return true;
     sf_dnnl_conv_free(c);
@@ -258,6 +273,7 @@ sf_status sf_cpu_exec(sf_cpu_model *m, int64_t batch, const float *const *inputs
         if (pk->lib == SF_LIB_DNNL_CONV && dnnl_conv(m, k, args, batch, flops >= SPLIT_MIN_FLOPS ? threads : 1, &st, err)) {
             if (st != SF_OK)
                 return st;
+            k += (size_t)m->absorbed[k];
             continue;
         }
         call c = {m->code[pk->code], args, batch};

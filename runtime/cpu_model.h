@@ -36,6 +36,8 @@ struct sf_cpu_model {
     float **packed;          /* by node: its product weight packed for the kernel (NULL: none yet) */
     const float **packed_src;/* by node: what was packed */
     sf_dnnl_conv **dnnl;     /* by plan kernel: oneDNN's convolution where the plan says (NULL: generated code) */
+    int *absorbed;           /* by plan kernel: how many kernels after it its oneDNN convolution runs (post-ops) */
+    int *addend;             /* by plan kernel: which argument of the add kernel after it its post-op sum adds */
     sf_dnnl_scratch dnnl_scratch; /* their reordered activations */
     bool no_dnnl;            /* convolutions in generated code too (tests, comparisons) */
     bool no_blas;            /* large dense products in generated code too (tests, comparisons) */

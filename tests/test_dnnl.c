@@ -164,6 +164,95 @@ static void test_random_geometry(void **state)
     assert_true(c.no_bias > 20 && c.computed > 15);
 }
 
+/* a convolution with an epilogue oneDNN takes as post-ops: ReLU, a
+ * residual add, or both; the residual a second input, or the conv's own
+ * input (when the shapes allow), which lives in the arena when a sigmoid
+ * makes it, so that the epilogue's result may take its place */
+static char *epilogue_text(const geom *q, int pattern, bool own_input, bool staged)
+{
+    static char text[3072];
+    char wd[64], xd[64], od[64], attrs[160];
+    int ol = out_len(q);
+    dims(q, q->O, q->C / q->G, q->K, wd), dims(q, 0, q->C, q->L, xd), dims(q, 0, q->O, ol, od);
+    if (q->nd == 2)
+        sprintf(attrs, "stride=[%d,%d], padding=[%d,%d], dilation=[%d,%d], groups=%d", q->S, q->S, q->P, q->P, q->D,
+                q->D, q->G);
+    else
+        sprintf(attrs, "stride=[%d], padding=[%d], dilation=[%d], groups=%d", q->S, q->P, q->D, q->G);
+    bool add = pattern != 0, relu = pattern != 1;
+    int n = sprintf(text, "param @w : f32[%s]\nparam @b : f32[%d]\nfunc @epi(%%x: f32[B%s]%s%s%s) {\n", wd, q->O,
+                    xd + 1, add && !own_input ? ", %r: f32[B" : "", add && !own_input ? od + 1 : "",
+                    add && !own_input ? "]" : "");
+    const char *in = "%x";
+    if (staged)
+        n += sprintf(text + n, "  %%s = sigmoid %%x : f32[B%s]\n", xd + 1), in = "%s";
+    n += sprintf(text + n, "  %%0 = conv%dd %s, @w, @b {%s} : f32[B%s]\n", q->nd, in, attrs, od + 1);
+    const char *last = "%0";
+    if (add)
+        n += sprintf(text + n, "  %%1 = add %s, %%0 : f32[B%s]\n", own_input ? in : "%r", od + 1), last = "%1";
+    if (relu)
+        n += sprintf(text + n, "  %%2 = relu %s : f32[B%s]\n", last, od + 1), last = "%2";
+    sprintf(text + n, "  return %s\n}\n", last);
+    return text;
+}
+
+/* random epilogues: oneDNN's post-ops against the generated kernels and the interpreter */
+static void test_random_epilogues(void **state)
+{
+    (void)state;
+    if (!sf_cpu_available())
+        skip();
+    unsigned s = 77;
+    int models = 0, absorbed = 0, own = 0, staged_n = 0, adds = 0;
+    for (int i = 0; i < 120; i++) {
+        geom q = random_geom(&s);
+        int pattern = (int)rnd(&s, 3);
+        if (pattern != 0 && rnd(&s, 3) == 0) /* a 'same' convolution, as in a residual block */
+            q.O = q.C, q.S = 1, q.D = 1, q.K = 1 + 2 * (int)rnd(&s, 2), q.P = (q.K - 1) / 2;
+        bool fits = q.C == q.O && out_len(&q) == q.L, own_input = pattern != 0 && fits && rnd(&s, 4) != 0;
+        bool staged = rnd(&s, 2);
+        const char *ir = epilogue_text(&q, pattern, own_input, staged);
+        sf_error e = {0};
+        sf_graph *g = sf_parse(ir, strlen(ir), "epi.sfir", &e);
+        if (!g)
+            fail_msg("%s\n%s", e.msg, ir);
+        sf_cpu_model *m = sf_cpu_compile(g, &e);
+        if (!m)
+            fail_msg("%s\n%s", e.msg, ir);
+        sf_cpu_set_threads(m, 2);
+        sf_tensor_set *w = sf_tensors_new();
+        assert_int_equal(sf_init_weights(g, 3 + (uint64_t)i, w, &e), SF_OK);
+        for (int r = 0; r < 2; r++) {
+            int64_t batch = r ? 1 + rnd(&s, 30) : 1 + rnd(&s, 3);
+            sf_tensor_set *in = sf_tensors_new(), *want = sf_tensors_new();
+            assert_int_equal(sf_random_inputs(g, batch, 9 + (uint64_t)r, in, &e), SF_OK);
+            assert_int_equal(sf_interp_run(g, batch, in, w, want, &e), SF_OK);
+            for (int lib = 1; lib >= 0; lib--) {
+                sf_tensor_set *got = sf_tensors_new();
+                sf_cpu_set_dnnl(m, lib);
+                if (sf_cpu_run(m, batch, in, w, got, &e) != SF_OK)
+                    fail_msg("%s\n%s", e.msg, ir);
+                same(want, got, lib ? "oneDNN with post-ops" : "generated", ir);
+                sf_tensors_free(got);
+            }
+            sf_tensors_free(in), sf_tensors_free(want);
+        }
+        size_t conv = staged; /* its plan kernel */
+        sf_cpu_set_dnnl(m, true);
+        if (sf_dnnl_available()) {
+            assert_true(sf_cpu_uses_dnnl(m, conv));
+            assert_int_equal(m->absorbed[conv], (pattern != 1) + (pattern != 0)); /* @w and @b are parameters */
+        }
+        models++, absorbed += m->absorbed[conv], own += own_input, staged_n += staged, adds += pattern != 0;
+        sf_tensors_free(w);
+        sf_cpu_free(m);
+        sf_graph_free(g);
+    }
+    printf("  %d convolutions with epilogues (%d with an add, %d adding their own input, %d reading a value in the "
+           "arena): %d kernels run as post-ops\n", models, adds, own, staged_n, absorbed);
+    assert_true(own > 5 && staged_n > 40 && adds > 60);
+}
+
 static const char TWO[] = "param @w : f32[8,4,3,3]\nparam @b : f32[8]\nfunc @two(%x: f32[B,4,9,9]) {\n"
                           "  %0 = conv2d %x, @w, @b {stride=[1,1], padding=[1,1], dilation=[1,1], groups=1} : f32[B,8,9,9]\n"
                           "  %1 = relu %0 : f32[B,8,9,9]\n"
@@ -277,6 +366,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_geometry),
+        cmocka_unit_test(test_random_epilogues),
         cmocka_unit_test(test_weights_move),
         cmocka_unit_test(test_refused_falls_back),
     };
