@@ -21,7 +21,7 @@ extern void omp_set_num_threads(int n);
 extern int omp_get_max_threads(void);
 
 static dnnl_engine_t engine;
-static _Atomic int failures;   /* sf_dnnl_fail_next */
+static _Atomic int failures;   /* sf_dnnl_fail_next: primitives to make before the one that fails, plus 1 */
 static dnnl_status_t failure;
 static dnnl_status_t engine_status = dnnl_runtime_error;
 static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
@@ -58,6 +58,7 @@ struct sf_dnnl_conv {
     side src, dst, wgt;
     dnnl_memory_t bias;
     sf_dnnl_epilogue epi;
+    sf_dnnl_layout lay;               /* which tensors lie blocked in the arena */
     dnnl_memory_t resid;              /* the epilogue's addend, plain */
     dnnl_primitive_t load;            /* resid into the inner result, where the result is reordered */
     size_t x_bytes, out_bytes;        /* at the primitives' batch */
@@ -191,8 +192,7 @@ static dnnl_status_t injected(void)
 {
     if (failures <= 0)
         return dnnl_success;
-    failures--;
-    return failure;
+    return --failures == 0 ? failure : dnnl_success;
 }
 
 static dnnl_status_t make_primitives(sf_dnnl_conv *c, int64_t batch, const char **what)
@@ -202,14 +202,23 @@ static dnnl_status_t make_primitives(sf_dnnl_conv *c, int64_t batch, const char 
     memcpy(sd, c->sd, sizeof sd), memcpy(dd, c->dd, sizeof dd);
     sd[0] = dd[0] = batch;
     bool grouped = c->wrank > rank, has_bias = c->n->nin > 2;
-    dnnl_memory_desc_t s_plain, d_plain, w_plain, b_md, s_any, d_any, w_any;
+    /* the tensors as the arena holds them (s_plain, d_plain, r_md: NCHW, or
+     * blocked where the layout says), and what the convolution is asked for:
+     * its choice ("any"), but the blocked layout for a blocked side, and for
+     * the result when the addend is blocked (so the addend is copied in) */
+    const sf_dnnl_layout *l = &c->lay;
+    dnnl_format_tag_t plain = plain_tag(rank, false, false);
+    dnnl_format_tag_t blocked = l->block == 16 ? dnnl_nChw16c : l->block == 8 ? dnnl_nChw8c : dnnl_nhwc;
+    dnnl_memory_desc_t s_plain, d_plain, r_md, w_plain, b_md, s_any, d_any, w_any;
     *what = "cannot describe the tensors";
-    dnnl_status_t s = dnnl_memory_desc_init_by_tag(&s_plain, rank, sd, dnnl_f32, plain_tag(rank, false, false));
-    s = s ? s : dnnl_memory_desc_init_by_tag(&d_plain, rank, dd, dnnl_f32, plain_tag(rank, false, false));
+    dnnl_status_t s = dnnl_memory_desc_init_by_tag(&s_plain, rank, sd, dnnl_f32, l->src ? blocked : plain);
+    s = s ? s : dnnl_memory_desc_init_by_tag(&d_plain, rank, dd, dnnl_f32, l->dst ? blocked : plain);
+    s = s ? s : dnnl_memory_desc_init_by_tag(&r_md, rank, dd, dnnl_f32, l->addend ? blocked : plain);
     s = s ? s : dnnl_memory_desc_init_by_tag(&w_plain, c->wrank, c->wd, dnnl_f32, plain_tag(c->wrank, true, grouped));
     s = s ? s : dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_x);
-    s = s ? s : dnnl_memory_desc_init_by_tag(&s_any, rank, sd, dnnl_f32, dnnl_format_tag_any);
-    s = s ? s : dnnl_memory_desc_init_by_tag(&d_any, rank, dd, dnnl_f32, dnnl_format_tag_any);
+    s = s ? s : dnnl_memory_desc_init_by_tag(&s_any, rank, sd, dnnl_f32, l->src ? blocked : dnnl_format_tag_any);
+    s = s ? s : dnnl_memory_desc_init_by_tag(&d_any, rank, dd, dnnl_f32,
+                                             l->dst || l->addend ? blocked : dnnl_format_tag_any);
     s = s ? s : dnnl_memory_desc_init_by_tag(&w_any, c->wrank, c->wd, dnnl_f32, dnnl_format_tag_any);
     dnnl_convolution_desc_t cd;
     dnnl_primitive_desc_t pd = NULL;
@@ -236,10 +245,11 @@ static dnnl_status_t make_primitives(sf_dnnl_conv *c, int64_t batch, const char 
     s = s ? s : side_make(&c->wgt, &w_plain, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), true, true);
     if (s == dnnl_success && has_bias)
         s = dnnl_memory_create(&c->bias, &b_md, engine, DNNL_MEMORY_NONE);
+    const dnnl_memory_desc_t *d_inner = s == dnnl_success ? dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0) : NULL;
     if (s == dnnl_success && c->epi.add)
-        s = dnnl_memory_create(&c->resid, &d_plain, engine, DNNL_MEMORY_NONE);
-    if (s == dnnl_success && c->epi.add && c->dst.reorder)
-        s = make_reorder(&c->load, &d_plain, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0));
+        s = dnnl_memory_create(&c->resid, &r_md, engine, DNNL_MEMORY_NONE);
+    if (s == dnnl_success && c->epi.add && !dnnl_memory_desc_equal(&r_md, d_inner))
+        s = make_reorder(&c->load, &r_md, d_inner);
     dnnl_primitive_desc_destroy(pd);
     c->x_bytes = dnnl_memory_desc_get_size(&s_plain), c->out_bytes = dnnl_memory_desc_get_size(&d_plain);
     c->batch = s == dnnl_success ? batch : 0;
@@ -282,18 +292,20 @@ static dnnl_status_t place_inner(sf_dnnl_conv *c, sf_dnnl_scratch *scratch, cons
     return s || !c->dst.reorder ? s : dnnl_memory_set_data_handle(c->dst.inner, at + c->src.inner_bytes);
 }
 
-/* the addend where the post-op sum finds it: in the inner result, or in out */
-static dnnl_status_t load_addend(const sf_dnnl_conv *c, const float *residual, float *out)
+/* the addend where the post-op sum finds it: in the result as the
+ * convolution writes it (the inner one, or out), reordered or copied */
+static dnnl_status_t load_addend(const sf_dnnl_conv *c, sf_dnnl_scratch *scratch, const float *residual, float *out)
 {
     if (!c->epi.add)
         return dnnl_success;
-    if (!c->dst.reorder) {
-        if (residual != out)
-            memmove(out, residual, c->out_bytes);
+    if (!c->load) {
+        char *to = c->dst.reorder ? (char *)scratch->p + c->src.inner_bytes : (char *)out;
+        if ((const char *)residual != to)
+            memmove(to, residual, c->out_bytes);
         return dnnl_success;
     }
     dnnl_status_t s = dnnl_memory_set_data_handle(c->resid, (void *)residual);
-    dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, c->resid}, {DNNL_ARG_TO, c->dst.inner}};
+    dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, c->resid}, {DNNL_ARG_TO, side_inner(&c->dst)}};
     return s ? s : dnnl_primitive_execute(c->load, c->stream, 2, a);
 }
 
@@ -312,7 +324,7 @@ static dnnl_status_t run(sf_dnnl_conv *c, sf_dnnl_scratch *scratch, const float 
     s = s || !reweigh ? s : reorder(c, &c->wgt, true);
     c->w_src = s == dnnl_success ? w : NULL;
     s = s || !c->src.reorder ? s : reorder(c, &c->src, true);
-    s = s ? s : load_addend(c, residual, out);
+    s = s ? s : load_addend(c, scratch, residual, out);
     dnnl_exec_arg_t a[4] = {{DNNL_ARG_SRC, side_inner(&c->src)},
                             {DNNL_ARG_WEIGHTS, side_inner(&c->wgt)},
                             {DNNL_ARG_DST, side_inner(&c->dst)},
@@ -355,10 +367,51 @@ const char *sf_dnnl_conv_impl(const sf_dnnl_conv *c) { return c->impl; }
 
 bool sf_dnnl_conv_adds(const sf_dnnl_conv *c) { return c->epi.add; }
 
-void sf_dnnl_fail_next(int count, bool refuse)
+/* which of the layouts sf_dnnl_layout names `md` is (its block; 1: NHWC), else 0 */
+static int block_of(const dnnl_memory_desc_t *md)
+{
+    static const struct {
+        dnnl_format_tag_t tag;
+        int block;
+    } tags[] = {{dnnl_nhwc, 1}, {dnnl_nChw16c, 16}, {dnnl_nChw8c, 8}};
+    for (size_t i = 0; md && md->ndims == 4 && i < sizeof tags / sizeof tags[0]; i++) {
+        dnnl_memory_desc_t t;
+        if (dnnl_memory_desc_init_by_tag(&t, 4, md->dims, dnnl_f32, tags[i].tag) == dnnl_success &&
+            dnnl_memory_desc_equal(&t, md) && md->dims[1] % tags[i].block == 0)
+            return tags[i].block;
+    }
+    return 0;
+}
+
+static const dnnl_memory_desc_t *md_of(dnnl_memory_t m)
+{
+    const dnnl_memory_desc_t *md = NULL;
+    return m && dnnl_memory_get_memory_desc(m, &md) == dnnl_success ? md : NULL;
+}
+
+void sf_dnnl_conv_blocks(sf_dnnl_conv *c, int *src, int *dst)
+{
+    *src = *dst = 0;
+    drop_primitives(c);
+    c->lay = (sf_dnnl_layout){0, false, false, false};
+    const char *what;
+    if (make_primitives(c, 1, &what) == dnnl_success) {
+        *src = c->src.reorder ? block_of(md_of(c->src.inner)) : 0;
+        *dst = c->dst.reorder ? block_of(md_of(c->dst.inner)) : 0;
+    }
+    drop_primitives(c);
+}
+
+void sf_dnnl_conv_set_layout(sf_dnnl_conv *c, sf_dnnl_layout lay)
+{
+    drop_primitives(c);
+    c->lay = lay;
+}
+
+void sf_dnnl_fail_next(int skip, bool refuse)
 {
     failure = refuse ? dnnl_unimplemented : dnnl_runtime_error;
-    failures = count;
+    failures = skip + 1;
 }
 
 void sf_dnnl_conv_free(sf_dnnl_conv *c)
@@ -394,7 +447,9 @@ sf_status sf_dnnl_conv_run(sf_dnnl_conv *c, sf_dnnl_scratch *scratch, int64_t ba
 
 const char *sf_dnnl_conv_impl(const sf_dnnl_conv *c) { (void)c; return ""; }
 bool sf_dnnl_conv_adds(const sf_dnnl_conv *c) { (void)c; return false; }
-void sf_dnnl_fail_next(int count, bool refuse) { (void)count, (void)refuse; }
+void sf_dnnl_conv_blocks(sf_dnnl_conv *c, int *src, int *dst) { (void)c, *src = *dst = 0; }
+void sf_dnnl_conv_set_layout(sf_dnnl_conv *c, sf_dnnl_layout lay) { (void)c, (void)lay; }
+void sf_dnnl_fail_next(int skip, bool refuse) { (void)skip, (void)refuse; }
 void sf_dnnl_conv_free(sf_dnnl_conv *c) { (void)c; }
 
 #endif

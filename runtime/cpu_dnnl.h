@@ -30,6 +30,18 @@ typedef struct sf_dnnl_epilogue {
     bool add, relu;
 } sf_dnnl_epilogue;
 
+/* Where a conv2d's tensors lie in the arena: NCHW, or the layout oneDNN
+ * picks for them ("blocked" here): NHWC (block 1; what it picks on the
+ * developer machine) or nChw16c / nChw8c (channels in blocks of 16 or 8
+ * innermost, taken only where the block divides the channels, so the bytes
+ * are the same), for the source, the result and the addend. A tensor that
+ * only oneDNN convolutions write and read may stay blocked between them,
+ * saving two or three reorders per call (cpu_jit.c decides). */
+typedef struct sf_dnnl_layout {
+    int block; /* 1 (NHWC), 8 or 16; 0: all plain */
+    bool src, dst, addend;
+} sf_dnnl_layout;
+
 /* A convolution for node n (conv1d or conv2d) and its epilogue; NULL with
  * err set when oneDNN is missing or refuses it. Primitives are made at the
  * first run of each batch size (the latest is kept). */
@@ -44,15 +56,21 @@ sf_dnnl_conv *sf_dnnl_conv_new(const sf_node *n, sf_dnnl_epilogue epi, sf_error 
 sf_status sf_dnnl_conv_run(sf_dnnl_conv *c, sf_dnnl_scratch *scratch, int64_t batch, int threads, const float *x,
                            const float *w, bool w_fresh, const float *b, const float *residual, float *out,
                            sf_error *err);
+/* The block of the layout oneDNN picks for its source and its result at
+ * batch 1 (0: plain NCHW, or a layout sf_dnnl_layout cannot say). */
+void sf_dnnl_conv_blocks(sf_dnnl_conv *c, int *src, int *dst);
+/* Runs it with these layouts from the next run on (all plain until set). */
+void sf_dnnl_conv_set_layout(sf_dnnl_conv *c, sf_dnnl_layout lay);
 /* Whether its epilogue adds a residual. */
 bool sf_dnnl_conv_adds(const sf_dnnl_conv *c);
 /* The implementation oneDNN chose at the last run ("" before one). */
 const char *sf_dnnl_conv_impl(const sf_dnnl_conv *c);
 void sf_dnnl_conv_free(sf_dnnl_conv *c);
-/* Tests: the next `count` convolution primitives made in this process
- * fail, refused (refuse: as oneDNN refuses one it has no implementation
- * for) or with a runtime error, so that the executor's fallback and error
- * paths are reached; oneDNN takes every shape sheaf's IR allows. */
-void sf_dnnl_fail_next(int count, bool refuse);
+/* Tests: after `skip` more convolution primitives made in this process,
+ * the next one fails, refused (refuse: as oneDNN refuses one it has no
+ * implementation for) or with a runtime error, so that the executor's
+ * fallback and error paths are reached; oneDNN takes every shape sheaf's
+ * IR allows. */
+void sf_dnnl_fail_next(int skip, bool refuse);
 
 #endif

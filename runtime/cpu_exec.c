@@ -270,10 +270,18 @@ sf_status sf_cpu_exec(sf_cpu_model *m, int64_t batch, const float *const *inputs
         double flops = sf_linear_at(pk->flops, batch);
         if (pk->first == pk->last && blas_product(m, a, batch, flops, threads))
             continue;
-        if (pk->lib == SF_LIB_DNNL_CONV && dnnl_conv(m, k, args, batch, flops >= SPLIT_MIN_FLOPS ? threads : 1, &st, err)) {
+        bool had = pk->lib == SF_LIB_DNNL_CONV && m->dnnl[k] && !m->no_dnnl;
+        if (had && dnnl_conv(m, k, args, batch, flops >= SPLIT_MIN_FLOPS ? threads : 1, &st, err)) {
             if (st != SF_OK)
                 return st;
             k += (size_t)m->absorbed[k];
+            continue;
+        }
+        if (had && m->blocked_layouts) { /* refused: what came before may be blocked; again, all plain */
+            sf_cpu_plain_layouts(m);
+            if (m->poison)
+                poison(m, batch);
+            k = (size_t)-1;
             continue;
         }
         call c = {m->code[pk->code], args, batch};

@@ -172,67 +172,6 @@ static sf_status lay_out(sf_cpu_model *m, sf_error *err)
 }
 
 /* a model with its graph copied and planned (plan: a copy of that one) */
-/* the one-node kernel after kernel k when it is `op` reading value v (and
- * nothing else reads v), else NULL; *other: a binary op's other operand,
- * of v's type */
-static const sf_node *next_reads(const sf_cpu_model *m, const sf_uses *u, size_t k, sf_opcode op, const sf_value *v,
-                                 const sf_value **other)
-{
-    if (k + 1 >= m->plan.nkernels || m->plan.kernels[k + 1].first != m->plan.kernels[k + 1].last || u->count[v->id] != 1)
-        return NULL;
-    const sf_node *n = m->g->nodes.items[m->plan.kernels[k + 1].first];
-    if (n->op != op || !sf_type_equal(&n->out[0]->type, &v->type))
-        return NULL;
-    if (op == SF_OP_RELU)
-        return n->in[0] == v ? n : NULL;
-    *other = n->in[0] == v ? n->in[1] : n->in[0];
-    return (n->in[0] == v || n->in[1] == v) && sf_type_equal(&(*other)->type, &v->type) ? n : NULL;
-}
-
-/* what oneDNN runs of the kernels after convolution kernel k as post-ops:
- * a residual add of the conv's own shape, then a ReLU, or either alone,
- * each reading only the one before (ResNetLike's blocks); their results
- * between stay out of memory, unwritten and unread. The epilogue's result
- * is written at the convolution, earlier than planned: the only values
- * whose bytes it may take are those read by the kernels it spans, which
- * cpu_dnnl.c keeps apart (x, the addend); a weight or bias the graph
- * computes could be one too, so those convolutions take no epilogue. */
-static sf_dnnl_epilogue epilogue_of(sf_cpu_model *m, const sf_uses *u, size_t k)
-{
-    sf_dnnl_epilogue epi = {false, false};
-    const sf_node *conv = m->g->nodes.items[m->plan.kernels[k].first];
-    for (int i = 1; i < conv->nin; i++)
-        if (conv->in[i]->def->op != SF_OP_PARAM)
-            return epi;
-    const sf_value *v = conv->out[0], *other = NULL;
-    const sf_node *add = next_reads(m, u, k, SF_OP_ADD, v, &other);
-    if (add) /* the addend: which of the add kernel's arguments (its operands first) */
-        epi.add = true, m->absorbed[k] = 1, m->addend[k] = add->in[0] == other ? 0 : 1, v = add->out[0];
-    if (next_reads(m, u, k + m->absorbed[k], SF_OP_RELU, v, &other))
-        epi.relu = true, m->absorbed[k]++;
-    return epi;
-}
-
-/* oneDNN for the kernels the plan gives it, where this build has it; one
- * it refuses keeps its generated code */
-static sf_status start_libraries(sf_cpu_model *m, sf_error *err)
-{
-    size_t nk = m->plan.nkernels + 1;
-    const sf_uses *u = sf_dnnl_available() ? sf_fill_uses(m->g) : NULL;
-    m->dnnl = calloc(nk, sizeof *m->dnnl), m->absorbed = calloc(nk, sizeof *m->absorbed);
-    m->addend = calloc(nk, sizeof *m->addend);
-    if (!m->dnnl || !m->absorbed || !m->addend || (sf_dnnl_available() && !u))
-        return sf_fail(err, SF_ERR_NOMEM, "out of memory");
-    for (size_t k = 0; u && k < m->plan.nkernels; k++) {
-        if (m->plan.kernels[k].lib != SF_LIB_DNNL_CONV)
-            continue;
-        m->dnnl[k] = sf_dnnl_conv_new(m->g->nodes.items[m->plan.kernels[k].first], epilogue_of(m, u, k), NULL);
-        if (!m->dnnl[k])
-            m->absorbed[k] = 0;
-    }
-    return SF_OK;
-}
-
 static sf_cpu_model *model_new(const sf_graph *g, const sf_plan *plan, sf_error *err)
 {
     pthread_once(&init_once, init_llvm);
@@ -256,7 +195,7 @@ static sf_cpu_model *model_new(const sf_graph *g, const sf_plan *plan, sf_error 
     if (st == SF_OK)
         st = lay_out(m, err);
     if (st == SF_OK)
-        st = start_libraries(m, err);
+        st = sf_cpu_start_libraries(m, err);
     if (st != SF_OK) {
         sf_cpu_free(m);
         return NULL;

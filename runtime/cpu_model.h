@@ -39,6 +39,7 @@ struct sf_cpu_model {
     int *absorbed;           /* by plan kernel: how many kernels after it its oneDNN convolution runs (post-ops) */
     int *addend;             /* by plan kernel: which argument of the add kernel after it its post-op sum adds */
     sf_dnnl_scratch dnnl_scratch; /* their reordered activations */
+    bool blocked_layouts;    /* some activations lie in oneDNN's blocked layouts between its convolutions */
     bool no_dnnl;            /* convolutions in generated code too (tests, comparisons) */
     bool no_blas;            /* large dense products in generated code too (tests, comparisons) */
     bool poison;             /* NaN in the arena and outputs before each run (sf_cpu_set_poison) */
@@ -46,5 +47,10 @@ struct sf_cpu_model {
     void *object;            /* the kernels' object code (what a package stores) */
     size_t object_size;
 };
+
+/* oneDNN for the kernels the plan gives it, with epilogues and layouts
+ * (cpu_lib.c); every oneDNN convolution back to plain NCHW activations. */
+sf_status sf_cpu_start_libraries(sf_cpu_model *m, sf_error *err);
+void sf_cpu_plain_layouts(sf_cpu_model *m);
 
 #endif

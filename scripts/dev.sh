@@ -149,7 +149,7 @@ coverage)
     build-cov/tests/test_plan >build-cov/plan.log # the plan's checker and reader: every refusal
     build-cov/tests/test_dnnl >build-cov/dnnl.log # oneDNN's convolutions on random geometry
     rm -f /tmp/gcov.*.txt
-    for f in $(find build-cov -name '*.gcda' | grep -E '/codegen/|/runtime/cpu_(exec|jit|dnnl)'); do
+    for f in $(find build-cov -name '*.gcda' | grep -E '/codegen/|/runtime/cpu_(exec|jit|dnnl|lib)'); do
         gcov -t -o "$(dirname "$f")" "$f" 2>/dev/null >"/tmp/gcov.$(basename "$f").txt"
     done
     python3 scripts/coverage.py | tee build-cov/coverage.txt | grep -E '^[a-z]|^TOTAL'

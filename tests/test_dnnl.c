@@ -253,6 +253,103 @@ static void test_random_epilogues(void **state)
     assert_true(own > 5 && staged_n > 40 && adds > 60);
 }
 
+/* residual blocks of conv2d (ResNetLike's shape, random sizes): the result
+ * a graph output, or averaged, or also read by generated code, so that
+ * some activations may stay in oneDNN's layout and others must not */
+static char *stack_text(unsigned *s, int *blocks_out)
+{
+    static char text[8192];
+    int C = 8 * (1 + (int)rnd(s, 4)), H = 3 + (int)rnd(s, 6), blocks = 1 + (int)rnd(s, 3), end = (int)rnd(s, 3);
+    int n = 0;
+    n += sprintf(text + n, "param @w0 : f32[%d,3,3,3]\nparam @b0 : f32[%d]\n", C, C);
+    for (int i = 1; i <= 2 * blocks; i++)
+        n += sprintf(text + n, "param @w%d : f32[%d,%d,3,3]\nparam @b%d : f32[%d]\n", i, C, C, i, C);
+    n += sprintf(text + n, "func @stack(%%x: f32[B,3,%d,%d]) {\n", H, H);
+    const char *conv = "{stride=[1,1], padding=[1,1], dilation=[1,1], groups=1}";
+    n += sprintf(text + n, "  %%c0 = conv2d %%x, @w0, @b0 %s : f32[B,%d,%d,%d]\n  %%h0 = relu %%c0 : f32[B,%d,%d,%d]\n",
+                 conv, C, H, H, C, H, H);
+    for (int i = 0; i < blocks; i++) {
+        n += sprintf(text + n, "  %%p%d = conv2d %%h%d, @w%d, @b%d %s : f32[B,%d,%d,%d]\n", i, i, 2 * i + 1, 2 * i + 1,
+                     conv, C, H, H);
+        n += sprintf(text + n, "  %%q%d = relu %%p%d : f32[B,%d,%d,%d]\n", i, i, C, H, H);
+        n += sprintf(text + n, "  %%r%d = conv2d %%q%d, @w%d, @b%d %s : f32[B,%d,%d,%d]\n", i, i, 2 * i + 2, 2 * i + 2,
+                     conv, C, H, H);
+        n += sprintf(text + n, "  %%a%d = add %%r%d, %%h%d : f32[B,%d,%d,%d]\n", i, i, i, C, H, H);
+        n += sprintf(text + n, "  %%h%d = relu %%a%d : f32[B,%d,%d,%d]\n", i + 1, i, C, H, H);
+    }
+    if (end == 0)
+        sprintf(text + n, "  return %%h%d\n}\n", blocks);
+    else if (end == 1)
+        sprintf(text + n, "  %%m = mean %%h%d {dims=[2,3], keepdim=false} : f32[B,%d]\n  return %%m\n}\n", blocks, C);
+    else /* the first block's result read by generated code too: it stays plain */
+        sprintf(text + n, "  %%g = sigmoid %%h1 : f32[B,%d,%d,%d]\n  %%o = add %%g, %%h%d : f32[B,%d,%d,%d]\n"
+                "  return %%o\n}\n", C, H, H, blocks, C, H, H);
+    *blocks_out = blocks;
+    return text;
+}
+
+static void check_stack(sf_cpu_model *m, const sf_graph *g, const sf_tensor_set *w, int64_t batch, const char *ir)
+{
+    sf_error e = {0};
+    sf_tensor_set *in = sf_tensors_new(), *want = sf_tensors_new();
+    assert_int_equal(sf_random_inputs(g, batch, 4 + (uint64_t)batch, in, &e), SF_OK);
+    assert_int_equal(sf_interp_run(g, batch, in, w, want, &e), SF_OK);
+    for (int lib = 1; lib >= 0; lib--) {
+        sf_tensor_set *got = sf_tensors_new();
+        sf_cpu_set_dnnl(m, lib);
+        if (sf_cpu_run(m, batch, in, w, got, &e) != SF_OK)
+            fail_msg("%s\n%s", e.msg, ir);
+        same(want, got, lib ? "oneDNN, layouts kept" : "generated", ir);
+        sf_tensors_free(got);
+    }
+    sf_cpu_set_dnnl(m, true);
+    sf_tensors_free(in), sf_tensors_free(want);
+}
+
+/* random residual stacks: activations kept in oneDNN's layout between its
+ * convolutions give the interpreter's numbers; a convolution refused in
+ * the middle of a run sends every one back to plain layouts and the run
+ * starts over */
+static void test_layouts_kept(void **state)
+{
+    (void)state;
+    if (!sf_cpu_available())
+        skip();
+    unsigned s = 4242;
+    int models = 0, kept = 0, restarted = 0;
+    for (int i = 0; i < 40; i++) {
+        int blocks;
+        const char *ir = stack_text(&s, &blocks);
+        sf_error e = {0};
+        sf_graph *g = sf_parse(ir, strlen(ir), "stack.sfir", &e);
+        if (!g)
+            fail_msg("%s\n%s", e.msg, ir);
+        sf_cpu_model *m = sf_cpu_compile(g, &e);
+        assert_non_null(m);
+        sf_cpu_set_threads(m, 2);
+        sf_tensor_set *w = sf_tensors_new();
+        assert_int_equal(sf_init_weights(g, 8 + (uint64_t)i, w, &e), SF_OK);
+        bool blocked = m->blocked_layouts;
+        kept += blocked;
+        check_stack(m, g, w, 1 + rnd(&s, 3), ir);
+        if (blocked && i % 2) { /* the second conv's primitive at a new batch is refused */
+            sf_dnnl_fail_next(1, true);
+            check_stack(m, g, w, 7, ir);
+            assert_false(m->blocked_layouts);
+            restarted++;
+        }
+        check_stack(m, g, w, 5 + rnd(&s, 20), ir);
+        models++;
+        sf_tensors_free(w);
+        sf_cpu_free(m);
+        sf_graph_free(g);
+    }
+    printf("  %d residual stacks: %d keep activations in oneDNN's layout, %d restarted plain after a refusal\n",
+           models, kept, restarted);
+    if (sf_dnnl_available())
+        assert_true(kept > 20 && restarted > 5);
+}
+
 static const char TWO[] = "param @w : f32[8,4,3,3]\nparam @b : f32[8]\nfunc @two(%x: f32[B,4,9,9]) {\n"
                           "  %0 = conv2d %x, @w, @b {stride=[1,1], padding=[1,1], dilation=[1,1], groups=1} : f32[B,8,9,9]\n"
                           "  %1 = relu %0 : f32[B,8,9,9]\n"
@@ -325,7 +422,7 @@ static void test_refused_falls_back(void **state)
     for (int r = 0; r < 2; r++) {
         sf_tensor_set *got = sf_tensors_new();
         if (r == 1)
-            sf_dnnl_fail_next(1, true); /* the first conv's primitive at batch 2 */
+            sf_dnnl_fail_next(0, true); /* the first conv's primitive at batch 2 */
         assert_int_equal(sf_cpu_run(m, 2, in, w, got, &e), SF_OK);
         const sf_tensor *t = want->tensors.items[0], *u = got->tensors.items[0];
         assert_close(u->data, t->data, sf_tensor_numel(t), 1e-4, 1e-4);
@@ -345,7 +442,7 @@ static void test_refused_falls_back(void **state)
      * generated code now); the next run makes the primitive again */
     sf_tensor_set *in4 = sf_tensors_new(), *got = sf_tensors_new();
     assert_int_equal(sf_random_inputs(g, 4, 3, in4, &e), SF_OK);
-    sf_dnnl_fail_next(1, false);
+    sf_dnnl_fail_next(0, false);
     assert_int_equal(sf_cpu_run(m, 4, in4, w, got, &e), SF_ERR_RUNTIME);
     assert_contains(e.msg, "cpu backend: oneDNN refuses the convolution conv2d(f32[B,8,9,9],f32[8,4,3,3],f32[8]) -> f32[B,8,4,4] "
                             "{stride=[2,2], padding=[0,0], dilation=[1,1], groups=2}: status 5");
@@ -367,6 +464,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_geometry),
         cmocka_unit_test(test_random_epilogues),
+        cmocka_unit_test(test_layouts_kept),
         cmocka_unit_test(test_weights_move),
         cmocka_unit_test(test_refused_falls_back),
     };
