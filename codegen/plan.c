@@ -143,7 +143,7 @@ static sf_status fill_kernel(sf_plan *p, sf_plan_kernel *k, sf_error *err)
     return SF_OK;
 }
 
-/* oneDNN's convolution ran 1.3-40x the generated direct one on every conv
+/* oneDNN's convolution ran 1.3-28x the generated direct one on every conv
  * shape of the corpus and the golden models, at batch 1 and 16, on 2
  * threads (docs/cpu-backend.md): every convolution goes to it. */
 sf_plan_lib sf_plan_lib_for(const sf_node *const *members, int count)

@@ -1,10 +1,11 @@
-/* oneDNN convolutions (cpu_dnnl.h). oneDNN's convolutions run 25-40x the
+/* oneDNN convolutions (cpu_dnnl.h). oneDNN's convolutions run 1.3-28x the
  * generated direct kernel on the corpus's shapes (docs/cpu-backend.md), in
- * the blocked layouts it picks itself ("any"): plain NCHW in and out of
- * the arena cost two reorders per call, still 2x faster than asking it for
- * plain layouts (its im2col GEMM). Debian's build threads with OpenMP, so
- * the thread count is the calling thread's omp_set_num_threads, restored
- * after each call. */
+ * the layouts it picks itself ("any"): plain NCHW in and out of the arena
+ * cost a reorder each way per call, still 2x faster than asking it for
+ * plain layouts (its im2col GEMM); activations that stay in its layout
+ * (sf_dnnl_layout) need none. Debian's build threads with OpenMP, so the
+ * thread count is the calling thread's omp_set_num_threads, restored after
+ * each call. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -2,8 +2,9 @@
  * to SF_LIB_DNNL_CONV (codegen/plan.h) and this build found libdnnl, the
  * executor calls oneDNN's convolution instead of the generated direct one
  * (which stays compiled: a package made here runs where oneDNN is missing).
- * Activations stay plain NCHW / NCW in the arena; each call reorders into
- * the layout oneDNN picks and back, the weight once per weight. */
+ * Activations are plain NCHW / NCW in the arena unless a layout says
+ * otherwise (sf_dnnl_layout); each call reorders a plain one into the
+ * layout oneDNN picks and back, the weight once per weight. */
 #ifndef SF_CPU_DNNL_H
 #define SF_CPU_DNNL_H
 
