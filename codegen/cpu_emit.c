@@ -161,36 +161,74 @@ static LLVMValueRef u_relu(emit *e, LLVMValueRef x)
     return LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOGT, x, fconst(e, 0), ""), x, fconst(e, 0), "");
 }
 
-static LLVMValueRef u_tanh(emit *e, LLVMValueRef x) { return em_call_f32(e, "tanhf", x); }
+static LLVMValueRef u_tanh(emit *e, LLVMValueRef x) { return em_tanh(e, x); }
 
+/* 1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) below: e^-|x| never
+ * overflows, so the left tail keeps its denormals instead of 1 / inf */
 static LLVMValueRef u_sigmoid(emit *e, LLVMValueRef x)
 {
-    LLVMValueRef ex = em_call_f32(e, "llvm.exp.f32", LLVMBuildFNeg(e->b, x, ""));
-    return LLVMBuildFDiv(e->b, fconst(e, 1), LLVMBuildFAdd(e->b, fconst(e, 1), ex, ""), "");
+    LLVMValueRef t = em_exp(e, LLVMBuildFNeg(e->b, em_call_f32(e, "llvm.fabs.f32", x), ""));
+    LLVMValueRef s = LLVMBuildFDiv(e->b, fconst(e, 1), LLVMBuildFAdd(e->b, fconst(e, 1), t, ""), "");
+    LLVMValueRef neg = LLVMBuildFCmp(e->b, LLVMRealOLT, x, fconst(e, 0), "");
+    return LLVMBuildSelect(e->b, neg, LLVMBuildFMul(e->b, t, s, ""), s, ""); /* NaN: s, which is NaN */
 }
 
 static LLVMValueRef u_silu(emit *e, LLVMValueRef x) { return LLVMBuildFMul(e->b, x, u_sigmoid(e, x), ""); }
 
-static LLVMValueRef u_gelu(emit *e, LLVMValueRef x) /* exact: 0.5 x (1 + erf(x / sqrt 2)) */
+static LLVMValueRef u_gelu(emit *e, LLVMValueRef x) { return em_gelu(e, x); } /* exact, not tanh's */
+
+/* The memory plan often gives a result its operand's bytes. A loop that
+ * reads and writes through two pointers that may be equal fails LLVM's
+ * overlap check and runs scalar (3-15x slower for tanh or silu); one that
+ * reads and writes the same pointer needs no check. So the loop is emitted
+ * once per operand that may be the result (body's `same`, whose pointer it
+ * then reads through the result's) and once for none (-1). */
+typedef void (*loop_body)(emit *e, const sf_node *n, int same);
+
+static void split_on_alias(emit *e, const sf_node *n, int k, loop_body body)
 {
-    LLVMValueRef er = em_call_f32(e, "erff", LLVMBuildFMul(e->b, x, fconst(e, 0.70710678118654752), ""));
-    return LLVMBuildFMul(e->b, LLVMBuildFMul(e->b, fconst(e, 0.5), x, ""), LLVMBuildFAdd(e->b, fconst(e, 1), er, ""),
-                         "");
+    if (k == n->nin) {
+        body(e, n, -1);
+        return;
+    }
+    if (!sf_type_equal(&n->in[k]->type, &n->out[0]->type)) {
+        split_on_alias(e, n, k + 1, body); /* broadcast: not the result's bytes (if so, the checked loop runs) */
+        return;
+    }
+    LLVMBasicBlockRef same = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "same");
+    LLVMBasicBlockRef apart = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "apart");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "done");
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntEQ, em_arg(e, k), em_arg(e, n->nin), ""), same, apart);
+    LLVMPositionBuilderAtEnd(e->b, same);
+    body(e, n, k);
+    LLVMBuildBr(e->b, done);
+    LLVMPositionBuilderAtEnd(e->b, apart);
+    split_on_alias(e, n, k + 1, body);
+    LLVMBuildBr(e->b, done);
+    LLVMPositionBuilderAtEnd(e->b, done);
 }
 
-static void k_unary(emit *e, const sf_node *n)
+/* operand k, or the result's pointer where the loop runs for `same` == k */
+static LLVMValueRef operand(emit *e, const sf_node *n, int k, int same)
 {
-    LLVMValueRef in = em_arg(e, 0), out = em_arg(e, n->nin + 0);
+    return em_arg(e, same == k ? n->nin : k);
+}
+
+static void unary_loop(emit *e, const sf_node *n, int same)
+{
+    LLVMValueRef in = operand(e, n, 0, same), out = em_arg(e, n->nin + 0);
     loop l;
     em_part_loop_begin(e, &l, "i");
     em_store(e, out, l.index, em_unary(e, n->op, em_load(e, in, l.index)));
     em_loop_end(e, &l);
 }
 
-static void k_binary(emit *e, const sf_node *n)
+static void k_unary(emit *e, const sf_node *n) { split_on_alias(e, n, 0, unary_loop); }
+
+static void binary_loop(emit *e, const sf_node *n, int same)
 {
     const sf_type *ot = &n->out[0]->type;
-    LLVMValueRef a = em_arg(e, 0), b = em_arg(e, 1), out = em_arg(e, n->nin + 0);
+    LLVMValueRef a = operand(e, n, 0, same), b = operand(e, n, 1, same), out = em_arg(e, n->nin + 0);
     nest ne;
     nest_open(e, &ne, ot, true);
     LLVMValueRef x = em_load(e, a, bcast_offset(e, &ne, ot, &n->in[0]->type));
@@ -202,6 +240,8 @@ static void k_binary(emit *e, const sf_node *n)
     em_store(e, out, bcast_offset(e, &ne, ot, ot), r);
     nest_close(e, &ne);
 }
+
+static void k_binary(emit *e, const sf_node *n) { split_on_alias(e, n, 0, binary_loop); }
 
 /* matmul: batch dims broadcast; out[.., i, j] = sum_k a[.., i, k] b[.., k, j].
  * The row and column counts are values: either may be the batch (x @ W
@@ -411,7 +451,7 @@ static void k_normalise(emit *e, const sf_node *n)
     LLVMBuildStore(e->b, fconst(e, 0), a2);
     em_loop_begin(e, &lj, len, "j");
     LLVMValueRef dv = LLVMBuildFSub(e->b, em_load(e, x, AT(lj.index)), c1, "");
-    LLVMValueRef term = ln ? LLVMBuildFMul(e->b, dv, dv, "") : em_call_f32(e, "llvm.exp.f32", dv);
+    LLVMValueRef term = ln ? LLVMBuildFMul(e->b, dv, dv, "") : em_exp(e, dv);
     LLVMBuildStore(e->b, LLVMBuildFAdd(e->b, LLVMBuildLoad2(e->b, e->f32, a2, ""), term, ""), a2);
     em_loop_end(e, &lj);
     LLVMValueRef c2 = ln ? LLVMBuildFDiv(e->b, fconst(e, 1),
@@ -422,7 +462,7 @@ static void k_normalise(emit *e, const sf_node *n)
     /* pass 3: write */
     em_loop_begin(e, &lj, len, "j");
     LLVMValueRef dv3 = LLVMBuildFSub(e->b, em_load(e, x, AT(lj.index)), c1, "");
-    LLVMValueRef r = ln ? LLVMBuildFMul(e->b, dv3, c2, "") : LLVMBuildFMul(e->b, em_call_f32(e, "llvm.exp.f32", dv3), c2, "");
+    LLVMValueRef r = ln ? LLVMBuildFMul(e->b, dv3, c2, "") : LLVMBuildFMul(e->b, em_exp(e, dv3), c2, "");
     if (w)
         r = LLVMBuildFMul(e->b, r, em_load(e, w, lj.index), "");
     if (b)

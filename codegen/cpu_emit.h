@@ -55,6 +55,10 @@ bool em_supports(sf_opcode op);
 /* a unary op's map applied to one f32 value */
 LLVMValueRef em_unary(emit *e, sf_opcode op, LLVMValueRef x);
 
+/* exp, tanh and GELU as vectorizable f32 arithmetic, no libm calls (cpu_math.c) */
+LLVMValueRef em_exp(emit *e, LLVMValueRef x);
+LLVMValueRef em_tanh(emit *e, LLVMValueRef x);
+LLVMValueRef em_gelu(emit *e, LLVMValueRef x);
 /* a * b + c, fused where the target has it */
 LLVMValueRef em_fmuladd(emit *e, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c);
 /* convolutions (cpu_conv.c) */
