@@ -75,14 +75,73 @@ static LLVMValueRef mul(emit *e, LLVMValueRef a, int64_t k) { return LLVMBuildMu
 /* outputs in full chunks of 8; the weight's packed layout per group is
  * W^T for those ([I, main]) followed by the other rows as they are ([O - main, I]) */
 static int64_t main_outputs(const product *p) { return p->O / WIDTH * WIDTH; }
+
+/* The t = O % 8 outputs past the full chunks: as one masked chunk (t of 8
+ * lanes; I broadcast multiply-adds per row for all t), or as t dot
+ * products over k (per output, I/8 vector and I%8 scalar multiply-adds and
+ * a horizontal sum, about 6 instructions). The chunk wins where t of those
+ * cost more than its 2I (a broadcast and an FMA per k): Heads' 12 -> 7 and
+ * 7 -> 3 (a fused chain) ran 1.4x faster as chunks at batch 4096, 1.26x at
+ * 256; seed 003's 20 -> 1 stays a dot product. The tail's packed weight is W^T ([I, t]) for a
+ * chunk, its rows as they are ([t, I]) for dots. */
+static bool tail_as_chunk(int64_t O, int64_t I)
+{
+    int64_t t = O % WIDTH;
+    return t > 0 && t * (I / WIDTH + I % WIDTH + 6) > 2 * I;
+}
 static LLVMValueRef add(emit *e, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildAdd(e->b, a, b, ""); }
+
+static LLVMValueRef lane_mask(emit *e, int lanes)
+{
+    LLVMTypeRef i1 = LLVMInt1TypeInContext(e->ctx);
+    LLVMValueRef bits[WIDTH];
+    for (int j = 0; j < WIDTH; j++)
+        bits[j] = LLVMConstInt(i1, j < lanes, 0);
+    return LLVMConstVector(bits, WIDTH);
+}
+
+static LLVMValueRef masked_fn(emit *e, const char *name, bool store)
+{
+    LLVMTypeRef vt = LLVMVectorType(e->f32, WIDTH), pt = LLVMPointerType(vt, 0);
+    LLVMTypeRef mt = LLVMVectorType(LLVMInt1TypeInContext(e->ctx), WIDTH), i32 = LLVMInt32TypeInContext(e->ctx);
+    LLVMValueRef f = LLVMGetNamedFunction(e->mod, name);
+    if (!f) {
+        LLVMTypeRef load_args[4] = {pt, i32, mt, vt}, store_args[4] = {vt, pt, i32, mt};
+        f = LLVMAddFunction(e->mod, name,
+                            store ? LLVMFunctionType(LLVMVoidTypeInContext(e->ctx), store_args, 4, 0)
+                                  : LLVMFunctionType(vt, load_args, 4, 0));
+    }
+    return f;
+}
+
+/* the first `lanes` lanes of base[index ...]; the others are 0 and not read */
+static LLVMValueRef masked_load(emit *e, LLVMValueRef base, LLVMValueRef index, int lanes)
+{
+    LLVMValueRef f = masked_fn(e, "llvm.masked.load.v8f32.p0v8f32", false);
+    LLVMValueRef args[4] = {vec_ptr(e, base, index, WIDTH), LLVMConstInt(LLVMInt32TypeInContext(e->ctx), 4, 0),
+                            lane_mask(e, lanes), LLVMConstNull(LLVMVectorType(e->f32, WIDTH))};
+    return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(f), f, args, 4, "");
+}
+
+/* the first `lanes` lanes of v to base[index ...]; the others are not written */
+static void masked_store(emit *e, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index, int lanes)
+{
+    LLVMValueRef f = masked_fn(e, "llvm.masked.store.v8f32.p0v8f32", true);
+    LLVMValueRef args[4] = {v, vec_ptr(e, base, index, WIDTH), LLVMConstInt(LLVMInt32TypeInContext(e->ctx), 4, 0),
+                            lane_mask(e, lanes)};
+    LLVMBuildCall2(e->b, LLVMGlobalGetValueType(f), f, args, 4, "");
+}
 
 /* acc[r][j] += x[r, k] * W^T[k, chunk] for one k */
 static void step(emit *e, const product *p, int rows, LLVMValueRef *xrow, LLVMValueRef g, LLVMValueRef oc,
-                 LLVMValueRef k, int width, LLVMValueRef *acc)
+                 LLVMValueRef k, int width, int lanes, LLVMValueRef *acc)
 {
     LLVMTypeRef vt = LLVMVectorType(e->f32, (unsigned)width);
-    LLVMValueRef wv = vec_load(e, p->w, add(e, add(e, mul(e, g, p->I * p->O), mul(e, k, main_outputs(p))), oc), width);
+    int64_t om = main_outputs(p), t = p->O - om;
+    LLVMValueRef wv = lanes == width
+                          ? vec_load(e, p->w, add(e, add(e, mul(e, g, p->I * p->O), mul(e, k, om)), oc), width)
+                          : masked_load(e, p->w, add(e, mul(e, g, p->I * p->O), add(e, em_const(e, p->I * om),
+                                                                                    mul(e, k, t))), lanes);
     for (int r = 0; r < rows; r++) {
         LLVMValueRef xs = splat(e, em_load(e, p->x, add(e, xrow[r], k)), width);
         LLVMBuildStore(e->b, vec_fma(e, xs, wv, LLVMBuildLoad2(e->b, vt, acc[r], ""), width), acc[r]);
@@ -155,7 +214,7 @@ static void tail_dots(emit *e, const product *p, int rows, LLVMValueRef mx, LLVM
  * group g. With few rows, k is split over several accumulators per row so
  * that the chain of dependent multiply-adds does not set the pace. */
 static void chunk(emit *e, const product *p, int rows, LLVMValueRef mx, LLVMValueRef mo, LLVMValueRef g,
-                  LLVMValueRef oc, int width)
+                  LLVMValueRef oc, int width, int lanes)
 {
     enum { CHAINS = 4 };
     int split = rows >= CHAINS ? 1 : CHAINS / rows;
@@ -164,7 +223,9 @@ static void chunk(emit *e, const product *p, int rows, LLVMValueRef mx, LLVMValu
     LLVMTypeRef vt = LLVMVectorType(e->f32, (unsigned)width);
     LLVMValueRef acc[CHAINS][ROWS], xrow[ROWS], orow[ROWS];
     LLVMValueRef go = add(e, mul(e, g, p->O), oc);
-    LLVMValueRef init = p->b ? vec_load(e, p->b, go, width) : LLVMConstNull(vt);
+    LLVMValueRef init = !p->b           ? LLVMConstNull(vt)
+                        : lanes == width ? vec_load(e, p->b, go, width)
+                                         : masked_load(e, p->b, go, lanes);
     for (int r = 0; r < rows; r++) {
         xrow[r] = add(e, mul(e, add(e, mx, em_const(e, r)), p->x_m), mul(e, g, p->x_g));
         orow[r] = add(e, add(e, mul(e, add(e, mo, em_const(e, r)), p->o_m), mul(e, g, p->o_g)), oc);
@@ -176,15 +237,18 @@ static void chunk(emit *e, const product *p, int rows, LLVMValueRef mx, LLVMValu
     loop lk;
     em_loop_begin(e, &lk, em_const(e, p->I / split), "k");
     for (int j = 0; j < split; j++)
-        step(e, p, rows, xrow, g, oc, add(e, mul(e, lk.index, split), em_const(e, j)), width, acc[j]);
+        step(e, p, rows, xrow, g, oc, add(e, mul(e, lk.index, split), em_const(e, j)), width, lanes, acc[j]);
     em_loop_end(e, &lk);
     for (int64_t k = p->I / split * split; k < p->I; k++)
-        step(e, p, rows, xrow, g, oc, em_const(e, k), width, acc[0]);
+        step(e, p, rows, xrow, g, oc, em_const(e, k), width, lanes, acc[0]);
     for (int r = 0; r < rows; r++) {
         LLVMValueRef v = LLVMBuildLoad2(e->b, vt, acc[0][r], "");
         for (int j = 1; j < split; j++)
             v = LLVMBuildFAdd(e->b, v, LLVMBuildLoad2(e->b, vt, acc[j][r], ""), "");
-        vec_store(e, v, p->out, orow[r], width);
+        if (lanes == width)
+            vec_store(e, v, p->out, orow[r], width);
+        else
+            masked_store(e, v, p->out, orow[r], lanes);
     }
 }
 
@@ -195,10 +259,12 @@ static void rows_block(emit *e, const product *p, int rows, LLVMValueRef mx, LLV
     if (full > 0) {
         loop lc;
         em_loop_begin(e, &lc, em_const(e, full), "c");
-        chunk(e, p, rows, mx, mo, g, mul(e, lc.index, WIDTH), WIDTH);
+        chunk(e, p, rows, mx, mo, g, mul(e, lc.index, WIDTH), WIDTH, WIDTH);
         em_loop_end(e, &lc);
     }
-    if (p->O % WIDTH)
+    if (tail_as_chunk(p->O, p->I))
+        chunk(e, p, rows, mx, mo, g, em_const(e, main_outputs(p)), WIDTH, (int)(p->O % WIDTH));
+    else if (p->O % WIDTH)
         tail_dots(e, p, rows, mx, mo, g);
 }
 
@@ -215,26 +281,9 @@ enum { NARROW_MAX_ROWS = 256 };
 
 static bool narrow(const sf_node *n)
 {
-    const sf_type *wt = &n->in[1]->type;
-    return n->op == SF_OP_GROUPED_LINEAR && wt->dim[1] < WIDTH && wt->dim[0] >= WIDTH;
-}
-
-/* the first `lanes` lanes of base[index ...]; the others are 0 and not read */
-static LLVMValueRef masked_load(emit *e, LLVMValueRef base, LLVMValueRef index, int lanes)
-{
-    LLVMTypeRef vt = LLVMVectorType(e->f32, WIDTH), i1 = LLVMInt1TypeInContext(e->ctx);
-    LLVMTypeRef mt = LLVMVectorType(i1, WIDTH), pt = LLVMPointerType(vt, 0);
-    LLVMValueRef f = LLVMGetNamedFunction(e->mod, "llvm.masked.load.v8f32.p0v8f32");
-    if (!f) {
-        LLVMTypeRef args[4] = {pt, LLVMInt32TypeInContext(e->ctx), mt, vt};
-        f = LLVMAddFunction(e->mod, "llvm.masked.load.v8f32.p0v8f32", LLVMFunctionType(vt, args, 4, 0));
-    }
-    LLVMValueRef bits[WIDTH];
-    for (int j = 0; j < WIDTH; j++)
-        bits[j] = LLVMConstInt(i1, j < lanes, 0);
-    LLVMValueRef args[4] = {vec_ptr(e, base, index, WIDTH), LLVMConstInt(LLVMInt32TypeInContext(e->ctx), 4, 0),
-                            LLVMConstVector(bits, WIDTH), LLVMConstNull(vt)};
-    return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(f), f, args, 4, "");
+    const sf_type *wt = &n->in[1]->type; /* a tail packed as a chunk is not the [O, I] rows lanes_row reads */
+    return n->op == SF_OP_GROUPED_LINEAR && wt->dim[1] < WIDTH && wt->dim[0] >= WIDTH &&
+           !tail_as_chunk(wt->dim[1], wt->dim[2]);
 }
 
 /* a 4-wide vector as the low half of an 8-wide one, the high half 0 */
@@ -482,10 +531,11 @@ typedef struct chain {
 static void apply_epilogue(emit *e, const chain *c, int rows, LLVMValueRef mo, LLVMValueRef g)
 {
     const product *p = &c->first;
-    for (int r = 0; r < rows; r++) {
+    bool packed = p->o_m == p->O; /* the stack buffer: the rows are one run of rows * O, one vector loop */
+    for (int r = 0; r < (packed ? 1 : rows); r++) {
         LLVMValueRef row = add(e, mul(e, add(e, mo, em_const(e, r)), p->o_m), mul(e, g, p->o_g));
         loop li;
-        em_loop_begin(e, &li, em_const(e, p->O), "i");
+        em_loop_begin(e, &li, em_const(e, packed ? rows * p->O : p->O), "i");
         LLVMValueRef at = add(e, row, li.index), v = em_load(e, p->out, at);
         for (int k = 0; k < c->nepilogue; k++)
             v = em_unary(e, c->epilogue[k]->op, v);
@@ -544,6 +594,11 @@ void em_pack_weight(const sf_node *n, const float *w, float *packed)
         for (int64_t o = 0; o < om; o++)
             for (int64_t k = 0; k < I; k++)
                 dst[k * om + o] = src[o * I + k];
-        memcpy(dst + om * I, src + om * I, sizeof(float) * (size_t)((O - om) * I));
+        if (tail_as_chunk(O, I))
+            for (int64_t o = om; o < O; o++)
+                for (int64_t k = 0; k < I; k++)
+                    dst[om * I + k * (O - om) + (o - om)] = src[o * I + k];
+        else
+            memcpy(dst + om * I, src + om * I, sizeof(float) * (size_t)((O - om) * I));
     }
 }

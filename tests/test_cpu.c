@@ -269,12 +269,47 @@ static void test_products(void **state)
     sf_graph_free(g);
 }
 
+/* every tail past the full chunks of 8 outputs (1-7), each way it runs (a
+ * masked chunk or dot products: codegen/cpu_product.c's tail_as_chunk),
+ * with and without bias, after full chunks or alone, grouped (narrow
+ * where fewer than 8 outputs) and plain, at batches that leave a partial
+ * block of rows */
+static void test_product_tails(void **state)
+{
+    (void)state;
+    if (!sf_cpu_available())
+        skip();
+    static const int ins[] = {1, 3, 7, 8, 12, 20};
+    for (int t = 1; t < 8; t++)
+        for (size_t i = 0; i < sizeof ins / sizeof *ins; i++)
+            for (int variant = 0; variant < 4; variant++) {
+                int I = ins[i], O = t + (variant & 1 ? 8 : 0);
+                bool bias = variant & 2;
+                char ir[512], gb[64] = "", lb[64] = "";
+                if (bias) {
+                    snprintf(gb, sizeof gb, "param @b : f32[9,%d]\n", O);
+                    snprintf(lb, sizeof lb, "param @b : f32[%d]\n", O);
+                }
+                snprintf(ir, sizeof ir,
+                         "param @w : f32[9,%d,%d]\n%sfunc @F(%%x: f32[B,9,%d]) {\n"
+                         "  %%0 = grouped_linear %%x, @w%s {shared=false} : f32[B,9,%d]\n  return %%0\n}\n",
+                         O, I, gb, I, bias ? ", @b" : "", O);
+                check_ir(ir);
+                snprintf(ir, sizeof ir,
+                         "param @w : f32[%d,%d]\n%sfunc @F(%%x: f32[B,%d]) {\n"
+                         "  %%0 = linear %%x, @w%s : f32[B,%d]\n  return %%0\n}\n",
+                         O, I, lb, I, bias ? ", @b" : "", O);
+                check_ir(ir);
+            }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kernels),
         cmocka_unit_test(test_refusal),
         cmocka_unit_test(test_products),
+        cmocka_unit_test(test_product_tails),
         cmocka_unit_test(test_golden_on_cpu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
