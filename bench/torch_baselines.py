@@ -1,8 +1,12 @@
-"""sheaf beside PyTorch on the CPU: eager and torch.compile (Inductor), every model of ../shared/models
-and of tests/golden/cases.txt, same machine, same threads, same batches, one run.
+"""sheaf beside PyTorch on the CPU: eager, torch.compile (Inductor), and what a user would write instead
+of the loop (torch.func vmap over stack_module_state for ensembles, seed 003's grouped Conv1d for
+ParallelFCN: bench/torch_alternatives.py), every model of ../shared/models and of
+tests/golden/cases.txt, or one model file, same machine, same threads, same batches, one run.
 
     $SHEAF_VENV/bin/python bench/torch_baselines.py [--set shared|golden|all] [--batches 1,16,64,256,4096]
         [--threads 2] [--rounds 3] [--compile-limit 300] [--max-run-s 5] [--only NAME] [--no-inductor]
+    $SHEAF_VENV/bin/python bench/torch_baselines.py --file model.py --model "Net(8)" --input "x=f32[B,16]"
+        [--const name=value] [...the options above]
 
 torch comes from the venv scripts/python_tests.sh makes outside the clone ($SHEAF_VENV, default
 ~/.cache/sheaf/venv); run that once first. sheaf's side is `sheaf bench --json` (the C API in a loop),
@@ -10,7 +14,8 @@ eager is timed in this process; the two are interleaved in rounds and each keeps
 (the VM stalls now and then). Inductor runs in a child process per model, killed at --compile-limit
 seconds, so a compile that runs for many minutes is reported as such instead of waited for; its compile
 time is the first call's wall time. A batch whose eager run would take longer than --max-run-s (scaled
-from a first call at the batch before it) is left out, with the batches after it, and said so. Not yet here (issue 16): torch.func vmap for ensembles.
+from a first call at the batch before it) is left out, with the batches after it, and said so. Each
+alternative is checked against the model's own output before it is timed.
 """
 import argparse
 import json
@@ -23,6 +28,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from timing import best_median, sheaf_bench  # noqa: E402
+from torch_alternatives import alternatives, check  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(os.path.dirname(ROOT), "shared", "models")
@@ -85,7 +91,7 @@ def call_args(inputs, consts, batch):
 def inductor_child(args):
     """--inductor-child: compile and time one model, print one JSON line"""
     torch.set_num_threads(args.threads)
-    case = next(c for c in cases(args.set) if c[0] == args.only)
+    case = next(c for c in cases(args.set, args) if c[0] == args.only)
     net = build(case[1], case[2])
     f = torch.compile(net)
     res = {"per_call": {}}
@@ -103,6 +109,9 @@ def inductor_child(args):
 def inductor(case, args):
     cmd = [sys.executable, os.path.abspath(__file__), "--inductor-child", "--only", case[0], "--set", args.set,
            "--batches", ",".join(map(str, args.kept[case[0]])), "--threads", str(args.threads)]
+    if args.file:
+        cmd += ["--file", args.file, "--model", args.model] + sum([["--input", i] for i in args.input], []) + sum(
+            [["--const", c] for c in args.const or []], [])
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=args.compile_limit).stdout
         timed_out = False
@@ -116,7 +125,9 @@ def inductor(case, args):
     return res
 
 
-def cases(which):
+def cases(which, args=None):
+    if args is not None and args.file:
+        return [(args.model, os.path.abspath(args.file), args.model, args.input, args.const or [])]
     return (shared_cases() if which in ("shared", "all") else []) + (golden_cases() if which in ("golden", "all")
                                                                      else [])
 
@@ -138,13 +149,19 @@ def main():
     ap.add_argument("--only")
     ap.add_argument("--no-inductor", action="store_true")
     ap.add_argument("--sheaf", default=os.path.join(ROOT, "build", "sheaf"))
+    ap.add_argument("--file", help="one model file instead of a set (with --model and --input)")
+    ap.add_argument("--model")
+    ap.add_argument("--input", action="append")
+    ap.add_argument("--const", action="append")
     ap.add_argument("--inductor-child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.file and not (args.model and args.input):
+        ap.error("--file needs --model and --input")
     if args.inductor_child:
         return inductor_child(args)
     torch.set_num_threads(args.threads)
     batches = [int(b) for b in args.batches.split(",")]
-    todo = [c for c in cases(args.set) if args.only in (None, c[0])]
+    todo = [c for c in cases(args.set, args) if args.only in (None, c[0])]
     if not todo:
         sys.exit("torch_baselines: no model named %r in --set %s (names: %s)"
                  % (args.only, args.set, ", ".join(c[0] for c in cases(args.set))))
@@ -152,8 +169,9 @@ def main():
     print("sheaf bench vs PyTorch %s eager%s, %d threads, best of %d interleaved rounds' window medians" % (
         torch.__version__, "" if args.no_inductor else " and torch.compile (Inductor)", args.threads,
         args.rounds), flush=True)
-    print("| model | batch | sheaf | eager | sheaf speedup vs eager | Inductor (compile) | vs Inductor |")
-    print("|---|---|---|---|---|---|---|")
+    print("| model | batch | sheaf | eager | sheaf speedup vs eager | Inductor (compile) | vs Inductor | "
+          "instead of the loop (sheaf speedup) |")
+    print("|---|---|---|---|---|---|---|---|")
     for case in todo:
         net = build(case[1], case[2])
         kept, last, left_out = [], None, None
@@ -169,8 +187,13 @@ def main():
                 last = (b, time.perf_counter() - t)
             kept.append(b)
         args.kept[case[0]] = kept
+        alts = alternatives(net)
+        for label, fn in alts:
+            xs, kw = call_args(case[3], case[4], 3)
+            check(net, label, fn, xs, kw)
         sheaf = {b: float("inf") for b in kept}
         eager = {b: float("inf") for b in kept}
+        other = {(label, b): float("inf") for label, _ in alts for b in kept}
         for _ in range(args.rounds):
             for b, s in sheaf_bench(args.sheaf, case[1], case[2], case[3], kept, args.threads, 0.3,
                                     case[4]).items():
@@ -179,6 +202,8 @@ def main():
                 xs, kw = call_args(case[3], case[4], b)
                 with torch.no_grad():
                     eager[b] = min(eager[b], best_median(lambda: net(*xs, **kw), 3, 0.2))
+                    for label, fn in alts:
+                        other[label, b] = min(other[label, b], best_median(lambda: fn(*xs, **kw), 3, 0.2))
         ind = None if args.no_inductor else inductor(case, args)
         for b in kept:
             line = "| %s | %d | %s | %s | %.2fx |" % (case[0], b, fmt(sheaf[b]), fmt(eager[b]), eager[b] / sheaf[b])
@@ -190,9 +215,11 @@ def main():
             else:
                 line += " %s | |" % ("still compiling at %.0f s" % args.compile_limit if ind["timed_out"]
                                      else "failed")
+            line += " %s |" % "; ".join("%s %s (%.2fx)" % (label, fmt(other[label, b]), other[label, b] / sheaf[b])
+                                        for label, _ in alts)
             print(line, flush=True)
         if left_out:
-            print(left_out, flush=True)
+            print(left_out + " |", flush=True)
 
 
 if __name__ == "__main__":
