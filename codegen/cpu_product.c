@@ -16,7 +16,10 @@
 
 #include "codegen/cpu_emit.h"
 
-enum { ROWS = 4, WIDTH = 8 };
+/* ROWS rows by MAX_CHUNKS chunks of 8 outputs: 8 accumulators, enough
+ * independent multiply-adds to cover two FMA pipes' latency (4 alone ran
+ * at half of it), from 2 weight loads and 4 broadcasts per k */
+enum { ROWS = 4, WIDTH = 8, MAX_CHUNKS = 2 };
 
 /* One product as the emitter sees it: x[m, g, k] at m * x_m + g * x_g + k,
  * out[m, g, o] at m * o_m + g * o_g + o, W^T[g, k, o], b[g, o]. A fused
@@ -132,19 +135,23 @@ static void masked_store(emit *e, LLVMValueRef v, LLVMValueRef base, LLVMValueRe
     LLVMBuildCall2(e->b, LLVMGlobalGetValueType(f), f, args, 4, "");
 }
 
-/* acc[r][j] += x[r, k] * W^T[k, chunk] for one k */
+/* acc[c][r] += x[r, k] * W^T[k, chunk c] for one k, chunks [oc, oc + 8 chunks) (or one chunk of
+ * `lanes` < 8 lanes: the tail) */
 static void step(emit *e, const product *p, int rows, LLVMValueRef *xrow, LLVMValueRef g, LLVMValueRef oc,
-                 LLVMValueRef k, int width, int lanes, LLVMValueRef *acc)
+                 LLVMValueRef k, int chunks, int lanes, LLVMValueRef (*acc)[ROWS])
 {
-    LLVMTypeRef vt = LLVMVectorType(e->f32, (unsigned)width);
+    LLVMTypeRef vt = LLVMVectorType(e->f32, WIDTH);
     int64_t om = main_outputs(p), t = p->O - om;
-    LLVMValueRef wv = lanes == width
-                          ? vec_load(e, p->w, add(e, add(e, mul(e, g, p->I * p->O), mul(e, k, om)), oc), width)
-                          : masked_load(e, p->w, add(e, mul(e, g, p->I * p->O), add(e, em_const(e, p->I * om),
-                                                                                    mul(e, k, t))), lanes);
+    LLVMValueRef wv[MAX_CHUNKS];
+    for (int c = 0; c < chunks; c++)
+        wv[c] = lanes == WIDTH ? vec_load(e, p->w, add(e, add(e, mul(e, g, p->I * p->O), mul(e, k, om)),
+                                                    add(e, oc, em_const(e, c * WIDTH))), WIDTH)
+                               : masked_load(e, p->w, add(e, mul(e, g, p->I * p->O), add(e, em_const(e, p->I * om),
+                                                                                         mul(e, k, t))), lanes);
     for (int r = 0; r < rows; r++) {
-        LLVMValueRef xs = splat(e, em_load(e, p->x, add(e, xrow[r], k)), width);
-        LLVMBuildStore(e->b, vec_fma(e, xs, wv, LLVMBuildLoad2(e->b, vt, acc[r], ""), width), acc[r]);
+        LLVMValueRef xs = splat(e, em_load(e, p->x, add(e, xrow[r], k)), WIDTH);
+        for (int c = 0; c < chunks; c++)
+            LLVMBuildStore(e->b, vec_fma(e, xs, wv[c], LLVMBuildLoad2(e->b, vt, acc[c][r], ""), WIDTH), acc[c][r]);
     }
 }
 
@@ -210,60 +217,65 @@ static void tail_dots(emit *e, const product *p, int rows, LLVMValueRef mx, LLVM
     }
 }
 
-/* outputs [oc, oc + width) of `rows` rows (x from row mx, out from row mo),
- * group g. With few rows, k is split over several accumulators per row so
- * that the chain of dependent multiply-adds does not set the pace. */
+/* outputs [oc, oc + 8 chunks) of `rows` rows (x from row mx, out from row mo), group g, or the
+ * `lanes` < 8 of the tail (one chunk, masked). With few rows, k is split over several accumulators per
+ * row so that the chain of dependent multiply-adds does not set the pace. */
 static void chunk(emit *e, const product *p, int rows, LLVMValueRef mx, LLVMValueRef mo, LLVMValueRef g,
-                  LLVMValueRef oc, int width, int lanes)
+                  LLVMValueRef oc, int chunks, int lanes)
 {
     enum { CHAINS = 4 };
     int split = rows >= CHAINS ? 1 : CHAINS / rows;
     if (split > p->I)
         split = (int)p->I;
-    LLVMTypeRef vt = LLVMVectorType(e->f32, (unsigned)width);
-    LLVMValueRef acc[CHAINS][ROWS], xrow[ROWS], orow[ROWS];
-    LLVMValueRef go = add(e, mul(e, g, p->O), oc);
-    LLVMValueRef init = !p->b           ? LLVMConstNull(vt)
-                        : lanes == width ? vec_load(e, p->b, go, width)
-                                         : masked_load(e, p->b, go, lanes);
+    LLVMTypeRef vt = LLVMVectorType(e->f32, WIDTH);
+    LLVMValueRef acc[CHAINS][MAX_CHUNKS][ROWS], xrow[ROWS], orow[ROWS], init[MAX_CHUNKS];
+    for (int c = 0; c < chunks; c++) {
+        LLVMValueRef go = add(e, add(e, mul(e, g, p->O), oc), em_const(e, c * WIDTH));
+        init[c] = !p->b ? LLVMConstNull(vt) : lanes == WIDTH ? vec_load(e, p->b, go, WIDTH) : masked_load(e, p->b, go, lanes);
+    }
     for (int r = 0; r < rows; r++) {
         xrow[r] = add(e, mul(e, add(e, mx, em_const(e, r)), p->x_m), mul(e, g, p->x_g));
         orow[r] = add(e, add(e, mul(e, add(e, mo, em_const(e, r)), p->o_m), mul(e, g, p->o_g)), oc);
-        for (int j = 0; j < split; j++) {
-            acc[j][r] = em_entry_alloca(e, vt);
-            LLVMBuildStore(e->b, j ? LLVMConstNull(vt) : init, acc[j][r]);
-        }
+        for (int j = 0; j < split; j++)
+            for (int c = 0; c < chunks; c++) {
+                acc[j][c][r] = em_entry_alloca(e, vt);
+                LLVMBuildStore(e->b, j ? LLVMConstNull(vt) : init[c], acc[j][c][r]);
+            }
     }
     loop lk;
     em_loop_begin(e, &lk, em_const(e, p->I / split), "k");
     for (int j = 0; j < split; j++)
-        step(e, p, rows, xrow, g, oc, add(e, mul(e, lk.index, split), em_const(e, j)), width, lanes, acc[j]);
+        step(e, p, rows, xrow, g, oc, add(e, mul(e, lk.index, split), em_const(e, j)), chunks, lanes, acc[j]);
     em_loop_end(e, &lk);
     for (int64_t k = p->I / split * split; k < p->I; k++)
-        step(e, p, rows, xrow, g, oc, em_const(e, k), width, lanes, acc[0]);
-    for (int r = 0; r < rows; r++) {
-        LLVMValueRef v = LLVMBuildLoad2(e->b, vt, acc[0][r], "");
-        for (int j = 1; j < split; j++)
-            v = LLVMBuildFAdd(e->b, v, LLVMBuildLoad2(e->b, vt, acc[j][r], ""), "");
-        if (lanes == width)
-            vec_store(e, v, p->out, orow[r], width);
-        else
-            masked_store(e, v, p->out, orow[r], lanes);
-    }
+        step(e, p, rows, xrow, g, oc, em_const(e, k), chunks, lanes, acc[0]);
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < chunks; c++) {
+            LLVMValueRef v = LLVMBuildLoad2(e->b, vt, acc[0][c][r], "");
+            for (int j = 1; j < split; j++)
+                v = LLVMBuildFAdd(e->b, v, LLVMBuildLoad2(e->b, vt, acc[j][c][r], ""), "");
+            LLVMValueRef at = add(e, orow[r], em_const(e, c * WIDTH));
+            if (lanes == WIDTH)
+                vec_store(e, v, p->out, at, WIDTH);
+            else
+                masked_store(e, v, p->out, at, lanes);
+        }
 }
 
 /* every output of `rows` rows in group g: full chunks in a loop, the tail as dot products */
 static void rows_block(emit *e, const product *p, int rows, LLVMValueRef mx, LLVMValueRef mo, LLVMValueRef g)
 {
-    int64_t full = p->O / WIDTH;
-    if (full > 0) {
+    int64_t full = p->O / WIDTH, pairs = full / MAX_CHUNKS;
+    if (pairs > 0) {
         loop lc;
-        em_loop_begin(e, &lc, em_const(e, full), "c");
-        chunk(e, p, rows, mx, mo, g, mul(e, lc.index, WIDTH), WIDTH, WIDTH);
+        em_loop_begin(e, &lc, em_const(e, pairs), "c");
+        chunk(e, p, rows, mx, mo, g, mul(e, lc.index, MAX_CHUNKS * WIDTH), MAX_CHUNKS, WIDTH);
         em_loop_end(e, &lc);
     }
+    if (full % MAX_CHUNKS)
+        chunk(e, p, rows, mx, mo, g, em_const(e, pairs * MAX_CHUNKS * WIDTH), (int)(full % MAX_CHUNKS), WIDTH);
     if (tail_as_chunk(p->O, p->I))
-        chunk(e, p, rows, mx, mo, g, em_const(e, main_outputs(p)), WIDTH, (int)(p->O % WIDTH));
+        chunk(e, p, rows, mx, mo, g, em_const(e, main_outputs(p)), 1, (int)(p->O % WIDTH));
     else if (p->O % WIDTH)
         tail_dots(e, p, rows, mx, mo, g);
 }
