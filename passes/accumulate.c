@@ -50,15 +50,22 @@ static bool push_leaf(sumplan *p, const sf_value *v, int *cap)
     return true;
 }
 
-/* the leaves of an add tree: inner adds of the same type used only here */
+/* the leaves of an add tree: inner adds of the same type used only here.
+ * A summand that broadcasts (a bias parameter, a constant: NAM's `out =
+ * self.bias; out = out + f(x_i)`) is a leaf as it is, so the branches
+ * beside it still combine; the sum is emitted in leaf order, and its type
+ * is t once a leaf of type t is in it. */
 static bool collect_adds(const sf_value *v, const sf_type *t, accum *a, sumplan *p, int *cap, bool root)
 {
     const sf_node *n = v->def;
-    if (n->op == SF_OP_ADD && sf_type_equal(&v->type, t) && (root || a->uses[v->id] == 1) &&
-        sf_type_equal(&n->in[0]->type, t) && sf_type_equal(&n->in[1]->type, t)) {
-        if (!root)
-            a->absorbed[v->id] = 1;
-        return collect_adds(n->in[0], t, a, p, cap, false) && collect_adds(n->in[1], t, a, p, cap, false);
+    if (n->op == SF_OP_ADD && sf_type_equal(&v->type, t) && (root || a->uses[v->id] == 1)) {
+        bool left = sf_type_equal(&n->in[0]->type, t), right = sf_type_equal(&n->in[1]->type, t);
+        if (left || right) {
+            if (!root)
+                a->absorbed[v->id] = 1;
+            return (left ? collect_adds(n->in[0], t, a, p, cap, false) : push_leaf(p, n->in[0], cap)) &&
+                   (right ? collect_adds(n->in[1], t, a, p, cap, false) : push_leaf(p, n->in[1], cap));
+        }
     }
     return push_leaf(p, v, cap);
 }

@@ -412,6 +412,22 @@ static void test_accumulate_k_concatenation_and_leftovers(void **state)
           "  %2 = linear %1, @p.kcat2, @p.kcat2_bias : f32[B,3]\n  %3 = add %2, %0 : f32[B,3]\n  return %3\n}\n");
 }
 
+static void test_accumulate_beside_a_broadcast_bias(void **state)
+{
+    (void)state;
+    /* NAM's `out = self.bias; out = out + f(x_i)`: the bias is a summand of
+     * its own and the branches beside it still become one product */
+    check("accumulate",
+          "param @bias : f32[1]\nparam @p : f32[1,2]\nparam @q : f32[1,4]\n\n"
+          "func @f(%a: f32[B,2], %b: f32[B,4]) {\n"
+          "  %0 = linear %a, @p : f32[B,1]\n  %1 = add @bias, %0 : f32[B,1]\n  %2 = linear %b, @q : f32[B,1]\n"
+          "  %3 = add %1, %2 : f32[B,1]\n  return %3\n}\n",
+          "param @p.kcat2 : f32[1,6]\nparam @bias : f32[1]\n\n"
+          "func @f(%a: f32[B,2], %b: f32[B,4]) {\n"
+          "  %0 = concat %a, %b {dim=1} : f32[B,6]\n  %1 = linear %0, @p.kcat2 : f32[B,1]\n"
+          "  %2 = add @bias, %1 : f32[B,1]\n  return %2\n}\n");
+}
+
 static void test_accumulate_stack_without_folding(void **state)
 {
     (void)state;
@@ -745,6 +761,7 @@ int main(void)
         cmocka_unit_test_setup(test_hfuse_shared_input_and_shape_classes, reset_options),
         cmocka_unit_test(test_accumulate_folds_sibling_convs),
         cmocka_unit_test(test_accumulate_k_concatenation_and_leftovers),
+        cmocka_unit_test(test_accumulate_beside_a_broadcast_bias),
         cmocka_unit_test(test_accumulate_stack_without_folding),
         cmocka_unit_test(test_parallel_fcn_1000),
         cmocka_unit_test(test_conv_pfcn_and_parallel_fcn_agree),
