@@ -1,5 +1,6 @@
-"""What a PyTorch user would write instead of the Python loop, for bench/torch_baselines.py: the ensemble
-through torch.func (stack_module_state + vmap over functional_call), and seed 003's hand rewrite of
+"""What a PyTorch user would write instead of the Python loop, for bench/torch_baselines.py: the ensembles
+(every model whose ModuleList holds same-shaped members: ParallelFCN, GrowingLayer, the golden Heads,
+StackMean and Ensemble, bench/models' NAM, DeepParallel, Towers and Ensemble) through torch.func (stack_module_state + vmap over functional_call), and seed 003's hand rewrite of
 ParallelFCN as two grouped 1x1 Conv1d layers carrying the same weights.
 
 alternatives(net) -> [(label, fn)] for the models it knows (by class name), [] for the others. Each fn
@@ -57,7 +58,25 @@ def _same_input(members, combine):
     return [("vmap", lambda x: combine(f(x)))]
 
 
+def _nam(net):
+    n, f = len(net.features), _vmapped(net.features, 0)
+    return [("vmap", lambda x: f(_slices(x, n, 1)).sum(0) + net.bias)]
+
+
+def _towers(net):
+    towers = [_vmapped(t.branches, None) for t in net.towers]
+
+    def run(x):
+        for f in towers:
+            x = torch.relu(f(x).sum(0)) + x
+        return net.head(x)
+    return [("vmap", run)]
+
+
 RECIPES = {
+    "NAM": _nam,
+    "Towers": _towers,
+    "DeepParallel": lambda net: _on_slices(net.models, 20),
     "ParallelFCN": _parallel_fcn,
     "GrowingLayer": lambda net: _same_input(net.layer_list, lambda y: y.sum(0)),
     "GrowingLayerInPlace": lambda net: _same_input(net.layer_list, lambda y: y.sum(0)),

@@ -1,9 +1,9 @@
 """sheaf beside PyTorch on the CPU: eager, torch.compile (Inductor), and what a user would write instead
 of the loop (torch.func vmap over stack_module_state for ensembles, seed 003's grouped Conv1d for
-ParallelFCN: bench/torch_alternatives.py), every model of ../shared/models and of
-tests/golden/cases.txt, or one model file, same machine, same threads, same batches, one run.
+ParallelFCN: bench/torch_alternatives.py), every model of ../shared/models, of
+tests/golden/cases.txt and of bench/models (issue 16's table), or one model file, same machine, same threads, same batches, one run.
 
-    $SHEAF_VENV/bin/python bench/torch_baselines.py [--set shared|golden|all] [--batches 1,16,64,256,4096]
+    $SHEAF_VENV/bin/python bench/torch_baselines.py [--set shared|golden|bench|all] [--batches 1,16,64,256,4096]
         [--threads 2] [--rounds 3] [--compile-limit 300] [--max-run-s 5] [--only NAME] [--no-inductor]
     $SHEAF_VENV/bin/python bench/torch_baselines.py --file model.py --model "Net(8)" --input "x=f32[B,16]"
         [--const name=value] [...the options above]
@@ -35,19 +35,29 @@ SHARED = os.path.join(os.path.dirname(ROOT), "shared", "models")
 MODELS = os.path.join(ROOT, "tests", "models")
 
 
-def shared_cases():
+def compile_lines(folder, prefix):
+    """the `# compile:` lines of every model file in folder, as cases"""
     rows = []
-    for f in sorted(os.listdir(SHARED)):
+    for f in sorted(os.listdir(folder)):
         if not f.endswith(".py"):
             continue
-        for line in open(os.path.join(SHARED, f)):
+        for line in open(os.path.join(folder, f)):
             if line.startswith("# compile:"):
                 args = _split(line[len("# compile:"):])
                 opt = {args[i]: args[i + 1] for i in range(0, len(args) - 1, 2)}
-                rows.append(("shared/" + opt["--model"].split("(")[0], os.path.join(SHARED, f), opt["--model"],
+                rows.append((prefix + opt["--model"].split("(")[0], os.path.join(folder, f), opt["--model"],
                              [opt["--input"]],
                              [opt["--const"]] if "--const" in opt else []))
     return rows
+
+
+def shared_cases():
+    return compile_lines(SHARED, "shared/")
+
+
+def bench_cases():
+    """the models of issue 16's table (bench/models)"""
+    return compile_lines(os.path.join(ROOT, "bench", "models"), "bench/")
 
 
 def _split(text):
@@ -128,8 +138,9 @@ def inductor(case, args):
 def cases(which, args=None):
     if args is not None and args.file:
         return [(args.model, os.path.abspath(args.file), args.model, args.input, args.const or [])]
-    return (shared_cases() if which in ("shared", "all") else []) + (golden_cases() if which in ("golden", "all")
-                                                                     else [])
+    return ((shared_cases() if which in ("shared", "all") else []) +
+            (golden_cases() if which in ("golden", "all") else []) +
+            (bench_cases() if which in ("bench", "all") else []))
 
 
 def fmt(s):
@@ -140,7 +151,7 @@ def fmt(s):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--set", default="all", choices=["shared", "golden", "all"])
+    ap.add_argument("--set", default="all", choices=["shared", "golden", "bench", "all"])
     ap.add_argument("--batches", default="1,16,64,256,4096")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=3)
