@@ -55,6 +55,7 @@ struct sf_dnnl_conv {
     int wrank;
     dnnl_stream_t stream;
     int64_t batch;                    /* the primitives' batch; 0: none yet */
+    int threads;                      /* the OpenMP threads they were made for */
     dnnl_primitive_t conv;
     side src, dst, wgt;
     dnnl_memory_t bias;
@@ -341,22 +342,27 @@ sf_status sf_dnnl_conv_run(sf_dnnl_conv *c, sf_dnnl_scratch *scratch, int64_t ba
 {
     const char *what = "";
     dnnl_status_t s = dnnl_success;
-    if (batch != c->batch) {
+    /* oneDNN fixes a primitive's thread count when it makes it (from
+     * omp_get_max_threads): made outside this window, a 1-thread run used
+     * both cores. So they are made, and remade, for the count asked. */
+    int before = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    if (batch != c->batch || threads != c->threads) {
         drop_primitives(c);
         s = make_primitives(c, batch, &what);
+        c->threads = threads;
         if (s == dnnl_unimplemented || s == dnnl_invalid_arguments) {
+            omp_set_num_threads(before);
             drop_primitives(c);
             return fail(err, SF_ERR_UNSUPPORTED, c, what, s);
         }
         w_fresh = true;
     }
     if (s == dnnl_success) {
-        int before = omp_get_max_threads();
-        omp_set_num_threads(threads);
         what = "failed to run";
         s = run(c, scratch, x, w, w_fresh, b, residual, out);
-        omp_set_num_threads(before);
     }
+    omp_set_num_threads(before);
     if (s == dnnl_success)
         return SF_OK;
     drop_primitives(c);
