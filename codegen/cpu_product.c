@@ -4,10 +4,11 @@
  * the outputs of a row are contiguous in both the weight and the result:
  *
  *   for each block of ROWS rows and group g (the partitioned loop):
- *     for each chunk of outputs (8 wide, then 4, 2, 1 for the tail):
- *       acc[r] = bias chunk                      (ROWS vector registers)
- *       for k < I: acc[r] += x[r, g, k] * W^T[g, k, chunk]
- *       store acc[r]
+ *     for each pair of chunks of 8 outputs (then a single chunk):
+ *       acc[c][r] = bias chunk c             (2 x ROWS vector registers)
+ *       for k < I: acc[c][r] += x[r, g, k] * W^T[g, k, chunk c]
+ *       store acc
+ *     the tail (O % 8 outputs): a masked chunk, or dot products over k
  *
  * One weight load feeds ROWS fused multiply-adds; nothing is gathered. */
 #include <stdio.h>
@@ -34,8 +35,6 @@ static LLVMValueRef splat(emit *e, LLVMValueRef s, int width)
 {
     LLVMTypeRef vt = LLVMVectorType(e->f32, (unsigned)width);
     LLVMValueRef v = LLVMBuildInsertElement(e->b, LLVMGetUndef(vt), s, em_const(e, 0), "");
-    if (width == 1)
-        return v;
     LLVMValueRef zeros = LLVMConstNull(LLVMVectorType(LLVMInt32TypeInContext(e->ctx), (unsigned)width));
     return LLVMBuildShuffleVector(e->b, v, LLVMGetUndef(vt), zeros, "");
 }
@@ -62,7 +61,7 @@ static void vec_store(emit *e, LLVMValueRef v, LLVMValueRef base, LLVMValueRef i
 static LLVMValueRef vec_fma(emit *e, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c, int width)
 {
     char name[32];
-    snprintf(name, sizeof name, width == 1 ? "llvm.fmuladd.v1f32" : "llvm.fmuladd.v%df32", width);
+    snprintf(name, sizeof name, "llvm.fmuladd.v%df32", width);
     LLVMTypeRef vt = LLVMVectorType(e->f32, (unsigned)width);
     LLVMValueRef f = LLVMGetNamedFunction(e->mod, name);
     if (!f) {
