@@ -91,6 +91,31 @@ static void same(const sf_tensor_set *want, const sf_tensor_set *got, const char
             fail_msg("%s: element %zu is %g, the interpreter's %g, on\n%s", what, i, b->data[i], a->data[i], ir);
 }
 
+/* the model at one batch on oneDNN (`lib` names that side) and on the
+ * generated code, each against the interpreter; whether plan kernel
+ * `kernel` went through oneDNN. oneDNN is left on. */
+static bool both_ways(sf_cpu_model *m, const sf_graph *g, const sf_tensor_set *w, int64_t batch, uint64_t seed,
+                      size_t kernel, const char *lib, const char *ir)
+{
+    sf_error e = {0};
+    sf_tensor_set *in = sf_tensors_new(), *want = sf_tensors_new();
+    assert_int_equal(sf_random_inputs(g, batch, seed, in, &e), SF_OK);
+    assert_int_equal(sf_interp_run(g, batch, in, w, want, &e), SF_OK);
+    bool through = false;
+    for (int on = 1; on >= 0; on--) {
+        sf_tensor_set *got = sf_tensors_new();
+        sf_cpu_set_dnnl(m, on);
+        if (sf_cpu_run(m, batch, in, w, got, &e) != SF_OK)
+            fail_msg("%s\n%s", e.msg, ir);
+        same(want, got, on ? lib : "generated", ir);
+        through |= on && sf_cpu_uses_dnnl(m, kernel);
+        sf_tensors_free(got);
+    }
+    sf_cpu_set_dnnl(m, true);
+    sf_tensors_free(in), sf_tensors_free(want);
+    return through;
+}
+
 typedef struct counts {
     int models, runs, through_dnnl, two_threads, new_threads, computed, no_bias, conv2d, grouped, strided, dilated;
 } counts;
@@ -120,24 +145,12 @@ static void check_model(const geom *q, unsigned *s, counts *c)
             for (size_t i = 0; i < sf_tensor_numel(t); i++)
                 t->data[i] = -0.5f * t->data[i] + 0.01f;
         }
-        sf_tensor_set *in = sf_tensors_new(), *want = sf_tensors_new();
-        assert_int_equal(sf_random_inputs(g, batches[r], 5 + (uint64_t)r, in, &e), SF_OK);
-        assert_int_equal(sf_interp_run(g, batches[r], in, w, want, &e), SF_OK);
-        for (int lib = 1; lib >= 0; lib--) {
-            sf_tensor_set *got = sf_tensors_new();
-            sf_cpu_set_dnnl(m, lib);
-            if (sf_cpu_run(m, batches[r], in, w, got, &e) != SF_OK)
-                fail_msg("%s\n%s", e.msg, ir);
-            same(want, got, lib ? "oneDNN" : "generated", ir);
-            c->through_dnnl += lib && sf_cpu_uses_dnnl(m, q->weight_op);
-            sf_tensors_free(got);
-        }
+        c->through_dnnl += both_ways(m, g, w, batches[r], 5 + (uint64_t)r, q->weight_op, "oneDNN", ir);
         c->runs++;
         double flops = 2.0 * (double)batches[r] * q->O * (q->C / q->G) * q->K * out_len(q) *
                        (q->nd == 2 ? q->K * out_len(q) : 1);
         c->two_threads += flops >= 2e5 && r < 2;
         c->new_threads += flops >= 2e5 && r == 2; /* made for 2 threads, now run on 1 */
-        sf_tensors_free(in), sf_tensors_free(want);
     }
     c->models++, c->computed += q->weight_op, c->no_bias += !q->bias, c->conv2d += q->nd == 2;
     c->grouped += q->G > 1, c->strided += q->S > 1, c->dilated += q->D > 1;
@@ -228,18 +241,7 @@ static void test_random_epilogues(void **state)
         assert_int_equal(sf_init_weights(g, 3 + (uint64_t)i, w, &e), SF_OK);
         for (int r = 0; r < 2; r++) {
             int64_t batch = r ? 1 + rnd(&s, 30) : 1 + rnd(&s, 3);
-            sf_tensor_set *in = sf_tensors_new(), *want = sf_tensors_new();
-            assert_int_equal(sf_random_inputs(g, batch, 9 + (uint64_t)r, in, &e), SF_OK);
-            assert_int_equal(sf_interp_run(g, batch, in, w, want, &e), SF_OK);
-            for (int lib = 1; lib >= 0; lib--) {
-                sf_tensor_set *got = sf_tensors_new();
-                sf_cpu_set_dnnl(m, lib);
-                if (sf_cpu_run(m, batch, in, w, got, &e) != SF_OK)
-                    fail_msg("%s\n%s", e.msg, ir);
-                same(want, got, lib ? "oneDNN with post-ops" : "generated", ir);
-                sf_tensors_free(got);
-            }
-            sf_tensors_free(in), sf_tensors_free(want);
+            both_ways(m, g, w, batch, 9 + (uint64_t)r, 0, "oneDNN with post-ops", ir);
         }
         size_t conv = staged; /* its plan kernel */
         sf_cpu_set_dnnl(m, true);
@@ -294,20 +296,7 @@ static char *stack_text(unsigned *s, int *blocks_out)
 
 static void check_stack(sf_cpu_model *m, const sf_graph *g, const sf_tensor_set *w, int64_t batch, const char *ir)
 {
-    sf_error e = {0};
-    sf_tensor_set *in = sf_tensors_new(), *want = sf_tensors_new();
-    assert_int_equal(sf_random_inputs(g, batch, 4 + (uint64_t)batch, in, &e), SF_OK);
-    assert_int_equal(sf_interp_run(g, batch, in, w, want, &e), SF_OK);
-    for (int lib = 1; lib >= 0; lib--) {
-        sf_tensor_set *got = sf_tensors_new();
-        sf_cpu_set_dnnl(m, lib);
-        if (sf_cpu_run(m, batch, in, w, got, &e) != SF_OK)
-            fail_msg("%s\n%s", e.msg, ir);
-        same(want, got, lib ? "oneDNN, layouts kept" : "generated", ir);
-        sf_tensors_free(got);
-    }
-    sf_cpu_set_dnnl(m, true);
-    sf_tensors_free(in), sf_tensors_free(want);
+    both_ways(m, g, w, batch, 4 + (uint64_t)batch, 0, "oneDNN, layouts kept", ir);
 }
 
 /* random residual stacks: activations kept in oneDNN's layout between its
