@@ -52,17 +52,18 @@ static LLVMValueRef declare_f32_fn(emit *e, const char *name, int nargs)
     return f;
 }
 
-LLVMValueRef em_call_f32(emit *e, const char *name, LLVMValueRef x)
+LLVMValueRef em_call_f32n(emit *e, const char *name, LLVMValueRef *args, int nargs)
 {
-    LLVMValueRef f = declare_f32_fn(e, name, 1);
-    return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(f), f, &x, 1, "");
+    LLVMValueRef f = declare_f32_fn(e, name, nargs);
+    return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(f), f, args, (unsigned)nargs, "");
 }
+
+LLVMValueRef em_call_f32(emit *e, const char *name, LLVMValueRef x) { return em_call_f32n(e, name, &x, 1); }
 
 LLVMValueRef em_fmuladd(emit *e, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c)
 {
-    LLVMValueRef f = declare_f32_fn(e, "llvm.fmuladd.f32", 3);
     LLVMValueRef args[3] = {a, b, c};
-    return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(f), f, args, 3, "");
+    return em_call_f32n(e, "llvm.fmuladd.f32", args, 3);
 }
 
 static LLVMValueRef fconst(emit *e, double v) { return LLVMConstReal(e->f32, v); }

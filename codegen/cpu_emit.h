@@ -36,6 +36,8 @@ LLVMValueRef em_arg(emit *e, int k);
 LLVMValueRef em_load(emit *e, LLVMValueRef base, LLVMValueRef index);
 void em_store(emit *e, LLVMValueRef base, LLVMValueRef index, LLVMValueRef v);
 LLVMValueRef em_call_f32(emit *e, const char *name, LLVMValueRef x);
+/* name(args...) for an f32 function of 1 to 3 f32 arguments (libm, llvm.* intrinsics) */
+LLVMValueRef em_call_f32n(emit *e, const char *name, LLVMValueRef *args, int nargs);
 /* a stack slot in the kernel's entry block (mem2reg makes scalars registers) */
 LLVMValueRef em_entry_alloca(emit *e, LLVMTypeRef t);
 

@@ -24,20 +24,10 @@ static LLVMValueRef pick(emit *e, LLVMValueRef c, LLVMValueRef a, LLVMValueRef b
     return LLVMBuildSelect(e->b, c, a, b, "");
 }
 
-static LLVMValueRef intrinsic(emit *e, const char *name, LLVMValueRef x)
-{
-    return em_call_f32(e, name, x); /* llvm.* intrinsics: vectorizable, no libm call */
-}
-
 static LLVMValueRef with_sign(emit *e, LLVMValueRef mag, LLVMValueRef sign)
 {
-    LLVMValueRef f = LLVMGetNamedFunction(e->mod, "llvm.copysign.f32");
-    LLVMTypeRef args[2] = {e->f32, e->f32};
-    LLVMTypeRef t = LLVMFunctionType(e->f32, args, 2, 0);
-    if (!f)
-        f = LLVMAddFunction(e->mod, "llvm.copysign.f32", t);
     LLVMValueRef v[2] = {mag, sign};
-    return LLVMBuildCall2(e->b, t, f, v, 2, "");
+    return em_call_f32n(e, "llvm.copysign.f32", v, 2);
 }
 
 /* c[0] + u (c[1] + u (c[2] + ...)) */
@@ -70,11 +60,11 @@ LLVMValueRef em_exp(emit *e, LLVMValueRef x)
     LLVMValueRef xc = pick(e, lt(e, x, -104.0), c32(e, -104.0), x); /* e^-104 < the least denormal */
     xc = pick(e, lt(e, xc, 88.72283935546875), xc, c32(e, 88.72283935546875));
     xc = pick(e, nan, c32(e, 0), xc); /* keeps fptosi off NaN (poison) */
-    LLVMValueRef n = intrinsic(e, "llvm.floor.f32", em_fmuladd(e, xc, c32(e, 1.44269504088896341), c32(e, 0.5)));
+    LLVMValueRef n = em_call_f32(e, "llvm.floor.f32", em_fmuladd(e, xc, c32(e, 1.44269504088896341), c32(e, 0.5)));
     LLVMValueRef r = em_fmuladd(e, n, c32(e, -0.693359375), xc);
     r = em_fmuladd(e, n, c32(e, 2.12194440054690583e-4), r);
     LLVMValueRef p = horner(e, taylor, 8, r);
-    LLVMValueRef half = intrinsic(e, "llvm.floor.f32", fmul(e, n, c32(e, 0.5)));
+    LLVMValueRef half = em_call_f32(e, "llvm.floor.f32", fmul(e, n, c32(e, 0.5)));
     LLVMValueRef y = fmul(e, fmul(e, p, pow2(e, half)), pow2(e, fsub(e, n, half)));
     y = pick(e, LLVMBuildFCmp(e->b, LLVMRealOGT, x, c32(e, 88.72283935546875), ""), c32(e, __builtin_inff()), y);
     return pick(e, nan, x, y);
@@ -87,7 +77,7 @@ LLVMValueRef em_tanh(emit *e, LLVMValueRef x)
 {
     static const double P[5] = {-0.3333333352581738, 0.13333184967667816, -0.05391811425804145, 0.021348151097874964,
                                 -0.0066676054416501245};
-    LLVMValueRef a = intrinsic(e, "llvm.fabs.f32", x), u = fmul(e, x, x);
+    LLVMValueRef a = em_call_f32(e, "llvm.fabs.f32", x), u = fmul(e, x, x);
     LLVMValueRef small = em_fmuladd(e, fmul(e, x, u), horner(e, P, 5, u), x);
     LLVMValueRef ex = em_exp(e, fadd(e, a, a));
     LLVMValueRef big = with_sign(e, fsub(e, c32(e, 1), LLVMBuildFDiv(e->b, c32(e, 2), fadd(e, ex, c32(e, 1)), "")), x);
@@ -105,13 +95,8 @@ static LLVMValueRef erfc_tail(emit *e, LLVMValueRef x, LLVMValueRef a)
                                  0.2857762791792882,    -0.04117757939165924, -0.007384200118656584};
     LLVMValueRef t = LLVMBuildFDiv(e->b, c32(e, 1), em_fmuladd(e, a, c32(e, 0.5), c32(e, 1)), "");
     LLVMValueRef sq = fmul(e, x, x);
-    LLVMValueRef f = LLVMGetNamedFunction(e->mod, "llvm.fma.f32");
-    LLVMTypeRef args[3] = {e->f32, e->f32, e->f32};
-    LLVMTypeRef ft = LLVMFunctionType(e->f32, args, 3, 0);
-    if (!f)
-        f = LLVMAddFunction(e->mod, "llvm.fma.f32", ft);
     LLVMValueRef v[3] = {x, x, LLVMBuildFNeg(e->b, sq, "")};
-    LLVMValueRef lo = LLVMBuildCall2(e->b, ft, f, v, 3, "");
+    LLVMValueRef lo = em_call_f32n(e, "llvm.fma.f32", v, 3); /* exact: x^2 = sq + lo */
     lo = pick(e, lt(e, a, 16), fmul(e, lo, c32(e, 0.5)), c32(e, 0)); /* e^-256 is 0 already; x^2 may be inf */
     LLVMValueRef g = fmul(e, em_exp(e, fmul(e, sq, c32(e, -0.5))), horner(e, S, 11, t));
     return fmul(e, g, fsub(e, c32(e, 1), lo)); /* e^-lo = 1 - lo to f32 precision: |lo| < 2^-18 */
@@ -125,7 +110,7 @@ LLVMValueRef em_gelu(emit *e, LLVMValueRef x)
     static const double E[6] = {1.1283791608467488,    -0.37612576555366906, 0.11282776776837744,
                                 -0.026805141633939725, 0.005055674993782566, -0.0006343186815330956};
     LLVMValueRef z = fmul(e, x, c32(e, 0.70710678118654752));
-    LLVMValueRef a = intrinsic(e, "llvm.fabs.f32", z);
+    LLVMValueRef a = em_call_f32(e, "llvm.fabs.f32", z);
     LLVMValueRef mid = em_fmuladd(e, z, horner(e, E, 6, fmul(e, z, z)), c32(e, 1));
     LLVMValueRef tail = erfc_tail(e, x, a);
     LLVMValueRef r = pick(e, lt(e, z, 0.84375), mid, fsub(e, c32(e, 2), tail));

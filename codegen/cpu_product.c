@@ -230,7 +230,9 @@ static void chunk(emit *e, const product *p, int rows, LLVMValueRef mx, LLVMValu
     LLVMValueRef acc[CHAINS][MAX_CHUNKS][ROWS], xrow[ROWS], orow[ROWS], init[MAX_CHUNKS];
     for (int c = 0; c < chunks; c++) {
         LLVMValueRef go = add(e, add(e, mul(e, g, p->O), oc), em_const(e, c * WIDTH));
-        init[c] = !p->b ? LLVMConstNull(vt) : lanes == WIDTH ? vec_load(e, p->b, go, WIDTH) : masked_load(e, p->b, go, lanes);
+        init[c] = !p->b           ? LLVMConstNull(vt)
+                  : lanes == WIDTH ? vec_load(e, p->b, go, WIDTH)
+                                   : masked_load(e, p->b, go, lanes);
     }
     for (int r = 0; r < rows; r++) {
         xrow[r] = add(e, mul(e, add(e, mx, em_const(e, r)), p->x_m), mul(e, g, p->x_g));
