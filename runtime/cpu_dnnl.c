@@ -197,6 +197,18 @@ static dnnl_status_t injected(void)
     return --failures == 0 ? failure : dnnl_success;
 }
 
+/* Whether the convolution is asked for a plain NCHW source rather than
+ * oneDNN's choice. With neither channel count a multiple of 16, oneDNN 2.6
+ * on AVX-512 chooses brgconv with NHWC, which fills half its vectors at 8
+ * channels; given NCHW it takes its first-layer jit kernel (the result in
+ * 16-channel blocks, reordered back): whole golden models ran 1.2-2.3x
+ * faster this way at every batch (docs/cpu-backend.md). Measured on
+ * ungrouped conv2d only, so only there. */
+static bool plain_source(const sf_dnnl_conv *c)
+{
+    return c->nd == 2 && c->wrank == 4 && c->sd[1] % 16 != 0 && c->dd[1] % 16 != 0;
+}
+
 static dnnl_status_t make_primitives(sf_dnnl_conv *c, int64_t batch, const char **what)
 {
     int rank = c->nd + 2;
@@ -218,7 +230,8 @@ static dnnl_status_t make_primitives(sf_dnnl_conv *c, int64_t batch, const char 
     s = s ? s : dnnl_memory_desc_init_by_tag(&r_md, rank, dd, dnnl_f32, l->addend ? blocked : plain);
     s = s ? s : dnnl_memory_desc_init_by_tag(&w_plain, c->wrank, c->wd, dnnl_f32, plain_tag(c->wrank, true, grouped));
     s = s ? s : dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_x);
-    s = s ? s : dnnl_memory_desc_init_by_tag(&s_any, rank, sd, dnnl_f32, l->src ? blocked : dnnl_format_tag_any);
+    dnnl_format_tag_t s_ask = l->src ? blocked : plain_source(c) ? plain : dnnl_format_tag_any;
+    s = s ? s : dnnl_memory_desc_init_by_tag(&s_any, rank, sd, dnnl_f32, s_ask);
     s = s ? s : dnnl_memory_desc_init_by_tag(&d_any, rank, dd, dnnl_f32,
                                              l->dst || l->addend ? blocked : dnnl_format_tag_any);
     s = s ? s : dnnl_memory_desc_init_by_tag(&w_any, c->wrank, c->wd, dnnl_f32, dnnl_format_tag_any);
