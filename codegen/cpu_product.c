@@ -85,7 +85,10 @@ static int64_t main_outputs(const product *p) { return p->O / WIDTH * WIDTH; }
  * cost more than its 2I (a broadcast and an FMA per k): Heads' 12 -> 7 and
  * 7 -> 3 (a fused chain) ran 1.4x faster as chunks at batch 4096, 1.26x at
  * 256; seed 003's 20 -> 1 stays a dot product. The tail's packed weight is W^T ([I, t]) for a
- * chunk, its rows as they are ([t, I]) for dots. */
+ * chunk, its rows as they are ([t, I]) for dots. The rule was measured when
+ * a dot's I%8 ran as scalar steps; they are one masked step now
+ * (tail_dots), so it leans to chunks where t and I%8 are both small.
+ * Changing it changes the packing: SF_CPU_ABI with it. */
 static bool tail_as_chunk(int64_t O, int64_t I)
 {
     int64_t t = O % WIDTH;
@@ -204,11 +207,18 @@ static void tail_dots(emit *e, const product *p, int rows, LLVMValueRef mx, LLVM
                                              LLVMBuildLoad2(e->b, vt, acc[r], ""), WIDTH), acc[r]);
             em_loop_end(e, &lk);
         }
+        int64_t rem = p->I - kv * WIDTH, k_scalar = rem >= 2 ? p->I : kv * WIDTH;
+        if (rem >= 2) { /* the last I % 8 as one masked chunk into the same sums, not rem scalar steps */
+            LLVMValueRef k = em_const(e, kv * WIDTH), wv = masked_load(e, p->w, add(e, wrow, k), (int)rem);
+            for (int r = 0; r < rows; r++)
+                LLVMBuildStore(e->b, vec_fma(e, masked_load(e, p->x, add(e, xrow[r], k), (int)rem), wv,
+                                             LLVMBuildLoad2(e->b, vt, acc[r], ""), WIDTH), acc[r]);
+        }
         LLVMValueRef bias = p->b ? em_load(e, p->b, add(e, mul(e, g, p->O), em_const(e, om + t)))
                                  : LLVMConstReal(e->f32, 0);
         for (int r = 0; r < rows; r++) {
             LLVMValueRef sum = LLVMBuildFAdd(e->b, hsum(e, LLVMBuildLoad2(e->b, vt, acc[r], ""), WIDTH), bias, "");
-            for (int64_t k = kv * WIDTH; k < p->I; k++)
+            for (int64_t k = k_scalar; k < p->I; k++)
                 sum = em_fmuladd(e, em_load(e, p->x, add(e, xrow[r], em_const(e, k))),
                                  em_load(e, p->w, add(e, wrow, em_const(e, k))), sum);
             em_store(e, p->out, add(e, orow[r], em_const(e, om + t)), sum);
