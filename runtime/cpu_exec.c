@@ -123,6 +123,15 @@ static float *packed_weight(sf_cpu_model *m, size_t i, float *src, sf_error *err
  * 25; below this size the generated code wins on call overhead and keeps
  * the packed weight. */
 #define BLAS_MIN_FLOPS 1.6e7
+/* ... and has this many outputs: narrower, OpenBLAS 0.3.21 packs the
+ * whole input for a few columns. Measured at batch 4096, 2 threads (sheaf
+ * bench, two rounds), generated code against cblas_sgemm: O = 1, I = 4096
+ * 1.0-1.9 ms against 4.1-5.5; O = 10 3.2-3.9 against 7.8-9.3 (I = 4096),
+ * 175 against 303-510 us (I = 256); O = 32 5.9-6.2 against 11.9-13.0 ms;
+ * O = 64 about even (12.3-14.6 against 13.7-15.8 ms); O = 128 OpenBLAS
+ * ahead (21.6-23.6 against 35.1-37.5 ms). Ensemble's 4096 -> 10 and NAM's
+ * 2048 -> 1 are of the narrow kind. */
+#define BLAS_MIN_OUTPUTS 64
 
 bool sf_cpu_has_blas(void)
 {
@@ -142,6 +151,8 @@ static bool blas_product(const sf_cpu_model *m, const sf_node *n, int64_t batch,
         return false;
     const sf_type *wt = &n->in[1]->type;
     int64_t nout = wt->dim[0], nin = wt->dim[1]; /* not O, I: complex.h defines I */
+    if (nout < BLAS_MIN_OUTPUTS)
+        return false;
     size_t numel;
     sf_type_numel(&n->out[0]->type, batch, &numel);
     int64_t M = (int64_t)numel / nout;
