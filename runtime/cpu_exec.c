@@ -123,8 +123,8 @@ static float *packed_weight(sf_cpu_model *m, size_t i, float *src, sf_error *err
  * 25; below this size the generated code wins on call overhead and keeps
  * the packed weight. */
 #define BLAS_MIN_FLOPS 1.6e7
-/* ... and has this many outputs: narrower, OpenBLAS 0.3.21 packs the
- * whole input for a few columns. Measured at batch 4096, 2 threads (sheaf
+/* ... and has this many outputs: narrower, OpenBLAS 0.3.21 was the
+ * slower one (why was not profiled). Measured at batch 4096, 2 threads (sheaf
  * bench, two rounds), generated code against cblas_sgemm: O = 1, I = 4096
  * 1.0-1.9 ms against 4.1-5.5; O = 10 3.2-3.9 against 7.8-9.3 (I = 4096),
  * 175 against 303-510 us (I = 256); O = 32 5.9-6.2 against 11.9-13.0 ms;
