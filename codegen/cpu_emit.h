@@ -4,6 +4,7 @@
 
 #include <llvm-c/Core.h>
 
+#include "codegen/plan.h"
 #include "ir/ir.h"
 
 typedef struct emit {
@@ -73,13 +74,14 @@ int64_t em_product_extent(const sf_node *n, int64_t B);
  * group), and the packing: `packed` has as many floats as the operand. */
 bool em_packs_weight(const sf_node *n, int k);
 void em_pack_weight(const sf_node *n, const float *w, float *packed);
-/* A chain of the kernel plan (codegen/plan.h), product -> activations ->
- * product, runs as one kernel that keeps the intermediate of ROWS rows of
- * one group on the stack. Its args are the plan kernel's: the first
- * product's operands, the last one's weight and bias, its result; its
- * extent is em_chain_extent of the first product, which is not always the
- * first product's own (a narrow product alone runs another loop). */
-int64_t em_chain_extent(const sf_node *first, int64_t B);
+/* A chain of the kernel plan (codegen/plan.h: sf_plan_chain_fits) runs as
+ * one kernel that keeps each intermediate of ROWS rows of one group on the
+ * stack. Its args are the plan kernel's: the first product's operands,
+ * each later product's weight and bias, the result. Its extent is
+ * em_chain_extent, which is not always the first product's own (a narrow
+ * product alone runs another loop; a chain that sums over the groups
+ * splits its rows only). */
+int64_t em_chain_extent(const sf_node *const *nodes, int count, int64_t B);
 void em_chain(emit *e, const sf_node *const *nodes, int count);
 /* the chain as kernel `name` (sf_plan_chain_fits holds) */
 bool em_chain_kernel(emit *e, const sf_node *const *nodes, int count, const char *name);

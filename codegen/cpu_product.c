@@ -24,11 +24,15 @@ enum { ROWS = 4, WIDTH = 8, MAX_CHUNKS = 2 };
 
 /* One product as the emitter sees it: x[m, g, k] at m * x_m + g * x_g + k,
  * out[m, g, o] at m * o_m + g * o_g + o, W^T[g, k, o], b[g, o]. A fused
- * chain's intermediate lives in a stack buffer of ROWS rows (g stride 0). */
+ * chain's intermediate lives in a stack buffer of ROWS rows (g stride 0).
+ * A slice of a product over all groups (a chain's last) runs its k over
+ * [k0, k0 + I) of the weight's IW and adds to what out holds. */
 typedef struct product {
-    int64_t G, O, I;
+    int64_t G, O, I, IW;
     int64_t x_m, x_g, o_m, o_g;
     LLVMValueRef x, w, b, out;
+    LLVMValueRef k0; /* NULL: 0 */
+    bool accumulate; /* out's values are the sums so far: they start the accumulators (b is NULL) */
 } product;
 
 static LLVMValueRef splat(emit *e, LLVMValueRef s, int width)
@@ -144,12 +148,12 @@ static void step(emit *e, const product *p, int rows, LLVMValueRef *xrow, LLVMVa
 {
     LLVMTypeRef vt = LLVMVectorType(e->f32, WIDTH);
     int64_t om = main_outputs(p), t = p->O - om;
-    LLVMValueRef wv[MAX_CHUNKS];
+    LLVMValueRef wv[MAX_CHUNKS], kw = p->k0 ? add(e, p->k0, k) : k;
     for (int c = 0; c < chunks; c++)
-        wv[c] = lanes == WIDTH ? vec_load(e, p->w, add(e, add(e, mul(e, g, p->I * p->O), mul(e, k, om)),
+        wv[c] = lanes == WIDTH ? vec_load(e, p->w, add(e, add(e, mul(e, g, p->IW * p->O), mul(e, kw, om)),
                                                     add(e, oc, em_const(e, c * WIDTH))), WIDTH)
-                               : masked_load(e, p->w, add(e, mul(e, g, p->I * p->O), add(e, em_const(e, p->I * om),
-                                                                                         mul(e, k, t))), lanes);
+                               : masked_load(e, p->w, add(e, mul(e, g, p->IW * p->O), add(e, em_const(e, p->IW * om),
+                                                                                          mul(e, kw, t))), lanes);
     for (int r = 0; r < rows; r++) {
         LLVMValueRef xs = splat(e, em_load(e, p->x, add(e, xrow[r], k)), WIDTH);
         for (int c = 0; c < chunks; c++)
@@ -194,7 +198,9 @@ static void tail_dots(emit *e, const product *p, int rows, LLVMValueRef mx, LLVM
         orow[r] = add(e, mul(e, add(e, mo, em_const(e, r)), p->o_m), mul(e, g, p->o_g));
     }
     for (int64_t t = 0; t < p->O - om; t++) {
-        LLVMValueRef wrow = add(e, mul(e, g, p->I * p->O), em_const(e, om * p->I + t * p->I));
+        LLVMValueRef wrow = add(e, mul(e, g, p->IW * p->O), em_const(e, om * p->IW + t * p->IW));
+        if (p->k0)
+            wrow = add(e, wrow, p->k0);
         LLVMValueRef acc[ROWS];
         zeroed(e, vt, acc, rows);
         if (kv > 0) {
@@ -217,11 +223,12 @@ static void tail_dots(emit *e, const product *p, int rows, LLVMValueRef mx, LLVM
         LLVMValueRef bias = p->b ? em_load(e, p->b, add(e, mul(e, g, p->O), em_const(e, om + t)))
                                  : LLVMConstReal(e->f32, 0);
         for (int r = 0; r < rows; r++) {
-            LLVMValueRef sum = LLVMBuildFAdd(e->b, hsum(e, LLVMBuildLoad2(e->b, vt, acc[r], ""), WIDTH), bias, "");
+            LLVMValueRef at = add(e, orow[r], em_const(e, om + t)), start = p->accumulate ? em_load(e, p->out, at) : bias;
+            LLVMValueRef sum = LLVMBuildFAdd(e->b, hsum(e, LLVMBuildLoad2(e->b, vt, acc[r], ""), WIDTH), start, "");
             for (int64_t k = k_scalar; k < p->I; k++)
                 sum = em_fmuladd(e, em_load(e, p->x, add(e, xrow[r], em_const(e, k))),
                                  em_load(e, p->w, add(e, wrow, em_const(e, k))), sum);
-            em_store(e, p->out, add(e, orow[r], em_const(e, om + t)), sum);
+            em_store(e, p->out, at, sum);
         }
     }
 }
@@ -249,8 +256,11 @@ static void chunk(emit *e, const product *p, int rows, LLVMValueRef mx, LLVMValu
         orow[r] = add(e, add(e, mul(e, add(e, mo, em_const(e, r)), p->o_m), mul(e, g, p->o_g)), oc);
         for (int j = 0; j < split; j++)
             for (int c = 0; c < chunks; c++) {
+                LLVMValueRef at = add(e, orow[r], em_const(e, c * WIDTH)), sum = init[c];
+                if (p->accumulate && !j)
+                    sum = lanes == WIDTH ? vec_load(e, p->out, at, WIDTH) : masked_load(e, p->out, at, lanes);
                 acc[j][c][r] = em_entry_alloca(e, vt);
-                LLVMBuildStore(e->b, j ? LLVMConstNull(vt) : init[c], acc[j][c][r]);
+                LLVMBuildStore(e->b, j ? LLVMConstNull(vt) : sum, acc[j][c][r]);
             }
     }
     loop lk;
@@ -285,7 +295,7 @@ static void rows_block(emit *e, const product *p, int rows, LLVMValueRef mx, LLV
     }
     if (full % MAX_CHUNKS)
         chunk(e, p, rows, mx, mo, g, em_const(e, pairs * MAX_CHUNKS * WIDTH), (int)(full % MAX_CHUNKS), WIDTH);
-    if (tail_as_chunk(p->O, p->I))
+    if (tail_as_chunk(p->O, p->IW)) /* the packing's choice: by the weight's whole rows */
         chunk(e, p, rows, mx, mo, g, em_const(e, main_outputs(p)), 1, (int)(p->O % WIDTH));
     else if (p->O % WIDTH)
         tail_dots(e, p, rows, mx, mo, g);
@@ -454,18 +464,32 @@ static LLVMValueRef rows_value(emit *e, const sf_node *n)
     return em_prod(e, xt, 0, xt->rank - (grouped && !shared ? 2 : 1));
 }
 
-/* over_blocks' loop: (block of ROWS rows, group) */
-int64_t em_chain_extent(const sf_node *first, int64_t B)
+/* ROWS-row blocks of the first product's rows */
+static int64_t row_blocks(const sf_node *first, int64_t B) { return (rows_of(first, B) + ROWS - 1) / ROWS; }
+
+static int64_t groups_of(const sf_node *n) { return n->op == SF_OP_GROUPED_LINEAR ? n->in[1]->type.dim[0] : 1; }
+
+/* whether the chain's last product sums over the groups (sf_plan_sums_groups) */
+static bool chain_sums(const sf_node *const *nodes, int count)
 {
-    int64_t G = first->op == SF_OP_GROUPED_LINEAR ? first->in[1]->type.dim[0] : 1;
-    return (rows_of(first, B) + ROWS - 1) / ROWS * G;
+    for (int k = count - 1; k > 0; k--)
+        if (sf_op_has(nodes[k]->op, SF_OPF_LINEAR))
+            return nodes[0]->op == SF_OP_GROUPED_LINEAR && nodes[k]->op == SF_OP_LINEAR;
+    return false;
+}
+
+/* over_blocks' loop: (block of ROWS rows, group), or blocks alone where the
+ * chain sums over the groups (each block runs every group) */
+int64_t em_chain_extent(const sf_node *const *nodes, int count, int64_t B)
+{
+    return row_blocks(nodes[0], B) * (chain_sums(nodes, count) ? 1 : groups_of(nodes[0]));
 }
 
 int64_t em_product_extent(const sf_node *n, int64_t B)
 {
     if (narrow(n) && rows_of(n, B) <= NARROW_MAX_ROWS) /* narrow_product's loop: (row, block of 8 groups) */
         return rows_of(n, B) * ((n->in[1]->type.dim[0] + WIDTH - 1) / WIDTH);
-    return em_chain_extent(n, B);
+    return row_blocks(n, B) * groups_of(n);
 }
 
 /* the product of node n reading args[xa] (x), args[wa], args[ba] (bias, if
@@ -475,6 +499,7 @@ static product product_of(emit *e, const sf_node *n, int xa, int wa, int ba, int
     bool grouped = n->op == SF_OP_GROUPED_LINEAR, grouped_x = grouped && !sf_attr_shared(n);
     const sf_type *wt = &n->in[1]->type;
     product p = {.G = grouped ? wt->dim[0] : 1, .O = wt->dim[grouped ? 1 : 0], .I = wt->dim[grouped ? 2 : 1]};
+    p.IW = p.I;
     p.x_m = grouped_x ? p.G * p.I : p.I;
     p.x_g = grouped_x ? p.I : 0;
     p.o_m = p.G * p.O;
@@ -539,65 +564,186 @@ void em_product(emit *e, const sf_node *n)
     LLVMPositionBuilderAtEnd(e->b, done);
 }
 
-/* ---- fused chains: product, unary ops, product, per group ---- */
+/* ---- fused chains: products and unary ops per group, optionally a
+ * product over all groups ----
+ * Each product of a chain (a stage) writes ROWS rows of one group into a
+ * stack buffer the next reads (two, in turn), the last into the output;
+ * the unary ops after a stage run over what it wrote. A chain that ends
+ * in a product over all groups (the K-concatenated product hfuse makes of
+ * summed branches) runs each block of rows through every group in turn,
+ * adding each group's slice of that product into the output rows, so the
+ * groups' results are never stored. */
+
+enum { MAX_STAGES = SF_CHAIN_MAX_PRODUCTS };
+
+typedef struct stage {
+    product p;
+    const sf_node *const *epilogue; /* the unary ops after it */
+    int nepilogue;
+    LLVMValueRef fn; /* epilogue_fn's, once made */
+} stage;
 
 typedef struct chain {
-    product first, second;
-    bool has_second; /* else the chain is a product and its epilogue */
-    const sf_node *const *epilogue;
-    int nepilogue;
-    LLVMValueRef mid; /* [ROWS, H] floats on the stack */
+    stage s[MAX_STAGES];
+    int n;
+    bool sums;       /* the last stage sums over the groups */
+    int64_t G, H;    /* the groups, and the width of each that the sum reads */
+    LLVMValueRef b;  /* the sum's bias, or NULL */
 } chain;
 
-/* the activations over `rows` rows of the first product's result, where
- * it lies (the stack buffer, or the output when nothing follows) */
-static void apply_epilogue(emit *e, const chain *c, int rows, LLVMValueRef mo, LLVMValueRef g)
+/* void f(float *p, i64 n): the stage's unary ops over p[0, n), as a
+ * function of its own, not inlined. Written inline, in a chain's nested
+ * loops over a stack buffer, LLVM 14 left the loop scalar (GELU over 4
+ * rows of 32 ran as scalar code, 6x slower than the kernel alone);
+ * alone, it is the plain loop the vectorizer widens. */
+static LLVMValueRef epilogue_fn(emit *e, const stage *s)
 {
-    const product *p = &c->first;
-    bool packed = p->o_m == p->O; /* the stack buffer: the rows are one run of rows * O, one vector loop */
+    LLVMTypeRef params[2] = {e->ptr, e->i64};
+    LLVMValueRef f = LLVMAddFunction(e->mod, "epilogue", LLVMFunctionType(LLVMVoidTypeInContext(e->ctx), params, 2, 0));
+    LLVMSetLinkage(f, LLVMInternalLinkage);
+    unsigned kind = LLVMGetEnumAttributeKindForName("noinline", 8);
+    LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(e->ctx, kind, 0));
+    LLVMValueRef fn = e->fn;
+    LLVMBasicBlockRef at = LLVMGetInsertBlock(e->b);
+    e->fn = f;
+    LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, f, "entry"));
+    LLVMValueRef p = LLVMGetParam(f, 0);
+    loop li;
+    em_loop_begin(e, &li, LLVMGetParam(f, 1), "i");
+    LLVMValueRef v = em_load(e, p, li.index);
+    for (int k = 0; k < s->nepilogue; k++)
+        v = em_unary(e, s->epilogue[k]->op, v);
+    em_store(e, p, li.index, v);
+    em_loop_end(e, &li);
+    LLVMBuildRetVoid(e->b);
+    e->fn = fn;
+    LLVMPositionBuilderAtEnd(e->b, at);
+    return f;
+}
+
+/* the activations over `rows` rows of p's result, where it lies: a stack
+ * buffer (one run of rows * O, through epilogue_fn), or the output (a
+ * loop per row, which the vectorizer widens there) */
+static void apply_epilogue(emit *e, stage *s, int rows, LLVMValueRef mo, LLVMValueRef g, bool on_stack)
+{
+    const product *p = &s->p;
+    if (on_stack) {
+        if (!s->fn)
+            s->fn = epilogue_fn(e, s);
+        LLVMValueRef args[2] = {p->out, em_const(e, rows * p->O)};
+        LLVMBuildCall2(e->b, LLVMGlobalGetValueType(s->fn), s->fn, args, 2, "");
+        return;
+    }
+    bool packed = p->o_m == p->O; /* one group's rows are one run of rows * O: one vector loop */
     for (int r = 0; r < (packed ? 1 : rows); r++) {
         LLVMValueRef row = add(e, mul(e, add(e, mo, em_const(e, r)), p->o_m), mul(e, g, p->o_g));
         loop li;
         em_loop_begin(e, &li, em_const(e, packed ? rows * p->O : p->O), "i");
         LLVMValueRef at = add(e, row, li.index), v = em_load(e, p->out, at);
-        for (int k = 0; k < c->nepilogue; k++)
-            v = em_unary(e, c->epilogue[k]->op, v);
+        for (int k = 0; k < s->nepilogue; k++)
+            v = em_unary(e, s->epilogue[k]->op, v);
         em_store(e, p->out, at, v);
         em_loop_end(e, &li);
     }
 }
 
+/* stages [0, n) of `rows` rows from row m0, group g */
+static void run_stages(emit *e, chain *c, int n, int rows, LLVMValueRef m0, LLVMValueRef g)
+{
+    LLVMValueRef zero = em_const(e, 0);
+    for (int i = 0; i < n; i++) {
+        stage *s = &c->s[i];
+        bool to_out = i == c->n - 1;
+        LLVMValueRef mo = to_out ? m0 : zero, pg = s->p.G > 1 ? g : zero;
+        rows_block(e, &s->p, rows, i == 0 ? m0 : zero, mo, pg);
+        if (s->nepilogue)
+            apply_epilogue(e, s, rows, mo, pg, !to_out);
+    }
+}
+
 static void chain_block(emit *e, void *ctx, int rows, LLVMValueRef m0, LLVMValueRef g)
 {
+    run_stages(e, ctx, ((chain *)ctx)->n, rows, m0, g);
+}
+
+/* a block of rows through every group: the output rows start at the sum's
+ * bias, each group adds its slice, the sum's epilogue runs last */
+static void sum_block(emit *e, void *ctx, int rows, LLVMValueRef m0, LLVMValueRef g)
+{
+    (void)g;
     chain *c = ctx;
-    LLVMValueRef zero = em_const(e, 0), mo = c->has_second ? zero : m0;
-    rows_block(e, &c->first, rows, m0, mo, g); /* into the stack buffer, or the output */
-    if (c->nepilogue)
-        apply_epilogue(e, c, rows, mo, g);
-    if (c->has_second)
-        rows_block(e, &c->second, rows, zero, m0, g); /* from the stack buffer */
+    stage *z = &c->s[c->n - 1];
+    int64_t O = z->p.O;
+    loop li;
+    em_loop_begin(e, &li, em_const(e, rows * O), "i");
+    LLVMValueRef start = c->b ? em_load(e, c->b, LLVMBuildSRem(e->b, li.index, em_const(e, O), ""))
+                              : LLVMConstReal(e->f32, 0);
+    em_store(e, z->p.out, add(e, mul(e, m0, O), li.index), start);
+    em_loop_end(e, &li);
+    loop lg;
+    em_loop_begin(e, &lg, em_const(e, c->G), "g");
+    run_stages(e, c, c->n - 1, rows, m0, lg.index);
+    z->p.k0 = mul(e, lg.index, c->H);
+    rows_block(e, &z->p, rows, em_const(e, 0), m0, em_const(e, 0));
+    em_loop_end(e, &lg);
+    if (z->nepilogue)
+        apply_epilogue(e, z, rows, m0, em_const(e, 0), false);
+}
+
+/* the stages of nodes[0..count) (sf_plan_chain_fits holds), with the plan
+ * kernel's args: the first product's operands, each later product's
+ * weight and bias, the result */
+static void stages_of(emit *e, chain *c, const sf_node *const *nodes, int count)
+{
+    int at = nodes[0]->nin;
+    for (int k = 0; k < count; k++) {
+        const sf_node *n = nodes[k];
+        if (sf_op_cls(n->op) == SF_OPCLS_UNARY) {
+            c->s[c->n - 1].nepilogue++;
+            continue;
+        }
+        int wa = k ? at : 1, ba = k ? at + 1 : 2;
+        if (k)
+            at += n->nin - 1;
+        stage *s = &c->s[c->n++];
+        s->p = product_of(e, n, 0, wa, ba, 0);
+        s->epilogue = nodes + k + 1;
+        s->nepilogue = 0;
+        s->fn = NULL;
+    }
+    stage *z = &c->s[c->n - 1];
+    z->p.out = em_arg(e, at);
+    c->sums = chain_sums(nodes, count);
+    c->G = groups_of(nodes[0]);
+    if (c->sums) { /* one group's slice at a time: k over [g H, (g + 1) H) of the whole row */
+        c->H = z->p.I / c->G;
+        z->p.I = c->H, z->p.o_g = 0, z->p.accumulate = true;
+        c->b = z->p.b;
+        z->p.b = NULL;
+    }
 }
 
 void em_chain(emit *e, const sf_node *const *nodes, int count)
 {
-    const sf_node *a = nodes[0], *z = nodes[count - 1];
-    if (sf_op_cls(z->op) == SF_OPCLS_UNARY) { /* a product and its epilogue, written once */
-        chain c = {.first = product_of(e, a, 0, 1, 2, a->nin), .epilogue = nodes + 1, .nepilogue = count - 1};
-        over_blocks(e, a, c.first.G, chain_block, &c);
-        return;
+    chain c = {.n = 0};
+    stages_of(e, &c, nodes, count);
+    int64_t H = 0; /* the widest intermediate */
+    for (int i = 0; i < c.n - 1; i++)
+        H = c.s[i].p.O > H ? c.s[i].p.O : H;
+    LLVMValueRef mid[2] = {NULL, NULL};
+    for (int j = 0; j < 2 && H; j++) {
+        LLVMValueRef slot = em_entry_alloca(e, LLVMArrayType(e->f32, (unsigned)(ROWS * H)));
+        LLVMSetAlignment(slot, 32);
+        mid[j] = LLVMBuildBitCast(e->b, slot, e->ptr, "");
     }
-    /* args: a's operands, z's weight and bias, z's result */
-    int wz = a->nin, bz = wz + 1, out = z->nin > 2 ? bz + 1 : bz;
-    chain c = {.first = product_of(e, a, 0, 1, 2, 0), .second = product_of(e, z, 0, wz, bz, out),
-               .has_second = true, .epilogue = nodes + 1, .nepilogue = count - 2};
-    int64_t H = c.first.O;
-    LLVMTypeRef buf_t = LLVMArrayType(e->f32, (unsigned)(ROWS * H));
-    LLVMValueRef slot = em_entry_alloca(e, buf_t);
-    LLVMSetAlignment(slot, 32);
-    c.mid = LLVMBuildBitCast(e->b, slot, e->ptr, "");
-    c.first.out = c.mid, c.first.o_m = H, c.first.o_g = 0;
-    c.second.x = c.mid, c.second.x_m = H, c.second.x_g = 0;
-    over_blocks(e, a, c.first.G, chain_block, &c);
+    for (int i = 0; i < c.n; i++) { /* stage i writes mid[i % 2], stage i + 1 reads it */
+        product *p = &c.s[i].p;
+        if (i < c.n - 1)
+            p->out = mid[i % 2], p->o_m = p->O, p->o_g = 0;
+        if (i > 0)
+            p->x = mid[(i - 1) % 2], p->x_m = c.s[i - 1].p.O, p->x_g = 0;
+    }
+    over_blocks(e, nodes[0], c.sums ? 1 : c.G, c.sums ? sum_block : chain_block, &c);
 }
 
 bool em_packs_weight(const sf_node *n, int k)

@@ -546,43 +546,136 @@ static void emit_kernel(FILE *f, const sf_node *n, int k)
 
 static int x_rank_rows(const sf_node *n) { return n->in[0]->type.rank - (dims_of(n).per_group ? 2 : 1); }
 
-/* product -> unary ops -> product of the same groups: t = (row, g), the
- * group's hidden vector in the thread's own memory; args: the first
- * product's operands, the second's weight and bias, its result */
+static bool is_product(const sf_node *n) { return sf_op_has(n->op, SF_OPF_LINEAR); }
+
+/* whether the chain's last product sums over the groups (sf_plan_sums_groups) */
+static bool chain_sums(const sf_node *const *nodes, int count)
+{
+    for (int k = count - 1; k > 0; k--)
+        if (is_product(nodes[k]))
+            return nodes[0]->op == SF_OP_GROUPED_LINEAR && nodes[k]->op == SF_OP_LINEAR;
+    return false;
+}
+
+/* the products of a chain, each with the args of its weight and bias (-1:
+ * none) and the unary ops after it: the first product's operands, then
+ * each later product's weight and bias */
+typedef struct stage {
+    const sf_node *n;
+    int wa, ba;
+    const sf_node *const *epilogue;
+    int nepilogue;
+} stage;
+
+static int stages_of(const sf_node *const *nodes, int count, stage *s, int *out)
+{
+    int n = 0, at = nodes[0]->nin;
+    for (int k = 0; k < count; k++) {
+        if (!is_product(nodes[k])) {
+            s[n - 1].nepilogue++;
+            continue;
+        }
+        int nin = nodes[k]->nin;
+        s[n++] = (stage){nodes[k], k ? at : 1, nin > 2 ? (k ? at + 1 : 2) : -1, nodes + k + 1, 0};
+        at += k ? nin - 1 : 0;
+    }
+    *out = at;
+    return n;
+}
+
+static void put_epilogue(FILE *f, const stage *s)
+{
+    for (int k = 0; k < s->nepilogue; k++)
+        fprintf(f, "        acc = %s(acc);\n", unary_fn(s->epilogue[k]->op));
+}
+
+/* stages [0, n) of row m, group g: each into the thread's own h<i> */
+static void put_stages(FILE *f, const stage *s, int n)
+{
+    for (int i = 0; i < n; i++) {
+        dims d = dims_of(s[i].n);
+        char x[16];
+        snprintf(x, sizeof x, i ? "h%d" : "x", i - 1);
+        fprintf(f, "        float h%d[%lld];\n        for (long long o = 0; o < %lldLL; o++) {\n", i, d.O, d.O);
+        put_dot(f, d, x, s[i].wa, s[i].ba);
+        put_epilogue(f, &s[i]);
+        fprintf(f, "        h%d[o] = acc;\n        }\n", i);
+    }
+}
+
+/* products and unary ops per group: t = (row, g), each intermediate in the
+ * thread's own memory; or, ending in a product over all groups, t = row:
+ * every group in turn, each adding its slice of that product to the sums */
 static void chain_body(FILE *f, const sf_node *const *nodes, int count)
 {
-    const sf_node *a = nodes[0], *z = nodes[count - 1];
-    dims d = dims_of(a), e = dims_of(z);
-    int wz = a->nin, bz = z->nin > 2 ? wz + 1 : -1, out = a->nin + z->nin - 1;
-    fprintf(f, "        const long long g = t %% %lldLL, m = t / %lldLL;\n", d.G, d.G);
+    stage s[SF_CHAIN_MAX_PRODUCTS];
+    int out, n = stages_of(nodes, count, s, &out);
+    const stage *z = &s[n - 1];
+    dims d = dims_of(nodes[0]), e = dims_of(z->n);
+    if (!chain_sums(nodes, count)) {
+        fprintf(f, "        const long long g = t %% %lldLL, m = t / %lldLL;\n", d.G, d.G);
+        put_x(f, d);
+        put_stages(f, s, n - 1);
+        fprintf(f, "        for (long long o = 0; o < %lldLL; o++) {\n", e.O);
+        char x[16];
+        snprintf(x, sizeof x, n > 1 ? "h%d" : "x", n - 2);
+        put_dot(f, e, x, z->wa, z->ba);
+        put_epilogue(f, z);
+        fprintf(f, "        args[%d][(m * %lldLL + g) * %lldLL + o] = acc;\n        }\n", out, d.G, e.O);
+        return;
+    }
+    long long H = e.I / d.G;
+    fprintf(f, "        const long long m = t;\n        float sum[%lld];\n", e.O);
+    if (z->ba >= 0)
+        fprintf(f, "        for (long long o = 0; o < %lldLL; o++)\n            sum[o] = args[%d][o];\n", e.O, z->ba);
+    else
+        fprintf(f, "        for (long long o = 0; o < %lldLL; o++)\n            sum[o] = 0.0f;\n", e.O);
+    fprintf(f, "        for (long long g = 0; g < %lldLL; g++) {\n", d.G);
     put_x(f, d);
-    fprintf(f, "        float h[%lld];\n        for (long long o = 0; o < %lldLL; o++) {\n", d.O, d.O);
-    put_dot(f, d, "x", 1, a->nin > 2 ? 2 : -1);
-    for (int k = 1; k < count - 1; k++)
-        fprintf(f, "        acc = %s(acc);\n", unary_fn(nodes[k]->op));
-    fputs("        h[o] = acc;\n        }\n", f);
+    put_stages(f, s, n - 1);
     fprintf(f, "        for (long long o = 0; o < %lldLL; o++) {\n", e.O);
-    put_dot(f, e, "h", wz, bz);
-    fprintf(f, "        args[%d][(m * %lldLL + g) * %lldLL + o] = acc;\n        }\n", out, d.G, e.O);
+    fprintf(f, "            const float *w = args[%d] + o * %lldLL + g * %lldLL;\n", z->wa, e.I, H);
+    fprintf(f, "            for (long long k = 0; k < %lldLL; k++)\n                sum[o] = fmaf(h%d[k], w[k], sum[o]);\n",
+            H, n - 2);
+    fputs("        }\n        }\n", f);
+    fprintf(f, "        for (long long o = 0; o < %lldLL; o++) {\n        float acc = sum[o];\n", e.O);
+    put_epilogue(f, z);
+    fprintf(f, "        args[%d][m * %lldLL + o] = acc;\n        }\n", out, e.O);
 }
 
 static bool two_products(const sf_node *const *nodes, int count)
 {
-    return sf_op_cls(nodes[count - 1]->op) != SF_OPCLS_UNARY;
+    for (int k = 1; k < count; k++)
+        if (is_product(nodes[k]))
+            return true;
+    return false;
+}
+
+/* the chain's threads: (row, group), or rows where it sums over the groups */
+static int64_t chain_threads(const sf_node *const *nodes, int count, int64_t B)
+{
+    const sf_node *a = nodes[0];
+    int64_t rows = sf_dims_at(&a->in[0]->type, 0, x_rank_rows(a), B);
+    return chain_sums(nodes, count) ? rows : rows * dims_of(a).G;
 }
 
 static void emit_chain(FILE *f, const sf_node *const *nodes, int count, int k)
 {
     const sf_node *a = nodes[0];
-    kernel_open(f, two_products(nodes, count) ? "chain: product, activations, product" : "chain: product, epilogue", k);
-    if (two_products(nodes, count)) {
+    bool products = two_products(nodes, count);
+    kernel_open(f, !products ? "chain: product, epilogue"
+                   : chain_sums(nodes, count) ? "chain: products per group, then one over all groups"
+                                              : "chain: products and activations",
+                k);
+    if (products) {
         put_prod(f, &a->in[0]->type, 0, x_rank_rows(a));
-        fprintf(f, "*%lldLL", dims_of(a).G);
+        if (!chain_sums(nodes, count))
+            fprintf(f, "*%lldLL", dims_of(a).G);
     } else {
         put_prod(f, &a->out[0]->type, 0, a->out[0]->type.rank);
     }
     kernel_loop(f);
-    if (two_products(nodes, count))
+    if (products)
         chain_body(f, nodes, count);
     else
         product_body(f, a, nodes + 1, count - 1);
@@ -595,7 +688,7 @@ int64_t sf_cuda_kernel_extent(const sf_plan *p, const sf_plan_kernel *pk, int64_
     int count = sf_plan_members(p, pk, nodes);
     const sf_node *a = nodes[0];
     if (count > 1 && two_products(nodes, count))
-        return sf_dims_at(&a->in[0]->type, 0, x_rank_rows(a), B) * dims_of(a).G;
+        return chain_threads(nodes, count, B);
     return sf_cuda_extent(a, B); /* a node, or a product whose epilogue adds no work */
 }
 

@@ -10,43 +10,90 @@
 
 enum { MAX_CHAIN = 64 };
 
-/* Chains keep per-group weights this small on chip (floats of both
- * products together): a large layer streams its weight per row block, and
- * the intermediate saved is small next to it. */
+/* Chains keep per-group weights this small on chip (floats of all their
+ * products together; of a product over all groups, its share of one
+ * group): a large layer streams its weight per row block, and the
+ * intermediate saved is small next to it. */
 #define CHAIN_MAX_WEIGHTS 32768
 
 static bool is_linear(const sf_node *n) { return sf_op_has(n->op, SF_OPF_LINEAR); }
+
+static bool computes(const sf_node *n)
+{
+    return sf_op_cls(n->op) != SF_OPCLS_SOURCE && sf_op_cls(n->op) != SF_OPCLS_VIEW;
+}
+
+static bool is_grouped(const sf_node *n) { return n->op == SF_OP_GROUPED_LINEAR; }
+
+bool sf_plan_sums_groups(const sf_node *n, int64_t G)
+{
+    const sf_node *r = n->op == SF_OP_LINEAR ? n->in[0]->def : NULL;
+    if (!r || r->op != SF_OP_RESHAPE || !sf_type_joins_last2(&r->in[0]->type, &r->out[0]->type))
+        return false;
+    const sf_type *t = &r->in[0]->type;
+    return t->dim[t->rank - 2] == G && n->in[1]->type.dim[0] <= SF_CHAIN_SUM_MAX_OUTPUTS;
+}
+
+const sf_value *sf_plan_chain_link(const sf_node *n)
+{
+    const sf_value *x = n->in[0];
+    return n->op == SF_OP_LINEAR && x->def && x->def->op == SF_OP_RESHAPE ? x->def->in[0] : x;
+}
 
 bool sf_plan_chain_fits(const sf_node *const *nodes, int count)
 {
     if (count < 2 || !is_linear(nodes[0]) || nodes[0]->in[0]->type.dtype != SF_F32)
         return false;
-    const sf_node *a = nodes[0], *z = nodes[count - 1];
-    for (int k = 1; k < count - 1; k++)
-        if (sf_op_cls(nodes[k]->op) != SF_OPCLS_UNARY)
+    const sf_node *prev = nodes[0]; /* the last product so far */
+    int products = 1;
+    bool summed = false;
+    for (int k = 1; k < count; k++) {
+        const sf_node *n = nodes[k];
+        if (sf_op_cls(n->op) == SF_OPCLS_UNARY)
+            continue;
+        if (!is_linear(n) || summed || ++products > SF_CHAIN_MAX_PRODUCTS)
             return false;
-    if (sf_op_cls(z->op) == SF_OPCLS_UNARY)
-        return true; /* a product and its epilogue */
-    bool ga = a->op == SF_OP_GROUPED_LINEAR, gz = z->op == SF_OP_GROUPED_LINEAR;
-    if (!is_linear(z) || ga != gz || (gz && sf_attr_shared(z)))
-        return false;
-    const sf_type *wa = &a->in[1]->type, *wz = &z->in[1]->type;
-    return !(ga && wa->dim[0] != wz->dim[0]) && wa->dim[ga ? 1 : 0] <= 4096;
+        const sf_type *wp = &prev->in[1]->type;
+        bool gp = is_grouped(prev), gn = is_grouped(n);
+        if (gp && !gn && sf_plan_sums_groups(n, wp->dim[0])) {
+            if (wp->dim[1] > SF_CHAIN_MAX_HIDDEN)
+                return false;
+            summed = true;
+        } else if (gp != gn || (gn && sf_attr_shared(n)) || (gn && wp->dim[0] != n->in[1]->type.dim[0]) ||
+                   wp->dim[gp ? 1 : 0] > SF_CHAIN_MAX_HIDDEN || sf_plan_chain_link(n) != n->in[0]) {
+            return false;
+        }
+        prev = n;
+    }
+    return true;
 }
 
-/* per-group weight floats of a product */
-static int64_t group_weights(const sf_node *n)
+/* per-group weight floats of a product; of one summing groups, one group's share */
+static int64_t group_weights(const sf_node *n, int64_t G)
 {
     const sf_type *w = &n->in[1]->type;
-    return n->op == SF_OP_GROUPED_LINEAR ? w->dim[1] * w->dim[2] : w->dim[0] * w->dim[1];
+    return is_grouped(n) ? w->dim[1] * w->dim[2] : w->dim[0] * w->dim[1] / G;
+}
+
+/* a product and its epilogue keeps no weight on chip; longer chains each group's of all products */
+static bool within_weights(const sf_node *const *chain, int len)
+{
+    int64_t G = is_grouped(chain[0]) ? chain[0]->in[1]->type.dim[0] : 1, sum = 0;
+    int products = 0;
+    for (int k = 0; k < len; k++)
+        if (is_linear(chain[k]))
+            sum += group_weights(chain[k], G), products++;
+    return products == 1 || sum <= CHAIN_MAX_WEIGHTS;
 }
 
 /* The chain that starts at node i: fusion regions (vfuse's marks) whose
- * nodes form product -> activations -> product one after the other in node
- * order (inputs and parameters declared between them do not count: where
- * a graph declares them is not a decision), each intermediate used once
- * and by the next; or a product and the activations after it. Its member
- * count (1: no chain) and the index of its last member. */
+ * nodes form product -> activations -> product ... one after the other in
+ * node order (inputs and parameters declared between them do not count:
+ * where a graph declares them is not a decision; nor does the reshape in
+ * front of a product over all groups), each intermediate used once and by
+ * the next; the longest such run that sf_plan_chain_fits and keeps its
+ * weights on chip. Its member count (1: no chain) and the index of its
+ * last member. */
 static int chain_at(const sf_graph *g, const sf_uses *u, size_t i, size_t *last)
 {
     const sf_node *a = g->nodes.items[i];
@@ -56,24 +103,24 @@ static int chain_at(const sf_graph *g, const sf_uses *u, size_t i, size_t *last)
     const sf_node *chain[MAX_CHAIN] = {a};
     size_t at[MAX_CHAIN] = {i};
     int len = 1;
+    const sf_value *link = a->out[0]; /* what the next member reads */
     for (size_t j = i + 1; j < g->nodes.len && len < MAX_CHAIN - 1; j++) {
-        const sf_node *n = g->nodes.items[j], *prev = chain[len - 1];
+        const sf_node *n = g->nodes.items[j];
         if (sf_op_cls(n->op) == SF_OPCLS_SOURCE)
             continue;
-        if (n->region != a->region || n->nin < 1 || n->in[0] != prev->out[0] || u->count[prev->out[0]->id] != 1)
+        if (n->region != a->region || n->nin < 1 || n->in[0] != link || u->count[link->id] != 1)
+            break;
+        link = n->out[0];
+        if (n->op == SF_OP_RESHAPE)
+            continue;
+        if (sf_op_cls(n->op) == SF_OPCLS_VIEW || n->nout != 1)
             break;
         at[len] = j;
         chain[len++] = n;
-        if (sf_op_cls(n->op) != SF_OPCLS_UNARY)
-            break;
     }
-    /* a product and activations ending the region: the epilogue alone */
-    if (len >= 2 && !sf_plan_chain_fits(chain, len) && sf_op_cls(chain[len - 2]->op) == SF_OPCLS_UNARY &&
-        sf_plan_chain_fits(chain, len - 1))
+    while (len >= 2 && !(sf_plan_chain_fits(chain, len) && within_weights(chain, len)))
         len--;
-    bool second = len >= 2 && sf_op_cls(chain[len - 1]->op) != SF_OPCLS_UNARY;
-    if (len < 2 || !sf_plan_chain_fits(chain, len) ||
-        (second && group_weights(a) + group_weights(chain[len - 1]) > CHAIN_MAX_WEIGHTS))
+    if (len < 2)
         return 1;
     *last = at[len - 1];
     return len;
@@ -83,7 +130,7 @@ int sf_plan_members(const sf_plan *p, const sf_plan_kernel *k, const sf_node **o
 {
     int n = 0;
     for (int i = k->first; i <= k->last && n < MAX_CHAIN; i++)
-        if (sf_op_cls(((const sf_node *)p->g->nodes.items[i])->op) != SF_OPCLS_SOURCE)
+        if (computes(p->g->nodes.items[i]))
             out[n++] = p->g->nodes.items[i];
     return n;
 }
@@ -96,16 +143,17 @@ static double value_bytes(const sf_value *v, int64_t batch)
     return sf_type_numel(&v->type, batch, &numel) ? (double)sf_dtype_size(v->type.dtype) * (double)numel : 0;
 }
 
-/* what the kernel reads and writes: first's operands, the rest of last's */
-static double kernel_bytes(const sf_node *first, const sf_node *last, int64_t batch)
+/* what the kernel reads and writes: the first member's operands, the
+ * others' operands but the one each reads from the member before, the
+ * last's results */
+static double kernel_bytes(const sf_node *const *m, int count, int64_t batch)
 {
     double bytes = 0;
-    for (int k = 0; k < first->nin; k++)
-        bytes += value_bytes(first->in[k], batch);
-    for (int k = first == last ? first->nin : 1; k < last->nin; k++)
-        bytes += value_bytes(last->in[k], batch);
-    for (int k = 0; k < last->nout; k++)
-        bytes += value_bytes(last->out[k], batch);
+    for (int j = 0; j < count; j++)
+        for (int k = j ? 1 : 0; k < m[j]->nin; k++)
+            bytes += value_bytes(m[j]->in[k], batch);
+    for (int k = 0; k < m[count - 1]->nout; k++)
+        bytes += value_bytes(m[count - 1]->out[k], batch);
     return bytes;
 }
 
@@ -118,28 +166,33 @@ static sf_plan_arg arg_of(const sf_node *n, int node, int index)
     return (sf_plan_arg){v->id, node, index, linear_of(o1, o2)};
 }
 
-/* the kernel's arguments: first's operands, then (a chain) last's other
- * operands, then last's results */
+/* the kernel's arguments: the first member's operands, then each later
+ * member's but the first (a chain's weights and biases, in member order),
+ * then the last's results */
 static sf_status fill_kernel(sf_plan *p, sf_plan_kernel *k, sf_error *err)
 {
-    const sf_node *a = p->g->nodes.items[k->first], *z = p->g->nodes.items[k->last];
-    bool chain = k->first != k->last;
-    k->args = calloc((size_t)(a->nin + z->nin + z->nout) + 1, sizeof *k->args);
+    const sf_node *m[MAX_CHAIN];
+    int count = sf_plan_members(p, k, m), idx[MAX_CHAIN], nargs = 0;
+    for (int j = 0, i = k->first; i <= k->last; i++)
+        if (j < count && p->g->nodes.items[i] == m[j])
+            idx[j++] = i;
+    for (int j = 0; j < count; j++)
+        nargs += m[j]->nin - (j ? 1 : 0);
+    const sf_node *z = m[count - 1];
+    k->args = calloc((size_t)(nargs + z->nout) + 1, sizeof *k->args);
     if (!k->args)
         return sf_fail(err, SF_ERR_NOMEM, "plan: out of memory");
-    for (int i = 0; i < a->nin; i++)
-        k->args[k->nargs++] = arg_of(a, k->first, i);
-    for (int i = 1; chain && i < z->nin; i++)
-        k->args[k->nargs++] = arg_of(z, k->last, i);
+    for (int j = 0; j < count; j++)
+        for (int i = j ? 1 : 0; i < m[j]->nin; i++)
+            k->args[k->nargs++] = arg_of(m[j], idx[j], i);
     for (int i = 0; i < z->nout; i++)
         k->args[k->nargs++] = arg_of(z, k->last, z->nin + i);
     double f1 = 0, f2 = 0; /* sources between members count nothing */
     for (int i = k->first; i <= k->last; i++)
         f1 += sf_node_flops(p->g->nodes.items[i], 1), f2 += sf_node_flops(p->g->nodes.items[i], 2);
     k->flops = linear_of(f1, f2);
-    k->bytes = linear_of(kernel_bytes(a, z, 1), kernel_bytes(a, z, 2));
-    const sf_node *members[MAX_CHAIN];
-    k->lib = sf_plan_lib_for(members, sf_plan_members(p, k, members));
+    k->bytes = linear_of(kernel_bytes(m, count, 1), kernel_bytes(m, count, 2));
+    k->lib = sf_plan_lib_for(m, count);
     return SF_OK;
 }
 
@@ -222,12 +275,8 @@ static sf_status find_kernels(sf_plan *p, const sf_uses *u, sf_error *err)
         k->first = (int)i, k->last = (int)last;
         for (size_t j = i; j <= last; j++) {
             const sf_node *m = g->nodes.items[j];
-            if (sf_op_cls(m->op) == SF_OPCLS_SOURCE) {
-                p->kernel_of[j] = -1;
-                continue;
-            }
-            p->kernel_of[j] = (int)p->nkernels;
-            if (j < last) /* a chain's intermediates stay on chip */
+            p->kernel_of[j] = computes(m) ? (int)p->nkernels : -1;
+            if (j < last && sf_op_cls(m->op) != SF_OPCLS_SOURCE) /* a chain's intermediates stay on chip */
                 p->unstored[m->out[0]->id] = true;
         }
         p->nkernels++;

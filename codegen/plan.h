@@ -84,10 +84,31 @@ char *sf_plan_key(const sf_plan *p, const sf_plan_kernel *k);
 sf_plan_lib sf_plan_lib_for(const sf_node *const *members, int count);
 
 /* A kernel's members in order (at most 64); their count. */
+/* A kernel's members in order (at most 64): the nodes first..last that
+ * compute (neither sources nor views: a chain's reshape in front of a
+ * product over all groups is not a member); their count. */
 int sf_plan_members(const sf_plan *p, const sf_plan_kernel *k, const sf_node **out);
-/* Whether nodes[0..count) may run as one chain kernel on every backend:
- * a linear or grouped product, then unary ops, optionally ending in a
- * product of the same groups whose hidden width is at most 4096. */
+
+/* Chains: products of at most SF_CHAIN_MAX_HIDDEN outputs (per group)
+ * feeding the next; at most SF_CHAIN_MAX_PRODUCTS products; a product over
+ * all groups of at most SF_CHAIN_SUM_MAX_OUTPUTS outputs (a backend may
+ * keep its sums of one row in registers or thread memory). */
+enum { SF_CHAIN_MAX_HIDDEN = 4096, SF_CHAIN_MAX_PRODUCTS = 8, SF_CHAIN_SUM_MAX_OUTPUTS = 256 };
+
+/* Whether nodes[0..count) may run as one chain kernel on every backend: a
+ * linear or grouped product, then unary ops and products of the same kind
+ * (grouped ones per group, of the same groups) in any order; after grouped
+ * ones, optionally a linear over all groups (sf_plan_sums_groups) and unary
+ * ops after it. A product reads the member before it; the one over all
+ * groups reads it through a reshape [..., G, H] -> [..., G*H]. */
 bool sf_plan_chain_fits(const sf_node *const *nodes, int count);
+/* Whether n is a linear that sums over G groups: it reads a reshape that
+ * joins [..., G, H] into one row (each group's H inputs one slice of its
+ * K), with at most SF_CHAIN_SUM_MAX_OUTPUTS outputs. */
+bool sf_plan_sums_groups(const sf_node *n, int64_t G);
+/* The value member n of a chain reads from the member before it: its
+ * operand, or for a linear reading a reshape the reshape's operand (a
+ * chain may span that reshape, sf_plan_chain_fits says when). */
+const sf_value *sf_plan_chain_link(const sf_node *n);
 
 #endif

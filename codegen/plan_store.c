@@ -231,9 +231,11 @@ static void fill_kernel_of(sf_plan *p)
         const sf_plan_kernel *pk = &p->kernels[k];
         if (pk->first <= after || pk->last < pk->first)
             return;
-        for (int i = pk->first; i <= pk->last; i++)
-            if (sf_op_cls(((const sf_node *)p->g->nodes.items[i])->op) != SF_OPCLS_SOURCE)
+        for (int i = pk->first; i <= pk->last; i++) { /* sources and a chain's views are in no kernel */
+            sf_opcls c = sf_op_cls(((const sf_node *)p->g->nodes.items[i])->op);
+            if (c != SF_OPCLS_SOURCE && c != SF_OPCLS_VIEW)
                 p->kernel_of[i] = (int)k;
+        }
         after = pk->last;
     }
 }

@@ -51,12 +51,8 @@ static sf_status check_span(const sf_plan *p, size_t k, int after, sf_error *err
     if (!computes(node_at(p, pk->first)) || !computes(node_at(p, pk->last)))
         return bad(err, k, p, "does not begin and end on a node that computes");
     int members = 0;
-    for (int i = pk->first; i <= pk->last; i++) {
-        const sf_node *n = node_at(p, i);
-        if (sf_op_cls(n->op) == SF_OPCLS_VIEW)
-            return bad(err, k, p, "has a view among its members");
-        members += sf_op_cls(n->op) != SF_OPCLS_SOURCE;
-    }
+    for (int i = pk->first; i <= pk->last; i++)
+        members += computes(node_at(p, i));
     return members <= MAX_CHAIN ? SF_OK : bad(err, k, p, "has more than 64 members");
 }
 
@@ -72,39 +68,50 @@ static sf_status check_chain(const sf_plan *p, size_t k, const sf_uses *u, sf_er
         return SF_OK;
     if (!sf_plan_chain_fits(m, count))
         return bad(err, k, p, "is a chain that not every backend can run");
-    for (int j = 1; j < count; j++)
-        if (m[j]->nin < 1 || m[j - 1]->nout != 1 || m[j]->in[0] != m[j - 1]->out[0] ||
-            u->count[m[j - 1]->out[0]->id] != 1 || (j < count - 1 && m[j]->nin != 1))
+    for (int j = 1; j < count; j++) /* through the reshape, if any, that only this member reads */
+        if (m[j]->nin < 1 || m[j - 1]->nout != 1 || sf_plan_chain_link(m[j]) != m[j - 1]->out[0] ||
+            u->count[m[j - 1]->out[0]->id] != 1 || u->count[m[j]->in[0]->id] != 1)
             return bad(err, k, p, "is a chain whose members do not each read only the one before");
     return SF_OK;
 }
 
-/* the arguments: the first member's operands, the last's other operands
- * (a chain), the last's results, each at the kernel convention's offset */
+/* one argument: operand (or result) i of member n, node index `node` */
+static sf_status check_arg(const sf_plan *p, size_t k, const sf_plan_arg *g, const sf_node *n, int node, int i,
+                           sf_error *err)
+{
+    const sf_value *v = i < n->nin ? n->in[i] : n->out[i - n->nin];
+    double o1 = i < n->nin ? (double)sf_kernel_arg_offset(n, i, 1) : 0;
+    double o2 = i < n->nin ? (double)sf_kernel_arg_offset(n, i, 2) : 0;
+    if (g->node != node || g->index != i || g->value != v->id)
+        return bad(err, k, p, "has an argument that is not the operand or result its place implies");
+    if (sf_linear_at(g->offset, 1) != o1 || sf_linear_at(g->offset, 2) != o2)
+        return bad(err, k, p, "has an argument offset the kernel convention does not give");
+    return SF_OK;
+}
+
+/* the arguments: the first member's operands, each later member's but its
+ * first, the last's results, each at the kernel convention's offset */
 static sf_status check_args(const sf_plan *p, size_t k, sf_error *err)
 {
     const sf_plan_kernel *pk = &p->kernels[k];
-    const sf_node *a = node_at(p, pk->first), *z = node_at(p, pk->last);
-    bool chain = pk->first != pk->last;
-    int want = a->nin + (chain ? z->nin - 1 : 0) + z->nout, at = 0;
+    const sf_node *z = node_at(p, pk->last);
+    int want = z->nout, at = 0;
+    for (int i = pk->first, first = 1; i <= pk->last; i++)
+        if (computes(node_at(p, i)))
+            want += node_at(p, i)->nin - (first ? 0 : 1), first = 0;
     if (pk->nargs != want || (want && !pk->args))
         return bad(err, k, p, "has the wrong number of arguments");
-    for (int side = 0; side < 3; side++) {
-        const sf_node *n = side == 0 ? a : z;
-        int node = side == 0 ? pk->first : pk->last;
-        int from = side == 0 ? 0 : side == 1 ? (chain ? 1 : z->nin) : z->nin;
-        int to = side == 0 ? a->nin : side == 1 ? z->nin : z->nin + z->nout;
-        for (int i = from; i < to; i++, at++) {
-            const sf_plan_arg *g = &pk->args[at];
-            const sf_value *v = i < n->nin ? n->in[i] : n->out[i - n->nin];
-            double o1 = i < n->nin ? (double)sf_kernel_arg_offset(n, i, 1) : 0;
-            double o2 = i < n->nin ? (double)sf_kernel_arg_offset(n, i, 2) : 0;
-            if (g->node != node || g->index != i || g->value != v->id)
-                return bad(err, k, p, "has an argument that is not the operand or result its place implies");
-            if (sf_linear_at(g->offset, 1) != o1 || sf_linear_at(g->offset, 2) != o2)
-                return bad(err, k, p, "has an argument offset the kernel convention does not give");
-        }
+    sf_status st = SF_OK;
+    for (int i = pk->first, first = 1; st == SF_OK && i <= pk->last; i++) {
+        const sf_node *n = node_at(p, i);
+        for (int j = first ? 0 : 1; computes(n) && st == SF_OK && j < n->nin; j++)
+            st = check_arg(p, k, &pk->args[at++], n, i, j, err);
+        first &= !computes(n);
     }
+    for (int i = 0; st == SF_OK && i < z->nout; i++)
+        st = check_arg(p, k, &pk->args[at++], z, pk->last, z->nin + i, err);
+    if (st != SF_OK)
+        return st;
     double c[4] = {pk->flops.c0, pk->flops.cb, pk->bytes.c0, pk->bytes.cb};
     for (int i = 0; i < 4; i++)
         if (!isfinite(c[i]) || c[i] < 0)
@@ -146,14 +153,14 @@ static sf_status check_cover(const sf_plan *p, sf_error *err)
         while (k < p->nkernels && (size_t)p->kernels[k].last < i)
             k++;
         bool inside = k < p->nkernels && (size_t)p->kernels[k].first <= i;
-        int want = inside && sf_op_cls(n->op) != SF_OPCLS_SOURCE ? (int)k : -1;
+        int want = inside && computes(n) ? (int)k : -1;
         if (computes(n) && want < 0)
             return sf_fail(err, SF_ERR_VERIFY, "plan: node %zu (%s) is in no kernel", i, sf_ops[n->op].name);
         if (p->kernel_of[i] != want)
             return sf_fail(err, SF_ERR_VERIFY, "plan: node %zu (%s) is listed in kernel %d, not %d", i,
                            sf_ops[n->op].name, p->kernel_of[i], want);
         for (int o = 0; o < n->nout; o++) {
-            bool mid = want >= 0 && i < (size_t)p->kernels[k].last;
+            bool mid = inside && sf_op_cls(n->op) != SF_OPCLS_SOURCE && i < (size_t)p->kernels[k].last;
             if (p->unstored[n->out[o]->id] != mid)
                 return sf_fail(err, SF_ERR_VERIFY, "plan: value id %d is %s memory but %s a chain's intermediate",
                                n->out[o]->id, mid ? "in" : "out of", mid ? "is" : "is not");

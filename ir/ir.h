@@ -162,6 +162,10 @@ const char *sf_type_str(const sf_type *t, char *buf, size_t cap);
 /* Elements for a given batch; false on overflow. */
 bool sf_type_numel(const sf_type *t, int64_t batch, size_t *out);
 bool sf_type_has_batch(const sf_type *t);
+/* to is from with its last two dims made one ([..., G, H] -> [..., G*H],
+ * neither of them the batch): how a model hands its groups' results to a
+ * product over all of them. */
+bool sf_type_joins_last2(const sf_type *from, const sf_type *to);
 /* "[B,10]" from a list of dims (attribute printing and messages). */
 const char *sf_dims_str(const int64_t *dims, int n, char *buf, size_t cap);
 

@@ -84,3 +84,15 @@ bool sf_type_has_batch(const sf_type *t)
             return true;
     return false;
 }
+
+bool sf_type_joins_last2(const sf_type *from, const sf_type *to)
+{
+    int r = from->rank;
+    if (r < 2 || to->rank != r - 1 || from->dim[r - 1] == SF_DIM_B || from->dim[r - 2] == SF_DIM_B ||
+        to->dim[r - 2] != from->dim[r - 2] * from->dim[r - 1])
+        return false;
+    for (int i = 0; i < r - 2; i++)
+        if (to->dim[i] != from->dim[i])
+            return false;
+    return true;
+}

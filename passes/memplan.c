@@ -158,8 +158,8 @@ sf_status sf_memplan_build_for(const sf_graph *g, unsigned flags, const bool *un
     for (size_t i = 0; i < g->nodes.len; i++) {
         const sf_node *n = g->nodes.items[i];
         for (int k = 0; k < n->nout; k++) {
-            if (sf_op_cls(n->op) == SF_OPCLS_SOURCE) {
-                p->home[n->out[k]->id] = SF_HOME_NONE;
+            if (sf_op_cls(n->op) == SF_OPCLS_SOURCE || (unstored && unstored[n->out[k]->id])) {
+                p->home[n->out[k]->id] = SF_HOME_NONE; /* unstored: a view inside a chain */
             } else if (is_view(p, n->op) && p->home[n->out[k]->id] != SF_HOME_SLOT) {
                 p->home[n->out[k]->id] = SF_HOME_VIEW;
                 p->alias_of[n->out[k]->id] = n->in[0]->id;

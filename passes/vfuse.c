@@ -5,8 +5,12 @@
  *    constant operand such as a bias or a scale) whose inner values have
  *    no other use;
  *  - a whole small per-branch chain: a grouped product, its epilogue, and
- *    the per-group grouped product that reads it, when each group's
+ *    the per-group grouped products that read it, when each group's
  *    widths are small enough to keep the intermediate on chip;
+ *  - after a grouped product whose groups are that small, the product that
+ *    sums over the groups: a reshape [..., G, H] -> [..., G*H] and the
+ *    linear that reads it (the K-concatenated product hfuse makes of
+ *    branches summed), so the groups' results need never be stored;
  *  - a chain of elementwise ops with no product in front of it.
  * A region of one node is left unmarked. Runs last: later rewrites would
  * drop the marks.
@@ -43,16 +47,40 @@ typedef struct marker {
 } marker;
 
 
+/* the node that reads v, v's only use, unmarked; or NULL */
+static const sf_node *only_user(const marker *k, const sf_value *v)
+{
+    const sf_node *u = k->uses[v->id] == 1 ? k->user[v->id] : NULL;
+    return u && !u->region ? u : NULL;
+}
+
+/* v (a grouped product's result, or its epilogue's) seen as one row of all
+ * groups by a reshape that only a linear reads: that linear, else NULL */
+static const sf_node *sum_over_groups(const marker *k, const sf_node *u, const sf_value *v)
+{
+    if (u->op != SF_OP_RESHAPE || !sf_type_joins_last2(&v->type, &u->out[0]->type))
+        return NULL;
+    const sf_node *l = only_user(k, u->out[0]);
+    return l && l->op == SF_OP_LINEAR && l->in[0] == u->out[0] ? l : NULL;
+}
+
 /* The epilogue after v; when the region began with a small per-group
- * product, a small per-group product that reads the result joins too. */
-static int extend(marker *k, const sf_value *v, int region, bool per_group)
+ * product, a small per-group product that reads the result joins too; when
+ * v holds small groups (grouped: their product has at most ON_CHIP_WIDTH
+ * outputs each), the product that sums over them, and its epilogue. */
+static int extend(marker *k, const sf_value *v, int region, bool per_group, bool grouped)
 {
     int added = 0;
     for (;;) {
-        const sf_node *u = k->uses[v->id] == 1 ? k->user[v->id] : NULL;
-        if (!u || u->region)
-            return added;
-        if (epilogue_op(u, v) || (per_group && u->op == SF_OP_GROUPED_LINEAR && u->in[0] == v && small_groups(u))) {
+        const sf_node *u = only_user(k, v), *sum = u && grouped ? sum_over_groups(k, u, v) : NULL;
+        if (sum) {
+            ((sf_node *)u)->region = region;
+            ((sf_node *)sum)->region = region;
+            added += 2;
+            v = sum->out[0];
+            per_group = grouped = false;
+        } else if (u && (epilogue_op(u, v) ||
+                         (per_group && u->op == SF_OP_GROUPED_LINEAR && u->in[0] == v && small_groups(u)))) {
             ((sf_node *)u)->region = region;
             added++;
             v = u->out[0];
@@ -78,7 +106,8 @@ sf_status sf_pass_vfuse(sf_module *m, sf_error *err)
         int r = ++k.next;
         n->region = r;
         bool per_group = n->op == SF_OP_GROUPED_LINEAR && small_groups(n);
-        if (extend(&k, n->out[0], r, per_group) == 0) {
+        bool grouped = n->op == SF_OP_GROUPED_LINEAR && n->in[1]->type.dim[1] <= ON_CHIP_WIDTH;
+        if (extend(&k, n->out[0], r, per_group, grouped) == 0) {
             n->region = 0; /* a region of one op is just that op */
             k.next--;
         }

@@ -296,7 +296,9 @@ sf_status sf_cpu_exec(sf_cpu_model *m, int64_t batch, const float *const *inputs
             continue;
         }
         call c = {m->code[pk->code], args, batch};
-        int64_t extent = pk->first != pk->last ? em_chain_extent(a, batch) : em_extent(a, batch);
+        const sf_node *members[64];
+        int count = pk->first != pk->last ? sf_plan_members(&m->plan, pk, members) : 1;
+        int64_t extent = count > 1 ? em_chain_extent(members, count, batch) : em_extent(a, batch);
         if (threads > 1 && extent > 1 &&
             (flops >= SPLIT_MIN_FLOPS || sf_linear_at(pk->bytes, batch) >= SPLIT_MIN_BYTES))
             sf_pool_for(m->pool, run_piece, &c, extent, threads, flops >= WAKE_MIN_FLOPS);

@@ -8,6 +8,7 @@
 #include <llvm-c/Core.h>
 #include <llvm-c/Error.h>
 #include <llvm-c/LLJIT.h>
+#include <llvm-c/Object.h>
 #include <llvm-c/Orc.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "codegen/cpu_emit.h"
 #include "runtime/cpu_model.h"
@@ -205,6 +207,38 @@ static sf_cpu_model *model_new(const sf_graph *g, const sf_plan *plan, sf_error 
 
 static sf_status link_object_unguarded(sf_cpu_model *m, sf_error *err);
 
+/* With SHEAF_PERF_MAP set, each linked kernel's address, size and key go
+ * to /tmp/perf-PID.map, the file perf reads to name JIT code: `perf
+ * record` then `perf report` shows which kernel the time went to. The
+ * sizes come from the object's symbol table. A development aid: failures
+ * to write it are ignored. */
+static void write_perf_map(const sf_cpu_model *m)
+{
+    const char *want = getenv("SHEAF_PERF_MAP");
+    if (!want || !*want || !strcmp(want, "0"))
+        return;
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/perf-%ld.map", (long)getpid());
+    FILE *f = fopen(path, "a");
+    LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRange((const char *)m->object, m->object_size, "", 0);
+    LLVMBinaryRef bin = f ? LLVMCreateBinary(buf, NULL, NULL) : NULL;
+    if (bin) {
+        LLVMSymbolIteratorRef it = LLVMObjectFileCopySymbolIterator(bin);
+        for (; !LLVMObjectFileIsSymbolIteratorAtEnd(bin, it); LLVMMoveToNextSymbol(it)) {
+            const char *name = LLVMGetSymbolName(it);
+            int k;
+            if (name && sscanf(name, "k%d", &k) == 1 && k >= 0 && k < m->plan.ncodes)
+                fprintf(f, "%lx %lx sheaf_%s_%.200s\n", (unsigned long)(uintptr_t)m->code[k],
+                        (unsigned long)LLVMGetSymbolSize(it), name, m->plan.keys[k]);
+        }
+        LLVMDisposeSymbolIterator(it);
+        LLVMDisposeBinary(bin);
+    }
+    LLVMDisposeMemoryBuffer(buf);
+    if (f)
+        fclose(f);
+}
+
 /* links the object into a fresh JIT and finds every kernel; an LLVM fatal
  * error on the way is this call's error */
 static sf_status link_object(sf_cpu_model *m, sf_error *err)
@@ -321,6 +355,8 @@ sf_cpu_model *sf_cpu_prepare(const sf_graph *g, const sf_plan *plan, const void 
     }
     if (st == SF_OK)
         st = link_object(m, err);
+    if (st == SF_OK)
+        write_perf_map(m);
     if (st != SF_OK) {
         sf_cpu_free(m);
         return NULL;

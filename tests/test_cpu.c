@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runtime/cpu.h"
 #include "ir/fileio.h"
@@ -104,6 +105,39 @@ static void test_refusal(void **state)
     assert_null(sf_cpu_compile(g, &e));
     assert_int_equal(e.code, SF_ERR_UNSUPPORTED);
     assert_contains(e.msg, "relu produces f16; only f32 today");
+    sf_graph_free(g);
+}
+
+/* SHEAF_PERF_MAP: each kernel's address, size and key in /tmp/perf-PID.map, for perf */
+static void test_perf_map(void **state)
+{
+    (void)state;
+    if (!sf_cpu_available())
+        skip();
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/tmp/perf-%ld.map", (long)getpid());
+    remove(path);
+    const char *ir = "param @w : f32[3,4]\nfunc @f(%x: f32[B,4]) {\n  %0 = linear %x, @w : f32[B,3]\n"
+                     "  %1 = tanh %0 : f32[B,3]\n  %2 = add %1, %1 : f32[B,3]\n  return %2\n}\n";
+    sf_error e = {0};
+    sf_graph *g = sf_parse(ir, strlen(ir), "t", &e);
+    setenv("SHEAF_PERF_MAP", "1", 1);
+    sf_cpu_model *m = sf_cpu_compile(g, &e);
+    unsetenv("SHEAF_PERF_MAP");
+    assert_non_null(m);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    int kernels = 0;
+    unsigned long addr, size;
+    char name[400];
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "%lx %lx %399[^\n]", &addr, &size, name) == 3 && addr && size > 0 &&
+            !strncmp(name, "sheaf_k", 7))
+            kernels++;
+    fclose(f);
+    remove(path);
+    assert_int_equal(kernels, 3); /* linear, tanh, add: no fusion regions marked */
+    sf_cpu_free(m);
     sf_graph_free(g);
 }
 
@@ -308,6 +342,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kernels),
         cmocka_unit_test(test_refusal),
+        cmocka_unit_test(test_perf_map),
         cmocka_unit_test(test_products),
         cmocka_unit_test(test_product_tails),
         cmocka_unit_test(test_golden_on_cpu),

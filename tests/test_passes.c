@@ -633,6 +633,27 @@ static void test_vfuse_marks(void **state)
           "  %4 = grouped_linear %y, @g1 {shared=false} : f32[B,3,5] [region 2]\n"
           "  %5 = relu %4 : f32[B,3,5] [region 2]\n"
           "  %6 = grouped_linear %5, @g2 {shared=false} : f32[B,3,2] [region 2]\n  return %2, %3, %6\n}\n");
+    /* a shared grouped product, its activation and the sum over its groups (reshape, linear,
+     * its relu); a second one whose reshape is read twice, and a third whose groups are
+     * wider than 256: their sums stay out */
+    check("vfuse",
+          "param @g : f32[2,3,4]\nparam @s : f32[5,6]\nparam @h : f32[2,300,4]\nparam @t : f32[5,600]\n\n"
+          "func @f(%x: f32[B,4]) {\n"
+          "  %0 = grouped_linear %x, @g {shared=true} : f32[B,2,3]\n  %1 = tanh %0 : f32[B,2,3]\n"
+          "  %2 = reshape %1 {shape=[B,6]} : f32[B,6]\n  %3 = linear %2, @s : f32[B,5]\n  %4 = relu %3 : f32[B,5]\n"
+          "  %5 = grouped_linear %x, @g {shared=true} : f32[B,2,3]\n  %6 = reshape %5 {shape=[B,6]} : f32[B,6]\n"
+          "  %7 = linear %6, @s : f32[B,5]\n"
+          "  %8 = grouped_linear %x, @h {shared=true} : f32[B,2,300]\n  %9 = reshape %8 {shape=[B,600]} : f32[B,600]\n"
+          "  %10 = linear %9, @t : f32[B,5]\n  return %4, %7, %6, %10\n}\n",
+          "param @g : f32[2,3,4]\nparam @s : f32[5,6]\nparam @h : f32[2,300,4]\nparam @t : f32[5,600]\n\n"
+          "func @f(%x: f32[B,4]) {\n"
+          "  %0 = grouped_linear %x, @g {shared=true} : f32[B,2,3] [region 1]\n  %1 = tanh %0 : f32[B,2,3] [region 1]\n"
+          "  %2 = reshape %1 {shape=[B,6]} : f32[B,6] [region 1]\n  %3 = linear %2, @s : f32[B,5] [region 1]\n"
+          "  %4 = relu %3 : f32[B,5] [region 1]\n"
+          "  %5 = grouped_linear %x, @g {shared=true} : f32[B,2,3]\n  %6 = reshape %5 {shape=[B,6]} : f32[B,6]\n"
+          "  %7 = linear %6, @s : f32[B,5]\n"
+          "  %8 = grouped_linear %x, @h {shared=true} : f32[B,2,300]\n  %9 = reshape %8 {shape=[B,600]} : f32[B,600]\n"
+          "  %10 = linear %9, @t : f32[B,5]\n  return %4, %7, %6, %10\n}\n");
     assert_contains(parse_error("func @f(%x: f32[B,4]) {\n  %0 = relu %x : f32[B,4] [region 0]\n  return %0\n}\n"),
                     "region numbers start at 1");
     assert_contains(parse_error("func @f(%x: f32[B,4]) {\n  %0 = relu %x : f32[B,4] [fusion 1]\n  return %0\n}\n"),

@@ -88,11 +88,12 @@ static void span_a_view(sf_plan *p) /* the second add through the views to the l
     memmove(&p->kernels[z], &p->kernels[z + 1], (p->nkernels - z - 1) * sizeof *p->kernels);
     p->nkernels--;
 }
-static void chain_too_far(sf_plan *p) /* the chain takes the tanh after its second product */
+static void chain_too_far(sf_plan *p) /* the chain runs on to the add of its result, which no chain has */
 {
-    p->kernels[0].last = p->kernels[1].last;
-    memmove(&p->kernels[1], &p->kernels[2], (p->nkernels - 2) * sizeof *p->kernels);
-    p->nkernels--;
+    size_t a = kernel_with(p, SF_OP_ADD, kernel_with(p, SF_OP_ADD, 0) + 1);
+    p->kernels[0].last = p->kernels[a].last;
+    memmove(&p->kernels[1], &p->kernels[a + 1], (p->nkernels - a - 1) * sizeof *p->kernels);
+    p->nkernels -= a;
 }
 static void drop_last_kernel(sf_plan *p) { p->nkernels--; }
 static void list_a_source(sf_plan *p) { p->kernel_of[0] = 0; }
@@ -152,8 +153,8 @@ static void test_each_damage_is_refused(void **state)
     } cases[] = {
         {overlap_kernels, "kernels overlap", "spans nodes"},
         {start_on_source, "a kernel starts on a source", "does not begin and end on a node that computes"},
-        {span_a_view, "a kernel spans views", "has a view among its members"},
-        {chain_too_far, "a chain runs on past its product", "a chain that not every backend can run"},
+        {span_a_view, "a kernel spans views", "a chain that not every backend can run"},
+        {chain_too_far, "a chain runs on to a binary op", "a chain that not every backend can run"},
         {drop_last_kernel, "a node without a kernel", "is in no kernel"},
         {list_a_source, "a source listed in a kernel", "is listed in kernel 0, not -1"},
         {keep_on_chip, "a result kept on chip", "is out of memory but is not a chain's intermediate"},
@@ -264,6 +265,138 @@ static bool reads_back(const sf_graph *g, const unsigned char *bytes, size_t len
     free(again);
     sf_plan_free(&q);
     return true;
+}
+
+/* ---- chains that sum over the groups ---- */
+
+/* two per-group products, then one over all groups through a reshape */
+static const char SUM_MODEL[] = "param @w0 : f32[3,5,4]\n"
+                                "param @b0 : f32[3,5]\n"
+                                "param @w1 : f32[3,6,5]\n"
+                                "param @w2 : f32[7,18]\n"
+                                "param @b2 : f32[7]\n"
+                                "func @m(%x: f32[B,3,4]) {\n"
+                                "  %0 = grouped_linear %x, @w0, @b0 {shared=false} : f32[B,3,5] [region 1]\n"
+                                "  %1 = relu %0 : f32[B,3,5] [region 1]\n"
+                                "  %2 = grouped_linear %1, @w1 {shared=false} : f32[B,3,6] [region 1]\n"
+                                "  %3 = tanh %2 : f32[B,3,6] [region 1]\n"
+                                "  %4 = reshape %3 {shape=[B,18]} : f32[B,18] [region 1]\n"
+                                "  %5 = linear %4, @w2, @b2 : f32[B,7] [region 1]\n"
+                                "  %6 = relu %5 : f32[B,7] [region 1]\n"
+                                "  %7 = sigmoid %6 : f32[B,7]\n"
+                                "  %8 = add %7, %x2 : f32[B,7]\n"
+                                "  return %8\n"
+                                "}\n";
+
+static sf_graph *sum_model(const char *extra_use)
+{
+    char text[2048];
+    snprintf(text, sizeof text, "%s", SUM_MODEL);
+    char *at = strstr(text, "  %8 = add %7, %x2 : f32[B,7]\n  return %8\n");
+    snprintf(at, sizeof text - (size_t)(at - text), "%s", extra_use);
+    return parsed(text);
+}
+
+static void test_a_chain_sums_over_groups(void **state)
+{
+    (void)state;
+    sf_graph *g = sum_model("  return %7\n}\n");
+    sf_plan p;
+    plan_of(g, &p);
+    assert_int_equal(p.nkernels, 2); /* the chain to the relu after the sum; the sigmoid */
+    const sf_node *m[64];
+    assert_int_equal(sf_plan_members(&p, &p.kernels[0], m), 6); /* the reshape is no member */
+    assert_int_equal(p.kernels[0].first, 6);                       /* after the five params and x */
+    assert_int_equal(p.kernels[0].last, 12);
+    assert_int_equal(p.kernels[0].nargs, 3 + 1 + 2 + 1); /* x w0 b0, w1, w2 b2, the result */
+    assert_int_equal(p.kernel_of[10], -1);               /* the reshape */
+    const sf_value *flat = ((const sf_node *)g->nodes.items[10])->out[0];
+    assert_true(p.unstored[flat->id]);
+    assert_int_equal(p.mem.home[flat->id], SF_HOME_NONE);
+    unsigned char *bytes;
+    size_t len;
+    encoded(&p, &bytes, &len);
+    sf_error e = {0};
+    assert_true(reads_back(g, bytes, len, &e));
+    free(bytes);
+    sf_plan_free(&p);
+    sf_graph_free(g);
+}
+
+/* the reshape read twice: the planner keeps the groups' results, and a
+ * plan that chains over it anyway is refused */
+static void test_a_sum_over_a_shared_view_is_refused(void **state)
+{
+    (void)state;
+    sf_graph *g = sum_model("  %8 = reshape %4 {shape=[B,3,6]} : f32[B,3,6]\n  return %7, %8\n}\n");
+    sf_plan p;
+    plan_of(g, &p);
+    assert_int_equal(p.kernels[0].last, 9); /* stops at the tanh */
+    assert_int_equal(p.nkernels, 3);
+    sf_plan_kernel k1 = p.kernels[1], k2 = p.kernels[2];
+    p.kernels[0].last = k1.last, p.kernels[1] = k2, p.nkernels = 2;
+    refused(&p, "do not each read only the one before", "a sum over a view used twice");
+    p.kernels[0].last = 9, p.kernels[1] = k1, p.kernels[2] = k2, p.nkernels = 3;
+    sf_plan_free(&p);
+    sf_graph_free(g);
+}
+
+/* sf_plan_chain_fits over every computing node of an IR text */
+static bool fits(const char *text)
+{
+    sf_graph *g = parsed(text);
+    const sf_node *m[64];
+    int n = 0;
+    for (size_t i = 0; i < g->nodes.len && n < 64; i++) {
+        const sf_node *x = g->nodes.items[i];
+        if (sf_op_cls(x->op) != SF_OPCLS_SOURCE && sf_op_cls(x->op) != SF_OPCLS_VIEW)
+            m[n++] = x;
+    }
+    bool ok = sf_plan_chain_fits(m, n);
+    sf_graph_free(g);
+    return ok;
+}
+
+static void test_chain_shapes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *text;
+        bool fits;
+    } cases[] = {
+        {"a sum of 256 outputs", "param @a : f32[2,3,4]\nparam @s : f32[256,6]\nfunc @m(%x: f32[B,4]) {\n"
+         "  %0 = grouped_linear %x, @a {shared=true} : f32[B,2,3]\n  %1 = reshape %0 {shape=[B,6]} : f32[B,6]\n"
+         "  %2 = linear %1, @s : f32[B,256]\n  return %2\n}\n", true},
+        {"a sum of 257 outputs", "param @a : f32[2,3,4]\nparam @s : f32[257,6]\nfunc @m(%x: f32[B,4]) {\n"
+         "  %0 = grouped_linear %x, @a {shared=true} : f32[B,2,3]\n  %1 = reshape %0 {shape=[B,6]} : f32[B,6]\n"
+         "  %2 = linear %1, @s : f32[B,257]\n  return %2\n}\n", false},
+        {"a product after the sum", "param @a : f32[2,3,4]\nparam @s : f32[5,6]\nparam @t : f32[5,5]\n"
+         "func @m(%x: f32[B,4]) {\n  %0 = grouped_linear %x, @a {shared=true} : f32[B,2,3]\n"
+         "  %1 = reshape %0 {shape=[B,6]} : f32[B,6]\n  %2 = linear %1, @s : f32[B,5]\n"
+         "  %3 = linear %2, @t : f32[B,5]\n  return %3\n}\n", false},
+        {"groups too wide to sum", "param @a : f32[1,4097,4]\nparam @s : f32[2,4097]\nfunc @m(%x: f32[B,4]) {\n"
+         "  %0 = grouped_linear %x, @a {shared=true} : f32[B,1,4097]\n"
+         "  %1 = reshape %0 {shape=[B,4097]} : f32[B,4097]\n  %2 = linear %1, @s : f32[B,2]\n  return %2\n}\n",
+         false},
+        {"a reshape that joins no groups", "param @a : f32[4,4]\nparam @s : f32[4,4]\nfunc @m(%x: f32[B,4]) {\n"
+         "  %0 = linear %x, @a : f32[B,4]\n  %1 = reshape %0 {shape=[B,4]} : f32[B,4]\n"
+         "  %2 = linear %1, @s : f32[B,4]\n  return %2\n}\n", false},
+        {"a grouped product after a dense one", "param @a : f32[4,4]\nparam @s : f32[2,3,4]\n"
+         "func @m(%x: f32[B,4]) {\n  %0 = linear %x, @a : f32[B,4]\n"
+         "  %1 = grouped_linear %0, @s {shared=true} : f32[B,2,3]\n  return %1\n}\n", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (fits(cases[i].text) != cases[i].fits)
+            fail_msg("%s: sf_plan_chain_fits said %s", cases[i].name, cases[i].fits ? "no" : "yes");
+    /* eight products in a row, then nine */
+    for (int n = 8; n <= 9; n++) {
+        char text[2048];
+        int at = sprintf(text, "param @w : f32[4,4]\nfunc @m(%%x: f32[B,4]) {\n  %%0 = linear %%x, @w : f32[B,4]\n");
+        for (int i = 1; i < n; i++)
+            at += sprintf(text + at, "  %%%d = linear %%%d, @w : f32[B,4]\n", i, i - 1);
+        sprintf(text + at, "  return %%%d\n}\n", n - 1);
+        assert_int_equal(fits(text), n == 8);
+    }
 }
 
 typedef struct tally {
@@ -534,6 +667,9 @@ int main(void)
         cmocka_unit_test(test_each_damage_is_refused),
         cmocka_unit_test(test_a_chain_of_65_is_refused),
         cmocka_unit_test(test_a_chain_over_a_shared_value_is_refused),
+        cmocka_unit_test(test_a_chain_sums_over_groups),
+        cmocka_unit_test(test_a_sum_over_a_shared_view_is_refused),
+        cmocka_unit_test(test_chain_shapes),
         cmocka_unit_test(test_golden_plans_pass_and_read_back),
         cmocka_unit_test(test_damaged_bytes),
         cmocka_unit_test(test_accepted_plans_run_right),
