@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "codegen/plan.h"
 #include "runtime/cpu.h"
 #include "golden_case.h"
 #include "passes/pass.h"
@@ -224,6 +225,28 @@ static void cpu_agrees(const sf_graph *g0, const sf_graph *g, const sf_tensor_se
 
 enum { WIDE_CASES = 160, DENSE_CASES = 8, OPS_CASES = 60 };
 
+/* the chains g's plan makes that sum over the groups, and those of three or more products */
+static void count_chains(const sf_graph *g, int *sums, int *long_chains)
+{
+    sf_plan p;
+    sf_error e = {0};
+    if (sf_plan_build(g, &p, &e) != SF_OK)
+        fail_msg("%s", e.msg);
+    for (size_t k = 0; k < p.nkernels; k++) {
+        const sf_node *m[64];
+        int count = sf_plan_members(&p, &p.kernels[k], m), products = 0;
+        bool sum = false;
+        for (int j = 0; j < count; j++)
+            if (sf_op_has(m[j]->op, SF_OPF_LINEAR)) {
+                products++;
+                sum |= j > 0 && m[0]->op == SF_OP_GROUPED_LINEAR && m[j]->op == SF_OP_LINEAR;
+            }
+        *sums += sum;
+        *long_chains += products >= 3;
+    }
+    sf_plan_free(&p);
+}
+
 /* Branchy models with awkward sizes (tests/randwide.c): the CPU backend on
  * the -O2 graph at the model's batch and at a second batch on the other
  * side of a threshold, and on the -O0 graph for some, against the
@@ -233,7 +256,7 @@ static void test_wide_models(void **state)
     (void)state;
     if (!sf_cpu_available())
         skip();
-    int grouped = 0, narrow = 0, at_o0 = 0;
+    int grouped = 0, narrow = 0, at_o0 = 0, sums = 0, long_chains = 0;
     /* SF_TEST_SEED=N: that model alone, its IR written to wide-N.sfir */
     uint64_t only = getenv("SF_TEST_SEED") ? strtoull(getenv("SF_TEST_SEED"), NULL, 10) : 0;
     for (uint64_t seed = only ? only : 1; seed <= (only ? only : WIDE_CASES + DENSE_CASES + OPS_CASES); seed++) {
@@ -269,6 +292,7 @@ static void test_wide_models(void **state)
             grouped += n->op == SF_OP_GROUPED_LINEAR;
             narrow += n->op == SF_OP_GROUPED_LINEAR && n->in[1]->type.dim[1] < 8 && n->in[1]->type.dim[0] >= 8;
         }
+        count_chains(m.g, &sums, &long_chains);
         int64_t batches[2] = {batch, batch <= 256 ? 257 + (int64_t)(seed % 5) : 1 + (int64_t)(seed % 9)};
         double flops = sf_graph_flops(g0, 1);
         int nb = flops * (double)batches[1] > 1e7 ? 1 : 2;
@@ -288,10 +312,13 @@ static void test_wide_models(void **state)
         free(ir);
     }
     printf("  %d wide, %d dense and %d ops random models agree on the CPU backend (%d at -O0 too): %d grouped "
-           "products, %d of them narrow\n", WIDE_CASES, DENSE_CASES, OPS_CASES, at_o0, grouped, narrow);
+           "products, %d of them narrow; %d chains summing over groups, %d of 3+ products\n", WIDE_CASES,
+           DENSE_CASES, OPS_CASES, at_o0, grouped, narrow, sums, long_chains);
     if (!only) { /* the generator does make what it is for */
         assert_true(grouped > WIDE_CASES / 2);
         assert_true(narrow > WIDE_CASES / 8);
+        assert_true(sums > WIDE_CASES / 20);
+        assert_true(long_chains > WIDE_CASES / 20);
     }
 }
 
