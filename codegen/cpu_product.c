@@ -4,11 +4,11 @@
  * the outputs of a row are contiguous in both the weight and the result:
  *
  *   for each block of ROWS rows and group g (the partitioned loop):
- *     for each pair of chunks of 8 outputs (then a single chunk):
+ *     for each pair of chunks of WIDTH (16) outputs (then a single chunk):
  *       acc[c][r] = bias chunk c             (2 x ROWS vector registers)
  *       for k < I: acc[c][r] += x[r, g, k] * W^T[g, k, chunk c]
  *       store acc
- *     the tail (O % 8 outputs): a masked chunk, or dot products over k
+ *     the tail (O % 16 outputs): a masked chunk, or dot products over k
  *
  * One weight load feeds ROWS fused multiply-adds; nothing is gathered. */
 #include <stdio.h>
@@ -17,10 +17,18 @@
 
 #include "codegen/cpu_emit.h"
 
-/* ROWS rows by MAX_CHUNKS chunks of 8 outputs: 8 accumulators, enough
+/* ROWS rows by MAX_CHUNKS chunks of WIDTH outputs: 8 accumulators, enough
  * independent multiply-adds to cover two FMA pipes' latency (4 alone ran
- * at half of it), from 2 weight loads and 4 broadcasts per k */
-enum { ROWS = 4, WIDTH = 8, MAX_CHUNKS = 2 };
+ * at half of it), from 2 weight loads and 4 broadcasts per k. WIDTH is
+ * AVX-512's 16 lanes: this machine's FMA peak is 463 GFLOP/s on 2 threads
+ * with 16 lanes against 205 with 8 (bench/fma_peak.c), and one tower of
+ * Towers(4, 8, 32) without its GELU (32 -> 8 x 32 -> 32, batch 4096) went
+ * from 182-191 to 313-319 GFLOP/s. A CPU without AVX-512 runs the same
+ * code as pairs of 8-lane instructions. Changing WIDTH changes the
+ * packing: SF_CPU_ABI with it. */
+enum { ROWS = 4, WIDTH = 16, MAX_CHUNKS = 2 };
+/* the narrow kernel's lanes: 8 groups at a time (lane_sums' 8 x 8 transpose) */
+enum { NW = 8 };
 
 /* One product as the emitter sees it: x[m, g, k] at m * x_m + g * x_g + k,
  * out[m, g, o] at m * o_m + g * o_g + o, W^T[g, k, o], b[g, o]. A fused
@@ -78,41 +86,45 @@ static LLVMValueRef vec_fma(emit *e, LLVMValueRef a, LLVMValueRef b, LLVMValueRe
 
 static LLVMValueRef mul(emit *e, LLVMValueRef a, int64_t k) { return LLVMBuildMul(e->b, a, em_const(e, k), ""); }
 
-/* outputs in full chunks of 8; the weight's packed layout per group is
+/* outputs in full chunks of WIDTH; the weight's packed layout per group is
  * W^T for those ([I, main]) followed by the other rows as they are ([O - main, I]) */
 static int64_t main_outputs(const product *p) { return p->O / WIDTH * WIDTH; }
 
-/* The t = O % 8 outputs past the full chunks: as one masked chunk (t of 8
+/* The t = O % WIDTH outputs past the full chunks: as one masked chunk (t of WIDTH
  * lanes; I broadcast multiply-adds per row for all t), or as t dot
- * products over k (per output, I/8 vector and I%8 scalar multiply-adds and
- * a horizontal sum, about 6 instructions). The chunk wins where t of those
+ * products over k (per output, I/16 vector multiply-adds, one masked or
+ * scalar one for the I%16 left, and a horizontal sum, about 6
+ * instructions). The chunk wins where t of those
  * cost more than its 2I (a broadcast and an FMA per k): Heads' 12 -> 7 and
  * 7 -> 3 (a fused chain) ran 1.4x faster as chunks at batch 4096, 1.26x at
  * 256; seed 003's 20 -> 1 stays a dot product. The tail's packed weight is W^T ([I, t]) for a
- * chunk, its rows as they are ([t, I]) for dots. The rule was measured when
- * a dot's I%8 ran as scalar steps; they are one masked step now
- * (tail_dots), so it leans to chunks where t and I%8 are both small.
- * Changing it changes the packing: SF_CPU_ABI with it. */
+ * chunk, its rows as they are ([t, I]) for dots. The rule was measured with
+ * 8 lanes and a dot's I%8 as I%8 scalar steps; now the remainder is one
+ * step (tail_dots) and the lanes 16, and the cases above still come out
+ * as they were measured (12 -> 7: 49 > 24). Changing it changes the
+ * packing: SF_CPU_ABI with it. */
 static bool tail_as_chunk(int64_t O, int64_t I)
 {
     int64_t t = O % WIDTH;
-    return t > 0 && t * (I / WIDTH + I % WIDTH + 6) > 2 * I;
+    return t > 0 && t * (I / WIDTH + (I % WIDTH > 0) + 6) > 2 * I;
 }
 static LLVMValueRef add(emit *e, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildAdd(e->b, a, b, ""); }
 
-static LLVMValueRef lane_mask(emit *e, int lanes)
+static LLVMValueRef lane_mask(emit *e, int lanes, int width)
 {
     LLVMTypeRef i1 = LLVMInt1TypeInContext(e->ctx);
     LLVMValueRef bits[WIDTH];
-    for (int j = 0; j < WIDTH; j++)
+    for (int j = 0; j < width; j++)
         bits[j] = LLVMConstInt(i1, j < lanes, 0);
-    return LLVMConstVector(bits, WIDTH);
+    return LLVMConstVector(bits, (unsigned)width);
 }
 
-static LLVMValueRef masked_fn(emit *e, const char *name, bool store)
+static LLVMValueRef masked_fn(emit *e, bool store, int width)
 {
-    LLVMTypeRef vt = LLVMVectorType(e->f32, WIDTH), pt = LLVMPointerType(vt, 0);
-    LLVMTypeRef mt = LLVMVectorType(LLVMInt1TypeInContext(e->ctx), WIDTH), i32 = LLVMInt32TypeInContext(e->ctx);
+    char name[64];
+    snprintf(name, sizeof name, "llvm.masked.%s.v%df32.p0v%df32", store ? "store" : "load", width, width);
+    LLVMTypeRef vt = LLVMVectorType(e->f32, (unsigned)width), pt = LLVMPointerType(vt, 0);
+    LLVMTypeRef mt = LLVMVectorType(LLVMInt1TypeInContext(e->ctx), (unsigned)width), i32 = LLVMInt32TypeInContext(e->ctx);
     LLVMValueRef f = LLVMGetNamedFunction(e->mod, name);
     if (!f) {
         LLVMTypeRef load_args[4] = {pt, i32, mt, vt}, store_args[4] = {vt, pt, i32, mt};
@@ -123,21 +135,26 @@ static LLVMValueRef masked_fn(emit *e, const char *name, bool store)
     return f;
 }
 
-/* the first `lanes` lanes of base[index ...]; the others are 0 and not read */
+/* the first `lanes` lanes of a `width`-wide base[index ...]; the others are 0 and not read */
+static LLVMValueRef masked_load_w(emit *e, LLVMValueRef base, LLVMValueRef index, int lanes, int width)
+{
+    LLVMValueRef f = masked_fn(e, false, width);
+    LLVMValueRef args[4] = {vec_ptr(e, base, index, width), LLVMConstInt(LLVMInt32TypeInContext(e->ctx), 4, 0),
+                            lane_mask(e, lanes, width), LLVMConstNull(LLVMVectorType(e->f32, (unsigned)width))};
+    return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(f), f, args, 4, "");
+}
+
 static LLVMValueRef masked_load(emit *e, LLVMValueRef base, LLVMValueRef index, int lanes)
 {
-    LLVMValueRef f = masked_fn(e, "llvm.masked.load.v8f32.p0v8f32", false);
-    LLVMValueRef args[4] = {vec_ptr(e, base, index, WIDTH), LLVMConstInt(LLVMInt32TypeInContext(e->ctx), 4, 0),
-                            lane_mask(e, lanes), LLVMConstNull(LLVMVectorType(e->f32, WIDTH))};
-    return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(f), f, args, 4, "");
+    return masked_load_w(e, base, index, lanes, WIDTH);
 }
 
 /* the first `lanes` lanes of v to base[index ...]; the others are not written */
 static void masked_store(emit *e, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index, int lanes)
 {
-    LLVMValueRef f = masked_fn(e, "llvm.masked.store.v8f32.p0v8f32", true);
+    LLVMValueRef f = masked_fn(e, true, WIDTH);
     LLVMValueRef args[4] = {v, vec_ptr(e, base, index, WIDTH), LLVMConstInt(LLVMInt32TypeInContext(e->ctx), 4, 0),
-                            lane_mask(e, lanes)};
+                            lane_mask(e, lanes, WIDTH)};
     LLVMBuildCall2(e->b, LLVMGlobalGetValueType(f), f, args, 4, "");
 }
 
@@ -185,8 +202,8 @@ static LLVMValueRef hsum(emit *e, LLVMValueRef v, int width)
     return LLVMBuildExtractElement(e->b, v, em_const(e, 0), "");
 }
 
-/* The tail outputs (past the last full chunk of 8) as dot products over k,
- * 8 wide, with the weight's tail rows kept in their original [o][k]
+/* The tail outputs (past the last full chunk) as dot products over k,
+ * WIDTH wide, with the weight's tail rows kept in their original [o][k]
  * layout: a 2-wide chunk would spend a whole step per k on 2 lanes. */
 static void tail_dots(emit *e, const product *p, int rows, LLVMValueRef mx, LLVMValueRef mo, LLVMValueRef g)
 {
@@ -214,7 +231,7 @@ static void tail_dots(emit *e, const product *p, int rows, LLVMValueRef mx, LLVM
             em_loop_end(e, &lk);
         }
         int64_t rem = p->I - kv * WIDTH, k_scalar = rem >= 2 ? p->I : kv * WIDTH;
-        if (rem >= 2) { /* the last I % 8 as one masked chunk into the same sums, not rem scalar steps */
+        if (rem >= 2) { /* the last I % WIDTH as one masked chunk into the same sums, not rem scalar steps */
             LLVMValueRef k = em_const(e, kv * WIDTH), wv = masked_load(e, p->w, add(e, wrow, k), (int)rem);
             for (int r = 0; r < rows; r++)
                 LLVMBuildStore(e->b, vec_fma(e, masked_load(e, p->x, add(e, xrow[r], k), (int)rem), wv,
@@ -315,7 +332,7 @@ enum { NARROW_MAX_ROWS = 256 };
 static bool narrow(const sf_node *n)
 {
     const sf_type *wt = &n->in[1]->type; /* a tail packed as a chunk is not the [O, I] rows lanes_row reads */
-    return n->op == SF_OP_GROUPED_LINEAR && wt->dim[1] < WIDTH && wt->dim[0] >= WIDTH &&
+    return n->op == SF_OP_GROUPED_LINEAR && wt->dim[1] < NW && wt->dim[0] >= NW &&
            !tail_as_chunk(wt->dim[1], wt->dim[2]);
 }
 
@@ -323,10 +340,10 @@ static bool narrow(const sf_node *n)
 static LLVMValueRef widen(emit *e, LLVMValueRef v4)
 {
     LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
-    LLVMValueRef idx[WIDTH];
-    for (int j = 0; j < WIDTH; j++)
+    LLVMValueRef idx[NW];
+    for (int j = 0; j < NW; j++)
         idx[j] = LLVMConstInt(i32, (unsigned)j, 0);
-    return LLVMBuildShuffleVector(e->b, v4, LLVMConstNull(LLVMTypeOf(v4)), LLVMConstVector(idx, WIDTH), "");
+    return LLVMBuildShuffleVector(e->b, v4, LLVMConstNull(LLVMTypeOf(v4)), LLVMConstVector(idx, NW), "");
 }
 
 /* lane j of the result = the sum of v[j]'s lanes: an 8 x 8 transpose and
@@ -335,11 +352,11 @@ static LLVMValueRef widen(emit *e, LLVMValueRef v4)
 static LLVMValueRef shuffle_add(emit *e, LLVMValueRef a, LLVMValueRef b, const unsigned *m1, const unsigned *m2)
 {
     LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
-    LLVMValueRef c1[WIDTH], c2[WIDTH];
-    for (int j = 0; j < WIDTH; j++)
+    LLVMValueRef c1[NW], c2[NW];
+    for (int j = 0; j < NW; j++)
         c1[j] = LLVMConstInt(i32, m1[j], 0), c2[j] = LLVMConstInt(i32, m2[j], 0);
-    return LLVMBuildFAdd(e->b, LLVMBuildShuffleVector(e->b, a, b, LLVMConstVector(c1, WIDTH), ""),
-                         LLVMBuildShuffleVector(e->b, a, b, LLVMConstVector(c2, WIDTH), ""), "");
+    return LLVMBuildFAdd(e->b, LLVMBuildShuffleVector(e->b, a, b, LLVMConstVector(c1, NW), ""),
+                         LLVMBuildShuffleVector(e->b, a, b, LLVMConstVector(c2, NW), ""), "");
 }
 
 static LLVMValueRef lane_sums(emit *e, LLVMValueRef *v)
@@ -361,9 +378,9 @@ static LLVMValueRef lane_sums(emit *e, LLVMValueRef *v)
 static LLVMValueRef load_strided(emit *e, LLVMValueRef base, LLVMValueRef index, int64_t stride)
 {
     if (stride == 1)
-        return vec_load(e, base, index, WIDTH);
-    LLVMValueRef v = LLVMGetUndef(LLVMVectorType(e->f32, WIDTH));
-    for (int j = 0; j < WIDTH; j++)
+        return vec_load(e, base, index, NW);
+    LLVMValueRef v = LLVMGetUndef(LLVMVectorType(e->f32, NW));
+    for (int j = 0; j < NW; j++)
         v = LLVMBuildInsertElement(e->b, v, em_load(e, base, add(e, index, em_const(e, j * stride))), em_const(e, j), "");
     return v;
 }
@@ -371,10 +388,10 @@ static LLVMValueRef load_strided(emit *e, LLVMValueRef base, LLVMValueRef index,
 static void store_strided(emit *e, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index, int64_t stride)
 {
     if (stride == 1) {
-        vec_store(e, v, base, index, WIDTH);
+        vec_store(e, v, base, index, NW);
         return;
     }
-    for (int j = 0; j < WIDTH; j++)
+    for (int j = 0; j < NW; j++)
         em_store(e, base, add(e, index, em_const(e, j * stride)),
                  LLVMBuildExtractElement(e->b, v, em_const(e, j), ""));
 }
@@ -383,35 +400,35 @@ static void store_strided(emit *e, LLVMValueRef v, LLVMValueRef base, LLVMValueR
  * (no full chunk of 8 outputs): W[g, o, k] */
 static void lanes_row(emit *e, const product *p, LLVMValueRef m, LLVMValueRef g0)
 {
-    int64_t kv = p->I / WIDTH, rem = p->I % WIDTH;
-    LLVMTypeRef vt = LLVMVectorType(e->f32, WIDTH);
-    LLVMValueRef xrow[WIDTH], acc[WIDTH], v[WIDTH];
-    for (int j = 0; j < WIDTH; j++)
+    int64_t kv = p->I / NW, rem = p->I % NW;
+    LLVMTypeRef vt = LLVMVectorType(e->f32, NW);
+    LLVMValueRef xrow[NW], acc[NW], v[NW];
+    for (int j = 0; j < NW; j++)
         xrow[j] = add(e, mul(e, m, p->x_m), mul(e, add(e, g0, em_const(e, j)), p->x_g));
     for (int64_t t = 0; t < p->O; t++) {
-        LLVMValueRef wrow[WIDTH];
-        for (int j = 0; j < WIDTH; j++)
+        LLVMValueRef wrow[NW];
+        for (int j = 0; j < NW; j++)
             wrow[j] = add(e, mul(e, add(e, g0, em_const(e, j)), p->I * p->O), em_const(e, t * p->I));
-        zeroed(e, vt, acc, WIDTH);
+        zeroed(e, vt, acc, NW);
         if (kv > 0) {
             loop lk;
             em_loop_begin(e, &lk, em_const(e, kv), "kv");
-            LLVMValueRef k = mul(e, lk.index, WIDTH);
-            for (int j = 0; j < WIDTH; j++)
-                LLVMBuildStore(e->b, vec_fma(e, vec_load(e, p->x, add(e, xrow[j], k), WIDTH),
-                                             vec_load(e, p->w, add(e, wrow[j], k), WIDTH),
-                                             LLVMBuildLoad2(e->b, vt, acc[j], ""), WIDTH), acc[j]);
+            LLVMValueRef k = mul(e, lk.index, NW);
+            for (int j = 0; j < NW; j++)
+                LLVMBuildStore(e->b, vec_fma(e, vec_load(e, p->x, add(e, xrow[j], k), NW),
+                                             vec_load(e, p->w, add(e, wrow[j], k), NW),
+                                             LLVMBuildLoad2(e->b, vt, acc[j], ""), NW), acc[j]);
             em_loop_end(e, &lk);
         }
-        LLVMValueRef k = em_const(e, kv * WIDTH);
-        for (int j = 0; j < WIDTH; j++) {
+        LLVMValueRef k = em_const(e, kv * NW);
+        for (int j = 0; j < NW; j++) {
             v[j] = LLVMBuildLoad2(e->b, vt, acc[j], "");
-            if (rem == WIDTH / 2) /* plain half-width loads; the upper lanes of their product are 0 */
+            if (rem == NW / 2) /* plain half-width loads; the upper lanes of their product are 0 */
                 v[j] = LLVMBuildFAdd(e->b, v[j], widen(e, LLVMBuildFMul(e->b, vec_load(e, p->x, add(e, xrow[j], k), 4),
                                                                          vec_load(e, p->w, add(e, wrow[j], k), 4), "")), "");
             else if (rem)
-                v[j] = vec_fma(e, masked_load(e, p->x, add(e, xrow[j], k), (int)rem),
-                               masked_load(e, p->w, add(e, wrow[j], k), (int)rem), v[j], WIDTH);
+                v[j] = vec_fma(e, masked_load_w(e, p->x, add(e, xrow[j], k), (int)rem, NW),
+                               masked_load_w(e, p->w, add(e, wrow[j], k), (int)rem, NW), v[j], NW);
         }
         LLVMValueRef sum = lane_sums(e, v), at = add(e, mul(e, g0, p->O), em_const(e, t));
         if (p->b)
@@ -424,12 +441,12 @@ static void lanes_row(emit *e, const product *p, LLVMValueRef m, LLVMValueRef g0
  * last full block as dot products */
 static void narrow_product(emit *e, const product *p)
 {
-    int64_t blocks = (p->G + WIDTH - 1) / WIDTH;
+    int64_t blocks = (p->G + NW - 1) / NW;
     loop lt;
     em_part_loop_begin(e, &lt, "t"); /* t = m * blocks + block */
-    LLVMValueRef g0 = mul(e, LLVMBuildSRem(e->b, lt.index, em_const(e, blocks), ""), WIDTH);
+    LLVMValueRef g0 = mul(e, LLVMBuildSRem(e->b, lt.index, em_const(e, blocks), ""), NW);
     LLVMValueRef m = LLVMBuildSDiv(e->b, lt.index, em_const(e, blocks), "");
-    LLVMValueRef whole = LLVMBuildICmp(e->b, LLVMIntSLE, add(e, g0, em_const(e, WIDTH)), em_const(e, p->G), "");
+    LLVMValueRef whole = LLVMBuildICmp(e->b, LLVMIntSLE, add(e, g0, em_const(e, NW)), em_const(e, p->G), "");
     LLVMBasicBlockRef full = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "lanes");
     LLVMBasicBlockRef part = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "rest");
     LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "done");
@@ -488,7 +505,7 @@ int64_t em_chain_extent(const sf_node *const *nodes, int count, int64_t B)
 int64_t em_product_extent(const sf_node *n, int64_t B)
 {
     if (narrow(n) && rows_of(n, B) <= NARROW_MAX_ROWS) /* narrow_product's loop: (row, block of 8 groups) */
-        return rows_of(n, B) * ((n->in[1]->type.dim[0] + WIDTH - 1) / WIDTH);
+        return rows_of(n, B) * ((n->in[1]->type.dim[0] + NW - 1) / NW);
     return row_blocks(n, B) * groups_of(n);
 }
 
