@@ -31,7 +31,8 @@ bool sf_plan_sums_groups(const sf_node *n, int64_t G)
     if (!r || r->op != SF_OP_RESHAPE || !sf_type_joins_last2(&r->in[0]->type, &r->out[0]->type))
         return false;
     const sf_type *t = &r->in[0]->type;
-    return t->dim[t->rank - 2] == G && n->in[1]->type.dim[0] <= SF_CHAIN_SUM_MAX_OUTPUTS;
+    return t->dim[t->rank - 2] == G && t->dim[t->rank - 1] >= SF_CHAIN_SUM_MIN_WIDTH &&
+           n->in[1]->type.dim[0] <= SF_CHAIN_SUM_MAX_OUTPUTS;
 }
 
 const sf_value *sf_plan_chain_link(const sf_node *n)

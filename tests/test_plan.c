@@ -272,15 +272,15 @@ static bool reads_back(const sf_graph *g, const unsigned char *bytes, size_t len
 /* two per-group products, then one over all groups through a reshape */
 static const char SUM_MODEL[] = "param @w0 : f32[3,5,4]\n"
                                 "param @b0 : f32[3,5]\n"
-                                "param @w1 : f32[3,6,5]\n"
-                                "param @w2 : f32[7,18]\n"
+                                "param @w1 : f32[3,16,5]\n"
+                                "param @w2 : f32[7,48]\n"
                                 "param @b2 : f32[7]\n"
                                 "func @m(%x: f32[B,3,4]) {\n"
                                 "  %0 = grouped_linear %x, @w0, @b0 {shared=false} : f32[B,3,5] [region 1]\n"
                                 "  %1 = relu %0 : f32[B,3,5] [region 1]\n"
-                                "  %2 = grouped_linear %1, @w1 {shared=false} : f32[B,3,6] [region 1]\n"
-                                "  %3 = tanh %2 : f32[B,3,6] [region 1]\n"
-                                "  %4 = reshape %3 {shape=[B,18]} : f32[B,18] [region 1]\n"
+                                "  %2 = grouped_linear %1, @w1 {shared=false} : f32[B,3,16] [region 1]\n"
+                                "  %3 = tanh %2 : f32[B,3,16] [region 1]\n"
+                                "  %4 = reshape %3 {shape=[B,48]} : f32[B,48] [region 1]\n"
                                 "  %5 = linear %4, @w2, @b2 : f32[B,7] [region 1]\n"
                                 "  %6 = relu %5 : f32[B,7] [region 1]\n"
                                 "  %7 = sigmoid %6 : f32[B,7]\n"
@@ -328,7 +328,7 @@ static void test_a_chain_sums_over_groups(void **state)
 static void test_a_sum_over_a_shared_view_is_refused(void **state)
 {
     (void)state;
-    sf_graph *g = sum_model("  %8 = reshape %4 {shape=[B,3,6]} : f32[B,3,6]\n  return %7, %8\n}\n");
+    sf_graph *g = sum_model("  %8 = reshape %4 {shape=[B,3,16]} : f32[B,3,16]\n  return %7, %8\n}\n");
     sf_plan p;
     plan_of(g, &p);
     assert_int_equal(p.kernels[0].last, 9); /* stops at the tanh */
@@ -364,15 +364,18 @@ static void test_chain_shapes(void **state)
         const char *name, *text;
         bool fits;
     } cases[] = {
-        {"a sum of 256 outputs", "param @a : f32[2,3,4]\nparam @s : f32[256,6]\nfunc @m(%x: f32[B,4]) {\n"
-         "  %0 = grouped_linear %x, @a {shared=true} : f32[B,2,3]\n  %1 = reshape %0 {shape=[B,6]} : f32[B,6]\n"
+        {"a sum of 256 outputs", "param @a : f32[2,16,4]\nparam @s : f32[256,32]\nfunc @m(%x: f32[B,4]) {\n"
+         "  %0 = grouped_linear %x, @a {shared=true} : f32[B,2,16]\n  %1 = reshape %0 {shape=[B,32]} : f32[B,32]\n"
          "  %2 = linear %1, @s : f32[B,256]\n  return %2\n}\n", true},
-        {"a sum of 257 outputs", "param @a : f32[2,3,4]\nparam @s : f32[257,6]\nfunc @m(%x: f32[B,4]) {\n"
-         "  %0 = grouped_linear %x, @a {shared=true} : f32[B,2,3]\n  %1 = reshape %0 {shape=[B,6]} : f32[B,6]\n"
+        {"a sum of 257 outputs", "param @a : f32[2,16,4]\nparam @s : f32[257,32]\nfunc @m(%x: f32[B,4]) {\n"
+         "  %0 = grouped_linear %x, @a {shared=true} : f32[B,2,16]\n  %1 = reshape %0 {shape=[B,32]} : f32[B,32]\n"
          "  %2 = linear %1, @s : f32[B,257]\n  return %2\n}\n", false},
-        {"a product after the sum", "param @a : f32[2,3,4]\nparam @s : f32[5,6]\nparam @t : f32[5,5]\n"
-         "func @m(%x: f32[B,4]) {\n  %0 = grouped_linear %x, @a {shared=true} : f32[B,2,3]\n"
-         "  %1 = reshape %0 {shape=[B,6]} : f32[B,6]\n  %2 = linear %1, @s : f32[B,5]\n"
+        {"a sum over slices of 15", "param @a : f32[2,15,4]\nparam @s : f32[5,30]\nfunc @m(%x: f32[B,4]) {\n"
+         "  %0 = grouped_linear %x, @a {shared=true} : f32[B,2,15]\n  %1 = reshape %0 {shape=[B,30]} : f32[B,30]\n"
+         "  %2 = linear %1, @s : f32[B,5]\n  return %2\n}\n", false},
+        {"a product after the sum", "param @a : f32[2,16,4]\nparam @s : f32[5,32]\nparam @t : f32[5,5]\n"
+         "func @m(%x: f32[B,4]) {\n  %0 = grouped_linear %x, @a {shared=true} : f32[B,2,16]\n"
+         "  %1 = reshape %0 {shape=[B,32]} : f32[B,32]\n  %2 = linear %1, @s : f32[B,5]\n"
          "  %3 = linear %2, @t : f32[B,5]\n  return %3\n}\n", false},
         {"groups too wide to sum", "param @a : f32[1,4097,4]\nparam @s : f32[2,4097]\nfunc @m(%x: f32[B,4]) {\n"
          "  %0 = grouped_linear %x, @a {shared=true} : f32[B,1,4097]\n"
