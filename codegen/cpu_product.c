@@ -486,20 +486,12 @@ static int64_t row_blocks(const sf_node *first, int64_t B) { return (rows_of(fir
 
 static int64_t groups_of(const sf_node *n) { return n->op == SF_OP_GROUPED_LINEAR ? n->in[1]->type.dim[0] : 1; }
 
-/* whether the chain's last product sums over the groups (sf_plan_sums_groups) */
-static bool chain_sums(const sf_node *const *nodes, int count)
-{
-    for (int k = count - 1; k > 0; k--)
-        if (sf_op_has(nodes[k]->op, SF_OPF_LINEAR))
-            return nodes[0]->op == SF_OP_GROUPED_LINEAR && nodes[k]->op == SF_OP_LINEAR;
-    return false;
-}
 
 /* over_blocks' loop: (block of ROWS rows, group), or blocks alone where the
  * chain sums over the groups (each block runs every group) */
 int64_t em_chain_extent(const sf_node *const *nodes, int count, int64_t B)
 {
-    return row_blocks(nodes[0], B) * (chain_sums(nodes, count) ? 1 : groups_of(nodes[0]));
+    return row_blocks(nodes[0], B) * (sf_plan_chain_sums(nodes, count) ? 1 : groups_of(nodes[0]));
 }
 
 int64_t em_product_extent(const sf_node *n, int64_t B)
@@ -730,7 +722,7 @@ static void stages_of(emit *e, chain *c, const sf_node *const *nodes, int count)
     }
     stage *z = &c->s[c->n - 1];
     z->p.out = em_arg(e, at);
-    c->sums = chain_sums(nodes, count);
+    c->sums = sf_plan_chain_sums(nodes, count);
     c->G = groups_of(nodes[0]);
     if (c->sums) { /* one group's slice at a time: k over [g H, (g + 1) H) of the whole row */
         c->H = z->p.I / c->G;

@@ -548,14 +548,6 @@ static int x_rank_rows(const sf_node *n) { return n->in[0]->type.rank - (dims_of
 
 static bool is_product(const sf_node *n) { return sf_op_has(n->op, SF_OPF_LINEAR); }
 
-/* whether the chain's last product sums over the groups (sf_plan_sums_groups) */
-static bool chain_sums(const sf_node *const *nodes, int count)
-{
-    for (int k = count - 1; k > 0; k--)
-        if (is_product(nodes[k]))
-            return nodes[0]->op == SF_OP_GROUPED_LINEAR && nodes[k]->op == SF_OP_LINEAR;
-    return false;
-}
 
 /* the products of a chain, each with the args of its weight and bias (-1:
  * none) and the unary ops after it: the first product's operands, then
@@ -612,7 +604,7 @@ static void chain_body(FILE *f, const sf_node *const *nodes, int count)
     int out, n = stages_of(nodes, count, s, &out);
     const stage *z = &s[n - 1];
     dims d = dims_of(nodes[0]), e = dims_of(z->n);
-    if (!chain_sums(nodes, count)) {
+    if (!sf_plan_chain_sums(nodes, count)) {
         fprintf(f, "        const long long g = t %% %lldLL, m = t / %lldLL;\n", d.G, d.G);
         put_x(f, d);
         put_stages(f, s, n - 1);
@@ -656,7 +648,7 @@ static int64_t chain_threads(const sf_node *const *nodes, int count, int64_t B)
 {
     const sf_node *a = nodes[0];
     int64_t rows = sf_dims_at(&a->in[0]->type, 0, x_rank_rows(a), B);
-    return chain_sums(nodes, count) ? rows : rows * dims_of(a).G;
+    return sf_plan_chain_sums(nodes, count) ? rows : rows * dims_of(a).G;
 }
 
 static void emit_chain(FILE *f, const sf_node *const *nodes, int count, int k)
@@ -664,12 +656,12 @@ static void emit_chain(FILE *f, const sf_node *const *nodes, int count, int k)
     const sf_node *a = nodes[0];
     bool products = two_products(nodes, count);
     kernel_open(f, !products ? "chain: product, epilogue"
-                   : chain_sums(nodes, count) ? "chain: products per group, then one over all groups"
+                   : sf_plan_chain_sums(nodes, count) ? "chain: products per group, then one over all groups"
                                               : "chain: products and activations",
                 k);
     if (products) {
         put_prod(f, &a->in[0]->type, 0, x_rank_rows(a));
-        if (!chain_sums(nodes, count))
+        if (!sf_plan_chain_sums(nodes, count))
             fprintf(f, "*%lldLL", dims_of(a).G);
     } else {
         put_prod(f, &a->out[0]->type, 0, a->out[0]->type.rank);

@@ -41,6 +41,14 @@ const sf_value *sf_plan_chain_link(const sf_node *n)
     return n->op == SF_OP_LINEAR && x->def && x->def->op == SF_OP_RESHAPE ? x->def->in[0] : x;
 }
 
+bool sf_plan_chain_sums(const sf_node *const *nodes, int count)
+{
+    for (int k = count - 1; k > 0; k--)
+        if (is_linear(nodes[k]))
+            return is_grouped(nodes[0]) && nodes[k]->op == SF_OP_LINEAR;
+    return false;
+}
+
 bool sf_plan_chain_fits(const sf_node *const *nodes, int count)
 {
     if (count < 2 || !is_linear(nodes[0]) || nodes[0]->in[0]->type.dtype != SF_F32)

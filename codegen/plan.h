@@ -113,6 +113,9 @@ bool sf_plan_chain_fits(const sf_node *const *nodes, int count);
  * K, at least SF_CHAIN_SUM_MIN_WIDTH), with at most SF_CHAIN_SUM_MAX_OUTPUTS
  * outputs. */
 bool sf_plan_sums_groups(const sf_node *n, int64_t G);
+/* Whether a chain (sf_plan_chain_fits holds) ends in a product over all
+ * groups: its first product grouped, its last a linear. */
+bool sf_plan_chain_sums(const sf_node *const *nodes, int count);
 /* The value member n of a chain reads from the member before it: its
  * operand, or for a linear reading a reshape the reshape's operand (a
  * chain may span that reshape, sf_plan_chain_fits says when). */
