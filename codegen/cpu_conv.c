@@ -11,8 +11,6 @@
  * loop bounds instead of a test per multiply. conv1d is the H = 1 case. */
 #include "codegen/cpu_emit.h"
 
-static LLVMValueRef add(emit *e, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildAdd(e->b, a, b, ""); }
-static LLVMValueRef mul(emit *e, LLVMValueRef a, int64_t k) { return LLVMBuildMul(e->b, a, em_const(e, k), ""); }
 
 static LLVMValueRef smax(emit *e, LLVMValueRef a, LLVMValueRef b)
 {
@@ -29,13 +27,13 @@ static void valid_range(emit *e, LLVMValueRef a, int64_t s, int64_t limit, int64
 {
     /* i*s >= -a  <=>  i >= ceil(-a / s); with -a <= 0 that is 0 */
     LLVMValueRef na = LLVMBuildNeg(e->b, a, "");
-    LLVMValueRef up = LLVMBuildSDiv(e->b, add(e, na, em_const(e, s - 1)), em_const(e, s), "");
+    LLVMValueRef up = LLVMBuildSDiv(e->b, em_add(e, na, em_const(e, s - 1)), em_const(e, s), "");
     *lo = smin(e, smax(e, up, em_const(e, 0)), em_const(e, n));
     /* i*s <= limit - 1 - a  <=>  i <= floor((limit - 1 - a) / s); negative means none */
     LLVMValueRef top = LLVMBuildSub(e->b, em_const(e, limit - 1), a, "");
     LLVMValueRef last = LLVMBuildSDiv(e->b, top, em_const(e, s), "");
     LLVMValueRef end = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, top, em_const(e, 0), ""), em_const(e, 0),
-                                       add(e, last, em_const(e, 1)), "");
+                                       em_add(e, last, em_const(e, 1)), "");
     *hi = smax(e, smin(e, end, em_const(e, n)), *lo);
 }
 
@@ -56,31 +54,31 @@ void em_conv(emit *e, const sf_node *n)
     LLVMValueRef o = LLVMBuildSRem(e->b, lt.index, em_const(e, O), "");
     LLVMValueRef g = LLVMBuildSDiv(e->b, o, em_const(e, og), "");
     em_loop_begin(e, &lh, em_const(e, OH), "oh");
-    LLVMValueRef orow = mul(e, add(e, mul(e, add(e, mul(e, img, O), o), OH), lh.index), OW);
+    LLVMValueRef orow = em_mulk(e, em_add(e, em_mulk(e, em_add(e, em_mulk(e, img, O), o), OH), lh.index), OW);
     LLVMValueRef bias = b ? em_load(e, b, o) : LLVMConstReal(e->f32, 0);
     em_loop_begin(e, &lz, em_const(e, OW), "z");
-    em_store(e, out, add(e, orow, lz.index), bias);
+    em_store(e, out, em_add(e, orow, lz.index), bias);
     em_loop_end(e, &lz);
     em_loop_begin(e, &lc, em_const(e, cg), "c");
-    LLVMValueRef ch = add(e, mul(e, g, cg), lc.index);
+    LLVMValueRef ch = em_add(e, em_mulk(e, g, cg), lc.index);
     em_loop_begin(e, &lkh, em_const(e, KH), "kh");
-    LLVMValueRef ih = add(e, LLVMBuildSub(e->b, mul(e, lh.index, sh), em_const(e, ph), ""), mul(e, lkh.index, dh));
+    LLVMValueRef ih = em_add(e, LLVMBuildSub(e->b, em_mulk(e, lh.index, sh), em_const(e, ph), ""), em_mulk(e, lkh.index, dh));
     LLVMValueRef inside = LLVMBuildAnd(e->b, LLVMBuildICmp(e->b, LLVMIntSGE, ih, em_const(e, 0), ""),
                                        LLVMBuildICmp(e->b, LLVMIntSLT, ih, em_const(e, H), ""), "");
     LLVMBasicBlockRef rows = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "row");
     LLVMBasicBlockRef skip = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "skip");
     LLVMBuildCondBr(e->b, inside, rows, skip);
     LLVMPositionBuilderAtEnd(e->b, rows);
-    LLVMValueRef xrow = mul(e, add(e, mul(e, add(e, mul(e, img, C), ch), H), ih), W);
-    LLVMValueRef wrow = mul(e, add(e, mul(e, add(e, mul(e, o, cg), lc.index), KH), lkh.index), KW);
+    LLVMValueRef xrow = em_mulk(e, em_add(e, em_mulk(e, em_add(e, em_mulk(e, img, C), ch), H), ih), W);
+    LLVMValueRef wrow = em_mulk(e, em_add(e, em_mulk(e, em_add(e, em_mulk(e, o, cg), lc.index), KH), lkh.index), KW);
     em_loop_begin(e, &lkw, em_const(e, KW), "kw");
-    LLVMValueRef wv = em_load(e, w, add(e, wrow, lkw.index));
-    LLVMValueRef shift = LLVMBuildSub(e->b, mul(e, lkw.index, dw), em_const(e, pw), ""); /* iw = ow*sw + shift */
+    LLVMValueRef wv = em_load(e, w, em_add(e, wrow, lkw.index));
+    LLVMValueRef shift = LLVMBuildSub(e->b, em_mulk(e, lkw.index, dw), em_const(e, pw), ""); /* iw = ow*sw + shift */
     LLVMValueRef lo, hi;
     valid_range(e, shift, sw, W, OW, &lo, &hi);
     em_loop_from(e, &lw, lo, hi, "ow");
-    LLVMValueRef at = add(e, orow, lw.index);
-    LLVMValueRef xv = em_load(e, x, add(e, xrow, add(e, mul(e, lw.index, sw), shift)));
+    LLVMValueRef at = em_add(e, orow, lw.index);
+    LLVMValueRef xv = em_load(e, x, em_add(e, xrow, em_add(e, em_mulk(e, lw.index, sw), shift)));
     em_store(e, out, at, em_fmuladd(e, wv, xv, em_load(e, out, at)));
     em_loop_end(e, &lw);
     em_loop_end(e, &lkw);

@@ -39,6 +39,9 @@ void em_store(emit *e, LLVMValueRef base, LLVMValueRef index, LLVMValueRef v);
 LLVMValueRef em_call_f32(emit *e, const char *name, LLVMValueRef x);
 /* name(args...) for an f32 function of 1 to 3 f32 arguments (libm, llvm.* intrinsics) */
 LLVMValueRef em_call_f32n(emit *e, const char *name, LLVMValueRef *args, int nargs);
+static inline LLVMValueRef em_add(emit *e, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildAdd(e->b, a, b, ""); }
+/* a * k for a constant k */
+static inline LLVMValueRef em_mulk(emit *e, LLVMValueRef a, int64_t k) { return LLVMBuildMul(e->b, a, em_const(e, k), ""); }
 /* a stack slot in the kernel's entry block (mem2reg makes scalars registers) */
 LLVMValueRef em_entry_alloca(emit *e, LLVMTypeRef t);
 

@@ -15,33 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen/cpu_emit.h"
-
-/* ROWS rows by MAX_CHUNKS chunks of WIDTH outputs: 8 accumulators, enough
- * independent multiply-adds to cover two FMA pipes' latency (4 alone ran
- * at half of it), from 2 weight loads and 4 broadcasts per k. WIDTH is
- * AVX-512's 16 lanes: this machine's FMA peak is 463 GFLOP/s on 2 threads
- * with 16 lanes against 205 with 8 (bench/fma_peak.c), and one tower of
- * Towers(4, 8, 32) without its GELU (32 -> 8 x 32 -> 32, batch 4096) went
- * from 182-191 to 313-319 GFLOP/s. A CPU without AVX-512 runs the same
- * code as pairs of 8-lane instructions. Changing WIDTH changes the
- * packing: SF_CPU_ABI with it. */
-enum { ROWS = 4, WIDTH = 16, MAX_CHUNKS = 2 };
-/* the narrow kernel's lanes: 8 groups at a time (lane_sums' 8 x 8 transpose) */
-enum { NW = 8 };
-
-/* One product as the emitter sees it: x[m, g, k] at m * x_m + g * x_g + k,
- * out[m, g, o] at m * o_m + g * o_g + o, W^T[g, k, o], b[g, o]. A fused
- * chain's intermediate lives in a stack buffer of ROWS rows (g stride 0).
- * A slice of a product over all groups (a chain's last) runs its k over
- * [k0, k0 + I) of the weight's IW and adds to what out holds. */
-typedef struct product {
-    int64_t G, O, I, IW;
-    int64_t x_m, x_g, o_m, o_g;
-    LLVMValueRef x, w, b, out;
-    LLVMValueRef k0; /* NULL: 0 */
-    bool accumulate; /* out's values are the sums so far: they start the accumulators (b is NULL) */
-} product;
+#include "codegen/cpu_product.h"
 
 static LLVMValueRef splat(emit *e, LLVMValueRef s, int width)
 {
@@ -84,8 +58,6 @@ static LLVMValueRef vec_fma(emit *e, LLVMValueRef a, LLVMValueRef b, LLVMValueRe
     return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(f), f, args, 3, "");
 }
 
-static LLVMValueRef mul(emit *e, LLVMValueRef a, int64_t k) { return LLVMBuildMul(e->b, a, em_const(e, k), ""); }
-
 /* outputs in full chunks of WIDTH; the weight's packed layout per group is
  * W^T for those ([I, main]) followed by the other rows as they are ([O - main, I]) */
 static int64_t main_outputs(const product *p) { return p->O / WIDTH * WIDTH; }
@@ -108,8 +80,6 @@ static bool tail_as_chunk(int64_t O, int64_t I)
     int64_t t = O % WIDTH;
     return t > 0 && t * (I / WIDTH + (I % WIDTH > 0) + 6) > 2 * I;
 }
-static LLVMValueRef add(emit *e, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildAdd(e->b, a, b, ""); }
-
 static LLVMValueRef lane_mask(emit *e, int lanes, int width)
 {
     LLVMTypeRef i1 = LLVMInt1TypeInContext(e->ctx);
@@ -165,14 +135,14 @@ static void step(emit *e, const product *p, int rows, LLVMValueRef *xrow, LLVMVa
 {
     LLVMTypeRef vt = LLVMVectorType(e->f32, WIDTH);
     int64_t om = main_outputs(p), t = p->O - om;
-    LLVMValueRef wv[MAX_CHUNKS], kw = p->k0 ? add(e, p->k0, k) : k;
+    LLVMValueRef wv[MAX_CHUNKS], kw = p->k0 ? em_add(e, p->k0, k) : k;
     for (int c = 0; c < chunks; c++)
-        wv[c] = lanes == WIDTH ? vec_load(e, p->w, add(e, add(e, mul(e, g, p->IW * p->O), mul(e, kw, om)),
-                                                    add(e, oc, em_const(e, c * WIDTH))), WIDTH)
-                               : masked_load(e, p->w, add(e, mul(e, g, p->IW * p->O), add(e, em_const(e, p->IW * om),
-                                                                                          mul(e, kw, t))), lanes);
+        wv[c] = lanes == WIDTH ? vec_load(e, p->w, em_add(e, em_add(e, em_mulk(e, g, p->IW * p->O), em_mulk(e, kw, om)),
+                                                    em_add(e, oc, em_const(e, c * WIDTH))), WIDTH)
+                               : masked_load(e, p->w, em_add(e, em_mulk(e, g, p->IW * p->O), em_add(e, em_const(e, p->IW * om),
+                                                                                          em_mulk(e, kw, t))), lanes);
     for (int r = 0; r < rows; r++) {
-        LLVMValueRef xs = splat(e, em_load(e, p->x, add(e, xrow[r], k)), WIDTH);
+        LLVMValueRef xs = splat(e, em_load(e, p->x, em_add(e, xrow[r], k)), WIDTH);
         for (int c = 0; c < chunks; c++)
             LLVMBuildStore(e->b, vec_fma(e, xs, wv[c], LLVMBuildLoad2(e->b, vt, acc[c][r], ""), WIDTH), acc[c][r]);
     }
@@ -211,40 +181,40 @@ static void tail_dots(emit *e, const product *p, int rows, LLVMValueRef mx, LLVM
     LLVMTypeRef vt = LLVMVectorType(e->f32, WIDTH);
     LLVMValueRef xrow[ROWS], orow[ROWS];
     for (int r = 0; r < rows; r++) {
-        xrow[r] = add(e, mul(e, add(e, mx, em_const(e, r)), p->x_m), mul(e, g, p->x_g));
-        orow[r] = add(e, mul(e, add(e, mo, em_const(e, r)), p->o_m), mul(e, g, p->o_g));
+        xrow[r] = em_add(e, em_mulk(e, em_add(e, mx, em_const(e, r)), p->x_m), em_mulk(e, g, p->x_g));
+        orow[r] = em_add(e, em_mulk(e, em_add(e, mo, em_const(e, r)), p->o_m), em_mulk(e, g, p->o_g));
     }
     for (int64_t t = 0; t < p->O - om; t++) {
-        LLVMValueRef wrow = add(e, mul(e, g, p->IW * p->O), em_const(e, om * p->IW + t * p->IW));
+        LLVMValueRef wrow = em_add(e, em_mulk(e, g, p->IW * p->O), em_const(e, om * p->IW + t * p->IW));
         if (p->k0)
-            wrow = add(e, wrow, p->k0);
+            wrow = em_add(e, wrow, p->k0);
         LLVMValueRef acc[ROWS];
         zeroed(e, vt, acc, rows);
         if (kv > 0) {
             loop lk;
             em_loop_begin(e, &lk, em_const(e, kv), "kv");
-            LLVMValueRef k = mul(e, lk.index, WIDTH);
-            LLVMValueRef wv = vec_load(e, p->w, add(e, wrow, k), WIDTH);
+            LLVMValueRef k = em_mulk(e, lk.index, WIDTH);
+            LLVMValueRef wv = vec_load(e, p->w, em_add(e, wrow, k), WIDTH);
             for (int r = 0; r < rows; r++)
-                LLVMBuildStore(e->b, vec_fma(e, vec_load(e, p->x, add(e, xrow[r], k), WIDTH), wv,
+                LLVMBuildStore(e->b, vec_fma(e, vec_load(e, p->x, em_add(e, xrow[r], k), WIDTH), wv,
                                              LLVMBuildLoad2(e->b, vt, acc[r], ""), WIDTH), acc[r]);
             em_loop_end(e, &lk);
         }
         int64_t rem = p->I - kv * WIDTH, k_scalar = rem >= 2 ? p->I : kv * WIDTH;
         if (rem >= 2) { /* the last I % WIDTH as one masked chunk into the same sums, not rem scalar steps */
-            LLVMValueRef k = em_const(e, kv * WIDTH), wv = masked_load(e, p->w, add(e, wrow, k), (int)rem);
+            LLVMValueRef k = em_const(e, kv * WIDTH), wv = masked_load(e, p->w, em_add(e, wrow, k), (int)rem);
             for (int r = 0; r < rows; r++)
-                LLVMBuildStore(e->b, vec_fma(e, masked_load(e, p->x, add(e, xrow[r], k), (int)rem), wv,
+                LLVMBuildStore(e->b, vec_fma(e, masked_load(e, p->x, em_add(e, xrow[r], k), (int)rem), wv,
                                              LLVMBuildLoad2(e->b, vt, acc[r], ""), WIDTH), acc[r]);
         }
-        LLVMValueRef bias = p->b ? em_load(e, p->b, add(e, mul(e, g, p->O), em_const(e, om + t)))
+        LLVMValueRef bias = p->b ? em_load(e, p->b, em_add(e, em_mulk(e, g, p->O), em_const(e, om + t)))
                                  : LLVMConstReal(e->f32, 0);
         for (int r = 0; r < rows; r++) {
-            LLVMValueRef at = add(e, orow[r], em_const(e, om + t)), start = p->accumulate ? em_load(e, p->out, at) : bias;
+            LLVMValueRef at = em_add(e, orow[r], em_const(e, om + t)), start = p->accumulate ? em_load(e, p->out, at) : bias;
             LLVMValueRef sum = LLVMBuildFAdd(e->b, hsum(e, LLVMBuildLoad2(e->b, vt, acc[r], ""), WIDTH), start, "");
             for (int64_t k = k_scalar; k < p->I; k++)
-                sum = em_fmuladd(e, em_load(e, p->x, add(e, xrow[r], em_const(e, k))),
-                                 em_load(e, p->w, add(e, wrow, em_const(e, k))), sum);
+                sum = em_fmuladd(e, em_load(e, p->x, em_add(e, xrow[r], em_const(e, k))),
+                                 em_load(e, p->w, em_add(e, wrow, em_const(e, k))), sum);
             em_store(e, p->out, at, sum);
         }
     }
@@ -263,17 +233,17 @@ static void chunk(emit *e, const product *p, int rows, LLVMValueRef mx, LLVMValu
     LLVMTypeRef vt = LLVMVectorType(e->f32, WIDTH);
     LLVMValueRef acc[CHAINS][MAX_CHUNKS][ROWS], xrow[ROWS], orow[ROWS], init[MAX_CHUNKS];
     for (int c = 0; c < chunks; c++) {
-        LLVMValueRef go = add(e, add(e, mul(e, g, p->O), oc), em_const(e, c * WIDTH));
+        LLVMValueRef go = em_add(e, em_add(e, em_mulk(e, g, p->O), oc), em_const(e, c * WIDTH));
         init[c] = !p->b           ? LLVMConstNull(vt)
                   : lanes == WIDTH ? vec_load(e, p->b, go, WIDTH)
                                    : masked_load(e, p->b, go, lanes);
     }
     for (int r = 0; r < rows; r++) {
-        xrow[r] = add(e, mul(e, add(e, mx, em_const(e, r)), p->x_m), mul(e, g, p->x_g));
-        orow[r] = add(e, add(e, mul(e, add(e, mo, em_const(e, r)), p->o_m), mul(e, g, p->o_g)), oc);
+        xrow[r] = em_add(e, em_mulk(e, em_add(e, mx, em_const(e, r)), p->x_m), em_mulk(e, g, p->x_g));
+        orow[r] = em_add(e, em_add(e, em_mulk(e, em_add(e, mo, em_const(e, r)), p->o_m), em_mulk(e, g, p->o_g)), oc);
         for (int j = 0; j < split; j++)
             for (int c = 0; c < chunks; c++) {
-                LLVMValueRef at = add(e, orow[r], em_const(e, c * WIDTH)), sum = init[c];
+                LLVMValueRef at = em_add(e, orow[r], em_const(e, c * WIDTH)), sum = init[c];
                 if (p->accumulate && !j)
                     sum = lanes == WIDTH ? vec_load(e, p->out, at, WIDTH) : masked_load(e, p->out, at, lanes);
                 acc[j][c][r] = em_entry_alloca(e, vt);
@@ -283,7 +253,7 @@ static void chunk(emit *e, const product *p, int rows, LLVMValueRef mx, LLVMValu
     loop lk;
     em_loop_begin(e, &lk, em_const(e, p->I / split), "k");
     for (int j = 0; j < split; j++)
-        step(e, p, rows, xrow, g, oc, add(e, mul(e, lk.index, split), em_const(e, j)), chunks, lanes, acc[j]);
+        step(e, p, rows, xrow, g, oc, em_add(e, em_mulk(e, lk.index, split), em_const(e, j)), chunks, lanes, acc[j]);
     em_loop_end(e, &lk);
     for (int64_t k = p->I / split * split; k < p->I; k++)
         step(e, p, rows, xrow, g, oc, em_const(e, k), chunks, lanes, acc[0]);
@@ -292,7 +262,7 @@ static void chunk(emit *e, const product *p, int rows, LLVMValueRef mx, LLVMValu
             LLVMValueRef v = LLVMBuildLoad2(e->b, vt, acc[0][c][r], "");
             for (int j = 1; j < split; j++)
                 v = LLVMBuildFAdd(e->b, v, LLVMBuildLoad2(e->b, vt, acc[j][c][r], ""), "");
-            LLVMValueRef at = add(e, orow[r], em_const(e, c * WIDTH));
+            LLVMValueRef at = em_add(e, orow[r], em_const(e, c * WIDTH));
             if (lanes == WIDTH)
                 vec_store(e, v, p->out, at, WIDTH);
             else
@@ -301,13 +271,13 @@ static void chunk(emit *e, const product *p, int rows, LLVMValueRef mx, LLVMValu
 }
 
 /* every output of `rows` rows in group g: full chunks in a loop, the tail as dot products */
-static void rows_block(emit *e, const product *p, int rows, LLVMValueRef mx, LLVMValueRef mo, LLVMValueRef g)
+void em_rows_block(emit *e, const product *p, int rows, LLVMValueRef mx, LLVMValueRef mo, LLVMValueRef g)
 {
     int64_t full = p->O / WIDTH, pairs = full / MAX_CHUNKS;
     if (pairs > 0) {
         loop lc;
         em_loop_begin(e, &lc, em_const(e, pairs), "c");
-        chunk(e, p, rows, mx, mo, g, mul(e, lc.index, MAX_CHUNKS * WIDTH), MAX_CHUNKS, WIDTH);
+        chunk(e, p, rows, mx, mo, g, em_mulk(e, lc.index, MAX_CHUNKS * WIDTH), MAX_CHUNKS, WIDTH);
         em_loop_end(e, &lc);
     }
     if (full % MAX_CHUNKS)
@@ -381,7 +351,7 @@ static LLVMValueRef load_strided(emit *e, LLVMValueRef base, LLVMValueRef index,
         return vec_load(e, base, index, NW);
     LLVMValueRef v = LLVMGetUndef(LLVMVectorType(e->f32, NW));
     for (int j = 0; j < NW; j++)
-        v = LLVMBuildInsertElement(e->b, v, em_load(e, base, add(e, index, em_const(e, j * stride))), em_const(e, j), "");
+        v = LLVMBuildInsertElement(e->b, v, em_load(e, base, em_add(e, index, em_const(e, j * stride))), em_const(e, j), "");
     return v;
 }
 
@@ -392,7 +362,7 @@ static void store_strided(emit *e, LLVMValueRef v, LLVMValueRef base, LLVMValueR
         return;
     }
     for (int j = 0; j < NW; j++)
-        em_store(e, base, add(e, index, em_const(e, j * stride)),
+        em_store(e, base, em_add(e, index, em_const(e, j * stride)),
                  LLVMBuildExtractElement(e->b, v, em_const(e, j), ""));
 }
 
@@ -404,19 +374,19 @@ static void lanes_row(emit *e, const product *p, LLVMValueRef m, LLVMValueRef g0
     LLVMTypeRef vt = LLVMVectorType(e->f32, NW);
     LLVMValueRef xrow[NW], acc[NW], v[NW];
     for (int j = 0; j < NW; j++)
-        xrow[j] = add(e, mul(e, m, p->x_m), mul(e, add(e, g0, em_const(e, j)), p->x_g));
+        xrow[j] = em_add(e, em_mulk(e, m, p->x_m), em_mulk(e, em_add(e, g0, em_const(e, j)), p->x_g));
     for (int64_t t = 0; t < p->O; t++) {
         LLVMValueRef wrow[NW];
         for (int j = 0; j < NW; j++)
-            wrow[j] = add(e, mul(e, add(e, g0, em_const(e, j)), p->I * p->O), em_const(e, t * p->I));
+            wrow[j] = em_add(e, em_mulk(e, em_add(e, g0, em_const(e, j)), p->I * p->O), em_const(e, t * p->I));
         zeroed(e, vt, acc, NW);
         if (kv > 0) {
             loop lk;
             em_loop_begin(e, &lk, em_const(e, kv), "kv");
-            LLVMValueRef k = mul(e, lk.index, NW);
+            LLVMValueRef k = em_mulk(e, lk.index, NW);
             for (int j = 0; j < NW; j++)
-                LLVMBuildStore(e->b, vec_fma(e, vec_load(e, p->x, add(e, xrow[j], k), NW),
-                                             vec_load(e, p->w, add(e, wrow[j], k), NW),
+                LLVMBuildStore(e->b, vec_fma(e, vec_load(e, p->x, em_add(e, xrow[j], k), NW),
+                                             vec_load(e, p->w, em_add(e, wrow[j], k), NW),
                                              LLVMBuildLoad2(e->b, vt, acc[j], ""), NW), acc[j]);
             em_loop_end(e, &lk);
         }
@@ -424,16 +394,16 @@ static void lanes_row(emit *e, const product *p, LLVMValueRef m, LLVMValueRef g0
         for (int j = 0; j < NW; j++) {
             v[j] = LLVMBuildLoad2(e->b, vt, acc[j], "");
             if (rem == NW / 2) /* plain half-width loads; the upper lanes of their product are 0 */
-                v[j] = LLVMBuildFAdd(e->b, v[j], widen(e, LLVMBuildFMul(e->b, vec_load(e, p->x, add(e, xrow[j], k), 4),
-                                                                         vec_load(e, p->w, add(e, wrow[j], k), 4), "")), "");
+                v[j] = LLVMBuildFAdd(e->b, v[j], widen(e, LLVMBuildFMul(e->b, vec_load(e, p->x, em_add(e, xrow[j], k), 4),
+                                                                         vec_load(e, p->w, em_add(e, wrow[j], k), 4), "")), "");
             else if (rem)
-                v[j] = vec_fma(e, masked_load_w(e, p->x, add(e, xrow[j], k), (int)rem, NW),
-                               masked_load_w(e, p->w, add(e, wrow[j], k), (int)rem, NW), v[j], NW);
+                v[j] = vec_fma(e, masked_load_w(e, p->x, em_add(e, xrow[j], k), (int)rem, NW),
+                               masked_load_w(e, p->w, em_add(e, wrow[j], k), (int)rem, NW), v[j], NW);
         }
-        LLVMValueRef sum = lane_sums(e, v), at = add(e, mul(e, g0, p->O), em_const(e, t));
+        LLVMValueRef sum = lane_sums(e, v), at = em_add(e, em_mulk(e, g0, p->O), em_const(e, t));
         if (p->b)
             sum = LLVMBuildFAdd(e->b, sum, load_strided(e, p->b, at, p->O), "");
-        store_strided(e, sum, p->out, add(e, add(e, mul(e, m, p->o_m), mul(e, g0, p->o_g)), em_const(e, t)), p->o_g);
+        store_strided(e, sum, p->out, em_add(e, em_add(e, em_mulk(e, m, p->o_m), em_mulk(e, g0, p->o_g)), em_const(e, t)), p->o_g);
     }
 }
 
@@ -444,9 +414,9 @@ static void narrow_product(emit *e, const product *p)
     int64_t blocks = (p->G + NW - 1) / NW;
     loop lt;
     em_part_loop_begin(e, &lt, "t"); /* t = m * blocks + block */
-    LLVMValueRef g0 = mul(e, LLVMBuildSRem(e->b, lt.index, em_const(e, blocks), ""), NW);
+    LLVMValueRef g0 = em_mulk(e, LLVMBuildSRem(e->b, lt.index, em_const(e, blocks), ""), NW);
     LLVMValueRef m = LLVMBuildSDiv(e->b, lt.index, em_const(e, blocks), "");
-    LLVMValueRef whole = LLVMBuildICmp(e->b, LLVMIntSLE, add(e, g0, em_const(e, NW)), em_const(e, p->G), "");
+    LLVMValueRef whole = LLVMBuildICmp(e->b, LLVMIntSLE, em_add(e, g0, em_const(e, NW)), em_const(e, p->G), "");
     LLVMBasicBlockRef full = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "lanes");
     LLVMBasicBlockRef part = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "rest");
     LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "done");
@@ -482,28 +452,21 @@ static LLVMValueRef rows_value(emit *e, const sf_node *n)
 }
 
 /* ROWS-row blocks of the first product's rows */
-static int64_t row_blocks(const sf_node *first, int64_t B) { return (rows_of(first, B) + ROWS - 1) / ROWS; }
+int64_t em_row_blocks(const sf_node *first, int64_t B) { return (rows_of(first, B) + ROWS - 1) / ROWS; }
 
-static int64_t groups_of(const sf_node *n) { return n->op == SF_OP_GROUPED_LINEAR ? n->in[1]->type.dim[0] : 1; }
+int64_t em_groups_of(const sf_node *n) { return n->op == SF_OP_GROUPED_LINEAR ? n->in[1]->type.dim[0] : 1; }
 
-
-/* over_blocks' loop: (block of ROWS rows, group), or blocks alone where the
- * chain sums over the groups (each block runs every group) */
-int64_t em_chain_extent(const sf_node *const *nodes, int count, int64_t B)
-{
-    return row_blocks(nodes[0], B) * (sf_plan_chain_sums(nodes, count) ? 1 : groups_of(nodes[0]));
-}
 
 int64_t em_product_extent(const sf_node *n, int64_t B)
 {
     if (narrow(n) && rows_of(n, B) <= NARROW_MAX_ROWS) /* narrow_product's loop: (row, block of 8 groups) */
         return rows_of(n, B) * ((n->in[1]->type.dim[0] + NW - 1) / NW);
-    return row_blocks(n, B) * groups_of(n);
+    return em_row_blocks(n, B) * em_groups_of(n);
 }
 
 /* the product of node n reading args[xa] (x), args[wa], args[ba] (bias, if
  * any) and writing args[oa], with global strides */
-static product product_of(emit *e, const sf_node *n, int xa, int wa, int ba, int oa)
+product em_product_of(emit *e, const sf_node *n, int xa, int wa, int ba, int oa)
 {
     bool grouped = n->op == SF_OP_GROUPED_LINEAR, grouped_x = grouped && !sf_attr_shared(n);
     const sf_type *wt = &n->in[1]->type;
@@ -519,16 +482,14 @@ static product product_of(emit *e, const sf_node *n, int xa, int wa, int ba, int
 
 /* the partitioned loop over (block of ROWS rows, group): body(rows, m0, g) for
  * the full blocks, then row by row for the last, partial one */
-typedef void (*block_fn)(emit *e, void *ctx, int rows, LLVMValueRef m0, LLVMValueRef g);
-
-static void over_blocks(emit *e, const sf_node *first, int64_t G, block_fn body, void *ctx)
+void em_over_blocks(emit *e, const sf_node *first, int64_t G, block_fn body, void *ctx)
 {
     LLVMValueRef M = rows_value(e, first);
     loop lt;
     em_part_loop_begin(e, &lt, "t"); /* t = block * G + g */
     LLVMValueRef g = LLVMBuildSRem(e->b, lt.index, em_const(e, G), "");
-    LLVMValueRef m0 = mul(e, LLVMBuildSDiv(e->b, lt.index, em_const(e, G), ""), ROWS);
-    LLVMValueRef whole = LLVMBuildICmp(e->b, LLVMIntSLE, add(e, m0, em_const(e, ROWS)), M, "");
+    LLVMValueRef m0 = em_mulk(e, LLVMBuildSDiv(e->b, lt.index, em_const(e, G), ""), ROWS);
+    LLVMValueRef whole = LLVMBuildICmp(e->b, LLVMIntSLE, em_add(e, m0, em_const(e, ROWS)), M, "");
     LLVMBasicBlockRef full = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "full");
     LLVMBasicBlockRef part = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "part");
     LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "done");
@@ -539,7 +500,7 @@ static void over_blocks(emit *e, const sf_node *first, int64_t G, block_fn body,
     LLVMPositionBuilderAtEnd(e->b, part);
     loop lr;
     em_loop_begin(e, &lr, LLVMBuildSub(e->b, M, m0, ""), "r");
-    body(e, ctx, 1, add(e, m0, lr.index), g);
+    body(e, ctx, 1, em_add(e, m0, lr.index), g);
     em_loop_end(e, &lr);
     LLVMBuildBr(e->b, done);
     LLVMPositionBuilderAtEnd(e->b, done);
@@ -548,14 +509,14 @@ static void over_blocks(emit *e, const sf_node *first, int64_t G, block_fn body,
 
 static void one_product(emit *e, void *ctx, int rows, LLVMValueRef m0, LLVMValueRef g)
 {
-    rows_block(e, ctx, rows, m0, m0, g);
+    em_rows_block(e, ctx, rows, m0, m0, g);
 }
 
 void em_product(emit *e, const sf_node *n)
 {
-    product p = product_of(e, n, 0, 1, 2, n->nin);
+    product p = em_product_of(e, n, 0, 1, 2, n->nin);
     if (!narrow(n)) {
-        over_blocks(e, n, p.G, one_product, &p);
+        em_over_blocks(e, n, p.G, one_product, &p);
         return;
     }
     /* the row count is known only at run time: both kernels, chosen as em_product_extent chooses */
@@ -568,191 +529,9 @@ void em_product(emit *e, const sf_node *n)
     narrow_product(e, &p);
     LLVMBuildBr(e->b, done);
     LLVMPositionBuilderAtEnd(e->b, dots);
-    over_blocks(e, n, p.G, one_product, &p);
+    em_over_blocks(e, n, p.G, one_product, &p);
     LLVMBuildBr(e->b, done);
     LLVMPositionBuilderAtEnd(e->b, done);
-}
-
-/* ---- fused chains: products and unary ops per group, optionally a
- * product over all groups ----
- * Each product of a chain (a stage) writes ROWS rows of one group into a
- * stack buffer the next reads (two, in turn), the last into the output;
- * the unary ops after a stage run over what it wrote. A chain that ends
- * in a product over all groups (the K-concatenated product hfuse makes of
- * summed branches) runs each block of rows through every group in turn,
- * adding each group's slice of that product into the output rows, so the
- * groups' results are never stored. */
-
-enum { MAX_STAGES = SF_CHAIN_MAX_PRODUCTS };
-
-typedef struct stage {
-    product p;
-    const sf_node *const *epilogue; /* the unary ops after it */
-    int nepilogue;
-    LLVMValueRef fn; /* epilogue_fn's, once made */
-} stage;
-
-typedef struct chain {
-    stage s[MAX_STAGES];
-    int n;
-    bool sums;       /* the last stage sums over the groups */
-    int64_t G, H;    /* the groups, and the width of each that the sum reads */
-    LLVMValueRef b;  /* the sum's bias, or NULL */
-} chain;
-
-/* void f(float *p, i64 n): the stage's unary ops over p[0, n), as a
- * function of its own, not inlined. Written inline, in a chain's nested
- * loops over a stack buffer, LLVM 14 left the loop scalar (GELU over 4
- * rows of 32 ran as scalar code, 6x slower than the kernel alone);
- * alone, it is the plain loop the vectorizer widens. */
-static LLVMValueRef epilogue_fn(emit *e, const stage *s)
-{
-    LLVMTypeRef params[2] = {e->ptr, e->i64};
-    LLVMValueRef f = LLVMAddFunction(e->mod, "epilogue", LLVMFunctionType(LLVMVoidTypeInContext(e->ctx), params, 2, 0));
-    LLVMSetLinkage(f, LLVMInternalLinkage);
-    unsigned kind = LLVMGetEnumAttributeKindForName("noinline", 8);
-    LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(e->ctx, kind, 0));
-    LLVMValueRef fn = e->fn;
-    LLVMBasicBlockRef at = LLVMGetInsertBlock(e->b);
-    e->fn = f;
-    LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, f, "entry"));
-    LLVMValueRef p = LLVMGetParam(f, 0);
-    loop li;
-    em_loop_begin(e, &li, LLVMGetParam(f, 1), "i");
-    LLVMValueRef v = em_load(e, p, li.index);
-    for (int k = 0; k < s->nepilogue; k++)
-        v = em_unary(e, s->epilogue[k]->op, v);
-    em_store(e, p, li.index, v);
-    em_loop_end(e, &li);
-    LLVMBuildRetVoid(e->b);
-    e->fn = fn;
-    LLVMPositionBuilderAtEnd(e->b, at);
-    return f;
-}
-
-/* the activations over `rows` rows of p's result, where it lies: a stack
- * buffer (one run of rows * O, through epilogue_fn), or the output (a
- * loop per row, which the vectorizer widens there) */
-static void apply_epilogue(emit *e, stage *s, int rows, LLVMValueRef mo, LLVMValueRef g, bool on_stack)
-{
-    const product *p = &s->p;
-    if (on_stack) {
-        if (!s->fn)
-            s->fn = epilogue_fn(e, s);
-        LLVMValueRef args[2] = {p->out, em_const(e, rows * p->O)};
-        LLVMBuildCall2(e->b, LLVMGlobalGetValueType(s->fn), s->fn, args, 2, "");
-        return;
-    }
-    bool packed = p->o_m == p->O; /* one group's rows are one run of rows * O: one vector loop */
-    for (int r = 0; r < (packed ? 1 : rows); r++) {
-        LLVMValueRef row = add(e, mul(e, add(e, mo, em_const(e, r)), p->o_m), mul(e, g, p->o_g));
-        loop li;
-        em_loop_begin(e, &li, em_const(e, packed ? rows * p->O : p->O), "i");
-        LLVMValueRef at = add(e, row, li.index), v = em_load(e, p->out, at);
-        for (int k = 0; k < s->nepilogue; k++)
-            v = em_unary(e, s->epilogue[k]->op, v);
-        em_store(e, p->out, at, v);
-        em_loop_end(e, &li);
-    }
-}
-
-/* stages [0, n) of `rows` rows from row m0, group g */
-static void run_stages(emit *e, chain *c, int n, int rows, LLVMValueRef m0, LLVMValueRef g)
-{
-    LLVMValueRef zero = em_const(e, 0);
-    for (int i = 0; i < n; i++) {
-        stage *s = &c->s[i];
-        bool to_out = i == c->n - 1;
-        LLVMValueRef mo = to_out ? m0 : zero, pg = s->p.G > 1 ? g : zero;
-        rows_block(e, &s->p, rows, i == 0 ? m0 : zero, mo, pg);
-        if (s->nepilogue)
-            apply_epilogue(e, s, rows, mo, pg, !to_out);
-    }
-}
-
-static void chain_block(emit *e, void *ctx, int rows, LLVMValueRef m0, LLVMValueRef g)
-{
-    run_stages(e, ctx, ((chain *)ctx)->n, rows, m0, g);
-}
-
-/* a block of rows through every group: the output rows start at the sum's
- * bias, each group adds its slice, the sum's epilogue runs last */
-static void sum_block(emit *e, void *ctx, int rows, LLVMValueRef m0, LLVMValueRef g)
-{
-    (void)g;
-    chain *c = ctx;
-    stage *z = &c->s[c->n - 1];
-    int64_t O = z->p.O;
-    loop li;
-    em_loop_begin(e, &li, em_const(e, rows * O), "i");
-    LLVMValueRef start = c->b ? em_load(e, c->b, LLVMBuildSRem(e->b, li.index, em_const(e, O), ""))
-                              : LLVMConstReal(e->f32, 0);
-    em_store(e, z->p.out, add(e, mul(e, m0, O), li.index), start);
-    em_loop_end(e, &li);
-    loop lg;
-    em_loop_begin(e, &lg, em_const(e, c->G), "g");
-    run_stages(e, c, c->n - 1, rows, m0, lg.index);
-    z->p.k0 = mul(e, lg.index, c->H);
-    rows_block(e, &z->p, rows, em_const(e, 0), m0, em_const(e, 0));
-    em_loop_end(e, &lg);
-    if (z->nepilogue)
-        apply_epilogue(e, z, rows, m0, em_const(e, 0), false);
-}
-
-/* the stages of nodes[0..count) (sf_plan_chain_fits holds), with the plan
- * kernel's args: the first product's operands, each later product's
- * weight and bias, the result */
-static void stages_of(emit *e, chain *c, const sf_node *const *nodes, int count)
-{
-    int at = nodes[0]->nin;
-    for (int k = 0; k < count; k++) {
-        const sf_node *n = nodes[k];
-        if (sf_op_cls(n->op) == SF_OPCLS_UNARY) {
-            c->s[c->n - 1].nepilogue++;
-            continue;
-        }
-        int wa = k ? at : 1, ba = k ? at + 1 : 2;
-        if (k)
-            at += n->nin - 1;
-        stage *s = &c->s[c->n++];
-        s->p = product_of(e, n, 0, wa, ba, 0);
-        s->epilogue = nodes + k + 1;
-        s->nepilogue = 0;
-        s->fn = NULL;
-    }
-    stage *z = &c->s[c->n - 1];
-    z->p.out = em_arg(e, at);
-    c->sums = sf_plan_chain_sums(nodes, count);
-    c->G = groups_of(nodes[0]);
-    if (c->sums) { /* one group's slice at a time: k over [g H, (g + 1) H) of the whole row */
-        c->H = z->p.I / c->G;
-        z->p.I = c->H, z->p.o_g = 0, z->p.accumulate = true;
-        c->b = z->p.b;
-        z->p.b = NULL;
-    }
-}
-
-void em_chain(emit *e, const sf_node *const *nodes, int count)
-{
-    chain c = {.n = 0};
-    stages_of(e, &c, nodes, count);
-    int64_t H = 0; /* the widest intermediate */
-    for (int i = 0; i < c.n - 1; i++)
-        H = c.s[i].p.O > H ? c.s[i].p.O : H;
-    LLVMValueRef mid[2] = {NULL, NULL};
-    for (int j = 0; j < 2 && H; j++) {
-        LLVMValueRef slot = em_entry_alloca(e, LLVMArrayType(e->f32, (unsigned)(ROWS * H)));
-        LLVMSetAlignment(slot, 32);
-        mid[j] = LLVMBuildBitCast(e->b, slot, e->ptr, "");
-    }
-    for (int i = 0; i < c.n; i++) { /* stage i writes mid[i % 2], stage i + 1 reads it */
-        product *p = &c.s[i].p;
-        if (i < c.n - 1)
-            p->out = mid[i % 2], p->o_m = p->O, p->o_g = 0;
-        if (i > 0)
-            p->x = mid[(i - 1) % 2], p->x_m = c.s[i - 1].p.O, p->x_g = 0;
-    }
-    over_blocks(e, nodes[0], c.sums ? 1 : c.G, c.sums ? sum_block : chain_block, &c);
 }
 
 bool em_packs_weight(const sf_node *n, int k)
