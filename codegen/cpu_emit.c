@@ -3,6 +3,8 @@
  * loops. Accumulations are in f32 with fused multiply-add. */
 #include <stdlib.h>
 
+#include <llvm-c/DebugInfo.h>
+
 #include "codegen/cpu_emit.h"
 #include "codegen/kernel_key.h"
 
@@ -98,6 +100,30 @@ void em_loop_end(emit *e, loop *l)
     LLVMAddIncoming(l->index, &next, &from, 1);
     LLVMBuildBr(e->b, l->head);
     LLVMPositionBuilderAtEnd(e->b, l->exit);
+}
+
+/* llvm.loop !{self, !{"llvm.loop.vectorize.enable", true},
+ * !{"llvm.loop.vectorize.predicate.enable", true}}: the vectorizer runs the
+ * remainder as one masked vector step instead of scalar iterations */
+static LLVMValueRef fold_tail_md(emit *e)
+{
+    LLVMMetadataRef yes = LLVMValueAsMetadata(LLVMConstInt(LLVMInt1TypeInContext(e->ctx), 1, 0));
+    static const char *const hints[2] = {"llvm.loop.vectorize.enable", "llvm.loop.vectorize.predicate.enable"};
+    LLVMMetadataRef self = LLVMTemporaryMDNode(e->ctx, NULL, 0), ops[3] = {self};
+    for (int k = 0; k < 2; k++) {
+        LLVMMetadataRef pair[2] = {LLVMMDStringInContext2(e->ctx, hints[k], strlen(hints[k])), yes};
+        ops[k + 1] = LLVMMDNodeInContext2(e->ctx, pair, 2);
+    }
+    LLVMMetadataRef loop = LLVMMDNodeInContext2(e->ctx, ops, 3);
+    LLVMMetadataReplaceAllUsesWith(self, loop);
+    return LLVMMetadataAsValue(e->ctx, loop);
+}
+
+void em_loop_end_masked(emit *e, loop *l)
+{
+    em_loop_end(e, l);
+    LLVMValueRef br = LLVMGetLastInstruction(LLVMGetIncomingBlock(l->index, 1)); /* the back edge */
+    LLVMSetMetadata(br, LLVMGetMDKindIDInContext(e->ctx, "llvm.loop", 9), fold_tail_md(e));
 }
 
 /* ---- loop nests over a shape ---- */

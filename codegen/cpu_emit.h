@@ -27,6 +27,9 @@ void em_loop_from(emit *e, loop *l, LLVMValueRef start, LLVMValueRef limit, cons
 /* the kernel's share of its partitioned loop: from lo to hi */
 void em_part_loop_begin(emit *e, loop *l, const char *name);
 void em_loop_end(emit *e, loop *l);
+/* em_loop_end, asking the vectorizer to fold the remainder into a masked
+ * vector step (short loops whose length is not a multiple of the lanes) */
+void em_loop_end_masked(emit *e, loop *l);
 LLVMValueRef em_const(emit *e, int64_t v);
 /* a dim as an i64 value: the constant, or B */
 LLVMValueRef em_dim(emit *e, int64_t d);
