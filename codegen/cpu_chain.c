@@ -50,7 +50,7 @@ static void map_run(emit *e, const stage *s, LLVMValueRef base, LLVMValueRef fro
             em_loop_from(e, &li, whole, end, "t");
         LLVMValueRef v = em_load(e, base, li.index);
         for (int k = 0; k < s->nepilogue; k++)
-            v = em_unary(e, s->epilogue[k]->op, v);
+            v = em_unary(e, s->epilogue[k], v);
         em_store(e, base, li.index, v);
         if (part == 0)
             em_loop_end(e, &li);

@@ -183,26 +183,57 @@ static LLVMValueRef accumulator(emit *e) { return em_entry_alloca(e, e->f32); }
 
 /* ---- kernels ---- */
 
-static LLVMValueRef u_relu(emit *e, LLVMValueRef x)
+static LLVMValueRef u_relu(emit *e, const sf_node *n, LLVMValueRef x)
 {
+    (void)n;
     return LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOGT, x, fconst(e, 0), ""), x, fconst(e, 0), "");
 }
 
-static LLVMValueRef u_tanh(emit *e, LLVMValueRef x) { return em_tanh(e, x); }
+static LLVMValueRef u_tanh(emit *e, const sf_node *n, LLVMValueRef x) { return (void)n, em_tanh(e, x); }
 
 /* 1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) below: e^-|x| never
  * overflows, so the left tail keeps its denormals instead of 1 / inf */
-static LLVMValueRef u_sigmoid(emit *e, LLVMValueRef x)
+static LLVMValueRef u_sigmoid(emit *e, const sf_node *n, LLVMValueRef x)
 {
+    (void)n;
     LLVMValueRef t = em_exp(e, LLVMBuildFNeg(e->b, em_call_f32(e, "llvm.fabs.f32", x), ""));
     LLVMValueRef s = LLVMBuildFDiv(e->b, fconst(e, 1), LLVMBuildFAdd(e->b, fconst(e, 1), t, ""), "");
     LLVMValueRef neg = LLVMBuildFCmp(e->b, LLVMRealOLT, x, fconst(e, 0), "");
     return LLVMBuildSelect(e->b, neg, LLVMBuildFMul(e->b, t, s, ""), s, ""); /* NaN: s, which is NaN */
 }
 
-static LLVMValueRef u_silu(emit *e, LLVMValueRef x) { return LLVMBuildFMul(e->b, x, u_sigmoid(e, x), ""); }
+static LLVMValueRef u_silu(emit *e, const sf_node *n, LLVMValueRef x)
+{
+    return LLVMBuildFMul(e->b, x, u_sigmoid(e, n, x), "");
+}
 
-static LLVMValueRef u_gelu(emit *e, LLVMValueRef x) { return em_gelu(e, x); } /* exact, not tanh's */
+static LLVMValueRef u_gelu(emit *e, const sf_node *n, LLVMValueRef x) { return (void)n, em_gelu(e, x); } /* exact, not tanh's */
+
+/* x > 0 ? x : alpha x; NaN: alpha NaN */
+static LLVMValueRef u_leaky_relu(emit *e, const sf_node *n, LLVMValueRef x)
+{
+    LLVMValueRef pos = LLVMBuildFCmp(e->b, LLVMRealOGT, x, fconst(e, 0), "");
+    return LLVMBuildSelect(e->b, pos, x, LLVMBuildFMul(e->b, x, fconst(e, sf_attr_alpha(n)), ""), "");
+}
+
+/* x > 0 ? scale x : alpha scale expm1(input_scale x); NaN goes the second way */
+static LLVMValueRef u_elu(emit *e, const sf_node *n, LLVMValueRef x)
+{
+    double s = sf_attr_scale(n);
+    LLVMValueRef neg = em_expm1(e, LLVMBuildFMul(e->b, x, fconst(e, sf_attr_input_scale(n)), ""));
+    neg = LLVMBuildFMul(e->b, neg, fconst(e, sf_attr_alpha(n) * s), "");
+    LLVMValueRef pos = LLVMBuildFCmp(e->b, LLVMRealOGT, x, fconst(e, 0), "");
+    return LLVMBuildSelect(e->b, pos, LLVMBuildFMul(e->b, x, fconst(e, s), ""), neg, "");
+}
+
+/* selects, not minnum/maxnum, which would turn NaN into a bound; min >
+ * max gives max, as torch.clamp */
+static LLVMValueRef u_clamp(emit *e, const sf_node *n, LLVMValueRef x)
+{
+    LLVMValueRef lo = fconst(e, sf_attr_min(n)), hi = fconst(e, sf_attr_max(n));
+    LLVMValueRef r = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOLT, x, lo, ""), lo, x, "");
+    return LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOGT, r, hi, ""), hi, r, "");
+}
 
 /* The memory plan often gives a result its operand's bytes. A loop that
  * reads and writes through two pointers that may be equal fails LLVM's
@@ -246,7 +277,7 @@ static void unary_loop(emit *e, const sf_node *n, int same)
     LLVMValueRef in = operand(e, n, 0, same), out = em_arg(e, n->nin + 0);
     loop l;
     em_part_loop_begin(e, &l, "i");
-    em_store(e, out, l.index, em_unary(e, n->op, em_load(e, in, l.index)));
+    em_store(e, out, l.index, em_unary(e, n, em_load(e, in, l.index)));
     em_loop_end(e, &l);
 }
 
@@ -577,7 +608,7 @@ typedef enum work {
  * work. A new op in ops.def without a line here fails the build. */
 typedef struct cpu_rule {
     void (*kernel)(emit *e, const sf_node *n);
-    LLVMValueRef (*unary)(emit *e, LLVMValueRef x);
+    LLVMValueRef (*unary)(emit *e, const sf_node *n, LLVMValueRef x);
     work work;
 } cpu_rule;
 
@@ -600,6 +631,9 @@ typedef struct cpu_rule {
 #define CPU_TANH {k_unary, u_tanh, W_ALL}
 #define CPU_SIGMOID {k_unary, u_sigmoid, W_ALL}
 #define CPU_SILU {k_unary, u_silu, W_ALL}
+#define CPU_LEAKY_RELU {k_unary, u_leaky_relu, W_ALL}
+#define CPU_ELU {k_unary, u_elu, W_ALL}
+#define CPU_CLAMP {k_unary, u_clamp, W_ALL}
 #define CPU_SOFTMAX {k_normalise, NULL, W_BEFORE_DIM}
 #define CPU_SLICE {k_slice, NULL, W_BEFORE_DIM}
 #define CPU_SPLIT {k_split, NULL, W_BEFORE_DIM}
@@ -618,7 +652,7 @@ static const cpu_rule rules[SF_OP_COUNT] = {
 #include "ir/ops.def"
 };
 
-LLVMValueRef em_unary(emit *e, sf_opcode op, LLVMValueRef x) { return rules[op].unary(e, x); }
+LLVMValueRef em_unary(emit *e, const sf_node *n, LLVMValueRef x) { return rules[n->op].unary(e, n, x); }
 
 bool em_supports(sf_opcode op) { return rules[op].kernel != NULL; }
 

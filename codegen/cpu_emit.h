@@ -62,10 +62,12 @@ int64_t em_extent(const sf_node *n, int64_t B);
 /* whether op has a kernel of its own (sources and views do not) */
 bool em_supports(sf_opcode op);
 /* a unary op's map applied to one f32 value */
-LLVMValueRef em_unary(emit *e, sf_opcode op, LLVMValueRef x);
+LLVMValueRef em_unary(emit *e, const sf_node *n, LLVMValueRef x);
 
 /* exp, tanh and GELU as vectorizable f32 arithmetic, no libm calls (cpu_math.c) */
 LLVMValueRef em_exp(emit *e, LLVMValueRef x);
+/* e^x - 1 without the cancellation near 0 */
+LLVMValueRef em_expm1(emit *e, LLVMValueRef x);
 LLVMValueRef em_tanh(emit *e, LLVMValueRef x);
 LLVMValueRef em_gelu(emit *e, LLVMValueRef x);
 /* a * b + c, fused where the target has it */

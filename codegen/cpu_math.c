@@ -70,6 +70,17 @@ LLVMValueRef em_exp(emit *e, LLVMValueRef x)
     return pick(e, nan, x, y);
 }
 
+/* e^x - 1: x (1 + x/2! + ... + x^7/8!) where |x| < 0.35 (the next term is
+ * under 2^-30 of x), e^x - 1 elsewhere (e^x > 0.7 there: the subtraction
+ * costs under 2 bits). NaN: the second form, NaN. */
+LLVMValueRef em_expm1(emit *e, LLVMValueRef x)
+{
+    static const double taylor[8] = {1, 1. / 2, 1. / 6, 1. / 24, 1. / 120, 1. / 720, 1. / 5040, 1. / 40320};
+    LLVMValueRef small = lt(e, em_call_f32(e, "llvm.fabs.f32", x), 0.35);
+    LLVMValueRef p = fmul(e, x, horner(e, taylor, 8, x));
+    return pick(e, small, p, fsub(e, em_exp(e, x), c32(e, 1)));
+}
+
 /* tanh: x + x^3 P(x^2) below 0.55 (a fitted P; the exp form cancels
  * there), 1 - 2 / (e^2|x| + 1) with x's sign above (exp's overflow to inf
  * gives exactly 1). */

@@ -85,12 +85,10 @@ static void put_float(FILE *f, double v)
 
 /* ---- kernels ---- */
 
-static const char *unary_fn(sf_opcode op);
+/* "        <to> = fn(<x>, the node's float attributes in spec order);" */
+static void put_unary(FILE *f, const sf_node *n, const char *to, const char *x);
 
-static void k_unary(FILE *f, const sf_node *n)
-{
-    fprintf(f, "        args[1][t] = %s(args[0][t]);\n", unary_fn(n->op));
-}
+static void k_unary(FILE *f, const sf_node *n) { put_unary(f, n, "args[1][t]", "args[0][t]"); }
 
 static void k_binary(FILE *f, const sf_node *n)
 {
@@ -145,7 +143,7 @@ static void product_body(FILE *f, const sf_node *n, const sf_node *const *epilog
     put_x(f, d);
     put_dot(f, d, "x", 1, n->nin > 2 ? 2 : -1);
     for (int k = 0; k < nepilogue; k++)
-        fprintf(f, "        acc = %s(acc);\n", unary_fn(epilogue[k]->op));
+        put_unary(f, epilogue[k], "acc", "acc");
     fprintf(f, "        args[%d][t] = acc;\n", n->nin);
 }
 
@@ -436,6 +434,9 @@ typedef struct cuda_rule {
 #define CUDA_TANH {k_unary, NULL, NULL, "tanhf", S_OUT}
 #define CUDA_SIGMOID {k_unary, NULL, NULL, "sheaf_sigmoid", S_OUT}
 #define CUDA_SILU {k_unary, NULL, NULL, "sheaf_silu", S_OUT}
+#define CUDA_LEAKY_RELU {k_unary, NULL, NULL, "sheaf_leaky_relu", S_OUT}
+#define CUDA_ELU {k_unary, NULL, NULL, "sheaf_elu", S_OUT}
+#define CUDA_CLAMP {k_unary, NULL, NULL, "sheaf_clamp", S_OUT}
 #define CUDA_SOFTMAX {k_softmax, NULL, NULL, NULL, S_AROUND_DIM}
 #define CUDA_SLICE {k_slice, NULL, NULL, NULL, S_OUT}
 #define CUDA_SPLIT {k_split, NULL, NULL, NULL, S_IN}
@@ -454,7 +455,15 @@ static const cuda_rule rules[SF_OP_COUNT] = {
 #include "ir/ops.def"
 };
 
-static const char *unary_fn(sf_opcode op) { return rules[op].fn; }
+static void put_unary(FILE *f, const sf_node *n, const char *to, const char *x)
+{
+    fprintf(f, "        %s = %s(%s", to, rules[n->op].fn, x);
+    for (int k = 0; k < sf_ops[n->op].nattrs; k++) {
+        fputs(", ", f);
+        put_float(f, n->attrs[k].f); /* unary ops' attributes are floats (ops.def) */
+    }
+    fputs(");\n", f);
+}
 
 static bool has_kernel(const sf_node *n) { return rules[n->op].body || rules[n->op].indexed; }
 
@@ -500,7 +509,12 @@ static const char prelude[] =
     "__device__ __forceinline__ float sheaf_relu(float x) { return x > 0.0f ? x : 0.0f; }\n"
     "__device__ __forceinline__ float sheaf_gelu(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }\n"
     "__device__ __forceinline__ float sheaf_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }\n"
-    "__device__ __forceinline__ float sheaf_silu(float x) { return x / (1.0f + expf(-x)); }\n";
+    "__device__ __forceinline__ float sheaf_silu(float x) { return x / (1.0f + expf(-x)); }\n"
+    "__device__ __forceinline__ float sheaf_leaky_relu(float x, float a) { return x > 0.0f ? x : x * a; }\n"
+    "__device__ __forceinline__ float sheaf_elu(float x, float a, float s, float is)\n"
+    "{ return x > 0.0f ? x * s : expm1f(x * is) * (a * s); }\n"
+    "__device__ __forceinline__ float sheaf_clamp(float x, float lo, float hi)\n"
+    "{ float r = x < lo ? lo : x; return r > hi ? hi : r; }\n";
 
 static void kernel_body(FILE *f, const sf_node *n, int k)
 {
@@ -578,7 +592,7 @@ static int stages_of(const sf_node *const *nodes, int count, stage *s, int *out)
 static void put_epilogue(FILE *f, const stage *s)
 {
     for (int k = 0; k < s->nepilogue; k++)
-        fprintf(f, "        acc = %s(acc);\n", unary_fn(s->epilogue[k]->op));
+        put_unary(f, s->epilogue[k], "acc", "acc");
 }
 
 /* stages [0, n) of row m, group g: each into the thread's own h<i> */

@@ -48,7 +48,7 @@ py_class *py_nn_class(py_interp *I, const char *name)
     for (size_t i = 0; i < sizeof nn_aliases / sizeof nn_aliases[0]; i++)
         if (strcmp(nn_aliases[i].alias, name) == 0)
             return &nn_classes[nn_aliases[i].kind];
-    return NULL;
+    return py_act_class(name);
 }
 
 typedef struct nn_cfg {
@@ -60,7 +60,9 @@ typedef struct nn_cfg {
     int64_t norm_shape[SF_MAX_RANK];
     int norm_ndim;
     int64_t dim, end;         /* Softmax dim (INT64_MIN: None); Flatten start/end */
+    py_act_cfg act;           /* PY_NN_ACTIVATION modules */
 } nn_cfg;
+_Static_assert(NN_COUNT < PY_NN_ACTIVATION, "the activation modules' kind is none of these");
 
 static nn_cfg *cfg_of(const py_object *o) { return o->cfg; }
 
@@ -299,6 +301,7 @@ static bool build_simple(py_interp *I, const py_expr *at, py_object *o, int argc
                    NULL;
         return true;
     }
+    case PY_NN_ACTIVATION: return py_act_module_init(I, at, fname, argc, argv, kwc, kwn, kwv, &c->act);
     case NN_SOFTMAX: {
         ARGS_OF("dim");
         if (!py_bind(I, at, fname, names, 0, argc, argv, kwc, kwn, kwv, a))
@@ -485,6 +488,7 @@ pv *py_nn_call(py_interp *I, const py_expr *at, py_object *o, int argc, pv **arg
     case NN_TANH: r = py_op1(I, at, SF_OP_TANH, x); break;
     case NN_SIGMOID: r = py_op1(I, at, SF_OP_SIGMOID, x); break;
     case NN_SILU: r = py_op1(I, at, SF_OP_SILU, x); break;
+    case PY_NN_ACTIVATION: r = py_act_emit(I, at, c->act.op, c->act.attrs, x); break;
     case NN_SOFTMAX:
         if (c->dim == INT64_MIN)
             return py_error(I, at, SF_ERR_INVALID_ARG, "Softmax(dim=None): the implicit dim is deprecated; give dim");

@@ -671,5 +671,5 @@ pv *py_tensor_fn(py_interp *I, int where, const char *name, pv *self)
     for (size_t i = 0; i < sizeof tensor_fns / sizeof tensor_fns[0]; i++)
         if ((tensor_fns[i].where & where) && strcmp(tensor_fns[i].b.name, name) == 0)
             return pv_builtin(I, &tensor_fns[i].b, self);
-    return NULL;
+    return py_act_fn(I, where, name, self);
 }

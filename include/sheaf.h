@@ -222,6 +222,11 @@ sf_ref sf_b_conv2d(sf_builder *b, sf_ref x, int64_t out_channels, int64_t kernel
                    int64_t groups, bool bias, const char *prefix);
 /* "relu", "gelu", "tanh", "sigmoid", "silu" */
 sf_ref sf_b_activation(sf_builder *b, const char *name, sf_ref x);
+/* An activation with float attributes, in the IR's order (docs/ir.md):
+ * "leaky_relu" {alpha}, "elu" {alpha, scale, input_scale}, "clamp" {min,
+ * max} (-INFINITY/INFINITY for no bound). nattrs must be the op's count;
+ * sf_b_activation is this with none. */
+sf_ref sf_b_activation_attrs(sf_builder *b, const char *name, sf_ref x, const double *attrs, int nattrs);
 sf_ref sf_b_add(sf_builder *b, sf_ref x, sf_ref y);
 sf_ref sf_b_mul(sf_builder *b, sf_ref x, sf_ref y);
 sf_ref sf_b_slice(sf_builder *b, sf_ref x, int dim, int64_t start, int64_t end);

@@ -173,6 +173,19 @@ static sf_attr *attr_slot(const sf_node *n, sf_attr_id id, sf_attr_kind kind, co
     return &n->attrs[slot];
 }
 
+bool sf_node_attrs_equal(const sf_node *a, const sf_node *b)
+{
+    if (a->op != b->op)
+        return false;
+    for (int i = 0; i < sf_ops[a->op].nattrs; i++) {
+        const sf_attr *x = &a->attrs[i], *y = &b->attrs[i];
+        if (x->i != y->i || x->f != y->f || x->n != y->n ||
+            (x->n && memcmp(x->ints, y->ints, sizeof(int64_t) * (size_t)x->n)))
+            return false;
+    }
+    return true;
+}
+
 const sf_attr *sf_node_attr(const sf_node *n, sf_attr_id id)
 {
     return attr_slot(n, id, sf_attrs[id].kind, "reading");

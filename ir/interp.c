@@ -97,20 +97,34 @@ BINARY(SUB, op_sub)
 BINARY(MUL, op_mul)
 BINARY(DIV, op_div)
 
-typedef double (*unop)(double);
-static double f_relu(double x) { return x > 0 ? x : 0.0; }
-static double f_gelu(double x) { return 0.5 * x * (1.0 + erf(x / sqrt(2.0))); }
-static double f_tanh(double x) { return tanh(x); }
-static double f_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
-static double f_silu(double x) { return x / (1.0 + exp(-x)); }
+/* y = f(node, x) in double: the node for the ops with attributes */
+static double f_relu(const sf_node *n, double x) { return (void)n, x > 0 ? x : 0.0; }
+static double f_gelu(const sf_node *n, double x) { return (void)n, 0.5 * x * (1.0 + erf(x / sqrt(2.0))); }
+static double f_tanh(const sf_node *n, double x) { return (void)n, tanh(x); }
+static double f_sigmoid(const sf_node *n, double x) { return (void)n, 1.0 / (1.0 + exp(-x)); }
+static double f_silu(const sf_node *n, double x) { return (void)n, x / (1.0 + exp(-x)); }
+static double f_leaky_relu(const sf_node *n, double x) { return x > 0 ? x : x * sf_attr_alpha(n); }
+static double f_elu(const sf_node *n, double x)
+{
+    double s = sf_attr_scale(n);
+    return x > 0 ? x * s : expm1(x * sf_attr_input_scale(n)) * sf_attr_alpha(n) * s;
+}
+/* NaN stays NaN; min > max gives max everywhere, as torch.clamp */
+static double f_clamp(const sf_node *n, double x)
+{
+    if (isnan(x))
+        return x;
+    double lo = sf_attr_min(n), hi = sf_attr_max(n), r = x < lo ? lo : x;
+    return r > hi ? hi : r;
+}
 
 #define UNARY(ID, fn)                                                                                   \
     sf_status sf_k_##ID(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err) \
     {                                                                                                   \
-        (void)n, (void)err;                                                                             \
+        (void)err;                                                                                      \
         size_t cnt = sf_tensor_numel(out[0]);                                                           \
         for (size_t i = 0; i < cnt; i++)                                                                \
-            out[0]->data[i] = (float)fn(in[0]->data[i]);                                                \
+            out[0]->data[i] = (float)fn(n, in[0]->data[i]);                                             \
         return SF_OK;                                                                                   \
     }
 UNARY(RELU, f_relu)
@@ -118,6 +132,9 @@ UNARY(GELU, f_gelu)
 UNARY(TANH, f_tanh)
 UNARY(SIGMOID, f_sigmoid)
 UNARY(SILU, f_silu)
+UNARY(LEAKY_RELU, f_leaky_relu)
+UNARY(ELU, f_elu)
+UNARY(CLAMP, f_clamp)
 
 /* ---- data movement ---- */
 

@@ -191,6 +191,8 @@ sf_status sf_graph_add_output(sf_graph *g, sf_value *v, sf_error *err);
  * program with a message naming both. Passes and backends use the typed
  * accessors below, sf_attr_<name>(node). */
 const sf_attr *sf_node_attr(const sf_node *n, sf_attr_id id);
+/* Same op, every attribute equal (floats by value: NaN equals nothing). */
+bool sf_node_attrs_equal(const sf_node *a, const sf_node *b);
 /* The slot of attribute id in op's attributes, or -1. */
 int sf_op_attr_slot(sf_opcode op, sf_attr_id id);
 

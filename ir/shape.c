@@ -288,6 +288,9 @@ static sf_status shape_unary(const sf_node *n, sf_type *out, sf_error *err)
 #define shape_TANH shape_unary
 #define shape_SIGMOID shape_unary
 #define shape_SILU shape_unary
+#define shape_LEAKY_RELU shape_unary
+#define shape_ELU shape_unary
+#define shape_CLAMP shape_unary
 
 static sf_status shape_SOFTMAX(const sf_node *n, sf_type *out, sf_error *err)
 {

@@ -149,18 +149,6 @@ static sf_status plan_all(const sf_module *m, accum *a, sf_error *err)
 
 typedef enum { CLASS_FOLD, CLASS_KCAT, CLASS_PLAIN } class_kind;
 
-static bool same_attrs(const sf_node *a, const sf_node *b)
-{
-    const sf_op_info *info = &sf_ops[a->op];
-    for (int i = 0; i < info->nattrs; i++) {
-        const sf_attr *x = &a->attrs[i], *y = &b->attrs[i];
-        if (x->i != y->i || x->f != y->f || x->n != y->n ||
-            (x->n && memcmp(x->ints, y->ints, sizeof(int64_t) * (size_t)x->n)))
-            return false;
-    }
-    return true;
-}
-
 static const sf_tensor *wt(const sf_module *m, const sf_value *v) { return sf_tensors_get(m->weights, v->def->name); }
 
 /* the sum of the classes' biases, scaled; NULL data when none has one */
@@ -264,7 +252,7 @@ static int classify(const sumplan *p, const accum *a, int *cls, class_kind *kind
         for (int j = i + 1; j < p->n; j++) {
             const sf_node *y = p->leaves[j]->def;
             if (cls[j] < 0 && a->absorbed[p->leaves[j]->id] && y->op == x->op && y->in[0] == x->in[0] &&
-                sf_type_equal(&y->in[1]->type, &x->in[1]->type) && same_attrs(x, y)) {
+                sf_type_equal(&y->in[1]->type, &x->in[1]->type) && sf_node_attrs_equal(x, y)) {
                 cls[j] = ncls;
                 members++;
             }

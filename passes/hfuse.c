@@ -62,7 +62,7 @@ static bool same_step(const sf_node *a, const sf_node *b, const sf_value *a_in, 
     if (a->op != b->op || a->nin != b->nin)
         return false;
     if (sf_op_cls(a->op) == SF_OPCLS_UNARY)
-        return true;
+        return sf_node_attrs_equal(a, b); /* LeakyReLU(0.1) and LeakyReLU(0.2) are not one step */
     if (a->op == SF_OP_LINEAR)
         return sf_type_equal(&a->in[1]->type, &b->in[1]->type) && a->in[0] == a_in && b->in[0] == b_in;
     if (sf_op_cls(a->op) == SF_OPCLS_BINARY) {

@@ -141,7 +141,7 @@ sf_ref sf_b_conv2d(sf_builder *b, sf_ref xr, int64_t out_channels, int64_t kerne
     return keep(b, "conv2d", n && sf_node_finish(b->g, n, &e) == SF_OK ? n->out[0] : NULL, &e);
 }
 
-sf_ref sf_b_activation(sf_builder *b, const char *name, sf_ref xr)
+sf_ref sf_b_activation_attrs(sf_builder *b, const char *name, sf_ref xr, const double *attrs, int nattrs)
 {
     sf_value *x = get(b, xr, "activation");
     if (!x)
@@ -158,9 +158,24 @@ sf_ref sf_b_activation(sf_builder *b, const char *name, sf_ref xr)
             memcpy(msg + at, ")", 2);
         return refuse(b, "activation", "%s", msg);
     }
+    const sf_op_info *info = &sf_ops[op];
+    if (nattrs != info->nattrs || (nattrs && !attrs)) {
+        char names[256] = "";
+        for (int k = 0, at = 0; k < info->nattrs && at >= 0 && (size_t)at < sizeof names; k++)
+            at += snprintf(names + at, sizeof names - (size_t)at, "%s%s", k ? ", " : "", info->attrs[k]->name);
+        char msg[400];
+        snprintf(msg, sizeof msg, "%s takes %d attribute%s (%s), got %d", name, info->nattrs, info->nattrs == 1 ? "" : "s",
+                 info->nattrs ? names : "none", nattrs);
+        return refuse(b, name, "%s", msg);
+    }
     sf_error e = {0};
-    return keep(b, name, sf_build1(b->g, op, x, &e), &e);
+    sf_node *n = sf_node_begin(b->g, op, 1, &x, &e);
+    for (int k = 0; n && k < nattrs; k++)
+        sf_node_set_float(n, info->attrs[k]->id, attrs[k]);
+    return keep(b, name, n && sf_node_finish(b->g, n, &e) == SF_OK ? n->out[0] : NULL, &e);
 }
+
+sf_ref sf_b_activation(sf_builder *b, const char *name, sf_ref xr) { return sf_b_activation_attrs(b, name, xr, NULL, 0); }
 
 static sf_ref binary(sf_builder *b, sf_opcode op, sf_ref xr, sf_ref yr)
 {

@@ -34,7 +34,18 @@ void sf_text_put(sf_text *t, const char *fmt, ...)
 
 static int pick(sf_rng *r, int n) { return (int)(sf_rng_next(r) % (uint64_t)n); }
 
-static const char *const acts[] = {"relu", "tanh", "sigmoid", "gelu", "silu"};
+const sf_rand_act sf_rand_acts[SF_RAND_NACTS] = {
+    {"relu", ""},
+    {"tanh", ""},
+    {"sigmoid", ""},
+    {"gelu", ""},
+    {"silu", ""},
+    {"leaky_relu", " {alpha=0.2}"},
+    {"elu", " {alpha=1, scale=1, input_scale=1}"},
+    {"elu", " {alpha=1.6732632423543772, scale=1.0507009873554805, input_scale=1}"}, /* SELU */
+    {"clamp", " {min=-0.5, max=0.75}"},
+    {"clamp", " {min=0, max=inf}"},
+};
 
 typedef struct gen {
     sf_rng rng;
@@ -79,8 +90,8 @@ static int branch(gen *g, int in, int w, int depth, bool same_acts, int act_seed
             cur = g->next++;
         }
         if (d < depth - 1 || pick(&g->rng, 2)) {
-            const char *a = acts[same_acts ? (act_seed + d) % 5 : pick(&g->rng, 5)];
-            put(&g->body, "  %%%d = %s %%%d : f32[B,%d]\n", g->next, a, cur, cw);
+            const sf_rand_act *a = &sf_rand_acts[same_acts ? (act_seed + d) % SF_RAND_NACTS : pick(&g->rng, SF_RAND_NACTS)];
+            put(&g->body, "  %%%d = %s %%%d%s : f32[B,%d]\n", g->next, a->op, cur, a->attrs, cw);
             cur = g->next++;
         }
         if (pick(&g->rng, 5) == 0) {

@@ -12,6 +12,14 @@ typedef struct sf_text {
 } sf_text;
 void sf_text_put(sf_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The activations the generators draw: op and attribute text (" {...}"
+ * or ""), every unary op of the IR with attributes at and off their defaults. */
+typedef struct sf_rand_act {
+    const char *op, *attrs;
+} sf_rand_act;
+enum { SF_RAND_NACTS = 10 };
+extern const sf_rand_act sf_rand_acts[SF_RAND_NACTS];
+
 /* The IR text of a random model (malloc'd); the same seed gives the same model. */
 char *sf_test_random_model(uint64_t seed);
 

@@ -65,7 +65,18 @@ static int node2(gen *g, int w, const char *fmt, ...)
     return g->next++;
 }
 
-static const char *const acts[] = {"relu", "tanh", "sigmoid", "gelu", "silu"};
+
+/* A layer's activation: one of the first five of sf_rand_acts drawn
+ * (the draw the generator always made, so the models' structure stays),
+ * or for about half the output widths its counterpart with attributes,
+ * chosen by the width instead of a draw (the same in every branch, so
+ * fusion sees the same steps): relu -> leaky_relu, tanh -> clamp,
+ * sigmoid -> elu, gelu -> SELU, silu -> clamp at 0 */
+static const sf_rand_act *layer_act(int act, int out)
+{
+    static const int with_attrs[5] = {5, 8, 6, 7, 9};
+    return &sf_rand_acts[((unsigned)out * 2654435761u >> 9) % 2 ? with_attrs[act] : act];
+}
 
 /* what one layer of every branch does: the same in each branch, so that
  * horizontal fusion sees same-shaped branches (unless `ragged`) */
@@ -98,8 +109,10 @@ static int linear_layer(gen *g, int in, int w, const layer *l)
             cur = node2(g, l->out, "layernorm %s {ndim=1, eps=1e-05}", val(cur, b));
         }
     }
-    if (l->act >= 0)
-        cur = node2(g, l->out, "%s %s", acts[l->act], val(cur, b));
+    if (l->act >= 0) {
+        const sf_rand_act *a = layer_act(l->act, l->out);
+        cur = node2(g, l->out, "%s %s%s", a->op, val(cur, b), a->attrs);
+    }
     if (l->scale) {
         put(&g->body, "  %%%d = scalar {value=0.75} : f32[]\n", g->next);
         int s = g->next++;
@@ -288,6 +301,13 @@ static int node3(gen *g, int s, int d, const char *fmt, ...)
     return g->next++;
 }
 
+/* a random activation of value `from`, [B, s, d] */
+static int act3(gen *g, int s, int d, int from, char *b)
+{
+    const sf_rand_act *a = &sf_rand_acts[pick(g, SF_RAND_NACTS)];
+    return node3(g, s, d, "%s %s%s", a->op, val(from, b), a->attrs);
+}
+
 /* one step of the ops family on cur [B, S, D]: returns the new value and D */
 static int ops_step(gen *g, int cur, int S, int *D)
 {
@@ -328,13 +348,13 @@ static int ops_step(gen *g, int cur, int S, int *D)
     }
     case 5: { /* split the features unequally, an activation on each part, cat */
         if (d < 2)
-            return node3(g, S, d, "%s %s", acts[pick(g, 5)], val(cur, b));
+            return act3(g, S, d, cur, b);
         int a = between(g, 1, d - 1);
         put(&g->body, "  %%%d, %%%d = split %s {dim=2, sizes=[%d,%d]} : f32[B,%d,%d], f32[B,%d,%d]\n", g->next,
             g->next + 1, val(cur, b), a, d - a, S, a, S, d - a);
         int p0 = g->next, p1 = g->next + 1;
         g->next += 2;
-        int r0 = node3(g, S, a, "%s %s", acts[pick(g, 5)], val(p0, b)), r1 = node3(g, S, d - a, "%s %s", acts[pick(g, 5)], val(p1, b));
+        int r0 = act3(g, S, a, p0, b), r1 = act3(g, S, d - a, p1, b);
         return node3(g, S, d, "concat %s, %s {dim=2}", val(r0, b), val(r1, b2));
     }
     case 6: { /* broadcast sub and div against a parameter row, a scalar */
@@ -360,7 +380,7 @@ static int ops_step(gen *g, int cur, int S, int *D)
     }
     default: /* two activations stacked on a new dim and summed over it */
     {
-        int a0 = node3(g, S, d, "%s %s", acts[pick(g, 5)], val(cur, b)), a1 = node3(g, S, d, "%s %s", acts[pick(g, 5)], val(cur, b));
+        int a0 = act3(g, S, d, cur, b), a1 = act3(g, S, d, cur, b);
         put(&g->body, "  %%%d = stack %s, %s {dim=1} : f32[B,2,%d,%d]\n", g->next, val(a0, b), val(a1, b2), S, d);
         int st = g->next++;
         return node3(g, S, d, "sum %s {dims=[1], keepdim=false}", val(st, b));

@@ -216,7 +216,20 @@ static void test_builder_errors(void **state)
     assert_int_equal(z, 0);
     assert_null(sf_builder_compile(b, NULL, &e));
     assert_contains(e.msg, "unknown activation 'swish'");
-    assert_contains(e.msg, "(relu, gelu, tanh, sigmoid, silu)");
+    assert_contains(e.msg, "(relu, gelu, tanh, sigmoid, silu, leaky_relu, elu, clamp)");
+    sf_builder_free(b);
+
+    b = sf_builder_new("attrs");
+    x = sf_b_input(b, "x", 2, (const int64_t[]){SF_BATCH, 4});
+    assert_int_equal(sf_b_activation(b, "leaky_relu", x), 0);
+    assert_null(sf_builder_compile(b, NULL, &e));
+    assert_contains(e.msg, "leaky_relu takes 1 attribute (alpha), got 0");
+    sf_builder_free(b);
+    b = sf_builder_new("attrs");
+    x = sf_b_input(b, "x", 2, (const int64_t[]){SF_BATCH, 4});
+    assert_int_equal(sf_b_activation_attrs(b, "relu", x, (const double[]){1}, 1), 0);
+    assert_null(sf_builder_compile(b, NULL, &e));
+    assert_contains(e.msg, "relu takes 0 attributes (none), got 1");
     sf_builder_free(b);
 
     b = sf_builder_new("shapes");

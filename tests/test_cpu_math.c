@@ -1,5 +1,5 @@
 /* The CPU backend's exp, tanh and 1 + erf (codegen/cpu_math.c) through the
- * ops that use them (tanh, sigmoid, silu, gelu, softmax), against double
+ * ops that use them (tanh, sigmoid, silu, gelu, elu's e^x - 1, softmax), against double
  * precision libm: the special values, every threshold of the code and its
  * neighbours, a million random bit patterns (every exponent) and dense
  * sweeps of the ranges where the functions bend. Bounds are in ulps of the
@@ -35,7 +35,7 @@ static float bits_to_float(uint32_t u)
 static float *inputs(void)
 {
     static const float special[] = {0.0f, -0.0f, 1e-45f, -1e-45f, FLT_MIN, -FLT_MIN, 1e-30f, 1e-10f, 1e-4f,
-                                    0.5f, -0.5f, 0.55f, -0.55f, 0.84375f, -0.84375f, 1, -1, 4, -4, 8, -8,
+                                    0.35f, -0.35f, 0.5f, -0.5f, 0.55f, -0.55f, 0.84375f, -0.84375f, 1, -1, 4, -4, 8, -8,
                                     10, -10, 16, -16, 20, -20, 87.3f, -87.3f, 88.0f, -88.0f, 88.72283935546875f,
                                     -88.72283935546875f, 88.7229f, -88.7229f, 103.9f, -103.9f, 104, -104, 200,
                                     -200, 1e10f, -1e10f, 1.8e19f, -1.8e19f, FLT_MAX, -FLT_MAX, INFINITY,
@@ -118,6 +118,7 @@ static sf_tensor_set *run(const char *ir, sf_tensor_set *in)
 static double f_tanh(double x) { return tanh(x); }
 static double f_silu(double x) { return x * sigmoid(x); }
 static double f_gelu(double x) { return 0.5 * x * erfc(-x / sqrt(2.0)); }
+static double f_elu(double x) { return x > 0 ? x : expm1(x); }
 
 static void test_elementwise(void **state)
 {
@@ -128,7 +129,8 @@ static void test_elementwise(void **state)
     sf_tensor_set *in = sf_tensors_new();
     sf_tensors_add(in, "x", 1, (const int64_t[]){N}, x, NULL);
     sf_tensor_set *out = run("func @f(%x: f32[B]) {\n  %0 = tanh %x : f32[B]\n  %1 = sigmoid %x : f32[B]\n"
-                             "  %2 = silu %x : f32[B]\n  %3 = gelu %x : f32[B]\n  return %0, %1, %2, %3\n}\n",
+                             "  %2 = silu %x : f32[B]\n  %3 = gelu %x : f32[B]\n"
+                             "  %4 = elu %x {alpha=1, scale=1, input_scale=1} : f32[B]\n  return %0, %1, %2, %3, %4\n}\n",
                              in);
     double a;
     double t = worst(sf_tensors_get(out, "output.0")->data, x, f_tanh, FLT_MIN, &a);
@@ -143,6 +145,9 @@ static void test_elementwise(void **state)
     double gl = worst(sf_tensors_get(out, "output.3")->data, x, f_gelu, FLT_MIN, &a);
     print_message("gelu: %.2f ulp (abs %.3g)\n", gl, a);
     assert_true(gl <= 8.0 && a <= 3e-45);
+    double el = worst(sf_tensors_get(out, "output.4")->data, x, f_elu, FLT_MIN, &a);
+    print_message("elu (expm1): %.2f ulp (abs %.3g)\n", el, a);
+    assert_true(el <= 4.0 && a <= 3e-45);
     sf_tensors_free(out), sf_tensors_free(in);
     free(x);
 }

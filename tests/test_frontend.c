@@ -80,6 +80,16 @@ static void test_refusals(void **state)
          "t.py:8:9: the model raised ValueError at compile time: bad config"},
         {"        raise ValueError('boom %d' % 3)", "        return x", "t.py:8:9: the model raised ValueError at compile time: boom 3"},
         {"        self.fc = nn.Linear(3, 4)", "        return torch.softmax(x, dim=99)", "dim 99 is out of range"},
+        {"        self.fc = nn.Linear(3, 4)", "        return torch.clamp(x)",
+         "t.py:10:16: clamp: at least one of 'min' or 'max' must not be None"},
+        {"        self.fc = nn.Linear(3, 4)", "        return x.clamp(min=x)", "clamp: min must be a number (a tensor bound is not supported)"},
+        {"        self.fc = nn.Linear(3, 4)", "        return x.clamp_min()", "clamp_min is missing the argument 'min'"},
+        {"        self.fc = nn.Linear(3, 4)", "        return F.leaky_relu(x, 'a')", "leaky_relu: negative_slope must be a number"},
+        {"        self.fc = nn.Linear(3, 4)", "        return x.clamp(1e308 * 10 - 1e308 * 10, 1.0)", "clamp: min is NaN"},
+        {"        self.act = nn.Hardtanh(1.0, -1.0)", "        return self.act(x)",
+         "t.py:8:20: Hardtanh: max_val (-1) is less than min_val (1)"},
+        {"        self.act = nn.CELU(0.0)", "        return self.act(x)", "CELU: alpha must not be 0"},
+        {"        self.act = nn.LeakyReLU(0.1, True, 3)", "        return self.act(x)", "LeakyReLU"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         assert_contains(refusal(net_with(cases[i].init, cases[i].forward), "Net()", "x=f32[B,3]", NULL), cases[i].want);

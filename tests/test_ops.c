@@ -35,6 +35,16 @@ static const op_case cases[] = {
                       "  %1 = sigmoid %0 : f32[B,3]\n  return %1\n}\n"},
     {"unary on param", P("3,4") "func @f(%x: f32[B,3,4]) {\n  %0 = tanh @p : f32[3,4]\n  %1 = add %x, %0 : f32[B,3,4]\n"
                                 "  return %1\n}\n"},
+    {"unary attributes", "func @f(%x: f32[B,17]) {\n  %0 = leaky_relu %x {alpha=0.2} : f32[B,17]\n"
+                         "  %1 = elu %x {alpha=1, scale=1, input_scale=1} : f32[B,17]\n"
+                         "  %2 = elu %x {alpha=1.6732632423543772, scale=1.0507009873554805, input_scale=1} : f32[B,17]\n"
+                         "  %3 = elu %x {alpha=0.5, scale=1, input_scale=2} : f32[B,17]\n"
+                         "  %4 = clamp %x {min=-0.5, max=inf} : f32[B,17]\n  %5 = clamp %x {min=1, max=-1} : f32[B,17]\n"
+                         "  %6 = clamp %x {min=-inf, max=0.25} : f32[B,17]\n  %7 = leaky_relu %x {alpha=-3} : f32[B,17]\n"
+                         "  return %0, %1, %2, %3, %4, %5, %6, %7\n}\n"},
+    {"unary attributes on param", P("2,3") "func @f(%x: f32[B,2,3]) {\n  %0 = clamp @p {min=-0.1, max=0.1} : f32[2,3]\n"
+                                          "  %1 = add %x, %0 : f32[B,2,3]\n  %2 = elu %1 {alpha=2, scale=1, input_scale=1} : f32[B,2,3]\n"
+                                          "  return %2\n}\n"},
     {"binary broadcast", "param @r : f32[1,4]\nparam @c : f32[3,1]\nfunc @f(%x: f32[B,3,4]) {\n"
                          "  %0 = add %x, @r : f32[B,3,4]\n  %1 = sub @c, %0 : f32[B,3,4]\n  %2 = mul %1, %x : f32[B,3,4]\n"
                          "  %3 = div %2, @r : f32[B,3,4]\n  return %3\n}\n"},
@@ -66,6 +76,12 @@ static const op_case cases[] = {
     {"grouped chain no bias", "param @a : f32[3,9,7]\nparam @z : f32[3,2,9]\nfunc @f(%x: f32[B,3,7]) {\n"
                               "  %0 = grouped_linear %x, @a {shared=false} : f32[B,3,9]\n  %1 = relu %0 : f32[B,3,9]\n"
                                "  %2 = grouped_linear %1, @z {shared=false} : f32[B,3,2]\n  return %2\n}\n"},
+    {"grouped chain attributes", "param @a : f32[5,6,3]\nparam @z : f32[5,4,6]\nparam @zb : f32[5,4]\n"
+                                 "func @f(%x: f32[B,5,3]) {\n  %0 = grouped_linear %x, @a {shared=false} : f32[B,5,6]\n"
+                                 "  %1 = leaky_relu %0 {alpha=0.05} : f32[B,5,6]\n"
+                                 "  %2 = elu %1 {alpha=0.7, scale=1, input_scale=1.4285714285714286} : f32[B,5,6]\n"
+                                 "  %3 = grouped_linear %2, @z, @zb {shared=false} : f32[B,5,4]\n"
+                                 "  %4 = clamp %3 {min=-0.25, max=0.5} : f32[B,5,4]\n  return %4\n}\n"},
     {"grouped narrow", P("9,3,12") "param @b : f32[9,3]\nfunc @f(%x: f32[B,9,12]) {\n"
                                    "  %0 = grouped_linear %x, @p, @b {shared=false} : f32[B,9,3]\n  return %0\n}\n"},
     {"grouped narrow k4", P("8,1,4") "func @f(%x: f32[B,8,4]) {\n  %0 = grouped_linear %x, @p {shared=false} : f32[B,8,1]\n"

@@ -325,6 +325,34 @@ static void test_hfuse_windows_and_concat(void **state)
           "  %4 = reshape %3 {shape=[B,3]} : f32[B,3]\n  return %4\n}\n");
 }
 
+/* pfcn3 with LeakyReLU(0.1) in two branches and LeakyReLU(0.2) in the
+ * third: the lockstep ends at the activations (one with alpha 0.1 for all
+ * three would be wrong for the third) */
+static void test_hfuse_keeps_activation_attributes_apart(void **state)
+{
+    (void)state;
+    static const char *in =
+        PFCN3_PARAMS "func @f(%x: f32[B,9]) {\n"
+        "  %0 = slice %x {dim=1, start=0, end=3, step=1} : f32[B,3]\n  %1 = linear %0, @a0, @b0 : f32[B,2]\n"
+        "  %2 = leaky_relu %1 {alpha=0.1} : f32[B,2]\n  %3 = linear %2, @c0 : f32[B,1]\n"
+        "  %4 = slice %x {dim=1, start=3, end=6, step=1} : f32[B,3]\n  %5 = linear %4, @a1, @b1 : f32[B,2]\n"
+        "  %6 = leaky_relu %5 {alpha=0.1} : f32[B,2]\n  %7 = linear %6, @c1 : f32[B,1]\n"
+        "  %8 = slice %x {dim=1, start=6, end=9, step=1} : f32[B,3]\n  %9 = linear %8, @a2, @b2 : f32[B,2]\n"
+        "  %10 = leaky_relu %9 {alpha=0.2} : f32[B,2]\n  %11 = linear %10, @c2 : f32[B,1]\n"
+        "  %12 = concat %3, %7, %11 {dim=1} : f32[B,3]\n  return %12\n}\n";
+    check("hfuse,concat_elim,dce", in,
+          "param @a0.grouped3 : f32[3,2,3]\nparam @b0.grouped3 : f32[3,2]\nparam @c0 : f32[1,2]\nparam @c1 : f32[1,2]\n"
+          "param @c2 : f32[1,2]\n\nfunc @f(%x: f32[B,9]) {\n  %0 = reshape %x {shape=[B,3,3]} : f32[B,3,3]\n"
+          "  %1 = grouped_linear %0, @a0.grouped3, @b0.grouped3 {shared=false} : f32[B,3,2]\n"
+          "  %2 = slice %1 {dim=1, start=0, end=1, step=1} : f32[B,1,2]\n  %3 = reshape %2 {shape=[B,2]} : f32[B,2]\n"
+          "  %4 = slice %1 {dim=1, start=1, end=2, step=1} : f32[B,1,2]\n  %5 = reshape %4 {shape=[B,2]} : f32[B,2]\n"
+          "  %6 = slice %1 {dim=1, start=2, end=3, step=1} : f32[B,1,2]\n  %7 = reshape %6 {shape=[B,2]} : f32[B,2]\n"
+          "  %8 = leaky_relu %3 {alpha=0.1} : f32[B,2]\n  %9 = linear %8, @c0 : f32[B,1]\n"
+          "  %10 = leaky_relu %5 {alpha=0.1} : f32[B,2]\n  %11 = linear %10, @c1 : f32[B,1]\n"
+          "  %12 = leaky_relu %7 {alpha=0.2} : f32[B,2]\n  %13 = linear %12, @c2 : f32[B,1]\n"
+          "  %14 = concat %9, %11, %13 {dim=1} : f32[B,3]\n  return %14\n}\n");
+}
+
 static void test_hfuse_minimum_and_size_limit(void **state)
 {
     (void)state;
@@ -778,6 +806,7 @@ int main(void)
         cmocka_unit_test(test_compose_grouped),
         cmocka_unit_test(test_compose_refusals),
         cmocka_unit_test(test_hfuse_windows_and_concat),
+        cmocka_unit_test(test_hfuse_keeps_activation_attributes_apart),
         cmocka_unit_test_setup(test_hfuse_minimum_and_size_limit, reset_options),
         cmocka_unit_test_setup(test_hfuse_shared_input_and_shape_classes, reset_options),
         cmocka_unit_test(test_accumulate_folds_sibling_convs),

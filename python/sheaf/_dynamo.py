@@ -14,6 +14,7 @@ parameters are read once, when the graph is compiled.
 The batch is dim 0 of every graph input; a node keeps it at dim 0 or is
 left to PyTorch.
 """
+import collections.abc
 import logging
 import operator
 
@@ -40,6 +41,53 @@ _UNARY = {
     F.sigmoid: "sigmoid", F.gelu: "gelu", F.silu: "silu",
 }
 _UNARY_METHODS = {"relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid"}
+# activations with parameters: (kind, where the arguments after the input are: names, defaults)
+_SELU = (1.6732632423543772, 1.0507009873554805)
+
+
+def _fns(*names):
+    """F.name and torch._C._nn.name, the two forms Dynamo may record"""
+    return [f for n in names for f in (getattr(F, n, None), getattr(torch._C._nn, n, None), getattr(torch, n, None))
+            if f is not None]
+
+
+_ACTS = {}
+for _kind, _names, _params in (("leaky_relu", ("leaky_relu",), (("negative_slope", 0.01),)),
+                               ("elu", ("elu",), (("alpha", 1.0),)),
+                               ("selu", ("selu",), ()),
+                               ("celu", ("celu",), (("alpha", 1.0),)),
+                               ("hardtanh", ("hardtanh",), (("min_val", -1.0), ("max_val", 1.0))),
+                               ("relu6", ("relu6",), ()),
+                               ("clamp", ("clamp", "clip"), (("min", None), ("max", None))),
+                               ("clamp_min", ("clamp_min",), (("min", None),)),
+                               ("clamp_max", ("clamp_max",), (("max", None),))):
+    for _f in _fns(*_names):
+        _ACTS[_f] = (_kind, _params)
+    for _n in _names if _kind.startswith("clamp") else ():
+        _ACTS[_n] = (_kind, _params)  # x.clamp(...), x.clip(...)
+
+
+def _act_text(kind, p):
+    """the IR op and attributes of activation `kind` with arguments p, or None (PyTorch runs it)"""
+    if any(v is not None and not isinstance(v, (int, float)) for v in p):
+        return None  # a tensor bound
+    if kind == "leaky_relu":
+        return "leaky_relu", "{alpha=%r}" % float(p[0])
+    if kind in ("elu", "selu", "celu"):
+        if kind == "celu" and p[0] == 0:
+            return None
+        a, s = _SELU if kind == "selu" else (float(p[0]), 1.0)
+        return "elu", "{alpha=%r, scale=%r, input_scale=%r}" % (a, s, 1.0 / a if kind == "celu" else 1.0)
+    if kind == "relu6":
+        lo, hi = 0.0, 6.0
+    elif kind == "clamp_min" or kind == "clamp_max":
+        lo, hi = (p[0], None) if kind == "clamp_min" else (None, p[0])
+    else:
+        lo, hi = p
+    if lo is None and hi is None:
+        return None
+    lo, hi = float("-inf") if lo is None else float(lo), float("inf") if hi is None else float(hi)
+    return "clamp", "{min=%r, max=%r}" % (lo, hi)
 _BINARY = {
     operator.add: "add", torch.add: "add", operator.sub: "sub", torch.sub: "sub", operator.mul: "mul",
     torch.mul: "mul", operator.truediv: "div", torch.div: "div",
@@ -48,6 +96,7 @@ _BINARY_METHODS = {"add": "add", "sub": "sub", "mul": "mul", "div": "div"}
 # tensor methods by the name translate() handles them under (binary ones marked m_)
 _METHODS = {"view": "reshape", "reshape": "reshape", "flatten": "flatten", "softmax": "softmax", "sum": "sum",
             "mean": "mean", "transpose": "transpose", "unsqueeze": "unsqueeze", "contiguous": "contiguous",
+            "clamp": "clamp", "clip": "clip", "clamp_min": "clamp_min", "clamp_max": "clamp_max",
             **_UNARY_METHODS, **{k: "m_" + v for k, v in _BINARY_METHODS.items()}}
 _LINEAR = {torch._C._nn.linear, F.linear}
 _MATMUL = {torch.matmul, operator.matmul}
@@ -196,6 +245,15 @@ def translate(w, n):
         if op == "gelu" and kw.get("approximate", "none") != "none":
             return False
         w.emit(n, "%s %s" % (op, w.ref(x)))
+    elif isinstance(t, collections.abc.Hashable) and t in _ACTS:
+        kind, params = _ACTS[t]
+        if kw.get("inplace", False) or any(k not in [p for p, _ in params] + ["inplace"] for k in kw):
+            return False
+        p = [args[1 + i] if len(args) > 1 + i else kw.get(name, default) for i, (name, default) in enumerate(params)]
+        text = _act_text(kind, p)
+        if text is None:
+            return False
+        w.emit(n, "%s %s %s" % (text[0], w.ref(x), text[1]))
     elif t in _BINARY or (isinstance(t, str) and t.startswith("m_")):
         op = _BINARY.get(t) if not isinstance(t, str) else t[2:]
         a, b = args[0], args[1]
@@ -509,6 +567,7 @@ def _replace(fused, node, g, options):
     stats["sheaf_partitions"] += 1
     with fused.graph.inserting_after(node):
         new = fused.graph.call_module(name, tuple(node.args))
+    g.batch[new] = g.batch.get(node, False)  # a later partition that reads this one needs to know
     node.replace_all_uses_with(new)
     fused.graph.erase_node(node)
     fused.delete_submodule(node.target)

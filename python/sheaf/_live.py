@@ -39,6 +39,9 @@ _ARGS = {
     "AlphaDropout": lambda m: "p=%r" % m.p,
     "ReLU": lambda m: "", "Tanh": lambda m: "", "Sigmoid": lambda m: "", "SiLU": lambda m: "",
     "Identity": lambda m: "",
+    "LeakyReLU": lambda m: "negative_slope=%r" % m.negative_slope, "ELU": lambda m: "alpha=%r" % m.alpha,
+    "SELU": lambda m: "", "CELU": lambda m: "alpha=%r" % m.alpha, "ReLU6": lambda m: "",
+    "Hardtanh": lambda m: "min_val=%r, max_val=%r" % (m.min_val, m.max_val),
 }
 
 

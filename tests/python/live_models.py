@@ -100,6 +100,20 @@ class Cumulative(nn.Module):
         return self.b(torch.relu(torch.cumsum(self.a(x), dim=1)))
 
 
+class Rejoined(nn.Module):
+    """cumprod between two sheaf partitions, the second reading the first's output too (its batch dim must
+    be known there)."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.a = nn.Linear(d, d)
+        self.b = nn.Linear(d, d)
+
+    def forward(self, x):
+        h = self.a(x)
+        return self.b(h + torch.cumprod(h, dim=1))
+
+
 class WritesInput(nn.Module):
     """An in-place write into the input: PyTorch runs the whole graph, as the caller's tensor changes."""
 

@@ -349,6 +349,7 @@ def test_torch_compile_leaves_unknown_ops_to_pytorch(caplog):
     import torch._dynamo
     from sheaf import _dynamo
     for name, logged, partitions in (("Cumulative", "ops left to PyTorch: cumsum", 2),
+                                     ("Rejoined", "ops left to PyTorch: cumprod", 2),
                                      ("WritesInput", "writes in place into an input", 0),
                                      ("InPlaceInside", None, 1)):
         net = live(name, 6)
@@ -371,6 +372,21 @@ def test_torch_compile_leaves_unknown_ops_to_pytorch(caplog):
             assert len([m for m in messages if logged in m]) == 1, messages  # once, at compile time
         else:
             assert not messages, messages
+
+
+def test_torch_compile_runs_the_activations_with_parameters_in_sheaf(caplog):
+    import logging
+    import torch._dynamo
+    net = eager("activations.py", "Activations(6, 5)")
+    torch._dynamo.reset()
+    fast = torch.compile(net, backend="sheaf")
+    with caplog.at_level(logging.INFO, logger="sheaf"), torch.no_grad():
+        for batch in BATCHES:
+            x = torch.randn(batch, 6)
+            torch._dynamo.mark_dynamic(x, 0)
+            close(fast(x), net(x), "Activations at batch %d (torch.compile)" % batch)
+    left = [r.getMessage() for r in caplog.records if r.name == "sheaf" and "left to PyTorch" in r.getMessage()]
+    assert not left, left  # LeakyReLU, ELU, SELU, CELU, Hardtanh, ReLU6, clamp, clip: none falls back
 
 
 # Dynamo's settings that make its own per-call work small (docs/python.md): parameters arrive as get_attr
