@@ -27,38 +27,35 @@ typedef struct chain {
     LLVMValueRef b;  /* the sum's bias, or NULL */
 } chain;
 
-/* void f(float *p, i64 n): the stage's unary ops over p[0, n), as a
- * function of its own, not inlined. Written inline, in a chain's nested
- * loops over a stack buffer, LLVM 14 left the loop scalar (GELU over 4
- * rows of 32 ran as scalar code, 6x slower than the kernel alone);
- * alone, it is the plain loop the vectorizer widens. */
 /* the stage's unary ops over base[from, from + n): whole vectors in one
  * loop, the n % WIDTH left in a second that the vectorizer runs as one
  * masked step. One loop for both left the remainder scalar (Heads(37, 12,
  * 7, 3) at batch 1: 37 groups of 7 scalar tanh, 3x slower); one masked
  * loop for all of it made every step masked (Towers(4, 8, 32)'s GELU at
  * batch 4096, 2x slower). */
+static void map_loop(emit *e, const stage *s, LLVMValueRef base, LLVMValueRef from, LLVMValueRef to, bool masked)
+{
+    loop li;
+    em_loop_from(e, &li, from, to, masked ? "t" : "i");
+    LLVMValueRef v = em_load(e, base, li.index);
+    for (int k = 0; k < s->nepilogue; k++)
+        v = em_unary(e, s->epilogue[k], v);
+    em_store(e, base, li.index, v);
+    (masked ? em_loop_end_masked : em_loop_end)(e, &li);
+}
+
 static void map_run(emit *e, const stage *s, LLVMValueRef base, LLVMValueRef from, LLVMValueRef n)
 {
     LLVMValueRef whole = em_add(e, from, LLVMBuildAnd(e->b, n, em_const(e, -WIDTH), ""));
-    LLVMValueRef end = em_add(e, from, n);
-    for (int part = 0; part < 2; part++) {
-        loop li;
-        if (part == 0)
-            em_loop_from(e, &li, from, whole, "i");
-        else
-            em_loop_from(e, &li, whole, end, "t");
-        LLVMValueRef v = em_load(e, base, li.index);
-        for (int k = 0; k < s->nepilogue; k++)
-            v = em_unary(e, s->epilogue[k], v);
-        em_store(e, base, li.index, v);
-        if (part == 0)
-            em_loop_end(e, &li);
-        else
-            em_loop_end_masked(e, &li);
-    }
+    map_loop(e, s, base, from, whole, false);
+    map_loop(e, s, base, whole, em_add(e, from, n), true);
 }
 
+/* void f(float *p, i64 n): the stage's unary ops over p[0, n), as a
+ * function of its own, not inlined. Written inline, in a chain's nested
+ * loops over a stack buffer, LLVM 14 left the loop scalar (GELU over 4
+ * rows of 32 ran as scalar code, 6x slower than the kernel alone);
+ * alone, it is the plain loop the vectorizer widens. */
 static LLVMValueRef epilogue_fn(emit *e, const stage *s)
 {
     LLVMTypeRef params[2] = {e->ptr, e->i64};

@@ -160,8 +160,9 @@ bool py_act_module_init(py_interp *I, const py_expr *at, const char *cls, int ar
 
 /* ---- functions ---- */
 
+/* one builtin per function (a builtin's function gets no pointer to its
+ * row, so each has its own); fns[i] says what builtins[i] does */
 typedef struct act_fn {
-    const char *name;
     int where; /* 1 torch.X, 2 Tensor.X, 4 F.X (py_tensor_fn's) */
     act_kind k;
     bool inplace; /* the X_ form */
@@ -169,39 +170,32 @@ typedef struct act_fn {
 
 enum { T = 1, M = 2, F = 4 };
 static const act_fn fns[] = {
-    {"leaky_relu", F, K_LEAKY, false}, {"leaky_relu_", F, K_LEAKY, true},
-    {"elu", F, K_ELU, false},          {"elu_", F, K_ELU, true},
-    {"selu", T | F, K_SELU, false},    {"selu_", T | F, K_SELU, true},
-    {"celu", T | F, K_CELU, false},    {"celu_", T | F, K_CELU, true},
-    {"hardtanh", F, K_HARDTANH, false}, {"hardtanh_", F, K_HARDTANH, true},
-    {"relu6", F, K_RELU6, false},
-    {"clamp", T | M, K_CLAMP, false},  {"clamp_", T | M, K_CLAMP, true},
-    {"clip", T | M, K_CLAMP, false},   {"clip_", T | M, K_CLAMP, true},
-    {"clamp_min", T | M, K_CLAMP_MIN, false}, {"clamp_max", T | M, K_CLAMP_MAX, false},
+    {F, K_LEAKY, false},     {F, K_LEAKY, true},    {F, K_ELU, false},      {F, K_ELU, true},
+    {T | F, K_SELU, false},  {T | F, K_SELU, true}, {T | F, K_CELU, false}, {T | F, K_CELU, true},
+    {F, K_HARDTANH, false},  {F, K_HARDTANH, true}, {F, K_RELU6, false},    {T | M, K_CLAMP, false},
+    {T | M, K_CLAMP, true},  {T | M, K_CLAMP, false}, {T | M, K_CLAMP, true}, {T | M, K_CLAMP_MIN, false},
+    {T | M, K_CLAMP_MAX, false},
 };
 enum { NFNS = sizeof fns / sizeof fns[0] };
+static const py_builtin builtins[NFNS];
 
-static pv *call(py_interp *I, const py_expr *at, const act_fn *f, pv *self, int argc, pv **argv, int kwc,
-                const char **kwn, pv **kwv)
+static pv *call(py_interp *I, const py_expr *at, int i, pv *self, int argc, pv **argv, int kwc, const char **kwn,
+                pv **kwv)
 {
-    if (self) { /* x.clamp(...): self is the input */
-        pv **all = sf_arena_alloc(I->arena, sizeof *all * (size_t)(argc + 1));
-        if (!all)
-            return py_error(I, at, SF_ERR_NOMEM, "out of memory");
-        all[0] = self;
-        if (argc)
-            memcpy(all + 1, argv, sizeof *all * (size_t)argc);
-        argv = all, argc++;
-    }
+    const act_fn *f = &fns[i];
+    const char *fname = builtins[i].name;
+    argv = py_with_self(I, self, &argc, argv); /* x.clamp(...): self is the input */
+    if (self && !argv)
+        return py_error(I, at, SF_ERR_NOMEM, "out of memory");
     const char *names[MAX_PARAMS + 3];
     pv *a[MAX_PARAMS + 3];
     double attrs[3];
     bool inplace;
     names_of(f->k, true, names);
-    if (!py_bind(I, at, f->name, names, kinds[f->k].required ? 2 : 1, argc, argv, kwc, kwn, kwv, a) ||
-        !read_args(I, at, f->name, f->k, a + 1, attrs, &inplace))
+    if (!py_bind(I, at, fname, names, kinds[f->k].required ? 2 : 1, argc, argv, kwc, kwn, kwv, a) ||
+        !read_args(I, at, fname, f->k, a + 1, attrs, &inplace))
         return NULL;
-    sf_value *x = py_tv(I, at, a[0], f->name), *r = x ? py_act_emit(I, at, kinds[f->k].op, attrs, x) : NULL;
+    sf_value *x = py_tv(I, at, a[0], fname), *r = x ? py_act_emit(I, at, kinds[f->k].op, attrs, x) : NULL;
     if (!r)
         return NULL;
     return f->inplace || inplace ? py_tensor_inplace(I, at, a[0], r) : pv_tensor(I, r);
@@ -211,24 +205,22 @@ static pv *call(py_interp *I, const py_expr *at, const act_fn *f, pv *self, int 
     static pv *fn##i(py_interp *I, const py_expr *at, pv *self, int argc, pv **argv, int kwc, const char **kwn, \
                      pv **kwv)                                                                                    \
     {                                                                                                             \
-        return call(I, at, &fns[i], self, argc, argv, kwc, kwn, kwv);                                             \
+        return call(I, at, i, self, argc, argv, kwc, kwn, kwv);                                                   \
     }
 FN(0) FN(1) FN(2) FN(3) FN(4) FN(5) FN(6) FN(7) FN(8) FN(9) FN(10) FN(11) FN(12) FN(13) FN(14) FN(15) FN(16)
 #undef FN
 
-/* one builtin per row of fns: a builtin's function gets no pointer to its row */
-static const py_builtin builtins[] = {
+static const py_builtin builtins[NFNS] = {
     {"leaky_relu", fn0}, {"leaky_relu_", fn1}, {"elu", fn2},        {"elu_", fn3},      {"selu", fn4},
     {"selu_", fn5},      {"celu", fn6},        {"celu_", fn7},      {"hardtanh", fn8},  {"hardtanh_", fn9},
     {"relu6", fn10},     {"clamp", fn11},      {"clamp_", fn12},    {"clip", fn13},     {"clip_", fn14},
     {"clamp_min", fn15}, {"clamp_max", fn16},
 };
-_Static_assert(sizeof builtins / sizeof builtins[0] == NFNS, "one builtin per activation function");
 
 pv *py_act_fn(py_interp *I, int where, const char *name, pv *self)
 {
     for (int i = 0; i < NFNS; i++)
-        if ((fns[i].where & where) && strcmp(fns[i].name, name) == 0)
-            return strcmp(builtins[i].name, name) == 0 ? pv_builtin(I, &builtins[i], self) : NULL;
+        if ((fns[i].where & where) && strcmp(builtins[i].name, name) == 0)
+            return pv_builtin(I, &builtins[i], self);
     return NULL;
 }

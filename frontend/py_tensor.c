@@ -11,25 +11,11 @@ enum { IN_TORCH = 1, IN_METHOD = 2, IN_F = 4 };
 #define TFN(name) \
     static pv *name(py_interp *I, const py_expr *at, pv *self, int argc, pv **argv, int kwc, const char **kwn, pv **kwv)
 
-/* Method calls pass the tensor as self: put it first, as torch.X would get it. */
-static pv **with_self(py_interp *I, pv *self, int *argc, pv **argv)
-{
-    if (!self)
-        return argv;
-    pv **all = sf_arena_alloc(I->arena, sizeof *all * (size_t)(*argc + 1));
-    if (!all)
-        return NULL;
-    all[0] = self;
-    for (int i = 0; i < *argc; i++)
-        all[i + 1] = argv[i];
-    (*argc)++;
-    return all;
-}
 
 #define BIND(fname, nreq, ...)                                                                   \
     static const char *const names_[] = {__VA_ARGS__, NULL};                                     \
     pv *a[sizeof names_ / sizeof names_[0]];                                                     \
-    argv = with_self(I, self, &argc, argv);                                                      \
+    argv = py_with_self(I, self, &argc, argv);                                                      \
     if (!argv || !py_bind(I, at, fname, names_, nreq, argc, argv, kwc, kwn, kwv, a))             \
         return NULL
 
@@ -485,7 +471,7 @@ TFN(t_t)
 TFN(t_permute)
 {
     (void)kwn, (void)kwv;
-    pv **all = with_self(I, self, &argc, argv);
+    pv **all = py_with_self(I, self, &argc, argv);
     if (!all || argc < 1 || kwc)
         return I->failed ? NULL : py_error(I, at, SF_ERR_INVALID_ARG, "permute(input, dims)");
     sf_value *x = py_tv(I, at, all[0], "permute");

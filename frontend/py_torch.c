@@ -43,6 +43,21 @@ sf_node *py_begin(py_interp *I, const py_expr *at, sf_opcode op, int nin, sf_val
     return n;
 }
 
+/* Method calls pass the tensor as self: put it first, as torch.X would get it. */
+pv **py_with_self(py_interp *I, pv *self, int *argc, pv **argv)
+{
+    if (!self)
+        return argv;
+    pv **all = sf_arena_alloc(I->arena, sizeof *all * (size_t)(*argc + 1));
+    if (!all)
+        return NULL;
+    all[0] = self;
+    for (int i = 0; i < *argc; i++)
+        all[i + 1] = argv[i];
+    (*argc)++;
+    return all;
+}
+
 sf_value *py_op1(py_interp *I, const py_expr *at, sf_opcode op, sf_value *x)
 {
     return py_emit(I, at, py_begin(I, at, op, 1, &x));

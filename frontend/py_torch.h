@@ -5,6 +5,8 @@
 #include "frontend/py_interp.h"
 
 sf_node *py_begin(py_interp *I, const py_expr *at, sf_opcode op, int nin, sf_value *const *in);
+/* Method calls pass the tensor as self: argv with self put first, as torch.X would get it (NULL: no memory). */
+pv **py_with_self(py_interp *I, pv *self, int *argc, pv **argv);
 sf_value *py_op1(py_interp *I, const py_expr *at, sf_opcode op, sf_value *x);
 sf_value *py_op2(py_interp *I, const py_expr *at, sf_opcode op, sf_value *a, sf_value *b);
 sf_value *py_scalar(py_interp *I, const py_expr *at, double v);

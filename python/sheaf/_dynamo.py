@@ -14,7 +14,6 @@ parameters are read once, when the graph is compiled.
 The batch is dim 0 of every graph input; a node keeps it at dim 0 or is
 left to PyTorch.
 """
-import collections.abc
 import logging
 import operator
 
@@ -41,16 +40,17 @@ _UNARY = {
     F.sigmoid: "sigmoid", F.gelu: "gelu", F.silu: "silu",
 }
 _UNARY_METHODS = {"relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid"}
-# activations with parameters: (kind, where the arguments after the input are: names, defaults)
-_SELU = (1.6732632423543772, 1.0507009873554805)
+_SELU = (1.6732632423543772, 1.0507009873554805)  # alpha, scale
 
 
 def _fns(*names):
-    """F.name and torch._C._nn.name, the two forms Dynamo may record"""
+    """F.name, torch._C._nn.name and torch.name: the forms Dynamo may record"""
     return [f for n in names for f in (getattr(F, n, None), getattr(torch._C._nn, n, None), getattr(torch, n, None))
             if f is not None]
 
 
+# activations with parameters, by target: (kind, the arguments after the input as (name, default)); the
+# rules from arguments to attributes are frontend/py_act.c's, written again here for the FX graph
 _ACTS = {}
 for _kind, _names, _params in (("leaky_relu", ("leaky_relu",), (("negative_slope", 0.01),)),
                                ("elu", ("elu",), (("alpha", 1.0),)),
@@ -88,6 +88,8 @@ def _act_text(kind, p):
         return None
     lo, hi = float("-inf") if lo is None else float(lo), float("inf") if hi is None else float(hi)
     return "clamp", "{min=%r, max=%r}" % (lo, hi)
+
+
 _BINARY = {
     operator.add: "add", torch.add: "add", operator.sub: "sub", torch.sub: "sub", operator.mul: "mul",
     torch.mul: "mul", operator.truediv: "div", torch.div: "div",
@@ -245,7 +247,7 @@ def translate(w, n):
         if op == "gelu" and kw.get("approximate", "none") != "none":
             return False
         w.emit(n, "%s %s" % (op, w.ref(x)))
-    elif isinstance(t, collections.abc.Hashable) and t in _ACTS:
+    elif t in _ACTS:
         kind, params = _ACTS[t]
         if kw.get("inplace", False) or any(k not in [p for p, _ in params] + ["inplace"] for k in kw):
             return False

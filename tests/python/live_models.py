@@ -100,14 +100,9 @@ class Cumulative(nn.Module):
         return self.b(torch.relu(torch.cumsum(self.a(x), dim=1)))
 
 
-class Rejoined(nn.Module):
+class Rejoined(Cumulative):
     """cumprod between two sheaf partitions, the second reading the first's output too (its batch dim must
     be known there)."""
-
-    def __init__(self, d):
-        super().__init__()
-        self.a = nn.Linear(d, d)
-        self.b = nn.Linear(d, d)
 
     def forward(self, x):
         h = self.a(x)
