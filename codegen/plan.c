@@ -25,16 +25,6 @@ static bool computes(const sf_node *n)
 
 static bool is_grouped(const sf_node *n) { return n->op == SF_OP_GROUPED_LINEAR; }
 
-bool sf_plan_sums_groups(const sf_node *n, int64_t G)
-{
-    const sf_node *r = n->op == SF_OP_LINEAR ? n->in[0]->def : NULL;
-    if (!r || r->op != SF_OP_RESHAPE || !sf_type_joins_last2(&r->in[0]->type, &r->out[0]->type))
-        return false;
-    const sf_type *t = &r->in[0]->type;
-    return t->dim[t->rank - 2] == G && t->dim[t->rank - 1] >= SF_CHAIN_SUM_MIN_WIDTH &&
-           n->in[1]->type.dim[0] <= SF_CHAIN_SUM_MAX_OUTPUTS;
-}
-
 const sf_value *sf_plan_chain_link(const sf_node *n)
 {
     const sf_value *x = n->in[0];
@@ -64,7 +54,7 @@ bool sf_plan_chain_fits(const sf_node *const *nodes, int count)
             return false;
         const sf_type *wp = &prev->in[1]->type;
         bool gp = is_grouped(prev), gn = is_grouped(n);
-        if (gp && !gn && sf_plan_sums_groups(n, wp->dim[0])) {
+        if (gp && !gn && sf_sums_groups(n, wp->dim[0])) {
             if (wp->dim[1] > SF_CHAIN_MAX_HIDDEN)
                 return false;
             summed = true;

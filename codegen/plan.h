@@ -11,6 +11,7 @@
 #define SF_PLAN_H
 
 #include "passes/memplan.h"
+#include "passes/pass.h"
 
 /* c0 + cb * B: element offsets, flops and bytes are linear in the batch */
 typedef struct sf_linear {
@@ -91,28 +92,17 @@ int sf_plan_members(const sf_plan *p, const sf_plan_kernel *k, const sf_node **o
 
 /* Chains: products of at most SF_CHAIN_MAX_HIDDEN outputs (per group)
  * feeding the next; at most SF_CHAIN_MAX_PRODUCTS products; a product over
- * all groups of at most SF_CHAIN_SUM_MAX_OUTPUTS outputs (a backend may
- * keep its sums of one row in registers or thread memory), over groups
- * of at least SF_CHAIN_SUM_MIN_WIDTH: each group's slice of a narrow sum
- * costs its dot products' horizontal sums once per group, and golden
- * StackMean(50, 10, 5, 3) (slices of 5) and the styles Ensemble (8) ran
- * 1.6x and 3x slower fused than with the groups' results stored, while
- * NAM(64, 32) (32) ran 1.25x faster at batch 4096. */
-enum { SF_CHAIN_MAX_HIDDEN = 4096, SF_CHAIN_MAX_PRODUCTS = 8, SF_CHAIN_SUM_MAX_OUTPUTS = 256,
-       SF_CHAIN_SUM_MIN_WIDTH = 16 };
+ * all groups only where sf_sums_groups (passes/pass.h: canonicalize keeps
+ * a shared product grouped for it) holds. */
+enum { SF_CHAIN_MAX_HIDDEN = 4096, SF_CHAIN_MAX_PRODUCTS = 8 };
 
 /* Whether nodes[0..count) may run as one chain kernel on every backend: a
  * linear or grouped product, then unary ops and products of the same kind
  * (grouped ones per group, of the same groups) in any order; after grouped
- * ones, optionally a linear over all groups (sf_plan_sums_groups) and unary
+ * ones, optionally a linear over all groups (sf_sums_groups) and unary
  * ops after it. A product reads the member before it; the one over all
  * groups reads it through a reshape [..., G, H] -> [..., G*H]. */
 bool sf_plan_chain_fits(const sf_node *const *nodes, int count);
-/* Whether n is a linear that sums over G groups: it reads a reshape that
- * joins [..., G, H] into one row (each group's H inputs one slice of its
- * K, at least SF_CHAIN_SUM_MIN_WIDTH), with at most SF_CHAIN_SUM_MAX_OUTPUTS
- * outputs. */
-bool sf_plan_sums_groups(const sf_node *n, int64_t G);
 /* Whether a chain (sf_plan_chain_fits holds) ends in a product over all
  * groups: its first product grouped, its last a linear. */
 bool sf_plan_chain_sums(const sf_node *const *nodes, int count);

@@ -207,6 +207,67 @@ static void test_batchnorm_not_folded_when_conv_is_shared(void **state)
           "  %1 = batchnorm %0, @m, @v {eps=1e-05} : f32[B,2,4]\n  return %0, %1\n}\n");
 }
 
+static void test_shared_grouped_product_becomes_dense(void **state)
+{
+    (void)state;
+    /* a shared grouped product is one linear with its activations moved in
+     * front of the reshape back, except where its groups go on separately:
+     * into a sum over groups of 16 wide (kept for the chain) or into a
+     * per-group product; a returned grouped result keeps its type */
+    check("canonicalize,dce",
+          "param @g : f32[4,5,10]\n"
+          "param @gb : f32[4,5]\n"
+          "param @w2 : f32[3,20]\n"
+          "param @h : f32[3,16,10]\n"
+          "param @w3 : f32[2,48]\n"
+          "param @k : f32[2,3,10]\n"
+          "param @k2 : f32[2,4,3]\n"
+          "param @m : f32[3,2,10]\n"
+          "func @f(%x: f32[B,10]) {\n"
+          "  %0 = grouped_linear %x, @g, @gb {shared=true} : f32[B,4,5]\n"
+          "  %1 = gelu %0 : f32[B,4,5]\n"
+          "  %2 = leaky_relu %1 {alpha=0.2} : f32[B,4,5]\n"
+          "  %3 = reshape %2 {shape=[B,20]} : f32[B,20]\n"
+          "  %4 = linear %3, @w2 : f32[B,3]\n"
+          "  %5 = grouped_linear %x, @h {shared=true} : f32[B,3,16]\n"
+          "  %6 = relu %5 : f32[B,3,16]\n"
+          "  %7 = reshape %6 {shape=[B,48]} : f32[B,48]\n"
+          "  %8 = linear %7, @w3 : f32[B,2]\n"
+          "  %9 = grouped_linear %x, @k {shared=true} : f32[B,2,3]\n"
+          "  %10 = tanh %9 : f32[B,2,3]\n"
+          "  %11 = grouped_linear %10, @k2 {shared=false} : f32[B,2,4]\n"
+          "  %12 = grouped_linear %x, @m {shared=true} : f32[B,3,2]\n"
+          "  %13 = sigmoid %12 : f32[B,3,2]\n"
+          "  return %4, %8, %11, %12, %13\n"
+          "}\n",
+          "param @g.dense : f32[20,10]\n"
+          "param @gb.dense : f32[20]\n"
+          "param @w2 : f32[3,20]\n"
+          "param @h : f32[3,16,10]\n"
+          "param @w3 : f32[2,48]\n"
+          "param @k : f32[2,3,10]\n"
+          "param @k2 : f32[2,4,3]\n"
+          "param @m.dense : f32[6,10]\n"
+          "\n"
+          "func @f(%x: f32[B,10]) {\n"
+          "  %0 = linear %x, @g.dense, @gb.dense : f32[B,20]\n"
+          "  %1 = gelu %0 : f32[B,20]\n"
+          "  %2 = leaky_relu %1 {alpha=0.2} : f32[B,20]\n"
+          "  %3 = linear %2, @w2 : f32[B,3]\n"
+          "  %4 = grouped_linear %x, @h {shared=true} : f32[B,3,16]\n"
+          "  %5 = relu %4 : f32[B,3,16]\n"
+          "  %6 = reshape %5 {shape=[B,48]} : f32[B,48]\n"
+          "  %7 = linear %6, @w3 : f32[B,2]\n"
+          "  %8 = grouped_linear %x, @k {shared=true} : f32[B,2,3]\n"
+          "  %9 = tanh %8 : f32[B,2,3]\n"
+          "  %10 = grouped_linear %9, @k2 {shared=false} : f32[B,2,4]\n"
+          "  %11 = linear %x, @m.dense : f32[B,6]\n"
+          "  %12 = reshape %11 {shape=[B,3,2]} : f32[B,3,2]\n"
+          "  %13 = sigmoid %12 : f32[B,3,2]\n"
+          "  return %3, %7, %10, %12, %13\n"
+          "}\n");
+}
+
 static void test_constant_folding(void **state)
 {
     (void)state;
@@ -801,6 +862,7 @@ int main(void)
         cmocka_unit_test(test_noops_go_away),
         cmocka_unit_test(test_batchnorm_folds_into_conv_and_linear),
         cmocka_unit_test(test_batchnorm_not_folded_when_conv_is_shared),
+        cmocka_unit_test(test_shared_grouped_product_becomes_dense),
         cmocka_unit_test(test_constant_folding),
         cmocka_unit_test(test_compose_affine_pairs),
         cmocka_unit_test(test_compose_grouped),
