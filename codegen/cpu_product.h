@@ -5,16 +5,22 @@
 
 #include "codegen/cpu_emit.h"
 
-/* ROWS rows by MAX_CHUNKS chunks of WIDTH outputs: 8 accumulators, enough
- * independent multiply-adds to cover two FMA pipes' latency (4 alone ran
- * at half of it), from 2 weight loads and 4 broadcasts per k. WIDTH is
+/* ROWS rows by MAX_CHUNKS chunks of WIDTH outputs: 16 accumulators from 2
+ * weight loads and 8 broadcasts per k. With 8 accumulators (ROWS 4) the
+ * two FMA pipes' latency was only just covered and any load or broadcast
+ * stalled them; sheaf bench, 2 threads, batch 4096, interleaved twice
+ * (2026-12-04): NAM(64, 32) 2.70 -> 2.06 ms, Ensemble(64, 32, 64, 10) 7.2
+ * -> 5.6, DeepParallel(1000) 45 -> 32, Towers(4, 8, 32) without its GELU
+ * 2.46 -> 1.6 (224 -> 320 GFLOP/s); batch 64 1.05-1.5x faster, batch 1
+ * the same. ROWS 12 ran 7% faster at 4096 but 10% slower at 64 (five
+ * blocks and four single rows), ROWS 6 slower than 8 at both. WIDTH is
  * AVX-512's 16 lanes: this machine's FMA peak is 463 GFLOP/s on 2 threads
- * with 16 lanes against 205 with 8 (bench/fma_peak.c), and one tower of
- * Towers(4, 8, 32) without its GELU (32 -> 8 x 32 -> 32, batch 4096) went
- * from 182-191 to 313-319 GFLOP/s. A CPU without AVX-512 runs the same
- * code as pairs of 8-lane instructions. Changing WIDTH changes the
- * packing: SF_CPU_ABI with it. */
-enum { ROWS = 4, WIDTH = 16, MAX_CHUNKS = 2 };
+ * with 16 lanes against 205 with 8 (bench/fma_peak.c). A CPU without
+ * AVX-512 runs the same code as pairs of 8-lane instructions. A chain's
+ * two stack buffers of ROWS rows take up to 2 x 8 x 4096 floats (256 KiB)
+ * of the running thread's stack (docs/c-api.md). Changing WIDTH changes
+ * the packing: SF_CPU_ABI with it. */
+enum { ROWS = 8, WIDTH = 16, MAX_CHUNKS = 2 };
 /* the narrow kernel's lanes: 8 groups at a time (lane_sums' 8 x 8 transpose) */
 enum { NW = 8 };
 
