@@ -23,7 +23,7 @@
 
 #include "codegen/cpu_emit.h"
 #include "runtime/cpu_model.h"
-#include "runtime/elf_tls.h"
+#include "runtime/elf_check.h"
 #include "codegen/kernel_key.h"
 
 bool sf_cpu_available(void) { return true; }
@@ -89,9 +89,9 @@ static LLVMTargetMachineRef host_machine(sf_error *err)
     LLVMTargetMachineRef tm = NULL;
     if (LLVMGetTargetFromTriple(t.triple, &target, &msg))
         sf_fail(err, SF_ERR_RUNTIME, "cpu backend: no target for %s: %s", t.triple, msg ? msg : "");
-    else /* position-independent: the object is linked at load time, anywhere */
-        tm = LLVMCreateTargetMachine(target, t.triple, t.cpu, t.features, LLVMCodeGenLevelAggressive, LLVMRelocPIC,
-                                     LLVMCodeModelDefault);
+    else /* the large code model: every address is 64 bits wide, so the object links anywhere (elf_check.h) */
+        tm = LLVMCreateTargetMachine(target, t.triple, t.cpu, t.features, LLVMCodeGenLevelAggressive, LLVMRelocStatic,
+                                     LLVMCodeModelLarge);
     LLVMDisposeMessage(msg);
     return tm;
 }
@@ -263,6 +263,10 @@ static sf_status link_object(sf_cpu_model *m, sf_error *err)
     if (sf_elf_uses_tls(m->object, m->object_size))
         return sf_fail(err, SF_ERR_FORMAT, "cpu backend: LLVM cannot load the object code: it uses thread-local "
                                            "storage, which sheaf's kernels never do");
+    const char *far = sf_elf_distance_bound(m->object, m->object_size);
+    if (far)
+        return sf_fail(err, SF_ERR_FORMAT, "cpu backend: the object code is not safe to load: %s (a package "
+                                           "from an older sheaf: compile it again)", far);
     jmp_buf here;
     if (setjmp(here)) {
         fatal_jump = NULL;

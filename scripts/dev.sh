@@ -105,8 +105,8 @@ fuzz)
     mkdir -p build-fuzz
     CC=clang build build-fuzz -DSF_FUZZ=ON -DSF_TESTS=OFF
     mkdir -p build-fuzz/corpus/ir_parse build-fuzz/corpus/safetensors build-fuzz/corpus/py_parse \
-        build-fuzz/corpus/package build-fuzz/corpus/nvrtc_cache build-fuzz/corpus/elf_tls build-fuzz/seeds/package \
-        build-fuzz/seeds/elf_tls build-fuzz/corpus/plan build-fuzz/seeds/plan build-fuzz/findings
+        build-fuzz/corpus/package build-fuzz/corpus/nvrtc_cache build-fuzz/corpus/elf_check build-fuzz/seeds/package \
+        build-fuzz/seeds/elf_check build-fuzz/corpus/plan build-fuzz/seeds/plan build-fuzz/findings
     # package seeds: small models written by this build (interpreter packages carry no object code)
     for f in mlp parallel_fcn3 views; do
         build-fuzz/sheaf compile tests/fixtures/$f.sfir --backend interp -o build-fuzz/seeds/package/$f.sheaf
@@ -115,7 +115,7 @@ fuzz)
     build-fuzz/sheaf compile tests/fixtures/views.sfir --backend interp --target sm_80 \
         -o build-fuzz/seeds/package/views_cuda.sheaf 2>/dev/null || true
     # object code seeds for the TLS check: what the CPU backend emits
-    SHEAF_DUMP_OBJECT=build-fuzz/seeds/elf_tls/mlp.o build-fuzz/sheaf run tests/fixtures/mlp.sfir -o /dev/null \
+    SHEAF_DUMP_OBJECT=build-fuzz/seeds/elf_check/mlp.o build-fuzz/sheaf run tests/fixtures/mlp.sfir -o /dev/null \
         2>/dev/null || true
     fail=0
     run_fuzzer() { # NAME SEED_DIR
@@ -133,7 +133,7 @@ fuzz)
     run_fuzzer fuzz_py_parse tests/fuzz/corpus/py
     run_fuzzer fuzz_package build-fuzz/seeds/package
     run_fuzzer fuzz_nvrtc_cache tests/fuzz/corpus/nvrtc_cache
-    run_fuzzer fuzz_elf_tls build-fuzz/seeds/elf_tls
+    run_fuzzer fuzz_elf_check build-fuzz/seeds/elf_check
     run_fuzzer fuzz_plan build-fuzz/seeds/plan # no seeds: the empty input is the fixed model's own plan
     exit $fail
     ;;

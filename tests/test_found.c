@@ -22,6 +22,7 @@
 #include "runtime/cpu.h"
 #ifdef SF_TEST_CPU_INTERNALS
 #include "runtime/cpu_model.h"
+#include "runtime/elf_check.h"
 #endif
 #include "ir/fileio.h"
 #include "frontend/frontend.h"
@@ -219,6 +220,37 @@ static void test_poison(void **state)
 #endif
 }
 
+#ifdef SF_TEST_CPU_INTERNALS
+/* cc's object for code: its bytes (the caller frees), NULL where cc is missing */
+static char *cc_object(const char *name, const char *code, const char *flags, size_t *len)
+{
+    char src[512], obj[512], cmd[2048];
+    snprintf(src, sizeof src, "%s.c", tmp_path(name));
+    snprintf(obj, sizeof obj, "%s.o", tmp_path(name));
+    write_bytes(src, code, strlen(code));
+    snprintf(cmd, sizeof cmd, "cc -c -O1 %s -o %s %s", flags, obj, src);
+    char *bytes = NULL;
+    sf_error e = {0};
+    if (system(cmd) != 0 || sf_read_file(obj, &bytes, len, &e) != SF_OK)
+        return NULL;
+    return bytes;
+}
+
+/* a package carrying the given object code in place of its own */
+static const char *package_with_object(const char *name, char *bytes, size_t len)
+{
+    static char pkg[512];
+    snprintf(pkg, sizeof pkg, "%s.sheaf", tmp_path(name));
+    sf_error e = {0};
+    sf_model *m = wrong_after_first_run(false, true);
+    free(m->cpu->object);
+    m->cpu->object = (unsigned char *)bytes, m->cpu->object_size = len;
+    assert_int_equal(sf_save(m, pkg, &e), SF_OK);
+    sf_model_free(m);
+    return pkg;
+}
+#endif
+
 /* object code LLVM's loader cannot handle (thread-local storage: "LLVM
  * ERROR: allocation of TLS not implemented", then exit) in a package: an
  * error naming the file, and the process goes on */
@@ -228,30 +260,72 @@ static void test_package_object_llvm_cannot_load(void **state)
 #ifndef SF_TEST_CPU_INTERNALS
     skip();
 #else
-    const char *src = tmp_path("tls.c"), *obj = tmp_path("tls.o"), *pkg = tmp_path("tls.sheaf");
     static const char code[] = "__thread float t;\n"
                                "void k0(float **a, long b, long lo, long hi) { t += a[0][0] + b + lo + hi; a[1][0] = t; }\n"
                                "void k1(float **a, long b, long lo, long hi) { k0(a, b, lo, hi); }\n";
-    write_bytes(src, code, strlen(code));
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "cc -c -O1 -fPIC -o %s %s", obj, src);
-    if (system(cmd) != 0)
-        skip();
-    char *bytes;
     size_t len;
+    char *bytes = cc_object("tls", code, "-fPIC", &len);
+    if (!bytes)
+        skip();
+    const char *pkg = package_with_object("tls", bytes, len);
     sf_error e = {0};
-    assert_int_equal(sf_read_file(obj, &bytes, &len, &e), SF_OK);
-    sf_model *m = wrong_after_first_run(false, true);
-    free(m->cpu->object);
-    m->cpu->object = bytes, m->cpu->object_size = len;
-    assert_int_equal(sf_save(m, pkg, &e), SF_OK);
-    sf_model_free(m);
     sf_options o = {.backend = "cpu"};
     assert_null(sf_load(pkg, &o, &e));
     assert_contains(e.msg, pkg);
     assert_contains(e.msg, "LLVM cannot load the object code");
     assert_null(sf_load(pkg, &o, &e)); /* and again: the handler is still there */
     assert_contains(e.msg, "LLVM cannot load the object code");
+#endif
+}
+
+/* Found by the Python tests, where PyTorch fills the address space: a
+ * kernel of Derived(6, heads=2) tail-called memset through a GOT entry the
+ * loader had placed more than 2 GiB from the code (small code model, a
+ * 32-bit offset), jumped to a truncated address and crashed the process.
+ * Kernels are now compiled with 64-bit addresses, and an object with any
+ * relocation of limited reach (to another section or an outside symbol) is
+ * refused before LLVM links it. */
+static void test_object_relocations_reach_anywhere(void **state)
+{
+    (void)state;
+#ifndef SF_TEST_CPU_INTERNALS
+    skip();
+#else
+    sf_error err = {0};
+    sf_py_model *pm = trace("styles.py", "Derived(6, heads=2)", "x=f32[B,6]");
+    sf_module mod = {.g = pm->graph, .weights = sf_tensors_new()};
+    sf_pipeline_opts po = {.opt_level = 2};
+    assert_int_equal(sf_run_pipeline(&mod, &po, &err), SF_OK);
+    pm->graph = mod.g;
+    sf_cpu_model *cm = sf_cpu_compile(pm->graph, &err);
+    if (!cm)
+        fail_msg("%s", err.msg);
+    assert_null(sf_elf_distance_bound(cm->object, cm->object_size)); /* it calls memset: through a 64-bit address */
+    sf_cpu_free(cm);
+    sf_tensors_free(mod.weights);
+    sf_py_model_free(pm);
+    static const char code[] = "#include <string.h>\n"
+                               "static const float c[4] = {1, 2, 3, 4};\n"
+                               "void k0(float **a, long b, long lo, long hi) { a[1][0] = c[b & 3] * a[0][lo + hi]; }\n"
+                               "void k1(float **a, long b, long lo, long hi) { memset(a[1], 0, (size_t)(b + lo + hi)); }\n";
+    size_t len;
+    char *small = cc_object("small_model", code, "-fPIC", &len);
+    if (!small)
+        skip();
+    const char *why = sf_elf_distance_bound((unsigned char *)small, len);
+    assert_non_null(why);
+    assert_contains(why, "reaches only 2 GiB");
+    const char *pkg = package_with_object("small_model", small, len);
+    sf_error e = {0};
+    sf_options o = {.backend = "cpu"};
+    assert_null(sf_load(pkg, &o, &e));
+    assert_contains(e.msg, pkg);
+    assert_contains(e.msg, "not safe to load");
+    assert_contains(e.msg, "compile it again");
+    char *large = cc_object("large_model", code, "-fno-pic -mcmodel=large -fno-asynchronous-unwind-tables", &len);
+    assert_non_null(large);
+    assert_null(sf_elf_distance_bound((unsigned char *)large, len));
+    free(large);
 #endif
 }
 
@@ -423,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_bench_fails_on_a_wrong_result),
         cmocka_unit_test(test_poison),
         cmocka_unit_test(test_package_object_llvm_cannot_load),
+        cmocka_unit_test(test_object_relocations_reach_anywhere),
         cmocka_unit_test(test_long_chains_refused),
         cmocka_unit_test(test_messages),
         cmocka_unit_test(test_limits),
