@@ -14,6 +14,7 @@ typedef struct emit {
     LLVMTypeRef f32, i64, ptr, kernel_type;
     LLVMValueRef fn, args, batch; /* the kernel being emitted: its operands' pointers and B */
     LLVMValueRef lo, hi;          /* its share of its partitioned loop */
+    bool zmm; /* the target has AVX-512's 32 registers of 16 lanes; else 16 of 8 (AVX2): smaller register blocks */
 } emit;
 
 /* A nested loop counter. */

@@ -270,22 +270,40 @@ static void chunk(emit *e, const product *p, int rows, LLVMValueRef mx, LLVMValu
         }
 }
 
-/* every output of `rows` rows in group g: full chunks in a loop, the tail as dot products */
-void em_rows_block(emit *e, const product *p, int rows, LLVMValueRef mx, LLVMValueRef mo, LLVMValueRef g)
+/* every output of `rows` (at most 4 without AVX-512) rows in group g: full chunks in a loop, the tail as
+ * dot products */
+static void rows_block(emit *e, const product *p, int rows, LLVMValueRef mx, LLVMValueRef mo, LLVMValueRef g)
 {
-    int64_t full = p->O / WIDTH, pairs = full / MAX_CHUNKS;
+    int most = e->zmm ? MAX_CHUNKS : 1;
+    int64_t full = p->O / WIDTH, pairs = full / most;
     if (pairs > 0) {
         loop lc;
         em_loop_begin(e, &lc, em_const(e, pairs), "c");
-        chunk(e, p, rows, mx, mo, g, em_mulk(e, lc.index, MAX_CHUNKS * WIDTH), MAX_CHUNKS, WIDTH);
+        chunk(e, p, rows, mx, mo, g, em_mulk(e, lc.index, most * WIDTH), most, WIDTH);
         em_loop_end(e, &lc);
     }
-    if (full % MAX_CHUNKS)
-        chunk(e, p, rows, mx, mo, g, em_const(e, pairs * MAX_CHUNKS * WIDTH), (int)(full % MAX_CHUNKS), WIDTH);
+    if (full % most)
+        chunk(e, p, rows, mx, mo, g, em_const(e, pairs * most * WIDTH), (int)(full % most), WIDTH);
     if (tail_as_chunk(p->O, p->IW)) /* the packing's choice: by the weight's whole rows */
         chunk(e, p, rows, mx, mo, g, em_const(e, main_outputs(p)), 1, (int)(p->O % WIDTH));
     else if (p->O % WIDTH)
         tail_dots(e, p, rows, mx, mo, g);
+}
+
+/* An AVX2 CPU runs a 16-lane vector as two 8-lane registers and has 16 of
+ * them: ROWS 8 x 2 chunks was 32 accumulators, and LLVM spilled them to
+ * the stack (Towers(4, 8, 32)'s chain kernel: 288 spill stores in its
+ * loops, 44 GFLOP/s of the 199 peak on the AMD EPYC VM). There a block
+ * runs as sub-blocks of 4 rows by one chunk: 8 accumulators, 2 weight
+ * loads and 4 broadcasts per k, the blocking the kernels had at 8 lanes. */
+void em_rows_block(emit *e, const product *p, int rows, LLVMValueRef mx, LLVMValueRef mo, LLVMValueRef g)
+{
+    enum { AVX2_ROWS = 4 };
+    int sub = e->zmm ? rows : AVX2_ROWS;
+    for (int r0 = 0; r0 < rows; r0 += sub) {
+        int n = rows - r0 < sub ? rows - r0 : sub;
+        rows_block(e, p, n, em_add(e, mx, em_const(e, r0)), em_add(e, mo, em_const(e, r0)), g);
+    }
 }
 
 /* ---- narrow products: fewer than 8 outputs per group, many groups ----

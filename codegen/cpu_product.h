@@ -16,7 +16,8 @@
  * blocks and four single rows), ROWS 6 slower than 8 at both. WIDTH is
  * AVX-512's 16 lanes: this machine's FMA peak is 463 GFLOP/s on 2 threads
  * with 16 lanes against 205 with 8 (bench/fma_peak.c). A CPU without
- * AVX-512 runs the same code as pairs of 8-lane instructions. A chain's
+ * AVX-512 runs the same packing as pairs of 8-lane instructions, its
+ * blocks as sub-blocks of 4 rows by one chunk (em_rows_block). A chain's
  * two stack buffers of ROWS rows take up to 2 x 8 x 4096 floats (256 KiB)
  * of the running thread's stack (docs/c-api.md). Changing WIDTH changes
  * the packing: SF_CPU_ABI with it. */

@@ -108,7 +108,9 @@ static sf_status emit_module(const sf_cpu_model *m, LLVMContextRef ctx, LLVMModu
     e.ptr = LLVMPointerType(e.f32, 0);
     LLVMTypeRef params[4] = {LLVMPointerType(e.ptr, 0), e.i64, e.i64, e.i64};
     e.kernel_type = LLVMFunctionType(LLVMVoidTypeInContext(ctx), params, 4, 0);
-    sf_status st = SF_OK;
+    sf_cpu_target t;
+    sf_status st = sf_cpu_host(&t, err);
+    e.zmm = st == SF_OK && strstr(t.features, "+avx512f");
     for (int k = 0; st == SF_OK && k < m->plan.ncodes; k++) {
         char name[32];
         snprintf(name, sizeof name, "k%d", k);
