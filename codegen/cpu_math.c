@@ -1,4 +1,4 @@
-/* exp, tanh and GELU's 1 + erf for the CPU backend's kernels, as straight-line
+/* exp, tanh and GELU's erfc for the CPU backend's kernels, as straight-line
  * f32 arithmetic (cpu_emit.h). libm's expf, tanhf and erff are calls the
  * loop vectorizer cannot widen: a Linear -> Tanh head at batch 4096 spent
  * most of its time in tanhf, 8x slower than PyTorch's vectorized tanh. These
@@ -8,7 +8,7 @@
  * The polynomials are fitted by scripts/fit_math.py. Worst errors against
  * double-precision libm over a million inputs of every exponent and dense
  * sweeps (tests/test_cpu_math.c, through the ops): tanh 1.6 ulp, sigmoid
- * 2.4, silu 3.3, GELU 5.4, softmax 3.9, denormal results within a few
+ * 2.4, silu 3.3, GELU 6.1, softmax 3.9, denormal results within a few
  * 2^-149 steps. NaN in gives NaN out; +-inf give the limits. */
 #include "codegen/cpu_emit.h"
 
@@ -95,37 +95,53 @@ LLVMValueRef em_tanh(emit *e, LLVMValueRef x)
     return pick(e, lt(e, a, 0.55), small, big); /* NaN: big, which is NaN */
 }
 
-/* erfc(x / sqrt 2) for x / sqrt 2 >= 0.5: e^-(x^2/2) S(1 / (1 + a/2)),
- * a = |x| / sqrt 2, S fitted on [0.5, 10] (erfc(10) is 2e-45). x^2 / 2 is
- * carried exactly as hi + lo (an FMA gives lo; halving is exact): rounding
- * it, or a, before squaring would cost 60 ulp at x = 11. */
-static LLVMValueRef erfc_tail(emit *e, LLVMValueRef x, LLVMValueRef a)
+/* 2^64 e^y for y in [-128, 0], no NaN or overflow handling (GELU's own
+ * use). n = round(y / ln 2) by the 1.5 * 2^23 shift, whose low mantissa
+ * bits are n, so that 2^(n + 64) is two integer operations (n + 64 + 127 is
+ * in [6, 191]: no denormals, the 2^-64 comes back in one final multiply);
+ * e^r by a degree-6 fit (0.03 ulp). */
+static LLVMValueRef exp_scaled(emit *e, LLVMValueRef y, LLVMValueRef lo)
 {
-    static const double S[11] = {3.148139328625505e-06, 0.28199723584070147,  0.2834169386245651,   0.23652881828257427,
-                                 0.2273024261358555,    -0.08265697557317653, 0.3529759000715854,   -0.5367966138830632,
-                                 0.2857762791792882,    -0.04117757939165924, -0.007384200118656584};
-    LLVMValueRef t = LLVMBuildFDiv(e->b, c32(e, 1), em_fmuladd(e, a, c32(e, 0.5), c32(e, 1)), "");
-    LLVMValueRef sq = fmul(e, x, x);
-    LLVMValueRef v[3] = {x, x, LLVMBuildFNeg(e->b, sq, "")};
-    LLVMValueRef lo = em_call_f32n(e, "llvm.fma.f32", v, 3); /* exact: x^2 = sq + lo */
-    lo = pick(e, lt(e, a, 16), fmul(e, lo, c32(e, 0.5)), c32(e, 0)); /* e^-256 is 0 already; x^2 may be inf */
-    LLVMValueRef g = fmul(e, em_exp(e, fmul(e, sq, c32(e, -0.5))), horner(e, S, 11, t));
-    return fmul(e, g, fsub(e, c32(e, 1), lo)); /* e^-lo = 1 - lo to f32 precision: |lo| < 2^-18 */
+    static const double X[7] = {1.0000000005555267,  1.0000000363851722,   0.4999999206483764,   0.16666419888033404,
+                                0.04166822765380615, 0.008374839597692686, 0.0013836800119997935};
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
+    LLVMValueRef shifted = em_fmuladd(e, y, c32(e, 1.44269504088896341), c32(e, 12582912.0));
+    LLVMValueRef n = fsub(e, shifted, c32(e, 12582912.0));
+    LLVMValueRef r = em_fmuladd(e, n, c32(e, -0.693359375), y);
+    r = em_fmuladd(e, n, c32(e, 2.12194440054690583e-4), r);
+    r = em_fmuladd(e, lo, c32(e, -0.5), r); /* e^-(lo/2): the low part of x^2 / 2 */
+    LLVMValueRef bits = LLVMBuildShl(e->b, LLVMBuildBitCast(e->b, shifted, i32, ""), LLVMConstInt(i32, 23, 0), "");
+    bits = LLVMBuildAdd(e->b, bits, LLVMConstInt(i32, (127 + 64) << 23, 0), "");
+    return fmul(e, horner(e, X, 7, r), LLVMBuildBitCast(e->b, bits, e->f32, ""));
 }
 
-/* GELU, 0.5 x (1 + erf(x / sqrt 2)), without forming erf where 1 + erf
- * cancels (x / sqrt 2 < -0.5): there 1 + erf = erfc(|z|). |z| small: 1 +
- * z E(z^2), E fitted to erf(z)/z on [0, 0.84375]; large: 2 - erfc(z). */
+/* GELU, x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), from one erfc of a =
+ * |x| / sqrt 2: Phi = erfc(a) / 2 for x < 0, 1 - erfc(a) / 2 for x >= 0
+ * (neither cancels: erfc(a) / 2 <= 1/2). erfc(a) = e^-(a^2) t G(t), t = 1 /
+ * (1 + a/2), G fitted on [0, 10.5] (0.7 ulp; GELU is 0 in f32 below x =
+ * -14.6). A larger factor than 1/2 makes t G steeper at t = 1, where t's
+ * rounding then costs more; a smaller one needs more terms. x^2 / 2 is
+ * carried exactly as hi + lo (an FMA gives lo): rounding it, or a, before
+ * squaring would cost 60 ulp at x = 11.
+ *
+ * No selects for the special values: e^-(x^2/2) takes |x| clamped to 16
+ * (x^2 must stay finite; Phi(16) is 1 in f32) but t does not, so that for
+ * |x| > 16 erfc goes on falling as t, to exactly 0 at t = 0: GELU(-inf) is
+ * -inf * 0 = NaN as in PyTorch, GELU(+inf) = inf, NaN gives NaN through t.
+ * Where Phi is denormal (x < -13.1) x Phi rounds twice: |x| 2^-150 at most. */
 LLVMValueRef em_gelu(emit *e, LLVMValueRef x)
 {
-    static const double E[6] = {1.1283791608467488,    -0.37612576555366906, 0.11282776776837744,
-                                -0.026805141633939725, 0.005055674993782566, -0.0006343186815330956};
-    LLVMValueRef z = fmul(e, x, c32(e, 0.70710678118654752));
-    LLVMValueRef a = em_call_f32(e, "llvm.fabs.f32", z);
-    LLVMValueRef mid = em_fmuladd(e, z, horner(e, E, 6, fmul(e, z, z)), c32(e, 1));
-    LLVMValueRef tail = erfc_tail(e, x, a);
-    LLVMValueRef r = pick(e, lt(e, z, 0.84375), mid, fsub(e, c32(e, 2), tail));
-    r = pick(e, LLVMBuildFCmp(e->b, LLVMRealOLE, z, c32(e, -0.5), ""), tail, r);
-    r = fmul(e, fmul(e, c32(e, 0.5), x), r);
-    return pick(e, LLVMBuildFCmp(e->b, LLVMRealUNO, x, x, ""), x, r);
+    static const double G[9] = {0.2820855642066982,    0.2823902719251983,  0.2429949854710179,
+                                0.20311689214734252,   -0.027641052017441603, 0.27953968132085594,
+                                -0.48848574291682234, 0.285195346983273,   -0.059195990514002816};
+    LLVMValueRef a = em_call_f32(e, "llvm.fabs.f32", x);
+    LLVMValueRef t = LLVMBuildFDiv(e->b, c32(e, 1), em_fmuladd(e, a, c32(e, 0.5 * 0.70710678118654752), c32(e, 1)), "");
+    LLVMValueRef ac = pick(e, lt(e, a, 16), a, c32(e, 16));
+    LLVMValueRef sq = fmul(e, ac, ac);
+    LLVMValueRef v[3] = {ac, ac, LLVMBuildFNeg(e->b, sq, "")};
+    LLVMValueRef lo = em_call_f32n(e, "llvm.fma.f32", v, 3); /* exact: a^2 = sq + lo */
+    LLVMValueRef ex = exp_scaled(e, fmul(e, sq, c32(e, -0.5)), lo);
+    LLVMValueRef h = fmul(e, fmul(e, ex, fmul(e, horner(e, G, 9, t), t)), c32(e, 0x1p-65)); /* erfc(a) / 2 */
+    LLVMValueRef phi = pick(e, lt(e, x, 0), h, fsub(e, c32(e, 1), h));
+    return fmul(e, x, phi);
 }

@@ -4,12 +4,12 @@
 
 Each is a weighted least-squares fit on Chebyshev-spaced points, reweighted
 toward the minimax error (Lawson's iteration), of a smooth function whose
-exact values come from double-precision libm (math.tanh, math.erf,
-math.erfc):
+exact values come from double-precision libm (math.tanh, math.erfc):
 
 - tanh: P(u), u = x^2, with tanh(x) = x + x^3 P(x^2) on [0, 0.55];
-- erf:  E(u), u = z^2, with erf(z) = z E(z^2) on [0, 0.84375];
-- erfc: S(t), t = 1 / (1 + a/2), with erfc(a) = e^(-a^2) S(t) on [0.5, 10].
+- erfc: G(t), t = 1 / (1 + a/2), with erfc(a) = e^(-a^2) t G(t) on [0, 10.5]
+  (GELU's; t G(t) is 0 at t = 0, as erfc is at a = inf);
+- exp:  X(r), with e^r = X(r) on [-ln 2 / 2, ln 2 / 2] and a margin (GELU's e^-(x^2/2)).
 
 tests/test_cpu_math.c measures the f32 functions built from them.
 """
@@ -41,8 +41,9 @@ def show(name, c, err):
 def main():
     # tanh(x)/x - 1 cancels in double near 0: start the fit at 1e-4, where x^2 P is below f32's reach anyway
     show("P", *fit(lambda x: (math.tanh(x) / x - 1) / (x * x), 1e-4, 0.55, 4, lambda x: x * x))
-    show("E", *fit(lambda z: math.erf(z) / z, 1e-4, 0.84375, 5, lambda z: z * z))
-    show("S", *fit(lambda a: math.erfc(a) * math.exp(a * a), 0.5, 10.0, 10, lambda a: 1 / (1 + 0.5 * a)))
+    show("G", *fit(lambda a: math.erfc(a) * math.exp(a * a) * (1 + 0.5 * a), 0.0, 10.5, 8, lambda a: 1 / (1 + 0.5 * a)))
+    half = math.log(2) / 2 + 1e-4  # r also carries -lo/2, under 2^-17
+    show("X", *fit(math.exp, -half, half, 6, lambda r: r))
 
 
 if __name__ == "__main__":
