@@ -170,6 +170,20 @@ static void stages_of(emit *e, chain *c, const sf_node *const *nodes, int count)
     }
 }
 
+int64_t em_summed_slice(const sf_plan *p, int i)
+{
+    int k = p->kernel_of[i];
+    if (k < 0)
+        return 0;
+    const sf_node *m[64];
+    int count = sf_plan_members(p, &p->kernels[k], m), last = count - 1;
+    while (last > 0 && sf_op_cls(m[last]->op) == SF_OPCLS_UNARY)
+        last--;
+    if (count < 2 || m[last] != p->g->nodes.items[i] || !sf_plan_chain_sums(m, count))
+        return 0;
+    return m[last]->in[1]->type.dim[1] / em_groups_of(m[0]); /* as stages_of splits it */
+}
+
 /* em_over_blocks' loop: (block of ROWS rows, group), or blocks alone where the
  * chain sums over the groups (each block runs every group) */
 int64_t em_chain_extent(const sf_node *const *nodes, int count, int64_t B)

@@ -82,7 +82,10 @@ int64_t em_product_extent(const sf_node *n, int64_t B);
 /* Whether operand k of n is passed packed (a product's weight, as W^T per
  * group), and the packing: `packed` has as many floats as the operand. */
 bool em_packs_weight(const sf_node *n, int k);
-void em_pack_weight(const sf_node *n, const float *w, float *packed);
+/* `slice`: the k each run of the product covers where it is a chain's
+ * product over all groups, run a group's slice at a time (em_summed_slice),
+ * else 0 (its whole rows): the tail's layout depends on it. */
+void em_pack_weight(const sf_node *n, int64_t slice, const float *w, float *packed);
 /* A chain of the kernel plan (codegen/plan.h: sf_plan_chain_fits) runs as
  * one kernel that keeps each intermediate of ROWS rows of one group on the
  * stack. Its args are the plan kernel's: the first product's operands,
@@ -91,6 +94,9 @@ void em_pack_weight(const sf_node *n, const float *w, float *packed);
  * product alone runs another loop; a chain that sums over the groups
  * splits its rows only). */
 int64_t em_chain_extent(const sf_node *const *nodes, int count, int64_t B);
+/* node i's k per run where it is the product over all groups that ends a
+ * chain of plan p (its rows' length over the groups), else 0 */
+int64_t em_summed_slice(const sf_plan *p, int i);
 void em_chain(emit *e, const sf_node *const *nodes, int count);
 /* the chain as kernel `name` (sf_plan_chain_fits holds) */
 bool em_chain_kernel(emit *e, const sf_node *const *nodes, int count, const char *name);

@@ -23,7 +23,7 @@ bool sf_cpu_supports(sf_opcode op);
  * fused chains) and what each kernel's args hold. Object code made under
  * another number does not fit this sheaf's executor; bump it with any such
  * change. Packages record it. */
-#define SF_CPU_ABI 7 /* 7: products packed in chunks of 16 outputs (AVX-512 lanes); 6: tail outputs as W^T where they run as a masked chunk */
+#define SF_CPU_ABI 8 /* 8: a summing chain's tail as a chunk by its slice (em_pack_weight); 7: products packed in chunks of 16 outputs (AVX-512 lanes); 6: tail outputs as W^T where they run as a masked chunk */
 
 /* What native code is built for: LLVM's triple, CPU name and feature string. */
 typedef struct sf_cpu_target {

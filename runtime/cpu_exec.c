@@ -112,7 +112,7 @@ static float *packed_weight(sf_cpu_model *m, size_t i, float *src, sf_error *err
             return NULL;
         }
     }
-    em_pack_weight(n, src, m->packed[i]);
+    em_pack_weight(n, em_summed_slice(&m->plan, (int)i), src, m->packed[i]);
     m->packed_src[i] = src;
     return m->packed[i];
 }
