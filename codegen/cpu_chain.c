@@ -137,6 +137,9 @@ static void sum_block(emit *e, void *ctx, int rows, LLVMValueRef m0, LLVMValueRe
         apply_epilogue(e, z, rows, m0, em_const(e, 0), false);
 }
 
+/* the k of one group's slice of a summing chain's last product, whose rows are I long */
+static int64_t slice_of(const sf_node *const *nodes, int64_t I) { return I / em_groups_of(nodes[0]); }
+
 /* the stages of nodes[0..count) (sf_plan_chain_fits holds), with the plan
  * kernel's args: the first product's operands, each later product's
  * weight and bias, the result */
@@ -163,7 +166,7 @@ static void stages_of(emit *e, chain *c, const sf_node *const *nodes, int count)
     c->sums = sf_plan_chain_sums(nodes, count);
     c->G = em_groups_of(nodes[0]);
     if (c->sums) { /* one group's slice at a time: k over [g H, (g + 1) H) of the whole row */
-        c->H = z->p.I / c->G;
+        c->H = slice_of(nodes, z->p.I);
         z->p.I = c->H, z->p.o_g = 0, z->p.accumulate = true;
         c->b = z->p.b;
         z->p.b = NULL;
@@ -181,7 +184,7 @@ int64_t em_summed_slice(const sf_plan *p, int i)
         last--;
     if (count < 2 || m[last] != p->g->nodes.items[i] || !sf_plan_chain_sums(m, count))
         return 0;
-    return m[last]->in[1]->type.dim[1] / em_groups_of(m[0]); /* as stages_of splits it */
+    return slice_of(m, m[last]->in[1]->type.dim[1]);
 }
 
 /* em_over_blocks' loop: (block of ROWS rows, group), or blocks alone where the

@@ -74,25 +74,21 @@ static int64_t main_outputs(const product *p) { return p->O / WIDTH * WIDTH; }
  * 8 lanes and a dot's I%8 as I%8 scalar steps; now the remainder is one
  * step (tail_dots) and the lanes 16, and the cases above still come out
  * as they were measured (12 -> 7: 49 > 24). Changing it changes the
- * packing: SF_CPU_ABI with it. */
-static bool tail_as_chunk(int64_t O, int64_t I, bool slices)
-{
-    int64_t t = O % WIDTH;
-    return t > 0 && t * (I / WIDTH + (I % WIDTH > 0) + 6 + (slices ? 3 : 0)) > 2 * I;
-}
-
-/* The same choice for a chain's product over all groups (slice > 0: it
- * runs slice k at a time, once per group, adding into the output): each
- * dot of each group then also has its own horizontal sum and loads, adds
- * and stores its output, about 3 more. Measured (AMD EPYC VM, AVX2, 2
+ * packing: SF_CPU_ABI with it.
+ *
+ * A chain's product over all groups (slice > 0) runs slice k at a time,
+ * once per group, adding into the output: the rule takes the slice for I,
+ * and each dot of each group also has its own horizontal sum and loads,
+ * adds and stores its output, about 3 more. Measured (AMD EPYC VM, AVX2, 2
  * threads, batch 4096), Ensemble(n, 32, H, t) dots -> chunk: (64, 64, 10)
  * 12.0 -> 10.6 ms, (16, 256, 10) 12.6 -> 11.3, (64, 64, 5) 9.2 -> 10.1,
  * (64, 64, 3) 7.75 -> 10.2; the rule picks the chunk for the first only
  * (10 x 14 > 128; the second's 10 x 26 < 512 stays dots, 10% slower).
- * Judged on the whole rows (slice 0) it chose dots for all four. */
-static bool tail_chunk_of(int64_t O, int64_t I, int64_t slice)
+ * Judged on the whole rows it chose dots for all four. */
+static bool tail_as_chunk(int64_t O, int64_t I, int64_t slice)
 {
-    return tail_as_chunk(O, slice ? slice : I, slice > 0);
+    int64_t t = O % WIDTH, k = slice ? slice : I;
+    return t > 0 && t * (k / WIDTH + (k % WIDTH > 0) + 6 + (slice ? 3 : 0)) > 2 * k;
 }
 static LLVMValueRef lane_mask(emit *e, int lanes, int width)
 {
@@ -298,7 +294,7 @@ static void rows_block(emit *e, const product *p, int rows, LLVMValueRef mx, LLV
     }
     if (full % most)
         chunk(e, p, rows, mx, mo, g, em_const(e, pairs * most * WIDTH), (int)(full % most), WIDTH);
-    if (tail_chunk_of(p->O, p->IW, p->accumulate ? p->I : 0)) /* the packing's choice (em_pack_weight) */
+    if (tail_as_chunk(p->O, p->IW, p->accumulate ? p->I : 0)) /* the packing's choice (em_pack_weight) */
         chunk(e, p, rows, mx, mo, g, em_const(e, main_outputs(p)), 1, (int)(p->O % WIDTH));
     else if (p->O % WIDTH)
         tail_dots(e, p, rows, mx, mo, g);
@@ -335,7 +331,7 @@ static bool narrow(const sf_node *n)
 {
     const sf_type *wt = &n->in[1]->type; /* a tail packed as a chunk is not the [O, I] rows lanes_row reads */
     return n->op == SF_OP_GROUPED_LINEAR && wt->dim[1] < NW && wt->dim[0] >= NW &&
-           !tail_as_chunk(wt->dim[1], wt->dim[2], false);
+           !tail_as_chunk(wt->dim[1], wt->dim[2], 0);
 }
 
 /* a 4-wide vector as the low half of an 8-wide one, the high half 0 */
@@ -583,7 +579,7 @@ void em_pack_weight(const sf_node *n, int64_t slice, const float *w, float *pack
         for (int64_t o = 0; o < om; o++)
             for (int64_t k = 0; k < I; k++)
                 dst[k * om + o] = src[o * I + k];
-        if (tail_chunk_of(O, I, slice))
+        if (tail_as_chunk(O, I, slice))
             for (int64_t o = om; o < O; o++)
                 for (int64_t k = 0; k < I; k++)
                     dst[om * I + k * (O - om) + (o - om)] = src[o * I + k];
