@@ -183,58 +183,6 @@ static LLVMValueRef accumulator(emit *e) { return em_entry_alloca(e, e->f32); }
 
 /* ---- kernels ---- */
 
-static LLVMValueRef u_relu(emit *e, const sf_node *n, LLVMValueRef x)
-{
-    (void)n;
-    return LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOGT, x, fconst(e, 0), ""), x, fconst(e, 0), "");
-}
-
-static LLVMValueRef u_tanh(emit *e, const sf_node *n, LLVMValueRef x) { return (void)n, em_tanh(e, x); }
-
-/* 1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) below: e^-|x| never
- * overflows, so the left tail keeps its denormals instead of 1 / inf */
-static LLVMValueRef u_sigmoid(emit *e, const sf_node *n, LLVMValueRef x)
-{
-    (void)n;
-    LLVMValueRef t = em_exp(e, LLVMBuildFNeg(e->b, em_call_f32(e, "llvm.fabs.f32", x), ""));
-    LLVMValueRef s = LLVMBuildFDiv(e->b, fconst(e, 1), LLVMBuildFAdd(e->b, fconst(e, 1), t, ""), "");
-    LLVMValueRef neg = LLVMBuildFCmp(e->b, LLVMRealOLT, x, fconst(e, 0), "");
-    return LLVMBuildSelect(e->b, neg, LLVMBuildFMul(e->b, t, s, ""), s, ""); /* NaN: s, which is NaN */
-}
-
-static LLVMValueRef u_silu(emit *e, const sf_node *n, LLVMValueRef x)
-{
-    return LLVMBuildFMul(e->b, x, u_sigmoid(e, n, x), "");
-}
-
-static LLVMValueRef u_gelu(emit *e, const sf_node *n, LLVMValueRef x) { return (void)n, em_gelu(e, x); } /* exact, not tanh's */
-
-/* x > 0 ? x : alpha x; NaN: alpha NaN */
-static LLVMValueRef u_leaky_relu(emit *e, const sf_node *n, LLVMValueRef x)
-{
-    LLVMValueRef pos = LLVMBuildFCmp(e->b, LLVMRealOGT, x, fconst(e, 0), "");
-    return LLVMBuildSelect(e->b, pos, x, LLVMBuildFMul(e->b, x, fconst(e, sf_attr_alpha(n)), ""), "");
-}
-
-/* x > 0 ? scale x : alpha scale expm1(input_scale x); NaN goes the second way */
-static LLVMValueRef u_elu(emit *e, const sf_node *n, LLVMValueRef x)
-{
-    double s = sf_attr_scale(n);
-    LLVMValueRef neg = em_expm1(e, LLVMBuildFMul(e->b, x, fconst(e, sf_attr_input_scale(n)), ""));
-    neg = LLVMBuildFMul(e->b, neg, fconst(e, sf_attr_alpha(n) * s), "");
-    LLVMValueRef pos = LLVMBuildFCmp(e->b, LLVMRealOGT, x, fconst(e, 0), "");
-    return LLVMBuildSelect(e->b, pos, LLVMBuildFMul(e->b, x, fconst(e, s), ""), neg, "");
-}
-
-/* selects, not minnum/maxnum, which would turn NaN into a bound; min >
- * max gives max, as torch.clamp */
-static LLVMValueRef u_clamp(emit *e, const sf_node *n, LLVMValueRef x)
-{
-    LLVMValueRef lo = fconst(e, sf_attr_min(n)), hi = fconst(e, sf_attr_max(n));
-    LLVMValueRef r = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOLT, x, lo, ""), lo, x, "");
-    return LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOGT, r, hi, ""), hi, r, "");
-}
-
 /* The memory plan often gives a result its operand's bytes. A loop that
  * reads and writes through two pointers that may be equal fails LLVM's
  * overlap check and runs scalar (3-15x slower for tanh or silu); one that
@@ -604,55 +552,73 @@ typedef enum work {
 } work;
 
 /* Every op's CPU rule: its kernel (NULL: none, the executor handles it or
- * refuses it), its map when unary (also used in fused epilogues) and its
- * work. A new op in ops.def without a line here fails the build. */
+ * refuses it) and its work; a unary op's map is its u_<ID> in
+ * cpu_unary.c. A new op in ops.def without a line here fails the build. */
 typedef struct cpu_rule {
     void (*kernel)(emit *e, const sf_node *n);
-    LLVMValueRef (*unary)(emit *e, const sf_node *n, LLVMValueRef x);
     work work;
 } cpu_rule;
 
-#define CPU_INPUT {NULL, NULL, W_ONE}
-#define CPU_PARAM {NULL, NULL, W_ONE}
-#define CPU_SCALAR {k_scalar, NULL, W_ONE}
-#define CPU_LINEAR {em_product, NULL, W_PRODUCT}
-#define CPU_MATMUL {k_matmul, NULL, W_ONE}
-#define CPU_GROUPED_LINEAR {em_product, NULL, W_PRODUCT}
-#define CPU_CONV1D {em_conv, NULL, W_CONV}
-#define CPU_CONV2D {em_conv, NULL, W_CONV}
-#define CPU_BATCHNORM {k_batchnorm, NULL, W_ROWS}
-#define CPU_LAYERNORM {k_normalise, NULL, W_BEFORE_NDIM}
-#define CPU_ADD {k_binary, NULL, W_ROWS}
-#define CPU_SUB {k_binary, NULL, W_ROWS}
-#define CPU_MUL {k_binary, NULL, W_ROWS}
-#define CPU_DIV {k_binary, NULL, W_ROWS}
-#define CPU_RELU {k_unary, u_relu, W_ALL}
-#define CPU_GELU {k_unary, u_gelu, W_ALL}
-#define CPU_TANH {k_unary, u_tanh, W_ALL}
-#define CPU_SIGMOID {k_unary, u_sigmoid, W_ALL}
-#define CPU_SILU {k_unary, u_silu, W_ALL}
-#define CPU_LEAKY_RELU {k_unary, u_leaky_relu, W_ALL}
-#define CPU_ELU {k_unary, u_elu, W_ALL}
-#define CPU_CLAMP {k_unary, u_clamp, W_ALL}
-#define CPU_SOFTMAX {k_normalise, NULL, W_BEFORE_DIM}
-#define CPU_SLICE {k_slice, NULL, W_BEFORE_DIM}
-#define CPU_SPLIT {k_split, NULL, W_BEFORE_DIM}
-#define CPU_CONCAT {k_concat, NULL, W_BEFORE_DIM}
-#define CPU_STACK {k_stack, NULL, W_BEFORE_DIM}
-#define CPU_SUM {k_reduce, NULL, W_ONE}
-#define CPU_MEAN {k_reduce, NULL, W_ONE}
-#define CPU_RESHAPE {NULL, NULL, W_ONE}
-#define CPU_FLATTEN {NULL, NULL, W_ONE}
-#define CPU_SQUEEZE {NULL, NULL, W_ONE}
-#define CPU_UNSQUEEZE {NULL, NULL, W_ONE}
-#define CPU_TRANSPOSE {k_transpose, NULL, W_ONE}
+#define CPU_INPUT {NULL, W_ONE}
+#define CPU_PARAM {NULL, W_ONE}
+#define CPU_SCALAR {k_scalar, W_ONE}
+#define CPU_LINEAR {em_product, W_PRODUCT}
+#define CPU_MATMUL {k_matmul, W_ONE}
+#define CPU_GROUPED_LINEAR {em_product, W_PRODUCT}
+#define CPU_CONV1D {em_conv, W_CONV}
+#define CPU_CONV2D {em_conv, W_CONV}
+#define CPU_BATCHNORM {k_batchnorm, W_ROWS}
+#define CPU_LAYERNORM {k_normalise, W_BEFORE_NDIM}
+#define CPU_ADD {k_binary, W_ROWS}
+#define CPU_SUB {k_binary, W_ROWS}
+#define CPU_MUL {k_binary, W_ROWS}
+#define CPU_DIV {k_binary, W_ROWS}
+#define CPU_RELU {k_unary, W_ALL}
+#define CPU_GELU {k_unary, W_ALL}
+#define CPU_TANH {k_unary, W_ALL}
+#define CPU_SIGMOID {k_unary, W_ALL}
+#define CPU_SILU {k_unary, W_ALL}
+#define CPU_LEAKY_RELU {k_unary, W_ALL}
+#define CPU_ELU {k_unary, W_ALL}
+#define CPU_CLAMP {k_unary, W_ALL}
+#define CPU_ABS {k_unary, W_ALL}
+#define CPU_NEG {k_unary, W_ALL}
+#define CPU_SIGN {k_unary, W_ALL}
+#define CPU_FLOOR {k_unary, W_ALL}
+#define CPU_ROUND {k_unary, W_ALL}
+#define CPU_SQRT {k_unary, W_ALL}
+#define CPU_RSQRT {k_unary, W_ALL}
+#define CPU_RECIPROCAL {k_unary, W_ALL}
+#define CPU_EXP {k_unary, W_ALL}
+#define CPU_LOG {k_unary, W_ALL}
+#define CPU_LOG1P {k_unary, W_ALL}
+#define CPU_SOFTSIGN {k_unary, W_ALL}
+#define CPU_TANHSHRINK {k_unary, W_ALL}
+#define CPU_HARDSIGMOID {k_unary, W_ALL}
+#define CPU_HARDSWISH {k_unary, W_ALL}
+#define CPU_MISH {k_unary, W_ALL}
+#define CPU_GELU_TANH {k_unary, W_ALL}
+#define CPU_SOFTPLUS {k_unary, W_ALL}
+#define CPU_SOFTSHRINK {k_unary, W_ALL}
+#define CPU_HARDSHRINK {k_unary, W_ALL}
+#define CPU_THRESHOLD {k_unary, W_ALL}
+#define CPU_SOFTMAX {k_normalise, W_BEFORE_DIM}
+#define CPU_SLICE {k_slice, W_BEFORE_DIM}
+#define CPU_SPLIT {k_split, W_BEFORE_DIM}
+#define CPU_CONCAT {k_concat, W_BEFORE_DIM}
+#define CPU_STACK {k_stack, W_BEFORE_DIM}
+#define CPU_SUM {k_reduce, W_ONE}
+#define CPU_MEAN {k_reduce, W_ONE}
+#define CPU_RESHAPE {NULL, W_ONE}
+#define CPU_FLATTEN {NULL, W_ONE}
+#define CPU_SQUEEZE {NULL, W_ONE}
+#define CPU_UNSQUEEZE {NULL, W_ONE}
+#define CPU_TRANSPOSE {k_transpose, W_ONE}
 
 static const cpu_rule rules[SF_OP_COUNT] = {
 #define OP(id, ...) [SF_OP_##id] = CPU_##id,
 #include "ir/ops.def"
 };
-
-LLVMValueRef em_unary(emit *e, const sf_node *n, LLVMValueRef x) { return rules[n->op].unary(e, n, x); }
 
 bool em_supports(sf_opcode op) { return rules[op].kernel != NULL; }
 

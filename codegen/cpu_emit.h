@@ -62,7 +62,7 @@ int64_t em_extent(const sf_node *n, int64_t B);
 
 /* whether op has a kernel of its own (sources and views do not) */
 bool em_supports(sf_opcode op);
-/* a unary op's map applied to one f32 value */
+/* a unary op's map applied to one f32 value (cpu_unary.c) */
 LLVMValueRef em_unary(emit *e, const sf_node *n, LLVMValueRef x);
 
 /* exp, tanh and GELU as vectorizable f32 arithmetic, no libm calls (cpu_math.c) */
@@ -71,6 +71,11 @@ LLVMValueRef em_exp(emit *e, LLVMValueRef x);
 LLVMValueRef em_expm1(emit *e, LLVMValueRef x);
 LLVMValueRef em_tanh(emit *e, LLVMValueRef x);
 LLVMValueRef em_gelu(emit *e, LLVMValueRef x);
+/* log x and log(1 + x): NaN below 0 (and below -1), -inf at 0 (at -1) */
+LLVMValueRef em_log(emit *e, LLVMValueRef x);
+LLVMValueRef em_log1p(emit *e, LLVMValueRef x);
+/* x - tanh x without the cancellation near 0 */
+LLVMValueRef em_tanhshrink(emit *e, LLVMValueRef x);
 /* a * b + c, fused where the target has it */
 LLVMValueRef em_fmuladd(emit *e, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c);
 /* convolutions (cpu_conv.c) */

@@ -1,15 +1,16 @@
-/* exp, tanh and GELU's erfc for the CPU backend's kernels, as straight-line
- * f32 arithmetic (cpu_emit.h). libm's expf, tanhf and erff are calls the
- * loop vectorizer cannot widen: a Linear -> Tanh head at batch 4096 spent
- * most of its time in tanhf, 8x slower than PyTorch's vectorized tanh. These
- * have no calls and no branches (selects only), so a loop of them becomes
- * AVX-512 code.
+/* exp, tanh, GELU's erfc, log, log1p and x - tanh x for the CPU backend's
+ * kernels, as straight-line f32 arithmetic (cpu_emit.h). libm's expf,
+ * tanhf, erff and logf are calls the loop vectorizer cannot widen: a
+ * Linear -> Tanh head at batch 4096 spent most of its time in tanhf, 8x
+ * slower than PyTorch's vectorized tanh. These have no calls and no
+ * branches (selects only), so a loop of them becomes AVX-512 code.
  *
  * The polynomials are fitted by scripts/fit_math.py. Worst errors against
  * double-precision libm over a million inputs of every exponent and dense
  * sweeps (tests/test_cpu_math.c, through the ops): tanh 1.6 ulp, sigmoid
- * 2.4, silu 3.3, GELU 6.1, softmax 3.9, denormal results within a few
- * 2^-149 steps. NaN in gives NaN out; +-inf give the limits. */
+ * 2.4, silu 3.3, GELU 6.1, softmax 3.9, exp 0.9, log 0.8, log1p 1.4,
+ * tanhshrink 3.0, denormal results within a few 2^-149 steps. NaN in
+ * gives NaN out; +-inf give the limits. */
 #include "codegen/cpu_emit.h"
 
 static LLVMValueRef c32(emit *e, double v) { return LLVMConstReal(e->f32, v); }
@@ -144,4 +145,62 @@ LLVMValueRef em_gelu(emit *e, LLVMValueRef x)
     LLVMValueRef h = fmul(e, fmul(e, ex, fmul(e, horner(e, G, 9, t), t)), c32(e, 0x1p-65)); /* erfc(a) / 2 */
     LLVMValueRef phi = pick(e, lt(e, x, 0), h, fsub(e, c32(e, 1), h));
     return fmul(e, x, phi);
+}
+
+/* log: x = 2^k m with m in [sqrt(1/2), sqrt(2)) (k from the bits of x
+ * less those of sqrt(1/2), so that m never needs a second adjustment), f =
+ * m - 1 exact, log m = f - f^2/2 + f^3 L(f) with a fitted L (the error of
+ * f^2/2 is carried by the f^3 term's small size), k ln 2 added last in two
+ * parts (Cody-Waite). Denormal x is scaled by 2^23 first. x = 0 gives
+ * -inf, x < 0 and NaN give NaN, +inf gives +inf. */
+LLVMValueRef em_log(emit *e, LLVMValueRef x)
+{
+    static const double L[9] = {0.3333333117351066,   -0.24999994010131193, 0.2000071478955181,
+                                -0.16668056222173677, 0.1424932065157005,   -0.12420171675337434,
+                                0.11677051969649684,  -0.11514419562569035, 0.07037303352745612};
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
+    LLVMValueRef tiny = lt(e, x, 0x1p-126);
+    LLVMValueRef xs = pick(e, tiny, fmul(e, x, c32(e, 0x1p23)), x);
+    LLVMValueRef d = LLVMBuildSub(e->b, LLVMBuildBitCast(e->b, xs, i32, ""), LLVMConstInt(i32, 0x3f3504f3, 0), "");
+    LLVMValueRef k = LLVMBuildAShr(e->b, d, LLVMConstInt(i32, 23, 0), "");
+    LLVMValueRef mb = LLVMBuildAdd(e->b, LLVMBuildAnd(e->b, d, LLVMConstInt(i32, 0x7fffff, 0), ""),
+                                   LLVMConstInt(i32, 0x3f3504f3, 0), "");
+    LLVMValueRef f = fsub(e, LLVMBuildBitCast(e->b, mb, e->f32, ""), c32(e, 1));
+    LLVMValueRef kf = fadd(e, LLVMBuildSIToFP(e->b, k, e->f32, ""), pick(e, tiny, c32(e, -23), c32(e, 0)));
+    LLVMValueRef f2 = fmul(e, f, f);
+    LLVMValueRef r = em_fmuladd(e, fmul(e, f2, f), horner(e, L, 9, f), fmul(e, f2, c32(e, -0.5)));
+    LLVMValueRef y = fadd(e, em_fmuladd(e, kf, c32(e, -2.12194440054690583e-4), r), f);
+    y = em_fmuladd(e, kf, c32(e, 0.693359375), y);
+    y = pick(e, LLVMBuildFCmp(e->b, LLVMRealOEQ, x, c32(e, __builtin_inff()), ""), x, y);
+    y = pick(e, LLVMBuildFCmp(e->b, LLVMRealOEQ, x, c32(e, 0), ""), c32(e, -__builtin_inff()), y);
+    return pick(e, LLVMBuildFCmp(e->b, LLVMRealULT, x, c32(e, 0), ""), c32(e, __builtin_nanf("")), y);
+}
+
+/* log(1 + x) = log(u) + (x - (u - 1)) / u, u = 1 + x rounded: the second
+ * term is the rounding error of u, to first order, so x near 0 keeps its
+ * digits (u = 1 gives exactly x). x = inf and x = -1 are set apart (the
+ * correction is inf - inf and 0 / 0 there). */
+LLVMValueRef em_log1p(emit *e, LLVMValueRef x)
+{
+    LLVMValueRef u = fadd(e, x, c32(e, 1));
+    LLVMValueRef corr = LLVMBuildFDiv(e->b, fsub(e, x, fsub(e, u, c32(e, 1))), u, "");
+    LLVMValueRef y = fadd(e, em_log(e, u), corr);
+    y = pick(e, LLVMBuildFCmp(e->b, LLVMRealOEQ, x, c32(e, __builtin_inff()), ""), x, y);
+    return pick(e, LLVMBuildFCmp(e->b, LLVMRealOEQ, u, c32(e, 0), ""), c32(e, -__builtin_inff()), y);
+}
+
+/* x - tanh x: x^3 T(x^2) below 1.5 with a fitted T (the difference
+ * cancels there: at x = 0.01 it is 3e-7 of x), the difference itself above
+ * (x - tanh x >= 0.59 there, tanh x <= 1: under 2 bits lost). NaN: the
+ * second form. */
+LLVMValueRef em_tanhshrink(emit *e, LLVMValueRef x)
+{
+    static const double T[11] = {0.33333333214327887,   -0.13333320393601925,   0.053965904953124054,
+                                 -0.021852594159861613, 0.008799654757094096,   -0.0034486087595505368,
+                                 0.001245338644499874,  -0.00037818021237350473, 8.575689899462113e-05,
+                                 -1.239047649599645e-05, 8.349979909033634e-07};
+    LLVMValueRef u = fmul(e, x, x);
+    LLVMValueRef small = fmul(e, fmul(e, x, u), horner(e, T, 11, u));
+    LLVMValueRef big = fsub(e, x, em_tanh(e, x));
+    return pick(e, lt(e, em_call_f32(e, "llvm.fabs.f32", x), 1.5), small, big);
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen/cuda_unary.h"
 #include "codegen/kernel_key.h"
 
 /* ---- pieces of expressions ---- */
@@ -405,50 +406,71 @@ typedef enum span {
 
 /* Every op's CUDA rule: its kernel body (NULL: no kernel, or `indexed`,
  * which also takes the kernel's index for its table), an emitter of the
- * table, the device function of a unary op, and its work. A
- * new op in ops.def without a line here fails the build. */
+ * table, and its work (a unary op's device function is its row in
+ * codegen/cuda_unary.c). A new op in ops.def without a line here fails
+ * the build. */
 typedef struct cuda_rule {
     void (*body)(FILE *f, const sf_node *n);
     void (*indexed)(FILE *f, const sf_node *n, int k);
     void (*table)(FILE *f, const sf_node *n, int k); /* file-scope data kernel k reads */
-    const char *fn;
     span span;
 } cuda_rule;
 
-#define CUDA_INPUT {NULL, NULL, NULL, NULL, S_OUT}
-#define CUDA_PARAM {NULL, NULL, NULL, NULL, S_OUT}
-#define CUDA_SCALAR {k_scalar, NULL, NULL, NULL, S_OUT}
-#define CUDA_LINEAR {k_product, NULL, NULL, NULL, S_OUT}
-#define CUDA_MATMUL {k_matmul, NULL, NULL, NULL, S_OUT}
-#define CUDA_GROUPED_LINEAR {k_product, NULL, NULL, NULL, S_OUT}
-#define CUDA_CONV1D {k_conv, NULL, NULL, NULL, S_OUT}
-#define CUDA_CONV2D {k_conv, NULL, NULL, NULL, S_OUT}
-#define CUDA_BATCHNORM {k_batchnorm, NULL, NULL, NULL, S_OUT}
-#define CUDA_LAYERNORM {k_layernorm, NULL, NULL, NULL, S_BEFORE_NDIM}
-#define CUDA_ADD {k_binary, NULL, NULL, NULL, S_OUT}
-#define CUDA_SUB {k_binary, NULL, NULL, NULL, S_OUT}
-#define CUDA_MUL {k_binary, NULL, NULL, NULL, S_OUT}
-#define CUDA_DIV {k_binary, NULL, NULL, NULL, S_OUT}
-#define CUDA_RELU {k_unary, NULL, NULL, "sheaf_relu", S_OUT}
-#define CUDA_GELU {k_unary, NULL, NULL, "sheaf_gelu", S_OUT}
-#define CUDA_TANH {k_unary, NULL, NULL, "tanhf", S_OUT}
-#define CUDA_SIGMOID {k_unary, NULL, NULL, "sheaf_sigmoid", S_OUT}
-#define CUDA_SILU {k_unary, NULL, NULL, "sheaf_silu", S_OUT}
-#define CUDA_LEAKY_RELU {k_unary, NULL, NULL, "sheaf_leaky_relu", S_OUT}
-#define CUDA_ELU {k_unary, NULL, NULL, "sheaf_elu", S_OUT}
-#define CUDA_CLAMP {k_unary, NULL, NULL, "sheaf_clamp", S_OUT}
-#define CUDA_SOFTMAX {k_softmax, NULL, NULL, NULL, S_AROUND_DIM}
-#define CUDA_SLICE {k_slice, NULL, NULL, NULL, S_OUT}
-#define CUDA_SPLIT {k_split, NULL, NULL, NULL, S_IN}
-#define CUDA_CONCAT {NULL, k_concat, concat_table, NULL, S_OUT}
-#define CUDA_STACK {k_stack, NULL, NULL, NULL, S_OUT}
-#define CUDA_SUM {k_reduce, NULL, NULL, NULL, S_OUT}
-#define CUDA_MEAN {k_reduce, NULL, NULL, NULL, S_OUT}
-#define CUDA_RESHAPE {NULL, NULL, NULL, NULL, S_OUT}
-#define CUDA_FLATTEN {NULL, NULL, NULL, NULL, S_OUT}
-#define CUDA_SQUEEZE {NULL, NULL, NULL, NULL, S_OUT}
-#define CUDA_UNSQUEEZE {NULL, NULL, NULL, NULL, S_OUT}
-#define CUDA_TRANSPOSE {k_transpose, NULL, NULL, NULL, S_OUT}
+#define CUDA_INPUT {NULL, NULL, NULL, S_OUT}
+#define CUDA_PARAM {NULL, NULL, NULL, S_OUT}
+#define CUDA_SCALAR {k_scalar, NULL, NULL, S_OUT}
+#define CUDA_LINEAR {k_product, NULL, NULL, S_OUT}
+#define CUDA_MATMUL {k_matmul, NULL, NULL, S_OUT}
+#define CUDA_GROUPED_LINEAR {k_product, NULL, NULL, S_OUT}
+#define CUDA_CONV1D {k_conv, NULL, NULL, S_OUT}
+#define CUDA_CONV2D {k_conv, NULL, NULL, S_OUT}
+#define CUDA_BATCHNORM {k_batchnorm, NULL, NULL, S_OUT}
+#define CUDA_LAYERNORM {k_layernorm, NULL, NULL, S_BEFORE_NDIM}
+#define CUDA_ADD {k_binary, NULL, NULL, S_OUT}
+#define CUDA_SUB {k_binary, NULL, NULL, S_OUT}
+#define CUDA_MUL {k_binary, NULL, NULL, S_OUT}
+#define CUDA_DIV {k_binary, NULL, NULL, S_OUT}
+#define CUDA_RELU {k_unary, NULL, NULL, S_OUT}
+#define CUDA_GELU {k_unary, NULL, NULL, S_OUT}
+#define CUDA_TANH {k_unary, NULL, NULL, S_OUT}
+#define CUDA_SIGMOID {k_unary, NULL, NULL, S_OUT}
+#define CUDA_SILU {k_unary, NULL, NULL, S_OUT}
+#define CUDA_LEAKY_RELU {k_unary, NULL, NULL, S_OUT}
+#define CUDA_ELU {k_unary, NULL, NULL, S_OUT}
+#define CUDA_CLAMP {k_unary, NULL, NULL, S_OUT}
+#define CUDA_ABS {k_unary, NULL, NULL, S_OUT}
+#define CUDA_NEG {k_unary, NULL, NULL, S_OUT}
+#define CUDA_SIGN {k_unary, NULL, NULL, S_OUT}
+#define CUDA_FLOOR {k_unary, NULL, NULL, S_OUT}
+#define CUDA_ROUND {k_unary, NULL, NULL, S_OUT}
+#define CUDA_SQRT {k_unary, NULL, NULL, S_OUT}
+#define CUDA_RSQRT {k_unary, NULL, NULL, S_OUT}
+#define CUDA_RECIPROCAL {k_unary, NULL, NULL, S_OUT}
+#define CUDA_EXP {k_unary, NULL, NULL, S_OUT}
+#define CUDA_LOG {k_unary, NULL, NULL, S_OUT}
+#define CUDA_LOG1P {k_unary, NULL, NULL, S_OUT}
+#define CUDA_SOFTSIGN {k_unary, NULL, NULL, S_OUT}
+#define CUDA_TANHSHRINK {k_unary, NULL, NULL, S_OUT}
+#define CUDA_HARDSIGMOID {k_unary, NULL, NULL, S_OUT}
+#define CUDA_HARDSWISH {k_unary, NULL, NULL, S_OUT}
+#define CUDA_MISH {k_unary, NULL, NULL, S_OUT}
+#define CUDA_GELU_TANH {k_unary, NULL, NULL, S_OUT}
+#define CUDA_SOFTPLUS {k_unary, NULL, NULL, S_OUT}
+#define CUDA_SOFTSHRINK {k_unary, NULL, NULL, S_OUT}
+#define CUDA_HARDSHRINK {k_unary, NULL, NULL, S_OUT}
+#define CUDA_THRESHOLD {k_unary, NULL, NULL, S_OUT}
+#define CUDA_SOFTMAX {k_softmax, NULL, NULL, S_AROUND_DIM}
+#define CUDA_SLICE {k_slice, NULL, NULL, S_OUT}
+#define CUDA_SPLIT {k_split, NULL, NULL, S_IN}
+#define CUDA_CONCAT {NULL, k_concat, concat_table, S_OUT}
+#define CUDA_STACK {k_stack, NULL, NULL, S_OUT}
+#define CUDA_SUM {k_reduce, NULL, NULL, S_OUT}
+#define CUDA_MEAN {k_reduce, NULL, NULL, S_OUT}
+#define CUDA_RESHAPE {NULL, NULL, NULL, S_OUT}
+#define CUDA_FLATTEN {NULL, NULL, NULL, S_OUT}
+#define CUDA_SQUEEZE {NULL, NULL, NULL, S_OUT}
+#define CUDA_UNSQUEEZE {NULL, NULL, NULL, S_OUT}
+#define CUDA_TRANSPOSE {k_transpose, NULL, NULL, S_OUT}
 
 static const cuda_rule rules[SF_OP_COUNT] = {
 #define OP(id, ...) [SF_OP_##id] = CUDA_##id,
@@ -457,7 +479,7 @@ static const cuda_rule rules[SF_OP_COUNT] = {
 
 static void put_unary(FILE *f, const sf_node *n, const char *to, const char *x)
 {
-    fprintf(f, "        %s = %s(%s", to, rules[n->op].fn, x);
+    fprintf(f, "        %s = %s(%s", to, sf_cuda_unary_fn(n->op), x);
     for (int k = 0; k < sf_ops[n->op].nattrs; k++) {
         fputs(", ", f);
         put_float(f, n->attrs[k].f); /* unary ops' attributes are floats (ops.def) */
@@ -470,7 +492,7 @@ static bool has_kernel(const sf_node *n) { return rules[n->op].body || rules[n->
 bool sf_cuda_supports(sf_opcode op)
 {
     const cuda_rule *r = &rules[op];
-    return (r->body || r->indexed) && (sf_op_cls(op) != SF_OPCLS_UNARY || r->fn);
+    return (r->body || r->indexed) && (sf_op_cls(op) != SF_OPCLS_UNARY || sf_cuda_unary_fn(op));
 }
 
 /* A kernel's work items, as the product of dims [span[k][0], span[k][1])
@@ -503,18 +525,6 @@ int64_t sf_cuda_extent(const sf_node *n, int64_t B)
         e *= sf_dims_at(t, span[k][0], span[k][1], B);
     return e;
 }
-
-static const char prelude[] =
-    "/* generated by sheaf: one kernel per distinct node */\n"
-    "__device__ __forceinline__ float sheaf_relu(float x) { return x > 0.0f ? x : 0.0f; }\n"
-    "__device__ __forceinline__ float sheaf_gelu(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }\n"
-    "__device__ __forceinline__ float sheaf_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }\n"
-    "__device__ __forceinline__ float sheaf_silu(float x) { return x / (1.0f + expf(-x)); }\n"
-    "__device__ __forceinline__ float sheaf_leaky_relu(float x, float a) { return x > 0.0f ? x : x * a; }\n"
-    "__device__ __forceinline__ float sheaf_elu(float x, float a, float s, float is)\n"
-    "{ return x > 0.0f ? x * s : expm1f(x * is) * (a * s); }\n"
-    "__device__ __forceinline__ float sheaf_clamp(float x, float lo, float hi)\n"
-    "{ float r = x < lo ? lo : x; return r > hi ? hi : r; }\n";
 
 static void kernel_body(FILE *f, const sf_node *n, int k)
 {
@@ -721,7 +731,7 @@ static sf_status emit_source(sf_cuda_source *src, sf_error *err)
     if (st == SF_OK && !f)
         st = sf_fail(err, SF_ERR_NOMEM, "cuda backend: out of memory");
     if (st == SF_OK)
-        fputs(prelude, f);
+        fputs("/* generated by sheaf: one kernel per distinct node */\n", f), sf_cuda_put_unary_defs(f);
     for (int c = 0; st == SF_OK && c < p->ncodes; c++) {
         const sf_node *nodes[64];
         int count = sf_plan_members(p, &p->kernels[p->code_kernel[c]], nodes);

@@ -262,6 +262,10 @@ BUILTIN(b_abs)
     if (!need_args(I, at, "abs()", argc, 1, 1, kwc))
         return NULL;
     pv *v = argv[0];
+    if (v->k == PV_TENSOR) { /* Tensor.__abs__ */
+        pv *m = py_tensor_method(I, at, v, "abs");
+        return m ? py_call(I, at, m, 0, NULL, 0, NULL, NULL) : NULL;
+    }
     if (v->k == PV_INT)
         return v->u.i == INT64_MIN ? py_error(I, at, SF_ERR_UNSUPPORTED, "integer overflow") : pv_int(I, v->u.i < 0 ? -v->u.i : v->u.i);
     if (v->k == PV_FLOAT)
@@ -397,9 +401,13 @@ BUILTIN(b_reversed)
 BUILTIN(b_round)
 {
     UNUSED_ARGS;
-    if (!need_args(I, at, "round()", argc, 1, 1, kwc) || !pv_is_number(argv[0]))
-        return I->failed ? NULL : py_error(I, at, SF_ERR_INVALID_ARG, "round() of a non-number");
+    if (!need_args(I, at, "round()", argc, 1, 1, kwc))
+        return NULL;
+    if (!pv_is_number(argv[0]))
+        return py_error(I, at, SF_ERR_INVALID_ARG, "round() of a non-number");
     double x = pv_as_double(argv[0]), r = nearbyint(x);
+    if (!(fabs(r) < 0x1p63))
+        return py_error(I, at, SF_ERR_UNSUPPORTED, "round(%g): not an int sheaf can hold", x);
     return pv_int(I, (int64_t)r);
 }
 

@@ -8,8 +8,7 @@
 #include "frontend/py_torch.h"
 
 enum nn_kind {
-    NN_NONE, NN_MODULE, NN_LINEAR, NN_CONV1D, NN_CONV2D, NN_BN1D, NN_BN2D, NN_LAYERNORM, NN_RELU, NN_GELU, NN_TANH,
-    NN_SIGMOID, NN_SILU, NN_SOFTMAX, NN_DROPOUT, NN_IDENTITY, NN_FLATTEN, NN_SEQUENTIAL, NN_MODULELIST,
+    NN_NONE, NN_MODULE, NN_LINEAR, NN_CONV1D, NN_CONV2D, NN_BN1D, NN_BN2D, NN_LAYERNORM, NN_SOFTMAX, NN_DROPOUT, NN_IDENTITY, NN_FLATTEN, NN_SEQUENTIAL, NN_MODULELIST,
     NN_MODULEDICT, NN_COUNT
 };
 
@@ -22,11 +21,6 @@ static py_class nn_classes[NN_COUNT] = {
     [NN_BN1D] = {"BatchNorm1d", NN_BN1D, NULL, 0, NULL, true, NULL, NULL},
     [NN_BN2D] = {"BatchNorm2d", NN_BN2D, NULL, 0, NULL, true, NULL, NULL},
     [NN_LAYERNORM] = {"LayerNorm", NN_LAYERNORM, NULL, 0, NULL, true, NULL, NULL},
-    [NN_RELU] = {"ReLU", NN_RELU, NULL, 0, NULL, true, NULL, NULL},
-    [NN_GELU] = {"GELU", NN_GELU, NULL, 0, NULL, true, NULL, NULL},
-    [NN_TANH] = {"Tanh", NN_TANH, NULL, 0, NULL, true, NULL, NULL},
-    [NN_SIGMOID] = {"Sigmoid", NN_SIGMOID, NULL, 0, NULL, true, NULL, NULL},
-    [NN_SILU] = {"SiLU", NN_SILU, NULL, 0, NULL, true, NULL, NULL},
     [NN_SOFTMAX] = {"Softmax", NN_SOFTMAX, NULL, 0, NULL, true, NULL, NULL},
     [NN_DROPOUT] = {"Dropout", NN_DROPOUT, NULL, 0, NULL, true, NULL, NULL},
     [NN_IDENTITY] = {"Identity", NN_IDENTITY, NULL, 0, NULL, true, NULL, NULL},
@@ -285,22 +279,6 @@ static bool build_simple(py_interp *I, const py_expr *at, py_object *o, int argc
     int kind = o->cls->nn;
     const char *fname = o->cls->name;
     switch (kind) {
-    case NN_RELU: case NN_SILU: case NN_TANH: case NN_SIGMOID: {
-        ARGS_OF("inplace");
-        return py_bind(I, at, fname, names, 0, kind == NN_TANH || kind == NN_SIGMOID ? 0 : argc, argv, kwc, kwn, kwv,
-                       a) &&
-               (argc == 0 || kind == NN_RELU || kind == NN_SILU ||
-                py_error(I, at, SF_ERR_INVALID_ARG, "%s() takes no arguments", fname));
-    }
-    case NN_GELU: {
-        ARGS_OF("approximate");
-        if (!py_bind(I, at, fname, names, 0, argc, argv, kwc, kwn, kwv, a))
-            return false;
-        if (a[0] && !(a[0]->k == PV_STR && strcmp(a[0]->u.s.s, "none") == 0))
-            return py_error(I, at, SF_ERR_UNSUPPORTED, "GELU(approximate='tanh') is not supported; the exact form is") !=
-                   NULL;
-        return true;
-    }
     case PY_NN_ACTIVATION: return py_act_module_init(I, at, fname, argc, argv, kwc, kwn, kwv, &c->act);
     case NN_SOFTMAX: {
         ARGS_OF("dim");
@@ -483,12 +461,7 @@ pv *py_nn_call(py_interp *I, const py_expr *at, py_object *o, int argc, pv **arg
     }
     case NN_CONV1D: case NN_CONV2D: r = conv_forward(I, at, o, x); break;
     case NN_BN1D: case NN_BN2D: case NN_LAYERNORM: r = norm_forward(I, at, o, x); break;
-    case NN_RELU: r = py_op1(I, at, SF_OP_RELU, x); break;
-    case NN_GELU: r = py_op1(I, at, SF_OP_GELU, x); break;
-    case NN_TANH: r = py_op1(I, at, SF_OP_TANH, x); break;
-    case NN_SIGMOID: r = py_op1(I, at, SF_OP_SIGMOID, x); break;
-    case NN_SILU: r = py_op1(I, at, SF_OP_SILU, x); break;
-    case PY_NN_ACTIVATION: r = py_act_emit(I, at, c->act.op, c->act.attrs, x); break;
+    case PY_NN_ACTIVATION: return py_act_forward(I, at, &c->act, o->cls->name, argv[0]);
     case NN_SOFTMAX:
         if (c->dim == INT64_MIN)
             return py_error(I, at, SF_ERR_INVALID_ARG, "Softmax(dim=None): the implicit dim is deprecated; give dim");

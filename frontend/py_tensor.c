@@ -37,39 +37,6 @@ static bool opt_bool(py_interp *I, const py_expr *at, pv *v, bool def, bool *out
     return pv_truth(I, at, v, out);
 }
 
-static pv *unary(py_interp *I, const py_expr *at, pv *x, sf_opcode op, bool inplace, const char *what)
-{
-    sf_value *v = py_tv(I, at, x, what), *r = v ? py_op1(I, at, op, v) : NULL;
-    if (!r)
-        return NULL;
-    return inplace ? py_tensor_inplace(I, at, x, r) : pv_tensor(I, r);
-}
-
-#define UNARY_FN(cname, pyname, op, inplace)        \
-    TFN(cname)                                      \
-    {                                               \
-        BIND(pyname "()", 1, "input", "inplace");   \
-        bool ip = inplace;                          \
-        if (a[1] && !pv_truth(I, at, a[1], &ip))    \
-            return NULL;                            \
-        return unary(I, at, a[0], op, ip, pyname);  \
-    }
-UNARY_FN(t_relu, "relu", SF_OP_RELU, false)
-UNARY_FN(t_relu_, "relu_", SF_OP_RELU, true)
-UNARY_FN(t_sigmoid, "sigmoid", SF_OP_SIGMOID, false)
-UNARY_FN(t_sigmoid_, "sigmoid_", SF_OP_SIGMOID, true)
-UNARY_FN(t_tanh, "tanh", SF_OP_TANH, false)
-UNARY_FN(t_tanh_, "tanh_", SF_OP_TANH, true)
-UNARY_FN(t_silu, "silu", SF_OP_SILU, false)
-
-TFN(t_gelu)
-{
-    BIND("gelu()", 1, "input", "approximate");
-    if (a[1] && !(a[1]->k == PV_STR && strcmp(a[1]->u.s.s, "none") == 0))
-        return py_error(I, at, SF_ERR_UNSUPPORTED, "gelu(approximate='tanh') is not supported; the exact form is");
-    return unary(I, at, a[0], SF_OP_GELU, false, "gelu");
-}
-
 sf_value *py_softmax(py_interp *I, const py_expr *at, sf_value *x, int64_t dim)
 {
     int d;
@@ -603,14 +570,6 @@ typedef struct tensor_fn {
 } tensor_fn;
 
 static const tensor_fn tensor_fns[] = {
-    {{"relu", t_relu}, IN_TORCH | IN_METHOD | IN_F},
-    {{"relu_", t_relu_}, IN_TORCH | IN_METHOD | IN_F},
-    {{"sigmoid", t_sigmoid}, IN_TORCH | IN_METHOD | IN_F},
-    {{"sigmoid_", t_sigmoid_}, IN_TORCH | IN_METHOD},
-    {{"tanh", t_tanh}, IN_TORCH | IN_METHOD | IN_F},
-    {{"tanh_", t_tanh_}, IN_TORCH | IN_METHOD},
-    {{"silu", t_silu}, IN_F},
-    {{"gelu", t_gelu}, IN_F},
     {{"softmax", t_softmax}, IN_TORCH | IN_METHOD | IN_F},
     {{"linear", t_linear}, IN_F},
     {{"sum", t_sum}, IN_TORCH | IN_METHOD},

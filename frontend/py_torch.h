@@ -23,16 +23,19 @@ bool py_slice_bounds(py_interp *I, const py_expr *at, const pv *s, int64_t n, in
 sf_value *py_linear(py_interp *I, const py_expr *at, sf_value *x, sf_value *w, sf_value *b);
 sf_value *py_softmax(py_interp *I, const py_expr *at, sf_value *x, int64_t dim);
 sf_value *py_flatten(py_interp *I, const py_expr *at, sf_value *x, int64_t start, int64_t end);
-/* Activations with parameters (py_act.c): modules of py_class.nn
- * PY_NN_ACTIVATION, their configuration, and the functions. */
+/* Activations and elementwise maps, one unary op each (py_act.c): modules
+ * of py_class.nn PY_NN_ACTIVATION, their configuration, and the functions. */
 #define PY_NN_ACTIVATION 64
 typedef struct py_act_cfg {
     sf_opcode op;
     double attrs[3]; /* the op's float attributes in ops.def's order */
+    bool inplace;    /* inplace=True: the input tensor names the result */
 } py_act_cfg;
 py_class *py_act_class(const char *name);
 bool py_act_module_init(py_interp *I, const py_expr *at, const char *cls, int argc, pv **argv, int kwc,
                         const char **kwn, pv **kwv, py_act_cfg *c);
+/* the module's forward on the tensor x */
+pv *py_act_forward(py_interp *I, const py_expr *at, const py_act_cfg *c, const char *cls, pv *x);
 /* the unary op with its float attributes, on x */
 sf_value *py_act_emit(py_interp *I, const py_expr *at, sf_opcode op, const double *attrs, sf_value *x);
 /* an activation function by name (where as py_tensor_fn's), NULL if none */

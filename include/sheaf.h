@@ -220,12 +220,16 @@ sf_ref sf_b_input(sf_builder *b, const char *name, int rank, const int64_t *dims
 sf_ref sf_b_linear(sf_builder *b, sf_ref x, int64_t out_features, bool bias, const char *prefix);
 sf_ref sf_b_conv2d(sf_builder *b, sf_ref x, int64_t out_channels, int64_t kernel, int64_t stride, int64_t padding,
                    int64_t groups, bool bias, const char *prefix);
-/* "relu", "gelu", "tanh", "sigmoid", "silu" */
+/* A unary op with no attributes, by its IR name (docs/ir.md): "relu",
+ * "gelu", "gelu_tanh", "tanh", "sigmoid", "silu", "abs", "neg", "sign",
+ * "floor", "round", "sqrt", "rsqrt", "reciprocal", "exp", "log", "log1p",
+ * "softsign", "tanhshrink", "hardsigmoid", "hardswish", "mish". */
 sf_ref sf_b_activation(sf_builder *b, const char *name, sf_ref x);
-/* An activation with float attributes, in the IR's order (docs/ir.md):
+/* A unary op with float attributes, in the IR's order (docs/ir.md):
  * "leaky_relu" {alpha}, "elu" {alpha, scale, input_scale}, "clamp" {min,
- * max} (-INFINITY/INFINITY for no bound). nattrs must be the op's count;
- * sf_b_activation is this with none. */
+ * max} (-INFINITY/INFINITY for no bound), "softplus" {beta, threshold},
+ * "softshrink" and "hardshrink" {lambd}, "threshold" {threshold, value}.
+ * nattrs must be the op's count; sf_b_activation is this with none. */
 sf_ref sf_b_activation_attrs(sf_builder *b, const char *name, sf_ref x, const double *attrs, int nattrs);
 sf_ref sf_b_add(sf_builder *b, sf_ref x, sf_ref y);
 sf_ref sf_b_mul(sf_builder *b, sf_ref x, sf_ref y);

@@ -118,6 +118,44 @@ static double f_clamp(const sf_node *n, double x)
     return r > hi ? hi : r;
 }
 
+/* the math and activations as PyTorch defines them, in double */
+static double f_abs(const sf_node *n, double x) { return (void)n, fabs(x); }
+static double f_neg(const sf_node *n, double x) { return (void)n, -x; }
+static double f_sign(const sf_node *n, double x) { return (void)n, x > 0 ? 1.0 : x < 0 ? -1.0 : 0.0; } /* NaN: 0 */
+static double f_floor(const sf_node *n, double x) { return (void)n, floor(x); }
+static double f_round(const sf_node *n, double x) { return (void)n, nearbyint(x); } /* halves to even */
+static double f_sqrt(const sf_node *n, double x) { return (void)n, sqrt(x); }
+static double f_rsqrt(const sf_node *n, double x) { return (void)n, 1.0 / sqrt(x); }
+static double f_reciprocal(const sf_node *n, double x) { return (void)n, 1.0 / x; }
+static double f_exp(const sf_node *n, double x) { return (void)n, exp(x); }
+static double f_log(const sf_node *n, double x) { return (void)n, log(x); }
+static double f_log1p(const sf_node *n, double x) { return (void)n, log1p(x); }
+static double f_softsign(const sf_node *n, double x) { return (void)n, x / (1.0 + fabs(x)); }
+static double f_tanhshrink(const sf_node *n, double x) { return (void)n, x - tanh(x); }
+static double f_hardsigmoid(const sf_node *n, double x) { return (void)n, isnan(x) ? x : fmin(fmax(x + 3, 0), 6) / 6; }
+static double f_hardswish(const sf_node *n, double x) { return x * f_hardsigmoid(n, x); }
+static double softplus(double x, double beta, double threshold)
+{
+    return x * beta > threshold ? x : log1p(exp(x * beta)) / beta;
+}
+static double f_mish(const sf_node *n, double x) { return (void)n, x * tanh(softplus(x, 1, 20)); }
+static double f_gelu_tanh(const sf_node *n, double x)
+{
+    return (void)n, 0.5 * x * (1 + tanh(0.79788456080286536 * (x + 0.044715 * x * x * x)));
+}
+static double f_softplus(const sf_node *n, double x) { return softplus(x, sf_attr_beta(n), sf_attr_threshold(n)); }
+static double f_softshrink(const sf_node *n, double x)
+{
+    double l = sf_attr_lambd(n);
+    return x > l ? x - l : x < -l ? x + l : 0.0 * x; /* NaN stays */
+}
+static double f_hardshrink(const sf_node *n, double x)
+{
+    double l = sf_attr_lambd(n);
+    return x > l || x < -l || isnan(x) ? x : 0.0;
+}
+static double f_threshold(const sf_node *n, double x) { return x <= sf_attr_threshold(n) ? sf_attr_value(n) : x; }
+
 #define UNARY(ID, fn)                                                                                   \
     sf_status sf_k_##ID(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err) \
     {                                                                                                   \
@@ -135,6 +173,27 @@ UNARY(SILU, f_silu)
 UNARY(LEAKY_RELU, f_leaky_relu)
 UNARY(ELU, f_elu)
 UNARY(CLAMP, f_clamp)
+UNARY(ABS, f_abs)
+UNARY(NEG, f_neg)
+UNARY(SIGN, f_sign)
+UNARY(FLOOR, f_floor)
+UNARY(ROUND, f_round)
+UNARY(SQRT, f_sqrt)
+UNARY(RSQRT, f_rsqrt)
+UNARY(RECIPROCAL, f_reciprocal)
+UNARY(EXP, f_exp)
+UNARY(LOG, f_log)
+UNARY(LOG1P, f_log1p)
+UNARY(SOFTSIGN, f_softsign)
+UNARY(TANHSHRINK, f_tanhshrink)
+UNARY(HARDSIGMOID, f_hardsigmoid)
+UNARY(HARDSWISH, f_hardswish)
+UNARY(MISH, f_mish)
+UNARY(GELU_TANH, f_gelu_tanh)
+UNARY(SOFTPLUS, f_softplus)
+UNARY(SOFTSHRINK, f_softshrink)
+UNARY(HARDSHRINK, f_hardshrink)
+UNARY(THRESHOLD, f_threshold)
 
 /* ---- data movement ---- */
 

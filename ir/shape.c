@@ -291,6 +291,27 @@ static sf_status shape_unary(const sf_node *n, sf_type *out, sf_error *err)
 #define shape_LEAKY_RELU shape_unary
 #define shape_ELU shape_unary
 #define shape_CLAMP shape_unary
+#define shape_ABS shape_unary
+#define shape_NEG shape_unary
+#define shape_SIGN shape_unary
+#define shape_FLOOR shape_unary
+#define shape_ROUND shape_unary
+#define shape_SQRT shape_unary
+#define shape_RSQRT shape_unary
+#define shape_RECIPROCAL shape_unary
+#define shape_EXP shape_unary
+#define shape_LOG shape_unary
+#define shape_LOG1P shape_unary
+#define shape_SOFTSIGN shape_unary
+#define shape_TANHSHRINK shape_unary
+#define shape_HARDSIGMOID shape_unary
+#define shape_HARDSWISH shape_unary
+#define shape_MISH shape_unary
+#define shape_GELU_TANH shape_unary
+#define shape_SOFTPLUS shape_unary
+#define shape_SOFTSHRINK shape_unary
+#define shape_HARDSHRINK shape_unary
+#define shape_THRESHOLD shape_unary
 
 static sf_status shape_SOFTMAX(const sf_node *n, sf_type *out, sf_error *err)
 {

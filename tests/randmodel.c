@@ -45,6 +45,20 @@ const sf_rand_act sf_rand_acts[SF_RAND_NACTS] = {
     {"elu", " {alpha=1.6732632423543772, scale=1.0507009873554805, input_scale=1}"}, /* SELU */
     {"clamp", " {min=-0.5, max=0.75}"},
     {"clamp", " {min=0, max=inf}"},
+    /* continuous ones only: a step (sign, floor, hardshrink) turns a last-bit
+     * difference of summation order into a different value */
+    {"gelu_tanh", ""},
+    {"mish", ""},
+    {"softplus", " {beta=1, threshold=20}"},
+    {"softplus", " {beta=2, threshold=1}"},
+    {"hardswish", ""},
+    {"hardsigmoid", ""},
+    {"softsign", ""},
+    {"tanhshrink", ""},
+    {"softshrink", " {lambd=0.5}"},
+    {"threshold", " {threshold=0.1, value=0.1}"},
+    {"abs", ""},
+    {"neg", ""},
 };
 
 typedef struct gen {

@@ -313,7 +313,7 @@ static int ops_step(gen *g, int cur, int S, int *D)
 {
     char b[16], b2[16], b3[16];
     int d = *D, h = between(g, 1, 12);
-    switch (pick(g, 10)) {
+    switch (pick(g, 11)) {
     case 0: { /* linear, with or without bias */
         int w = param(g, "%d,%d", h, d);
         *D = h;
@@ -377,6 +377,24 @@ static int ops_step(gen *g, int cur, int S, int *D)
         int mm = g->next++;
         *D = h;
         return node3(g, S, h, "reshape %s {shape=[B,%d,%d]}", val(mm, b), S, h);
+    }
+    case 9: { /* the maps with a domain on values inside it: of |x| + 1/4, and e^tanh(x); steps on the
+                 input, whose values both sides hold exactly (after a product, summation order would move
+                 a value across the step) */
+        static const char *const positive[] = {"log", "sqrt", "rsqrt", "reciprocal", "log1p"};
+        static const char *const step[] = {"sign", "floor", "round", "hardshrink", "threshold"};
+        static const char *const step_attrs[] = {"", "", "", " {lambd=0.375}", " {threshold=0.125, value=-2}"};
+        if (cur < 0 && chance(g, 50)) {
+            int k = pick(g, 5);
+            return node3(g, S, d, "%s %s%s", step[k], val(cur, b), step_attrs[k]);
+        }
+        if (chance(g, 25))
+            return node3(g, S, d, "exp %s", val(node3(g, S, d, "tanh %s", val(cur, b)), b2));
+        int a = node3(g, S, d, "abs %s", val(cur, b));
+        put(&g->body, "  %%%d = scalar {value=0.25} : f32[]\n", g->next);
+        int k = g->next++;
+        int p = node3(g, S, d, "add %s, %s", val(a, b), val(k, b2));
+        return node3(g, S, d, "%s %s", positive[pick(g, 5)], val(p, b));
     }
     default: /* two activations stacked on a new dim and summed over it */
     {

@@ -216,7 +216,8 @@ static void test_builder_errors(void **state)
     assert_int_equal(z, 0);
     assert_null(sf_builder_compile(b, NULL, &e));
     assert_contains(e.msg, "unknown activation 'swish'");
-    assert_contains(e.msg, "(relu, gelu, tanh, sigmoid, silu, leaky_relu, elu, clamp)");
+    assert_contains(e.msg, "(relu, gelu, tanh, sigmoid, silu, leaky_relu, elu, clamp, abs, ");
+    assert_contains(e.msg, ", softplus, softshrink, hardshrink, threshold)"); /* every unary op, from the table */
     sf_builder_free(b);
 
     b = sf_builder_new("attrs");
@@ -230,6 +231,12 @@ static void test_builder_errors(void **state)
     assert_int_equal(sf_b_activation_attrs(b, "relu", x, (const double[]){1}, 1), 0);
     assert_null(sf_builder_compile(b, NULL, &e));
     assert_contains(e.msg, "relu takes 0 attributes (none), got 1");
+    sf_builder_free(b);
+    b = sf_builder_new("attrs");
+    x = sf_b_input(b, "x", 2, (const int64_t[]){SF_BATCH, 4});
+    assert_int_equal(sf_b_activation_attrs(b, "softplus", x, (const double[]){1}, 1), 0);
+    assert_null(sf_builder_compile(b, NULL, &e));
+    assert_contains(e.msg, "softplus takes 2 attributes (beta, threshold), got 1");
     sf_builder_free(b);
 
     b = sf_builder_new("shapes");

@@ -90,9 +90,62 @@ static void test_refusals(void **state)
          "t.py:8:20: Hardtanh: max_val (-1) is less than min_val (1)"},
         {"        self.act = nn.CELU(0.0)", "        return self.act(x)", "CELU: alpha must not be 0"},
         {"        self.act = nn.LeakyReLU(0.1, True, 3)", "        return self.act(x)", "LeakyReLU"},
+        {"        self.act = nn.Softshrink(-0.5)", "        return self.act(x)",
+         "t.py:8:20: Softshrink: lambd must be at least 0, got -0.5"},
+        {"        self.act = nn.Softplus(beta=0)", "        return self.act(x)", "Softplus: beta must not be 0"},
+        {"        self.act = nn.Threshold(0.1)", "        return self.act(x)", "Threshold is missing the argument 'value'"},
+        {"        self.act = nn.GELU('erf')", "        return self.act(x)",
+         "GELU: approximate must be 'none' or 'tanh', got str 'erf'"},
+        {"        self.fc = nn.Linear(3, 4)", "        return F.threshold(x, None, 1.0)", "threshold: threshold must not be None"},
+        {"        self.fc = nn.Linear(3, 4)", "        return torch.round(x, decimals=2)",
+         "t.py:10:16: round: decimals=2 is not supported; decimals=0 is"},
+        {"        self.fc = nn.Linear(3, 4)", "        return F.softplus(x, 2, 'a')", "softplus: threshold must be a number"},
+        {"        self.fc = nn.Linear(3, 4)", "        return x.exp(1)", "exp"},
+        {"        self.fc = nn.Linear(3, 4)", "        return x * round(1e300)", "round(1e+300): not an int sheaf can hold"},
+        {"        self.fc = nn.Linear(3, 4)", "        return round(x)", "round() of a non-number"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         assert_contains(refusal(net_with(cases[i].init, cases[i].forward), "Net()", "x=f32[B,3]", NULL), cases[i].want);
+}
+
+/* every spelling of every unary op, each to its op and attributes, in place where asked */
+static void test_unary_spellings(void **state)
+{
+    (void)state;
+    const char *src = net_with(
+        "        self.a = nn.Softplus(2.0, 10)\n        self.b = nn.Softshrink()\n        self.c = nn.Hardshrink(0.25)\n"
+        "        self.d = nn.Threshold(0.5, -1.0)\n        self.e = nn.GELU(approximate='tanh')\n"
+        "        self.f = nn.Sequential(nn.Hardsigmoid(), nn.Hardswish(), nn.Mish(), nn.Softsign(), nn.Tanhshrink())\n"
+        "        self.g = nn.Mish(inplace=True)",
+        "        y = self.f(self.e(self.d(self.c(self.b(self.a(x))))))\n"
+        "        y = torch.abs(y) + y.neg() + torch.negative(y) + y.exp() + torch.log(y) + y.log1p() + y.sqrt()\n"
+        "        y = y.rsqrt() + torch.reciprocal(y) + y.sign() + torch.floor(y) + y.round() + F.softplus(y)\n"
+        "        y = F.softshrink(y, 0.1) + F.hardshrink(y) + F.threshold(y, 0.0, 2.0) + F.gelu(y, approximate='tanh')\n"
+        "        y = F.hardsigmoid(y) + F.hardswish(y) + F.mish(y) + F.softsign(y) + F.tanhshrink(y) + y.absolute()\n"
+        "        y = abs(y) + y.round()\n"
+        "        z = y * 1.0\n        z.exp_()\n        self.g(z)\n        F.threshold_(z, 1.0, 0.0)\n"
+        "        return y + z");
+    sf_error e;
+    sf_py_model *m = compile_text(src, "Net()", "x=f32[B,3]", NULL, &e);
+    if (!m)
+        fail_msg("%s", e.msg);
+    char *ir = sf_print_string(m->graph);
+    static const char *const want[] = {
+        "softplus %x {beta=2.0, threshold=1e+01}", "softshrink %0 {lambd=0.5}", "hardshrink %1 {lambd=0.25}",
+        "threshold %2 {threshold=0.5, value=-1.0}", "gelu_tanh %3", "hardsigmoid %4", "hardswish %5", "mish %6",
+        "softsign %7", "tanhshrink %8", "= abs %9", "= neg %9", "= exp %9", "= log %9", "= log1p %9", "= sqrt %9",
+        "= rsqrt ", "= reciprocal ", "= sign ", "= floor ", "= round ", "{beta=1.0, threshold=2e+01}", "{lambd=0.1}",
+        "hardshrink %33 {lambd=0.5}", "{threshold=0.0, value=2.0}", "threshold %58 {threshold=1.0, value=0.0}",
+        "%52 = abs %51", "%53 = round %51"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(ir, want[i]))
+            fail_msg("no '%s' in\n%s", want[i], ir);
+    /* z.exp_(), then the in-place Mish and threshold_ on it: three ops in a row, the last one returned */
+    const char *ex = strstr(ir, "exp %"), *mi = ex ? strstr(ex, "= mish %") : NULL;
+    assert_non_null(mi);
+    assert_non_null(strstr(mi, "threshold %58"));
+    free(ir);
+    sf_py_model_free(m);
 }
 
 static void test_syntax_refusals(void **state)
@@ -279,6 +332,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_syntax_refusals),
+        cmocka_unit_test(test_unary_spellings),
         cmocka_unit_test(test_model_option_refusals),
         cmocka_unit_test(test_conditional_false_names_module),
         cmocka_unit_test(test_branches_are_visible),

@@ -42,6 +42,22 @@ static const op_case cases[] = {
                          "  %4 = clamp %x {min=-0.5, max=inf} : f32[B,17]\n  %5 = clamp %x {min=1, max=-1} : f32[B,17]\n"
                          "  %6 = clamp %x {min=-inf, max=0.25} : f32[B,17]\n  %7 = leaky_relu %x {alpha=-3} : f32[B,17]\n"
                          "  return %0, %1, %2, %3, %4, %5, %6, %7\n}\n"},
+    {"unary elementwise", "func @f(%x: f32[B,19]) {\n  %0 = abs %x : f32[B,19]\n  %1 = neg %x : f32[B,19]\n"
+                          "  %2 = sign %x : f32[B,19]\n  %3 = floor %x : f32[B,19]\n  %4 = round %x : f32[B,19]\n"
+                          "  %5 = exp %x : f32[B,19]\n  %6 = softsign %x : f32[B,19]\n  %7 = tanhshrink %x : f32[B,19]\n"
+                          "  %8 = hardsigmoid %x : f32[B,19]\n  %9 = hardswish %x : f32[B,19]\n  %10 = mish %x : f32[B,19]\n"
+                          "  %11 = gelu_tanh %x : f32[B,19]\n  %12 = reciprocal %x : f32[B,19]\n"
+                          "  return %0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12\n}\n"},
+    /* the ops with a domain, on values inside it */
+    {"unary domains", "func @f(%x: f32[B,11]) {\n  %0 = sigmoid %x : f32[B,11]\n  %1 = log %0 : f32[B,11]\n"
+                      "  %2 = sqrt %0 : f32[B,11]\n  %3 = rsqrt %0 : f32[B,11]\n  %4 = tanh %x : f32[B,11]\n"
+                      "  %5 = log1p %4 : f32[B,11]\n  %6 = mul %x, %x : f32[B,11]\n  %7 = log %6 : f32[B,11]\n"
+                      "  return %1, %2, %3, %5, %7\n}\n"},
+    {"unary attributes 2", "func @f(%x: f32[B,13]) {\n  %0 = softplus %x {beta=1, threshold=20} : f32[B,13]\n"
+                           "  %1 = softplus %x {beta=2.5, threshold=1} : f32[B,13]\n"
+                           "  %2 = softshrink %x {lambd=0.5} : f32[B,13]\n  %3 = hardshrink %x {lambd=0.75} : f32[B,13]\n"
+                           "  %4 = threshold %x {threshold=0.1, value=-2} : f32[B,13]\n"
+                           "  %5 = softshrink %x {lambd=0} : f32[B,13]\n  return %0, %1, %2, %3, %4, %5\n}\n"},
     {"unary attributes on param", P("2,3") "func @f(%x: f32[B,2,3]) {\n  %0 = clamp @p {min=-0.1, max=0.1} : f32[2,3]\n"
                                           "  %1 = add %x, %0 : f32[B,2,3]\n  %2 = elu %1 {alpha=2, scale=1, input_scale=1} : f32[B,2,3]\n"
                                           "  return %2\n}\n"},

@@ -35,18 +35,27 @@ def _say(level, message):
         log.log(level, message)
 
 F = torch.nn.functional
-_UNARY = {
-    torch.relu: "relu", F.relu: "relu", torch.tanh: "tanh", F.tanh: "tanh", torch.sigmoid: "sigmoid",
-    F.sigmoid: "sigmoid", F.gelu: "gelu", F.silu: "silu",
-}
-_UNARY_METHODS = {"relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid"}
-_SELU = (1.6732632423543772, 1.0507009873554805)  # alpha, scale
 
 
 def _fns(*names):
     """F.name, torch._C._nn.name and torch.name: the forms Dynamo may record"""
     return [f for n in names for f in (getattr(F, n, None), getattr(torch._C._nn, n, None), getattr(torch, n, None))
             if f is not None]
+
+
+# the unary ops without attributes, by target, and the tensor methods of the same names
+_UNARY = {f: op for names, op in (
+    (("relu",), "relu"), (("tanh",), "tanh"), (("sigmoid",), "sigmoid"), (("gelu",), "gelu"), (("silu",), "silu"),
+    (("abs", "absolute"), "abs"), (("neg", "negative"), "neg"), (("exp",), "exp"), (("log",), "log"),
+    (("log1p",), "log1p"), (("sqrt",), "sqrt"), (("rsqrt",), "rsqrt"), (("reciprocal",), "reciprocal"),
+    (("sign",), "sign"), (("floor",), "floor"), (("round",), "round"), (("softsign",), "softsign"),
+    (("tanhshrink",), "tanhshrink"), (("hardsigmoid",), "hardsigmoid"), (("hardswish",), "hardswish"),
+    (("mish",), "mish")) for f in _fns(*names)}
+_UNARY.update({operator.neg: "neg", operator.abs: "abs"})
+_UNARY_METHODS = {n: n for n in ("relu", "tanh", "sigmoid", "abs", "neg", "exp", "log", "log1p", "sqrt", "rsqrt",
+                                 "reciprocal", "sign", "floor", "round")}
+_UNARY_METHODS.update({"absolute": "abs", "negative": "neg"})
+_SELU = (1.6732632423543772, 1.0507009873554805)  # alpha, scale
 
 
 # activations with parameters, by target: (kind, the arguments after the input as (name, default)); the
@@ -60,7 +69,11 @@ for _kind, _names, _params in (("leaky_relu", ("leaky_relu",), (("negative_slope
                                ("relu6", ("relu6",), ()),
                                ("clamp", ("clamp", "clip"), (("min", None), ("max", None))),
                                ("clamp_min", ("clamp_min",), (("min", None),)),
-                               ("clamp_max", ("clamp_max",), (("max", None),))):
+                               ("clamp_max", ("clamp_max",), (("max", None),)),
+                               ("softplus", ("softplus",), (("beta", 1.0), ("threshold", 20.0))),
+                               ("softshrink", ("softshrink",), (("lambd", 0.5),)),
+                               ("hardshrink", ("hardshrink",), (("lambd", 0.5),)),
+                               ("threshold", ("threshold",), (("threshold", None), ("value", None)))):
     for _f in _fns(*_names):
         _ACTS[_f] = (_kind, _params)
     for _n in _names if _kind.startswith("clamp") else ():
@@ -73,6 +86,12 @@ def _act_text(kind, p):
         return None  # a tensor bound
     if kind == "leaky_relu":
         return "leaky_relu", "{alpha=%r}" % float(p[0])
+    if kind == "softplus":
+        return None if p[0] == 0 else ("softplus", "{beta=%r, threshold=%r}" % (float(p[0]), float(p[1])))
+    if kind in ("softshrink", "hardshrink"):
+        return None if kind == "softshrink" and p[0] < 0 else (kind, "{lambd=%r}" % float(p[0]))
+    if kind == "threshold":
+        return None if None in p else ("threshold", "{threshold=%r, value=%r}" % (float(p[0]), float(p[1])))
     if kind in ("elu", "selu", "celu"):
         if kind == "celu" and p[0] == 0:
             return None
@@ -244,8 +263,15 @@ def translate(w, n):
     x = args[0] if args else None
     if t in _UNARY or t in _UNARY_METHODS.values():
         op = _UNARY.get(t, t)
-        if op == "gelu" and kw.get("approximate", "none") != "none":
-            return False
+        if op == "gelu":
+            approximate = kw.get("approximate", args[1] if len(args) > 1 else "none")
+            if approximate not in ("none", "tanh"):
+                return False
+            op = "gelu" if approximate == "none" else "gelu_tanh"
+        elif len(args) > 1 or any(k != "inplace" for k in kw):
+            return False  # round(x, decimals), or an argument sheaf does not know
+        if kw.get("inplace", False):
+            return False  # the input changes too: PyTorch runs it
         w.emit(n, "%s %s" % (op, w.ref(x)))
     elif t in _ACTS:
         kind, params = _ACTS[t]

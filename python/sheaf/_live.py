@@ -25,6 +25,11 @@ def _bn(m):
         m.num_features, m.eps, m.momentum, m.affine, m.track_running_stats)
 
 
+def _ip(m, args):
+    inplace = "inplace=%r" % bool(getattr(m, "inplace", False))
+    return "%s, %s" % (args, inplace) if args else inplace
+
+
 # torch.nn modules' constructor arguments from their attributes (extra_repr's text changes between torch
 # versions); one that is not here goes by extra_repr(), and sheaf names it if it does not model it
 _ARGS = {
@@ -37,11 +42,18 @@ _ARGS = {
     "Flatten": lambda m: "start_dim=%d, end_dim=%d" % (m.start_dim, m.end_dim),
     "Dropout": lambda m: "p=%r" % m.p, "Dropout1d": lambda m: "p=%r" % m.p, "Dropout2d": lambda m: "p=%r" % m.p,
     "AlphaDropout": lambda m: "p=%r" % m.p,
-    "ReLU": lambda m: "", "Tanh": lambda m: "", "Sigmoid": lambda m: "", "SiLU": lambda m: "",
-    "Identity": lambda m: "",
-    "LeakyReLU": lambda m: "negative_slope=%r" % m.negative_slope, "ELU": lambda m: "alpha=%r" % m.alpha,
-    "SELU": lambda m: "", "CELU": lambda m: "alpha=%r" % m.alpha, "ReLU6": lambda m: "",
-    "Hardtanh": lambda m: "min_val=%r, max_val=%r" % (m.min_val, m.max_val),
+    "Identity": lambda m: "", "Tanh": lambda m: "", "Sigmoid": lambda m: "", "Softsign": lambda m: "",
+    "Tanhshrink": lambda m: "",
+    # the activations that take inplace=: sheaf's forward makes the input name the result too, as PyTorch's does
+    "ReLU": lambda m: _ip(m, ""), "SiLU": lambda m: _ip(m, ""), "SELU": lambda m: _ip(m, ""),
+    "ReLU6": lambda m: _ip(m, ""), "Hardsigmoid": lambda m: _ip(m, ""), "Hardswish": lambda m: _ip(m, ""),
+    "Mish": lambda m: _ip(m, ""),
+    "LeakyReLU": lambda m: _ip(m, "negative_slope=%r" % m.negative_slope),
+    "ELU": lambda m: _ip(m, "alpha=%r" % m.alpha), "CELU": lambda m: _ip(m, "alpha=%r" % m.alpha),
+    "Hardtanh": lambda m: _ip(m, "min_val=%r, max_val=%r" % (m.min_val, m.max_val)),
+    "Threshold": lambda m: _ip(m, "threshold=%r, value=%r" % (m.threshold, m.value)),
+    "Softplus": lambda m: "beta=%r, threshold=%r" % (m.beta, m.threshold),
+    "Softshrink": lambda m: "lambd=%r" % m.lambd, "Hardshrink": lambda m: "lambd=%r" % m.lambd,
 }
 
 
