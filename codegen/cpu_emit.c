@@ -8,6 +8,7 @@
 #include "codegen/cpu_emit.h"
 #include "codegen/kernel_key.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -231,6 +232,20 @@ static void unary_loop(emit *e, const sf_node *n, int same)
 
 static void k_unary(emit *e, const sf_node *n) { split_on_alias(e, n, 0, unary_loop); }
 
+/* v into an accumulator: added (sum, mean), multiplied (prod), or the
+ * larger or smaller kept with NaN winning (amax, amin, maximum, minimum;
+ * selects: maxnum would drop the NaN) */
+static LLVMValueRef reduce_step(emit *e, sf_opcode op, LLVMValueRef acc, LLVMValueRef v)
+{
+    if (op == SF_OP_PROD)
+        return LLVMBuildFMul(e->b, acc, v, "");
+    if (op != SF_OP_AMAX && op != SF_OP_AMIN)
+        return LLVMBuildFAdd(e->b, acc, v, "");
+    LLVMValueRef wins = LLVMBuildFCmp(e->b, op == SF_OP_AMAX ? LLVMRealUGT : LLVMRealULT, v, acc, ""); /* or NaN */
+    LLVMValueRef keep_nan = LLVMBuildFCmp(e->b, LLVMRealUNO, acc, acc, "");
+    return LLVMBuildSelect(e->b, LLVMBuildAnd(e->b, wins, LLVMBuildNot(e->b, keep_nan, ""), ""), v, acc, "");
+}
+
 static void binary_loop(emit *e, const sf_node *n, int same)
 {
     const sf_type *ot = &n->out[0]->type;
@@ -242,7 +257,8 @@ static void binary_loop(emit *e, const sf_node *n, int same)
     LLVMValueRef r = n->op == SF_OP_ADD ? LLVMBuildFAdd(e->b, x, y, "")
                    : n->op == SF_OP_SUB ? LLVMBuildFSub(e->b, x, y, "")
                    : n->op == SF_OP_MUL ? LLVMBuildFMul(e->b, x, y, "")
-                                        : LLVMBuildFDiv(e->b, x, y, "");
+                   : n->op == SF_OP_DIV ? LLVMBuildFDiv(e->b, x, y, "")
+                                        : reduce_step(e, n->op == SF_OP_MAXIMUM ? SF_OP_AMAX : SF_OP_AMIN, y, x);
     em_store(e, out, bcast_offset(e, &ne, ot, ot), r);
     nest_close(e, &ne);
 }
@@ -366,7 +382,8 @@ static void k_slice(emit *e, const sf_node *n)
                em_const(e, ot->dim[d]), em_const(e, 0), em_const(e, it->dim[d]), em_const(e, 0), sf_attr_step(n));
 }
 
-/* sum/mean: zero the result, add every input element into its place, scale */
+/* sum/mean/prod/amax/amin: the result set to the identity, every input
+ * element combined into its place, mean's scale */
 static void k_reduce(emit *e, const sf_node *n)
 {
     const sf_type *it = &n->in[0]->type, *ot = &n->out[0]->type;
@@ -375,10 +392,11 @@ static void k_reduce(emit *e, const sf_node *n)
     for (int i = 0; i < dims->n; i++)
         red[dims->ints[i]] = true;
     LLVMValueRef x = em_arg(e, 0), out = em_arg(e, n->nin + 0);
+    double identity = n->op == SF_OP_PROD ? 1 : n->op == SF_OP_AMAX ? -INFINITY : n->op == SF_OP_AMIN ? INFINITY : 0;
     loop lz;
     LLVMValueRef total = em_prod(e, ot, 0, ot->rank);
     em_loop_begin(e, &lz, total, "z");
-    em_store(e, out, lz.index, fconst(e, 0));
+    em_store(e, out, lz.index, fconst(e, identity));
     em_loop_end(e, &lz);
     nest ne;
     nest_open(e, &ne, it, false);
@@ -388,7 +406,7 @@ static void k_reduce(emit *e, const sf_node *n)
             oi = LLVMBuildAdd(e->b, oi, LLVMBuildMul(e->b, ne.idx[d], stride, ""), "");
             stride = LLVMBuildMul(e->b, stride, em_dim(e, it->dim[d]), "");
         }
-    LLVMValueRef v = LLVMBuildFAdd(e->b, em_load(e, out, oi), em_load(e, x, bcast_offset(e, &ne, it, it)), "");
+    LLVMValueRef v = reduce_step(e, n->op, em_load(e, out, oi), em_load(e, x, bcast_offset(e, &ne, it, it)));
     em_store(e, out, oi, v);
     nest_close(e, &ne);
     if (n->op == SF_OP_MEAN) {
@@ -432,7 +450,7 @@ static void k_batchnorm(emit *e, const sf_node *n)
 static void k_normalise(emit *e, const sf_node *n)
 {
     const sf_type *xt = &n->in[0]->type;
-    bool ln = n->op == SF_OP_LAYERNORM;
+    bool ln = n->op == SF_OP_LAYERNORM, logs = n->op == SF_OP_LOG_SOFTMAX;
     int d = ln ? xt->rank - (int)sf_attr_ndim(n) : (int)sf_attr_dim(n);
     LLVMValueRef len = em_prod(e, xt, d, ln ? xt->rank : d + 1);
     LLVMValueRef inner = ln ? em_const(e, 1) : em_prod(e, xt, d + 1, xt->rank);
@@ -464,11 +482,14 @@ static void k_normalise(emit *e, const sf_node *n)
                                          em_call_f32(e, "llvm.sqrt.f32", LLVMBuildFAdd(e->b,
                                                      LLVMBuildFDiv(e->b, LLVMBuildLoad2(e->b, e->f32, a2, ""), lenf, ""),
                                                      fconst(e, sf_attr_eps(n)), "")), "")
-                         : LLVMBuildFDiv(e->b, fconst(e, 1), LLVMBuildLoad2(e->b, e->f32, a2, ""), "");
+                 : logs ? em_log(e, LLVMBuildLoad2(e->b, e->f32, a2, ""))
+                        : LLVMBuildFDiv(e->b, fconst(e, 1), LLVMBuildLoad2(e->b, e->f32, a2, ""), "");
     /* pass 3: write */
     em_loop_begin(e, &lj, len, "j");
     LLVMValueRef dv3 = LLVMBuildFSub(e->b, em_load(e, x, AT(lj.index)), c1, "");
-    LLVMValueRef r = ln ? LLVMBuildFMul(e->b, dv3, c2, "") : LLVMBuildFMul(e->b, em_exp(e, dv3), c2, "");
+    LLVMValueRef r = ln ? LLVMBuildFMul(e->b, dv3, c2, "")
+                 : logs ? LLVMBuildFSub(e->b, dv3, c2, "")
+                        : LLVMBuildFMul(e->b, em_exp(e, dv3), c2, "");
     if (w)
         r = LLVMBuildFMul(e->b, r, em_load(e, w, lj.index), "");
     if (b)
@@ -573,6 +594,8 @@ typedef struct cpu_rule {
 #define CPU_SUB {k_binary, W_ROWS}
 #define CPU_MUL {k_binary, W_ROWS}
 #define CPU_DIV {k_binary, W_ROWS}
+#define CPU_MAXIMUM {k_binary, W_ROWS}
+#define CPU_MINIMUM {k_binary, W_ROWS}
 #define CPU_RELU {k_unary, W_ALL}
 #define CPU_GELU {k_unary, W_ALL}
 #define CPU_TANH {k_unary, W_ALL}
@@ -602,13 +625,18 @@ typedef struct cpu_rule {
 #define CPU_SOFTSHRINK {k_unary, W_ALL}
 #define CPU_HARDSHRINK {k_unary, W_ALL}
 #define CPU_THRESHOLD {k_unary, W_ALL}
+#define CPU_LOGSIGMOID {k_unary, W_ALL}
 #define CPU_SOFTMAX {k_normalise, W_BEFORE_DIM}
+#define CPU_LOG_SOFTMAX {k_normalise, W_BEFORE_DIM}
 #define CPU_SLICE {k_slice, W_BEFORE_DIM}
 #define CPU_SPLIT {k_split, W_BEFORE_DIM}
 #define CPU_CONCAT {k_concat, W_BEFORE_DIM}
 #define CPU_STACK {k_stack, W_BEFORE_DIM}
 #define CPU_SUM {k_reduce, W_ONE}
 #define CPU_MEAN {k_reduce, W_ONE}
+#define CPU_AMAX {k_reduce, W_ONE}
+#define CPU_AMIN {k_reduce, W_ONE}
+#define CPU_PROD {k_reduce, W_ONE}
 #define CPU_RESHAPE {NULL, W_ONE}
 #define CPU_FLATTEN {NULL, W_ONE}
 #define CPU_SQUEEZE {NULL, W_ONE}

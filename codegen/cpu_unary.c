@@ -161,6 +161,14 @@ static LLVMValueRef u_THRESHOLD(emit *e, const sf_node *n, LLVMValueRef x)
     return sel(e, cmp(e, LLVMRealOLE, x, sf_attr_threshold(n)), k32(e, sf_attr_value(n)), x);
 }
 
+/* min(x, 0) - log1p(e^-|x|): PyTorch's form, no overflow either side; NaN: the tail's */
+static LLVMValueRef u_LOGSIGMOID(emit *e, const sf_node *n, LLVMValueRef x)
+{
+    (void)n;
+    LLVMValueRef tail = em_log1p(e, em_exp(e, LLVMBuildFNeg(e->b, fabs_(e, x), "")));
+    return LLVMBuildFSub(e->b, sel(e, cmp(e, LLVMRealOLT, x, 0), x, k32(e, 0)), tail, "");
+}
+
 typedef LLVMValueRef (*unary_fn)(emit *e, const sf_node *n, LLVMValueRef x);
 
 /* by class: a unary op's map is u_<ID>, every other op has none */

@@ -91,16 +91,30 @@ static void put_unary(FILE *f, const sf_node *n, const char *to, const char *x);
 
 static void k_unary(FILE *f, const sf_node *n) { put_unary(f, n, "args[1][t]", "args[0][t]"); }
 
+/* a and b combined by a binary op, or v into the accumulator acc of a
+ * reduction; NaN wins in maximum/minimum/amax/amin (fmaxf would drop it) */
+static const char *combine_expr(sf_opcode op)
+{
+    switch (op) {
+    case SF_OP_SUB: return "a - b";
+    case SF_OP_MUL: return "a * b";
+    case SF_OP_DIV: return "a / b";
+    case SF_OP_MAXIMUM: case SF_OP_AMAX: return "(a > b || a != a) ? a : b";
+    case SF_OP_MINIMUM: case SF_OP_AMIN: return "(a < b || a != a) ? a : b";
+    case SF_OP_PROD: return "a * b";
+    default: return "a + b";
+    }
+}
+
 static void k_binary(FILE *f, const sf_node *n)
 {
     const sf_type *ot = &n->out[0]->type;
-    static const char ops[] = {[SF_OP_ADD] = '+', [SF_OP_SUB] = '-', [SF_OP_MUL] = '*', [SF_OP_DIV] = '/'};
     put_coords(f, ot, "t", "c");
-    fputs("        args[2][t] = args[0][", f);
+    fputs("        const float a = args[0][", f);
     put_bcast_offset(f, &n->in[0]->type, ot->rank, "c");
-    fprintf(f, "] %c args[1][", ops[n->op]);
+    fputs("], b = args[1][", f);
     put_bcast_offset(f, &n->in[1]->type, ot->rank, "c");
-    fputs("];\n", f);
+    fprintf(f, "];\n        args[2][t] = %s;\n", combine_expr(n->op));
 }
 
 /* a linear or grouped product's shape */
@@ -254,8 +268,12 @@ static void k_softmax(FILE *f, const sf_node *n)
     fputs("        float mx = x[0];\n        for (long long i = 1; i < len; i++) mx = fmaxf(mx, x[i * inner]);\n", f);
     fputs("        double sum = 0;\n        for (long long i = 0; i < len; i++) sum += exp((double)x[i * inner] - mx);\n",
           f);
-    fputs("        for (long long i = 0; i < len; i++) y[i * inner] = (float)(exp((double)x[i * inner] - mx) / sum);\n",
-          f);
+    if (n->op == SF_OP_LOG_SOFTMAX)
+        fputs("        for (long long i = 0; i < len; i++) y[i * inner] = (float)((double)x[i * inner] - mx - log(sum));\n",
+              f);
+    else
+        fputs("        for (long long i = 0; i < len; i++) y[i * inner] = (float)(exp((double)x[i * inner] - mx) / sum);\n",
+              f);
 }
 
 /* slice: the operand arrives offset to its start (sf_kernel_arg_offset) */
@@ -341,7 +359,11 @@ static void k_reduce(FILE *f, const sf_node *n)
     for (int i = 0; i < dims->n; i++)
         red[dims->ints[i]] = true;
     /* the kept coordinates, innermost first */
-    fputs("        long long r_k = t;\n", f);
+    bool kept = false;
+    for (int d = 0; d < it->rank; d++)
+        kept |= !red[d];
+    if (kept) /* (none kept: r_k would be set and never read, which NVRTC warns of) */
+        fputs("        long long r_k = t;\n", f);
     for (int d = it->rank - 1; d >= 0; d--)
         if (!red[d]) {
             fprintf(f, "        const long long k%d = r_k %% ", d);
@@ -350,7 +372,9 @@ static void k_reduce(FILE *f, const sf_node *n)
             put_dim(f, it->dim[d]);
             fputs(";\n", f);
         }
-    fputs("        (void)r_k;\n        double acc = 0;\n", f);
+    fputs(kept ? "        (void)r_k;\n        double acc = " : "        (void)t;\n        double acc = ", f);
+    put_float(f, n->op == SF_OP_PROD ? 1 : n->op == SF_OP_AMAX ? -INFINITY : n->op == SF_OP_AMIN ? INFINITY : 0);
+    fputs(";\n", f);
     long long count = 1;
     for (int d = 0; d < it->rank; d++)
         if (red[d]) {
@@ -359,12 +383,12 @@ static void k_reduce(FILE *f, const sf_node *n)
             put_dim(f, it->dim[d]);
             fprintf(f, "; k%d++)\n", d);
         }
-    fputs("            acc += args[0][0LL", f);
+    fputs("        { const double a = args[0][0LL", f);
     for (int d = 0; d < it->rank; d++) {
         fprintf(f, " + k%d*", d);
         put_prod(f, it, d + 1, it->rank);
     }
-    fputs("];\n", f);
+    fprintf(f, "], b = acc; acc = %s; }\n", combine_expr(n->op));
     bool batch_reduced = false;
     for (int d = 0; d < it->rank; d++)
         batch_reduced |= red[d] && it->dim[d] == SF_DIM_B;
@@ -430,6 +454,8 @@ typedef struct cuda_rule {
 #define CUDA_SUB {k_binary, NULL, NULL, S_OUT}
 #define CUDA_MUL {k_binary, NULL, NULL, S_OUT}
 #define CUDA_DIV {k_binary, NULL, NULL, S_OUT}
+#define CUDA_MAXIMUM {k_binary, NULL, NULL, S_OUT}
+#define CUDA_MINIMUM {k_binary, NULL, NULL, S_OUT}
 #define CUDA_RELU {k_unary, NULL, NULL, S_OUT}
 #define CUDA_GELU {k_unary, NULL, NULL, S_OUT}
 #define CUDA_TANH {k_unary, NULL, NULL, S_OUT}
@@ -459,13 +485,18 @@ typedef struct cuda_rule {
 #define CUDA_SOFTSHRINK {k_unary, NULL, NULL, S_OUT}
 #define CUDA_HARDSHRINK {k_unary, NULL, NULL, S_OUT}
 #define CUDA_THRESHOLD {k_unary, NULL, NULL, S_OUT}
+#define CUDA_LOGSIGMOID {k_unary, NULL, NULL, S_OUT}
 #define CUDA_SOFTMAX {k_softmax, NULL, NULL, S_AROUND_DIM}
+#define CUDA_LOG_SOFTMAX {k_softmax, NULL, NULL, S_AROUND_DIM}
 #define CUDA_SLICE {k_slice, NULL, NULL, S_OUT}
 #define CUDA_SPLIT {k_split, NULL, NULL, S_IN}
 #define CUDA_CONCAT {NULL, k_concat, concat_table, S_OUT}
 #define CUDA_STACK {k_stack, NULL, NULL, S_OUT}
 #define CUDA_SUM {k_reduce, NULL, NULL, S_OUT}
 #define CUDA_MEAN {k_reduce, NULL, NULL, S_OUT}
+#define CUDA_AMAX {k_reduce, NULL, NULL, S_OUT}
+#define CUDA_AMIN {k_reduce, NULL, NULL, S_OUT}
+#define CUDA_PROD {k_reduce, NULL, NULL, S_OUT}
 #define CUDA_RESHAPE {NULL, NULL, NULL, S_OUT}
 #define CUDA_FLATTEN {NULL, NULL, NULL, S_OUT}
 #define CUDA_SQUEEZE {NULL, NULL, NULL, S_OUT}

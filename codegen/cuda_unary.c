@@ -52,6 +52,7 @@ typedef struct dev_fn {
 #define DEV_SOFTSHRINK D("sheaf_softshrink", X1 ", float l", "return x > l ? x - l : x < -l ? x + l : x * 0.0f;")
 #define DEV_HARDSHRINK D("sheaf_hardshrink", X1 ", float l", "return fabsf(x) <= l ? 0.0f : x;")
 #define DEV_THRESHOLD D("sheaf_threshold", X1 ", float th, float v", "return x <= th ? v : x;")
+#define DEV_LOGSIGMOID D("sheaf_logsigmoid", X1, "return (x < 0.0f ? x : 0.0f) - log1pf(expf(-fabsf(x)));")
 
 /* by class: a unary op's row is DEV_<ID>, every other op has none */
 #define DEV_CLS_UNARY(id) DEV_##id

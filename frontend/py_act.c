@@ -13,9 +13,11 @@ typedef enum act_kind {
     K_INPLACE, /* only inplace=: F.relu(x, inplace=False), nn.Mish(inplace=False) */
     K_GELU, K_ROUND, K_LEAKY, K_ELU, K_SELU, K_CELU, K_HARDTANH, K_RELU6, K_CLAMP, K_CLAMP_MIN, K_CLAMP_MAX,
     K_SOFTPLUS, K_SOFTSHRINK, K_HARDSHRINK, K_THRESHOLD,
+    K_RRELU,    /* nn.RReLU(lower, upper): eval mode, the mean slope */
+    K_RRELU_FN, /* F.rrelu(x, lower, upper, training) */
 } act_kind;
 
-enum { MAX_PARAMS = 2 };
+enum { MAX_PARAMS = 3 };
 
 /* PyTorch's arguments after the input: names, defaults (NAN: None) */
 typedef struct act_args {
@@ -45,6 +47,8 @@ static const act_args kinds[] = {
     [K_SOFTSHRINK] = {1, {"lambd"}, {0.5}, 0, false, false},
     [K_HARDSHRINK] = {1, {"lambd"}, {0.5}, 0, false, false},
     [K_THRESHOLD] = {2, {"threshold", "value"}, {NAN, NAN}, 2, true, false},
+    [K_RRELU] = {2, {"lower", "upper"}, {1.0 / 8, 1.0 / 3}, 0, true, false},
+    [K_RRELU_FN] = {3, {"lower", "upper", "training"}, {1.0 / 8, 1.0 / 3, 0}, 0, true, false},
 };
 
 /* SELU's constants, as torch.nn.functional.selu documents them */
@@ -95,6 +99,16 @@ static bool to_attrs(py_interp *I, const py_expr *at, const char *fname, act_kin
         out[0] = p[0];
         return true;
     case K_THRESHOLD: out[0] = p[0], out[1] = p[1]; return true;
+    case K_RRELU_FN:
+        if (p[2] != 0)
+            return FAIL(SF_ERR_UNSUPPORTED, "%s: training=True draws random slopes; sheaf compiles inference "
+                                            "(pass training=self.training)", fname);
+        /* fall through */
+    case K_RRELU:
+        if (p[1] < p[0])
+            return FAIL(SF_ERR_INVALID_ARG, "%s: upper (%g) is less than lower (%g)", fname, p[1], p[0]);
+        out[0] = (p[0] + p[1]) / 2; /* eval mode: x >= 0 ? x : x (lower + upper) / 2 */
+        return true;
     }
     return false;
 }
@@ -180,7 +194,8 @@ static pv *apply(py_interp *I, const py_expr *at, const char *what, sf_opcode op
     X(CELU, K_CELU, ELU) X(Hardtanh, K_HARDTANH, CLAMP) X(ReLU6, K_RELU6, CLAMP) X(Softplus, K_SOFTPLUS, SOFTPLUS) \
     X(Softshrink, K_SOFTSHRINK, SOFTSHRINK) X(Hardshrink, K_HARDSHRINK, HARDSHRINK)                                \
     X(Threshold, K_THRESHOLD, THRESHOLD) X(Hardsigmoid, K_INPLACE, HARDSIGMOID) X(Hardswish, K_INPLACE, HARDSWISH) \
-    X(Mish, K_INPLACE, MISH) X(Softsign, K_PLAIN, SOFTSIGN) X(Tanhshrink, K_PLAIN, TANHSHRINK)
+    X(Mish, K_INPLACE, MISH) X(Softsign, K_PLAIN, SOFTSIGN) X(Tanhshrink, K_PLAIN, TANHSHRINK)                    \
+    X(LogSigmoid, K_PLAIN, LOGSIGMOID) X(RReLU, K_RRELU, LEAKY_RELU)
 
 /* the modules' classes (py_class.nn PY_NN_ACTIVATION), their kinds and ops */
 #define CLASS_ROW(name, k, op) {#name, PY_NN_ACTIVATION, NULL, 0, NULL, true, NULL, NULL},
@@ -273,7 +288,8 @@ enum { T = 1, M = 2, F = 4 };
     X(T | M, reciprocal_, "reciprocal_", K_PLAIN, RECIPROCAL, true) X(T | M, sign, "sign", K_PLAIN, SIGN, false)  \
     X(T | M, sign_, "sign_", K_PLAIN, SIGN, true) X(T | M, floor, "floor", K_PLAIN, FLOOR, false)                 \
     X(T | M, floor_, "floor_", K_PLAIN, FLOOR, true) X(T | M, round, "round", K_ROUND, ROUND, false)              \
-    X(T | M, round_, "round_", K_ROUND, ROUND, true)
+    X(T | M, round_, "round_", K_ROUND, ROUND, true) X(F, logsigmoid, "logsigmoid", K_PLAIN, LOGSIGMOID, false)    \
+    X(T | F, rrelu, "rrelu", K_RRELU_FN, LEAKY_RELU, false) X(T | F, rrelu_, "rrelu_", K_RRELU_FN, LEAKY_RELU, true)
 
 static pv *call(py_interp *I, const py_expr *at, const act_fn *f, pv *self, int argc, pv **argv, int kwc,
                 const char **kwn, pv **kwv)

@@ -8,7 +8,7 @@
 #include "frontend/py_torch.h"
 
 enum nn_kind {
-    NN_NONE, NN_MODULE, NN_LINEAR, NN_CONV1D, NN_CONV2D, NN_BN1D, NN_BN2D, NN_LAYERNORM, NN_SOFTMAX, NN_DROPOUT, NN_IDENTITY, NN_FLATTEN, NN_SEQUENTIAL, NN_MODULELIST,
+    NN_NONE, NN_MODULE, NN_LINEAR, NN_CONV1D, NN_CONV2D, NN_BN1D, NN_BN2D, NN_LAYERNORM, NN_SOFTMAX, NN_LOGSOFTMAX, NN_SOFTMIN, NN_GLU, NN_PRELU, NN_DROPOUT, NN_IDENTITY, NN_FLATTEN, NN_SEQUENTIAL, NN_MODULELIST,
     NN_MODULEDICT, NN_COUNT
 };
 
@@ -22,6 +22,10 @@ static py_class nn_classes[NN_COUNT] = {
     [NN_BN2D] = {"BatchNorm2d", NN_BN2D, NULL, 0, NULL, true, NULL, NULL},
     [NN_LAYERNORM] = {"LayerNorm", NN_LAYERNORM, NULL, 0, NULL, true, NULL, NULL},
     [NN_SOFTMAX] = {"Softmax", NN_SOFTMAX, NULL, 0, NULL, true, NULL, NULL},
+    [NN_LOGSOFTMAX] = {"LogSoftmax", NN_LOGSOFTMAX, NULL, 0, NULL, true, NULL, NULL},
+    [NN_SOFTMIN] = {"Softmin", NN_SOFTMIN, NULL, 0, NULL, true, NULL, NULL},
+    [NN_GLU] = {"GLU", NN_GLU, NULL, 0, NULL, true, NULL, NULL},
+    [NN_PRELU] = {"PReLU", NN_PRELU, NULL, 0, NULL, true, NULL, NULL},
     [NN_DROPOUT] = {"Dropout", NN_DROPOUT, NULL, 0, NULL, true, NULL, NULL},
     [NN_IDENTITY] = {"Identity", NN_IDENTITY, NULL, 0, NULL, true, NULL, NULL},
     [NN_FLATTEN] = {"Flatten", NN_FLATTEN, NULL, 0, NULL, true, NULL, NULL},
@@ -272,6 +276,22 @@ static bool add_children(py_interp *I, const py_expr *at, py_object *o, pv *src)
     return items != NULL;
 }
 
+/* PReLU(num_parameters=1, init=0.25): weight [num_parameters], filled with init */
+static bool build_prelu(py_interp *I, const py_expr *at, py_object *o, int argc, pv **argv, int kwc, const char **kwn,
+                        pv **kwv)
+{
+    ARGS_OF("num_parameters", "init", "device", "dtype");
+    nn_cfg *c = cfg_of(o);
+    c->in = 1;
+    double init = 0.25;
+    if (!py_bind(I, at, "nn.PReLU()", names, 0, argc, argv, kwc, kwn, kwv, a) ||
+        (a[0] && !py_as_int(I, at, a[0], "num_parameters", &c->in)) || !positive(I, at, c->in, "num_parameters") ||
+        !get_float(I, at, a[1], 0.25, "init", &init))
+        return false;
+    py_param *p = add_param(I, at, o, "weight", 1, &c->in, INIT_FULL, 0, false);
+    return p && (p->init.fill = init, true);
+}
+
 static bool build_simple(py_interp *I, const py_expr *at, py_object *o, int argc, pv **argv, int kwc,
                          const char **kwn, pv **kwv)
 {
@@ -280,11 +300,11 @@ static bool build_simple(py_interp *I, const py_expr *at, py_object *o, int argc
     const char *fname = o->cls->name;
     switch (kind) {
     case PY_NN_ACTIVATION: return py_act_module_init(I, at, fname, argc, argv, kwc, kwn, kwv, &c->act);
-    case NN_SOFTMAX: {
+    case NN_SOFTMAX: case NN_LOGSOFTMAX: case NN_SOFTMIN: case NN_GLU: {
         ARGS_OF("dim");
         if (!py_bind(I, at, fname, names, 0, argc, argv, kwc, kwn, kwv, a))
             return false;
-        c->dim = INT64_MIN;
+        c->dim = kind == NN_GLU ? -1 : INT64_MIN; /* GLU halves the last dim by default */
         return !a[0] || a[0]->k == PV_NONE || py_as_int(I, at, a[0], "dim", &c->dim);
     }
     case NN_DROPOUT: {
@@ -346,6 +366,7 @@ pv *py_nn_construct(py_interp *I, const py_expr *at, py_class *cls, int argc, pv
     case NN_CONV2D: ok = build_conv(I, at, o, 2, argc, argv, kwc, kwn, kwv); break;
     case NN_BN1D: case NN_BN2D: ok = build_batchnorm(I, at, o, argc, argv, kwc, kwn, kwv); break;
     case NN_LAYERNORM: ok = build_layernorm(I, at, o, argc, argv, kwc, kwn, kwv); break;
+    case NN_PRELU: ok = build_prelu(I, at, o, argc, argv, kwc, kwn, kwv); break;
     default: ok = build_simple(I, at, o, argc, argv, kwc, kwn, kwv); break;
     }
     return ok && !I->failed ? v : NULL;
@@ -361,6 +382,31 @@ static sf_value *param_value(py_interp *I, const py_expr *at, py_object *o, cons
     pv *t = py_param_tensor(I, at, p);
     return t ? t->u.t->v : NULL;
 }
+
+/* PReLU: x > 0 ? x : w x, w per channel (dim 1) or one for all: relu(x) +
+ * w (x - relu(x)), whose x - relu(x) is min(x, 0) exactly */
+static sf_value *prelu_forward(py_interp *I, const py_expr *at, py_object *o, sf_value *x)
+{
+    sf_value *w = param_value(I, at, o, "weight");
+    int64_t C = cfg_of(o)->in;
+    if (!w)
+        return NULL;
+    if (C > 1) {
+        if (x->type.rank < 2 || x->type.dim[1] != C)
+            return py_error(I, at, SF_ERR_SHAPE, "PReLU(%lld) needs %lld channels at dim 1 of its input",
+                            (long long)C, (long long)C), NULL;
+        int64_t shape[SF_MAX_RANK] = {C};
+        for (int i = 1; i < x->type.rank - 1; i++)
+            shape[i] = 1;
+        sf_node *n = x->type.rank > 2 ? py_begin(I, at, SF_OP_RESHAPE, 1, &w) : NULL;
+        if (n && !sf_node_set_ints(I->g, n, SF_ATTR_SHAPE, shape, x->type.rank - 1))
+            return NULL;
+        w = n ? py_emit(I, at, n) : x->type.rank > 2 ? NULL : w;
+    }
+    sf_value *pos = w ? py_op1(I, at, SF_OP_RELU, x) : NULL, *neg = pos ? py_op2(I, at, SF_OP_SUB, x, pos) : NULL;
+    return neg ? py_op2(I, at, SF_OP_ADD, pos, py_op2(I, at, SF_OP_MUL, neg, w)) : NULL;
+}
+
 
 static sf_value *conv_forward(py_interp *I, const py_expr *at, py_object *o, sf_value *x)
 {
@@ -462,11 +508,16 @@ pv *py_nn_call(py_interp *I, const py_expr *at, py_object *o, int argc, pv **arg
     case NN_CONV1D: case NN_CONV2D: r = conv_forward(I, at, o, x); break;
     case NN_BN1D: case NN_BN2D: case NN_LAYERNORM: r = norm_forward(I, at, o, x); break;
     case PY_NN_ACTIVATION: return py_act_forward(I, at, &c->act, o->cls->name, argv[0]);
-    case NN_SOFTMAX:
+    case NN_SOFTMAX: case NN_LOGSOFTMAX: case NN_SOFTMIN: case NN_GLU:
         if (c->dim == INT64_MIN)
-            return py_error(I, at, SF_ERR_INVALID_ARG, "Softmax(dim=None): the implicit dim is deprecated; give dim");
-        r = py_softmax(I, at, x, c->dim);
+            return py_error(I, at, SF_ERR_INVALID_ARG, "%s(dim=None): the implicit dim is deprecated; give dim",
+                            o->cls->name);
+        r = kind == NN_SOFTMAX ? py_softmax(I, at, x, c->dim)
+          : kind == NN_LOGSOFTMAX ? py_log_softmax(I, at, x, c->dim)
+          : kind == NN_SOFTMIN ? py_softmin(I, at, x, c->dim)
+                               : py_glu(I, at, x, c->dim);
         break;
+    case NN_PRELU: r = prelu_forward(I, at, o, x); break;
     case NN_DROPOUT: return argv[0]; /* inference: identity */
     case NN_FLATTEN: return py_view_of(I, argv[0], py_flatten(I, at, x, c->dim, c->end));
     }
@@ -509,7 +560,7 @@ pv *py_nn_attr(py_interp *I, const py_expr *at, py_object *o, const char *name)
             pv_list_push(I, t, pv_int(I, c->norm_shape[i]));
         return t;
     }
-    if (kind == NN_SOFTMAX && strcmp(name, "dim") == 0)
+    if ((kind == NN_SOFTMAX || kind == NN_LOGSOFTMAX || kind == NN_SOFTMIN || kind == NN_GLU) && strcmp(name, "dim") == 0)
         return c->dim == INT64_MIN ? pv_none(I) : pv_int(I, c->dim);
     if (kind == NN_DROPOUT && strcmp(name, "p") == 0)
         return pv_float(I, c->p);

@@ -8,17 +8,6 @@
 
 enum { IN_TORCH = 1, IN_METHOD = 2, IN_F = 4 };
 
-#define TFN(name) \
-    static pv *name(py_interp *I, const py_expr *at, pv *self, int argc, pv **argv, int kwc, const char **kwn, pv **kwv)
-
-
-#define BIND(fname, nreq, ...)                                                                   \
-    static const char *const names_[] = {__VA_ARGS__, NULL};                                     \
-    pv *a[sizeof names_ / sizeof names_[0]];                                                     \
-    argv = py_with_self(I, self, &argc, argv);                                                      \
-    if (!argv || !py_bind(I, at, fname, names_, nreq, argc, argv, kwc, kwn, kwv, a))             \
-        return NULL
-
 static bool opt_int(py_interp *I, const py_expr *at, pv *v, const char *what, int64_t def, int64_t *out)
 {
     if (!v || v->k == PV_NONE) {
@@ -35,17 +24,6 @@ static bool opt_bool(py_interp *I, const py_expr *at, pv *v, bool def, bool *out
         return true;
     }
     return pv_truth(I, at, v, out);
-}
-
-sf_value *py_softmax(py_interp *I, const py_expr *at, sf_value *x, int64_t dim)
-{
-    int d;
-    if (!py_norm_dim(I, at, dim, x->type.rank, &d))
-        return NULL;
-    sf_node *n = py_begin(I, at, SF_OP_SOFTMAX, 1, &x);
-    if (n)
-        sf_node_set_int(n, SF_ATTR_DIM, d);
-    return py_emit(I, at, n);
 }
 
 TFN(t_softmax)
@@ -78,44 +56,6 @@ TFN(t_linear)
     return pv_tensor(I, py_linear(I, at, x, w, b));
 }
 
-/* dim=None means every dim; an int or a list of ints otherwise. */
-static pv *reduce(py_interp *I, const py_expr *at, sf_opcode op, pv *self, int argc, pv **argv, int kwc,
-                  const char **kwn, pv **kwv)
-{
-    BIND(op == SF_OP_SUM ? "sum()" : "mean()", 1, "input", "dim", "keepdim", "dtype");
-    sf_value *x = py_tv(I, at, a[0], op == SF_OP_SUM ? "sum" : "mean");
-    if (!x)
-        return NULL;
-    int64_t dims[SF_MAX_RANK];
-    int nd = 0;
-    bool keep;
-    if (!opt_bool(I, at, a[2], false, &keep))
-        return NULL;
-    if (!a[1] || a[1]->k == PV_NONE) {
-        for (int i = 0; i < x->type.rank; i++)
-            dims[nd++] = i;
-    } else {
-        int64_t raw[SF_MAX_RANK];
-        if (!py_as_ints(I, at, a[1], "dim", raw, SF_MAX_RANK, &nd))
-            return NULL;
-        for (int i = 0; i < nd; i++) {
-            int d;
-            if (!py_norm_dim(I, at, raw[i], x->type.rank, &d))
-                return NULL;
-            dims[i] = d;
-        }
-    }
-    if (nd == 0)
-        return a[0];
-    sf_node *n = py_begin(I, at, op, 1, &x);
-    if (!n || !sf_node_set_ints(I->g, n, SF_ATTR_DIMS, dims, nd))
-        return NULL;
-    sf_node_set_int(n, SF_ATTR_KEEPDIM, keep);
-    return pv_tensor(I, py_emit(I, at, n));
-}
-
-TFN(t_sum) { return reduce(I, at, SF_OP_SUM, self, argc, argv, kwc, kwn, kwv); }
-TFN(t_mean) { return reduce(I, at, SF_OP_MEAN, self, argc, argv, kwc, kwn, kwv); }
 
 static bool tensor_list(py_interp *I, const py_expr *at, pv *seq, const char *what, sf_value ***out, int *n)
 {
@@ -413,14 +353,20 @@ static sf_value *transpose(py_interp *I, const py_expr *at, sf_value *x, int64_t
     return py_emit(I, at, n);
 }
 
+/* transpose(input, dim0, dim1), swapaxes(input, axis0, axis1): a view */
+static pv *swap(py_interp *I, const py_expr *at, pv **a, const char *const *names)
+{
+    sf_value *x = py_tv(I, at, a[0], names[0]);
+    int64_t d0, d1;
+    if (!x || !py_as_int(I, at, a[1], names[1], &d0) || !py_as_int(I, at, a[2], names[2], &d1))
+        return NULL;
+    return py_view_of(I, a[0], transpose(I, at, x, d0, d1));
+}
+
 TFN(t_transpose)
 {
     BIND("transpose()", 3, "input", "dim0", "dim1");
-    sf_value *x = py_tv(I, at, a[0], "transpose");
-    int64_t d0, d1;
-    if (!x || !py_as_int(I, at, a[1], "dim0", &d0) || !py_as_int(I, at, a[2], "dim1", &d1))
-        return NULL;
-    return py_view_of(I, a[0], transpose(I, at, x, d0, d1));
+    return swap(I, at, a, (const char *const[]){"transpose", "dim0", "dim1"});
 }
 
 TFN(t_t)
@@ -435,6 +381,26 @@ TFN(t_t)
 }
 
 /* permute as a sequence of transposes (selection sort of the dims) */
+/* x with its dims in the order want (a permutation), by transposes */
+static sf_value *permute(py_interp *I, const py_expr *at, sf_value *x, const int *want)
+{
+    int n = x->type.rank, cur[SF_MAX_RANK];
+    for (int i = 0; i < n; i++)
+        cur[i] = i;
+    for (int i = 0; i < n && x; i++) {
+        int j = i;
+        while (cur[j] != want[i])
+            j++;
+        if (j != i) {
+            x = transpose(I, at, x, i, j);
+            int tmp = cur[i];
+            cur[i] = cur[j];
+            cur[j] = tmp;
+        }
+    }
+    return x;
+}
+
 TFN(t_permute)
 {
     (void)kwn, (void)kwv;
@@ -449,7 +415,7 @@ TFN(t_permute)
     pv **items = list ? list->u.list->items : all + 1;
     if (n != x->type.rank)
         return py_error(I, at, SF_ERR_SHAPE, "permute needs %d dims, got %d", x->type.rank, n);
-    int want[SF_MAX_RANK], cur[SF_MAX_RANK];
+    int want[SF_MAX_RANK];
     bool seen[SF_MAX_RANK] = {0};
     for (int i = 0; i < n; i++) {
         int64_t d;
@@ -458,21 +424,122 @@ TFN(t_permute)
         if (seen[want[i]])
             return py_error(I, at, SF_ERR_SHAPE, "permute repeats dim %d", want[i]);
         seen[want[i]] = true;
-        cur[i] = i;
     }
-    for (int i = 0; i < n && x; i++) {
-        int j = i;
-        while (cur[j] != want[i])
-            j++;
-        if (j != i) {
-            x = transpose(I, at, x, i, j);
-            int tmp = cur[i];
-            cur[i] = cur[j];
-            cur[j] = tmp;
-        }
-    }
+    x = permute(I, at, x, want);
     return x ? py_view_of(I, all[0], x) : NULL;
 }
+
+/* movedim(x, source, destination), ints or sequences of them: the moved
+ * dims at their destinations, the others in their order around them */
+TFN(t_movedim)
+{
+    BIND("movedim()", 3, "input", "source", "destination");
+    sf_value *x = py_tv(I, at, a[0], "movedim");
+    int64_t src[SF_MAX_RANK], dst[SF_MAX_RANK];
+    int ns, nd, r = x ? x->type.rank : 0, want[SF_MAX_RANK];
+    if (!x || !py_as_ints(I, at, a[1], "source", src, SF_MAX_RANK, &ns) ||
+        !py_as_ints(I, at, a[2], "destination", dst, SF_MAX_RANK, &nd))
+        return NULL;
+    if (ns != nd)
+        return py_error(I, at, SF_ERR_INVALID_ARG, "movedim: %d source dims but %d destinations", ns, nd);
+    bool src_used[SF_MAX_RANK] = {0}, dst_used[SF_MAX_RANK] = {0};
+    for (int i = 0; i < ns; i++) {
+        int s, d;
+        if (!py_norm_dim(I, at, src[i], r, &s) || !py_norm_dim(I, at, dst[i], r, &d))
+            return NULL;
+        if (src_used[s] || dst_used[d])
+            return py_error(I, at, SF_ERR_INVALID_ARG, "movedim: a dim repeats");
+        src_used[s] = dst_used[d] = true;
+        want[d] = s;
+    }
+    for (int d = 0, s = 0; d < r; d++) {
+        if (dst_used[d])
+            continue;
+        while (src_used[s])
+            s++;
+        want[d] = s++;
+    }
+    x = permute(I, at, x, want);
+    return x ? py_view_of(I, a[0], x) : NULL;
+}
+
+TFN(t_swapaxes)
+{
+    BIND("swapaxes()", 3, "input", "axis0", "axis1");
+    return swap(I, at, a, (const char *const[]){"swapaxes", "axis0", "axis1"});
+}
+
+/* a dim of x other than the batch, normalised */
+static bool plain_dim(py_interp *I, const py_expr *at, const sf_value *x, pv *v, const char *fname, int *d)
+{
+    int64_t raw;
+    if (!opt_int(I, at, v, "dim", 0, &raw) || !py_norm_dim(I, at, raw, x->type.rank, d))
+        return false;
+    if (x->type.dim[*d] == SF_DIM_B)
+        return py_error(I, at, SF_ERR_UNSUPPORTED, "%s along the batch dim is not supported", fname) != NULL;
+    return true;
+}
+
+/* x[.., index, ..] along d: a slice and a squeeze, a view */
+static sf_value *select_at(py_interp *I, const py_expr *at, sf_value *x, int d, int64_t index)
+{
+    int64_t n = x->type.dim[d];
+    if (index < -n || index >= n) {
+        py_error(I, at, SF_ERR_SHAPE, "index %lld is out of range for dim %d of size %lld", (long long)index, d,
+                 (long long)n);
+        return NULL;
+    }
+    index = index < 0 ? index + n : index;
+    sf_value *s = py_slice_dim(I, at, x, d, index, index + 1, 1);
+    return s ? py_squeeze_dim(I, at, s, d) : NULL;
+}
+
+TFN(t_select)
+{
+    BIND("select()", 3, "input", "dim", "index");
+    sf_value *x = py_tv(I, at, a[0], "select");
+    int d;
+    int64_t index;
+    if (!x || !plain_dim(I, at, x, a[1], "select", &d) || !py_as_int(I, at, a[2], "index", &index))
+        return NULL;
+    return py_view_of(I, a[0], select_at(I, at, x, d, index));
+}
+
+TFN(t_narrow)
+{
+    BIND("narrow()", 4, "input", "dim", "start", "length");
+    sf_value *x = py_tv(I, at, a[0], "narrow");
+    int d;
+    int64_t start, len;
+    if (!x || !plain_dim(I, at, x, a[1], "narrow", &d) || !py_as_int(I, at, a[2], "start", &start) ||
+        !py_as_int(I, at, a[3], "length", &len))
+        return NULL;
+    int64_t n = x->type.dim[d];
+    start = start < 0 ? start + n : start;
+    if (start < 0 || len < 1 || start > n - len)
+        return py_error(I, at, SF_ERR_SHAPE, "narrow: start %lld, length %lld do not fit dim %d of size %lld",
+                        (long long)start, (long long)len, d, (long long)n);
+    return py_view_of(I, a[0], py_slice_dim(I, at, x, d, start, start + len, 1));
+}
+
+/* a tuple of the selects along dim */
+TFN(t_unbind)
+{
+    BIND("unbind()", 1, "input", "dim");
+    sf_value *x = py_tv(I, at, a[0], "unbind");
+    int d;
+    if (!x || !plain_dim(I, at, x, a[1], "unbind", &d))
+        return NULL;
+    int64_t n = x->type.dim[d];
+    if (n > 4096)
+        return py_error(I, at, SF_ERR_UNSUPPORTED, "unbind() into more than 4096 parts");
+    pv *r = pv_list_new(I, PV_TUPLE, n);
+    for (int64_t i = 0; r && i < n; i++)
+        if (!pv_list_push(I, r, py_view_of(I, a[0], select_at(I, at, x, d, i))))
+            return NULL;
+    return r;
+}
+
 
 TFN(t_matmul)
 {
@@ -572,8 +639,6 @@ typedef struct tensor_fn {
 static const tensor_fn tensor_fns[] = {
     {{"softmax", t_softmax}, IN_TORCH | IN_METHOD | IN_F},
     {{"linear", t_linear}, IN_F},
-    {{"sum", t_sum}, IN_TORCH | IN_METHOD},
-    {{"mean", t_mean}, IN_TORCH | IN_METHOD},
     {{"cat", t_cat}, IN_TORCH},
     {{"concat", t_cat}, IN_TORCH},
     {{"concatenate", t_cat}, IN_TORCH},
@@ -588,6 +653,13 @@ static const tensor_fn tensor_fns[] = {
     {{"transpose", t_transpose}, IN_TORCH | IN_METHOD},
     {{"t", t_t}, IN_TORCH | IN_METHOD},
     {{"permute", t_permute}, IN_TORCH | IN_METHOD},
+    {{"movedim", t_movedim}, IN_TORCH | IN_METHOD},
+    {{"moveaxis", t_movedim}, IN_TORCH | IN_METHOD},
+    {{"swapaxes", t_swapaxes}, IN_TORCH | IN_METHOD},
+    {{"swapdims", t_transpose}, IN_TORCH | IN_METHOD},
+    {{"select", t_select}, IN_TORCH | IN_METHOD},
+    {{"narrow", t_narrow}, IN_TORCH | IN_METHOD},
+    {{"unbind", t_unbind}, IN_TORCH | IN_METHOD},
     {{"matmul", t_matmul}, IN_TORCH | IN_METHOD},
     {{"mm", t_matmul}, IN_TORCH | IN_METHOD},
     {{"bmm", t_matmul}, IN_TORCH | IN_METHOD},
@@ -616,5 +688,6 @@ pv *py_tensor_fn(py_interp *I, int where, const char *name, pv *self)
     for (size_t i = 0; i < sizeof tensor_fns / sizeof tensor_fns[0]; i++)
         if ((tensor_fns[i].where & where) && strcmp(tensor_fns[i].b.name, name) == 0)
             return pv_builtin(I, &tensor_fns[i].b, self);
-    return py_act_fn(I, where, name, self);
+    pv *f = py_act_fn(I, where, name, self);
+    return f ? f : py_math_fn(I, where, name, self);
 }

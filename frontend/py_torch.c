@@ -149,15 +149,8 @@ pv *py_tensor_binop(py_interp *I, const py_expr *at, py_binop op, pv *a, pv *b)
         sf_value *x = py_tv(I, at, a, "unary -"), *m = x ? py_scalar(I, at, -1.0) : NULL;
         return m ? pv_tensor(I, py_op2(I, at, SF_OP_MUL, x, m)) : NULL;
     }
-    if (op == PB_POW) {
-        if (a->k == PV_TENSOR && pv_is_number(b) && pv_as_double(b) == 2.0) {
-            sf_value *x = py_tv(I, at, a, "**");
-            return x ? pv_tensor(I, py_op2(I, at, SF_OP_MUL, x, x)) : NULL;
-        }
-        if (a->k == PV_TENSOR && pv_is_number(b) && pv_as_double(b) == 1.0)
-            return a;
-        return py_error(I, at, SF_ERR_UNSUPPORTED, "tensor ** is supported for the exponents 1 and 2 only");
-    }
+    if (op == PB_POW)
+        return py_pow(I, at, a, b);
     sf_opcode k;
     switch (op) {
     case PB_ADD: k = SF_OP_ADD; break;
@@ -176,8 +169,7 @@ pv *py_tensor_binop(py_interp *I, const py_expr *at, py_binop op, pv *a, pv *b)
 
 /* ---- subscripts: ints select, slices slice, None adds a dim, ... skips ---- */
 
-static sf_value *slice_dim(py_interp *I, const py_expr *at, sf_value *x, int d, int64_t start, int64_t end,
-                           int64_t step)
+sf_value *py_slice_dim(py_interp *I, const py_expr *at, sf_value *x, int d, int64_t start, int64_t end, int64_t step)
 {
     sf_node *n = py_begin(I, at, SF_OP_SLICE, 1, &x);
     if (!n)
@@ -251,7 +243,7 @@ pv *py_tensor_subscript(py_interp *I, const py_expr *at, pv *t, pv *index)
                 if (st < 0)
                     return py_error(I, at, SF_ERR_UNSUPPORTED, "negative slice steps are not supported on tensors");
                 if (!(a == 0 && b == size && st == 1))
-                    x = slice_dim(I, at, x, d, a, b > a ? b : a, st);
+                    x = py_slice_dim(I, at, x, d, a, b > a ? b : a, st);
             }
             d++;
             continue;
@@ -266,7 +258,7 @@ pv *py_tensor_subscript(py_interp *I, const py_expr *at, pv *t, pv *index)
                             (long long)size);
         if (k < 0)
             k += size;
-        x = slice_dim(I, at, x, d, k, k + 1, 1);
+        x = py_slice_dim(I, at, x, d, k, k + 1, 1);
         x = x ? py_squeeze_dim(I, at, x, d) : NULL;
     }
     return x ? py_view_of(I, t, x) : NULL;

@@ -40,6 +40,26 @@ pv *py_act_forward(py_interp *I, const py_expr *at, const py_act_cfg *c, const c
 sf_value *py_act_emit(py_interp *I, const py_expr *at, sf_opcode op, const double *attrs, sf_value *x);
 /* an activation function by name (where as py_tensor_fn's), NULL if none */
 pv *py_act_fn(py_interp *I, int where, const char *name, pv *self);
+/* A builtin of the tensor function tables (py_tensor.c, py_math.c) and the
+ * binding of its arguments by PyTorch's names (self first for Tensor.X) */
+#define TFN(name) \
+    static pv *name(py_interp *I, const py_expr *at, pv *self, int argc, pv **argv, int kwc, const char **kwn, pv **kwv)
+#define BIND(fname, nreq, ...)                                                       \
+    static const char *const names_[] = {__VA_ARGS__, NULL};                         \
+    pv *a[sizeof names_ / sizeof names_[0]];                                         \
+    argv = py_with_self(I, self, &argc, argv);                                       \
+    if (!argv || !py_bind(I, at, fname, names_, nreq, argc, argv, kwc, kwn, kwv, a)) \
+        return NULL
+
+/* Reductions and the functions built from them (py_math.c), by name as py_tensor_fn; NULL if none */
+pv *py_math_fn(py_interp *I, int where, const char *name, pv *self);
+/* a ** b, torch.pow: a tensor to a number's power, or a positive number to a tensor's */
+pv *py_pow(py_interp *I, const py_expr *at, pv *a, pv *b);
+sf_value *py_log_softmax(py_interp *I, const py_expr *at, sf_value *x, int64_t dim);
+sf_value *py_softmin(py_interp *I, const py_expr *at, sf_value *x, int64_t dim);
+sf_value *py_glu(py_interp *I, const py_expr *at, sf_value *x, int64_t dim);
+sf_value *py_slice_dim(py_interp *I, const py_expr *at, sf_value *x, int d, int64_t start, int64_t end, int64_t step);
+
 /* A tensor function by name, where = 1 torch.X, 2 Tensor.X, 4 F.X; NULL if none. */
 pv *py_tensor_fn(py_interp *I, int where, const char *name, pv *self);
 

@@ -56,6 +56,8 @@ static double op_add(double a, double b) { return a + b; }
 static double op_sub(double a, double b) { return a - b; }
 static double op_mul(double a, double b) { return a * b; }
 static double op_div(double a, double b) { return a / b; }
+static double op_maximum(double a, double b) { return a > b || isnan(a) ? a : b; } /* NaN from either side */
+static double op_minimum(double a, double b) { return a < b || isnan(a) ? a : b; }
 
 /* numpy broadcasting: each output coordinate maps to an input coordinate,
  * with dims of size 1 (or missing on the left) pinned to 0. */
@@ -96,6 +98,8 @@ BINARY(ADD, op_add)
 BINARY(SUB, op_sub)
 BINARY(MUL, op_mul)
 BINARY(DIV, op_div)
+BINARY(MAXIMUM, op_maximum)
+BINARY(MINIMUM, op_minimum)
 
 /* y = f(node, x) in double: the node for the ops with attributes */
 static double f_relu(const sf_node *n, double x) { return (void)n, x > 0 ? x : 0.0; }
@@ -139,10 +143,12 @@ static double softplus(double x, double beta, double threshold)
     return x * beta > threshold ? x : log1p(exp(x * beta)) / beta;
 }
 static double f_mish(const sf_node *n, double x) { return (void)n, x * tanh(softplus(x, 1, 20)); }
+/* 0.5 x (1 + tanh z) as x / (1 + e^-2z): 1 + tanh z cancels to 0 in double too where x < -9 */
 static double f_gelu_tanh(const sf_node *n, double x)
 {
-    return (void)n, 0.5 * x * (1 + tanh(0.79788456080286536 * (x + 0.044715 * x * x * x)));
+    return (void)n, x / (1 + exp(-2 * 0.79788456080286536 * (x + 0.044715 * x * x * x)));
 }
+static double f_logsigmoid(const sf_node *n, double x) { return (void)n, fmin(x, 0) - log1p(exp(-fabs(x))); }
 static double f_softplus(const sf_node *n, double x) { return softplus(x, sf_attr_beta(n), sf_attr_threshold(n)); }
 static double f_softshrink(const sf_node *n, double x)
 {
@@ -194,6 +200,7 @@ UNARY(SOFTPLUS, f_softplus)
 UNARY(SOFTSHRINK, f_softshrink)
 UNARY(HARDSHRINK, f_hardshrink)
 UNARY(THRESHOLD, f_threshold)
+UNARY(LOGSIGMOID, f_logsigmoid)
 
 /* ---- data movement ---- */
 

@@ -188,9 +188,9 @@ sf_status sf_k_LAYERNORM(const sf_node *n, const sf_tensor *const *in, sf_tensor
     return SF_OK;
 }
 
-sf_status sf_k_SOFTMAX(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err)
+/* softmax, or its log (x - max - log sum), along dim */
+static sf_status softmax(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, bool log_of)
 {
-    (void)err;
     const sf_tensor *x = in[0];
     int d = (int)sf_attr_dim(n);
     int64_t outer = sf_dims_prod(x, 0, d), len = x->dim[d], inner = sf_dims_prod(x, d + 1, x->rank);
@@ -204,23 +204,51 @@ sf_status sf_k_SOFTMAX(const sf_node *n, const sf_tensor *const *in, sf_tensor *
             for (int64_t j = 0; j < len; j++)
                 sum += exp(xr[j * inner] - mx);
             for (int64_t j = 0; j < len; j++)
-                yr[j * inner] = (float)(exp(xr[j * inner] - mx) / sum);
+                yr[j * inner] = (float)(log_of ? xr[j * inner] - mx - log(sum) : exp(xr[j * inner] - mx) / sum);
         }
     return SF_OK;
 }
 
-/* Every input element adds into the output element that keeps its
- * non-reduced coordinates. */
-static sf_status reduce(const sf_node *n, const sf_tensor *x, sf_tensor *y, bool mean, sf_error *err)
+sf_status sf_k_SOFTMAX(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err)
+{
+    return (void)err, softmax(n, in, out, false);
+}
+
+sf_status sf_k_LOG_SOFTMAX(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err)
+{
+    return (void)err, softmax(n, in, out, true);
+}
+
+/* Every input element goes into the output element that keeps its
+ * non-reduced coordinates: added (sum, mean), multiplied (prod), or the
+ * larger or smaller kept (amax, amin; NaN stays once met). */
+static double combine(sf_opcode op, double acc, double v)
+{
+    switch (op) {
+    case SF_OP_PROD: return acc * v;
+    case SF_OP_AMAX: return v > acc || isnan(v) ? v : acc;
+    case SF_OP_AMIN: return v < acc || isnan(v) ? v : acc;
+    default: return acc + v;
+    }
+}
+
+static double identity(sf_opcode op)
+{
+    return op == SF_OP_PROD ? 1 : op == SF_OP_AMAX ? -INFINITY : op == SF_OP_AMIN ? INFINITY : 0;
+}
+
+static sf_status reduce(const sf_node *n, const sf_tensor *x, sf_tensor *y, sf_error *err)
 {
     const sf_attr *dims = sf_attr_dims(n);
     bool red[SF_MAX_RANK] = {0};
     for (int i = 0; i < dims->n; i++)
         red[dims->ints[i]] = true;
     size_t ny = sf_tensor_numel(y), nx = sf_tensor_numel(x);
-    double *acc = calloc(ny ? ny : 1, sizeof *acc);
+    double *acc = malloc((ny ? ny : 1) * sizeof *acc);
     if (!acc)
         return sf_fail(err, SF_ERR_NOMEM, "interp: out of memory in %s", sf_ops[n->op].name);
+    for (size_t i = 0; i < ny; i++)
+        acc[i] = identity(n->op);
     int64_t count = 1;
     for (int d = 0; d < x->rank; d++)
         if (red[d])
@@ -235,20 +263,22 @@ static sf_status reduce(const sf_node *n, const sf_tensor *x, sf_tensor *y, bool
                 stride *= x->dim[d];
             }
         }
-        acc[at] += x->data[i];
+        acc[at] = combine(n->op, acc[at], x->data[i]);
     }
     for (size_t i = 0; i < ny; i++)
-        y->data[i] = (float)(mean ? acc[i] / (double)count : acc[i]);
+        y->data[i] = (float)(n->op == SF_OP_MEAN ? acc[i] / (double)count : acc[i]);
     free(acc);
     return SF_OK;
 }
 
-sf_status sf_k_SUM(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err)
-{
-    return reduce(n, in[0], out[0], false, err);
-}
+#define REDUCE(ID)                                                                                       \
+    sf_status sf_k_##ID(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err) \
+    {                                                                                                    \
+        return reduce(n, in[0], out[0], err);                                                            \
+    }
+REDUCE(SUM)
+REDUCE(AMAX)
+REDUCE(AMIN)
+REDUCE(PROD)
 
-sf_status sf_k_MEAN(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err)
-{
-    return reduce(n, in[0], out[0], true, err);
-}
+REDUCE(MEAN)

@@ -276,6 +276,8 @@ static sf_status shape_binary(const sf_node *n, sf_type *out, sf_error *err)
 #define shape_SUB shape_binary
 #define shape_MUL shape_binary
 #define shape_DIV shape_binary
+#define shape_MAXIMUM shape_binary
+#define shape_MINIMUM shape_binary
 
 static sf_status shape_unary(const sf_node *n, sf_type *out, sf_error *err)
 {
@@ -312,12 +314,14 @@ static sf_status shape_unary(const sf_node *n, sf_type *out, sf_error *err)
 #define shape_SOFTSHRINK shape_unary
 #define shape_HARDSHRINK shape_unary
 #define shape_THRESHOLD shape_unary
+#define shape_LOGSIGMOID shape_unary
 
 static sf_status shape_SOFTMAX(const sf_node *n, sf_type *out, sf_error *err)
 {
     *out = n->in[0]->type;
     return check_dim(err, n, "dim", sf_attr_dim(n), out->rank);
 }
+#define shape_LOG_SOFTMAX shape_SOFTMAX
 
 static sf_status shape_SLICE(const sf_node *n, sf_type *out, sf_error *err)
 {
@@ -443,6 +447,9 @@ static sf_status shape_reduce(const sf_node *n, sf_type *out, sf_error *err)
 }
 #define shape_SUM shape_reduce
 #define shape_MEAN shape_reduce
+#define shape_AMAX shape_reduce
+#define shape_AMIN shape_reduce
+#define shape_PROD shape_reduce
 
 /* Product of the constant dims and the number of B dims. */
 static void count_elems(const int64_t *dims, int n, int64_t *prod, int *nb, bool *overflow)

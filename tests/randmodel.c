@@ -59,6 +59,7 @@ const sf_rand_act sf_rand_acts[SF_RAND_NACTS] = {
     {"threshold", " {threshold=0.1, value=0.1}"},
     {"abs", ""},
     {"neg", ""},
+    {"logsigmoid", ""},
 };
 
 typedef struct gen {

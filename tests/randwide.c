@@ -336,8 +336,8 @@ static int ops_step(gen *g, int cur, int S, int *D)
         *D = h;
         return node3(g, S, h, "matmul %s, %s", val(p, b), val(v, b3));
     }
-    case 3: /* softmax over the sequence or the features */
-        return node3(g, S, d, "softmax %s {dim=%d}", val(cur, b), 1 + pick(g, 2));
+    case 3: /* softmax or its log over the sequence or the features */
+        return node3(g, S, d, "%s %s {dim=%d}", chance(g, 50) ? "softmax" : "log_softmax", val(cur, b), 1 + pick(g, 2));
     case 4: { /* layernorm over the last one or two dims */
         int two = chance(g, 40);
         if (chance(g, 50))
@@ -357,15 +357,17 @@ static int ops_step(gen *g, int cur, int S, int *D)
         int r0 = act3(g, S, a, p0, b), r1 = act3(g, S, d - a, p1, b);
         return node3(g, S, d, "concat %s, %s {dim=2}", val(r0, b), val(r1, b2));
     }
-    case 6: { /* broadcast sub and div against a parameter row, a scalar */
+    case 6: { /* broadcast sub, maximum or minimum against a parameter row, div by a scalar */
+        static const char *const ops[] = {"sub", "maximum", "minimum"};
         int r = param(g, "%d", d);
-        int s = node3(g, S, d, "sub %s, @p%d", val(cur, b), r);
+        int s = node3(g, S, d, "%s %s, @p%d", ops[pick(g, 3)], val(cur, b), r);
         put(&g->body, "  %%%d = scalar {value=1.5} : f32[]\n", g->next);
         int k = g->next++;
         return node3(g, S, d, "div %s, %s", val(s, b), val(k, b2));
     }
-    case 7: { /* x + mean over the sequence (keepdim), broadcast back */
-        put(&g->body, "  %%%d = %s %s {dims=[1], keepdim=true} : f32[B,1,%d]\n", g->next, chance(g, 50) ? "mean" : "sum",
+    case 7: { /* x + a reduction over the sequence (keepdim), broadcast back */
+        static const char *const ops[] = {"mean", "sum", "amax", "amin", "prod"};
+        put(&g->body, "  %%%d = %s %s {dims=[1], keepdim=true} : f32[B,1,%d]\n", g->next, ops[pick(g, 5)],
             val(cur, b), d);
         int m = g->next++;
         return node3(g, S, d, "add %s, %s", val(cur, b), val(m, b2));

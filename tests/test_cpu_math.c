@@ -184,6 +184,7 @@ static double f_tanhshrink(double x) /* its series below 0.1, where the differen
 }
 static double f_softsign(double x) { return x / (1 + fabs(x)); }
 static double f_rsqrt(double x) { return 1 / sqrt(x); }
+static double f_logsigmoid(double x) { return fmin(x, 0) - log1p(exp(-fabs(x))); }
 
 /* the ops that PyTorch users reach for next, each by its formula in double */
 static void test_more_elementwise(void **state)
@@ -202,7 +203,8 @@ static void test_more_elementwise(void **state)
                {"gelu_tanh", f_gelu_tanh, 5.0, gelu_tanh_cond},
                {"tanhshrink", f_tanhshrink, 4.0, NULL},
                {"softsign", f_softsign, 1.5, NULL},
-               {"rsqrt", f_rsqrt, 1.5, NULL}};
+               {"rsqrt", f_rsqrt, 1.5, NULL},
+               {"logsigmoid", f_logsigmoid, 2.5, NULL}};
     enum { NOPS = sizeof ops / sizeof ops[0] };
     char ir[1024];
     int at = snprintf(ir, sizeof ir, "func @f(%%x: f32[B]) {\n");

@@ -47,7 +47,8 @@ static const op_case cases[] = {
                           "  %5 = exp %x : f32[B,19]\n  %6 = softsign %x : f32[B,19]\n  %7 = tanhshrink %x : f32[B,19]\n"
                           "  %8 = hardsigmoid %x : f32[B,19]\n  %9 = hardswish %x : f32[B,19]\n  %10 = mish %x : f32[B,19]\n"
                           "  %11 = gelu_tanh %x : f32[B,19]\n  %12 = reciprocal %x : f32[B,19]\n"
-                          "  return %0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12\n}\n"},
+                          "  %13 = logsigmoid %x : f32[B,19]\n"
+                          "  return %0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13\n}\n"},
     /* the ops with a domain, on values inside it */
     {"unary domains", "func @f(%x: f32[B,11]) {\n  %0 = sigmoid %x : f32[B,11]\n  %1 = log %0 : f32[B,11]\n"
                       "  %2 = sqrt %0 : f32[B,11]\n  %3 = rsqrt %0 : f32[B,11]\n  %4 = tanh %x : f32[B,11]\n"
@@ -139,6 +140,9 @@ static const op_case cases[] = {
     {"layernorm size 1", "func @f(%x: f32[B,1]) {\n  %0 = layernorm %x {ndim=1, eps=1e-05} : f32[B,1]\n  return %0\n}\n"},
     {"softmax dims", "func @f(%x: f32[B,3,4]) {\n  %0 = softmax %x {dim=2} : f32[B,3,4]\n"
                      "  %1 = softmax %x {dim=1} : f32[B,3,4]\n  %2 = softmax %x {dim=0} : f32[B,3,4]\n  return %0, %1, %2\n}\n"},
+    {"log_softmax dims", "func @f(%x: f32[B,3,4]) {\n  %0 = scalar {value=30} : f32[]\n  %1 = mul %x, %0 : f32[B,3,4]\n"
+                         "  %2 = log_softmax %1 {dim=2} : f32[B,3,4]\n  %3 = log_softmax %x {dim=1} : f32[B,3,4]\n"
+                         "  %4 = log_softmax %x {dim=0} : f32[B,3,4]\n  return %2, %3, %4\n}\n"},
     /* moving data */
     {"slice steps", "func @f(%x: f32[B,10,2]) {\n  %0 = slice %x {dim=1, start=1, end=10, step=4} : f32[B,3,2]\n"
                     "  %1 = slice %x {dim=2, start=1, end=2, step=1} : f32[B,10,1]\n  return %0, %1\n}\n"},
@@ -153,6 +157,18 @@ static const op_case cases[] = {
     {"reductions", "func @f(%x: f32[B,3,4]) {\n  %0 = sum %x {dims=[1], keepdim=false} : f32[B,4]\n"
                    "  %1 = mean %x {dims=[0,2], keepdim=true} : f32[1,3,1]\n  %2 = sum %x {dims=[1,2], keepdim=true} : f32[B,1,1]\n"
                    "  return %0, %1, %2\n}\n"},
+    {"reductions 2", "func @f(%x: f32[B,3,4]) {\n  %0 = amax %x {dims=[1], keepdim=false} : f32[B,4]\n"
+                     "  %1 = amin %x {dims=[0,2], keepdim=true} : f32[1,3,1]\n  %2 = prod %x {dims=[2], keepdim=true} : f32[B,3,1]\n"
+                     "  %3 = amax %x {dims=[0,1,2], keepdim=false} : f32[]\n  %4 = prod %x {dims=[0], keepdim=false} : f32[3,4]\n"
+                     "  return %0, %1, %2, %3, %4\n}\n"},
+    {"maximum minimum", P("1,4") "func @f(%x: f32[B,3,4]) {\n  %0 = maximum %x, @p : f32[B,3,4]\n"
+                                 "  %1 = minimum @p, %x : f32[B,3,4]\n  %2 = maximum %0, %1 : f32[B,3,4]\n"
+                                 "  return %0, %1, %2\n}\n"},
+    /* NaN where x < 0: every element NaN-free rows and rows with some NaN */
+    {"nan propagation", "func @f(%x: f32[B,3,4]) {\n  %0 = sqrt %x : f32[B,3,4]\n  %1 = amax %0 {dims=[2], keepdim=false} : f32[B,3]\n"
+                        "  %2 = amin %0 {dims=[1], keepdim=false} : f32[B,4]\n  %3 = maximum %0, %x : f32[B,3,4]\n"
+                        "  %4 = minimum %x, %0 : f32[B,3,4]\n  %5 = prod %0 {dims=[2], keepdim=false} : f32[B,3]\n"
+                        "  %6 = sum %0 {dims=[2], keepdim=false} : f32[B,3]\n  return %1, %2, %3, %4, %5, %6\n}\n"},
     {"views", "func @f(%x: f32[B,6,1]) {\n  %0 = squeeze %x {dims=[2]} : f32[B,6]\n"
               "  %1 = reshape %0 {shape=[B,3,2]} : f32[B,3,2]\n  %2 = flatten %1 {start=1, end=2} : f32[B,6]\n"
               "  %3 = unsqueeze %2 {dim=1} : f32[B,1,6]\n  %4 = transpose %1 {dim0=1, dim1=2} : f32[B,2,3]\n"

@@ -23,6 +23,7 @@ from torch.fx.passes.infra.partitioner import CapabilityBasedPartitioner
 from torch.fx.passes.operator_support import OperatorSupport
 
 from . import Compiled, _sheaf, _options
+from ._fx_ops import COMPOSITE, _dims, _ints, _is_tensor, _value
 
 log = logging.getLogger("sheaf")
 _said = set()  # what was logged already: a recompile (another batch size) does not say it again
@@ -50,7 +51,7 @@ _UNARY = {f: op for names, op in (
     (("log1p",), "log1p"), (("sqrt",), "sqrt"), (("rsqrt",), "rsqrt"), (("reciprocal",), "reciprocal"),
     (("sign",), "sign"), (("floor",), "floor"), (("round",), "round"), (("softsign",), "softsign"),
     (("tanhshrink",), "tanhshrink"), (("hardsigmoid",), "hardsigmoid"), (("hardswish",), "hardswish"),
-    (("mish",), "mish")) for f in _fns(*names)}
+    (("mish",), "mish"), (("logsigmoid",), "logsigmoid")) for f in _fns(*names)}
 _UNARY.update({operator.neg: "neg", operator.abs: "abs"})
 _UNARY_METHODS = {n: n for n in ("relu", "tanh", "sigmoid", "abs", "neg", "exp", "log", "log1p", "sqrt", "rsqrt",
                                  "reciprocal", "sign", "floor", "round")}
@@ -73,7 +74,8 @@ for _kind, _names, _params in (("leaky_relu", ("leaky_relu",), (("negative_slope
                                ("softplus", ("softplus",), (("beta", 1.0), ("threshold", 20.0))),
                                ("softshrink", ("softshrink",), (("lambd", 0.5),)),
                                ("hardshrink", ("hardshrink",), (("lambd", 0.5),)),
-                               ("threshold", ("threshold",), (("threshold", None), ("value", None)))):
+                               ("threshold", ("threshold",), (("threshold", None), ("value", None))),
+                               ("rrelu", ("rrelu",), (("lower", 1 / 8), ("upper", 1 / 3), ("training", False)))):
     for _f in _fns(*_names):
         _ACTS[_f] = (_kind, _params)
     for _n in _names if _kind.startswith("clamp") else ():
@@ -86,6 +88,8 @@ def _act_text(kind, p):
         return None  # a tensor bound
     if kind == "leaky_relu":
         return "leaky_relu", "{alpha=%r}" % float(p[0])
+    if kind == "rrelu":  # eval mode: the mean slope
+        return None if p[2] or p[1] < p[0] else ("leaky_relu", "{alpha=%r}" % ((float(p[0]) + float(p[1])) / 2))
     if kind == "softplus":
         return None if p[0] == 0 else ("softplus", "{beta=%r, threshold=%r}" % (float(p[0]), float(p[1])))
     if kind in ("softshrink", "hardshrink"):
@@ -111,26 +115,20 @@ def _act_text(kind, p):
 
 _BINARY = {
     operator.add: "add", torch.add: "add", operator.sub: "sub", torch.sub: "sub", operator.mul: "mul",
-    torch.mul: "mul", operator.truediv: "div", torch.div: "div",
+    torch.mul: "mul", operator.truediv: "div", torch.div: "div", torch.maximum: "maximum", torch.minimum: "minimum",
 }
-_BINARY_METHODS = {"add": "add", "sub": "sub", "mul": "mul", "div": "div"}
+_BINARY_METHODS = {"add": "add", "sub": "sub", "mul": "mul", "div": "div", "maximum": "maximum", "minimum": "minimum"}
+_REDUCE = {torch.sum: "sum", torch.mean: "mean", torch.amax: "amax", torch.amin: "amin", torch.prod: "prod"}
 # tensor methods by the name translate() handles them under (binary ones marked m_)
 _METHODS = {"view": "reshape", "reshape": "reshape", "flatten": "flatten", "softmax": "softmax", "sum": "sum",
-            "mean": "mean", "transpose": "transpose", "unsqueeze": "unsqueeze", "contiguous": "contiguous",
+            "mean": "mean", "amax": "amax", "amin": "amin", "prod": "prod", "log_softmax": "log_softmax",
+            "max": "max", "min": "min", "logsumexp": "logsumexp", "var": "var", "std": "std", "norm": "norm",
+            "pow": "pow", "narrow": "narrow", "select": "select", "transpose": "transpose", "unsqueeze": "unsqueeze", "contiguous": "contiguous",
             "clamp": "clamp", "clip": "clip", "clamp_min": "clamp_min", "clamp_max": "clamp_max",
             **_UNARY_METHODS, **{k: "m_" + v for k, v in _BINARY_METHODS.items()}}
 _LINEAR = {torch._C._nn.linear, F.linear}
 _MATMUL = {torch.matmul, operator.matmul}
 _CAT = {torch.cat, torch.concat}
-
-
-def _value(n):
-    return n.meta.get("example_value") if isinstance(n, torch.fx.Node) else None
-
-
-def _is_tensor(n):
-    v = _value(n)
-    return isinstance(v, torch.Tensor) and v.dtype == torch.float32
 
 
 def _is_batch_dim(d, batch_size):
@@ -230,20 +228,21 @@ class _Writer:
         self.names[n] = name
         self.body.append("  %s = %s : %s" % (name, text, self.type_of(n)))
 
+    def tmp(self, like, text, dims=None, keep=True):
+        """an intermediate line of a composite: the type of FX value `like`, with `dims` reduced (kept as 1s)"""
+        name = "%%c%d" % len(self.body)
+        t = self.type_of(like)[4:-1].split(",") if _value(like).dim() else []
+        if dims is not None:
+            t = [("1" if keep else None) if i in dims else d for i, d in enumerate(t)]
+            t = [d for d in t if d is not None]
+        self.body.append("  %s = %s : f32[%s]" % (name, text, ",".join(t)))
+        return name
+
     def text(self, outputs):
         head = ["param @%s : f32[%s]" % (name, ",".join(str(d) for d in t.shape)) for name, t in self.params]
         args = ", ".join("%s: %s" % (self.names[n], self.type_of(n)) for n in self.inputs)
         ret = "  return %s" % ", ".join(self.names[o] for o in outputs)
         return "\n".join(head + ["", "func @fx(%s) {" % args] + self.body + [ret, "}", ""])
-
-
-def _ints(xs):
-    return "[%s]" % ", ".join(str(int(x)) for x in xs)
-
-
-def _dims(n, d):
-    r = _value(n).dim()
-    return d + r if d < 0 else d
 
 
 def translate(w, n):
@@ -268,9 +267,9 @@ def translate(w, n):
             if approximate not in ("none", "tanh"):
                 return False
             op = "gelu" if approximate == "none" else "gelu_tanh"
-        elif len(args) > 1 or any(k != "inplace" for k in kw):
+        elif len(args) > 2 or (len(args) == 2 and not isinstance(args[1], bool)) or any(k != "inplace" for k in kw):
             return False  # round(x, decimals), or an argument sheaf does not know
-        if kw.get("inplace", False):
+        if kw.get("inplace", args[1] if len(args) == 2 else False):
             return False  # the input changes too: PyTorch runs it
         w.emit(n, "%s %s" % (op, w.ref(x)))
     elif t in _ACTS:
@@ -290,6 +289,8 @@ def translate(w, n):
         if any(isinstance(v, torch.fx.Node) and not _is_tensor(v) for v in (a, b)):
             return False
         w.emit(n, "%s %s, %s" % (op, w.operand(a), w.operand(b)))
+    elif t in COMPOSITE:
+        return COMPOSITE[t](w, n, x, args, kw, batch) is not False
     elif t in _LINEAR:
         operands = [w.ref(a) for a in args if a is not None]
         w.emit(n, "linear %s" % ", ".join(operands))
@@ -321,19 +322,20 @@ def translate(w, n):
         if batch and start == 0 and end > 0:
             return False
         w.emit(n, "flatten %s {start=%d, end=%d}" % (w.ref(x), start, end))
-    elif t in ("softmax", F.softmax, torch.softmax):
+    elif t in ("softmax", F.softmax, torch.softmax, "log_softmax", F.log_softmax, torch.log_softmax):
         dim = kw.get("dim", args[1] if len(args) > 1 else None)
-        if dim is None or (batch and _dims(n, dim) == 0):
+        if dim is None or (batch and _dims(n, dim) == 0) or kw.get("dtype") is not None:
             return False
-        w.emit(n, "softmax %s {dim=%d}" % (w.ref(x), _dims(n, dim)))
-    elif t in ("sum", "mean", torch.sum, torch.mean):
+        op = "softmax" if t in ("softmax", F.softmax, torch.softmax) else "log_softmax"
+        w.emit(n, "%s %s {dim=%d}" % (op, w.ref(x), _dims(n, dim)))
+    elif t in ("sum", "mean", "amax", "amin", "prod") or t in _REDUCE:
         dim = kw.get("dim", args[1] if len(args) > 1 else None)
-        if dim is None:
+        if dim is None or dim == () or kw.get("dtype") is not None:
             return False
         dims = [_dims(x, d) for d in (dim if isinstance(dim, (tuple, list)) else [dim])]
         if batch and 0 in dims:
             return False
-        op = t if isinstance(t, str) else ("sum" if t is torch.sum else "mean")
+        op = t if isinstance(t, str) else _REDUCE[t]
         keep = bool(kw.get("keepdim", args[2] if len(args) > 2 else False))
         w.emit(n, "%s %s {dims=%s, keepdim=%s}" % (op, w.ref(x), _ints(dims), "true" if keep else "false"))
     elif t in ("transpose", torch.transpose):
@@ -453,7 +455,19 @@ _INPLACE_METHODS = {"relu_": "relu", "sigmoid_": "sigmoid", "tanh_": "tanh", "ad
                     "mul_": "mul", "div_": "div"}
 _VIEWS = {operator.getitem, _tensor_getitem, torch.reshape, torch.flatten, torch.transpose, torch.unsqueeze, torch.squeeze,
           torch.permute, torch.narrow, torch.t, "view", "reshape", "flatten", "transpose", "unsqueeze", "squeeze",
-          "permute", "narrow", "t", "expand", "view_as", "expand_as", "split", "chunk", "unbind"}
+          "permute", "narrow", "t", "expand", "view_as", "expand_as", "split", "chunk", "unbind", "select", torch.select,
+          "movedim", "moveaxis", "swapaxes", "swapdims", torch.movedim, torch.swapaxes, torch.swapdims}
+
+
+# F.X(input, ..., inplace) with inplace given by position: its index
+_INPLACE_AT = {f: i for names, i in ((("relu", "hardsigmoid", "hardswish", "mish", "silu", "relu6", "selu"), 1),
+                                     (("elu", "celu", "leaky_relu"), 2), (("hardtanh", "threshold"), 3), (("rrelu",), 4))
+               for name in names for f in [getattr(F, name)]}
+
+
+def _inplace_by_position(n):
+    i = _INPLACE_AT.get(n.target) if n.op == "call_function" else None
+    return i is not None and len(n.args) > i and n.args[i] is True
 
 
 def _is_view(n):
@@ -462,7 +476,7 @@ def _is_view(n):
 
 def _writes_in_place(n):
     if n.op == "call_function":
-        return n.target in _INPLACE or n.kwargs.get("inplace") is True or "out" in n.kwargs or (
+        return n.target in _INPLACE or n.kwargs.get("inplace") is True or _inplace_by_position(n) or "out" in n.kwargs or (
             getattr(n.target, "__name__", "").endswith("_") and not getattr(n.target, "__name__", "").startswith("__"))
     return n.op == "call_method" and isinstance(n.target, str) and n.target.endswith("_") and \
         not n.target.startswith("__")
@@ -478,7 +492,8 @@ def _functionalize(gm):
         if not _writes_in_place(n):
             continue
         x = n.args[0] if n.args else None
-        known = (n.op == "call_function" and (n.target in _INPLACE or n.kwargs.get("inplace") is True)) or \
+        known = (n.op == "call_function" and (n.target in _INPLACE or n.kwargs.get("inplace") is True or
+                                              _inplace_by_position(n))) or \
             (n.op == "call_method" and n.target in _INPLACE_METHODS)
         if not known or "out" in n.kwargs or not isinstance(x, torch.fx.Node) or \
                 x.op in ("placeholder", "get_attr") or _is_view(x) or any(_is_view(u) for u in x.users):
@@ -488,6 +503,8 @@ def _functionalize(gm):
         else:
             n.target = _INPLACE.get(n.target, n.target)
             n.kwargs = {k: v for k, v in n.kwargs.items() if k != "inplace"}
+            if _inplace_by_position(n):
+                n.args = n.args[:_INPLACE_AT[n.target]] + (False,) + n.args[_INPLACE_AT[n.target] + 1:]
         for u in list(x.users):
             if u is not n and order[u] > order[n]:
                 u.replace_input_with(x, n)

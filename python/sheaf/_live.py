@@ -38,7 +38,10 @@ _ARGS = {
     "LayerNorm": lambda m: "%r, eps=%r, elementwise_affine=%r, bias=%r" % (
         tuple(m.normalized_shape), m.eps, m.elementwise_affine, getattr(m, "bias", None) is not None),
     "GELU": lambda m: "approximate=%r" % m.approximate,
-    "Softmax": lambda m: "dim=%r" % m.dim,
+    "Softmax": lambda m: "dim=%r" % m.dim, "LogSoftmax": lambda m: "dim=%r" % m.dim,
+    "Softmin": lambda m: "dim=%r" % m.dim, "GLU": lambda m: "dim=%r" % m.dim,
+    "PReLU": lambda m: "num_parameters=%d" % m.num_parameters, "LogSigmoid": lambda m: "",
+    "RReLU": lambda m: _ip(m, "lower=%r, upper=%r" % (m.lower, m.upper)),
     "Flatten": lambda m: "start_dim=%d, end_dim=%d" % (m.start_dim, m.end_dim),
     "Dropout": lambda m: "p=%r" % m.p, "Dropout1d": lambda m: "p=%r" % m.p, "Dropout2d": lambda m: "p=%r" % m.p,
     "AlphaDropout": lambda m: "p=%r" % m.p,

@@ -121,6 +121,22 @@ class WritesInput(nn.Module):
         return self.a(x)
 
 
+class InPlaceByPosition(nn.Module):
+    """F.hardswish(h, True), F.elu(h, 1.0, True) and an in-place module: h itself changes, as its later readers see."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.a = nn.Linear(d, d)
+        self.act = nn.Mish(inplace=True)
+
+    def forward(self, x):
+        h = self.a(x)
+        y = F.hardswish(h, True)
+        z = F.elu(h * 2, 1.0, True)
+        self.act(h)
+        return h + y + z
+
+
 class InPlaceInside(nn.Module):
     """relu_ on a value the graph made: sheaf runs it as relu."""
 
@@ -144,3 +160,16 @@ class Shift(nn.Module):
 
     def forward(self, x):
         return torch.relu(x + self.b)
+
+
+class Powers(nn.Module):
+    """x ** n by squaring, roots, c ** x, and the views sheaf writes as slices."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.a = nn.Linear(d, 12)
+
+    def forward(self, x):
+        h = self.a(x)
+        y = h ** 3 + (h * h + 1) ** -2 + 2.0 ** h + torch.pow(h.abs() + 1, 0.5) + h.pow(5)
+        return y.narrow(1, 2, 6) + y.reshape(-1, 2, 6).select(1, 0)
