@@ -319,6 +319,105 @@ TFN(t_pairwise_distance)
     return d ? pv_tensor(I, pnorm(I, at, d, p, dims, 1, keep)) : NULL;
 }
 
+/* ---- norms built from the others ---- */
+
+/* x reshaped to shape (n dims; the batch where x has it at dim 0) */
+static sf_value *reshaped(py_interp *I, const py_expr *at, sf_value *x, const int64_t *shape, int n)
+{
+    sf_node *node = x ? py_begin(I, at, SF_OP_RESHAPE, 1, &x) : NULL;
+    if (!node || !sf_node_set_ints(I->g, node, SF_ATTR_SHAPE, shape, n))
+        return NULL;
+    return py_emit(I, at, node);
+}
+
+/* a per-channel vector w [C] as [C, 1, ...] for an input of rank r, so that it broadcasts along dim 1 */
+sf_value *py_channel_view(py_interp *I, const py_expr *at, sf_value *w, int r)
+{
+    if (!w || r <= 2)
+        return w;
+    int64_t shape[SF_MAX_RANK] = {w->type.dim[0]};
+    for (int i = 1; i < r - 1; i++)
+        shape[i] = 1;
+    return reshaped(I, at, w, shape, r - 1);
+}
+
+/* x / sqrt(mean(x^2) + eps) over the last ndim dims, times w */
+sf_value *py_rms_norm(py_interp *I, const py_expr *at, sf_value *x, int ndim, double eps, sf_value *w)
+{
+    int64_t dims[SF_MAX_RANK];
+    for (int i = 0; i < ndim; i++)
+        dims[i] = x->type.rank - ndim + i;
+    sf_value *ms = reduce_dims(I, at, SF_OP_MEAN, py_op2(I, at, SF_OP_MUL, x, x), dims, ndim, true);
+    sf_value *r = ms ? py_op1(I, at, SF_OP_RSQRT, py_op2(I, at, SF_OP_ADD, ms, py_scalar(I, at, eps))) : NULL;
+    sf_value *y = r ? py_op2(I, at, SF_OP_MUL, x, r) : NULL;
+    return y && w ? py_op2(I, at, SF_OP_MUL, y, w) : y;
+}
+
+/* x [N, C, ...] as [N, G, C/G * ...], normalised over the last dim as
+ * layernorm does (biased variance), back to x's shape, then w and b per channel */
+sf_value *py_group_norm(py_interp *I, const py_expr *at, sf_value *x, int64_t groups, double eps, sf_value *w,
+                        sf_value *b)
+{
+    char tb[160];
+    int64_t C = x->type.rank >= 2 ? x->type.dim[1] : 0, rest = 1;
+    if (C < 1 || C == SF_DIM_B || groups < 1 || C % groups)
+        return FAIL(SF_ERR_SHAPE, "group_norm: %s does not split into %lld groups of channels at dim 1",
+                    sf_type_str(&x->type, tb, sizeof tb), (long long)groups), NULL;
+    for (int i = 2; i < x->type.rank; i++) {
+        if (x->type.dim[i] == SF_DIM_B)
+            return FAIL(SF_ERR_UNSUPPORTED, "group_norm: the batch must be dim 0"), NULL;
+        rest *= x->type.dim[i];
+    }
+    int64_t g[3] = {x->type.dim[0], groups, C / groups * rest};
+    sf_value *v = reshaped(I, at, x, g, 3);
+    sf_node *n = v ? py_begin(I, at, SF_OP_LAYERNORM, 1, &v) : NULL;
+    if (n) {
+        sf_node_set_int(n, SF_ATTR_NDIM, 1);
+        sf_node_set_float(n, SF_ATTR_EPS, eps);
+    }
+    sf_value *y = reshaped(I, at, py_emit(I, at, n), x->type.dim, x->type.rank);
+    if (y && w)
+        y = py_op2(I, at, SF_OP_MUL, y, py_channel_view(I, at, w, x->type.rank));
+    if (y && b)
+        y = py_op2(I, at, SF_OP_ADD, y, py_channel_view(I, at, b, x->type.rank));
+    return y;
+}
+
+/* an optional tensor argument (None: NULL), true unless it is there and not a tensor */
+static bool opt_tensor(py_interp *I, const py_expr *at, pv *v, const char *what, sf_value **out)
+{
+    *out = NULL;
+    return !v || v->k == PV_NONE || (*out = py_tv(I, at, v, what)) != NULL;
+}
+
+TFN(t_group_norm)
+{
+    BIND("group_norm", 2, "input", "num_groups", "weight", "bias", "eps");
+    sf_value *x = py_tv(I, at, a[0], "group_norm"), *w, *b;
+    int64_t groups;
+    double eps = a[4] && pv_is_number(a[4]) ? pv_as_double(a[4]) : 1e-5;
+    if (!x || !py_as_int(I, at, a[1], "num_groups", &groups) || !opt_tensor(I, at, a[2], "weight", &w) ||
+        !opt_tensor(I, at, a[3], "bias", &b))
+        return NULL;
+    return pv_tensor(I, py_group_norm(I, at, x, groups, eps, w, b));
+}
+
+TFN(t_rms_norm)
+{
+    BIND("rms_norm", 2, "input", "normalized_shape", "weight", "eps");
+    sf_value *x = py_tv(I, at, a[0], "rms_norm"), *w;
+    int64_t shape[SF_MAX_RANK];
+    int nd;
+    double eps = a[3] && pv_is_number(a[3]) ? pv_as_double(a[3]) : FLT_EPSILON;
+    if (!x || !py_as_ints(I, at, a[1], "normalized_shape", shape, SF_MAX_RANK, &nd) ||
+        !opt_tensor(I, at, a[2], "weight", &w))
+        return NULL;
+    for (int i = 0; i < nd; i++)
+        if (nd > x->type.rank || x->type.dim[x->type.rank - nd + i] != shape[i])
+            return FAIL(SF_ERR_SHAPE, "rms_norm: normalized_shape does not match the input's last dims");
+    return pv_tensor(I, py_rms_norm(I, at, x, nd, eps, w));
+}
+
 /* ---- powers ---- */
 
 /* x^n, |n| <= 64, by squaring: about log2 n + popcount n multiplies, each
@@ -460,6 +559,8 @@ static const struct {
     {{"softmin", t_softmin}, IN_F},
     {{"glu", t_glu}, IN_F},
     {{"pow", t_pow}, IN_TORCH | IN_METHOD},
+    {{"group_norm", t_group_norm}, IN_TORCH | IN_F},
+    {{"rms_norm", t_rms_norm}, IN_TORCH | IN_F},
 };
 
 pv *py_math_fn(py_interp *I, int where, const char *name, pv *self)

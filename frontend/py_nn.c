@@ -8,7 +8,7 @@
 #include "frontend/py_torch.h"
 
 enum nn_kind {
-    NN_NONE, NN_MODULE, NN_LINEAR, NN_CONV1D, NN_CONV2D, NN_BN1D, NN_BN2D, NN_LAYERNORM, NN_SOFTMAX, NN_LOGSOFTMAX, NN_SOFTMIN, NN_GLU, NN_PRELU, NN_DROPOUT, NN_IDENTITY, NN_FLATTEN, NN_SEQUENTIAL, NN_MODULELIST,
+    NN_NONE, NN_MODULE, NN_LINEAR, NN_CONV1D, NN_CONV2D, NN_BN1D, NN_BN2D, NN_LAYERNORM, NN_SOFTMAX, NN_LOGSOFTMAX, NN_SOFTMIN, NN_GLU, NN_PRELU, NN_GROUPNORM, NN_RMSNORM, NN_DROPOUT, NN_IDENTITY, NN_FLATTEN, NN_SEQUENTIAL, NN_MODULELIST,
     NN_MODULEDICT, NN_COUNT
 };
 
@@ -26,6 +26,8 @@ static py_class nn_classes[NN_COUNT] = {
     [NN_SOFTMIN] = {"Softmin", NN_SOFTMIN, NULL, 0, NULL, true, NULL, NULL},
     [NN_GLU] = {"GLU", NN_GLU, NULL, 0, NULL, true, NULL, NULL},
     [NN_PRELU] = {"PReLU", NN_PRELU, NULL, 0, NULL, true, NULL, NULL},
+    [NN_GROUPNORM] = {"GroupNorm", NN_GROUPNORM, NULL, 0, NULL, true, NULL, NULL},
+    [NN_RMSNORM] = {"RMSNorm", NN_RMSNORM, NULL, 0, NULL, true, NULL, NULL},
     [NN_DROPOUT] = {"Dropout", NN_DROPOUT, NULL, 0, NULL, true, NULL, NULL},
     [NN_IDENTITY] = {"Identity", NN_IDENTITY, NULL, 0, NULL, true, NULL, NULL},
     [NN_FLATTEN] = {"Flatten", NN_FLATTEN, NULL, 0, NULL, true, NULL, NULL},
@@ -242,6 +244,41 @@ static bool build_layernorm(py_interp *I, const py_expr *at, py_object *o, int a
     return !c->bias || add_param(I, at, o, "bias", c->norm_ndim, c->norm_shape, INIT_ZEROS, 0, false);
 }
 
+/* GroupNorm(num_groups, num_channels, eps=1e-5, affine=True) */
+static bool build_groupnorm(py_interp *I, const py_expr *at, py_object *o, int argc, pv **argv, int kwc,
+                            const char **kwn, pv **kwv)
+{
+    ARGS_OF("num_groups", "num_channels", "eps", "affine", "device", "dtype");
+    nn_cfg *c = cfg_of(o);
+    if (!py_bind(I, at, "nn.GroupNorm()", names, 2, argc, argv, kwc, kwn, kwv, a) ||
+        !py_as_int(I, at, a[0], "num_groups", &c->groups) || !py_as_int(I, at, a[1], "num_channels", &c->in) ||
+        !get_float(I, at, a[2], 1e-5, "eps", &c->eps) || !get_bool(I, at, a[3], true, &c->affine) ||
+        !positive(I, at, c->groups, "num_groups") || !positive(I, at, c->in, "num_channels"))
+        return false;
+    if (c->in % c->groups)
+        return py_error(I, at, SF_ERR_INVALID_ARG, "GroupNorm: num_channels (%lld) must be divisible by num_groups (%lld)",
+                        (long long)c->in, (long long)c->groups) != NULL;
+    return !c->affine || (add_param(I, at, o, "weight", 1, &c->in, INIT_ONES, 0, false) &&
+                          add_param(I, at, o, "bias", 1, &c->in, INIT_ZEROS, 0, false));
+}
+
+/* RMSNorm(normalized_shape, eps=None (float32's epsilon), elementwise_affine=True) */
+static bool build_rmsnorm(py_interp *I, const py_expr *at, py_object *o, int argc, pv **argv, int kwc,
+                          const char **kwn, pv **kwv)
+{
+    ARGS_OF("normalized_shape", "eps", "elementwise_affine", "device", "dtype");
+    nn_cfg *c = cfg_of(o);
+    if (!py_bind(I, at, "nn.RMSNorm()", names, 1, argc, argv, kwc, kwn, kwv, a) ||
+        !py_as_ints(I, at, a[0], "normalized_shape", c->norm_shape, SF_MAX_RANK, &c->norm_ndim) ||
+        !get_float(I, at, a[1] && a[1]->k == PV_NONE ? NULL : a[1], 1.1920928955078125e-07, "eps", &c->eps) ||
+        !get_bool(I, at, a[2], true, &c->affine))
+        return false;
+    for (int i = 0; i < c->norm_ndim; i++)
+        if (!positive(I, at, c->norm_shape[i], "normalized_shape"))
+            return false;
+    return !c->affine || add_param(I, at, o, "weight", c->norm_ndim, c->norm_shape, INIT_ONES, 0, false);
+}
+
 static bool add_children(py_interp *I, const py_expr *at, py_object *o, pv *src)
 {
     if (src->k == PV_DICT) {
@@ -367,6 +404,8 @@ pv *py_nn_construct(py_interp *I, const py_expr *at, py_class *cls, int argc, pv
     case NN_BN1D: case NN_BN2D: ok = build_batchnorm(I, at, o, argc, argv, kwc, kwn, kwv); break;
     case NN_LAYERNORM: ok = build_layernorm(I, at, o, argc, argv, kwc, kwn, kwv); break;
     case NN_PRELU: ok = build_prelu(I, at, o, argc, argv, kwc, kwn, kwv); break;
+    case NN_GROUPNORM: ok = build_groupnorm(I, at, o, argc, argv, kwc, kwn, kwv); break;
+    case NN_RMSNORM: ok = build_rmsnorm(I, at, o, argc, argv, kwc, kwn, kwv); break;
     default: ok = build_simple(I, at, o, argc, argv, kwc, kwn, kwv); break;
     }
     return ok && !I->failed ? v : NULL;
@@ -395,13 +434,7 @@ static sf_value *prelu_forward(py_interp *I, const py_expr *at, py_object *o, sf
         if (x->type.rank < 2 || x->type.dim[1] != C)
             return py_error(I, at, SF_ERR_SHAPE, "PReLU(%lld) needs %lld channels at dim 1 of its input",
                             (long long)C, (long long)C), NULL;
-        int64_t shape[SF_MAX_RANK] = {C};
-        for (int i = 1; i < x->type.rank - 1; i++)
-            shape[i] = 1;
-        sf_node *n = x->type.rank > 2 ? py_begin(I, at, SF_OP_RESHAPE, 1, &w) : NULL;
-        if (n && !sf_node_set_ints(I->g, n, SF_ATTR_SHAPE, shape, x->type.rank - 1))
-            return NULL;
-        w = n ? py_emit(I, at, n) : x->type.rank > 2 ? NULL : w;
+        w = py_channel_view(I, at, w, x->type.rank);
     }
     sf_value *pos = w ? py_op1(I, at, SF_OP_RELU, x) : NULL, *neg = pos ? py_op2(I, at, SF_OP_SUB, x, pos) : NULL;
     return neg ? py_op2(I, at, SF_OP_ADD, pos, py_op2(I, at, SF_OP_MUL, neg, w)) : NULL;
@@ -518,6 +551,25 @@ pv *py_nn_call(py_interp *I, const py_expr *at, py_object *o, int argc, pv **arg
                                : py_glu(I, at, x, c->dim);
         break;
     case NN_PRELU: r = prelu_forward(I, at, o, x); break;
+    case NN_GROUPNORM: {
+        if (x->type.rank < 2 || x->type.dim[1] != c->in)
+            return py_error(I, at, SF_ERR_SHAPE, "GroupNorm(%lld, %lld) needs %lld channels at dim 1 of its input",
+                            (long long)c->groups, (long long)c->in, (long long)c->in);
+        sf_value *w = c->affine ? param_value(I, at, o, "weight") : NULL, *b = c->affine ? param_value(I, at, o, "bias") : NULL;
+        r = !c->affine || (w && b) ? py_group_norm(I, at, x, c->groups, c->eps, w, b) : NULL;
+        break;
+    }
+    case NN_RMSNORM: {
+        char tb[160];
+        int nd = c->norm_ndim;
+        for (int i = 0; i < nd; i++)
+            if (nd > x->type.rank || x->type.dim[x->type.rank - nd + i] != c->norm_shape[i])
+                return py_error(I, at, SF_ERR_SHAPE, "RMSNorm: input %s does not end in its normalized_shape",
+                                sf_type_str(&x->type, tb, sizeof tb));
+        sf_value *w = c->affine ? param_value(I, at, o, "weight") : NULL;
+        r = !c->affine || w ? py_rms_norm(I, at, x, nd, c->eps, w) : NULL;
+        break;
+    }
     case NN_DROPOUT: return argv[0]; /* inference: identity */
     case NN_FLATTEN: return py_view_of(I, argv[0], py_flatten(I, at, x, c->dim, c->end));
     }

@@ -55,6 +55,11 @@ pv *py_act_fn(py_interp *I, int where, const char *name, pv *self);
 pv *py_math_fn(py_interp *I, int where, const char *name, pv *self);
 /* a ** b, torch.pow: a tensor to a number's power, or a positive number to a tensor's */
 pv *py_pow(py_interp *I, const py_expr *at, pv *a, pv *b);
+/* w [C] as [C, 1, ...] for an input of rank r (broadcasts along dim 1) */
+sf_value *py_channel_view(py_interp *I, const py_expr *at, sf_value *w, int r);
+sf_value *py_rms_norm(py_interp *I, const py_expr *at, sf_value *x, int ndim, double eps, sf_value *w);
+sf_value *py_group_norm(py_interp *I, const py_expr *at, sf_value *x, int64_t groups, double eps, sf_value *w,
+                        sf_value *b);
 sf_value *py_log_softmax(py_interp *I, const py_expr *at, sf_value *x, int64_t dim);
 sf_value *py_softmin(py_interp *I, const py_expr *at, sf_value *x, int64_t dim);
 sf_value *py_glu(py_interp *I, const py_expr *at, sf_value *x, int64_t dim);

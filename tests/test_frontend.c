@@ -124,6 +124,11 @@ static void test_refusals(void **state)
         {"        self.fc = nn.Linear(3, 4)", "        return x.select(1, 3)", "index 3 is out of range for dim 1 of size 3"},
         {"        self.fc = nn.Linear(3, 4)", "        return x.unbind(0)", "unbind along the batch dim is not supported"},
         {"        self.fc = nn.Linear(3, 4)", "        return torch.movedim(x, (0, 1), 1)", "movedim: 2 source dims but 1 destinations"},
+        {"        self.n = nn.GroupNorm(3, 4)", "        return self.n(x)",
+         "t.py:8:18: GroupNorm: num_channels (4) must be divisible by num_groups (3)"},
+        {"        self.n = nn.GroupNorm(2, 4)", "        return self.n(x)", "GroupNorm(2, 4) needs 4 channels at dim 1 of its input"},
+        {"        self.n = nn.RMSNorm(5)", "        return self.n(x)", "RMSNorm: input f32[B,3] does not end in its normalized_shape"},
+        {"        self.fc = nn.Linear(3, 4)", "        return F.group_norm(x, 2)", "group_norm: f32[B,3] does not split into 2 groups"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         assert_contains(refusal(net_with(cases[i].init, cases[i].forward), "Net()", "x=f32[B,3]", NULL), cases[i].want);

@@ -38,6 +38,8 @@ _ARGS = {
     "LayerNorm": lambda m: "%r, eps=%r, elementwise_affine=%r, bias=%r" % (
         tuple(m.normalized_shape), m.eps, m.elementwise_affine, getattr(m, "bias", None) is not None),
     "GELU": lambda m: "approximate=%r" % m.approximate,
+    "GroupNorm": lambda m: "%d, %d, eps=%r, affine=%r" % (m.num_groups, m.num_channels, m.eps, m.affine),
+    "RMSNorm": lambda m: "%r, eps=%r, elementwise_affine=%r" % (tuple(m.normalized_shape), m.eps, m.elementwise_affine),
     "Softmax": lambda m: "dim=%r" % m.dim, "LogSoftmax": lambda m: "dim=%r" % m.dim,
     "Softmin": lambda m: "dim=%r" % m.dim, "GLU": lambda m: "dim=%r" % m.dim,
     "PReLU": lambda m: "num_parameters=%d" % m.num_parameters, "LogSigmoid": lambda m: "",

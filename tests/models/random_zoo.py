@@ -10,17 +10,35 @@ import torch.nn as nn
 
 
 def make_act(name):
-    if name == "relu":
-        return nn.ReLU()
-    if name == "tanh":
-        return nn.Tanh()
-    if name == "sigmoid":
-        return nn.Sigmoid()
-    if name == "gelu":
-        return nn.GELU()
-    if name == "silu":
-        return nn.SiLU()
+    """by name; a class sheaf does not model is only named where it is drawn"""
+    classes = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "gelu": "GELU", "silu": "SiLU", "elu": "ELU",
+               "selu": "SELU", "hardtanh": "Hardtanh", "relu6": "ReLU6", "softplus": "Softplus", "softsign": "Softsign",
+               "softshrink": "Softshrink", "hardshrink": "Hardshrink", "tanhshrink": "Tanhshrink",
+               "hardsigmoid": "Hardsigmoid", "hardswish": "Hardswish", "mish": "Mish", "logsigmoid": "LogSigmoid",
+               "prelu": "PReLU", "rrelu": "RReLU"}
+    if name in classes:
+        return getattr(nn, classes[name])()
+    if name == "leaky_relu":
+        return nn.LeakyReLU(0.05)
+    if name == "celu":
+        return nn.CELU(0.7)
+    if name == "gelu_tanh":
+        return nn.GELU(approximate="tanh")
+    if name == "threshold":
+        return nn.Threshold(0.1, 0.0)
     return nn.Identity()
+
+
+def make_norm(norm, n):
+    if norm == "bn":
+        return nn.BatchNorm1d(n)
+    if norm == "ln":
+        return nn.LayerNorm(n)
+    if norm == "gn":
+        return nn.GroupNorm(1, n)
+    if norm == "rms":
+        return nn.RMSNorm(n)
+    return None
 
 
 def make_branch(sizes, act, bias, norm):
@@ -29,10 +47,8 @@ def make_branch(sizes, act, bias, norm):
         layers.append(nn.Linear(sizes[i], sizes[i + 1], bias=bias))
         last = i == len(sizes) - 2
         if not last:
-            if norm == "bn":
-                layers.append(nn.BatchNorm1d(sizes[i + 1]))
-            elif norm == "ln":
-                layers.append(nn.LayerNorm(sizes[i + 1]))
+            if norm != "none":
+                layers.append(make_norm(norm, sizes[i + 1]))
             layers.append(make_act(act))
     return nn.Sequential(*layers)
 

@@ -31,3 +31,28 @@ class Reductions(nn.Module):
         f = self.glu(h).sum(2) + self.logsig(h).mean(2) + self.rrelu(h).sum(2) + F.glu(h, dim=2).sum(2) + F.logsigmoid(h).amin(2)
         g = torch.logsumexp(h, dim=(1, 2), keepdim=True)[:, 0] + F.rrelu(h, 0.2, 0.4).mean(2)
         return torch.cat([a, b, c, d, e, f, g], dim=1)
+
+
+class Norms(nn.Module):
+    """GroupNorm and RMSNorm, modules and functions, on [B, C] and [B, C, L]
+    values, with affine parameters away from their 1 and 0."""
+
+    def __init__(self, width):
+        super().__init__()
+        self.proj = nn.Linear(width, 24)
+        self.gn = nn.GroupNorm(2, 4)
+        self.gn_flat = nn.GroupNorm(3, 24, eps=1e-3)
+        self.gn_plain = nn.GroupNorm(1, 4, affine=False)
+        self.rms = nn.RMSNorm(6)
+        self.rms_2d = nn.RMSNorm([4, 6], eps=1e-4, elementwise_affine=False)
+        for p in (self.gn.weight, self.gn_flat.weight, self.rms.weight):
+            nn.init.uniform_(p, 0.5, 1.5)
+        nn.init.uniform_(self.gn.bias, -0.5, 0.5)
+        nn.init.uniform_(self.gn_flat.bias, -0.5, 0.5)
+
+    def forward(self, x):
+        h = self.proj(x)
+        s = h.reshape(-1, 4, 6)
+        a = self.gn(s) + self.gn_plain(s) + self.rms(s) + self.rms_2d(s)
+        b = F.group_norm(s, 4, eps=1e-5) + F.rms_norm(s, (6,), self.rms.weight) + F.group_norm(s, 2, self.gn.weight, self.gn.bias)
+        return torch.cat([a.flatten(1), b.flatten(1), self.gn_flat(h)], dim=1)
