@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "frontend/py_interp.h"
+#include "frontend/py_torch.h"
 
 #define MFN(name) \
     static pv *name(py_interp *I, const py_expr *at, pv *self, int argc, pv **argv, int kwc, const char **kwn, pv **kwv)
@@ -292,6 +293,88 @@ static const py_builtin list_methods[] = {
     {"__len__", m_len}, {"__iter__", m_iter}, {"__getitem__", m_getitem}, {"__setitem__", m_setitem},
     {"append", m_append}, {"extend", m_extend}, {"insert", m_insert},
 };
+/* ---- ParameterList: its parameters are named 0, 1, ... in order ---- */
+
+static bool is_param_list(const py_object *o) { return o->cls->nn && !strcmp(o->cls->name, "ParameterList"); }
+
+/* the i-th parameter as a value (a handle in __init__, the tensor in forward) */
+static pv *param_at(py_interp *I, const py_expr *at, pv *self, int64_t i)
+{
+    char name[32];
+    snprintf(name, sizeof name, "%lld", (long long)i);
+    return py_getattr(I, at, self, name);
+}
+
+MFN(p_len)
+{
+    (void)argc, (void)argv, (void)kwc, (void)kwn, (void)kwv, (void)at;
+    return pv_int(I, self->u.obj->nparams);
+}
+
+MFN(p_iter)
+{
+    (void)argc, (void)argv, (void)kwc, (void)kwn, (void)kwv;
+    pv *out = pv_list_new(I, PV_LIST, self->u.obj->nparams);
+    for (int i = 0; out && i < self->u.obj->nparams; i++)
+        if (!pv_list_push(I, out, param_at(I, at, self, i)))
+            return NULL;
+    return out;
+}
+
+MFN(p_getitem)
+{
+    (void)kwn, (void)kwv;
+    int64_t i, n = self->u.obj->nparams;
+    if (argc != 1 || kwc)
+        return py_error(I, at, SF_ERR_INVALID_ARG, "indexing takes one index");
+    if (argv[0]->k == PV_SLICE)
+        return py_error(I, at, SF_ERR_UNSUPPORTED, "slicing a ParameterList is not supported");
+    if (!py_as_int(I, at, argv[0], "parameter index", &i))
+        return NULL;
+    if (i < -n || i >= n)
+        return py_error(I, at, SF_ERR_INVALID_ARG, "index %lld is out of range for ParameterList '%s' of length %lld",
+                        (long long)i, where(self->u.obj), (long long)n);
+    return param_at(I, at, self, i < 0 ? i + n : i);
+}
+
+/* append(p): p made in __init__ (nn.Parameter(torch.zeros(...)), torch.randn(...)) */
+bool py_param_list_append(py_interp *I, const py_expr *at, py_object *o, pv *p)
+{
+    if (p->k != PV_INIT)
+        return py_error(I, at, SF_ERR_UNSUPPORTED, "ParameterList holds tensors made in __init__ (nn.Parameter(torch."
+                                                   "zeros/ones/randn/rand/empty/full(...))), got %s",
+                        pv_describe(I, p)) != NULL;
+    char name[32];
+    snprintf(name, sizeof name, "%d", o->nparams);
+    py_init init = *p->u.init;
+    init.parameter = true; /* a plain tensor becomes a Parameter there, as in PyTorch */
+    return py_param_add(I, at, o, name, &init, false) != NULL;
+}
+
+MFN(p_append)
+{
+    (void)kwn, (void)kwv;
+    if (argc != 1 || kwc)
+        return py_error(I, at, SF_ERR_INVALID_ARG, "append() takes one parameter");
+    return py_param_list_append(I, at, self->u.obj, argv[0]) ? self : NULL;
+}
+
+MFN(p_extend)
+{
+    (void)kwn, (void)kwv;
+    if (argc != 1 || kwc)
+        return py_error(I, at, SF_ERR_INVALID_ARG, "extend() takes one iterable");
+    pv *items = pv_iterate(I, at, argv[0]);
+    for (int64_t i = 0; items && i < items->u.list->n; i++)
+        if (!py_param_list_append(I, at, self->u.obj, items->u.list->items[i]))
+            return NULL;
+    return items ? self : NULL;
+}
+
+static const py_builtin param_list_methods[] = {
+    {"__len__", p_len}, {"__iter__", p_iter}, {"__getitem__", p_getitem}, {"append", p_append}, {"extend", p_extend},
+};
+
 static const py_builtin dict_methods[] = {
     {"__len__", m_len}, {"__iter__", m_iter}, {"__getitem__", m_getitem}, {"__setitem__", m_setitem},
     {"keys", m_keys}, {"values", m_values}, {"items", m_items},
@@ -309,6 +392,8 @@ pv *py_module_method(py_interp *I, const py_expr *at, pv *self, const char *name
     pv *m = py_builtin_find(I, module_methods, sizeof module_methods / sizeof module_methods[0], self, name);
     if (!m && is_list_like(o))
         m = py_builtin_find(I, list_methods, sizeof list_methods / sizeof list_methods[0], self, name);
+    if (!m && is_param_list(o))
+        m = py_builtin_find(I, param_list_methods, sizeof param_list_methods / sizeof param_list_methods[0], self, name);
     if (!m && is_dict_like(o))
         m = py_builtin_find(I, dict_methods, sizeof dict_methods / sizeof dict_methods[0], self, name);
     return m;

@@ -8,7 +8,7 @@
 #include "frontend/py_torch.h"
 
 enum nn_kind {
-    NN_NONE, NN_MODULE, NN_LINEAR, NN_CONV1D, NN_CONV2D, NN_BN1D, NN_BN2D, NN_LAYERNORM, NN_SOFTMAX, NN_LOGSOFTMAX, NN_SOFTMIN, NN_GLU, NN_PRELU, NN_GROUPNORM, NN_RMSNORM, NN_DROPOUT, NN_IDENTITY, NN_FLATTEN, NN_SEQUENTIAL, NN_MODULELIST,
+    NN_NONE, NN_MODULE, NN_LINEAR, NN_CONV1D, NN_CONV2D, NN_BN1D, NN_BN2D, NN_LAYERNORM, NN_SOFTMAX, NN_LOGSOFTMAX, NN_SOFTMIN, NN_GLU, NN_PRELU, NN_GROUPNORM, NN_RMSNORM, NN_PARAMLIST, NN_DROPOUT, NN_IDENTITY, NN_FLATTEN, NN_SEQUENTIAL, NN_MODULELIST,
     NN_MODULEDICT, NN_COUNT
 };
 
@@ -28,6 +28,7 @@ static py_class nn_classes[NN_COUNT] = {
     [NN_PRELU] = {"PReLU", NN_PRELU, NULL, 0, NULL, true, NULL, NULL},
     [NN_GROUPNORM] = {"GroupNorm", NN_GROUPNORM, NULL, 0, NULL, true, NULL, NULL},
     [NN_RMSNORM] = {"RMSNorm", NN_RMSNORM, NULL, 0, NULL, true, NULL, NULL},
+    [NN_PARAMLIST] = {"ParameterList", NN_PARAMLIST, NULL, 0, NULL, true, NULL, NULL},
     [NN_DROPOUT] = {"Dropout", NN_DROPOUT, NULL, 0, NULL, true, NULL, NULL},
     [NN_IDENTITY] = {"Identity", NN_IDENTITY, NULL, 0, NULL, true, NULL, NULL},
     [NN_FLATTEN] = {"Flatten", NN_FLATTEN, NULL, 0, NULL, true, NULL, NULL},
@@ -244,6 +245,22 @@ static bool build_layernorm(py_interp *I, const py_expr *at, py_object *o, int a
     return !c->bias || add_param(I, at, o, "bias", c->norm_ndim, c->norm_shape, INIT_ZEROS, 0, false);
 }
 
+/* ParameterList(values=None): each a tensor made in __init__, named 0, 1, ... */
+static bool build_param_list(py_interp *I, const py_expr *at, py_object *o, int argc, pv **argv, int kwc,
+                             const char **kwn, pv **kwv)
+{
+    ARGS_OF("values");
+    if (!py_bind(I, at, "nn.ParameterList()", names, 0, argc, argv, kwc, kwn, kwv, a))
+        return false;
+    pv *items = a[0] && a[0]->k != PV_NONE ? pv_iterate(I, at, a[0]) : NULL;
+    if (a[0] && a[0]->k != PV_NONE && !items)
+        return false;
+    for (int64_t i = 0; items && i < items->u.list->n; i++)
+        if (!py_param_list_append(I, at, o, items->u.list->items[i]))
+            return false;
+    return true;
+}
+
 /* GroupNorm(num_groups, num_channels, eps=1e-5, affine=True) */
 static bool build_groupnorm(py_interp *I, const py_expr *at, py_object *o, int argc, pv **argv, int kwc,
                             const char **kwn, pv **kwv)
@@ -406,6 +423,7 @@ pv *py_nn_construct(py_interp *I, const py_expr *at, py_class *cls, int argc, pv
     case NN_PRELU: ok = build_prelu(I, at, o, argc, argv, kwc, kwn, kwv); break;
     case NN_GROUPNORM: ok = build_groupnorm(I, at, o, argc, argv, kwc, kwn, kwv); break;
     case NN_RMSNORM: ok = build_rmsnorm(I, at, o, argc, argv, kwc, kwn, kwv); break;
+    case NN_PARAMLIST: ok = build_param_list(I, at, o, argc, argv, kwc, kwn, kwv); break;
     default: ok = build_simple(I, at, o, argc, argv, kwc, kwn, kwv); break;
     }
     return ok && !I->failed ? v : NULL;

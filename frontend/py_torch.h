@@ -60,6 +60,8 @@ sf_value *py_channel_view(py_interp *I, const py_expr *at, sf_value *w, int r);
 sf_value *py_rms_norm(py_interp *I, const py_expr *at, sf_value *x, int ndim, double eps, sf_value *w);
 sf_value *py_group_norm(py_interp *I, const py_expr *at, sf_value *x, int64_t groups, double eps, sf_value *w,
                         sf_value *b);
+/* ParameterList.append: p made in __init__ becomes parameter str(len) of o */
+bool py_param_list_append(py_interp *I, const py_expr *at, py_object *o, pv *p);
 sf_value *py_log_softmax(py_interp *I, const py_expr *at, sf_value *x, int64_t dim);
 sf_value *py_softmin(py_interp *I, const py_expr *at, sf_value *x, int64_t dim);
 sf_value *py_glu(py_interp *I, const py_expr *at, sf_value *x, int64_t dim);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "frontend/py_interp.h"
+#include "frontend/py_torch.h"
 
 typedef struct tree_attr {
     char *name, *literal;
@@ -123,16 +124,18 @@ sf_status sf_tree_module(sf_module_tree *t, const char *path, const char *cls, c
     return SF_OK;
 }
 
-/* the module at path, a class of the file */
+/* the module at path, a class of the file (or, for a tensor, an
+ * nn.ParameterList, whose tensors are its elements) */
 static tree_module *own_module(sf_module_tree *t, const char *path, const char *what, sf_error *err)
 {
     tree_module *m = t && path ? sf_map_get(&t->by_path, path) : NULL;
+    bool list = m && m->args && !strcmp(m->cls, "ParameterList") && !strcmp(what, "a tensor");
     if (!m)
         sf_fail(err, SF_ERR_INVALID_ARG, "module tree: %s of '%s': no such module", what, path ? path : "(null)");
-    else if (m->args)
+    else if (m->args && !list)
         sf_fail(err, SF_ERR_INVALID_ARG, "module tree: %s of '%s': nn.%s is built by its constructor", what, path,
                 m->cls);
-    return m && !m->args ? m : NULL;
+    return m && (!m->args || list) ? m : NULL;
 }
 
 sf_status sf_tree_attr(sf_module_tree *t, const char *path, const char *name, const char *literal, sf_error *err)
@@ -161,7 +164,10 @@ sf_status sf_tree_tensor(sf_module_tree *t, const char *path, const char *name, 
     tree_module *m = own_module(t, path, "a tensor", err);
     if (!m)
         return err ? err->code : SF_ERR_INVALID_ARG;
-    if (!plain_name(name) || rank < 0 || rank > SF_MAX_RANK || (rank && !dims))
+    char index[24];
+    if (m->args) /* a ParameterList's: named 0, 1, ... in order */
+        snprintf(index, sizeof index, "%zu", m->tensors.len);
+    if ((m->args ? !name || strcmp(name, index) || buffer : !plain_name(name)) || rank < 0 || rank > SF_MAX_RANK || (rank && !dims))
         return sf_fail(err, SF_ERR_INVALID_ARG, "module tree: tensor '%s' of '%s': a name and a rank of 0 to %d",
                        name ? name : "(null)", path, SF_MAX_RANK);
     tree_tensor *x = calloc(1, sizeof *x);
@@ -209,7 +215,19 @@ static py_object *build_nn(py_interp *I, const tree_module *m)
     snprintf(text, n, "__sheaf_nn_class__(%s)", m->args);
     snprintf(what, sizeof what, "module tree: nn.%s at '%s'", m->cls, m->path);
     pv *v = py_eval_text(I, text, what);
-    return v && v->k == PV_OBJECT ? v->u.obj : NULL;
+    if (!v || v->k != PV_OBJECT)
+        return NULL;
+    for (size_t i = 0; i < m->tensors.len; i++) { /* a ParameterList's elements, in order */
+        const tree_tensor *x = m->tensors.items[i];
+        py_init init = {.type = x->type, .kind = INIT_EMPTY, .parameter = true};
+        pv p = {.k = PV_INIT, .u.init = &init};
+        if (strcmp(m->cls, "ParameterList") || x->buffer)
+            return py_error(I, NULL, SF_ERR_INVALID_ARG, "module tree: nn.%s at '%s' is given tensors; it makes its own",
+                            m->cls, m->path), NULL;
+        if (!py_param_list_append(I, NULL, v->u.obj, &p))
+            return NULL;
+    }
+    return v->u.obj;
 }
 
 /* an object of a class of the file, its attributes and tensors set */

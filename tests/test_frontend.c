@@ -124,6 +124,11 @@ static void test_refusals(void **state)
         {"        self.fc = nn.Linear(3, 4)", "        return x.select(1, 3)", "index 3 is out of range for dim 1 of size 3"},
         {"        self.fc = nn.Linear(3, 4)", "        return x.unbind(0)", "unbind along the batch dim is not supported"},
         {"        self.fc = nn.Linear(3, 4)", "        return torch.movedim(x, (0, 1), 1)", "movedim: 2 source dims but 1 destinations"},
+        {"        self.ws = nn.ParameterList([3])", "        return x", "ParameterList holds tensors made in __init__"},
+        {"        self.ws = nn.ParameterList([nn.Parameter(torch.zeros(3))])", "        return x * self.ws[1]",
+         "index 1 is out of range for ParameterList 'ws' of length 1"},
+        {"        self.ws = nn.ParameterList([nn.Parameter(torch.zeros(3))])", "        return x * self.ws[0:1]",
+         "slicing a ParameterList is not supported"},
         {"        self.n = nn.GroupNorm(3, 4)", "        return self.n(x)",
          "t.py:8:18: GroupNorm: num_channels (4) must be divisible by num_groups (3)"},
         {"        self.n = nn.GroupNorm(2, 4)", "        return self.n(x)", "GroupNorm(2, 4) needs 4 channels at dim 1 of its input"},
@@ -171,6 +176,29 @@ static void test_unary_spellings(void **state)
     assert_non_null(mi);
     assert_non_null(strstr(mi, "threshold %58"));
     free(ir);
+    sf_py_model_free(m);
+}
+
+/* ParameterList: state_dict keys as PyTorch's (the list's name, then the index), values by index and iteration */
+static void test_parameter_list(void **state)
+{
+    (void)state;
+    const char *src = net_with("        self.ws = nn.ParameterList([nn.Parameter(torch.ones(3, 2)) for _ in range(n)])\n"
+                               "        self.ws.append(nn.Parameter(torch.zeros(3, 2)))\n"
+                               "        self.b = nn.ParameterList()\n        self.b.extend([torch.zeros(2)])",
+                               "        return sum(x @ w for w in self.ws) + self.ws[-1][0] + self.b[0] * len(self.ws)");
+    sf_error e;
+    sf_py_model *m = compile_text(src, "Net(2)", "x=f32[B,3]", NULL, &e);
+    if (!m)
+        fail_msg("%s", e.msg);
+    static const char *const keys[] = {"ws.0", "ws.1", "ws.2", "b.0"};
+    assert_int_equal(m->nkeys, 4);
+    for (int i = 0; i < 4; i++)
+        assert_string_equal(m->keys[i].key, keys[i]);
+    int matmuls = 0;
+    for (size_t i = 0; i < m->graph->nodes.len; i++)
+        matmuls += ((sf_node *)m->graph->nodes.items[i])->op == SF_OP_MATMUL;
+    assert_int_equal(matmuls, 3);
     sf_py_model_free(m);
 }
 
@@ -359,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_syntax_refusals),
         cmocka_unit_test(test_unary_spellings),
+        cmocka_unit_test(test_parameter_list),
         cmocka_unit_test(test_model_option_refusals),
         cmocka_unit_test(test_conditional_false_names_module),
         cmocka_unit_test(test_branches_are_visible),

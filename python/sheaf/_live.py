@@ -12,7 +12,7 @@ import ast
 import inspect
 import os
 
-_CONTAINERS = {"Sequential", "ModuleList", "ModuleDict"}
+_CONTAINERS = {"Sequential", "ModuleList", "ModuleDict", "ParameterList"}
 
 
 def _conv(m):
@@ -99,7 +99,9 @@ def module_tree(model, torch):
                 raise TypeError("module '%s' is a %s, not an nn.Module" % (path, cls.__name__))
             name = cls.__name__
             args = "" if name in _CONTAINERS else _ARGS[name](m) if name in _ARGS else m.extra_repr()
-            tree.append((path, cls.__name__, args, [], []))
+            # a ParameterList's own tensors are its elements; other torch modules make theirs
+            own = [(n, tuple(p.shape), False) for n, p in m._parameters.items()] if name == "ParameterList" else []
+            tree.append((path, cls.__name__, args, [], own))
             if cls.__name__ in _CONTAINERS:
                 for name, child in m._modules.items():
                     if child is not None:
