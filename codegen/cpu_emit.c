@@ -246,6 +246,34 @@ static LLVMValueRef reduce_step(emit *e, sf_opcode op, LLVMValueRef acc, LLVMVal
     return LLVMBuildSelect(e->b, LLVMBuildAnd(e->b, wins, LLVMBuildNot(e->b, keep_nan, ""), ""), v, acc, "");
 }
 
+/* a comparison's predicate: ordered (false with a NaN) but for ne, as C and torch */
+static LLVMRealPredicate predicate(sf_opcode op)
+{
+    switch (op) {
+    case SF_OP_EQ: return LLVMRealOEQ;
+    case SF_OP_NE: return LLVMRealUNE;
+    case SF_OP_LT: return LLVMRealOLT;
+    case SF_OP_LE: return LLVMRealOLE;
+    case SF_OP_GT: return LLVMRealOGT;
+    default: return LLVMRealOGE;
+    }
+}
+
+/* a binary op on x and y; a comparison gives the mask as 1.0 or 0.0 */
+static LLVMValueRef combine(emit *e, sf_opcode op, LLVMValueRef x, LLVMValueRef y)
+{
+    switch (op) {
+    case SF_OP_ADD: return LLVMBuildFAdd(e->b, x, y, "");
+    case SF_OP_SUB: return LLVMBuildFSub(e->b, x, y, "");
+    case SF_OP_MUL: return LLVMBuildFMul(e->b, x, y, "");
+    case SF_OP_DIV: return LLVMBuildFDiv(e->b, x, y, "");
+    case SF_OP_MAXIMUM: return reduce_step(e, SF_OP_AMAX, y, x);
+    case SF_OP_MINIMUM: return reduce_step(e, SF_OP_AMIN, y, x);
+    default:
+        return LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, predicate(op), x, y, ""), fconst(e, 1), fconst(e, 0), "");
+    }
+}
+
 static void binary_loop(emit *e, const sf_node *n, int same)
 {
     const sf_type *ot = &n->out[0]->type;
@@ -254,16 +282,50 @@ static void binary_loop(emit *e, const sf_node *n, int same)
     nest_open(e, &ne, ot, true);
     LLVMValueRef x = em_load(e, a, bcast_offset(e, &ne, ot, &n->in[0]->type));
     LLVMValueRef y = em_load(e, b, bcast_offset(e, &ne, ot, &n->in[1]->type));
-    LLVMValueRef r = n->op == SF_OP_ADD ? LLVMBuildFAdd(e->b, x, y, "")
-                   : n->op == SF_OP_SUB ? LLVMBuildFSub(e->b, x, y, "")
-                   : n->op == SF_OP_MUL ? LLVMBuildFMul(e->b, x, y, "")
-                   : n->op == SF_OP_DIV ? LLVMBuildFDiv(e->b, x, y, "")
-                                        : reduce_step(e, n->op == SF_OP_MAXIMUM ? SF_OP_AMAX : SF_OP_AMIN, y, x);
-    em_store(e, out, bcast_offset(e, &ne, ot, ot), r);
+    em_store(e, out, bcast_offset(e, &ne, ot, ot), combine(e, n->op, x, y));
     nest_close(e, &ne);
 }
 
 static void k_binary(emit *e, const sf_node *n) { split_on_alias(e, n, 0, binary_loop); }
+
+static void where_loop(emit *e, const sf_node *n, int same)
+{
+    const sf_type *ot = &n->out[0]->type;
+    LLVMValueRef c = operand(e, n, 0, same), a = operand(e, n, 1, same), b = operand(e, n, 2, same);
+    nest ne;
+    nest_open(e, &ne, ot, true);
+    LLVMValueRef cv = em_load(e, c, bcast_offset(e, &ne, ot, &n->in[0]->type));
+    LLVMValueRef x = em_load(e, a, bcast_offset(e, &ne, ot, &n->in[1]->type));
+    LLVMValueRef y = em_load(e, b, bcast_offset(e, &ne, ot, &n->in[2]->type));
+    LLVMValueRef holds = LLVMBuildFCmp(e->b, LLVMRealUNE, cv, fconst(e, 0), "");
+    em_store(e, em_arg(e, n->nin + 0), bcast_offset(e, &ne, ot, ot), LLVMBuildSelect(e->b, holds, x, y, ""));
+    nest_close(e, &ne);
+}
+
+static void k_where(emit *e, const sf_node *n) { split_on_alias(e, n, 0, where_loop); }
+
+static void k_full(emit *e, const sf_node *n)
+{
+    loop l;
+    em_part_loop_begin(e, &l, "i");
+    em_store(e, em_arg(e, 0), l.index, fconst(e, sf_attr_value(n)));
+    em_loop_end(e, &l);
+}
+
+/* tril and triu: element (i, j) of each matrix kept where j - i <= or >= diagonal */
+static void k_triangle(emit *e, const sf_node *n)
+{
+    const sf_type *t = &n->in[0]->type;
+    LLVMValueRef R = em_dim(e, t->dim[t->rank - 2]), C = em_dim(e, t->dim[t->rank - 1]);
+    loop l;
+    em_part_loop_begin(e, &l, "i");
+    LLVMValueRef j = LLVMBuildSRem(e->b, l.index, C, ""), i = LLVMBuildSRem(e->b, LLVMBuildSDiv(e->b, l.index, C, ""), R, "");
+    LLVMValueRef d = LLVMBuildSub(e->b, j, i, ""), k = em_const(e, sf_attr_diagonal(n));
+    LLVMValueRef keep = LLVMBuildICmp(e->b, n->op == SF_OP_TRIL ? LLVMIntSLE : LLVMIntSGE, d, k, "");
+    LLVMValueRef v = em_load(e, em_arg(e, 0), l.index);
+    em_store(e, em_arg(e, 1), l.index, LLVMBuildSelect(e->b, keep, v, fconst(e, 0), ""));
+    em_loop_end(e, &l);
+}
 
 /* matmul: batch dims broadcast; out[.., i, j] = sum_k a[.., i, k] b[.., k, j].
  * The row and column counts are values: either may be the batch (x @ W
@@ -642,6 +704,16 @@ typedef struct cpu_rule {
 #define CPU_SQUEEZE {NULL, W_ONE}
 #define CPU_UNSQUEEZE {NULL, W_ONE}
 #define CPU_TRANSPOSE {k_transpose, W_ONE}
+#define CPU_EQ {k_binary, W_ROWS}
+#define CPU_NE {k_binary, W_ROWS}
+#define CPU_LT {k_binary, W_ROWS}
+#define CPU_LE {k_binary, W_ROWS}
+#define CPU_GT {k_binary, W_ROWS}
+#define CPU_GE {k_binary, W_ROWS}
+#define CPU_WHERE {k_where, W_ROWS}
+#define CPU_FULL {k_full, W_ALL}
+#define CPU_TRIL {k_triangle, W_ALL}
+#define CPU_TRIU {k_triangle, W_ALL}
 
 static const cpu_rule rules[SF_OP_COUNT] = {
 #define OP(id, ...) [SF_OP_##id] = CPU_##id,
@@ -653,7 +725,7 @@ bool em_supports(sf_opcode op) { return rules[op].kernel != NULL; }
 bool em_kernel(emit *e, const sf_node *n, const char *name, sf_error *err)
 {
     for (int k = 0; k < n->nout; k++)
-        if (n->out[k]->type.dtype != SF_F32) {
+        if (!sf_dtype_runs(n->out[k]->type.dtype)) {
             sf_fail(err, SF_ERR_UNSUPPORTED, "cpu backend: %s produces %s; only f32 today", sf_ops[n->op].name,
                     sf_dtype_name(n->out[k]->type.dtype));
             return false;

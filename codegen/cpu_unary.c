@@ -181,6 +181,7 @@ typedef LLVMValueRef (*unary_fn)(emit *e, const sf_node *n, LLVMValueRef x);
 #define MAP_REDUCE(id) NULL
 #define MAP_VIEW(id) NULL
 #define MAP_MOVE(id) NULL
+#define MAP_SELECT(id) NULL
 
 static const unary_fn maps[SF_OP_COUNT] = {
 #define OP(id, text, min_in, max_in, nres, cls, ...) [SF_OP_##id] = MAP_##cls(id),

@@ -12,12 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen/cuda_emit.h"
 #include "codegen/cuda_unary.h"
 #include "codegen/kernel_key.h"
 
 /* ---- pieces of expressions ---- */
 
-static void put_dim(FILE *f, int64_t d)
+void cu_put_dim(FILE *f, int64_t d)
 {
     if (d == SF_DIM_B)
         fputs("B", f);
@@ -26,27 +27,27 @@ static void put_dim(FILE *f, int64_t d)
 }
 
 /* (d_from * ... * d_to-1) as a long long expression */
-static void put_prod(FILE *f, const sf_type *t, int from, int to)
+void cu_put_prod(FILE *f, const sf_type *t, int from, int to)
 {
     fputs("(1LL", f);
     for (int i = from; i < to; i++) {
         fputc('*', f);
-        put_dim(f, t->dim[i]);
+        cu_put_dim(f, t->dim[i]);
     }
     fputc(')', f);
 }
 
 /* const long long c0..c{rank-1} = the coordinates of index `var` in t */
-static void put_coords(FILE *f, const sf_type *t, const char *var, const char *prefix)
+void cu_put_coords(FILE *f, const sf_type *t, const char *var, const char *prefix)
 {
     if (t->rank == 0)
         return; /* a scalar: no coordinates */
     fprintf(f, "        long long r_%s = %s;\n", prefix, var);
     for (int d = t->rank - 1; d > 0; d--) {
         fprintf(f, "        const long long %s%d = r_%s %% ", prefix, d, prefix);
-        put_dim(f, t->dim[d]);
+        cu_put_dim(f, t->dim[d]);
         fprintf(f, "; r_%s /= ", prefix);
-        put_dim(f, t->dim[d]);
+        cu_put_dim(f, t->dim[d]);
         fputs(";\n", f);
     }
     fprintf(f, "        const long long %s0 = r_%s;\n", prefix, prefix);
@@ -58,20 +59,20 @@ static void put_coords(FILE *f, const sf_type *t, const char *var, const char *p
 
 /* the offset in `in` (right-aligned against coordinates of a rank-`rank`
  * type, dims of 1 broadcast) of coordinates prefix0.. */
-static void put_bcast_offset(FILE *f, const sf_type *in, int rank, const char *prefix)
+void cu_put_bcast_offset(FILE *f, const sf_type *in, int rank, const char *prefix)
 {
     fputs("(0LL", f);
     for (int d = 0; d < in->rank; d++) {
         if (in->dim[d] == 1)
             continue;
         fprintf(f, " + %s%d*", prefix, d + rank - in->rank);
-        put_prod(f, in, d + 1, in->rank);
+        cu_put_prod(f, in, d + 1, in->rank);
     }
     fputc(')', f);
 }
 
 /* a float literal: "2" needs its ".0" before the f; infinities and NaN have no literal */
-static void put_float(FILE *f, double v)
+void cu_put_float(FILE *f, double v)
 {
     char text[64];
     if (isnan(v))
@@ -86,36 +87,7 @@ static void put_float(FILE *f, double v)
 
 /* ---- kernels ---- */
 
-/* "        <to> = fn(<x>, the node's float attributes in spec order);" */
-static void put_unary(FILE *f, const sf_node *n, const char *to, const char *x);
-
-static void k_unary(FILE *f, const sf_node *n) { put_unary(f, n, "args[1][t]", "args[0][t]"); }
-
-/* a and b combined by a binary op, or v into the accumulator acc of a
- * reduction; NaN wins in maximum/minimum/amax/amin (fmaxf would drop it) */
-static const char *combine_expr(sf_opcode op)
-{
-    switch (op) {
-    case SF_OP_SUB: return "a - b";
-    case SF_OP_MUL: return "a * b";
-    case SF_OP_DIV: return "a / b";
-    case SF_OP_MAXIMUM: case SF_OP_AMAX: return "(a > b || a != a) ? a : b";
-    case SF_OP_MINIMUM: case SF_OP_AMIN: return "(a < b || a != a) ? a : b";
-    case SF_OP_PROD: return "a * b";
-    default: return "a + b";
-    }
-}
-
-static void k_binary(FILE *f, const sf_node *n)
-{
-    const sf_type *ot = &n->out[0]->type;
-    put_coords(f, ot, "t", "c");
-    fputs("        const float a = args[0][", f);
-    put_bcast_offset(f, &n->in[0]->type, ot->rank, "c");
-    fputs("], b = args[1][", f);
-    put_bcast_offset(f, &n->in[1]->type, ot->rank, "c");
-    fprintf(f, "];\n        args[2][t] = %s;\n", combine_expr(n->op));
-}
+static void k_unary(FILE *f, const sf_node *n) { cu_put_unary(f, n, "args[1][t]", "args[0][t]"); }
 
 /* a linear or grouped product's shape */
 typedef struct dims {
@@ -158,7 +130,7 @@ static void product_body(FILE *f, const sf_node *n, const sf_node *const *epilog
     put_x(f, d);
     put_dot(f, d, "x", 1, n->nin > 2 ? 2 : -1);
     for (int k = 0; k < nepilogue; k++)
-        put_unary(f, epilogue[k], "acc", "acc");
+        cu_put_unary(f, epilogue[k], "acc", "acc");
     fprintf(f, "        args[%d][t] = acc;\n", n->nin);
 }
 
@@ -170,20 +142,20 @@ static void k_matmul(FILE *f, const sf_node *n)
     const sf_type *ot = &n->out[0]->type, *at = &n->in[0]->type, *bt = &n->in[1]->type;
     int R = ot->rank;
     long long M = at->dim[at->rank - 2], K = at->dim[at->rank - 1], N = bt->dim[bt->rank - 1];
-    put_coords(f, ot, "t", "c");
+    cu_put_coords(f, ot, "t", "c");
     /* the leading coordinates only: the last two index the matrices */
     fputs("        const float *a = args[0] + (0LL", f);
     for (int d = 0; d < at->rank - 2; d++)
         if (at->dim[d] != 1) {
             fprintf(f, " + c%d*", d + R - at->rank);
-            put_prod(f, at, d + 1, at->rank);
+            cu_put_prod(f, at, d + 1, at->rank);
         }
     fprintf(f, ") + c%d * %lldLL;\n", R - 2, K);
     fputs("        const float *b = args[1] + (0LL", f);
     for (int d = 0; d < bt->rank - 2; d++)
         if (bt->dim[d] != 1) {
             fprintf(f, " + c%d*", d + R - bt->rank);
-            put_prod(f, bt, d + 1, bt->rank);
+            cu_put_prod(f, bt, d + 1, bt->rank);
         }
     fprintf(f, ") + c%d;\n", R - 1);
     fprintf(f, "        float acc = 0.0f;\n        for (long long k = 0; k < %lldLL; k++)\n"
@@ -221,203 +193,6 @@ static void k_conv(FILE *f, const sf_node *n)
     fprintf(f, "        args[%d][t] = acc;\n", n->nin);
 }
 
-static void k_batchnorm(FILE *f, const sf_node *n)
-{
-    const sf_type *xt = &n->in[0]->type;
-    fputs("        const long long c = (t / ", f);
-    put_prod(f, xt, 2, xt->rank);
-    fprintf(f, ") %% %lldLL;\n", (long long)xt->dim[1]);
-    fputs("        double scale = 1.0 / sqrt((double)args[2][c] + ", f);
-    fprintf(f, "%.17g), shift = 0.0;\n", sf_attr_eps(n));
-    if (n->nin == 5)
-        fputs("        scale *= args[3][c];\n        shift = args[4][c];\n", f);
-    fprintf(f, "        args[%d][t] = (float)((args[0][t] - (double)args[1][c]) * scale + shift);\n", n->nin);
-}
-
-/* t = a row of the trailing ndim dims */
-static void k_layernorm(FILE *f, const sf_node *n)
-{
-    const sf_type *xt = &n->in[0]->type;
-    int nd = (int)sf_attr_ndim(n);
-    fputs("        const long long inner = ", f);
-    put_prod(f, xt, xt->rank - nd, xt->rank);
-    fprintf(f, ";\n        const float *x = args[0] + t * inner;\n        float *y = args[%d] + t * inner;\n", n->nin);
-    fputs("        double mean = 0, var = 0;\n        for (long long i = 0; i < inner; i++) mean += x[i];\n"
-          "        mean /= (double)inner;\n"
-          "        for (long long i = 0; i < inner; i++) var += (x[i] - mean) * (x[i] - mean);\n"
-          "        var /= (double)inner;\n",
-          f);
-    fprintf(f, "        const double rstd = 1.0 / sqrt(var + %.17g);\n", sf_attr_eps(n));
-    fprintf(f, "        for (long long i = 0; i < inner; i++) {\n            double v = (x[i] - mean) * rstd;\n%s%s"
-               "            y[i] = (float)v;\n        }\n",
-            n->nin > 1 ? "            v *= args[1][i];\n" : "", n->nin > 2 ? "            v += args[2][i];\n" : "");
-}
-
-/* t = (outer, inner) around the softmax dim, whose length may be the batch
- * (softmax over dim 0: a constant there looped over nothing, giving NaN) */
-static void k_softmax(FILE *f, const sf_node *n)
-{
-    const sf_type *xt = &n->in[0]->type;
-    int d = (int)sf_attr_dim(n);
-    fputs("        const long long inner = ", f);
-    put_prod(f, xt, d + 1, xt->rank);
-    fputs(", len = ", f);
-    put_dim(f, xt->dim[d]);
-    fputs(";\n        const long long at = (t / inner) * len * inner + t % inner;\n", f);
-    fputs("        const float *x = args[0] + at;\n        float *y = args[1] + at;\n", f);
-    fputs("        float mx = x[0];\n        for (long long i = 1; i < len; i++) mx = fmaxf(mx, x[i * inner]);\n", f);
-    fputs("        double sum = 0;\n        for (long long i = 0; i < len; i++) sum += exp((double)x[i * inner] - mx);\n",
-          f);
-    if (n->op == SF_OP_LOG_SOFTMAX)
-        fputs("        for (long long i = 0; i < len; i++) y[i * inner] = (float)((double)x[i * inner] - mx - log(sum));\n",
-              f);
-    else
-        fputs("        for (long long i = 0; i < len; i++) y[i * inner] = (float)(exp((double)x[i * inner] - mx) / sum);\n",
-              f);
-}
-
-/* slice: the operand arrives offset to its start (sf_kernel_arg_offset) */
-static void k_slice(FILE *f, const sf_node *n)
-{
-    const sf_type *it = &n->in[0]->type, *ot = &n->out[0]->type;
-    int d = (int)sf_attr_dim(n);
-    fputs("        const long long inner = ", f);
-    put_prod(f, ot, d + 1, ot->rank);
-    fprintf(f, ";\n        const long long j = t %% inner, i = (t / inner) %% %lldLL, outer = t / (inner * %lldLL);\n",
-            (long long)ot->dim[d], (long long)ot->dim[d]);
-    fprintf(f, "        args[1][t] = args[0][(outer * %lldLL + i * %lldLL) * inner + j];\n", (long long)it->dim[d],
-            (long long)sf_attr_step(n));
-}
-
-/* split: t = an input element, written to the piece that holds it */
-static void k_split(FILE *f, const sf_node *n)
-{
-    const sf_type *it = &n->in[0]->type;
-    int d = (int)sf_attr_dim(n);
-    const sf_attr *sizes = sf_attr_sizes(n);
-    fputs("        const long long inner = ", f);
-    put_prod(f, it, d + 1, it->rank);
-    fprintf(f, ";\n        const long long j = t %% inner, i = (t / inner) %% %lldLL, outer = t / (inner * %lldLL);\n",
-            (long long)it->dim[d], (long long)it->dim[d]);
-    long long at = 0;
-    for (int p = 0; p < sizes->n; p++) {
-        long long sz = sizes->ints[p];
-        fprintf(f, "        %sif (i < %lldLL) args[%d][(outer * %lldLL + i - %lldLL) * inner + j] = args[0][t];\n",
-                p ? "else " : "", at + sz, 1 + p, sz, at);
-        at += sz;
-    }
-}
-
-/* concat: t = an output element, read from the operand that holds it
- * (offsets in a table, found by binary search: at -O0 a concat may have
- * a thousand operands) */
-static void k_concat(FILE *f, const sf_node *n, int k)
-{
-    const sf_type *ot = &n->out[0]->type;
-    int d = (int)sf_attr_dim(n);
-    fputs("        const long long inner = ", f);
-    put_prod(f, ot, d + 1, ot->rank);
-    fprintf(f, ";\n        const long long j = t %% inner, i = (t / inner) %% %lldLL, outer = t / (inner * %lldLL);\n",
-            (long long)ot->dim[d], (long long)ot->dim[d]);
-    fprintf(f, "        int lo = 0, hi = %d;\n", n->nin - 1);
-    fprintf(f, "        while (lo < hi) { const int mid = (lo + hi + 1) / 2; if (sheaf_k%d_at[mid] <= i) lo = mid; else hi = mid - 1; }\n",
-            k);
-    fprintf(f, "        const long long len = sheaf_k%d_at[lo + 1] - sheaf_k%d_at[lo];\n", k, k);
-    fprintf(f, "        args[%d][t] = args[lo][(outer * len + i - sheaf_k%d_at[lo]) * inner + j];\n", n->nin, k);
-}
-
-static void concat_table(FILE *f, const sf_node *n, int k)
-{
-    int d = (int)sf_attr_dim(n);
-    fprintf(f, "__device__ const long long sheaf_k%d_at[%d] = {0", k, n->nin + 1);
-    long long at = 0;
-    for (int i = 0; i < n->nin; i++) {
-        at += n->in[i]->type.dim[d];
-        fprintf(f, ", %lld", at);
-    }
-    fputs("};\n", f);
-}
-
-/* stack: t = an output element; the new dim picks the operand */
-static void k_stack(FILE *f, const sf_node *n)
-{
-    const sf_type *it = &n->in[0]->type;
-    int d = (int)sf_attr_dim(n);
-    fputs("        const long long inner = ", f);
-    put_prod(f, it, d, it->rank);
-    fprintf(f, ";\n        const long long j = t %% inner, s = (t / inner) %% %dLL, outer = t / (inner * %dLL);\n",
-            n->nin, n->nin);
-    fprintf(f, "        args[%d][t] = args[s][outer * inner + j];\n", n->nin);
-}
-
-/* sum/mean: t = an output element; a loop over each reduced dim */
-static void k_reduce(FILE *f, const sf_node *n)
-{
-    const sf_type *it = &n->in[0]->type;
-    const sf_attr *dims = sf_attr_dims(n);
-    bool red[SF_MAX_RANK] = {0};
-    for (int i = 0; i < dims->n; i++)
-        red[dims->ints[i]] = true;
-    /* the kept coordinates, innermost first */
-    bool kept = false;
-    for (int d = 0; d < it->rank; d++)
-        kept |= !red[d];
-    if (kept) /* (none kept: r_k would be set and never read, which NVRTC warns of) */
-        fputs("        long long r_k = t;\n", f);
-    for (int d = it->rank - 1; d >= 0; d--)
-        if (!red[d]) {
-            fprintf(f, "        const long long k%d = r_k %% ", d);
-            put_dim(f, it->dim[d]);
-            fputs("; r_k /= ", f);
-            put_dim(f, it->dim[d]);
-            fputs(";\n", f);
-        }
-    fputs(kept ? "        (void)r_k;\n        double acc = " : "        (void)t;\n        double acc = ", f);
-    put_float(f, n->op == SF_OP_PROD ? 1 : n->op == SF_OP_AMAX ? -INFINITY : n->op == SF_OP_AMIN ? INFINITY : 0);
-    fputs(";\n", f);
-    long long count = 1;
-    for (int d = 0; d < it->rank; d++)
-        if (red[d]) {
-            count *= it->dim[d] == SF_DIM_B ? 1 : it->dim[d];
-            fprintf(f, "        for (long long k%d = 0; k%d < ", d, d);
-            put_dim(f, it->dim[d]);
-            fprintf(f, "; k%d++)\n", d);
-        }
-    fputs("        { const double a = args[0][0LL", f);
-    for (int d = 0; d < it->rank; d++) {
-        fprintf(f, " + k%d*", d);
-        put_prod(f, it, d + 1, it->rank);
-    }
-    fprintf(f, "], b = acc; acc = %s; }\n", combine_expr(n->op));
-    bool batch_reduced = false;
-    for (int d = 0; d < it->rank; d++)
-        batch_reduced |= red[d] && it->dim[d] == SF_DIM_B;
-    if (n->op == SF_OP_MEAN)
-        fprintf(f, "        acc /= (double)%lldLL%s;\n", count, batch_reduced ? " * (double)B" : "");
-    fputs("        args[1][t] = (float)acc;\n", f);
-}
-
-static void k_transpose(FILE *f, const sf_node *n)
-{
-    const sf_type *it = &n->in[0]->type, *ot = &n->out[0]->type;
-    int a = (int)sf_attr_dim0(n), b = (int)sf_attr_dim1(n);
-    put_coords(f, ot, "t", "c");
-    fputs("        args[1][t] = args[0][0LL", f);
-    for (int d = 0; d < it->rank; d++) {
-        int from = d == a ? b : d == b ? a : d; /* input dim d is output dim `from` */
-        fprintf(f, " + c%d*", from);
-        put_prod(f, it, d + 1, it->rank);
-    }
-    fputs("];\n", f);
-}
-
-static void k_scalar(FILE *f, const sf_node *n)
-{
-    fputs("        args[0][t] = ", f);
-    put_float(f, sf_attr_value(n));
-    fputs(";\n", f);
-}
-
 /* ---- the translation unit ---- */
 
 /* How a kernel's work items are counted: one thread each. */
@@ -442,20 +217,20 @@ typedef struct cuda_rule {
 
 #define CUDA_INPUT {NULL, NULL, NULL, S_OUT}
 #define CUDA_PARAM {NULL, NULL, NULL, S_OUT}
-#define CUDA_SCALAR {k_scalar, NULL, NULL, S_OUT}
+#define CUDA_SCALAR {cu_k_fill, NULL, NULL, S_OUT}
 #define CUDA_LINEAR {k_product, NULL, NULL, S_OUT}
 #define CUDA_MATMUL {k_matmul, NULL, NULL, S_OUT}
 #define CUDA_GROUPED_LINEAR {k_product, NULL, NULL, S_OUT}
 #define CUDA_CONV1D {k_conv, NULL, NULL, S_OUT}
 #define CUDA_CONV2D {k_conv, NULL, NULL, S_OUT}
-#define CUDA_BATCHNORM {k_batchnorm, NULL, NULL, S_OUT}
-#define CUDA_LAYERNORM {k_layernorm, NULL, NULL, S_BEFORE_NDIM}
-#define CUDA_ADD {k_binary, NULL, NULL, S_OUT}
-#define CUDA_SUB {k_binary, NULL, NULL, S_OUT}
-#define CUDA_MUL {k_binary, NULL, NULL, S_OUT}
-#define CUDA_DIV {k_binary, NULL, NULL, S_OUT}
-#define CUDA_MAXIMUM {k_binary, NULL, NULL, S_OUT}
-#define CUDA_MINIMUM {k_binary, NULL, NULL, S_OUT}
+#define CUDA_BATCHNORM {cu_k_batchnorm, NULL, NULL, S_OUT}
+#define CUDA_LAYERNORM {cu_k_layernorm, NULL, NULL, S_BEFORE_NDIM}
+#define CUDA_ADD {cu_k_binary, NULL, NULL, S_OUT}
+#define CUDA_SUB {cu_k_binary, NULL, NULL, S_OUT}
+#define CUDA_MUL {cu_k_binary, NULL, NULL, S_OUT}
+#define CUDA_DIV {cu_k_binary, NULL, NULL, S_OUT}
+#define CUDA_MAXIMUM {cu_k_binary, NULL, NULL, S_OUT}
+#define CUDA_MINIMUM {cu_k_binary, NULL, NULL, S_OUT}
 #define CUDA_RELU {k_unary, NULL, NULL, S_OUT}
 #define CUDA_GELU {k_unary, NULL, NULL, S_OUT}
 #define CUDA_TANH {k_unary, NULL, NULL, S_OUT}
@@ -486,34 +261,44 @@ typedef struct cuda_rule {
 #define CUDA_HARDSHRINK {k_unary, NULL, NULL, S_OUT}
 #define CUDA_THRESHOLD {k_unary, NULL, NULL, S_OUT}
 #define CUDA_LOGSIGMOID {k_unary, NULL, NULL, S_OUT}
-#define CUDA_SOFTMAX {k_softmax, NULL, NULL, S_AROUND_DIM}
-#define CUDA_LOG_SOFTMAX {k_softmax, NULL, NULL, S_AROUND_DIM}
-#define CUDA_SLICE {k_slice, NULL, NULL, S_OUT}
-#define CUDA_SPLIT {k_split, NULL, NULL, S_IN}
-#define CUDA_CONCAT {NULL, k_concat, concat_table, S_OUT}
-#define CUDA_STACK {k_stack, NULL, NULL, S_OUT}
-#define CUDA_SUM {k_reduce, NULL, NULL, S_OUT}
-#define CUDA_MEAN {k_reduce, NULL, NULL, S_OUT}
-#define CUDA_AMAX {k_reduce, NULL, NULL, S_OUT}
-#define CUDA_AMIN {k_reduce, NULL, NULL, S_OUT}
-#define CUDA_PROD {k_reduce, NULL, NULL, S_OUT}
+#define CUDA_SOFTMAX {cu_k_softmax, NULL, NULL, S_AROUND_DIM}
+#define CUDA_LOG_SOFTMAX {cu_k_softmax, NULL, NULL, S_AROUND_DIM}
+#define CUDA_SLICE {cu_k_slice, NULL, NULL, S_OUT}
+#define CUDA_SPLIT {cu_k_split, NULL, NULL, S_IN}
+#define CUDA_CONCAT {NULL, cu_k_concat, cu_concat_table, S_OUT}
+#define CUDA_STACK {cu_k_stack, NULL, NULL, S_OUT}
+#define CUDA_SUM {cu_k_reduce, NULL, NULL, S_OUT}
+#define CUDA_MEAN {cu_k_reduce, NULL, NULL, S_OUT}
+#define CUDA_AMAX {cu_k_reduce, NULL, NULL, S_OUT}
+#define CUDA_AMIN {cu_k_reduce, NULL, NULL, S_OUT}
+#define CUDA_PROD {cu_k_reduce, NULL, NULL, S_OUT}
 #define CUDA_RESHAPE {NULL, NULL, NULL, S_OUT}
 #define CUDA_FLATTEN {NULL, NULL, NULL, S_OUT}
 #define CUDA_SQUEEZE {NULL, NULL, NULL, S_OUT}
 #define CUDA_UNSQUEEZE {NULL, NULL, NULL, S_OUT}
-#define CUDA_TRANSPOSE {k_transpose, NULL, NULL, S_OUT}
+#define CUDA_TRANSPOSE {cu_k_transpose, NULL, NULL, S_OUT}
+#define CUDA_EQ {cu_k_binary, NULL, NULL, S_OUT}
+#define CUDA_NE {cu_k_binary, NULL, NULL, S_OUT}
+#define CUDA_LT {cu_k_binary, NULL, NULL, S_OUT}
+#define CUDA_LE {cu_k_binary, NULL, NULL, S_OUT}
+#define CUDA_GT {cu_k_binary, NULL, NULL, S_OUT}
+#define CUDA_GE {cu_k_binary, NULL, NULL, S_OUT}
+#define CUDA_WHERE {cu_k_where, NULL, NULL, S_OUT}
+#define CUDA_FULL {cu_k_fill, NULL, NULL, S_OUT}
+#define CUDA_TRIL {cu_k_triangle, NULL, NULL, S_OUT}
+#define CUDA_TRIU {cu_k_triangle, NULL, NULL, S_OUT}
 
 static const cuda_rule rules[SF_OP_COUNT] = {
 #define OP(id, ...) [SF_OP_##id] = CUDA_##id,
 #include "ir/ops.def"
 };
 
-static void put_unary(FILE *f, const sf_node *n, const char *to, const char *x)
+void cu_put_unary(FILE *f, const sf_node *n, const char *to, const char *x)
 {
     fprintf(f, "        %s = %s(%s", to, sf_cuda_unary_fn(n->op), x);
     for (int k = 0; k < sf_ops[n->op].nattrs; k++) {
         fputs(", ", f);
-        put_float(f, n->attrs[k].f); /* unary ops' attributes are floats (ops.def) */
+        cu_put_float(f, n->attrs[k].f); /* unary ops' attributes are floats (ops.def) */
     }
     fputs(");\n", f);
 }
@@ -590,7 +375,7 @@ static void emit_kernel(FILE *f, const sf_node *n, int k)
     for (int s = 0; s < count; s++) {
         if (s)
             fputc('*', f);
-        put_prod(f, t, span[s][0], span[s][1]);
+        cu_put_prod(f, t, span[s][0], span[s][1]);
     }
     kernel_loop(f);
     kernel_body(f, n, k);
@@ -633,7 +418,7 @@ static int stages_of(const sf_node *const *nodes, int count, stage *s, int *out)
 static void put_epilogue(FILE *f, const stage *s)
 {
     for (int k = 0; k < s->nepilogue; k++)
-        put_unary(f, s->epilogue[k], "acc", "acc");
+        cu_put_unary(f, s->epilogue[k], "acc", "acc");
 }
 
 /* stages [0, n) of row m, group g: each into the thread's own h<i> */
@@ -715,11 +500,11 @@ static void emit_chain(FILE *f, const sf_node *const *nodes, int count, int k)
                                               : "chain: products and activations",
                 k);
     if (products) {
-        put_prod(f, &a->in[0]->type, 0, x_rank_rows(a));
+        cu_put_prod(f, &a->in[0]->type, 0, x_rank_rows(a));
         if (!sf_plan_chain_sums(nodes, count))
             fprintf(f, "*%lldLL", dims_of(a).G);
     } else {
-        put_prod(f, &a->out[0]->type, 0, a->out[0]->type.rank);
+        cu_put_prod(f, &a->out[0]->type, 0, a->out[0]->type.rank);
     }
     kernel_loop(f);
     if (products)
@@ -742,7 +527,7 @@ int64_t sf_cuda_kernel_extent(const sf_plan *p, const sf_plan_kernel *pk, int64_
 static sf_status unsupported(const sf_node *n, sf_error *err)
 {
     for (int i = 0; i < n->nin; i++)
-        if (n->in[i]->type.dtype != SF_F32)
+        if (!sf_dtype_runs(n->in[i]->type.dtype))
             return sf_fail(err, SF_ERR_UNSUPPORTED, "cuda backend: %s%s%s: operand %d is %s; only f32 is compiled",
                            sf_ops[n->op].name, n->loc ? " at " : "", n->loc ? n->loc : "", i,
                            sf_dtype_name(n->in[i]->type.dtype));

@@ -64,6 +64,7 @@ typedef struct dev_fn {
 #define DEV_CLS_REDUCE(id) {NULL, NULL}
 #define DEV_CLS_VIEW(id) {NULL, NULL}
 #define DEV_CLS_MOVE(id) {NULL, NULL}
+#define DEV_CLS_SELECT(id) {NULL, NULL}
 
 static const dev_fn fns[SF_OP_COUNT] = {
 #define OP(id, text, min_in, max_in, nres, cls, ...) [SF_OP_##id] = DEV_CLS_##cls(id),

@@ -26,7 +26,8 @@ typedef enum py_expr_kind {
 typedef enum py_binop {
     PB_ADD, PB_SUB, PB_MUL, PB_DIV, PB_FLOORDIV, PB_MOD, PB_POW, PB_MATMUL,
     PB_EQ, PB_NE, PB_LT, PB_LE, PB_GT, PB_GE, PB_IS, PB_ISNOT, PB_IN, PB_NOTIN,
-    PB_NEG, PB_POS
+    PB_NEG, PB_POS,
+    PB_BITAND, PB_BITOR, PB_BITXOR, PB_INVERT
 } py_binop;
 
 typedef struct py_comp {

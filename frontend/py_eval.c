@@ -309,6 +309,10 @@ static pv *num_binop(py_interp *I, const py_expr *at, py_binop op, pv *a, pv *b)
             if (y == 0)
                 return py_error(I, at, SF_ERR_INVALID_ARG, "division by zero");
             return pv_float(I, (double)x / (double)y);
+        case PB_BITAND: case PB_BITOR: case PB_BITXOR: {
+            int64_t v = op == PB_BITAND ? x & y : op == PB_BITOR ? x | y : x ^ y;
+            return a->k == PV_BOOL && b->k == PV_BOOL ? pv_bool(I, v != 0) : pv_int(I, v); /* True & False is a bool */
+        }
         default: break;
         }
         if (op == PB_ADD || op == PB_SUB || op == PB_MUL || op == PB_MOD || op == PB_FLOORDIV)
@@ -332,6 +336,8 @@ static pv *num_binop(py_interp *I, const py_expr *at, py_binop op, pv *a, pv *b)
             return py_error(I, at, SF_ERR_INVALID_ARG, "float modulo by zero");
         return pv_float(I, x - floor(x / y) * y);
     case PB_POW: return pv_float(I, pow(x, y));
+    case PB_BITAND: case PB_BITOR: case PB_BITXOR:
+        return py_error(I, at, SF_ERR_UNSUPPORTED, "bitwise operator on a float");
     default: return py_error(I, at, SF_ERR_UNSUPPORTED, "operator not supported on numbers");
     }
 }
@@ -364,7 +370,7 @@ static pv *seq_repeat(py_interp *I, const py_expr *at, pv *seq, int64_t times)
 
 pv *py_binop_values(py_interp *I, const py_expr *at, py_binop op, pv *a, pv *b)
 {
-    if (a->k == PV_TENSOR || b->k == PV_TENSOR)
+    if (a->k == PV_TENSOR || b->k == PV_TENSOR || a->k == PV_INIT || b->k == PV_INIT)
         return py_tensor_binop(I, at, op, a, b);
     if (a->k == PV_BATCH || b->k == PV_BATCH)
         return py_error(I, at, SF_ERR_UNSUPPORTED,
@@ -760,6 +766,13 @@ static pv *eval_expr(py_interp *I, py_scope *sc, const py_expr *e)
             return NULL;
         if (e->op == PB_POS && (pv_is_number(a) || a->k == PV_TENSOR))
             return a;
+        if (e->op == PB_INVERT) {
+            if (a->k == PV_TENSOR)
+                return py_tensor_bitop(I, e, PB_INVERT, a, NULL);
+            if (a->k != PV_INT && a->k != PV_BOOL)
+                return py_error(I, e, SF_ERR_UNSUPPORTED, "bad operand for unary ~: %s", pv_describe(I, a));
+            return pv_int(I, ~(a->k == PV_INT ? a->u.i : (int64_t)a->u.b));
+        }
         if (a->k == PV_TENSOR)
             return py_tensor_binop(I, e, PB_NEG, a, NULL);
         if (a->k == PV_INT)
@@ -788,6 +801,12 @@ static pv *eval_expr(py_interp *I, py_scope *sc, const py_expr *e)
         pv *left = py_eval(I, sc, e->items[0]);
         for (int i = 0; left && i < e->n - 1; i++) {
             pv *right = py_eval(I, sc, e->items[i + 1]);
+            if (right && (left->k == PV_TENSOR || right->k == PV_TENSOR) && e->ops[i] >= PB_EQ && e->ops[i] <= PB_GE) {
+                if (e->n > 2) /* a < x < b would ask the truth of the mask a < x, as PyTorch refuses */
+                    return py_error(I, e, SF_ERR_UNSUPPORTED,
+                                    "chained comparison of tensors: write (a < x) & (x < b)");
+                return py_tensor_compare(I, e, e->ops[i], left, right);
+            }
             bool r;
             if (!right || !compare(I, e, e->ops[i], left, right, &r))
                 return NULL;

@@ -263,6 +263,9 @@ pv *py_method_of_value(py_interp *I, const py_expr *at, pv *self, const char *na
 pv *py_torch_attr(py_interp *I, const py_expr *at, int ns, const char *name);
 pv *py_tensor_method(py_interp *I, const py_expr *at, pv *self, const char *name);
 pv *py_tensor_binop(py_interp *I, const py_expr *at, py_binop op, pv *a, pv *b);
+/* a == b, a < b ... and ~a, a & b, a | b, a ^ b with a or b a tensor (py_mask.c) */
+pv *py_tensor_compare(py_interp *I, const py_expr *at, py_binop op, pv *a, pv *b);
+pv *py_tensor_bitop(py_interp *I, const py_expr *at, py_binop op, pv *a, pv *b);
 pv *py_tensor_subscript(py_interp *I, const py_expr *at, pv *t, pv *index);
 pv *py_tensor_inplace(py_interp *I, const py_expr *at, pv *t, sf_value *result);
 sf_value *py_emit(py_interp *I, const py_expr *at, sf_node *n);

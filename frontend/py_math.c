@@ -10,7 +10,7 @@
 
 #include "frontend/py_torch.h"
 
-enum { IN_TORCH = 1, IN_METHOD = 2, IN_F = 4 };
+enum { IN_TORCH = PY_IN_TORCH, IN_METHOD = PY_IN_METHOD, IN_F = PY_IN_F };
 
 #define FAIL(code, ...) py_error(I, at, code, __VA_ARGS__)
 
@@ -535,10 +535,7 @@ TFN(t_log_softmax) { return with_dim(I, at, "log_softmax", py_log_softmax, false
 TFN(t_softmin) { return with_dim(I, at, "softmin", py_softmin, false, self, argc, argv, kwc, kwn, kwv); }
 TFN(t_glu) { return with_dim(I, at, "glu", py_glu, true, self, argc, argv, kwc, kwn, kwv); }
 
-static const struct {
-    py_builtin b;
-    int where;
-} fns[] = {
+static const py_fn_row fns[] = {
     {{"sum", t_sum}, IN_TORCH | IN_METHOD},
     {{"mean", t_mean}, IN_TORCH | IN_METHOD},
     {{"amax", t_amax}, IN_TORCH | IN_METHOD},
@@ -565,8 +562,5 @@ static const struct {
 
 pv *py_math_fn(py_interp *I, int where, const char *name, pv *self)
 {
-    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
-        if ((fns[i].where & where) && strcmp(fns[i].b.name, name) == 0)
-            return pv_builtin(I, &fns[i].b, self);
-    return NULL;
+    return py_fn_lookup(I, fns, sizeof fns / sizeof fns[0], where, name, self);
 }

@@ -562,8 +562,11 @@ static py_expr *parse_factor(parser *P)
         e->op = P->tok.text[0] == '-' ? PB_NEG : PB_POS;
         r = py_advance(P) && (e->a = parse_factor(P)) ? e : NULL;
     } else if (py_is_op(&P->tok, "~")) {
-        py_perr(P, P->tok.line, P->tok.col, "operator '~' is not supported");
-        r = NULL;
+        py_expr *e = py_new_expr(P, PE_UNARY, P->tok.line, P->tok.col);
+        if (!e)
+            return NULL;
+        e->op = PB_INVERT;
+        r = py_advance(P) && (e->a = parse_factor(P)) ? e : NULL;
     } else {
         r = parse_power(P);
     }
@@ -591,7 +594,7 @@ static py_expr *parse_term(parser *P)
     }
 }
 
-py_expr *py_parse_arith(parser *P)
+static py_expr *parse_sum(parser *P)
 {
     py_expr *e = parse_term(P);
     while (e && (py_is_op(&P->tok, "+") || py_is_op(&P->tok, "-"))) {
@@ -602,13 +605,29 @@ py_expr *py_parse_arith(parser *P)
             return NULL;
         e = binop(P, op, e, r, line, col);
     }
-    if (e && (py_is_op(&P->tok, "|") || py_is_op(&P->tok, "&") || py_is_op(&P->tok, "^") || py_is_op(&P->tok, "<<") ||
-              py_is_op(&P->tok, ">>"))) {
-        py_perr(P, P->tok.line, P->tok.col, "bitwise operator '%s' is not supported", P->tok.text);
+    if (e && (py_is_op(&P->tok, "<<") || py_is_op(&P->tok, ">>"))) {
+        py_perr(P, P->tok.line, P->tok.col, "shift operator '%s' is not supported", P->tok.text);
         return NULL;
     }
     return e;
 }
+
+/* & binds tighter than ^, ^ than |, all three looser than + and - (Python's order) */
+static py_expr *parse_bitwise(parser *P, int level)
+{
+    static const struct { const char *op; py_binop b; } ops[] = {{"|", PB_BITOR}, {"^", PB_BITXOR}, {"&", PB_BITAND}};
+    py_expr *e = level == 2 ? parse_sum(P) : parse_bitwise(P, level + 1);
+    while (e && py_is_op(&P->tok, ops[level].op)) {
+        int line = P->tok.line, col = P->tok.col;
+        py_expr *r;
+        if (!py_advance(P) || !(r = level == 2 ? parse_sum(P) : parse_bitwise(P, level + 1)))
+            return NULL;
+        e = binop(P, ops[level].b, e, r, line, col);
+    }
+    return e;
+}
+
+py_expr *py_parse_arith(parser *P) { return parse_bitwise(P, 0); }
 
 static bool comp_op(parser *P, py_binop *op)
 {

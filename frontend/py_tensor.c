@@ -6,7 +6,7 @@
 
 #include "frontend/py_torch.h"
 
-enum { IN_TORCH = 1, IN_METHOD = 2, IN_F = 4 };
+enum { IN_TORCH = PY_IN_TORCH, IN_METHOD = PY_IN_METHOD, IN_F = PY_IN_F };
 
 static bool opt_int(py_interp *I, const py_expr *at, pv *v, const char *what, int64_t def, int64_t *out)
 {
@@ -631,12 +631,7 @@ TFN(t_dropout)
     return a[0];
 }
 
-typedef struct tensor_fn {
-    py_builtin b;
-    int where;
-} tensor_fn;
-
-static const tensor_fn tensor_fns[] = {
+static const py_fn_row tensor_fns[] = {
     {{"softmax", t_softmax}, IN_TORCH | IN_METHOD | IN_F},
     {{"linear", t_linear}, IN_F},
     {{"cat", t_cat}, IN_TORCH},
@@ -672,8 +667,6 @@ static const tensor_fn tensor_fns[] = {
     {{"mul_", t_mul_}, IN_METHOD},
     {{"div_", t_div_}, IN_METHOD},
     {{"contiguous", t_same}, IN_METHOD},
-    {{"float", t_same}, IN_METHOD},
-    {{"to", t_same}, IN_METHOD},
     {{"cuda", t_same}, IN_METHOD},
     {{"cpu", t_same}, IN_METHOD},
     {{"detach", t_same}, IN_METHOD},
@@ -683,11 +676,21 @@ static const tensor_fn tensor_fns[] = {
     {{"dropout", t_dropout}, IN_F},
 };
 
+pv *py_fn_lookup(py_interp *I, const py_fn_row *rows, size_t n, int where, const char *name, pv *self)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((rows[i].where & where) && strcmp(rows[i].b.name, name) == 0)
+            return pv_builtin(I, &rows[i].b, self);
+    return NULL;
+}
+
+/* the tables in turn: this file's, activations, reductions, masks */
 pv *py_tensor_fn(py_interp *I, int where, const char *name, pv *self)
 {
-    for (size_t i = 0; i < sizeof tensor_fns / sizeof tensor_fns[0]; i++)
-        if ((tensor_fns[i].where & where) && strcmp(tensor_fns[i].b.name, name) == 0)
-            return pv_builtin(I, &tensor_fns[i].b, self);
-    pv *f = py_act_fn(I, where, name, self);
-    return f ? f : py_math_fn(I, where, name, self);
+    pv *f = py_fn_lookup(I, tensor_fns, sizeof tensor_fns / sizeof tensor_fns[0], where, name, self);
+    if (!f)
+        f = py_act_fn(I, where, name, self);
+    if (!f)
+        f = py_math_fn(I, where, name, self);
+    return f ? f : py_mask_fn(I, where, name, self);
 }

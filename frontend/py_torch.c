@@ -36,8 +36,21 @@ sf_node *py_begin(py_interp *I, const py_expr *at, sf_opcode op, int nin, sf_val
                  "or sf_options.max_nodes)", I->model_expr ? I->model_expr : "the model", (long long)I->max_nodes);
         return NULL;
     }
+    sf_value **conv = NULL;
+    for (int i = 0; i < nin && !sf_op_has(op, SF_OPF_MASKS); i++) /* PyTorch promotes bool in arithmetic */
+        if (in[i] && in[i]->type.dtype == SF_BOOL) {
+            if (!conv) {
+                if (!(conv = sf_arena_alloc(I->arena, sizeof *conv * (size_t)nin))) {
+                    py_error(I, at, SF_ERR_NOMEM, "out of memory");
+                    return NULL;
+                }
+                memcpy(conv, in, sizeof *conv * (size_t)nin);
+            }
+            if (!(conv[i] = py_as_number(I, at, in[i])))
+                return NULL;
+        }
     sf_error e = {0};
-    sf_node *n = sf_node_begin(I->g, op, nin, in, &e);
+    sf_node *n = sf_node_begin(I->g, op, nin, conv ? conv : in, &e);
     if (!n)
         py_error(I, at, e.code, "%s", e.msg);
     return n;
@@ -143,14 +156,34 @@ static sf_value *operand(py_interp *I, const py_expr *at, pv *v)
     return NULL;
 }
 
+/* a tensor made in __init__ like src: its shape, a parameter or not */
+static pv *init_like(py_interp *I, pv *src, bool parameter)
+{
+    pv *v = pv_new(I, PV_INIT);
+    py_init *init = v ? sf_arena_alloc(I->arena, sizeof *init) : NULL;
+    if (!init)
+        return NULL;
+    *init = *src->u.init;
+    init->parameter = parameter;
+    v->u.init = init;
+    return v;
+}
+
+pv *py_init_derived(py_interp *I, pv *src) { return init_like(I, src, false); }
+
 pv *py_tensor_binop(py_interp *I, const py_expr *at, py_binop op, pv *a, pv *b)
 {
+    /* torch.randn(4, 4) * 0.1 in __init__: values come from state_dict, only the shape matters */
+    if (op != PB_MATMUL && ((a->k == PV_INIT && (!b || pv_is_number(b))) || (b && b->k == PV_INIT && pv_is_number(a))))
+        return py_init_derived(I, a->k == PV_INIT ? a : b);
     if (op == PB_NEG) {
         sf_value *x = py_tv(I, at, a, "unary -"), *m = x ? py_scalar(I, at, -1.0) : NULL;
         return m ? pv_tensor(I, py_op2(I, at, SF_OP_MUL, x, m)) : NULL;
     }
     if (op == PB_POW)
         return py_pow(I, at, a, b);
+    if (op == PB_BITAND || op == PB_BITOR || op == PB_BITXOR)
+        return py_tensor_bitop(I, at, op, a, b);
     sf_opcode k;
     switch (op) {
     case PB_ADD: k = SF_OP_ADD; break;
@@ -269,12 +302,43 @@ pv *py_tensor_subscript(py_interp *I, const py_expr *at, pv *t, pv *index)
 #define IFN(name) \
     static pv *name(py_interp *I, const py_expr *at, pv *self, int argc, pv **argv, int kwc, const char **kwn, pv **kwv)
 
-static pv *make_init(py_interp *I, const py_expr *at, py_init_kind kind, double fill, int argc, pv **argv, int kwc,
-                     const char **kwn)
+/* torch.zeros(...) in forward: a FULL op, whose dims may be the batch
+ * (torch.zeros(x.size(0), 4)); dtype=torch.bool makes a mask */
+static pv *make_in_forward(py_interp *I, const py_expr *at, py_init_kind kind, double fill, int argc, pv **argv,
+                           pv *dtype)
 {
-    for (int k = 0; k < kwc; k++)
+    if (kind == INIT_NORMAL || kind == INIT_UNIFORM)
+        return py_error(I, at, SF_ERR_UNSUPPORTED, "random tensors in forward: sheaf compiles deterministic inference");
+    pv *dims_of = argc == 1 && (argv[0]->k == PV_LIST || argv[0]->k == PV_TUPLE) ? argv[0] : NULL;
+    int n = dims_of ? (int)dims_of->u.list->n : argc;
+    if (n > SF_MAX_RANK)
+        return py_error(I, at, SF_ERR_SHAPE, "rank above %d", SF_MAX_RANK);
+    int64_t dims[SF_MAX_RANK];
+    for (int i = 0; i < n; i++) {
+        pv *d = dims_of ? dims_of->u.list->items[i] : argv[i];
+        if (d->k == PV_BATCH)
+            dims[i] = SF_DIM_B;
+        else if (!py_as_int(I, at, d, "size", &dims[i]))
+            return NULL;
+        else if (dims[i] < 0 || dims[i] > SF_DIM_MAX)
+            return py_error(I, at, SF_ERR_SHAPE, "invalid size %lld", (long long)dims[i]);
+    }
+    sf_value *f = py_full(I, at, dims, n, fill, dtype, SF_F32);
+    return f ? pv_tensor(I, f) : NULL;
+}
+
+static pv *make_init(py_interp *I, const py_expr *at, py_init_kind kind, double fill, int argc, pv **argv, int kwc,
+                     const char **kwn, pv **kwv)
+{
+    pv *dtype = NULL;
+    for (int k = 0; k < kwc; k++) {
         if (strcmp(kwn[k], "dtype") && strcmp(kwn[k], "device") && strcmp(kwn[k], "requires_grad"))
             return py_error(I, at, SF_ERR_INVALID_ARG, "unexpected keyword argument '%s'", kwn[k]);
+        if (strcmp(kwn[k], "dtype") == 0)
+            dtype = kwv[k];
+    }
+    if (I->g)
+        return make_in_forward(I, at, kind, fill, argc, argv, dtype);
     pv *v = pv_new(I, PV_INIT);
     py_init *init = v ? sf_arena_alloc(I->arena, sizeof *init) : NULL;
     if (!init)
@@ -304,18 +368,18 @@ static pv *make_init(py_interp *I, const py_expr *at, py_init_kind kind, double 
     return v;
 }
 
-IFN(i_zeros) { (void)self, (void)kwv; return make_init(I, at, INIT_ZEROS, 0, argc, argv, kwc, kwn); }
-IFN(i_ones) { (void)self, (void)kwv; return make_init(I, at, INIT_ONES, 1, argc, argv, kwc, kwn); }
-IFN(i_randn) { (void)self, (void)kwv; return make_init(I, at, INIT_NORMAL, 0, argc, argv, kwc, kwn); }
-IFN(i_rand) { (void)self, (void)kwv; return make_init(I, at, INIT_UNIFORM, 0, argc, argv, kwc, kwn); }
-IFN(i_empty) { (void)self, (void)kwv; return make_init(I, at, INIT_EMPTY, 0, argc, argv, kwc, kwn); }
+IFN(i_zeros) { (void)self; return make_init(I, at, INIT_ZEROS, 0, argc, argv, kwc, kwn, kwv); }
+IFN(i_ones) { (void)self; return make_init(I, at, INIT_ONES, 1, argc, argv, kwc, kwn, kwv); }
+IFN(i_randn) { (void)self; return make_init(I, at, INIT_NORMAL, 0, argc, argv, kwc, kwn, kwv); }
+IFN(i_rand) { (void)self; return make_init(I, at, INIT_UNIFORM, 0, argc, argv, kwc, kwn, kwv); }
+IFN(i_empty) { (void)self; return make_init(I, at, INIT_EMPTY, 0, argc, argv, kwc, kwn, kwv); }
 
 IFN(i_full)
 {
-    (void)self, (void)kwv;
+    (void)self;
     if (argc != 2 || !pv_is_number(argv[1]))
         return py_error(I, at, SF_ERR_INVALID_ARG, "torch.full(size, fill_value)");
-    return make_init(I, at, INIT_FULL, pv_as_double(argv[1]), 1, argv, kwc, kwn);
+    return make_init(I, at, INIT_FULL, pv_as_double(argv[1]), 1, argv, kwc, kwn, kwv);
 }
 
 /* nn.Parameter(t): marks an __init__ tensor as a parameter */
@@ -329,14 +393,7 @@ IFN(i_parameter)
     if (a[0]->k != PV_INIT)
         return py_error(I, at, SF_ERR_UNSUPPORTED, "nn.Parameter() of %s: make it with torch.zeros/ones/randn/rand/empty/full",
                         pv_describe(I, a[0]));
-    pv *v = pv_new(I, PV_INIT);
-    py_init *init = v ? sf_arena_alloc(I->arena, sizeof *init) : NULL;
-    if (!init)
-        return NULL;
-    *init = *a[0]->u.init;
-    init->parameter = true;
-    v->u.init = init;
-    return v;
+    return init_like(I, a[0], true);
 }
 
 /* nn.init.*_(tensor, ...): change how a parameter is initialised */
@@ -398,6 +455,23 @@ static pv *ns(py_interp *I, int which)
     return v;
 }
 
+/* torch's dtypes by name and alias, as their canonical names: a dtype is a
+ * string to the frontend, and only float32 and bool are computed (py_mask.c
+ * refuses the rest where they are used, naming them) */
+static const char *const dtypes[][2] = {
+    {"float32", "float32"}, {"float", "float32"}, {"bool", "bool"}, {"float64", "float64"}, {"double", "float64"},
+    {"float16", "float16"}, {"half", "float16"}, {"bfloat16", "bfloat16"}, {"int64", "int64"}, {"long", "int64"},
+    {"int32", "int32"}, {"int", "int32"}, {"int16", "int16"}, {"short", "int16"}, {"int8", "int8"}, {"uint8", "uint8"},
+};
+
+bool py_is_dtype(const char *name)
+{
+    for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
+        if (strcmp(name, dtypes[i][1]) == 0)
+            return true;
+    return false;
+}
+
 pv *py_torch_attr(py_interp *I, const py_expr *at, int space, const char *name)
 {
     pv *v = NULL;
@@ -407,8 +481,9 @@ pv *py_torch_attr(py_interp *I, const py_expr *at, int space, const char *name)
             return ns(I, NS_NN);
         if (strcmp(name, "Tensor") == 0)
             return pv_builtin(I, &tensor_type, NULL);
-        if (strcmp(name, "float32") == 0 || strcmp(name, "float") == 0)
-            return pv_cstr(I, "float32");
+        for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
+            if (strcmp(name, dtypes[i][0]) == 0)
+                return pv_cstr(I, dtypes[i][1]);
         if ((v = py_tensor_fn(I, 1, name, NULL)) ||
             (v = py_builtin_find(I, init_makers, sizeof init_makers / sizeof init_makers[0], NULL, name)))
             return v;
@@ -467,6 +542,8 @@ pv *py_tensor_method(py_interp *I, const py_expr *at, pv *self, const char *name
             if (strcmp(name, fills[i].n) == 0)
                 return pv_builtin(I, &nn_init_fns[fills[i].k == INIT_ZEROS ? 0 : fills[i].k == INIT_NORMAL ? 2 : 3],
                                   self);
+        if (strcmp(name, "tril") == 0 || strcmp(name, "triu") == 0)
+            return py_mask_fn(I, 2, name, self);
         return py_error(I, at, SF_ERR_UNSUPPORTED, "Tensor.%s on a tensor made in __init__ is not supported", name);
     }
     if (strcmp(name, "shape") == 0)
@@ -483,8 +560,10 @@ pv *py_tensor_method(py_interp *I, const py_expr *at, pv *self, const char *name
     }
     if (strcmp(name, "data") == 0)
         return self;
-    if (strcmp(name, "dtype") == 0)
-        return pv_cstr(I, "float32");
+    if (strcmp(name, "dtype") == 0) {
+        sf_value *x = py_tv(I, at, self, "dtype");
+        return x ? pv_cstr(I, x->type.dtype == SF_BOOL ? "bool" : "float32") : NULL;
+    }
     pv *m = py_tensor_fn(I, 2, name, self);
     if (m)
         return m;

@@ -5,6 +5,9 @@
 #include "frontend/py_interp.h"
 
 sf_node *py_begin(py_interp *I, const py_expr *at, sf_opcode op, int nin, sf_value *const *in);
+/* A tensor computed in __init__ from src (torch.tril(torch.ones(T, T)), randn(...) * 0.1):
+ * its values come from state_dict like any buffer's, so only its shape is kept */
+pv *py_init_derived(py_interp *I, pv *src);
 /* Method calls pass the tensor as self: argv with self put first, as torch.X would get it (NULL: no memory). */
 pv **py_with_self(py_interp *I, pv *self, int *argc, pv **argv);
 sf_value *py_op1(py_interp *I, const py_expr *at, sf_opcode op, sf_value *x);
@@ -66,6 +69,26 @@ sf_value *py_log_softmax(py_interp *I, const py_expr *at, sf_value *x, int64_t d
 sf_value *py_softmin(py_interp *I, const py_expr *at, sf_value *x, int64_t dim);
 sf_value *py_glu(py_interp *I, const py_expr *at, sf_value *x, int64_t dim);
 sf_value *py_slice_dim(py_interp *I, const py_expr *at, sf_value *x, int d, int64_t start, int64_t end, int64_t step);
+
+/* A row of a tensor function table: the builtin and where it is found
+ * (PY_IN_* bits); py_fn_lookup finds name among rows[0..n) for `where`. */
+enum { PY_IN_TORCH = 1, PY_IN_METHOD = 2, PY_IN_F = 4 };
+typedef struct py_fn_row {
+    py_builtin b;
+    int where;
+} py_fn_row;
+pv *py_fn_lookup(py_interp *I, const py_fn_row *rows, size_t n, int where, const char *name, pv *self);
+
+/* Masks and constants in forward (py_mask.c), by name as py_tensor_fn; NULL if none */
+pv *py_mask_fn(py_interp *I, int where, const char *name, pv *self);
+/* name is a torch dtype's canonical name (torch.long is "int64") */
+bool py_is_dtype(const char *name);
+/* v as numbers: a mask becomes 1.0 / 0.0, as PyTorch promotes bool in arithmetic */
+sf_value *py_as_number(py_interp *I, const py_expr *at, sf_value *v);
+/* torch.zeros/ones/full/empty in forward and the *_like: the FULL op over
+ * dims (B allowed), of dtype (torch.float32 or torch.bool; NULL or None: dflt) */
+sf_value *py_full(py_interp *I, const py_expr *at, const int64_t *dims, int rank, double value, pv *dtype,
+                  sf_dtype dflt);
 
 /* A tensor function by name, where = 1 torch.X, 2 Tensor.X, 4 F.X; NULL if none. */
 pv *py_tensor_fn(py_interp *I, int where, const char *name, pv *self);

@@ -58,6 +58,13 @@ static double op_mul(double a, double b) { return a * b; }
 static double op_div(double a, double b) { return a / b; }
 static double op_maximum(double a, double b) { return a > b || isnan(a) ? a : b; } /* NaN from either side */
 static double op_minimum(double a, double b) { return a < b || isnan(a) ? a : b; }
+/* C's comparisons are IEEE's: false with a NaN, but for != */
+static double op_eq(double a, double b) { return a == b; }
+static double op_ne(double a, double b) { return a != b; }
+static double op_lt(double a, double b) { return a < b; }
+static double op_le(double a, double b) { return a <= b; }
+static double op_gt(double a, double b) { return a > b; }
+static double op_ge(double a, double b) { return a >= b; }
 
 /* numpy broadcasting: each output coordinate maps to an input coordinate,
  * with dims of size 1 (or missing on the left) pinned to 0. */
@@ -100,6 +107,35 @@ BINARY(MUL, op_mul)
 BINARY(DIV, op_div)
 BINARY(MAXIMUM, op_maximum)
 BINARY(MINIMUM, op_minimum)
+BINARY(EQ, op_eq)
+BINARY(NE, op_ne)
+BINARY(LT, op_lt)
+BINARY(LE, op_le)
+BINARY(GT, op_gt)
+BINARY(GE, op_ge)
+
+sf_status sf_k_WHERE(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err)
+{
+    (void)n, (void)err;
+    size_t cnt = sf_tensor_numel(out[0]);
+    for (size_t i = 0; i < cnt; i++) {
+        int64_t c, a, b;
+        broadcast_offsets(out[0], in[0], i, &c);
+        broadcast_offsets(out[0], in[1], i, &a);
+        broadcast_offsets(out[0], in[2], i, &b);
+        out[0]->data[i] = in[0]->data[c] != 0 ? in[1]->data[a] : in[2]->data[b];
+    }
+    return SF_OK;
+}
+
+sf_status sf_k_FULL(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err)
+{
+    (void)in, (void)err;
+    size_t cnt = sf_tensor_numel(out[0]);
+    for (size_t i = 0; i < cnt; i++)
+        out[0]->data[i] = (float)sf_attr_value(n);
+    return SF_OK;
+}
 
 /* y = f(node, x) in double: the node for the ops with attributes */
 static double f_relu(const sf_node *n, double x) { return (void)n, x > 0 ? x : 0.0; }
@@ -203,6 +239,29 @@ UNARY(THRESHOLD, f_threshold)
 UNARY(LOGSIGMOID, f_logsigmoid)
 
 /* ---- data movement ---- */
+
+/* tril keeps j - i <= diagonal, triu j - i >= diagonal, over the last two dims */
+static sf_status triangle(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, bool lower)
+{
+    int64_t R = in[0]->dim[in[0]->rank - 2], C = in[0]->dim[in[0]->rank - 1], k = sf_attr_diagonal(n);
+    size_t cnt = sf_tensor_numel(out[0]);
+    for (size_t e = 0; e < cnt; e++) {
+        int64_t j = (int64_t)e % C, i = (int64_t)e / C % R;
+        bool keep = lower ? j - i <= k : j - i >= k;
+        out[0]->data[e] = keep ? in[0]->data[e] : 0.0f;
+    }
+    return SF_OK;
+}
+
+sf_status sf_k_TRIL(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err)
+{
+    return (void)err, triangle(n, in, out, true);
+}
+
+sf_status sf_k_TRIU(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err)
+{
+    return (void)err, triangle(n, in, out, false);
+}
 
 /* Ops whose result holds the operand's elements in the same order. */
 static sf_status same_order(const sf_tensor *const *in, sf_tensor *const *out)
@@ -359,7 +418,7 @@ sf_status sf_interp_run(const sf_graph *g, int64_t batch, const sf_tensor_set *i
     for (size_t i = 0; st == SF_OK && i < g->nodes.len; i++) {
         const sf_node *n = g->nodes.items[i];
         for (int k = 0; k < n->nout; k++)
-            if (n->out[k]->type.dtype != SF_F32)
+            if (!sf_dtype_runs(n->out[k]->type.dtype))
                 st = sf_fail(err, SF_ERR_UNSUPPORTED, "interp: %s produces %s; only f32 runs today",
                              sf_ops[n->op].name, sf_dtype_name(n->out[k]->type.dtype));
         if (st != SF_OK)

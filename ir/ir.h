@@ -12,7 +12,9 @@
 #define SF_DIM_B (-1) /* the symbolic batch dimension */
 #define SF_DIM_MAX ((int64_t)INT32_MAX) /* keeps shape arithmetic far from overflow */
 
-typedef enum sf_dtype { SF_F32, SF_F16, SF_BF16 } sf_dtype;
+/* bool: a mask, from comparisons; stored as f32 0.0 or 1.0 (4 bytes), so
+ * every kernel moves it as an f32 and only the ops with SF_OPF_MASKS take it */
+typedef enum sf_dtype { SF_F32, SF_F16, SF_BF16, SF_BOOL } sf_dtype;
 
 typedef struct sf_type {
     sf_dtype dtype;
@@ -35,6 +37,7 @@ typedef enum sf_opcls {
     SF_OPCLS_NORM,     /* normalisation along some dims (statistics, then a map) */
     SF_OPCLS_UNARY,    /* elementwise, one operand */
     SF_OPCLS_BINARY,   /* elementwise, two operands, broadcasting */
+    SF_OPCLS_SELECT,   /* elementwise, three operands, broadcasting: where(c, a, b) */
     SF_OPCLS_REDUCE,   /* a reduction over dims */
     SF_OPCLS_VIEW,     /* same elements in the same order: no data moves */
     SF_OPCLS_MOVE,     /* data movement: elements selected, joined or permuted */
@@ -47,6 +50,7 @@ enum {
     SF_OPF_STRIDED = 1 << 3,     /* can be a strided view of its operand instead of a copy */
     SF_OPF_LINEAR = 1 << 4,      /* x·Wᵀ + b over x's last dim (per group when grouped): weight operand 1 */
     SF_OPF_CONV = 1 << 5,        /* a convolution: stride, padding, dilation, groups; weight [O, C/groups, k...] */
+    SF_OPF_MASKS = 1 << 6,       /* takes bool operands (views, moves, comparisons, where, maximum/minimum) */
 };
 
 typedef enum sf_attr_kind {
@@ -156,6 +160,8 @@ typedef struct sf_graph {
 const char *sf_dtype_name(sf_dtype t);
 bool sf_dtype_parse(const char *s, size_t n, sf_dtype *out);
 size_t sf_dtype_size(sf_dtype t);
+/* the backends compute it: f32, and bool (stored as f32) */
+bool sf_dtype_runs(sf_dtype t);
 bool sf_type_equal(const sf_type *a, const sf_type *b);
 /* "f32[B,10]"; always NUL-terminated, truncated to cap. */
 const char *sf_type_str(const sf_type *t, char *buf, size_t cap);

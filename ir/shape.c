@@ -279,6 +279,66 @@ static sf_status shape_binary(const sf_node *n, sf_type *out, sf_error *err)
 #define shape_MAXIMUM shape_binary
 #define shape_MINIMUM shape_binary
 
+/* a comparison: any mix of f32 and bool operands, a bool result */
+static sf_status shape_compare(const sf_node *n, sf_type *out, sf_error *err)
+{
+    const sf_type *x = &n->in[0]->type, *y = &n->in[1]->type;
+    tbuf a, b;
+    if (!broadcast(x->dim, x->rank, y->dim, y->rank, out->dim, &out->rank))
+        return fail(err, n, "%s and %s do not broadcast", T(n->in[0], &a), T(n->in[1], &b));
+    out->dtype = SF_BOOL;
+    return SF_OK;
+}
+#define shape_EQ shape_compare
+#define shape_NE shape_compare
+#define shape_LT shape_compare
+#define shape_LE shape_compare
+#define shape_GT shape_compare
+#define shape_GE shape_compare
+
+static sf_status shape_WHERE(const sf_node *n, sf_type *out, sf_error *err)
+{
+    const sf_type *c = &n->in[0]->type, *x = &n->in[1]->type, *y = &n->in[2]->type;
+    tbuf a, b, d;
+    int64_t xy[SF_MAX_RANK];
+    int rxy;
+    if (c->dtype != SF_BOOL)
+        return fail(err, n, "the condition %s must be bool (a comparison's result)", T(n->in[0], &a));
+    if (x->dtype != y->dtype)
+        return fail(err, n, "%s and %s: the two choices must have one dtype", T(n->in[1], &a), T(n->in[2], &b));
+    if (!broadcast(x->dim, x->rank, y->dim, y->rank, xy, &rxy) ||
+        !broadcast(c->dim, c->rank, xy, rxy, out->dim, &out->rank))
+        return fail(err, n, "%s, %s and %s do not broadcast", T(n->in[0], &a), T(n->in[1], &b), T(n->in[2], &d));
+    out->dtype = x->dtype;
+    return SF_OK;
+}
+
+static sf_status shape_FULL(const sf_node *n, sf_type *out, sf_error *err)
+{
+    const sf_attr *s = sf_attr_shape(n);
+    if (s->n > SF_MAX_RANK)
+        return fail(err, n, "shape has %d dims, above the limit %d", s->n, SF_MAX_RANK);
+    out->dtype = SF_F32;
+    out->rank = s->n;
+    for (int i = 0; i < s->n; i++) {
+        if (s->ints[i] < 0 && s->ints[i] != SF_DIM_B)
+            return fail(err, n, "shape dim %d is %lld: dims are B or >= 0", i, (long long)s->ints[i]);
+        out->dim[i] = s->ints[i];
+    }
+    return SF_OK;
+}
+
+static sf_status shape_tri(const sf_node *n, sf_type *out, sf_error *err)
+{
+    tbuf a;
+    if (n->in[0]->type.rank < 2)
+        return fail(err, n, "%s has fewer than 2 dims", T(n->in[0], &a));
+    *out = n->in[0]->type;
+    return SF_OK;
+}
+#define shape_TRIL shape_tri
+#define shape_TRIU shape_tri
+
 static sf_status shape_unary(const sf_node *n, sf_type *out, sf_error *err)
 {
     (void)err;
@@ -579,6 +639,12 @@ sf_status sf_infer_shapes(const sf_node *n, sf_type *types, int nres, sf_error *
     if (nres != sf_node_result_count(n))
         return sf_fail(err, SF_ERR_VERIFY, "%s: has %d results, expected %d", sf_ops[n->op].name, nres,
                        sf_node_result_count(n));
+    for (int i = 0; i < n->nin; i++) {
+        tbuf a;
+        if (n->in[i]->type.dtype == SF_BOOL && !sf_op_has(n->op, SF_OPF_MASKS))
+            return fail(err, n, "operand %d is the mask %s; this op takes numbers (where(mask, 1, 0) makes them)", i,
+                        T(n->in[i], &a));
+    }
     sf_status st = rules[n->op](n, types, err);
     for (int i = 0; st == SF_OK && i < nres; i++) {
         int nb = 0;
@@ -590,7 +656,8 @@ sf_status sf_infer_shapes(const sf_node *n, sf_type *types, int nres, sf_error *
                             (long long)types[i].dim[k], (long long)SF_DIM_MAX);
         }
         if (nb > 1) {
-            st = fail(err, n, "result would have the batch dim B twice (from %s)", T(n->in[0], &a));
+            st = n->nin ? fail(err, n, "result would have the batch dim B twice (from %s)", T(n->in[0], &a))
+                        : fail(err, n, "result would have the batch dim B twice");
         }
     }
     return st;

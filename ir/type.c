@@ -6,14 +6,17 @@
 static const struct {
     const char *name;
     size_t size;
+    bool runs;
 } dtypes[] = {
-    [SF_F32] = {"f32", 4},
-    [SF_F16] = {"f16", 2},
-    [SF_BF16] = {"bf16", 2},
+    [SF_F32] = {"f32", 4, true},
+    [SF_F16] = {"f16", 2, false},
+    [SF_BF16] = {"bf16", 2, false},
+    [SF_BOOL] = {"bool", 4, true}, /* f32 0 or 1: see ir.h */
 };
 
 const char *sf_dtype_name(sf_dtype t) { return dtypes[t].name; }
 size_t sf_dtype_size(sf_dtype t) { return dtypes[t].size; }
+bool sf_dtype_runs(sf_dtype t) { return dtypes[t].runs; }
 
 bool sf_dtype_parse(const char *s, size_t n, sf_dtype *out)
 {

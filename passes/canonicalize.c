@@ -310,7 +310,8 @@ static bool foldable_constant(const sf_node *n, sf_value *const *in)
     size_t numel = 0;
     for (int k = 0; k < n->nout; k++) {
         size_t e;
-        if (!sf_type_numel(&n->out[k]->type, 1, &e) || sf_type_has_batch(&n->out[k]->type))
+        if (!sf_type_numel(&n->out[k]->type, 1, &e) || sf_type_has_batch(&n->out[k]->type) ||
+            n->out[k]->type.dtype != SF_F32) /* a folded result is an f32 parameter; a mask stays computed */
             return false;
         numel += e;
     }

@@ -1,7 +1,8 @@
 /* Random container-shaped models as IR text, for the differential tests
  * (test_random: interpreter at -O0 and -O2, CPU backend; test_cuda:
  * NVRTC): branches on windows of the input or on the shared input, chains
- * of linears, activations, scalar ops and BatchNorm, conv branches,
+ * of linears, activations, scalar ops, masked gates (compare + where) and
+ * BatchNorm, conv branches (some under tril/triu),
  * combined by concat, stack+sum/mean, chains of adds or several outputs. */
 #include "randmodel.h"
 
@@ -74,6 +75,25 @@ static int param(gen *g, const char *shape)
     return g->nparam++;
 }
 
+/* a mask and a where, continuous in v (a step would turn a last-bit
+ * difference into a different value): where(v > t, v, t + (v - t) * 0.25),
+ * or its mirror with <=, t a random threshold, the slope a random one */
+static int gate(gen *g, int v, int w)
+{
+    static const char *const cmp[] = {"gt", "ge", "lt", "le"};
+    int c = pick(&g->rng, 4), n = g->next;
+    double t = (pick(&g->rng, 5) - 2) * 0.25, slope = 0.125 * (1 + pick(&g->rng, 4));
+    put(&g->body, "  %%%d = scalar {value=%g} : f32[]\n  %%%d = %s %%%d, %%%d : bool[B,%d]\n", n, t, n + 1, cmp[c], v,
+        n, w);
+    put(&g->body, "  %%%d = sub %%%d, %%%d : f32[B,%d]\n  %%%d = scalar {value=%g} : f32[]\n", n + 2, v, n, w, n + 3,
+        slope);
+    put(&g->body, "  %%%d = mul %%%d, %%%d : f32[B,%d]\n  %%%d = add %%%d, %%%d : f32[B,%d]\n", n + 4, n + 2, n + 3,
+        w, n + 5, n + 4, n, w);
+    put(&g->body, "  %%%d = where %%%d, %%%d, %%%d : f32[B,%d]\n", n + 6, n + 1, v, n + 5, w);
+    g->next += 7;
+    return n + 6;
+}
+
 /* one branch: linears (width w -> h...) with activations and scalar ops; returns the value id and its width */
 static int branch(gen *g, int in, int w, int depth, bool same_acts, int act_seed, int *out_w, int out_width)
 {
@@ -109,6 +129,8 @@ static int branch(gen *g, int in, int w, int depth, bool same_acts, int act_seed
             put(&g->body, "  %%%d = %s %%%d%s : f32[B,%d]\n", g->next, a->op, cur, a->attrs, cw);
             cur = g->next++;
         }
+        if (pick(&g->rng, 5) == 0)
+            cur = gate(g, cur, cw);
         if (pick(&g->rng, 5) == 0) {
             put(&g->body, "  %%%d = scalar {value=0.5} : f32[]\n", g->next);
             put(&g->body, "  %%%d = mul %%%d, %%%d : f32[B,%d]\n", g->next + 1, cur, g->next, cw);
@@ -138,6 +160,12 @@ static void combine(gen *g, const int *v, int n, int w, bool same_width)
             how == 1 ? "sum" : "mean", g->next, w, g->next + 1);
     } else if (how == 3 && n > 1) { /* chain of adds */
         int acc = v[0];
+        if (pick(&g->rng, 3) == 0) { /* an offset made in the graph */
+            put(&g->body, "  %%%d = full {shape=[B,%d], value=0.75} : f32[B,%d]\n", g->next, w, w);
+            put(&g->body, "  %%%d = add %%%d, %%%d : f32[B,%d]\n", g->next + 1, acc, g->next, w);
+            acc = g->next + 1;
+            g->next += 2;
+        }
         for (int i = 1; i < n; i++) {
             put(&g->body, "  %%%d = add %%%d, %%%d : f32[B,%d]\n", g->next, acc, v[i], w);
             acc = g->next++;
@@ -167,6 +195,11 @@ static char *random_conv_model(gen *g)
         put(&g->body, "  %%%d = conv1d %%x, @p%d, @p%d {stride=[1], padding=[%d], dilation=[1], groups=1} : f32[B,%d,%d]\n",
             g->next, pw, pb, pad, O, L);
         vals[i] = g->next++;
+        if (pick(&g->rng, 4) == 0) { /* a causal-style mask over (channel, position) */
+            put(&g->body, "  %%%d = %s %%%d {diagonal=%d} : f32[B,%d,%d]\n", g->next, pick(&g->rng, 2) ? "tril" : "triu",
+                vals[i], pick(&g->rng, 5) - 2, O, L);
+            vals[i] = g->next++;
+        }
     }
     int how = pick(&g->rng, 3);
     if (how == 0) {

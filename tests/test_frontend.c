@@ -63,7 +63,25 @@ static void test_refusals(void **state)
         {"        self.layers = nn.ModuleList([nn.Linear(3, 3) for _ in range(n)])", "        return self.layers[5](x)",
          "t.py:10:27: index 5 is out of range for ModuleList 'layers' of length 3"},
         {"        self.fc = nn.Linear(3, 4)", "        if x.sum() > 0:\n            x = self.fc(x)\n        return x",
-         "comparing tensors is not supported"},
+         "t.py:10:12: the truth of a tensor is not known at compile time"},
+        {"        self.fc = nn.Linear(3, 4)", "        return 0 < x < 1",
+         "t.py:10:16: chained comparison of tensors: write (a < x) & (x < b)"},
+        {"        self.fc = nn.Linear(3, 4)", "        return ~x",
+         "t.py:10:16: bitwise operators on float tensors: PyTorch refuses them too"},
+        {"        self.fc = nn.Linear(3, 4)", "        return (x > 0) & x", "bitwise operators on float tensors"},
+        {"        self.fc = nn.Linear(3, 4)", "        return torch.where(x > 0)",
+         "torch.where(condition) alone gives indices whose count depends on the data"},
+        {"        self.fc = nn.Linear(3, 4)", "        return torch.where(x, x, 0.0)",
+         "where() needs a bool condition (a comparison), got a float tensor"},
+        {"        self.fc = nn.Linear(3, 4)", "        return x.masked_fill(x, 0.0)", "where() needs a bool condition"},
+        {"        self.fc = nn.Linear(3, 4)", "        return x + torch.randn(x.size(0), 3)",
+         "t.py:10:20: random tensors in forward: sheaf compiles deterministic inference"},
+        {"        self.fc = nn.Linear(3, 4)", "        return x.to(torch.int64)", "dtype int64: sheaf computes float32 and bool tensors"},
+        {"        self.fc = nn.Linear(3, 4)", "        return x + torch.zeros(3, dtype=torch.float64)",
+         "dtype float64: sheaf computes float32 and bool tensors"},
+        {"        self.fc = nn.Linear(3, 4)", "        return torch.full_like(x, x)", "fill_value must be a number"},
+        {"        self.fc = nn.Linear(3, 4)", "        return torch.tril(x.sum(1))", "tril"},
+        {"        self.fc = nn.Linear(3, 4)", "        return x in [1]", "comparing tensors is not supported"},
         {"        self.fc = nn.Linear(3, 4)", "        if x:\n            x = self.fc(x)\n        return x",
          "t.py:10:12: the truth of a tensor is not known at compile time"},
         {"        self.fc = nn.Linear(3, 3)", "        h = x[:, :2]\n        h += 1\n        return x",
@@ -213,7 +231,68 @@ static void test_syntax_refusals(void **state)
     assert_contains(refusal(HEADER "x = (1,\n", "Net()", "x=f32[B,3]", NULL), "unexpected end of file inside brackets");
     assert_contains(refusal(HEADER "@decorator\ndef f():\n    pass\n", "Net()", "x=f32[B,3]", NULL),
                     "t.py:5:1: decorators are not supported");
-    assert_contains(refusal(HEADER "x = 1 | 2\n", "Net()", "x=f32[B,3]", NULL), "bitwise operator '|' is not supported");
+    assert_contains(refusal(HEADER "x = 1 << 2\n", "Net()", "x=f32[B,3]", NULL), "t.py:5:7: shift");
+    assert_contains(refusal(HEADER "x = 1.0 | 2\n", "Net()", "x=f32[B,3]", NULL), "bitwise operator on a float");
+}
+
+/* every mask spelling, run by the interpreter on x = -1, 0, 1, 2: values worked by hand */
+static void test_mask_values(void **state)
+{
+    (void)state;
+    const char *src = net_with(
+        "        self.fc = nn.Linear(4, 4)",
+        "        m = (x > 0) & ~(x == 1) | torch.lt(x, -0.5)\n"
+        "        a = torch.where(m, x, 10.0)\n"
+        "        b = x.masked_fill(x.ge(1) ^ m, -5.0)\n"
+        "        c = m.float() * 3 + torch.logical_not(x).to(torch.float32) + m.logical_and(x.ne(2)).type_as(x)\n"
+        "        d = torch.zeros(x.size(0), 4) + torch.full_like(x, 2.0) + torch.ones_like(x, dtype=torch.bool)\n"
+        "        e = x * 1.0\n        e.masked_fill_(~torch.isfinite(x / x), 7.0)\n"
+        "        f = torch.isnan(x / x).float() + torch.isinf(1 / x) * 2 + torch.logical_or(x < 0, x.eq(2)).sum(1, keepdim=True)\n"
+        "        g = torch.tril(x.view(-1, 2, 2), -1).flatten(1) + x.view(-1, 2, 2).triu().flatten(1) * 10\n"
+        "        h = x.where(torch.greater_equal(x, 1), torch.zeros_like(x)) + (x <= 0).logical_xor(x != -1)\n"
+        "        return a, b, c, d, e, f, g, h");
+    sf_error err;
+    sf_py_model *m = compile_text(src, "Net()", "x=f32[B,4]", NULL, &err);
+    if (!m)
+        fail_msg("%s", err.msg);
+    sf_tensor_set *in = tset(1, (tensor_lit[]){LIT("x", 2, DIMS(1, 4), -1, 0, 1, 2)});
+    sf_tensor_set *w = tset(2, (tensor_lit[]){{"fc.weight", 2, {4, 4}, NULL}, {"fc.bias", 1, {4}, NULL}});
+    sf_tensor_set *out = sf_tensors_new();
+    assert_int_equal(sf_interp_run(m->graph, 1, in, w, out, &err), SF_OK);
+    EXPECT(out, "output.0", 2, DIMS(1, 4), -1, 10, 10, 2);
+    EXPECT(out, "output.1", 2, DIMS(1, 4), -5, 0, -5, 2);
+    EXPECT(out, "output.2", 2, DIMS(1, 4), 4, 1, 0, 3);
+    EXPECT(out, "output.3", 2, DIMS(1, 4), 3, 3, 3, 3);
+    EXPECT(out, "output.4", 2, DIMS(1, 4), -1, 7, 1, 2);
+    EXPECT(out, "output.5", 2, DIMS(1, 4), 2, 5, 2, 2);
+    EXPECT(out, "output.6", 2, DIMS(1, 4), -10, 0, 1, 20);
+    EXPECT(out, "output.7", 2, DIMS(1, 4), 1, 0, 2, 3);
+    sf_tensors_free(out);
+    sf_tensors_free(w);
+    sf_tensors_free(in);
+    sf_py_model_free(m);
+}
+
+/* a causal mask built in __init__ is a buffer (its values come from state_dict); masks print as bool */
+static void test_mask_buffer(void **state)
+{
+    (void)state;
+    const char *src = net_with("        self.register_buffer('causal', torch.tril(torch.ones(3, 3)))",
+                               "        s = x.unsqueeze(1) * x.unsqueeze(2)\n"
+                               "        return s.masked_fill(self.causal == 0, float('-inf')).softmax(-1)");
+    sf_error e;
+    sf_py_model *m = compile_text(src, "Net()", "x=f32[B,3]", NULL, &e);
+    if (!m)
+        fail_msg("%s", e.msg);
+    assert_int_equal(m->nkeys, 1);
+    assert_string_equal(m->keys[0].key, "causal");
+    char *ir = sf_print_string(m->graph);
+    static const char *const want[] = {"= eq @causal, ", ": bool[3,3]", "= where %", "-inf"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(ir, want[i]))
+            fail_msg("no '%s' in\n%s", want[i], ir);
+    free(ir);
+    sf_py_model_free(m);
 }
 
 static void test_model_option_refusals(void **state)
@@ -388,6 +467,8 @@ int main(void)
         cmocka_unit_test(test_syntax_refusals),
         cmocka_unit_test(test_unary_spellings),
         cmocka_unit_test(test_parameter_list),
+        cmocka_unit_test(test_mask_values),
+        cmocka_unit_test(test_mask_buffer),
         cmocka_unit_test(test_model_option_refusals),
         cmocka_unit_test(test_conditional_false_names_module),
         cmocka_unit_test(test_branches_are_visible),

@@ -309,6 +309,42 @@ static void test_softmax(void **state)
     sf_tensors_free(in), sf_tensors_free(out);
 }
 
+/* comparisons give 1/0 masks (NaN unequal to all, itself too); where picks by them */
+static void test_masks_and_where(void **state)
+{
+    (void)state;
+    const char *ir = "func @f(%x: f32[B,4]) {\n  %0 = scalar {value=1} : f32[]\n  %1 = gt %x, %0 : bool[B,4]\n"
+                     "  %2 = eq %x, %x : bool[B,4]\n  %3 = ne %x, %0 : bool[B,4]\n  %4 = le %x, %0 : bool[B,4]\n"
+                     "  %5 = scalar {value=-9} : f32[]\n  %6 = where %1, %5, %x : f32[B,4]\n"
+                     "  %7 = maximum %1, %4 : bool[B,4]\n  return %1, %2, %3, %4, %6, %7\n}\n";
+    sf_tensor_set *in = tset(1, &LIT("x", 2, DIMS(1, 4), 0.5, 1, 2, NAN));
+    sf_tensor_set *out = run_ir(ir, 1, in, NULL);
+    EXPECT(out, "output.0", 2, DIMS(1, 4), 0, 0, 1, 0);
+    EXPECT(out, "output.1", 2, DIMS(1, 4), 1, 1, 1, 0);
+    EXPECT(out, "output.2", 2, DIMS(1, 4), 1, 0, 1, 1);
+    EXPECT(out, "output.3", 2, DIMS(1, 4), 1, 1, 0, 0);
+    const sf_tensor *w = sf_tensors_get(out, "output.4");
+    assert_non_null(w);
+    assert_true(w->data[0] == 0.5f && w->data[1] == 1 && w->data[2] == -9 && isnan(w->data[3]));
+    EXPECT(out, "output.5", 2, DIMS(1, 4), 1, 1, 1, 0); /* or: NaN is neither > 1 nor <= 1 */
+    sf_tensors_free(in), sf_tensors_free(out);
+}
+
+static void test_full_tril_triu(void **state)
+{
+    (void)state;
+    const char *ir = "func @f(%x: f32[B,2,3]) {\n  %0 = tril %x {diagonal=0} : f32[B,2,3]\n"
+                     "  %1 = triu %x {diagonal=1} : f32[B,2,3]\n  %2 = tril %x {diagonal=-1} : f32[B,2,3]\n"
+                     "  %3 = full {shape=[B,2], value=-1.5} : f32[B,2]\n  return %0, %1, %2, %3\n}\n";
+    sf_tensor_set *in = tset(1, &LIT("x", 3, DIMS(2, 2, 3), 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12));
+    sf_tensor_set *out = run_ir(ir, 2, in, NULL);
+    EXPECT(out, "output.0", 3, DIMS(2, 2, 3), 1, 0, 0, 4, 5, 0, 7, 0, 0, 10, 11, 0);
+    EXPECT(out, "output.1", 3, DIMS(2, 2, 3), 0, 2, 3, 0, 0, 6, 0, 8, 9, 0, 0, 12);
+    EXPECT(out, "output.2", 3, DIMS(2, 2, 3), 0, 0, 0, 4, 0, 0, 0, 0, 0, 10, 0, 0);
+    EXPECT(out, "output.3", 2, DIMS(2, 2), -1.5, -1.5, -1.5, -1.5);
+    sf_tensors_free(in), sf_tensors_free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -331,6 +367,8 @@ int main(void)
         cmocka_unit_test(test_activations),
         cmocka_unit_test(test_gelu_is_exact_not_tanh),
         cmocka_unit_test(test_softmax),
+        cmocka_unit_test(test_masks_and_where),
+        cmocka_unit_test(test_full_tril_triu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -169,6 +169,35 @@ static const op_case cases[] = {
                         "  %2 = amin %0 {dims=[1], keepdim=false} : f32[B,4]\n  %3 = maximum %0, %x : f32[B,3,4]\n"
                         "  %4 = minimum %x, %0 : f32[B,3,4]\n  %5 = prod %0 {dims=[2], keepdim=false} : f32[B,3]\n"
                         "  %6 = sum %0 {dims=[2], keepdim=false} : f32[B,3]\n  return %1, %2, %3, %4, %5, %6\n}\n"},
+    /* masks: comparisons (NaN from sqrt of the negatives; x against itself for equality), where, and/or as min/max */
+    {"comparisons", P("1,4") "func @f(%x: f32[B,3,4]) {\n  %0 = sqrt %x : f32[B,3,4]\n  %1 = eq %0, %0 : bool[B,3,4]\n"
+                             "  %2 = ne %0, %x : bool[B,3,4]\n  %3 = lt %x, @p : bool[B,3,4]\n  %4 = le @p, %x : bool[B,3,4]\n"
+                             "  %5 = scalar {value=0.25} : f32[]\n  %6 = gt %0, %5 : bool[B,3,4]\n  %7 = ge %5, %x : bool[B,3,4]\n"
+                             "  %8 = eq %x, %x : bool[B,3,4]\n  %9 = round %x : f32[B,3,4]\n  %10 = eq %9, %5 : bool[B,3,4]\n"
+                             "  %11 = ge %x, %x : bool[B,3,4]\n  return %1, %2, %3, %4, %6, %7, %8, %10, %11\n}\n"},
+    {"where", P("1,4") "func @f(%x: f32[B,3,4]) {\n  %0 = gt %x, @p : bool[B,3,4]\n  %1 = scalar {value=-inf} : f32[]\n"
+                       "  %2 = where %0, %x, %1 : f32[B,3,4]\n  %3 = lt @p, %1 : bool[1,4]\n  %4 = where %3, @p, %x : f32[B,3,4]\n"
+                       "  %5 = scalar {value=0} : f32[]\n  %6 = ne @p, %5 : bool[1,4]\n  %7 = maximum %0, %6 : bool[B,3,4]\n"
+                       "  %8 = minimum %6, %0 : bool[B,3,4]\n  %9 = where %8, %7, %0 : bool[B,3,4]\n"
+                       "  %10 = scalar {value=1} : f32[]\n  %11 = where %9, %10, %5 : f32[B,3,4]\n"
+                       "  %12 = where %7, %x, %2 : f32[B,3,4]\n  %13 = where %0, %x, %x : f32[B,3,4]\n"
+                       "  return %2, %4, %7, %8, %9, %11, %12, %13\n}\n"},
+    {"masks moved", "func @f(%x: f32[B,4,6]) {\n  %0 = scalar {value=0} : f32[]\n  %1 = gt %x, %0 : bool[B,4,6]\n"
+                    "  %2 = slice %1 {dim=2, start=1, end=6, step=2} : bool[B,4,3]\n  %3 = transpose %2 {dim0=1, dim1=2} : bool[B,3,4]\n"
+                    "  %4 = reshape %3 {shape=[B,12]} : bool[B,12]\n  %5 = reshape %x {shape=[B,24]} : f32[B,24]\n"
+                    "  %6 = slice %5 {dim=1, start=0, end=12, step=1} : f32[B,12]\n  %7 = where %4, %6, %0 : f32[B,12]\n"
+                    "  %8 = concat %4, %4 {dim=1} : bool[B,24]\n  %9, %10 = split %1 {dim=1, sizes=[1,3]} : bool[B,1,6], bool[B,3,6]\n"
+                    "  %11 = unsqueeze %4 {dim=1} : bool[B,1,12]\n  %12 = squeeze %11 {dims=[1]} : bool[B,12]\n"
+                    "  %13 = stack %12, %4 {dim=0} : bool[2,B,12]\n  %14 = flatten %10 {start=1, end=2} : bool[B,18]\n"
+                    "  return %7, %8, %9, %13, %14\n}\n"},
+    {"full and triangles", P("3,5") "func @f(%x: f32[B,4,5]) {\n  %0 = full {shape=[B,3], value=2.5} : f32[B,3]\n"
+                                    "  %1 = full {shape=[2,2], value=-inf} : f32[2,2]\n  %2 = tril %x {diagonal=0} : f32[B,4,5]\n"
+                                    "  %3 = triu %x {diagonal=1} : f32[B,4,5]\n  %4 = tril %x {diagonal=-2} : f32[B,4,5]\n"
+                                    "  %5 = triu @p {diagonal=-1} : f32[3,5]\n  %6 = tril %x {diagonal=9} : f32[B,4,5]\n"
+                                    "  %7 = full {shape=[4,4], value=1} : f32[4,4]\n  %8 = tril %7 {diagonal=0} : f32[4,4]\n"
+                                    "  %9 = scalar {value=0} : f32[]\n  %10 = eq %8, %9 : bool[4,4]\n"
+                                    "  %11 = triu %10 {diagonal=2} : bool[4,4]\n  %12 = full {shape=[], value=7} : f32[]\n"
+                                    "  return %0, %1, %2, %3, %4, %5, %6, %10, %11, %12\n}\n"},
     {"views", "func @f(%x: f32[B,6,1]) {\n  %0 = squeeze %x {dims=[2]} : f32[B,6]\n"
               "  %1 = reshape %0 {shape=[B,3,2]} : f32[B,3,2]\n  %2 = flatten %1 {start=1, end=2} : f32[B,6]\n"
               "  %3 = unsqueeze %2 {dim=1} : f32[B,1,6]\n  %4 = transpose %1 {dim0=1, dim1=2} : f32[B,2,3]\n"

@@ -23,6 +23,7 @@ from torch.fx.passes.infra.partitioner import CapabilityBasedPartitioner
 from torch.fx.passes.operator_support import OperatorSupport
 
 from . import Compiled, _sheaf, _options
+from ._fx_masks import MASKS, MASK_METHODS, _is_mask
 from ._fx_ops import COMPOSITE, _dims, _ints, _is_tensor, _value
 
 log = logging.getLogger("sheaf")
@@ -125,10 +126,12 @@ _METHODS = {"view": "reshape", "reshape": "reshape", "flatten": "flatten", "soft
             "max": "max", "min": "min", "logsumexp": "logsumexp", "var": "var", "std": "std", "norm": "norm",
             "pow": "pow", "narrow": "narrow", "select": "select", "transpose": "transpose", "unsqueeze": "unsqueeze", "contiguous": "contiguous",
             "clamp": "clamp", "clip": "clip", "clamp_min": "clamp_min", "clamp_max": "clamp_max",
-            **_UNARY_METHODS, **{k: "m_" + v for k, v in _BINARY_METHODS.items()}}
+            **_UNARY_METHODS, **{k: "m_" + v for k, v in _BINARY_METHODS.items()}, **MASK_METHODS}
 _LINEAR = {torch._C._nn.linear, F.linear}
 _MATMUL = {torch.matmul, operator.matmul}
 _CAT = {torch.cat, torch.concat}
+_MASK_MOVES = {"reshape", torch.reshape, "flatten", torch.flatten, "transpose", torch.transpose, "unsqueeze",
+               torch.unsqueeze, "contiguous", torch.cat, torch.concat, torch.stack}  # masks pass through these
 
 
 def _is_batch_dim(d, batch_size):
@@ -167,6 +170,8 @@ class _Graph:
     def _has_batch(self, n):
         if n.op == "placeholder":
             ex = self.examples.get(n)
+            if isinstance(ex, torch.SymInt):  # Dynamo passes the symbolic batch size (torch.zeros(B, 4)) as an input
+                return True
             return isinstance(ex, torch.Tensor) and ex.dim() > 0 and n not in self.constants
         if n.op == "get_attr":
             return False
@@ -181,14 +186,16 @@ class _Writer:
         self.names = {}
         self.params = []    # (name, tensor)
         self.inputs = []    # FX nodes fed in at run time
+        self.input_names = {}
         self.body = []
         self.scalars = 0
 
-    def type_of(self, n):
-        v = _value(n)
+    def dims_of(self, n):
         # a symbolic dim is the batch, and translate() keeps a node only where that is dim 0
-        dims = ["B" if i == 0 and self.g.batch.get(n) else str(int(d)) for i, d in enumerate(v.shape)]
-        return "f32[%s]" % ",".join(dims)
+        return ["B" if i == 0 and self.g.batch.get(n) else str(int(d)) for i, d in enumerate(_value(n).shape)]
+
+    def type_of(self, n):
+        return "%s[%s]" % ("bool" if _is_mask(n) else "f32", ",".join(self.dims_of(n)))
 
     def constant_tensor(self, n):
         if n.op == "placeholder":
@@ -211,6 +218,9 @@ class _Writer:
         else:
             name = "%%in%d" % len(self.inputs)
             self.inputs.append(n)
+            self.input_names[n] = name
+        if _is_mask(n):  # a mask from outside comes as 0.0 / 1.0 (the caller converts it, see _Masks)
+            name = self.tmp(n, "ne %s, %s" % (name, self.scalar(0)), dtype="bool")
         self.names[n] = name
         return name
 
@@ -223,25 +233,34 @@ class _Writer:
     def operand(self, a):
         return self.ref(a) if isinstance(a, torch.fx.Node) else self.scalar(a)
 
+    def number(self, a):
+        """an operand of arithmetic: a mask as 0.0 / 1.0, as PyTorch promotes it"""
+        if isinstance(a, torch.fx.Node) and _is_mask(a):
+            return self.tmp(a, "where %s, %s, %s" % (self.ref(a), self.scalar(1), self.scalar(0)))
+        return self.operand(a)
+
     def emit(self, n, text):
         name = "%%t%d" % len(self.names)
         self.names[n] = name
         self.body.append("  %s = %s : %s" % (name, text, self.type_of(n)))
 
-    def tmp(self, like, text, dims=None, keep=True):
-        """an intermediate line of a composite: the type of FX value `like`, with `dims` reduced (kept as 1s)"""
+    def tmp(self, like, text, dims=None, keep=True, dtype="f32"):
+        """an intermediate line of a composite: the shape of FX value `like`, with `dims` reduced (kept as 1s)"""
         name = "%%c%d" % len(self.body)
-        t = self.type_of(like)[4:-1].split(",") if _value(like).dim() else []
+        t = self.dims_of(like)
         if dims is not None:
             t = [("1" if keep else None) if i in dims else d for i, d in enumerate(t)]
             t = [d for d in t if d is not None]
-        self.body.append("  %s = %s : f32[%s]" % (name, text, ",".join(t)))
+        self.body.append("  %s = %s : %s[%s]" % (name, text, dtype, ",".join(t)))
         return name
 
     def text(self, outputs):
         head = ["param @%s : f32[%s]" % (name, ",".join(str(d) for d in t.shape)) for name, t in self.params]
-        args = ", ".join("%s: %s" % (self.names[n], self.type_of(n)) for n in self.inputs)
-        ret = "  return %s" % ", ".join(self.names[o] for o in outputs)
+        args = ", ".join("%s: f32[%s]" % (self.input_names[n], ",".join(self.dims_of(n))) for n in self.inputs)
+        # a mask leaves as 0.0 / 1.0 (the caller makes it bool again)
+        results = [self.tmp(o, "where %s, %s, %s" % (self.names[o], self.scalar(1), self.scalar(0)))
+                   if _is_mask(o) else self.names[o] for o in outputs]
+        ret = "  return %s" % ", ".join(results)
         return "\n".join(head + ["", "func @fx(%s) {" % args] + self.body + [ret, "}", ""])
 
 
@@ -250,7 +269,7 @@ def translate(w, n):
     g = w.g
     args, kw = n.args, n.kwargs
     t = n.target
-    if n.op not in ("call_function", "call_method") or not _is_tensor(n):
+    if n.op not in ("call_function", "call_method") or not (_is_tensor(n) or _is_mask(n)):
         return False
     batch = g.batch.get(n)
     if batch and (_value(n).dim() == 0 or not _is_batch_dim(_value(n).shape[0], g.batch_size)):
@@ -286,9 +305,13 @@ def translate(w, n):
         a, b = args[0], args[1]
         if kw.get("alpha", 1) != 1 or not any(isinstance(v, torch.fx.Node) for v in (a, b)):
             return False
-        if any(isinstance(v, torch.fx.Node) and not _is_tensor(v) for v in (a, b)):
+        if any(isinstance(v, torch.fx.Node) and not (_is_tensor(v) or _is_mask(v)) for v in (a, b)):
             return False
-        w.emit(n, "%s %s, %s" % (op, w.operand(a), w.operand(b)))
+        w.emit(n, "%s %s, %s" % (op, w.number(a), w.number(b)))
+    elif t in MASKS:
+        return MASKS[t](w, n, x, args, kw, batch) is not False
+    elif _is_mask(n) and t not in _MASK_MOVES:
+        return False  # the other ops compute numbers
     elif t in COMPOSITE:
         return COMPOSITE[t](w, n, x, args, kw, batch) is not False
     elif t in _LINEAR:
@@ -433,7 +456,23 @@ def _compile_nodes(g, nodes, outputs, options):
     text = w.text(outputs)
     o = _options(options, None)
     o["weights"] = {name: t.numpy() for name, t in w.params}
-    return Compiled(_sheaf.compile("dynamo.sfir", text, o), ("dynamo.sfir", text, o)), w.inputs
+    model = Compiled(_sheaf.compile("dynamo.sfir", text, o), ("dynamo.sfir", text, o))
+    masks_in = [i for i, x in enumerate(w.inputs) if _is_mask(x)]
+    masks_out = [i for i, x in enumerate(outputs) if _is_mask(x)]
+    return (_Masks(model, masks_in, masks_out) if masks_in or masks_out else model), w.inputs
+
+
+class _Masks:
+    """a model whose inputs or outputs include masks: sheaf takes and gives them as 0.0 / 1.0"""
+
+    def __init__(self, model, masks_in, masks_out):
+        self.model, self.masks_in, self.masks_out = model, set(masks_in), set(masks_out)
+
+    def __call__(self, *args):
+        out = self.model(*[a.float() if i in self.masks_in else a for i, a in enumerate(args)])
+        if not isinstance(out, tuple):
+            return out.bool() if self.masks_out else out
+        return tuple(o.bool() if i in self.masks_out else o for i, o in enumerate(out))
 
 
 def _tensor_getitem(x, index):
@@ -474,10 +513,16 @@ def _is_view(n):
     return n.op in ("call_function", "call_method") and n.target in _VIEWS
 
 
+def _trailing_underscore(f):
+    """torch's in-place spelling (relu_, add_); operator's and_, or_, not_ are Python keywords escaped"""
+    name = getattr(f, "__name__", "")
+    return name.endswith("_") and not name.startswith("__") and getattr(f, "__module__", None) != "_operator"
+
+
 def _writes_in_place(n):
     if n.op == "call_function":
-        return n.target in _INPLACE or n.kwargs.get("inplace") is True or _inplace_by_position(n) or "out" in n.kwargs or (
-            getattr(n.target, "__name__", "").endswith("_") and not getattr(n.target, "__name__", "").startswith("__"))
+        return n.target in _INPLACE or n.kwargs.get("inplace") is True or _inplace_by_position(n) or \
+            "out" in n.kwargs or _trailing_underscore(n.target)
     return n.op == "call_method" and isinstance(n.target, str) and n.target.endswith("_") and \
         not n.target.startswith("__")
 

@@ -235,10 +235,8 @@ def _select(w, n, x, args, kw, batch):
     if (batch and d == 0) or not isinstance(i, int):
         return False
     i = i + size if i < 0 else i
-    t = w.type_of(x)[4:-1].split(",")
-    t[d] = "1"
-    name = "%%c%d" % len(w.body)
-    w.body.append("  %s = slice %s {dim=%d, start=%d, end=%d, step=1} : f32[%s]" % (name, w.ref(x), d, i, i + 1, ",".join(t)))
+    name = w.tmp(x, "slice %s {dim=%d, start=%d, end=%d, step=1}" % (w.ref(x), d, i, i + 1), [d], True,
+                 "bool" if _value(x).dtype == torch.bool else "f32")
     w.emit(n, "squeeze %s {dims=[%d]}" % (name, d))
 
 
