@@ -14,9 +14,7 @@ enum { IN_TORCH = PY_IN_TORCH, IN_METHOD = PY_IN_METHOD, IN_F = PY_IN_F };
 
 #define FAIL(code, ...) py_error(I, at, code, __VA_ARGS__)
 
-/* op over dims[0..nd) of x, keeping them as 1s where keep */
-static sf_value *reduce_dims(py_interp *I, const py_expr *at, sf_opcode op, sf_value *x, const int64_t *dims, int nd,
-                             bool keep)
+sf_value *py_reduce(py_interp *I, const py_expr *at, sf_opcode op, sf_value *x, const int64_t *dims, int nd, bool keep)
 {
     sf_node *n = x ? py_begin(I, at, op, 1, &x) : NULL;
     if (!n || !sf_node_set_ints(I->g, n, SF_ATTR_DIMS, dims, nd))
@@ -84,7 +82,7 @@ static pv *reduction(py_interp *I, const py_expr *at, sf_opcode op, pv *self, in
         return FAIL(SF_ERR_INVALID_ARG, "%s() got an unexpected keyword argument 'dtype'", fname);
     if (nd == 0 && extreme)
         dims_arg(I, at, NULL, x, dims, &nd);
-    return nd == 0 ? a[0] : pv_tensor(I, reduce_dims(I, at, op, x, dims, nd, keep));
+    return nd == 0 ? a[0] : pv_tensor(I, py_reduce(I, at, op, x, dims, nd, keep));
 }
 TFN(t_sum) { return reduction(I, at, SF_OP_SUM, self, argc, argv, kwc, kwn, kwv); }
 TFN(t_mean) { return reduction(I, at, SF_OP_MEAN, self, argc, argv, kwc, kwn, kwv); }
@@ -107,7 +105,7 @@ TFN(t_prod)
         dims[0] = d, nd = 1;
     else
         return NULL;
-    return pv_tensor(I, reduce_dims(I, at, SF_OP_PROD, x, dims, nd, keep));
+    return pv_tensor(I, py_reduce(I, at, SF_OP_PROD, x, dims, nd, keep));
 }
 
 /* max(x): the largest element; max(x, y): maximum; max(x, dim) returns
@@ -132,7 +130,7 @@ static pv *max_or_min(py_interp *I, const py_expr *at, bool max, pv *self, int a
     int64_t dims[SF_MAX_RANK];
     int nd;
     dims_arg(I, at, NULL, x, dims, &nd);
-    return pv_tensor(I, reduce_dims(I, at, max ? SF_OP_AMAX : SF_OP_AMIN, x, dims, nd, false));
+    return pv_tensor(I, py_reduce(I, at, max ? SF_OP_AMAX : SF_OP_AMIN, x, dims, nd, false));
 }
 TFN(t_max) { return max_or_min(I, at, true, self, argc, argv, kwc, kwn, kwv); }
 TFN(t_min) { return max_or_min(I, at, false, self, argc, argv, kwc, kwn, kwv); }
@@ -185,9 +183,9 @@ static pv *var_or_std(py_interp *I, const py_expr *at, bool root, pv *self, int 
     }
     if (c != 0 && !count_of(I, at, x, dims, nd, fname, &n))
         return NULL;
-    sf_value *m = reduce_dims(I, at, SF_OP_MEAN, x, dims, nd, true);
+    sf_value *m = py_reduce(I, at, SF_OP_MEAN, x, dims, nd, true);
     sf_value *d = m ? py_op2(I, at, SF_OP_SUB, x, m) : NULL;
-    sf_value *v = d ? reduce_dims(I, at, SF_OP_MEAN, py_op2(I, at, SF_OP_MUL, d, d), dims, nd, keep) : NULL;
+    sf_value *v = d ? py_reduce(I, at, SF_OP_MEAN, py_op2(I, at, SF_OP_MUL, d, d), dims, nd, keep) : NULL;
     if (v && c != 0)
         v = py_op2(I, at, SF_OP_MUL, v, py_scalar(I, at, n / fmax(0, n - c)));
     return v ? pv_tensor(I, root ? py_op1(I, at, SF_OP_SQRT, v) : v) : NULL;
@@ -206,11 +204,11 @@ static sf_value *clamp(py_interp *I, const py_expr *at, sf_value *x, double lo, 
  * row of -inf gives -inf (x - m stays -inf) and one holding +inf gives +inf */
 static sf_value *logsumexp(py_interp *I, const py_expr *at, sf_value *x, const int64_t *dims, int nd, bool keep)
 {
-    sf_value *m = clamp(I, at, reduce_dims(I, at, SF_OP_AMAX, x, dims, nd, true), -FLT_MAX, FLT_MAX);
+    sf_value *m = clamp(I, at, py_reduce(I, at, SF_OP_AMAX, x, dims, nd, true), -FLT_MAX, FLT_MAX);
     sf_value *e = m ? py_op1(I, at, SF_OP_EXP, py_op2(I, at, SF_OP_SUB, x, m)) : NULL;
-    sf_value *s = e ? py_op1(I, at, SF_OP_LOG, reduce_dims(I, at, SF_OP_SUM, e, dims, nd, keep)) : NULL;
+    sf_value *s = e ? py_op1(I, at, SF_OP_LOG, py_reduce(I, at, SF_OP_SUM, e, dims, nd, keep)) : NULL;
     if (s && !keep) /* m without the reduced dims, to add */
-        m = reduce_dims(I, at, SF_OP_SUM, m, dims, nd, false);
+        m = py_reduce(I, at, SF_OP_SUM, m, dims, nd, false);
     return s && m ? py_op2(I, at, SF_OP_ADD, s, m) : NULL;
 }
 
@@ -244,11 +242,11 @@ static bool p_arg(py_interp *I, const py_expr *at, pv *v, const char *fname, dou
 static sf_value *pnorm(py_interp *I, const py_expr *at, sf_value *x, double p, const int64_t *dims, int nd, bool keep)
 {
     if (p == 2) {
-        sf_value *s = x ? reduce_dims(I, at, SF_OP_SUM, py_op2(I, at, SF_OP_MUL, x, x), dims, nd, keep) : NULL;
+        sf_value *s = x ? py_reduce(I, at, SF_OP_SUM, py_op2(I, at, SF_OP_MUL, x, x), dims, nd, keep) : NULL;
         return s ? py_op1(I, at, SF_OP_SQRT, s) : NULL;
     }
     sf_value *ax = x ? py_op1(I, at, SF_OP_ABS, x) : NULL;
-    return reduce_dims(I, at, p == 1 ? SF_OP_SUM : p > 0 ? SF_OP_AMAX : SF_OP_AMIN, ax, dims, nd, keep);
+    return py_reduce(I, at, p == 1 ? SF_OP_SUM : p > 0 ? SF_OP_AMAX : SF_OP_AMIN, ax, dims, nd, keep);
 }
 
 TFN(t_norm)
@@ -300,7 +298,7 @@ TFN(t_cosine_similarity)
     sf_value *n1 = clamp(I, at, pnorm(I, at, x1, 2, dims, 1, true), eps, INFINITY);
     sf_value *n2 = n1 ? clamp(I, at, pnorm(I, at, x2, 2, dims, 1, true), eps, INFINITY) : NULL;
     sf_value *u1 = n2 ? py_op2(I, at, SF_OP_DIV, x1, n1) : NULL, *u2 = u1 ? py_op2(I, at, SF_OP_DIV, x2, n2) : NULL;
-    return u2 ? pv_tensor(I, reduce_dims(I, at, SF_OP_SUM, py_op2(I, at, SF_OP_MUL, u1, u2), dims, 1, false)) : NULL;
+    return u2 ? pv_tensor(I, py_reduce(I, at, SF_OP_SUM, py_op2(I, at, SF_OP_MUL, u1, u2), dims, 1, false)) : NULL;
 }
 
 /* ||x1 - x2 + eps||_p over the last dim */
@@ -321,8 +319,7 @@ TFN(t_pairwise_distance)
 
 /* ---- norms built from the others ---- */
 
-/* x reshaped to shape (n dims; the batch where x has it at dim 0) */
-static sf_value *reshaped(py_interp *I, const py_expr *at, sf_value *x, const int64_t *shape, int n)
+sf_value *py_reshaped(py_interp *I, const py_expr *at, sf_value *x, const int64_t *shape, int n)
 {
     sf_node *node = x ? py_begin(I, at, SF_OP_RESHAPE, 1, &x) : NULL;
     if (!node || !sf_node_set_ints(I->g, node, SF_ATTR_SHAPE, shape, n))
@@ -338,7 +335,7 @@ sf_value *py_channel_view(py_interp *I, const py_expr *at, sf_value *w, int r)
     int64_t shape[SF_MAX_RANK] = {w->type.dim[0]};
     for (int i = 1; i < r - 1; i++)
         shape[i] = 1;
-    return reshaped(I, at, w, shape, r - 1);
+    return py_reshaped(I, at, w, shape, r - 1);
 }
 
 /* x / sqrt(mean(x^2) + eps) over the last ndim dims, times w */
@@ -347,7 +344,7 @@ sf_value *py_rms_norm(py_interp *I, const py_expr *at, sf_value *x, int ndim, do
     int64_t dims[SF_MAX_RANK];
     for (int i = 0; i < ndim; i++)
         dims[i] = x->type.rank - ndim + i;
-    sf_value *ms = reduce_dims(I, at, SF_OP_MEAN, py_op2(I, at, SF_OP_MUL, x, x), dims, ndim, true);
+    sf_value *ms = py_reduce(I, at, SF_OP_MEAN, py_op2(I, at, SF_OP_MUL, x, x), dims, ndim, true);
     sf_value *r = ms ? py_op1(I, at, SF_OP_RSQRT, py_op2(I, at, SF_OP_ADD, ms, py_scalar(I, at, eps))) : NULL;
     sf_value *y = r ? py_op2(I, at, SF_OP_MUL, x, r) : NULL;
     return y && w ? py_op2(I, at, SF_OP_MUL, y, w) : y;
@@ -369,13 +366,13 @@ sf_value *py_group_norm(py_interp *I, const py_expr *at, sf_value *x, int64_t gr
         rest *= x->type.dim[i];
     }
     int64_t g[3] = {x->type.dim[0], groups, C / groups * rest};
-    sf_value *v = reshaped(I, at, x, g, 3);
+    sf_value *v = py_reshaped(I, at, x, g, 3);
     sf_node *n = v ? py_begin(I, at, SF_OP_LAYERNORM, 1, &v) : NULL;
     if (n) {
         sf_node_set_int(n, SF_ATTR_NDIM, 1);
         sf_node_set_float(n, SF_ATTR_EPS, eps);
     }
-    sf_value *y = reshaped(I, at, py_emit(I, at, n), x->type.dim, x->type.rank);
+    sf_value *y = py_reshaped(I, at, py_emit(I, at, n), x->type.dim, x->type.rank);
     if (y && w)
         y = py_op2(I, at, SF_OP_MUL, y, py_channel_view(I, at, w, x->type.rank));
     if (y && b)

@@ -49,21 +49,24 @@ py_class *py_nn_class(py_interp *I, const char *name)
     for (size_t i = 0; i < sizeof nn_aliases / sizeof nn_aliases[0]; i++)
         if (strcmp(nn_aliases[i].alias, name) == 0)
             return &nn_classes[nn_aliases[i].kind];
-    return py_act_class(name);
+    py_class *c = py_act_class(name);
+    return c ? c : py_pool_class(name);
 }
 
 typedef struct nn_cfg {
     int64_t in, out, groups;
     int sp;                   /* conv: spatial dims */
     int64_t k[2], stride[2], pad[2], dil[2];
+    py_pad_mode pad_mode;     /* conv: padding_mode; other than zeros, a pad before a conv without padding */
     bool bias, affine;
     double eps, momentum, p;
     int64_t norm_shape[SF_MAX_RANK];
     int norm_ndim;
     int64_t dim, end;         /* Softmax dim (INT64_MIN: None); Flatten start/end */
     py_act_cfg act;           /* PY_NN_ACTIVATION modules */
+    py_pool_cfg pool;         /* PY_NN_POOL modules */
 } nn_cfg;
-_Static_assert(NN_COUNT < PY_NN_ACTIVATION, "the activation modules' kind is none of these");
+_Static_assert(NN_COUNT < PY_NN_ACTIVATION && NN_COUNT < PY_NN_POOL, "the activation and pooling modules' kinds are none of these");
 
 static nn_cfg *cfg_of(const py_object *o) { return o->cfg; }
 
@@ -88,8 +91,7 @@ static bool get_float(py_interp *I, const py_expr *at, pv *v, double def, const 
     return true;
 }
 
-/* int or tuple of sp ints (kernel_size=3 or (3, 3)) */
-static bool get_pair(py_interp *I, const py_expr *at, pv *v, int sp, int64_t def, const char *what, int64_t *out)
+bool py_get_pair(py_interp *I, const py_expr *at, pv *v, int sp, int64_t def, const char *what, int64_t *out)
 {
     if (!v) {
         out[0] = out[1] = def;
@@ -156,14 +158,14 @@ static bool build_conv(py_interp *I, const py_expr *at, py_object *o, int sp, in
     const char *fname = sp == 1 ? "nn.Conv1d()" : "nn.Conv2d()";
     if (!py_bind(I, at, fname, names, 3, argc, argv, kwc, kwn, kwv, a) ||
         !py_as_int(I, at, a[0], "in_channels", &c->in) || !py_as_int(I, at, a[1], "out_channels", &c->out) ||
-        !get_pair(I, at, a[2], sp, 1, "kernel_size", c->k) || !get_pair(I, at, a[3], sp, 1, "stride", c->stride) ||
-        !get_pair(I, at, a[5], sp, 1, "dilation", c->dil) || !get_bool(I, at, a[7], true, &c->bias))
+        !py_get_pair(I, at, a[2], sp, 1, "kernel_size", c->k) || !py_get_pair(I, at, a[3], sp, 1, "stride", c->stride) ||
+        !py_get_pair(I, at, a[5], sp, 1, "dilation", c->dil) || !get_bool(I, at, a[7], true, &c->bias))
         return false;
     c->groups = 1;
     if (a[6] && !py_as_int(I, at, a[6], "groups", &c->groups))
         return false;
-    if (a[8] && !(a[8]->k == PV_STR && strcmp(a[8]->u.s.s, "zeros") == 0))
-        return py_error(I, at, SF_ERR_UNSUPPORTED, "padding_mode other than 'zeros' is not supported") != NULL;
+    if (!py_pad_mode_of(I, at, a[8], true, &c->pad_mode))
+        return false;
     if (a[4] && a[4]->k == PV_STR) {
         bool same = strcmp(a[4]->u.s.s, "same") == 0;
         if (!same && strcmp(a[4]->u.s.s, "valid") != 0)
@@ -175,7 +177,7 @@ static bool build_conv(py_interp *I, const py_expr *at, py_object *o, int sp, in
                                 "padding='same' with an even effective kernel or a stride is not supported") != NULL;
             c->pad[i] = same ? total / 2 : 0;
         }
-    } else if (!get_pair(I, at, a[4], sp, 0, "padding", c->pad)) {
+    } else if (!py_get_pair(I, at, a[4], sp, 0, "padding", c->pad)) {
         return false;
     }
     if (!positive(I, at, c->in, "in_channels") || !positive(I, at, c->out, "out_channels") ||
@@ -354,6 +356,7 @@ static bool build_simple(py_interp *I, const py_expr *at, py_object *o, int argc
     const char *fname = o->cls->name;
     switch (kind) {
     case PY_NN_ACTIVATION: return py_act_module_init(I, at, fname, argc, argv, kwc, kwn, kwv, &c->act);
+    case PY_NN_POOL: return py_pool_module_init(I, at, fname, argc, argv, kwc, kwn, kwv, &c->pool);
     case NN_SOFTMAX: case NN_LOGSOFTMAX: case NN_SOFTMIN: case NN_GLU: {
         ARGS_OF("dim");
         if (!py_bind(I, at, fname, names, 0, argc, argv, kwc, kwn, kwv, a))
@@ -471,9 +474,16 @@ static sf_value *conv_forward(py_interp *I, const py_expr *at, py_object *o, sf_
                  sf_type_str(&x->type, tb, sizeof tb));
         return NULL;
     }
+    int64_t none[2] = {0, 0}, *pad = c->pad;
+    if (c->pad_mode != PY_PAD_CONSTANT) { /* as PyTorch: F.pad(x, mode), then a conv without padding */
+        int64_t p[4] = {c->pad[c->sp - 1], c->pad[c->sp - 1], c->pad[0], c->pad[0]};
+        if (!(in[0] = py_pad(I, at, x, p, 2 * c->sp, c->pad_mode, 0.0)))
+            return NULL;
+        pad = none;
+    }
     sf_node *n = py_begin(I, at, c->sp == 1 ? SF_OP_CONV1D : SF_OP_CONV2D, c->bias ? 3 : 2, in);
     if (!n || !sf_node_set_ints(I->g, n, SF_ATTR_STRIDE, c->stride, c->sp) ||
-        !sf_node_set_ints(I->g, n, SF_ATTR_PADDING, c->pad, c->sp) || !sf_node_set_ints(I->g, n, SF_ATTR_DILATION, c->dil, c->sp))
+        !sf_node_set_ints(I->g, n, SF_ATTR_PADDING, pad, c->sp) || !sf_node_set_ints(I->g, n, SF_ATTR_DILATION, c->dil, c->sp))
         return NULL;
     sf_node_set_int(n, SF_ATTR_GROUPS, c->groups);
     return py_emit(I, at, n);
@@ -559,6 +569,7 @@ pv *py_nn_call(py_interp *I, const py_expr *at, py_object *o, int argc, pv **arg
     case NN_CONV1D: case NN_CONV2D: r = conv_forward(I, at, o, x); break;
     case NN_BN1D: case NN_BN2D: case NN_LAYERNORM: r = norm_forward(I, at, o, x); break;
     case PY_NN_ACTIVATION: return py_act_forward(I, at, &c->act, o->cls->name, argv[0]);
+    case PY_NN_POOL: return py_pool_forward(I, at, &c->pool, o->cls->name, argv[0]);
     case NN_SOFTMAX: case NN_LOGSOFTMAX: case NN_SOFTMIN: case NN_GLU:
         if (c->dim == INT64_MIN)
             return py_error(I, at, SF_ERR_INVALID_ARG, "%s(dim=None): the implicit dim is deprecated; give dim",

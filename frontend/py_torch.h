@@ -54,6 +54,21 @@ pv *py_act_fn(py_interp *I, int where, const char *name, pv *self);
     if (!argv || !py_bind(I, at, fname, names_, nreq, argc, argv, kwc, kwn, kwv, a)) \
         return NULL
 
+/* Pooling (py_pool.c): modules of py_class.nn PY_NN_POOL, their configuration, and the functions */
+#define PY_NN_POOL 65
+typedef struct py_pool_cfg {
+    int kind, sp;                      /* max, average, adaptive max, adaptive average; 1 or 2 dims */
+    int64_t k[2], stride[2], pad[2], dil[2];
+    int64_t out[2];                    /* adaptive: the output size, -1 keeps the dim */
+    bool ceil_mode, count_include_pad;
+    double divisor;                    /* divisor_override, 0 if none */
+} py_pool_cfg;
+py_class *py_pool_class(const char *name);
+bool py_pool_module_init(py_interp *I, const py_expr *at, const char *cls, int argc, pv **argv, int kwc,
+                         const char **kwn, pv **kwv, py_pool_cfg *c);
+pv *py_pool_forward(py_interp *I, const py_expr *at, const py_pool_cfg *c, const char *cls, pv *x);
+pv *py_pool_fn(py_interp *I, int where, const char *name, pv *self);
+
 /* Reductions and the functions built from them (py_math.c), by name as py_tensor_fn; NULL if none */
 pv *py_math_fn(py_interp *I, int where, const char *name, pv *self);
 /* a ** b, torch.pow: a tensor to a number's power, or a positive number to a tensor's */
@@ -69,6 +84,26 @@ sf_value *py_log_softmax(py_interp *I, const py_expr *at, sf_value *x, int64_t d
 sf_value *py_softmin(py_interp *I, const py_expr *at, sf_value *x, int64_t dim);
 sf_value *py_glu(py_interp *I, const py_expr *at, sf_value *x, int64_t dim);
 sf_value *py_slice_dim(py_interp *I, const py_expr *at, sf_value *x, int d, int64_t start, int64_t end, int64_t step);
+
+/* op (a reduction) over dims[0..nd) of x, keeping them as 1s where keep */
+sf_value *py_reduce(py_interp *I, const py_expr *at, sf_opcode op, sf_value *x, const int64_t *dims, int nd, bool keep);
+/* int or tuple of sp ints (kernel_size=3 or (3, 3)); missing: def */
+bool py_get_pair(py_interp *I, const py_expr *at, pv *v, int sp, int64_t def, const char *what, int64_t *out);
+/* x reshaped to shape (n dims; the batch where x has it at dim 0) */
+sf_value *py_reshaped(py_interp *I, const py_expr *at, sf_value *x, const int64_t *shape, int n);
+
+/* Moves made of slices, concats and broadcasts (py_shape.c), by name as py_tensor_fn; NULL if none */
+pv *py_shape_fn(py_interp *I, int where, const char *name, pv *self);
+/* concat of n values along d (one: itself) */
+sf_value *py_concat(py_interp *I, const py_expr *at, sf_value *const *xs, int n, int d);
+/* x broadcast to dims, exactly (x's dims right-aligned against them) */
+sf_value *py_broadcast_to(py_interp *I, const py_expr *at, sf_value *x, const int64_t *dims, int rank);
+typedef enum { PY_PAD_CONSTANT, PY_PAD_REFLECT, PY_PAD_REPLICATE, PY_PAD_CIRCULAR } py_pad_mode;
+/* F.pad's mode names, or with conv the padding_mode ones ('zeros' for constant); None: constant */
+bool py_pad_mode_of(py_interp *I, const py_expr *at, pv *v, bool conv, py_pad_mode *out);
+/* F.pad: pad[2i], pad[2i+1] before and after along dim rank-1-i */
+sf_value *py_pad(py_interp *I, const py_expr *at, sf_value *x, const int64_t *pad, int npad, py_pad_mode mode,
+                 double value);
 
 /* A row of a tensor function table: the builtin and where it is found
  * (PY_IN_* bits); py_fn_lookup finds name among rows[0..n) for `where`. */

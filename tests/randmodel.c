@@ -76,12 +76,12 @@ static int param(gen *g, const char *shape)
 }
 
 /* a mask and a where, continuous in v (a step would turn a last-bit
- * difference into a different value): where(v > t, v, t + (v - t) * 0.25),
- * or its mirror with <=, t a random threshold, the slope a random one */
+ * difference into a different value): where(v > t, v, t + (v - t) * slope)
+ * or with another comparison, t a random threshold, the slope a random one */
 static int gate(gen *g, int v, int w)
 {
-    static const char *const cmp[] = {"gt", "ge", "lt", "le"};
-    int c = pick(&g->rng, 4), n = g->next;
+    static const char *const cmp[] = {"gt", "ge", "lt", "le", "eq", "ne"}; /* both sides agree at v == t */
+    int c = pick(&g->rng, 6), n = g->next;
     double t = (pick(&g->rng, 5) - 2) * 0.25, slope = 0.125 * (1 + pick(&g->rng, 4));
     put(&g->body, "  %%%d = scalar {value=%g} : f32[]\n  %%%d = %s %%%d, %%%d : bool[B,%d]\n", n, t, n + 1, cmp[c], v,
         n, w);

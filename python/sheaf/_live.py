@@ -16,8 +16,20 @@ _CONTAINERS = {"Sequential", "ModuleList", "ModuleDict", "ParameterList"}
 
 
 def _conv(m):
-    return "%d, %d, kernel_size=%r, stride=%r, padding=%r, dilation=%r, groups=%d, bias=%r" % (
-        m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding, m.dilation, m.groups, m.bias is not None)
+    return "%d, %d, kernel_size=%r, stride=%r, padding=%r, dilation=%r, groups=%d, bias=%r, padding_mode=%r" % (
+        m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding, m.dilation, m.groups, m.bias is not None,
+        m.padding_mode)
+
+
+def _max_pool(m):
+    return "kernel_size=%r, stride=%r, padding=%r, dilation=%r, return_indices=%r, ceil_mode=%r" % (
+        m.kernel_size, m.stride, m.padding, m.dilation, m.return_indices, m.ceil_mode)
+
+
+def _avg_pool(m):
+    text = "kernel_size=%r, stride=%r, padding=%r, ceil_mode=%r, count_include_pad=%r" % (
+        m.kernel_size, m.stride, m.padding, m.ceil_mode, m.count_include_pad)
+    return text + (", divisor_override=%r" % m.divisor_override if hasattr(m, "divisor_override") else "")
 
 
 def _bn(m):
@@ -35,6 +47,10 @@ def _ip(m, args):
 _ARGS = {
     "Linear": lambda m: "%d, %d, bias=%r" % (m.in_features, m.out_features, m.bias is not None),
     "Conv1d": _conv, "Conv2d": _conv, "BatchNorm1d": _bn, "BatchNorm2d": _bn,
+    "MaxPool1d": _max_pool, "MaxPool2d": _max_pool, "AvgPool1d": _avg_pool, "AvgPool2d": _avg_pool,
+    "AdaptiveAvgPool1d": lambda m: "%r" % (m.output_size,), "AdaptiveAvgPool2d": lambda m: "%r" % (m.output_size,),
+    "AdaptiveMaxPool1d": lambda m: "%r, return_indices=%r" % (m.output_size, m.return_indices),
+    "AdaptiveMaxPool2d": lambda m: "%r, return_indices=%r" % (m.output_size, m.return_indices),
     "LayerNorm": lambda m: "%r, eps=%r, elementwise_affine=%r, bias=%r" % (
         tuple(m.normalized_shape), m.eps, m.elementwise_affine, getattr(m, "bias", None) is not None),
     "GELU": lambda m: "approximate=%r" % m.approximate,
