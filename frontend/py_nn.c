@@ -9,7 +9,7 @@
 
 enum nn_kind {
     NN_NONE, NN_MODULE, NN_LINEAR, NN_CONV1D, NN_CONV2D, NN_BN1D, NN_BN2D, NN_LAYERNORM, NN_SOFTMAX, NN_LOGSOFTMAX, NN_SOFTMIN, NN_GLU, NN_PRELU, NN_GROUPNORM, NN_RMSNORM, NN_PARAMLIST, NN_DROPOUT, NN_IDENTITY, NN_FLATTEN, NN_SEQUENTIAL, NN_MODULELIST,
-    NN_MODULEDICT, NN_COUNT
+    NN_MODULEDICT, NN_MHA, NN_COUNT
 };
 
 /* The classes are shared, read-only. */
@@ -35,6 +35,7 @@ static py_class nn_classes[NN_COUNT] = {
     [NN_SEQUENTIAL] = {"Sequential", NN_SEQUENTIAL, NULL, 0, NULL, true, NULL, NULL},
     [NN_MODULELIST] = {"ModuleList", NN_MODULELIST, NULL, 0, NULL, true, NULL, NULL},
     [NN_MODULEDICT] = {"ModuleDict", NN_MODULEDICT, NULL, 0, NULL, true, NULL, NULL},
+    [NN_MHA] = {"MultiheadAttention", NN_MHA, NULL, 0, NULL, true, NULL, NULL},
 };
 
 static const struct { const char *alias; int kind; } nn_aliases[] = {
@@ -348,6 +349,42 @@ static bool build_prelu(py_interp *I, const py_expr *at, py_object *o, int argc,
     return p && (p->init.fill = init, true);
 }
 
+/* in_proj_weight [3E, E], in_proj_bias, then out_proj's: PyTorch's keys and order (out_proj is a child
+ * there; its parameters come last either way) */
+static bool build_mha(py_interp *I, const py_expr *at, py_object *o, int argc, pv **argv, int kwc, const char **kwn,
+                      pv **kwv)
+{
+    ARGS_OF("embed_dim", "num_heads", "dropout", "bias", "add_bias_kv", "add_zero_attn", "kdim", "vdim",
+            "batch_first", "device", "dtype");
+    nn_cfg *c = cfg_of(o);
+    bool bias_kv, zero_attn, batch_first;
+    int64_t kdim, vdim;
+    if (!py_bind(I, at, "nn.MultiheadAttention()", names, 2, argc, argv, kwc, kwn, kwv, a) ||
+        !py_as_int(I, at, a[0], "embed_dim", &c->in) || !py_as_int(I, at, a[1], "num_heads", &c->groups) ||
+        !get_bool(I, at, a[3], true, &c->bias) || !get_bool(I, at, a[4], false, &bias_kv) ||
+        !get_bool(I, at, a[5], false, &zero_attn) || !get_bool(I, at, a[8], false, &batch_first) ||
+        !positive(I, at, c->in, "embed_dim") || !positive(I, at, c->groups, "num_heads"))
+        return false;
+    if (c->in % c->groups)
+        return py_error(I, at, SF_ERR_INVALID_ARG, "MultiheadAttention: embed_dim %lld is not divisible by num_heads %lld",
+                        (long long)c->in, (long long)c->groups) != NULL;
+    if (!batch_first)
+        return py_error(I, at, SF_ERR_UNSUPPORTED, "MultiheadAttention with batch_first=False takes [length, batch, "
+                        "embed]: sheaf's batch is dim 0, so pass batch_first=True") != NULL;
+    if (bias_kv || zero_attn)
+        return py_error(I, at, SF_ERR_UNSUPPORTED, "MultiheadAttention: add_bias_kv and add_zero_attn are not "
+                        "supported") != NULL;
+    if ((a[6] && a[6]->k != PV_NONE && (!py_as_int(I, at, a[6], "kdim", &kdim) || kdim != c->in)) ||
+        (a[7] && a[7]->k != PV_NONE && (!py_as_int(I, at, a[7], "vdim", &vdim) || vdim != c->in)))
+        return I->failed ? false : py_error(I, at, SF_ERR_UNSUPPORTED, "MultiheadAttention: kdim and vdim other "
+                                            "than embed_dim are not supported") != NULL;
+    int64_t e = c->in, packed[2] = {3 * e, e}, square[2] = {e, e}, three = 3 * e;
+    return add_param(I, at, o, "in_proj_weight", 2, packed, INIT_KAIMING, e, false) &&
+           (!c->bias || add_param(I, at, o, "in_proj_bias", 1, &three, INIT_ZEROS, 0, false)) &&
+           add_param(I, at, o, "out_proj.weight", 2, square, INIT_KAIMING, e, false) &&
+           (!c->bias || add_param(I, at, o, "out_proj.bias", 1, &e, INIT_ZEROS, 0, false));
+}
+
 static bool build_simple(py_interp *I, const py_expr *at, py_object *o, int argc, pv **argv, int kwc,
                          const char **kwn, pv **kwv)
 {
@@ -427,6 +464,7 @@ pv *py_nn_construct(py_interp *I, const py_expr *at, py_class *cls, int argc, pv
     case NN_GROUPNORM: ok = build_groupnorm(I, at, o, argc, argv, kwc, kwn, kwv); break;
     case NN_RMSNORM: ok = build_rmsnorm(I, at, o, argc, argv, kwc, kwn, kwv); break;
     case NN_PARAMLIST: ok = build_param_list(I, at, o, argc, argv, kwc, kwn, kwv); break;
+    case NN_MHA: ok = build_mha(I, at, o, argc, argv, kwc, kwn, kwv); break;
     default: ok = build_simple(I, at, o, argc, argv, kwc, kwn, kwv); break;
     }
     return ok && !I->failed ? v : NULL;
@@ -531,12 +569,19 @@ static sf_value *norm_forward(py_interp *I, const py_expr *at, py_object *o, sf_
 
 pv *py_nn_call(py_interp *I, const py_expr *at, py_object *o, int argc, pv **argv, int kwc, const char **kwn, pv **kwv)
 {
-    (void)kwn, (void)kwv;
     int kind = o->cls->nn;
     if (kind == NN_MODULELIST || kind == NN_MODULEDICT || kind == NN_MODULE)
         return py_error(I, at, SF_ERR_INVALID_ARG, "%s is not callable (it has no forward)", o->cls->name);
     if (kind == NN_IDENTITY && argc >= 1)
         return argv[0];
+    if (kind == NN_MHA) {
+        bool bias = cfg_of(o)->bias;
+        sf_value *w[4] = {param_value(I, at, o, "in_proj_weight"), bias ? param_value(I, at, o, "in_proj_bias") : NULL,
+                          param_value(I, at, o, "out_proj.weight"), bias ? param_value(I, at, o, "out_proj.bias") : NULL};
+        if (!w[0] || !w[2] || (bias && (!w[1] || !w[3])))
+            return NULL;
+        return py_mha_forward(I, at, cfg_of(o)->groups, w, argc, argv, kwc, kwn, kwv);
+    }
     if (argc != 1 || kwc)
         return py_error(I, at, SF_ERR_INVALID_ARG, "%s takes one input tensor", o->cls->name);
     if (kind == NN_SEQUENTIAL) {
@@ -629,6 +674,12 @@ pv *py_nn_attr(py_interp *I, const py_expr *at, py_object *o, const char *name)
                 pv_list_push(I, t, pv_int(I, src[i]));
             return t;
         }
+    }
+    if (kind == NN_MHA) {
+        if (strcmp(name, "embed_dim") == 0) return pv_int(I, c->in);
+        if (strcmp(name, "num_heads") == 0) return pv_int(I, c->groups);
+        if (strcmp(name, "head_dim") == 0) return pv_int(I, c->in / c->groups);
+        if (strcmp(name, "batch_first") == 0) return pv_bool(I, true);
     }
     if (kind == NN_BN1D || kind == NN_BN2D) {
         if (strcmp(name, "num_features") == 0) return pv_int(I, c->in);

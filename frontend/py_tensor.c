@@ -338,10 +338,10 @@ TFN(t_reshape)
     return reshape(I, at, a[0], &a[1], 1);
 }
 
-static sf_value *transpose(py_interp *I, const py_expr *at, sf_value *x, int64_t d0, int64_t d1)
+sf_value *py_transpose(py_interp *I, const py_expr *at, sf_value *x, int64_t d0, int64_t d1)
 {
     int a0, a1;
-    if (!py_norm_dim(I, at, d0, x->type.rank, &a0) || !py_norm_dim(I, at, d1, x->type.rank, &a1))
+    if (!x || !py_norm_dim(I, at, d0, x->type.rank, &a0) || !py_norm_dim(I, at, d1, x->type.rank, &a1))
         return NULL;
     if (a0 == a1)
         return x;
@@ -360,7 +360,7 @@ static pv *swap(py_interp *I, const py_expr *at, pv **a, const char *const *name
     int64_t d0, d1;
     if (!x || !py_as_int(I, at, a[1], names[1], &d0) || !py_as_int(I, at, a[2], names[2], &d1))
         return NULL;
-    return py_view_of(I, a[0], transpose(I, at, x, d0, d1));
+    return py_view_of(I, a[0], py_transpose(I, at, x, d0, d1));
 }
 
 TFN(t_transpose)
@@ -377,7 +377,7 @@ TFN(t_t)
         return NULL;
     if (x->type.rank > 2)
         return py_error(I, at, SF_ERR_SHAPE, "t() expects a tensor of rank 2 or less");
-    return py_view_of(I, a[0], x->type.rank < 2 ? x : transpose(I, at, x, 0, 1));
+    return py_view_of(I, a[0], x->type.rank < 2 ? x : py_transpose(I, at, x, 0, 1));
 }
 
 /* permute as a sequence of transposes (selection sort of the dims) */
@@ -392,7 +392,7 @@ static sf_value *permute(py_interp *I, const py_expr *at, sf_value *x, const int
         while (cur[j] != want[i])
             j++;
         if (j != i) {
-            x = transpose(I, at, x, i, j);
+            x = py_transpose(I, at, x, i, j);
             int tmp = cur[i];
             cur[i] = cur[j];
             cur[j] = tmp;
@@ -684,7 +684,7 @@ pv *py_fn_lookup(py_interp *I, const py_fn_row *rows, size_t n, int where, const
     return NULL;
 }
 
-/* the tables in turn: this file's, activations, reductions, masks, moves, pooling */
+/* the tables in turn: this file's, activations, reductions, masks, moves, pooling, attention */
 pv *py_tensor_fn(py_interp *I, int where, const char *name, pv *self)
 {
     pv *f = py_fn_lookup(I, tensor_fns, sizeof tensor_fns / sizeof tensor_fns[0], where, name, self);
@@ -696,5 +696,7 @@ pv *py_tensor_fn(py_interp *I, int where, const char *name, pv *self)
         f = py_mask_fn(I, where, name, self);
     if (!f)
         f = py_shape_fn(I, where, name, self);
-    return f ? f : py_pool_fn(I, where, name, self);
+    if (!f)
+        f = py_pool_fn(I, where, name, self);
+    return f ? f : py_attn_fn(I, where, name, self);
 }

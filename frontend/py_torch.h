@@ -89,6 +89,13 @@ sf_value *py_slice_dim(py_interp *I, const py_expr *at, sf_value *x, int d, int6
 sf_value *py_reduce(py_interp *I, const py_expr *at, sf_opcode op, sf_value *x, const int64_t *dims, int nd, bool keep);
 /* int or tuple of sp ints (kernel_size=3 or (3, 3)); missing: def */
 bool py_get_pair(py_interp *I, const py_expr *at, pv *v, int sp, int64_t def, const char *what, int64_t *out);
+/* x with dims d0 and d1 swapped (negative dims count from the end) */
+sf_value *py_transpose(py_interp *I, const py_expr *at, sf_value *x, int64_t d0, int64_t d1);
+/* Attention (py_attn.c): F.scaled_dot_product_attention by name as py_tensor_fn, and
+ * nn.MultiheadAttention's forward given its heads and in_proj weight, bias, out_proj weight, bias */
+pv *py_attn_fn(py_interp *I, int where, const char *name, pv *self);
+pv *py_mha_forward(py_interp *I, const py_expr *at, int64_t heads, sf_value *const *w, int argc, pv **argv, int kwc,
+                   const char **kwn, pv **kwv);
 /* x reshaped to shape (n dims; the batch where x has it at dim 0) */
 sf_value *py_reshaped(py_interp *I, const py_expr *at, sf_value *x, const int64_t *shape, int n);
 

@@ -47,6 +47,10 @@ def _ip(m, args):
 _ARGS = {
     "Linear": lambda m: "%d, %d, bias=%r" % (m.in_features, m.out_features, m.bias is not None),
     "Conv1d": _conv, "Conv2d": _conv, "BatchNorm1d": _bn, "BatchNorm2d": _bn,
+    "MultiheadAttention": lambda m: "%d, %d, dropout=%r, bias=%r, add_bias_kv=%r, add_zero_attn=%r, kdim=%r, "
+                                    "vdim=%r, batch_first=%r" % (
+        m.embed_dim, m.num_heads, m.dropout, m.in_proj_bias is not None, m.bias_k is not None, m.add_zero_attn,
+        m.kdim, m.vdim, m.batch_first),
     "MaxPool1d": _max_pool, "MaxPool2d": _max_pool, "AvgPool1d": _avg_pool, "AvgPool2d": _avg_pool,
     "AdaptiveAvgPool1d": lambda m: "%r" % (m.output_size,), "AdaptiveAvgPool2d": lambda m: "%r" % (m.output_size,),
     "AdaptiveMaxPool1d": lambda m: "%r, return_indices=%r" % (m.output_size, m.return_indices),
