@@ -74,12 +74,6 @@ static sf_value *opt_tensor(py_interp *I, const py_expr *at, pv *v, const char *
     return t;
 }
 
-static bool opt_flag(py_interp *I, const py_expr *at, pv *v, bool def, bool *out)
-{
-    *out = def;
-    return !v || pv_truth(I, at, v, out);
-}
-
 TFN(t_sdpa)
 {
     BIND("scaled_dot_product_attention()", 3, "query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale",
@@ -87,7 +81,7 @@ TFN(t_sdpa)
     bool ok, causal, gqa;
     sf_value *q = py_tv(I, at, a[0], "query"), *k = q ? py_tv(I, at, a[1], "key") : NULL;
     sf_value *v = k ? py_tv(I, at, a[2], "value") : NULL, *mask = v ? opt_tensor(I, at, a[3], "attn_mask", &ok) : NULL;
-    if (!v || !ok || !opt_flag(I, at, a[5], false, &causal) || !opt_flag(I, at, a[7], false, &gqa))
+    if (!v || !ok || !py_opt_bool(I, at, a[5], false, &causal) || !py_opt_bool(I, at, a[7], false, &gqa))
         return NULL;
     if (a[4] && !(pv_is_number(a[4]) && pv_as_double(a[4]) == 0.0))
         return FAIL(SF_ERR_UNSUPPORTED, "scaled_dot_product_attention: dropout_p other than 0 drops at random even in "
@@ -152,8 +146,8 @@ pv *py_mha_forward(py_interp *I, const py_expr *at, int64_t heads, sf_value *con
     sf_value *v = k ? py_tv(I, at, a[2], "value") : NULL;
     sf_value *kpm = v ? opt_tensor(I, at, a[3], "key_padding_mask", &ok1) : NULL;
     sf_value *mask = v ? opt_tensor(I, at, a[5], "attn_mask", &ok2) : NULL;
-    if (!v || !ok1 || !ok2 || !opt_flag(I, at, a[4], true, &need) || !opt_flag(I, at, a[6], true, &average) ||
-        !opt_flag(I, at, a[7], false, &causal))
+    if (!v || !ok1 || !ok2 || !py_opt_bool(I, at, a[4], true, &need) || !py_opt_bool(I, at, a[6], true, &average) ||
+        !py_opt_bool(I, at, a[7], false, &causal))
         return NULL;
     if (!mha_input(I, at, q, e, "query") || !mha_input(I, at, k, e, "key") || !mha_input(I, at, v, e, "value"))
         return NULL;

@@ -73,7 +73,7 @@ static nn_cfg *cfg_of(const py_object *o) { return o->cfg; }
 
 #define ARGS_OF(...) static const char *const names[] = {__VA_ARGS__, NULL}; pv *a[sizeof names / sizeof names[0]]
 
-static bool get_bool(py_interp *I, const py_expr *at, pv *v, bool def, bool *out)
+bool py_opt_bool(py_interp *I, const py_expr *at, pv *v, bool def, bool *out)
 {
     *out = def;
     return !v || pv_truth(I, at, v, out);
@@ -140,7 +140,7 @@ static bool build_linear(py_interp *I, const py_expr *at, py_object *o, int argc
     nn_cfg *c = cfg_of(o);
     if (!py_bind(I, at, "nn.Linear()", names, 2, argc, argv, kwc, kwn, kwv, a) ||
         !py_as_int(I, at, a[0], "in_features", &c->in) || !py_as_int(I, at, a[1], "out_features", &c->out) ||
-        !get_bool(I, at, a[2], true, &c->bias) || !positive(I, at, c->in, "in_features") ||
+        !py_opt_bool(I, at, a[2], true, &c->bias) || !positive(I, at, c->in, "in_features") ||
         !positive(I, at, c->out, "out_features"))
         return false;
     int64_t w[2] = {c->out, c->in};
@@ -160,7 +160,7 @@ static bool build_conv(py_interp *I, const py_expr *at, py_object *o, int sp, in
     if (!py_bind(I, at, fname, names, 3, argc, argv, kwc, kwn, kwv, a) ||
         !py_as_int(I, at, a[0], "in_channels", &c->in) || !py_as_int(I, at, a[1], "out_channels", &c->out) ||
         !py_get_pair(I, at, a[2], sp, 1, "kernel_size", c->k) || !py_get_pair(I, at, a[3], sp, 1, "stride", c->stride) ||
-        !py_get_pair(I, at, a[5], sp, 1, "dilation", c->dil) || !get_bool(I, at, a[7], true, &c->bias))
+        !py_get_pair(I, at, a[5], sp, 1, "dilation", c->dil) || !py_opt_bool(I, at, a[7], true, &c->bias))
         return false;
     c->groups = 1;
     if (a[6] && !py_as_int(I, at, a[6], "groups", &c->groups))
@@ -209,7 +209,7 @@ static bool build_batchnorm(py_interp *I, const py_expr *at, py_object *o, int a
     bool track;
     if (!py_bind(I, at, "nn.BatchNorm()", names, 1, argc, argv, kwc, kwn, kwv, a) ||
         !py_as_int(I, at, a[0], "num_features", &c->in) || !get_float(I, at, a[1], 1e-5, "eps", &c->eps) ||
-        !get_bool(I, at, a[3], true, &c->affine) || !get_bool(I, at, a[4], true, &track) ||
+        !py_opt_bool(I, at, a[3], true, &c->affine) || !py_opt_bool(I, at, a[4], true, &track) ||
         !positive(I, at, c->in, "num_features"))
         return false;
     if (!track)
@@ -236,8 +236,8 @@ static bool build_layernorm(py_interp *I, const py_expr *at, py_object *o, int a
     bool bias;
     if (!py_bind(I, at, "nn.LayerNorm()", names, 1, argc, argv, kwc, kwn, kwv, a) ||
         !py_as_ints(I, at, a[0], "normalized_shape", c->norm_shape, SF_MAX_RANK, &c->norm_ndim) ||
-        !get_float(I, at, a[1], 1e-5, "eps", &c->eps) || !get_bool(I, at, a[2], true, &c->affine) ||
-        !get_bool(I, at, a[3], true, &bias))
+        !get_float(I, at, a[1], 1e-5, "eps", &c->eps) || !py_opt_bool(I, at, a[2], true, &c->affine) ||
+        !py_opt_bool(I, at, a[3], true, &bias))
         return false;
     for (int i = 0; i < c->norm_ndim; i++)
         if (!positive(I, at, c->norm_shape[i], "normalized_shape"))
@@ -272,7 +272,7 @@ static bool build_groupnorm(py_interp *I, const py_expr *at, py_object *o, int a
     nn_cfg *c = cfg_of(o);
     if (!py_bind(I, at, "nn.GroupNorm()", names, 2, argc, argv, kwc, kwn, kwv, a) ||
         !py_as_int(I, at, a[0], "num_groups", &c->groups) || !py_as_int(I, at, a[1], "num_channels", &c->in) ||
-        !get_float(I, at, a[2], 1e-5, "eps", &c->eps) || !get_bool(I, at, a[3], true, &c->affine) ||
+        !get_float(I, at, a[2], 1e-5, "eps", &c->eps) || !py_opt_bool(I, at, a[3], true, &c->affine) ||
         !positive(I, at, c->groups, "num_groups") || !positive(I, at, c->in, "num_channels"))
         return false;
     if (c->in % c->groups)
@@ -291,7 +291,7 @@ static bool build_rmsnorm(py_interp *I, const py_expr *at, py_object *o, int arg
     if (!py_bind(I, at, "nn.RMSNorm()", names, 1, argc, argv, kwc, kwn, kwv, a) ||
         !py_as_ints(I, at, a[0], "normalized_shape", c->norm_shape, SF_MAX_RANK, &c->norm_ndim) ||
         !get_float(I, at, a[1] && a[1]->k == PV_NONE ? NULL : a[1], 1.1920928955078125e-07, "eps", &c->eps) ||
-        !get_bool(I, at, a[2], true, &c->affine))
+        !py_opt_bool(I, at, a[2], true, &c->affine))
         return false;
     for (int i = 0; i < c->norm_ndim; i++)
         if (!positive(I, at, c->norm_shape[i], "normalized_shape"))
@@ -361,8 +361,8 @@ static bool build_mha(py_interp *I, const py_expr *at, py_object *o, int argc, p
     int64_t kdim, vdim;
     if (!py_bind(I, at, "nn.MultiheadAttention()", names, 2, argc, argv, kwc, kwn, kwv, a) ||
         !py_as_int(I, at, a[0], "embed_dim", &c->in) || !py_as_int(I, at, a[1], "num_heads", &c->groups) ||
-        !get_bool(I, at, a[3], true, &c->bias) || !get_bool(I, at, a[4], false, &bias_kv) ||
-        !get_bool(I, at, a[5], false, &zero_attn) || !get_bool(I, at, a[8], false, &batch_first) ||
+        !py_opt_bool(I, at, a[3], true, &c->bias) || !py_opt_bool(I, at, a[4], false, &bias_kv) ||
+        !py_opt_bool(I, at, a[5], false, &zero_attn) || !py_opt_bool(I, at, a[8], false, &batch_first) ||
         !positive(I, at, c->in, "embed_dim") || !positive(I, at, c->groups, "num_heads"))
         return false;
     if (c->in % c->groups)

@@ -164,12 +164,6 @@ static sf_value *pool(py_interp *I, const py_expr *at, const py_pool_cfg *c, sf_
     return x;
 }
 
-static bool flag(py_interp *I, const py_expr *at, pv *v, bool def, bool *out)
-{
-    *out = def;
-    return !v || pv_truth(I, at, v, out);
-}
-
 /* a[] in the order kernel_size, stride, padding, dilation, ceil_mode,
  * count_include_pad, divisor_override, return_indices (NULL: absent) */
 static bool read_window(py_interp *I, const py_expr *at, const char *what, pv **a, py_pool_cfg *c)
@@ -178,8 +172,8 @@ static bool read_window(py_interp *I, const py_expr *at, const char *what, pv **
     if (!py_get_pair(I, at, a[0], c->sp, 1, "kernel_size", c->k) ||
         !py_get_pair(I, at, a[1] && a[1]->k != PV_NONE ? a[1] : a[0], c->sp, 1, "stride", c->stride) ||
         !py_get_pair(I, at, a[2], c->sp, 0, "padding", c->pad) || !py_get_pair(I, at, a[3], c->sp, 1, "dilation", c->dil) ||
-        !flag(I, at, a[4], false, &c->ceil_mode) || !flag(I, at, a[5], true, &c->count_include_pad) ||
-        !flag(I, at, a[7], false, &indices))
+        !py_opt_bool(I, at, a[4], false, &c->ceil_mode) || !py_opt_bool(I, at, a[5], true, &c->count_include_pad) ||
+        !py_opt_bool(I, at, a[7], false, &indices))
         return false;
     if (indices)
         return FAIL(SF_ERR_UNSUPPORTED, "%s: return_indices=True gives integer indices; sheaf has none", what) != NULL;
@@ -244,7 +238,7 @@ static bool configure(py_interp *I, const py_expr *at, const char *what, pv **go
 {
     if (c->kind >= P_ADAPTIVE_MAX) {
         bool indices;
-        if (!flag(I, at, got[1], false, &indices))
+        if (!py_opt_bool(I, at, got[1], false, &indices))
             return false;
         if (indices)
             return FAIL(SF_ERR_UNSUPPORTED, "%s: return_indices=True gives integer indices; sheaf has none", what) != NULL;

@@ -87,6 +87,8 @@ sf_value *py_slice_dim(py_interp *I, const py_expr *at, sf_value *x, int d, int6
 
 /* op (a reduction) over dims[0..nd) of x, keeping them as 1s where keep */
 sf_value *py_reduce(py_interp *I, const py_expr *at, sf_opcode op, sf_value *x, const int64_t *dims, int nd, bool keep);
+/* an optional argument's truth: absent is def */
+bool py_opt_bool(py_interp *I, const py_expr *at, pv *v, bool def, bool *out);
 /* int or tuple of sp ints (kernel_size=3 or (3, 3)); missing: def */
 bool py_get_pair(py_interp *I, const py_expr *at, pv *v, int sp, int64_t def, const char *what, int64_t *out);
 /* x with dims d0 and d1 swapped (negative dims count from the end) */
