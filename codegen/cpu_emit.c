@@ -129,14 +129,8 @@ void em_loop_end_masked(emit *e, loop *l)
 
 /* ---- loop nests over a shape ---- */
 
-typedef struct nest {
-    loop l[SF_MAX_RANK];
-    LLVMValueRef idx[SF_MAX_RANK];
-    int rank;
-} nest;
-
 /* a nest over t; when `part`, dim 0 runs over the kernel's [lo, hi) */
-static void nest_open(emit *e, nest *n, const sf_type *t, bool part)
+void em_nest_open(emit *e, nest *n, const sf_type *t, bool part)
 {
     n->rank = t->rank;
     for (int d = 0; d < t->rank; d++) {
@@ -148,14 +142,14 @@ static void nest_open(emit *e, nest *n, const sf_type *t, bool part)
     }
 }
 
-static void nest_close(emit *e, nest *n)
+void em_nest_close(emit *e, nest *n)
 {
     for (int d = n->rank - 1; d >= 0; d--)
         em_loop_end(e, &n->l[d]);
 }
 
 /* offset of operand x (right-aligned to out, broadcast dims pinned) at the nest's index */
-static LLVMValueRef bcast_offset(emit *e, const nest *n, const sf_type *out, const sf_type *x)
+LLVMValueRef em_bcast_offset(emit *e, const nest *n, const sf_type *out, const sf_type *x)
 {
     LLVMValueRef off = em_const(e, 0), stride = em_const(e, 1);
     for (int d = x->rank - 1; d >= 0; d--) {
@@ -279,11 +273,11 @@ static void binary_loop(emit *e, const sf_node *n, int same)
     const sf_type *ot = &n->out[0]->type;
     LLVMValueRef a = operand(e, n, 0, same), b = operand(e, n, 1, same), out = em_arg(e, n->nin + 0);
     nest ne;
-    nest_open(e, &ne, ot, true);
-    LLVMValueRef x = em_load(e, a, bcast_offset(e, &ne, ot, &n->in[0]->type));
-    LLVMValueRef y = em_load(e, b, bcast_offset(e, &ne, ot, &n->in[1]->type));
-    em_store(e, out, bcast_offset(e, &ne, ot, ot), combine(e, n->op, x, y));
-    nest_close(e, &ne);
+    em_nest_open(e, &ne, ot, true);
+    LLVMValueRef x = em_load(e, a, em_bcast_offset(e, &ne, ot, &n->in[0]->type));
+    LLVMValueRef y = em_load(e, b, em_bcast_offset(e, &ne, ot, &n->in[1]->type));
+    em_store(e, out, em_bcast_offset(e, &ne, ot, ot), combine(e, n->op, x, y));
+    em_nest_close(e, &ne);
 }
 
 static void k_binary(emit *e, const sf_node *n) { split_on_alias(e, n, 0, binary_loop); }
@@ -293,13 +287,13 @@ static void where_loop(emit *e, const sf_node *n, int same)
     const sf_type *ot = &n->out[0]->type;
     LLVMValueRef c = operand(e, n, 0, same), a = operand(e, n, 1, same), b = operand(e, n, 2, same);
     nest ne;
-    nest_open(e, &ne, ot, true);
-    LLVMValueRef cv = em_load(e, c, bcast_offset(e, &ne, ot, &n->in[0]->type));
-    LLVMValueRef x = em_load(e, a, bcast_offset(e, &ne, ot, &n->in[1]->type));
-    LLVMValueRef y = em_load(e, b, bcast_offset(e, &ne, ot, &n->in[2]->type));
+    em_nest_open(e, &ne, ot, true);
+    LLVMValueRef cv = em_load(e, c, em_bcast_offset(e, &ne, ot, &n->in[0]->type));
+    LLVMValueRef x = em_load(e, a, em_bcast_offset(e, &ne, ot, &n->in[1]->type));
+    LLVMValueRef y = em_load(e, b, em_bcast_offset(e, &ne, ot, &n->in[2]->type));
     LLVMValueRef holds = LLVMBuildFCmp(e->b, LLVMRealUNE, cv, fconst(e, 0), "");
-    em_store(e, em_arg(e, n->nin + 0), bcast_offset(e, &ne, ot, ot), LLVMBuildSelect(e->b, holds, x, y, ""));
-    nest_close(e, &ne);
+    em_store(e, em_arg(e, n->nin + 0), em_bcast_offset(e, &ne, ot, ot), LLVMBuildSelect(e->b, holds, x, y, ""));
+    em_nest_close(e, &ne);
 }
 
 static void k_where(emit *e, const sf_node *n) { split_on_alias(e, n, 0, where_loop); }
@@ -309,21 +303,6 @@ static void k_full(emit *e, const sf_node *n)
     loop l;
     em_part_loop_begin(e, &l, "i");
     em_store(e, em_arg(e, 0), l.index, fconst(e, sf_attr_value(n)));
-    em_loop_end(e, &l);
-}
-
-/* tril and triu: element (i, j) of each matrix kept where j - i <= or >= diagonal */
-static void k_triangle(emit *e, const sf_node *n)
-{
-    const sf_type *t = &n->in[0]->type;
-    LLVMValueRef R = em_dim(e, t->dim[t->rank - 2]), C = em_dim(e, t->dim[t->rank - 1]);
-    loop l;
-    em_part_loop_begin(e, &l, "i");
-    LLVMValueRef j = LLVMBuildSRem(e->b, l.index, C, ""), i = LLVMBuildSRem(e->b, LLVMBuildSDiv(e->b, l.index, C, ""), R, "");
-    LLVMValueRef d = LLVMBuildSub(e->b, j, i, ""), k = em_const(e, sf_attr_diagonal(n));
-    LLVMValueRef keep = LLVMBuildICmp(e->b, n->op == SF_OP_TRIL ? LLVMIntSLE : LLVMIntSGE, d, k, "");
-    LLVMValueRef v = em_load(e, em_arg(e, 0), l.index);
-    em_store(e, em_arg(e, 1), l.index, LLVMBuildSelect(e->b, keep, v, fconst(e, 0), ""));
     em_loop_end(e, &l);
 }
 
@@ -339,10 +318,10 @@ static void k_matmul(emit *e, const sf_node *n)
     obatch.rank -= 2, abatch.rank -= 2, bbatch.rank -= 2;
     LLVMValueRef a = em_arg(e, 0), b = em_arg(e, 1), out = em_arg(e, n->nin + 0), acc = accumulator(e);
     nest ne;
-    nest_open(e, &ne, &obatch, false);
-    LLVMValueRef abase = mul(e, bcast_offset(e, &ne, &obatch, &abatch), mul(e, Mi, K));
-    LLVMValueRef bbase = mul(e, bcast_offset(e, &ne, &obatch, &bbatch), mul(e, K, N));
-    LLVMValueRef obase = mul(e, bcast_offset(e, &ne, &obatch, &obatch), mul(e, Mi, N));
+    em_nest_open(e, &ne, &obatch, false);
+    LLVMValueRef abase = mul(e, em_bcast_offset(e, &ne, &obatch, &abatch), mul(e, Mi, K));
+    LLVMValueRef bbase = mul(e, em_bcast_offset(e, &ne, &obatch, &bbatch), mul(e, K, N));
+    LLVMValueRef obase = mul(e, em_bcast_offset(e, &ne, &obatch, &obatch), mul(e, Mi, N));
     loop li, lj, lk;
     em_loop_begin(e, &li, Mi, "i");
     em_loop_begin(e, &lj, N, "j");
@@ -355,7 +334,7 @@ static void k_matmul(emit *e, const sf_node *n)
     em_store(e, out, add(e, obase, add(e, mul(e, li.index, N), lj.index)), LLVMBuildLoad2(e->b, e->f32, acc, ""));
     em_loop_end(e, &lj);
     em_loop_end(e, &li);
-    nest_close(e, &ne);
+    em_nest_close(e, &ne);
 }
 
 /* copies a [outer, len, inner] block: dst[o, at + j, i] = src[o, from + j*step, i]; o runs over the
@@ -461,16 +440,16 @@ static void k_reduce(emit *e, const sf_node *n)
     em_store(e, out, lz.index, fconst(e, identity));
     em_loop_end(e, &lz);
     nest ne;
-    nest_open(e, &ne, it, false);
+    em_nest_open(e, &ne, it, false);
     LLVMValueRef oi = em_const(e, 0), stride = em_const(e, 1);
     for (int d = it->rank - 1; d >= 0; d--)
         if (!red[d]) {
             oi = LLVMBuildAdd(e->b, oi, LLVMBuildMul(e->b, ne.idx[d], stride, ""), "");
             stride = LLVMBuildMul(e->b, stride, em_dim(e, it->dim[d]), "");
         }
-    LLVMValueRef v = reduce_step(e, n->op, em_load(e, out, oi), em_load(e, x, bcast_offset(e, &ne, it, it)));
+    LLVMValueRef v = reduce_step(e, n->op, em_load(e, out, oi), em_load(e, x, em_bcast_offset(e, &ne, it, it)));
     em_store(e, out, oi, v);
-    nest_close(e, &ne);
+    em_nest_close(e, &ne);
     if (n->op == SF_OP_MEAN) {
         LLVMValueRef count = em_const(e, 1);
         for (int d = 0; d < it->rank; d++)
@@ -589,15 +568,15 @@ static void k_transpose(emit *e, const sf_node *n)
     int d0 = (int)sf_attr_dim0(n), d1 = (int)sf_attr_dim1(n);
     LLVMValueRef in = em_arg(e, 0), out = em_arg(e, n->nin + 0);
     nest ne;
-    nest_open(e, &ne, ot, false);
+    em_nest_open(e, &ne, ot, false);
     LLVMValueRef src = em_const(e, 0), stride = em_const(e, 1);
     for (int d = it->rank - 1; d >= 0; d--) { /* input dim d is output dim d with d0, d1 swapped */
         int od = d == d0 ? d1 : d == d1 ? d0 : d;
         src = LLVMBuildAdd(e->b, src, LLVMBuildMul(e->b, ne.idx[od], stride, ""), "");
         stride = LLVMBuildMul(e->b, stride, em_dim(e, it->dim[d]), "");
     }
-    em_store(e, out, bcast_offset(e, &ne, ot, ot), em_load(e, in, src));
-    nest_close(e, &ne);
+    em_store(e, out, em_bcast_offset(e, &ne, ot, ot), em_load(e, in, src));
+    em_nest_close(e, &ne);
 }
 
 static void begin_kernel(emit *e, const char *name)
@@ -677,6 +656,8 @@ typedef struct cpu_rule {
 #define CPU_EXP {k_unary, W_ALL}
 #define CPU_LOG {k_unary, W_ALL}
 #define CPU_LOG1P {k_unary, W_ALL}
+#define CPU_SIN {k_unary, W_ALL}
+#define CPU_COS {k_unary, W_ALL}
 #define CPU_SOFTSIGN {k_unary, W_ALL}
 #define CPU_TANHSHRINK {k_unary, W_ALL}
 #define CPU_HARDSIGMOID {k_unary, W_ALL}
@@ -712,8 +693,10 @@ typedef struct cpu_rule {
 #define CPU_GE {k_binary, W_ROWS}
 #define CPU_WHERE {k_where, W_ROWS}
 #define CPU_FULL {k_full, W_ALL}
-#define CPU_TRIL {k_triangle, W_ALL}
-#define CPU_TRIU {k_triangle, W_ALL}
+#define CPU_IOTA {em_iota, W_ALL}
+#define CPU_TRIL {em_triangle, W_ALL}
+#define CPU_TRIU {em_triangle, W_ALL}
+#define CPU_GATHER {em_gather, W_ROWS}
 
 static const cpu_rule rules[SF_OP_COUNT] = {
 #define OP(id, ...) [SF_OP_##id] = CPU_##id,

@@ -32,6 +32,18 @@ void em_loop_end(emit *e, loop *l);
  * vector step (short loops whose length is not a multiple of the lanes) */
 void em_loop_end_masked(emit *e, loop *l);
 LLVMValueRef em_const(emit *e, int64_t v);
+
+/* A loop nest over every dim of a shape. */
+typedef struct nest {
+    loop l[SF_MAX_RANK];
+    LLVMValueRef idx[SF_MAX_RANK];
+    int rank;
+} nest;
+/* a nest over t; when `part`, dim 0 runs over the kernel's [lo, hi) */
+void em_nest_open(emit *e, nest *n, const sf_type *t, bool part);
+void em_nest_close(emit *e, nest *n);
+/* offset of operand x (right-aligned to out, broadcast dims pinned) at the nest's index */
+LLVMValueRef em_bcast_offset(emit *e, const nest *n, const sf_type *out, const sf_type *x);
 /* a dim as an i64 value: the constant, or B */
 LLVMValueRef em_dim(emit *e, int64_t d);
 /* product of dims [from, to) of a type */
@@ -76,8 +88,13 @@ LLVMValueRef em_log(emit *e, LLVMValueRef x);
 LLVMValueRef em_log1p(emit *e, LLVMValueRef x);
 /* x - tanh x without the cancellation near 0 */
 LLVMValueRef em_tanhshrink(emit *e, LLVMValueRef x);
+LLVMValueRef em_sincos(emit *e, LLVMValueRef x, bool cos_);
 /* a * b + c, fused where the target has it */
 LLVMValueRef em_fmuladd(emit *e, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c);
+/* iota, tril/triu and gather (cpu_move.c) */
+void em_iota(emit *e, const sf_node *n);
+void em_triangle(emit *e, const sf_node *n);
+void em_gather(emit *e, const sf_node *n);
 /* convolutions (cpu_conv.c) */
 void em_conv(emit *e, const sf_node *n);
 

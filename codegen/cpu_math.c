@@ -204,3 +204,95 @@ LLVMValueRef em_tanhshrink(emit *e, LLVMValueRef x)
     LLVMValueRef big = fsub(e, x, em_tanh(e, x));
     return pick(e, lt(e, em_call_f32(e, "llvm.fabs.f32", x), 1.5), small, big);
 }
+
+/* ---- sin and cos, in double ---- */
+
+static LLVMValueRef c64(emit *e, double v) { return LLVMConstReal(LLVMDoubleTypeInContext(e->ctx), v); }
+
+static LLVMValueRef call_f64(emit *e, const char *name, LLVMValueRef *args, int nargs)
+{
+    LLVMTypeRef f64 = LLVMDoubleTypeInContext(e->ctx), types[3] = {f64, f64, f64};
+    LLVMValueRef f = LLVMGetNamedFunction(e->mod, name);
+    if (!f)
+        f = LLVMAddFunction(e->mod, name, LLVMFunctionType(f64, types, (unsigned)nargs, 0));
+    return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(f), f, args, (unsigned)nargs, "");
+}
+
+static LLVMValueRef fma64(emit *e, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c)
+{
+    LLVMValueRef args[3] = {a, b, c};
+    return call_f64(e, "llvm.fma.f64", args, 3);
+}
+
+/* c[0] + u (c[1] + ...) in double */
+static LLVMValueRef horner64(emit *e, const double *c, int n, LLVMValueRef u)
+{
+    LLVMValueRef r = c64(e, c[n - 1]);
+    for (int k = n - 2; k >= 0; k--)
+        r = fma64(e, r, u, c64(e, c[k]));
+    return r;
+}
+
+/* v mod 4 in [-2, 2] split into its nearest integer (added to *n) and a
+ * fraction in [-1/2, 1/2]: both exact for any double v (rounding to
+ * nearest, not flooring, keeps a tiny negative v from becoming 4 - |v|) */
+static LLVMValueRef frac_mod4(emit *e, LLVMValueRef v, LLVMValueRef *n)
+{
+    LLVMValueRef m = fma64(e, call_f64(e, "llvm.roundeven.f64", (LLVMValueRef[]){fmul(e, v, c64(e, 0.25))}, 1),
+                           c64(e, -4), v);
+    LLVMValueRef i = call_f64(e, "llvm.roundeven.f64", &m, 1);
+    *n = fadd(e, *n, i);
+    return fsub(e, m, i);
+}
+
+/* *s + *c += f, with the rounding error of each addition kept in *c (Knuth's two-sum) */
+static void two_sum(emit *e, LLVMValueRef *s, LLVMValueRef *c, LLVMValueRef f)
+{
+    LLVMValueRef t = fadd(e, *s, f), bp = fsub(e, t, *s);
+    LLVMValueRef err = fadd(e, fsub(e, *s, fsub(e, t, bp)), fsub(e, f, bp));
+    *c = fadd(e, *c, err), *s = t;
+}
+
+/* sin x (cos_ = false) or cos x for every f32 x, without libm's sinf (a
+ * call the loop vectorizer cannot widen). x 2/pi = q + f, |f| <= 1/2, is
+ * found exactly enough for any float: 2/pi is held in five doubles (265
+ * bits), each product with x (24 bits) is exact as a double pair through
+ * an fma, each piece is reduced mod 4 and split into integer and fraction
+ * exactly, the integers summed exactly and the fractions with two-sum.
+ * Then r = f pi/2 and sin r, cos r by their Taylor series to r^15 and r^16
+ * (|r| <= pi/4: under 2^-50), q mod 4 choosing which and its sign.
+ * inf and NaN give NaN (through inf - inf). Worst error under 1 ulp over
+ * every float (tests/test_cpu_math.c). */
+LLVMValueRef em_sincos(emit *e, LLVMValueRef x, bool cos_)
+{
+    static const double two_over_pi[5] = {0x1.45f306dc9c883p-1, -0x1.6b01ec5417056p-55, -0x1.6447e493ad4cep-109,
+                                          0x1.e21c820ff28b2p-163, -0x1.508510ea79237p-218};
+    static const double S[8] = {1, -1. / 6, 1. / 120, -1. / 5040, 1. / 362880, -1. / 39916800, 1. / 6227020800.,
+                                -1. / 1307674368000.};
+    static const double C[9] = {1, -1. / 2, 1. / 24, -1. / 720, 1. / 40320, -1. / 3628800, 1. / 479001600.,
+                                -1. / 87178291200., 1. / 20922789888000.};
+    LLVMValueRef xd = LLVMBuildFPExt(e->b, x, LLVMDoubleTypeInContext(e->ctx), "");
+    LLVMValueRef n = c64(e, 0), s = c64(e, 0), c = c64(e, 0);
+    for (int i = 4; i >= 0; i--) { /* the smallest pieces first */
+        LLVMValueRef h = fmul(e, xd, c64(e, two_over_pi[i]));
+        LLVMValueRef l = fma64(e, xd, c64(e, two_over_pi[i]), LLVMBuildFNeg(e->b, h, ""));
+        two_sum(e, &s, &c, frac_mod4(e, l, &n));
+        two_sum(e, &s, &c, frac_mod4(e, h, &n));
+    }
+    LLVMValueRef q = call_f64(e, "llvm.roundeven.f64", (LLVMValueRef[]){fadd(e, s, c)}, 1);
+    LLVMValueRef f = fadd(e, fsub(e, s, q), c); /* s - q is exact */
+    LLVMValueRef r = fma64(e, f, c64(e, 1.5707963267948966), fmul(e, f, c64(e, 6.123233995736766e-17)));
+    LLVMValueRef u = fmul(e, r, r);
+    LLVMValueRef sn = fmul(e, r, horner64(e, S, 8, u)), cs = horner64(e, C, 9, u);
+    LLVMValueRef k = fadd(e, n, q);
+    k = fma64(e, call_f64(e, "llvm.floor.f64", (LLVMValueRef[]){fmul(e, k, c64(e, 0.25))}, 1), c64(e, -4), k);
+    if (cos_)
+        k = fadd(e, k, c64(e, 1)); /* cos x = sin(x + pi/2) */
+    LLVMValueRef odd = LLVMBuildFCmp(e->b, LLVMRealOEQ, k, c64(e, 1), "");
+    odd = LLVMBuildOr(e->b, odd, LLVMBuildFCmp(e->b, LLVMRealOEQ, k, c64(e, 3), ""), "");
+    LLVMValueRef neg = LLVMBuildFCmp(e->b, LLVMRealOGE, k, c64(e, 2), "");
+    neg = LLVMBuildAnd(e->b, neg, LLVMBuildFCmp(e->b, LLVMRealOLT, k, c64(e, 4), ""), "");
+    LLVMValueRef v = pick(e, odd, cs, sn);
+    v = pick(e, neg, LLVMBuildFNeg(e->b, v, ""), v);
+    return LLVMBuildFPTrunc(e->b, v, e->f32, "");
+}

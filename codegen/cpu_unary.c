@@ -101,6 +101,8 @@ static LLVMValueRef u_RECIPROCAL(emit *e, const sf_node *n, LLVMValueRef x) { re
 static LLVMValueRef u_EXP(emit *e, const sf_node *n, LLVMValueRef x) { return (void)n, em_exp(e, x); }
 static LLVMValueRef u_LOG(emit *e, const sf_node *n, LLVMValueRef x) { return (void)n, em_log(e, x); }
 static LLVMValueRef u_LOG1P(emit *e, const sf_node *n, LLVMValueRef x) { return (void)n, em_log1p(e, x); }
+static LLVMValueRef u_SIN(emit *e, const sf_node *n, LLVMValueRef x) { return (void)n, em_sincos(e, x, false); }
+static LLVMValueRef u_COS(emit *e, const sf_node *n, LLVMValueRef x) { return (void)n, em_sincos(e, x, true); }
 static LLVMValueRef u_SOFTSIGN(emit *e, const sf_node *n, LLVMValueRef x)
 {
     return (void)n, divide(e, x, addk(e, fabs_(e, x), 1));

@@ -250,6 +250,8 @@ typedef struct cuda_rule {
 #define CUDA_EXP {k_unary, NULL, NULL, S_OUT}
 #define CUDA_LOG {k_unary, NULL, NULL, S_OUT}
 #define CUDA_LOG1P {k_unary, NULL, NULL, S_OUT}
+#define CUDA_SIN {k_unary, NULL, NULL, S_OUT}
+#define CUDA_COS {k_unary, NULL, NULL, S_OUT}
 #define CUDA_SOFTSIGN {k_unary, NULL, NULL, S_OUT}
 #define CUDA_TANHSHRINK {k_unary, NULL, NULL, S_OUT}
 #define CUDA_HARDSIGMOID {k_unary, NULL, NULL, S_OUT}
@@ -285,6 +287,8 @@ typedef struct cuda_rule {
 #define CUDA_GE {cu_k_binary, NULL, NULL, S_OUT}
 #define CUDA_WHERE {cu_k_where, NULL, NULL, S_OUT}
 #define CUDA_FULL {cu_k_fill, NULL, NULL, S_OUT}
+#define CUDA_IOTA {cu_k_iota, NULL, NULL, S_OUT}
+#define CUDA_GATHER {cu_k_gather, NULL, NULL, S_OUT}
 #define CUDA_TRIL {cu_k_triangle, NULL, NULL, S_OUT}
 #define CUDA_TRIU {cu_k_triangle, NULL, NULL, S_OUT}
 

@@ -36,6 +36,8 @@ void cu_k_stack(FILE *f, const sf_node *n);
 void cu_k_reduce(FILE *f, const sf_node *n);
 void cu_k_transpose(FILE *f, const sf_node *n);
 void cu_k_fill(FILE *f, const sf_node *n);
+void cu_k_iota(FILE *f, const sf_node *n);
+void cu_k_gather(FILE *f, const sf_node *n);
 void cu_k_triangle(FILE *f, const sf_node *n);
 
 #endif

@@ -250,12 +250,51 @@ void cu_k_where(FILE *f, const sf_node *n)
     fputs("        args[3][t] = c_ != 0.0f ? a_ : b_;\n", f);
 }
 
-/* tril and triu: element (i, j) of each matrix kept where j - i <= or >= diagonal */
+/* element t holds (t / inner) % dim[d], inner the product of the dims after d */
+void cu_k_iota(FILE *f, const sf_node *n)
+{
+    const sf_type *t = &n->out[0]->type;
+    int d = (int)sf_attr_dim(n);
+    fputs("        args[0][t] = (float)(t / ", f);
+    cu_put_prod(f, t, d + 1, t->rank);
+    fputs(" % ", f);
+    cu_put_dim(f, t->dim[d]);
+    fputs(");\n", f);
+}
+
+/* gather along dim: an index outside [0, n) or NaN gives NaN (and reads x[0]) */
+void cu_k_gather(FILE *f, const sf_node *n)
+{
+    const sf_type *xt = &n->in[0]->type, *ot = &n->out[0]->type;
+    int dim = (int)sf_attr_dim(n);
+    cu_put_coords(f, ot, "t", "c");
+    fputs("        const float v = args[1][", f);
+    cu_put_bcast_offset(f, &n->in[1]->type, ot->rank, "c");
+    fprintf(f, "];\n        const bool ok = v >= 0.0f && v < %lld.0f;\n", (long long)xt->dim[dim]);
+    fputs("        const long long k = ok ? (long long)v : 0LL;\n        const float g = args[0][(0LL", f);
+    for (int d = 0; d < xt->rank; d++) {
+        if (d != dim && xt->dim[d] == 1)
+            continue;
+        if (d == dim)
+            fputs(" + k*", f);
+        else
+            fprintf(f, " + c%d*", d);
+        cu_put_prod(f, xt, d + 1, xt->rank);
+    }
+    fputs(")];\n        args[2][t] = ok ? g : __int_as_float(0x7fffffff);\n", f);
+}
+
+/* tril and triu: element (i, j) of each matrix kept where j - i <= or >= diagonal (either may be the batch) */
 void cu_k_triangle(FILE *f, const sf_node *n)
 {
     const sf_type *it = &n->in[0]->type;
-    fprintf(f, "        const long long j = t %% %lldLL, i = t / %lldLL %% %lldLL;\n", (long long)it->dim[it->rank - 1],
-            (long long)it->dim[it->rank - 1], (long long)it->dim[it->rank - 2]);
+    fputs("        const long long j = t % ", f);
+    cu_put_dim(f, it->dim[it->rank - 1]);
+    fputs(", i = t / ", f);
+    cu_put_dim(f, it->dim[it->rank - 1]);
+    fputs(" % ", f);
+    cu_put_dim(f, it->dim[it->rank - 2]);
+    fputs(";\n", f);
     fprintf(f, "        args[1][t] = j - i %s %lldLL ? args[0][t] : 0.0f;\n", n->op == SF_OP_TRIL ? "<=" : ">=",
             (long long)sf_attr_diagonal(n));
 }

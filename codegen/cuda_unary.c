@@ -36,6 +36,8 @@ typedef struct dev_fn {
 #define DEV_EXP {"expf", NULL}
 #define DEV_LOG {"logf", NULL}
 #define DEV_LOG1P {"log1pf", NULL}
+#define DEV_SIN {"sinf", NULL}
+#define DEV_COS {"cosf", NULL}
 #define DEV_SOFTSIGN D("sheaf_softsign", X1, "return x / (1.0f + fabsf(x));")
 #define DEV_TANHSHRINK D("sheaf_tanhshrink", X1, "return x - tanhf(x);")
 #define DEV_HARDSIGMOID \

@@ -255,6 +255,7 @@ static bool fill_keys(py_interp *I, sf_py_model *m, const sf_vec *order)
         k->integer = p->integer;
         k->init = p->init.kind;
         k->fill = p->init.fill;
+        k->step = p->init.step;
         k->fan_in = p->init.fan_in;
         if (!k->key)
             return false;
@@ -429,6 +430,8 @@ sf_status sf_py_init_weights(const sf_py_model *m, uint64_t seed, sf_tensor_set 
             case INIT_ZEROS: case INIT_EMPTY: v = 0; break;
             case INIT_ONES: v = 1; break;
             case INIT_FULL: v = k->fill; break;
+            case INIT_ARANGE: v = k->fill + (double)j * k->step; break;
+            case INIT_EYE: v = (int64_t)j / t->dim[1] == (int64_t)j % t->dim[1]; break;
             case INIT_NORMAL: v = sf_rng_normal(&rng); break;
             case INIT_UNIFORM: v = sf_rng_uniform(&rng); break;
             default: v = (2 * sf_rng_uniform(&rng) - 1) * bound; break; /* KAIMING, BIAS */

@@ -34,7 +34,7 @@ typedef struct sf_py_key {
     sf_type type;
     bool integer; /* num_batches_tracked: loaded and ignored */
     int init;     /* py_init_kind, for deterministic initialisation */
-    double fill;
+    double fill, step;
     int64_t fan_in;
 } sf_py_key;
 

@@ -282,6 +282,8 @@ enum { T = 1, M = 2, F = 4 };
     X(T | M, exp, "exp", K_PLAIN, EXP, false) X(T | M, exp_, "exp_", K_PLAIN, EXP, true)                          \
     X(T | M, log, "log", K_PLAIN, LOG, false) X(T | M, log_, "log_", K_PLAIN, LOG, true)                          \
     X(T | M, log1p, "log1p", K_PLAIN, LOG1P, false) X(T | M, log1p_, "log1p_", K_PLAIN, LOG1P, true)              \
+    X(T | M, sin, "sin", K_PLAIN, SIN, false) X(T | M, sin_, "sin_", K_PLAIN, SIN, true)                          \
+    X(T | M, cos, "cos", K_PLAIN, COS, false) X(T | M, cos_, "cos_", K_PLAIN, COS, true)                          \
     X(T | M, sqrt, "sqrt", K_PLAIN, SQRT, false) X(T | M, sqrt_, "sqrt_", K_PLAIN, SQRT, true)                    \
     X(T | M, rsqrt, "rsqrt", K_PLAIN, RSQRT, false) X(T | M, rsqrt_, "rsqrt_", K_PLAIN, RSQRT, true)              \
     X(T | M, reciprocal, "reciprocal", K_PLAIN, RECIPROCAL, false)                                                \

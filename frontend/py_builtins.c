@@ -446,7 +446,15 @@ static const py_builtin builtins[] = {
     {"reversed", b_reversed}, {"round", b_round}, {"super", b_super},
 };
 static const py_builtin noop_init = {"__init__", b_noop_init};
-static const py_builtin ordered_dict = {"OrderedDict", b_dict};
+BUILTIN(b_ordered_dict)
+{
+    pv *d = b_dict(I, at, self, argc, argv, kwc, kwn, kwv);
+    if (d)
+        d->u.dict->ordered = true;
+    return d;
+}
+
+static const py_builtin ordered_dict = {"OrderedDict", b_ordered_dict};
 
 /* ---- methods of lists, dicts and strings ---- */
 
@@ -578,6 +586,11 @@ pv *py_method_of_value(py_interp *I, const py_expr *at, pv *self, const char *na
         m = py_builtin_find(I, dict_methods, sizeof dict_methods / sizeof dict_methods[0], self, name);
     else if (self->k == PV_STR)
         m = py_builtin_find(I, str_methods, sizeof str_methods / sizeof str_methods[0], self, name);
+    else if (self->k == PV_TUPLE && self->u.list->fields) { /* a named tuple */
+        for (int64_t i = 0; self->u.list->fields[i] && i < self->u.list->n; i++)
+            if (strcmp(self->u.list->fields[i], name) == 0)
+                return self->u.list->items[i];
+    }
     else if (self->k == PV_SUPER) {
         py_class *after = self->u.super.after;
         for (int i = 0; i < after->nbases && !m; i++)
@@ -651,8 +664,34 @@ BUILTIN(math_prod)
     return items ? pv_int(I, acc) : NULL;
 }
 
+/* f of one finite number (log takes a base too): a non-finite result is Python's ValueError or OverflowError */
+static pv *math1(py_interp *I, const py_expr *at, int argc, pv **argv, int kwc, const char *what, double (*f)(double))
+{
+    int most = f == log ? 2 : 1;
+    if (!need_args(I, at, what, argc, 1, most, kwc))
+        return NULL;
+    for (int i = 0; i < argc; i++)
+        if (!pv_is_number(argv[i]))
+            return py_error(I, at, SF_ERR_INVALID_ARG, "%s of %s: it takes numbers", what, pv_describe(I, argv[i]));
+    double x = pv_as_double(argv[0]), r = f(x);
+    if (argc == 2)
+        r /= log(pv_as_double(argv[1]));
+    if (isfinite(x) && !isfinite(r))
+        return py_error(I, at, SF_ERR_INVALID_ARG, "%s(%g): math domain or range error", what, x);
+    return pv_float(I, r);
+}
+#define MATH1(fn)                                                                                                 \
+    BUILTIN(math_##fn)                                                                                            \
+    {                                                                                                             \
+        UNUSED_ARGS;                                                                                              \
+        return math1(I, at, argc, argv, kwc, "math." #fn "()", fn);                                              \
+    }
+MATH1(exp) MATH1(log) MATH1(log2) MATH1(log10) MATH1(sin) MATH1(cos) MATH1(tan) MATH1(tanh) MATH1(atan) MATH1(erf)
+
 static const py_builtin math_fns[] = {{"sqrt", math_sqrt}, {"floor", math_floorceil}, {"ceil", math_ceil},
-                                      {"prod", math_prod}};
+                                      {"prod", math_prod}, {"exp", math_exp}, {"log", math_log}, {"log2", math_log2},
+                                      {"log10", math_log10}, {"sin", math_sin}, {"cos", math_cos}, {"tan", math_tan},
+                                      {"tanh", math_tanh}, {"atan", math_atan}, {"erf", math_erf}};
 
 pv *py_namespace_attr(py_interp *I, const py_expr *at, int ns, const char *name)
 {

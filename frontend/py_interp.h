@@ -41,6 +41,7 @@ typedef enum pv_kind {
 typedef struct pv_list {
     pv **items;
     int64_t n, cap;
+    const char *const *fields; /* a named tuple's field names (max(x, dim)'s values, indices), else NULL */
 } pv_list;
 
 typedef struct pv_dict {
@@ -48,6 +49,7 @@ typedef struct pv_dict {
     int64_t n, cap;
     int64_t *slots;       /* past a few entries: open addressing, index + 1 (0: empty) */
     int64_t nslots;       /* a power of two, at least twice n */
+    bool ordered;         /* made by OrderedDict(): nn.ParameterDict keeps its order, a plain dict's it sorts */
 } pv_dict;
 
 /* A tensor in forward. In-place ops rebind v; views and their bases are
@@ -60,12 +62,13 @@ typedef struct py_tensor {
 } py_tensor;
 
 typedef enum py_init_kind { INIT_ZEROS, INIT_ONES, INIT_FULL, INIT_NORMAL, INIT_UNIFORM, INIT_EMPTY,
-                            INIT_KAIMING, INIT_BIAS } py_init_kind;
+                            INIT_KAIMING, INIT_BIAS, INIT_ARANGE, INIT_EYE } py_init_kind;
 
 typedef struct py_init {
     sf_type type;
     py_init_kind kind;
-    double fill;    /* FULL */
+    double fill;    /* FULL; ARANGE's start */
+    double step;    /* ARANGE */
     int64_t fan_in; /* KAIMING, BIAS */
     bool parameter; /* wrapped by nn.Parameter */
 } py_init;

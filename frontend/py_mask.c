@@ -216,6 +216,8 @@ TFN(t_to)
         d = a[2] && a[2]->k == PV_STR ? a[2] : NULL; /* to("cpu"), to("cuda", torch.float32) */
     if (!d || d->k == PV_NONE)
         return py_tv(I, at, a[0], "to()") ? a[0] : NULL;
+    if (d->k == PV_STR && (strncmp(d->u.s.s, "int", 3) == 0 || strcmp(d->u.s.s, "uint8") == 0)) /* torch.long */
+        return pv_tensor(I, py_truncate(I, at, py_tv(I, at, a[0], "to()")));
     return dtype_of(I, at, d, &want) ? convert(I, at, a[0], want) : NULL;
 }
 

@@ -108,8 +108,7 @@ TFN(t_prod)
     return pv_tensor(I, py_reduce(I, at, SF_OP_PROD, x, dims, nd, keep));
 }
 
-/* max(x): the largest element; max(x, y): maximum; max(x, dim) returns
- * indices too, which sheaf has no dtype for */
+/* max(x): the largest element; max(x, y): maximum; max(x, dim): (values, indices) */
 static pv *max_or_min(py_interp *I, const py_expr *at, bool max, pv *self, int argc, pv **argv, int kwc,
                       const char **kwn, pv **kwv)
 {
@@ -124,9 +123,7 @@ static pv *max_or_min(py_interp *I, const py_expr *at, bool max, pv *self, int a
         return y ? pv_tensor(I, py_op2(I, at, max ? SF_OP_MAXIMUM : SF_OP_MINIMUM, x, y)) : NULL;
     }
     if (a[1] && a[1]->k != PV_NONE)
-        return FAIL(SF_ERR_UNSUPPORTED, "%s(x, dim) returns (values, indices) and sheaf has no integer tensors: use "
-                                        "torch.a%s(x, dim) for the values",
-                    fname, fname);
+        return py_max_along(I, at, x, a[1], a[2], max);
     int64_t dims[SF_MAX_RANK];
     int nd;
     dims_arg(I, at, NULL, x, dims, &nd);
@@ -399,6 +396,62 @@ TFN(t_group_norm)
     return pv_tensor(I, py_group_norm(I, at, x, groups, eps, w, b));
 }
 
+/* F.instance_norm in eval: statistics of each channel of each sample unless running ones are given and
+ * use_input_stats is False (then BatchNorm's formula with them) */
+TFN(t_instance_norm)
+{
+    BIND("instance_norm", 1, "input", "running_mean", "running_var", "weight", "bias", "use_input_stats", "momentum",
+         "eps");
+    sf_value *x = py_tv(I, at, a[0], "instance_norm"), *rm, *rv, *w, *b;
+    double eps = a[7] && pv_is_number(a[7]) ? pv_as_double(a[7]) : 1e-5;
+    bool own;
+    if (!x || !opt_tensor(I, at, a[1], "running_mean", &rm) || !opt_tensor(I, at, a[2], "running_var", &rv) ||
+        !opt_tensor(I, at, a[3], "weight", &w) || !opt_tensor(I, at, a[4], "bias", &b) ||
+        !py_opt_bool(I, at, a[5], true, &own))
+        return NULL;
+    if (x->type.rank < 3)
+        return FAIL(SF_ERR_SHAPE, "instance_norm: input of rank %d: it needs [N, C, ...]", x->type.rank);
+    if (own)
+        return pv_tensor(I, py_group_norm(I, at, x, x->type.dim[1], eps, w, b));
+    if (!rm || !rv || !w != !b)
+        return FAIL(SF_ERR_INVALID_ARG, "instance_norm(use_input_stats=False) needs running_mean and running_var");
+    sf_value *in[5] = {x, rm, rv, w, b};
+    sf_node *n = py_begin(I, at, SF_OP_BATCHNORM, w ? 5 : 3, in);
+    if (n)
+        sf_node_set_float(n, SF_ATTR_EPS, eps);
+    return pv_tensor(I, py_emit(I, at, n));
+}
+
+/* x1 [.., I] W [O, I, J] x2 [.., J] + b: one product of x1 with W as
+ * [O J, I] (a folded constant), then x2 times its rows, summed over J */
+sf_value *py_bilinear(py_interp *I, const py_expr *at, sf_value *x1, sf_value *x2, sf_value *w, sf_value *b)
+{
+    char t1[160], t2[160], tw[160];
+    int r = x1->type.rank;
+    if (w->type.rank != 3 || r < 1 || x2->type.rank != r || x1->type.dim[r - 1] != w->type.dim[1] ||
+        x2->type.dim[r - 1] != w->type.dim[2] || r + 1 > SF_MAX_RANK)
+        return FAIL(SF_ERR_SHAPE, "bilinear: inputs %s and %s do not fit the weight %s", sf_type_str(&x1->type, t1, sizeof t1),
+                    sf_type_str(&x2->type, t2, sizeof t2), sf_type_str(&w->type, tw, sizeof tw)), NULL;
+    int64_t O = w->type.dim[0], J = w->type.dim[2], flat[2] = {O * J, w->type.dim[1]}, dims[SF_MAX_RANK], sum[1] = {r};
+    sf_value *wt = py_reshaped(I, at, py_transpose(I, at, w, 1, 2), flat, 2);
+    sf_value *t = wt ? py_linear(I, at, x1, wt, NULL) : NULL;
+    memcpy(dims, x1->type.dim, sizeof *dims * (size_t)(r - 1));
+    dims[r - 1] = O, dims[r] = J;
+    t = t ? py_reshaped(I, at, t, dims, r + 1) : NULL;
+    sf_value *u = t ? py_unsqueeze_dim(I, at, x2, r - 1) : NULL;
+    sf_value *y = u ? py_reduce(I, at, SF_OP_SUM, py_op2(I, at, SF_OP_MUL, t, u), sum, 1, false) : NULL;
+    return y && b ? py_op2(I, at, SF_OP_ADD, y, b) : y;
+}
+
+TFN(t_bilinear)
+{
+    BIND("bilinear", 3, "input1", "input2", "weight", "bias");
+    sf_value *x1 = py_tv(I, at, a[0], "bilinear"), *x2 = x1 ? py_tv(I, at, a[1], "bilinear") : NULL, *w = NULL, *b;
+    if (!x2 || !(w = py_tv(I, at, a[2], "bilinear")) || !opt_tensor(I, at, a[3], "bias", &b))
+        return NULL;
+    return pv_tensor(I, py_bilinear(I, at, x1, x2, w, b));
+}
+
 TFN(t_rms_norm)
 {
     BIND("rms_norm", 2, "input", "normalized_shape", "weight", "eps");
@@ -555,6 +608,8 @@ static const py_fn_row fns[] = {
     {{"pow", t_pow}, IN_TORCH | IN_METHOD},
     {{"group_norm", t_group_norm}, IN_TORCH | IN_F},
     {{"rms_norm", t_rms_norm}, IN_TORCH | IN_F},
+    {{"instance_norm", t_instance_norm}, IN_TORCH | IN_F},
+    {{"bilinear", t_bilinear}, IN_TORCH | IN_F},
 };
 
 pv *py_math_fn(py_interp *I, int where, const char *name, pv *self)

@@ -2,6 +2,7 @@
  * register_buffer, apply, eval..., and the ModuleList / Sequential /
  * ModuleDict container protocol. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "frontend/py_interp.h"
@@ -375,6 +376,133 @@ static const py_builtin param_list_methods[] = {
     {"__len__", p_len}, {"__iter__", p_iter}, {"__getitem__", p_getitem}, {"append", p_append}, {"extend", p_extend},
 };
 
+/* ---- ParameterDict: its parameters are named by its keys ---- */
+
+static bool is_param_dict(const py_object *o) { return o->cls->nn && !strcmp(o->cls->name, "ParameterDict"); }
+
+/* pd[key] = p in __init__: p made there becomes parameter `key` */
+bool py_param_dict_set(py_interp *I, const py_expr *at, py_object *o, const char *key, pv *p)
+{
+    if (p->k != PV_INIT)
+        return py_error(I, at, SF_ERR_UNSUPPORTED, "ParameterDict holds tensors made in __init__ (nn.Parameter(torch."
+                                                   "zeros/ones/randn/rand/empty/full(...))), got %s for key '%s'",
+                        pv_describe(I, p), key) != NULL;
+    if (!*key || strchr(key, '.') || py_param_find(o, key))
+        return py_error(I, at, SF_ERR_INVALID_ARG, "ParameterDict key '%s': empty, dotted or already there", key) != NULL;
+    py_init init = *p->u.init;
+    init.parameter = true;
+    return py_param_add(I, at, o, key, &init, false) != NULL;
+}
+
+/* keys (0), values (1) or (key, value) pairs (2), in the dict's order */
+static pv *param_entries(py_interp *I, const py_expr *at, pv *self, int what)
+{
+    py_object *o = self->u.obj;
+    pv *out = pv_list_new(I, PV_LIST, o->nparams);
+    for (int i = 0; out && i < o->nparams; i++) {
+        pv *k = pv_str(I, o->params[i]->name, strlen(o->params[i]->name)), *v = what ? py_getattr(I, at, self, o->params[i]->name) : k, *item = v;
+        if (what == 2 && (item = pv_list_new(I, PV_TUPLE, 2)) && (!pv_list_push(I, item, k) || !pv_list_push(I, item, v)))
+            return NULL;
+        if (!k || !v || !item || !pv_list_push(I, out, item))
+            return NULL;
+    }
+    return out;
+}
+
+MFN(d_keys) { (void)argc, (void)argv, (void)kwc, (void)kwn, (void)kwv; return param_entries(I, at, self, 0); }
+MFN(d_values) { (void)argc, (void)argv, (void)kwc, (void)kwn, (void)kwv; return param_entries(I, at, self, 1); }
+MFN(d_items) { (void)argc, (void)argv, (void)kwc, (void)kwn, (void)kwv; return param_entries(I, at, self, 2); }
+
+MFN(d_getitem)
+{
+    (void)kwn, (void)kwv;
+    if (argc != 1 || kwc || argv[0]->k != PV_STR)
+        return py_error(I, at, SF_ERR_INVALID_ARG, "ParameterDict keys are strings");
+    if (!py_param_find(self->u.obj, argv[0]->u.s.s))
+        return py_error(I, at, SF_ERR_INVALID_ARG, "no key '%s' in ParameterDict '%s'", argv[0]->u.s.s,
+                        where(self->u.obj));
+    return py_getattr(I, at, self, argv[0]->u.s.s);
+}
+
+MFN(d_setitem)
+{
+    (void)kwn, (void)kwv;
+    if (argc != 2 || kwc || argv[0]->k != PV_STR)
+        return py_error(I, at, SF_ERR_INVALID_ARG, "ParameterDict keys are strings");
+    return py_param_dict_set(I, at, self->u.obj, argv[0]->u.s.s, argv[1]) ? pv_none(I) : NULL;
+}
+
+static const py_builtin param_dict_methods[] = {
+    {"__len__", p_len}, {"__iter__", d_keys}, {"__getitem__", d_getitem}, {"__setitem__", d_setitem},
+    {"keys", d_keys}, {"values", d_values}, {"items", d_items},
+};
+
+/* ParameterList(values=None): each a tensor made in __init__, named 0, 1, ... */
+bool py_param_list_init(py_interp *I, const py_expr *at, py_object *o, int argc, pv **argv, int kwc, const char **kwn,
+                        pv **kwv)
+{
+    static const char *const names[] = {"values", NULL};
+    pv *a[2];
+    if (!py_bind(I, at, "nn.ParameterList()", names, 0, argc, argv, kwc, kwn, kwv, a))
+        return false;
+    pv *items = a[0] && a[0]->k != PV_NONE ? pv_iterate(I, at, a[0]) : NULL;
+    if (a[0] && a[0]->k != PV_NONE && !items)
+        return false;
+    for (int64_t i = 0; items && i < items->u.list->n; i++)
+        if (!py_param_list_append(I, at, o, items->u.list->items[i]))
+            return false;
+    return true;
+}
+
+static int key_order(const void *a, const void *b)
+{
+    const pv *x = ((pv *const *)a)[0], *y = ((pv *const *)b)[0];
+    return strcmp(x->u.s.s, y->u.s.s);
+}
+
+/* ParameterDict(values=None), as PyTorch's update(): an OrderedDict's (or
+ * pairs') order as given, a plain dict's keys sorted */
+bool py_param_dict_init(py_interp *I, const py_expr *at, py_object *o, int argc, pv **argv, int kwc, const char **kwn,
+                        pv **kwv)
+{
+    static const char *const names[] = {"values", NULL};
+    pv *a[2];
+    if (!py_bind(I, at, "nn.ParameterDict()", names, 0, argc, argv, kwc, kwn, kwv, a))
+        return false;
+    if (!a[0] || a[0]->k == PV_NONE)
+        return true;
+    int64_t n = 0;
+    pv **pairs = NULL; /* key, value, key, value ... */
+    if (a[0]->k == PV_DICT) {
+        const pv_dict *d = a[0]->u.dict;
+        if (!(pairs = sf_arena_alloc(I->arena, sizeof *pairs * (size_t)(2 * d->n + 1))))
+            return py_error(I, at, SF_ERR_NOMEM, "out of memory") != NULL;
+        for (n = 0; n < d->n; n++)
+            pairs[2 * n] = d->keys[n], pairs[2 * n + 1] = d->vals[n];
+        for (int64_t i = 0; i < n; i++)
+            if (pairs[2 * i]->k != PV_STR)
+                return py_error(I, at, SF_ERR_INVALID_ARG, "ParameterDict keys are strings") != NULL;
+        if (!d->ordered)
+            qsort(pairs, (size_t)n, 2 * sizeof *pairs, key_order);
+    } else {
+        pv *items = pv_iterate(I, at, a[0]);
+        if (!items || !(pairs = sf_arena_alloc(I->arena, sizeof *pairs * (size_t)(2 * items->u.list->n + 1))))
+            return false;
+        for (n = 0; n < items->u.list->n; n++) {
+            pv *p = items->u.list->items[n];
+            if ((p->k != PV_TUPLE && p->k != PV_LIST) || p->u.list->n != 2 || p->u.list->items[0]->k != PV_STR)
+                return py_error(I, at, SF_ERR_INVALID_ARG, "ParameterDict() takes a dict or (name, tensor) pairs") != NULL;
+            pairs[2 * n] = p->u.list->items[0], pairs[2 * n + 1] = p->u.list->items[1];
+        }
+    }
+    for (int64_t i = 0; i < n; i++)
+        if (!py_param_dict_set(I, at, o, pairs[2 * i]->u.s.s, pairs[2 * i + 1]))
+            return false;
+    return true;
+}
+
+
+
 static const py_builtin dict_methods[] = {
     {"__len__", m_len}, {"__iter__", m_iter}, {"__getitem__", m_getitem}, {"__setitem__", m_setitem},
     {"keys", m_keys}, {"values", m_values}, {"items", m_items},
@@ -394,6 +522,8 @@ pv *py_module_method(py_interp *I, const py_expr *at, pv *self, const char *name
         m = py_builtin_find(I, list_methods, sizeof list_methods / sizeof list_methods[0], self, name);
     if (!m && is_param_list(o))
         m = py_builtin_find(I, param_list_methods, sizeof param_list_methods / sizeof param_list_methods[0], self, name);
+    if (!m && is_param_dict(o))
+        m = py_builtin_find(I, param_dict_methods, sizeof param_dict_methods / sizeof param_dict_methods[0], self, name);
     if (!m && is_dict_like(o))
         m = py_builtin_find(I, dict_methods, sizeof dict_methods / sizeof dict_methods[0], self, name);
     return m;

@@ -8,8 +8,8 @@
 #include "frontend/py_torch.h"
 
 enum nn_kind {
-    NN_NONE, NN_MODULE, NN_LINEAR, NN_CONV1D, NN_CONV2D, NN_BN1D, NN_BN2D, NN_LAYERNORM, NN_SOFTMAX, NN_LOGSOFTMAX, NN_SOFTMIN, NN_GLU, NN_PRELU, NN_GROUPNORM, NN_RMSNORM, NN_PARAMLIST, NN_DROPOUT, NN_IDENTITY, NN_FLATTEN, NN_SEQUENTIAL, NN_MODULELIST,
-    NN_MODULEDICT, NN_MHA, NN_COUNT
+    NN_NONE, NN_MODULE, NN_LINEAR, NN_CONV1D, NN_CONV2D, NN_BN1D, NN_BN2D, NN_LAYERNORM, NN_SOFTMAX, NN_LOGSOFTMAX, NN_SOFTMIN, NN_GLU, NN_PRELU, NN_GROUPNORM, NN_RMSNORM, NN_PARAMLIST, NN_PARAMDICT, NN_DROPOUT, NN_IDENTITY, NN_FLATTEN, NN_SEQUENTIAL, NN_MODULELIST,
+    NN_MODULEDICT, NN_MHA, NN_IN1D, NN_IN2D, NN_EMBEDDING, NN_BILINEAR, NN_COUNT
 };
 
 /* The classes are shared, read-only. */
@@ -29,6 +29,7 @@ static py_class nn_classes[NN_COUNT] = {
     [NN_GROUPNORM] = {"GroupNorm", NN_GROUPNORM, NULL, 0, NULL, true, NULL, NULL},
     [NN_RMSNORM] = {"RMSNorm", NN_RMSNORM, NULL, 0, NULL, true, NULL, NULL},
     [NN_PARAMLIST] = {"ParameterList", NN_PARAMLIST, NULL, 0, NULL, true, NULL, NULL},
+    [NN_PARAMDICT] = {"ParameterDict", NN_PARAMDICT, NULL, 0, NULL, true, NULL, NULL},
     [NN_DROPOUT] = {"Dropout", NN_DROPOUT, NULL, 0, NULL, true, NULL, NULL},
     [NN_IDENTITY] = {"Identity", NN_IDENTITY, NULL, 0, NULL, true, NULL, NULL},
     [NN_FLATTEN] = {"Flatten", NN_FLATTEN, NULL, 0, NULL, true, NULL, NULL},
@@ -36,6 +37,10 @@ static py_class nn_classes[NN_COUNT] = {
     [NN_MODULELIST] = {"ModuleList", NN_MODULELIST, NULL, 0, NULL, true, NULL, NULL},
     [NN_MODULEDICT] = {"ModuleDict", NN_MODULEDICT, NULL, 0, NULL, true, NULL, NULL},
     [NN_MHA] = {"MultiheadAttention", NN_MHA, NULL, 0, NULL, true, NULL, NULL},
+    [NN_IN1D] = {"InstanceNorm1d", NN_IN1D, NULL, 0, NULL, true, NULL, NULL},
+    [NN_IN2D] = {"InstanceNorm2d", NN_IN2D, NULL, 0, NULL, true, NULL, NULL},
+    [NN_EMBEDDING] = {"Embedding", NN_EMBEDDING, NULL, 0, NULL, true, NULL, NULL},
+    [NN_BILINEAR] = {"Bilinear", NN_BILINEAR, NULL, 0, NULL, true, NULL, NULL},
 };
 
 static const struct { const char *alias; int kind; } nn_aliases[] = {
@@ -59,7 +64,7 @@ typedef struct nn_cfg {
     int sp;                   /* conv: spatial dims */
     int64_t k[2], stride[2], pad[2], dil[2];
     py_pad_mode pad_mode;     /* conv: padding_mode; other than zeros, a pad before a conv without padding */
-    bool bias, affine;
+    bool bias, affine, track; /* track: running statistics (BatchNorm, InstanceNorm) */
     double eps, momentum, p;
     int64_t norm_shape[SF_MAX_RANK];
     int norm_ndim;
@@ -201,24 +206,27 @@ static bool build_conv(py_interp *I, const py_expr *at, py_object *o, int sp, in
     return !c->bias || add_param(I, at, o, "bias", 1, &c->out, INIT_BIAS, fan, false);
 }
 
-static bool build_batchnorm(py_interp *I, const py_expr *at, py_object *o, int argc, pv **argv, int kwc,
+/* BatchNorm (affine and running statistics by default) and InstanceNorm
+ * (neither by default): weight, bias, then the running statistics */
+static bool build_stat_norm(py_interp *I, const py_expr *at, py_object *o, bool instance, int argc, pv **argv, int kwc,
                             const char **kwn, pv **kwv)
 {
     ARGS_OF("num_features", "eps", "momentum", "affine", "track_running_stats", "device", "dtype");
     nn_cfg *c = cfg_of(o);
-    bool track;
-    if (!py_bind(I, at, "nn.BatchNorm()", names, 1, argc, argv, kwc, kwn, kwv, a) ||
+    if (!py_bind(I, at, instance ? "nn.InstanceNorm()" : "nn.BatchNorm()", names, 1, argc, argv, kwc, kwn, kwv, a) ||
         !py_as_int(I, at, a[0], "num_features", &c->in) || !get_float(I, at, a[1], 1e-5, "eps", &c->eps) ||
-        !py_opt_bool(I, at, a[3], true, &c->affine) || !py_opt_bool(I, at, a[4], true, &track) ||
+        !py_opt_bool(I, at, a[3], !instance, &c->affine) || !py_opt_bool(I, at, a[4], !instance, &c->track) ||
         !positive(I, at, c->in, "num_features"))
         return false;
-    if (!track)
+    if (!instance && !c->track)
         return py_error(I, at, SF_ERR_UNSUPPORTED,
                         "BatchNorm with track_running_stats=False normalises with batch statistics even in eval "
                         "mode; sheaf compiles inference with running statistics") != NULL;
     if (c->affine && (!add_param(I, at, o, "weight", 1, &c->in, INIT_ONES, 0, false) ||
                       !add_param(I, at, o, "bias", 1, &c->in, INIT_ZEROS, 0, false)))
         return false;
+    if (!c->track)
+        return true;
     py_param *nbt;
     if (!add_param(I, at, o, "running_mean", 1, &c->in, INIT_ZEROS, 0, true) ||
         !add_param(I, at, o, "running_var", 1, &c->in, INIT_ONES, 0, true) ||
@@ -248,20 +256,43 @@ static bool build_layernorm(py_interp *I, const py_expr *at, py_object *o, int a
     return !c->bias || add_param(I, at, o, "bias", c->norm_ndim, c->norm_shape, INIT_ZEROS, 0, false);
 }
 
-/* ParameterList(values=None): each a tensor made in __init__, named 0, 1, ... */
-static bool build_param_list(py_interp *I, const py_expr *at, py_object *o, int argc, pv **argv, int kwc,
-                             const char **kwn, pv **kwv)
+/* Embedding(num_embeddings, embedding_dim, padding_idx, max_norm, ...): weight ~ N(0, 1) */
+static bool build_embedding(py_interp *I, const py_expr *at, py_object *o, int argc, pv **argv, int kwc,
+                            const char **kwn, pv **kwv)
 {
-    ARGS_OF("values");
-    if (!py_bind(I, at, "nn.ParameterList()", names, 0, argc, argv, kwc, kwn, kwv, a))
+    ARGS_OF("num_embeddings", "embedding_dim", "padding_idx", "max_norm", "norm_type", "scale_grad_by_freq", "sparse",
+            "_weight", "_freeze", "device", "dtype");
+    nn_cfg *c = cfg_of(o);
+    if (!py_bind(I, at, "nn.Embedding()", names, 2, argc, argv, kwc, kwn, kwv, a) ||
+        !py_as_int(I, at, a[0], "num_embeddings", &c->in) || !py_as_int(I, at, a[1], "embedding_dim", &c->out) ||
+        !positive(I, at, c->in, "num_embeddings") || !positive(I, at, c->out, "embedding_dim"))
         return false;
-    pv *items = a[0] && a[0]->k != PV_NONE ? pv_iterate(I, at, a[0]) : NULL;
-    if (a[0] && a[0]->k != PV_NONE && !items)
+    if (a[3] && a[3]->k != PV_NONE)
+        return py_error(I, at, SF_ERR_UNSUPPORTED, "Embedding(max_norm=...) renormalises its weight in place during "
+                                                   "forward: not supported") != NULL;
+    if (a[7] && a[7]->k != PV_NONE)
+        return py_error(I, at, SF_ERR_UNSUPPORTED, "Embedding(_weight=...): use Embedding.from_pretrained's weights "
+                                                   "through state_dict") != NULL;
+    int64_t w[2] = {c->in, c->out};
+    return add_param(I, at, o, "weight", 2, w, INIT_NORMAL, 0, false) != NULL;
+}
+
+/* Bilinear(in1_features, in2_features, out_features, bias): weight [out, in1, in2], both in +-1/sqrt(in1) */
+static bool build_bilinear(py_interp *I, const py_expr *at, py_object *o, int argc, pv **argv, int kwc,
+                           const char **kwn, pv **kwv)
+{
+    ARGS_OF("in1_features", "in2_features", "out_features", "bias", "device", "dtype");
+    nn_cfg *c = cfg_of(o);
+    if (!py_bind(I, at, "nn.Bilinear()", names, 3, argc, argv, kwc, kwn, kwv, a) ||
+        !py_as_int(I, at, a[0], "in1_features", &c->in) || !py_as_int(I, at, a[1], "in2_features", &c->groups) ||
+        !py_as_int(I, at, a[2], "out_features", &c->out) || !py_opt_bool(I, at, a[3], true, &c->bias) ||
+        !positive(I, at, c->in, "in1_features") || !positive(I, at, c->groups, "in2_features") ||
+        !positive(I, at, c->out, "out_features"))
         return false;
-    for (int64_t i = 0; items && i < items->u.list->n; i++)
-        if (!py_param_list_append(I, at, o, items->u.list->items[i]))
-            return false;
-    return true;
+    int64_t w[3] = {c->out, c->in, c->groups};
+    if (!add_param(I, at, o, "weight", 3, w, INIT_BIAS, c->in, false))
+        return false;
+    return !c->bias || add_param(I, at, o, "bias", 1, &c->out, INIT_BIAS, c->in, false);
 }
 
 /* GroupNorm(num_groups, num_channels, eps=1e-5, affine=True) */
@@ -458,12 +489,16 @@ pv *py_nn_construct(py_interp *I, const py_expr *at, py_class *cls, int argc, pv
     case NN_LINEAR: ok = build_linear(I, at, o, argc, argv, kwc, kwn, kwv); break;
     case NN_CONV1D: ok = build_conv(I, at, o, 1, argc, argv, kwc, kwn, kwv); break;
     case NN_CONV2D: ok = build_conv(I, at, o, 2, argc, argv, kwc, kwn, kwv); break;
-    case NN_BN1D: case NN_BN2D: ok = build_batchnorm(I, at, o, argc, argv, kwc, kwn, kwv); break;
+    case NN_BN1D: case NN_BN2D: ok = build_stat_norm(I, at, o, false, argc, argv, kwc, kwn, kwv); break;
+    case NN_IN1D: case NN_IN2D: ok = build_stat_norm(I, at, o, true, argc, argv, kwc, kwn, kwv); break;
+    case NN_EMBEDDING: ok = build_embedding(I, at, o, argc, argv, kwc, kwn, kwv); break;
+    case NN_BILINEAR: ok = build_bilinear(I, at, o, argc, argv, kwc, kwn, kwv); break;
     case NN_LAYERNORM: ok = build_layernorm(I, at, o, argc, argv, kwc, kwn, kwv); break;
     case NN_PRELU: ok = build_prelu(I, at, o, argc, argv, kwc, kwn, kwv); break;
     case NN_GROUPNORM: ok = build_groupnorm(I, at, o, argc, argv, kwc, kwn, kwv); break;
     case NN_RMSNORM: ok = build_rmsnorm(I, at, o, argc, argv, kwc, kwn, kwv); break;
-    case NN_PARAMLIST: ok = build_param_list(I, at, o, argc, argv, kwc, kwn, kwv); break;
+    case NN_PARAMLIST: ok = py_param_list_init(I, at, o, argc, argv, kwc, kwn, kwv); break;
+    case NN_PARAMDICT: ok = py_param_dict_init(I, at, o, argc, argv, kwc, kwn, kwv); break;
     case NN_MHA: ok = build_mha(I, at, o, argc, argv, kwc, kwn, kwv); break;
     default: ok = build_simple(I, at, o, argc, argv, kwc, kwn, kwv); break;
     }
@@ -545,11 +580,20 @@ static sf_value *norm_forward(py_interp *I, const py_expr *at, py_object *o, sf_
         }
         return py_emit(I, at, n);
     }
-    bool two_d = o->cls->nn == NN_BN2D;
-    if (two_d ? x->type.rank != 4 : (x->type.rank != 2 && x->type.rank != 3)) {
-        py_error(I, at, SF_ERR_SHAPE, "%s expects %s input, got %s", o->cls->name, two_d ? "4D" : "2D or 3D",
-                 sf_type_str(&x->type, tb, sizeof tb));
+    bool two_d = o->cls->nn == NN_BN2D || o->cls->nn == NN_IN2D, instance = o->cls->nn == NN_IN1D || o->cls->nn == NN_IN2D;
+    if (two_d ? x->type.rank != 4 : (x->type.rank != 3 && (instance || x->type.rank != 2))) {
+        py_error(I, at, SF_ERR_SHAPE, "%s expects %s input, got %s%s", o->cls->name, two_d ? "4D" : instance ? "3D" : "2D or 3D",
+                 sf_type_str(&x->type, tb, sizeof tb), instance ? " (an unbatched input would normalise the batch)" : "");
         return NULL;
+    }
+    if (x->type.dim[1] != c->in) {
+        py_error(I, at, SF_ERR_SHAPE, "%s(%lld) needs %lld channels at dim 1 of its input %s", o->cls->name,
+                 (long long)c->in, (long long)c->in, sf_type_str(&x->type, tb, sizeof tb));
+        return NULL;
+    }
+    if (instance && !c->track) { /* statistics of each channel of each sample: GroupNorm with a group per channel */
+        sf_value *w = c->affine ? param_value(I, at, o, "weight") : NULL, *b = c->affine ? param_value(I, at, o, "bias") : NULL;
+        return !c->affine || (w && b) ? py_group_norm(I, at, x, c->in, c->eps, w, b) : NULL;
     }
     sf_value *in[5] = {x, param_value(I, at, o, "running_mean"), param_value(I, at, o, "running_var"), NULL, NULL};
     int nin = 3;
@@ -582,6 +626,14 @@ pv *py_nn_call(py_interp *I, const py_expr *at, py_object *o, int argc, pv **arg
             return NULL;
         return py_mha_forward(I, at, cfg_of(o)->groups, w, argc, argv, kwc, kwn, kwv);
     }
+    if (kind == NN_BILINEAR) {
+        nn_cfg *c = cfg_of(o);
+        sf_value *w = param_value(I, at, o, "weight"), *b = c->bias ? param_value(I, at, o, "bias") : NULL;
+        if (argc != 2 || kwc)
+            return py_error(I, at, SF_ERR_INVALID_ARG, "Bilinear takes two input tensors");
+        sf_value *x1 = py_tv(I, at, argv[0], "Bilinear"), *x2 = x1 ? py_tv(I, at, argv[1], "Bilinear") : NULL;
+        return x2 && w && (b || !c->bias) ? pv_tensor(I, py_bilinear(I, at, x1, x2, w, b)) : NULL;
+    }
     if (argc != 1 || kwc)
         return py_error(I, at, SF_ERR_INVALID_ARG, "%s takes one input tensor", o->cls->name);
     if (kind == NN_SEQUENTIAL) {
@@ -612,7 +664,12 @@ pv *py_nn_call(py_interp *I, const py_expr *at, py_object *o, int argc, pv **arg
         break;
     }
     case NN_CONV1D: case NN_CONV2D: r = conv_forward(I, at, o, x); break;
-    case NN_BN1D: case NN_BN2D: case NN_LAYERNORM: r = norm_forward(I, at, o, x); break;
+    case NN_BN1D: case NN_BN2D: case NN_LAYERNORM: case NN_IN1D: case NN_IN2D: r = norm_forward(I, at, o, x); break;
+    case NN_EMBEDDING: {
+        sf_value *w = param_value(I, at, o, "weight");
+        r = w ? py_embedding(I, at, x, w) : NULL;
+        break;
+    }
     case PY_NN_ACTIVATION: return py_act_forward(I, at, &c->act, o->cls->name, argv[0]);
     case PY_NN_POOL: return py_pool_forward(I, at, &c->pool, o->cls->name, argv[0]);
     case NN_SOFTMAX: case NN_LOGSOFTMAX: case NN_SOFTMIN: case NN_GLU:
@@ -694,6 +751,10 @@ pv *py_nn_attr(py_interp *I, const py_expr *at, py_object *o, const char *name)
     }
     if ((kind == NN_SOFTMAX || kind == NN_LOGSOFTMAX || kind == NN_SOFTMIN || kind == NN_GLU) && strcmp(name, "dim") == 0)
         return c->dim == INT64_MIN ? pv_none(I) : pv_int(I, c->dim);
+    if (kind == NN_EMBEDDING) {
+        if (strcmp(name, "num_embeddings") == 0) return pv_int(I, c->in);
+        if (strcmp(name, "embedding_dim") == 0) return pv_int(I, c->out);
+    }
     if (kind == NN_DROPOUT && strcmp(name, "p") == 0)
         return pv_float(I, c->p);
     return NULL;

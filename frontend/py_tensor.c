@@ -684,7 +684,7 @@ pv *py_fn_lookup(py_interp *I, const py_fn_row *rows, size_t n, int where, const
     return NULL;
 }
 
-/* the tables in turn: this file's, activations, reductions, masks, moves, pooling, attention */
+/* the tables in turn: this file's, activations, reductions, masks, moves, pooling, attention, indices */
 pv *py_tensor_fn(py_interp *I, int where, const char *name, pv *self)
 {
     pv *f = py_fn_lookup(I, tensor_fns, sizeof tensor_fns / sizeof tensor_fns[0], where, name, self);
@@ -698,5 +698,7 @@ pv *py_tensor_fn(py_interp *I, int where, const char *name, pv *self)
         f = py_shape_fn(I, where, name, self);
     if (!f)
         f = py_pool_fn(I, where, name, self);
-    return f ? f : py_attn_fn(I, where, name, self);
+    if (!f)
+        f = py_attn_fn(I, where, name, self);
+    return f ? f : py_index_fn(I, where, name, self);
 }

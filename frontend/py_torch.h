@@ -78,8 +78,17 @@ sf_value *py_channel_view(py_interp *I, const py_expr *at, sf_value *w, int r);
 sf_value *py_rms_norm(py_interp *I, const py_expr *at, sf_value *x, int ndim, double eps, sf_value *w);
 sf_value *py_group_norm(py_interp *I, const py_expr *at, sf_value *x, int64_t groups, double eps, sf_value *w,
                         sf_value *b);
+/* x1 W x2 + b for W [O, I, J] (nn.Bilinear, F.bilinear); b may be NULL */
+sf_value *py_bilinear(py_interp *I, const py_expr *at, sf_value *x1, sf_value *x2, sf_value *w, sf_value *b);
 /* ParameterList.append: p made in __init__ becomes parameter str(len) of o */
 bool py_param_list_append(py_interp *I, const py_expr *at, py_object *o, pv *p);
+/* ParameterDict's pd[key] = p: p made in __init__ becomes parameter key of o */
+bool py_param_dict_set(py_interp *I, const py_expr *at, py_object *o, const char *key, pv *p);
+/* nn.ParameterList(values) and nn.ParameterDict(values) (a plain dict's keys sorted, as PyTorch's update) */
+bool py_param_list_init(py_interp *I, const py_expr *at, py_object *o, int argc, pv **argv, int kwc, const char **kwn,
+                        pv **kwv);
+bool py_param_dict_init(py_interp *I, const py_expr *at, py_object *o, int argc, pv **argv, int kwc, const char **kwn,
+                        pv **kwv);
 sf_value *py_log_softmax(py_interp *I, const py_expr *at, sf_value *x, int64_t dim);
 sf_value *py_softmin(py_interp *I, const py_expr *at, sf_value *x, int64_t dim);
 sf_value *py_glu(py_interp *I, const py_expr *at, sf_value *x, int64_t dim);
@@ -133,6 +142,15 @@ sf_value *py_as_number(py_interp *I, const py_expr *at, sf_value *v);
  * dims (B allowed), of dtype (torch.float32 or torch.bool; NULL or None: dflt) */
 sf_value *py_full(py_interp *I, const py_expr *at, const int64_t *dims, int rank, double value, pv *dtype,
                   sf_dtype dflt);
+
+/* Indices (py_index.c): arange, eye, argmax, cumsum, the gathers, by name as py_tensor_fn; NULL if none */
+pv *py_index_fn(py_interp *I, int where, const char *name, pv *self);
+/* max(x, dim) / min(x, dim): the named tuple (values, indices) */
+pv *py_max_along(py_interp *I, const py_expr *at, sf_value *x, pv *dim, pv *keepdim, bool max);
+/* rows of the table w [n, d] at the indices ids (any shape): ids' shape + [d] */
+sf_value *py_embedding(py_interp *I, const py_expr *at, sf_value *ids, sf_value *w);
+/* toward zero, as PyTorch's conversion to an integer dtype (the result stays f32) */
+sf_value *py_truncate(py_interp *I, const py_expr *at, sf_value *x);
 
 /* A tensor function by name, where = 1 torch.X, 2 Tensor.X, 4 F.X; NULL if none. */
 pv *py_tensor_fn(py_interp *I, int where, const char *name, pv *self);

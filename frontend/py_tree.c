@@ -124,12 +124,19 @@ sf_status sf_tree_module(sf_module_tree *t, const char *path, const char *cls, c
     return SF_OK;
 }
 
+static bool is_param_list(const tree_module *m) { return m->args && !strcmp(m->cls, "ParameterList"); }
+
+static bool param_container(const tree_module *m)
+{
+    return m->args && (!strcmp(m->cls, "ParameterList") || !strcmp(m->cls, "ParameterDict"));
+}
+
 /* the module at path, a class of the file (or, for a tensor, an
- * nn.ParameterList, whose tensors are its elements) */
+ * nn.ParameterList or ParameterDict, whose tensors are its elements) */
 static tree_module *own_module(sf_module_tree *t, const char *path, const char *what, sf_error *err)
 {
     tree_module *m = t && path ? sf_map_get(&t->by_path, path) : NULL;
-    bool list = m && m->args && !strcmp(m->cls, "ParameterList") && !strcmp(what, "a tensor");
+    bool list = m && param_container(m) && !strcmp(what, "a tensor");
     if (!m)
         sf_fail(err, SF_ERR_INVALID_ARG, "module tree: %s of '%s': no such module", what, path ? path : "(null)");
     else if (m->args && !list)
@@ -165,9 +172,10 @@ sf_status sf_tree_tensor(sf_module_tree *t, const char *path, const char *name, 
     if (!m)
         return err ? err->code : SF_ERR_INVALID_ARG;
     char index[24];
-    if (m->args) /* a ParameterList's: named 0, 1, ... in order */
+    if (m->args) /* a ParameterList's: named 0, 1, ... in order; a ParameterDict's by its keys, in its order */
         snprintf(index, sizeof index, "%zu", m->tensors.len);
-    if ((m->args ? !name || strcmp(name, index) || buffer : !plain_name(name)) || rank < 0 || rank > SF_MAX_RANK || (rank && !dims))
+    bool list_name = is_param_list(m) ? name && !strcmp(name, index) : name && *name && !strchr(name, '.');
+    if ((m->args ? !list_name || buffer : !plain_name(name)) || rank < 0 || rank > SF_MAX_RANK || (rank && !dims))
         return sf_fail(err, SF_ERR_INVALID_ARG, "module tree: tensor '%s' of '%s': a name and a rank of 0 to %d",
                        name ? name : "(null)", path, SF_MAX_RANK);
     tree_tensor *x = calloc(1, sizeof *x);
@@ -217,14 +225,15 @@ static py_object *build_nn(py_interp *I, const tree_module *m)
     pv *v = py_eval_text(I, text, what);
     if (!v || v->k != PV_OBJECT)
         return NULL;
-    for (size_t i = 0; i < m->tensors.len; i++) { /* a ParameterList's elements, in order */
+    for (size_t i = 0; i < m->tensors.len; i++) { /* a ParameterList's or ParameterDict's elements, in order */
         const tree_tensor *x = m->tensors.items[i];
         py_init init = {.type = x->type, .kind = INIT_EMPTY, .parameter = true};
         pv p = {.k = PV_INIT, .u.init = &init};
-        if (strcmp(m->cls, "ParameterList") || x->buffer)
+        if (!param_container(m) || x->buffer)
             return py_error(I, NULL, SF_ERR_INVALID_ARG, "module tree: nn.%s at '%s' is given tensors; it makes its own",
                             m->cls, m->path), NULL;
-        if (!py_param_list_append(I, NULL, v->u.obj, &p))
+        if (!(is_param_list(m) ? py_param_list_append(I, NULL, v->u.obj, &p)
+                               : py_param_dict_set(I, NULL, v->u.obj, x->name, &p)))
             return NULL;
     }
     return v->u.obj;

@@ -287,6 +287,35 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+/* an integer element (signed where the dtype is), as a double; *exact false past f32's 2^24 */
+static double integer_of(sf_st_dtype d, uint64_t bits, bool *exact)
+{
+    int64_t v;
+    switch (d) {
+    case SF_ST_I8: v = (int8_t)bits; break;
+    case SF_ST_I16: v = (int16_t)bits; break;
+    case SF_ST_I32: v = (int32_t)bits; break;
+    case SF_ST_I64: v = (int64_t)bits; break;
+    case SF_ST_U64:
+        if (bits > (1u << 24)) {
+            *exact = false;
+            return 0;
+        }
+        v = (int64_t)bits;
+        break;
+    default: v = (int64_t)bits; break; /* BOOL, U8, U16, U32: zero-extended */
+    }
+    if (v > (1 << 24) || v < -(1 << 24))
+        *exact = false;
+    return (double)v;
+}
+
+static bool is_integer(sf_st_dtype d)
+{
+    return d == SF_ST_BOOL || d == SF_ST_U8 || d == SF_ST_I8 || d == SF_ST_I16 || d == SF_ST_U16 ||
+           d == SF_ST_I32 || d == SF_ST_U32 || d == SF_ST_I64 || d == SF_ST_U64;
+}
+
 sf_status sf_st_to_tensors(const sf_st_file *f, const char *what, sf_tensor_set *set, sf_error *err)
 {
     for (size_t i = 0; i < f->count; i++) {
@@ -294,8 +323,8 @@ sf_status sf_st_to_tensors(const sf_st_file *f, const char *what, sf_tensor_set 
         bool floating = t->dtype == SF_ST_F32 || t->dtype == SF_ST_F64 || t->dtype == SF_ST_F16 || t->dtype == SF_ST_BF16;
         if (!floating && (strcmp(t->name, "num_batches_tracked") == 0 || ends_with(t->name, ".num_batches_tracked")))
             continue;
-        if (!floating)
-            return sf_fail(err, SF_ERR_UNSUPPORTED, "%s: key '%s': dtype %s is not a floating type", what, t->name,
+        if (!floating && !is_integer(t->dtype)) /* the 8-bit floats */
+            return sf_fail(err, SF_ERR_UNSUPPORTED, "%s: key '%s': dtype %s is not supported", what, t->name,
                            st_dtypes[t->dtype].name);
         if (t->rank > SF_MAX_RANK)
             return sf_fail(err, SF_ERR_UNSUPPORTED, "%s: key '%s': rank %d is above %d", what, t->name, t->rank,
@@ -315,7 +344,14 @@ sf_status sf_st_to_tensors(const sf_st_file *f, const char *what, sf_tensor_set 
             uint64_t bits = 0;
             for (size_t b = 0; b < es; b++)
                 bits |= (uint64_t)p[b] << (8 * b);
-            if (t->dtype == SF_ST_F32) {
+            if (!floating) { /* index buffers (torch.arange, masks) become f32 integers */
+                bool exact = true;
+                dst->data[k] = (float)integer_of(t->dtype, bits, &exact);
+                if (!exact)
+                    return sf_fail(err, SF_ERR_UNSUPPORTED,
+                                   "%s: key '%s': element %zu of this %s tensor is beyond 2^24, where sheaf's f32 "
+                                   "values stop being exact integers", what, t->name, k, st_dtypes[t->dtype].name);
+            } else if (t->dtype == SF_ST_F32) {
                 uint32_t u = (uint32_t)bits;
                 memcpy(&dst->data[k], &u, sizeof u);
             } else if (t->dtype == SF_ST_F64) {

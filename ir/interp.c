@@ -137,6 +137,43 @@ sf_status sf_k_FULL(const sf_node *n, const sf_tensor *const *in, sf_tensor *con
     return SF_OK;
 }
 
+sf_status sf_k_IOTA(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err)
+{
+    (void)in, (void)err;
+    const sf_tensor *t = out[0];
+    int d = (int)sf_attr_dim(n);
+    int64_t inner = 1;
+    for (int k = d + 1; k < t->rank; k++)
+        inner *= t->dim[k];
+    size_t cnt = sf_tensor_numel(t);
+    for (size_t i = 0; i < cnt; i++)
+        t->data[i] = (float)((int64_t)i / inner % t->dim[d]);
+    return SF_OK;
+}
+
+/* an index outside [0, n) or NaN gives NaN; others are truncated toward zero */
+sf_status sf_k_GATHER(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err)
+{
+    (void)err;
+    const sf_tensor *x = in[0], *o = out[0];
+    int d = (int)sf_attr_dim(n);
+    size_t cnt = sf_tensor_numel(o);
+    for (size_t i = 0; i < cnt; i++) {
+        int64_t at, off = 0, stride = 1, r = (int64_t)i;
+        broadcast_offsets(o, in[1], i, &at);
+        float v = in[1]->data[at];
+        bool ok = v >= 0 && v < (float)x->dim[d];
+        for (int k = o->rank - 1; k >= 0; k--) {
+            int64_t c = r % o->dim[k];
+            r /= o->dim[k];
+            off += (k == d ? (ok ? (int64_t)v : 0) : x->dim[k] == 1 ? 0 : c) * stride;
+            stride *= x->dim[k];
+        }
+        o->data[i] = ok ? x->data[off] : NAN;
+    }
+    return SF_OK;
+}
+
 /* y = f(node, x) in double: the node for the ops with attributes */
 static double f_relu(const sf_node *n, double x) { return (void)n, x > 0 ? x : 0.0; }
 static double f_gelu(const sf_node *n, double x) { return (void)n, 0.5 * x * (1.0 + erf(x / sqrt(2.0))); }
@@ -170,6 +207,8 @@ static double f_reciprocal(const sf_node *n, double x) { return (void)n, 1.0 / x
 static double f_exp(const sf_node *n, double x) { return (void)n, exp(x); }
 static double f_log(const sf_node *n, double x) { return (void)n, log(x); }
 static double f_log1p(const sf_node *n, double x) { return (void)n, log1p(x); }
+static double f_sin(const sf_node *n, double x) { return (void)n, sin(x); }
+static double f_cos(const sf_node *n, double x) { return (void)n, cos(x); }
 static double f_softsign(const sf_node *n, double x) { return (void)n, x / (1.0 + fabs(x)); }
 static double f_tanhshrink(const sf_node *n, double x) { return (void)n, x - tanh(x); }
 static double f_hardsigmoid(const sf_node *n, double x) { return (void)n, isnan(x) ? x : fmin(fmax(x + 3, 0), 6) / 6; }
@@ -226,6 +265,8 @@ UNARY(RECIPROCAL, f_reciprocal)
 UNARY(EXP, f_exp)
 UNARY(LOG, f_log)
 UNARY(LOG1P, f_log1p)
+UNARY(SIN, f_sin)
+UNARY(COS, f_cos)
 UNARY(SOFTSIGN, f_softsign)
 UNARY(TANHSHRINK, f_tanhshrink)
 UNARY(HARDSIGMOID, f_hardsigmoid)

@@ -315,6 +315,8 @@ static sf_status shape_WHERE(const sf_node *n, sf_type *out, sf_error *err)
 
 static sf_status shape_FULL(const sf_node *n, sf_type *out, sf_error *err)
 {
+    if (n->op == SF_OP_IOTA && (sf_attr_dim(n) >= sf_attr_shape(n)->n || sf_attr_shape(n)->ints[sf_attr_dim(n)] == SF_DIM_B))
+        return fail(err, n, "dim %lld is not a dim of the shape, or is the batch", (long long)sf_attr_dim(n));
     const sf_attr *s = sf_attr_shape(n);
     if (s->n > SF_MAX_RANK)
         return fail(err, n, "shape has %d dims, above the limit %d", s->n, SF_MAX_RANK);
@@ -334,6 +336,27 @@ static sf_status shape_tri(const sf_node *n, sf_type *out, sf_error *err)
     if (n->in[0]->type.rank < 2)
         return fail(err, n, "%s has fewer than 2 dims", T(n->in[0], &a));
     *out = n->in[0]->type;
+    return SF_OK;
+}
+#define shape_IOTA shape_FULL
+
+static sf_status shape_GATHER(const sf_node *n, sf_type *out, sf_error *err)
+{
+    const sf_type *x = &n->in[0]->type, *idx = &n->in[1]->type;
+    int d = (int)sf_attr_dim(n);
+    tbuf a, b;
+    if (x->rank != idx->rank || d >= x->rank)
+        return fail(err, n, "%s and indices %s: one rank, and dim %d within it", T(n->in[0], &a), T(n->in[1], &b), d);
+    if (idx->dtype != SF_F32 || x->dtype != SF_F32)
+        return fail(err, n, "%s and indices %s must be f32", T(n->in[0], &a), T(n->in[1], &b));
+    if (x->dim[d] == SF_DIM_B)
+        return fail(err, n, "%s: gathering along the batch dim is not supported", T(n->in[0], &a));
+    *out = *x;
+    for (int k = 0; k < x->rank; k++)
+        if (k == d)
+            out->dim[k] = idx->dim[k];
+        else if (!broadcast_dim(x->dim[k], idx->dim[k], &out->dim[k]))
+            return fail(err, n, "%s and indices %s do not broadcast in dim %d", T(n->in[0], &a), T(n->in[1], &b), k);
     return SF_OK;
 }
 #define shape_TRIL shape_tri
@@ -364,6 +387,8 @@ static sf_status shape_unary(const sf_node *n, sf_type *out, sf_error *err)
 #define shape_EXP shape_unary
 #define shape_LOG shape_unary
 #define shape_LOG1P shape_unary
+#define shape_SIN shape_unary
+#define shape_COS shape_unary
 #define shape_SOFTSIGN shape_unary
 #define shape_TANHSHRINK shape_unary
 #define shape_HARDSIGMOID shape_unary

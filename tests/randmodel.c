@@ -61,6 +61,8 @@ const sf_rand_act sf_rand_acts[SF_RAND_NACTS] = {
     {"abs", ""},
     {"neg", ""},
     {"logsigmoid", ""},
+    {"sin", ""},
+    {"cos", ""},
 };
 
 typedef struct gen {

@@ -17,7 +17,7 @@ void sf_text_put(sf_text *t, const char *fmt, ...) __attribute__((format(printf,
 typedef struct sf_rand_act {
     const char *op, *attrs;
 } sf_rand_act;
-enum { SF_RAND_NACTS = 23 };
+enum { SF_RAND_NACTS = 25 };
 extern const sf_rand_act sf_rand_acts[SF_RAND_NACTS];
 
 /* The IR text of a random model (malloc'd); the same seed gives the same model. */

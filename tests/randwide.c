@@ -313,7 +313,28 @@ static int ops_step(gen *g, int cur, int S, int *D)
 {
     char b[16], b2[16], b3[16];
     int d = *D, h = between(g, 1, 12);
-    switch (pick(g, 11)) {
+    switch (pick(g, 12)) {
+    case 10: { /* a gather of the features by constant indices (reversed, or every other one), plus positions */
+        bool flip = chance(g, 50);
+        int k = flip ? d : (d + 1) / 2;
+        put(&g->body, "  %%%d = iota {shape=[1,1,%d], dim=2} : f32[1,1,%d]\n", g->next, k, k);
+        int io = g->next++;
+        put(&g->body, "  %%%d = scalar {value=%d} : f32[]\n", g->next, flip ? -1 : 2);
+        int m = g->next++;
+        put(&g->body, "  %%%d = mul %s, %s : f32[1,1,%d]\n", g->next, val(io, b), val(m, b2), k);
+        int ix = g->next++;
+        if (flip) {
+            put(&g->body, "  %%%d = scalar {value=%d} : f32[]\n", g->next, d - 1);
+            int off = g->next++;
+            put(&g->body, "  %%%d = add %s, %s : f32[1,1,%d]\n", g->next, val(ix, b), val(off, b2), k);
+            ix = g->next++;
+        }
+        *D = k;
+        int gat = node3(g, S, k, "gather %s, %s {dim=2}", val(cur, b), val(ix, b2));
+        put(&g->body, "  %%%d = iota {shape=[%d,1], dim=0} : f32[%d,1]\n", g->next, S, S);
+        int pos = g->next++;
+        return node3(g, S, k, "add %s, %s", val(gat, b), val(pos, b2));
+    }
     case 0: { /* linear, with or without bias */
         int w = param(g, "%d,%d", h, d);
         *D = h;

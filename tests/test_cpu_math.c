@@ -273,12 +273,40 @@ static void test_softmax(void **state)
     free(want_all), free(row), free(x);
 }
 
+/* sin and cos over every exponent (the inputs above, and sweeps around
+ * multiples of pi/2 up to 1e5 of them, where the reduction must keep the
+ * digits that cancel) in ulps against libm's double sin and cos */
+static double f_sin(double x) { return sin(x); }
+static double f_cos(double x) { return cos(x); }
+static void test_sincos(void **state)
+{
+    (void)state;
+    if (!sf_cpu_available())
+        skip();
+    float *x = inputs();
+    for (size_t i = N / 2; i < N; i += 7)
+        x[i] = (float)((double)((int)(next32() % 200001) - 100000) * 1.5707963267948966) * (1 + (float)(i % 3) * 0x1p-23f);
+    sf_tensor_set *in = sf_tensors_new();
+    sf_tensors_add(in, "x", 1, (const int64_t[]){N}, x, NULL);
+    sf_tensor_set *out =
+        run("func @f(%x: f32[B]) {\n  %0 = sin %x : f32[B]\n  %1 = cos %x : f32[B]\n  return %0, %1\n}\n", in);
+    double a, us = worst(sf_tensors_get(out, "output.0")->data, x, f_sin, FLT_MIN, &a);
+    print_message("sin: %.2f ulp at %.9g (abs %.3g)\n", us, worst_ulp_x, a);
+    assert_true(us <= 1.0 && a <= 3e-45);
+    double uc = worst(sf_tensors_get(out, "output.1")->data, x, f_cos, FLT_MIN, &a);
+    print_message("cos: %.2f ulp at %.9g (abs %.3g)\n", uc, worst_ulp_x, a);
+    assert_true(uc <= 1.0 && a <= 3e-45);
+    sf_tensors_free(out), sf_tensors_free(in);
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_elementwise),
         cmocka_unit_test(test_softmax),
         cmocka_unit_test(test_more_elementwise),
+        cmocka_unit_test(test_sincos),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

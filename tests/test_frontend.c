@@ -2,6 +2,7 @@
  * one-line error with its place. */
 #include "testutil.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,7 +77,7 @@ static void test_refusals(void **state)
         {"        self.fc = nn.Linear(3, 4)", "        return x.masked_fill(x, 0.0)", "where() needs a bool condition"},
         {"        self.fc = nn.Linear(3, 4)", "        return x + torch.randn(x.size(0), 3)",
          "t.py:10:20: random tensors in forward: sheaf compiles deterministic inference"},
-        {"        self.fc = nn.Linear(3, 4)", "        return x.to(torch.int64)", "dtype int64: sheaf computes float32 and bool tensors"},
+        {"        self.fc = nn.Linear(3, 4)", "        return x.to(torch.float64)", "dtype float64: sheaf computes float32 and bool tensors"},
         {"        self.fc = nn.Linear(3, 4)", "        return x + torch.zeros(3, dtype=torch.float64)",
          "dtype float64: sheaf computes float32 and bool tensors"},
         {"        self.fc = nn.Linear(3, 4)", "        return torch.full_like(x, x)", "fill_value must be a number"},
@@ -189,8 +190,38 @@ static void test_refusals(void **state)
         {"        self.fc = nn.Linear(3, 4)", "        return x.exp(1)", "exp"},
         {"        self.fc = nn.Linear(3, 4)", "        return x * round(1e300)", "round(1e+300): not an int sheaf can hold"},
         {"        self.fc = nn.Linear(3, 4)", "        return round(x)", "round() of a non-number"},
-        {"        self.fc = nn.Linear(3, 4)", "        return torch.max(x, 1)",
-         "t.py:10:16: max(x, dim) returns (values, indices) and sheaf has no integer tensors: use torch.amax(x, dim)"},
+        {"        self.fc = nn.Linear(3, 4)", "        return torch.max(x, 0)", "t.py:10:16: argmax along the batch dim is not supported"},
+        {"        self.fc = nn.Linear(3, 4)", "        return x.argmax()", "argmax() over every element would reach across the batch"},
+        {"        self.fc = nn.Linear(3, 4)", "        return torch.max(x, 1).counts", "tuple of length 2 has no attribute 'counts'"},
+        {"        self.fc = nn.Linear(3, 4)", "        return x + torch.arange(5, 1)", "bounds are inconsistent with the step's sign"},
+        {"        self.fc = nn.Linear(3, 4)", "        return x + torch.arange(3, 3)", "arange() of 0 elements: sheaf makes 1 to 2^24"},
+        {"        self.fc = nn.Linear(3, 4)", "        return x + torch.arange(0, 3, 0)", "step must be nonzero"},
+        {"        self.fc = nn.Linear(3, 4)", "        return x + torch.arange(x)", "arange(): end must be a number"},
+        {"        self.fc = nn.Linear(3, 4)", "        return x + torch.arange(3, dtype=torch.bool)", "arange(dtype=torch.bool)"},
+        {"        self.fc = nn.Linear(3, 4)", "        return x + torch.arange(3, dtype=torch.float64)",
+         "dtype float64: sheaf computes indices as float32"},
+        {"        self.fc = nn.Linear(3, 4)", "        return torch.eye(0)", "eye(0, 0): sheaf makes sizes 1 to 2^24"},
+        {"        self.fc = nn.Linear(3, 4)", "        return x.cumsum(0)", "cumsum along the batch dim is not supported"},
+        {"        self.fc = nn.Linear(3, 4)", "        return x[:, :1].expand(-1, 5000).cumsum(1)",
+         "cumsum along a dim of 5000: sheaf sums at most 4096"},
+        {"        self.fc = nn.Linear(3, 4)", "        return x.index_select(1, x)", "index_select(): index must be 0-D or 1-D, not 2-D"},
+        {"        self.fc = nn.Linear(3, 4)", "        return x.gather(1, x[:, 0])", "gather(): index has 1 dims and input 2"},
+        {"        self.fc = nn.Linear(3, 4)", "        return x.unsqueeze(1).gather(2, x.unsqueeze(2))",
+         "gather(): index dim 1 is 3, larger than the input's 1"},
+        {"        self.fc = nn.Linear(3, 4)", "        return x.gather(0, x)", "gathering along the batch dim is not supported"},
+        {"        self.fc = nn.Linear(3, 4)", "        return torch.take_along_dim(x, x[:, 0], 1)", "indices have 1 dims and input 2"},
+        {"        self.e = nn.Embedding(4, 2, max_norm=1.0)", "        return self.e(x)", "Embedding(max_norm=...) renormalises"},
+        {"        self.e = nn.Embedding(4, 2)", "        return F.embedding(x, self.e.weight, max_norm=1.0)",
+         "embedding(max_norm=...) renormalises"},
+        {"        self.e = nn.Embedding(4, 2)", "        return F.embedding(x, self.e.weight[0])", "embedding: weight must be 2-D, not 1-D"},
+        {"        self.b = nn.Bilinear(3, 3, 2)", "        return self.b(x)", "Bilinear takes two input tensors"},
+        {"        self.b = nn.Bilinear(3, 4, 2)", "        return self.b(x, x)", "bilinear: inputs f32[B,3] and f32[B,3] do not fit the weight f32[2,3,4]"},
+        {"        self.n = nn.InstanceNorm1d(3)", "        return self.n(x)", "InstanceNorm1d expects 3D input, got f32[B,3] (an unbatched input"},
+        {"        self.n = nn.InstanceNorm1d(4)", "        return self.n(x.unsqueeze(-1))", "InstanceNorm1d(4) needs 4 channels at dim 1"},
+        {"        self.fc = nn.Linear(3, 4)", "        return F.instance_norm(x)", "instance_norm: input of rank 2"},
+        {"        self.fc = nn.Linear(3, 4)", "        return F.instance_norm(x.unsqueeze(-1), use_input_stats=False)",
+         "needs running_mean and running_var"},
+
         {"        self.fc = nn.Linear(3, 4)", "        return x.var(0)", "var over the batch dim with a correction"},
         {"        self.fc = nn.Linear(3, 4)", "        return torch.norm(x, p=3)", "norm: p=int 3 is not supported"},
         {"        self.fc = nn.Linear(3, 4)", "        return F.glu(x)", "glu: the halved dim 1 must have an even size"},
@@ -218,6 +249,12 @@ static void test_refusals(void **state)
         {"        self.n = nn.GroupNorm(3, 4)", "        return self.n(x)",
          "t.py:8:18: GroupNorm: num_channels (4) must be divisible by num_groups (3)"},
         {"        self.n = nn.GroupNorm(2, 4)", "        return self.n(x)", "GroupNorm(2, 4) needs 4 channels at dim 1 of its input"},
+        {"        self.p = nn.ParameterDict({'a': 3})", "        return x", "ParameterDict holds tensors made in __init__"},
+        {"        self.p = nn.ParameterDict({1: torch.zeros(3)})", "        return x", "ParameterDict keys are strings"},
+        {"        self.p = nn.ParameterDict([('a.b', torch.zeros(3))])", "        return x", "key 'a.b': empty, dotted or already there"},
+        {"        self.p = nn.ParameterDict([3])", "        return x", "ParameterDict() takes a dict or (name, tensor) pairs"},
+        {"        self.p = nn.ParameterDict({'a': torch.zeros(3)})", "        return x + self.p['b']", "no key 'b' in ParameterDict 'p'"},
+        {"        self.p = nn.ParameterDict({'a': torch.zeros(3)})", "        return x + self.p[0]", "ParameterDict keys are strings"},
         {"        self.n = nn.RMSNorm(5)", "        return self.n(x)", "RMSNorm: input f32[B,3] does not end in its normalized_shape"},
         {"        self.fc = nn.Linear(3, 4)", "        return F.group_norm(x, 2)", "group_norm: f32[B,3] does not split into 2 groups"},
     };
@@ -285,6 +322,58 @@ static void test_parameter_list(void **state)
     for (size_t i = 0; i < m->graph->nodes.len; i++)
         matmuls += ((sf_node *)m->graph->nodes.items[i])->op == SF_OP_MATMUL;
     assert_int_equal(matmuls, 3);
+    sf_py_model_free(m);
+}
+
+/* the math module's functions of numbers, and their domain errors */
+static void test_math_module(void **state)
+{
+    (void)state;
+    static const char *const src =
+        HEADER "import math\n\nclass Net(nn.Module):\n    def __init__(self, n=3):\n        super().__init__()\n"
+               "    def forward(self, x):\n        return x * (math.log(8, 2) + math.exp(0) + math.cos(0) + math.tanh(0)"
+               " + math.erf(0) + math.log10(100) + math.log2(4) + math.atan(0) + math.tan(0) + math.sin(0) + math.log(1))\n";
+    sf_error e = {0};
+    sf_py_model *m = compile_text(src, "Net()", "x=f32[B,3]", NULL, &e);
+    assert_non_null(m);
+    bool found = false;
+    for (size_t i = 0; i < m->graph->nodes.len; i++) {
+        const sf_node *n = m->graph->nodes.items[i];
+        if (n->op == SF_OP_SCALAR)
+            found = fabs(sf_attr_value(n) - 9) < 1e-12;
+    }
+    assert_true(found);
+    sf_py_model_free(m);
+    static const char *const bad[][2] = {{"math.log(0)", "math.log()(0): math domain or range error"},
+                                         {"math.exp(1000)", "math.exp()(1000): math domain or range error"},
+                                         {"math.exp('a')", "math.exp() of str"},
+                                         {"math.sin(1, 2)", "math.sin()"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 HEADER "import math\n\nclass Net(nn.Module):\n    def forward(self, x):\n        return x * %s\n", bad[i][0]);
+        assert_contains(refusal(text, "Net()", "x=f32[B,3]", NULL), bad[i][1]);
+    }
+}
+
+/* take_along_dim broadcasts its indices, as GATHER does; a max(x, dim) pair unpacks and has fields */
+static void test_index_forms(void **state)
+{
+    (void)state;
+    const char *src = net_with("        pass", "        v, i = torch.max(x, 1, keepdim=True)\n"
+                                             "        t = torch.take_along_dim(x, torch.arange(2).unsqueeze(0), 1)\n"
+                                             "        return t, v, i, torch.min(x, 1)[1], x.max(1).indices, x.min(-1).values");
+    sf_error e;
+    sf_py_model *m = compile_text(src, "Net()", "x=f32[B,3]", NULL, &e);
+    if (!m)
+        fail_msg("%s", e.msg);
+    char *ir = sf_print_string(m->graph);
+    assert_contains(ir, "= iota {shape=[2], dim=0} : f32[2]");
+    assert_contains(ir, "= gather %x, ");
+    assert_contains(ir, "{dim=1} : f32[B,2]");
+    assert_contains(ir, "= amax %x {dims=[1], keepdim=true} : f32[B,1]");
+    assert_contains(ir, "= amin %x {dims=[1], keepdim=false} : f32[B]");
+    free(ir);
     sf_py_model_free(m);
 }
 
@@ -438,6 +527,16 @@ static void test_state_dict_keys(void **state)
     assert_true(m->keys[6].integer);
     assert_string_equal(m->keys[m->nkeys - 1].key, "fc.bias");
     sf_py_model_free(m);
+    /* ParameterDict: a plain dict's keys sorted, an OrderedDict's kept, then those set by key */
+    m = compile_file("module_list_mlp.py", "ParamDictHeads(6, 5)", "x=f32[B,6]", NULL, &e);
+    if (!m)
+        fail_msg("%s", e.msg);
+    static const char *const dict_keys[] = {"plain.alpha", "plain.mid", "plain.zeta", "ordered.w2", "ordered.w1",
+                                            "ordered.b"};
+    assert_int_equal(m->nkeys, 6);
+    for (size_t i = 0; i < 6; i++)
+        assert_string_equal(m->keys[i].key, dict_keys[i]);
+    sf_py_model_free(m);
 }
 
 static void test_formatted_module_names(void **state)
@@ -533,6 +632,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_syntax_refusals),
+        cmocka_unit_test(test_math_module),
+        cmocka_unit_test(test_index_forms),
         cmocka_unit_test(test_unary_spellings),
         cmocka_unit_test(test_parameter_list),
         cmocka_unit_test(test_mask_values),

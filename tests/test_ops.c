@@ -198,6 +198,25 @@ static const op_case cases[] = {
                                     "  %9 = scalar {value=0} : f32[]\n  %10 = eq %8, %9 : bool[4,4]\n"
                                     "  %11 = triu %10 {diagonal=2} : bool[4,4]\n  %12 = full {shape=[], value=7} : f32[]\n"
                                     "  return %0, %1, %2, %3, %4, %5, %6, %10, %11, %12\n}\n"},
+    {"sin cos", P("3,4") "func @f(%x: f32[B,3,4]) {\n  %0 = sin %x : f32[B,3,4]\n  %1 = cos %x : f32[B,3,4]\n"
+                         "  %2 = scalar {value=300} : f32[]\n  %3 = mul %x, %2 : f32[B,3,4]\n  %4 = sin %3 : f32[B,3,4]\n"
+                         "  %5 = cos %3 : f32[B,3,4]\n  %6 = sin @p : f32[3,4]\n  %7 = add %1, %6 : f32[B,3,4]\n"
+                         "  return %0, %4, %5, %7\n}\n"},
+    {"iota", "func @f(%x: f32[B,3,4]) {\n  %0 = iota {shape=[B,3,4], dim=1} : f32[B,3,4]\n"
+             "  %1 = iota {shape=[5], dim=0} : f32[5]\n  %2 = iota {shape=[2,B], dim=0} : f32[2,B]\n"
+             "  %3 = iota {shape=[3,1,4], dim=2} : f32[3,1,4]\n  %4 = add %x, %0 : f32[B,3,4]\n"
+             "  return %1, %2, %3, %4\n}\n"},
+    /* gather: in range, past either end (NaN), indices from the data, an embedding's table lookup */
+    {"gather", P("7,4") "func @f(%x: f32[B,5,4], %y: f32[B,6,1]) {\n  %0 = iota {shape=[1,3,1], dim=1} : f32[1,3,1]\n"
+                        "  %1 = scalar {value=2} : f32[]\n  %2 = mul %0, %1 : f32[1,3,1]\n"
+                        "  %3 = gather %x, %2 {dim=1} : f32[B,3,4]\n  %4 = add %2, %1 : f32[1,3,1]\n"
+                        "  %5 = gather %x, %4 {dim=1} : f32[B,3,4]\n  %6 = neg %0 : f32[1,3,1]\n"
+                        "  %7 = gather %x, %6 {dim=1} : f32[B,3,4]\n  %8 = abs %y : f32[B,6,1]\n"
+                        "  %9 = scalar {value=3} : f32[]\n  %10 = mul %8, %9 : f32[B,6,1]\n  %11 = floor %10 : f32[B,6,1]\n"
+                        "  %12 = reshape @p {shape=[1,7,4]} : f32[1,7,4]\n  %13 = gather %12, %11 {dim=1} : f32[B,6,4]\n"
+                        "  %14 = reshape %x {shape=[B,20]} : f32[B,20]\n  %15 = reshape %11 {shape=[B,6]} : f32[B,6]\n"
+                        "  %16 = gather %14, %15 {dim=1} : f32[B,6]\n  %17 = sin %16 : f32[B,6]\n"
+                        "  return %3, %5, %7, %13, %17\n}\n"},
     {"views", "func @f(%x: f32[B,6,1]) {\n  %0 = squeeze %x {dims=[2]} : f32[B,6]\n"
               "  %1 = reshape %0 {shape=[B,3,2]} : f32[B,3,2]\n  %2 = flatten %1 {start=1, end=2} : f32[B,6]\n"
               "  %3 = unsqueeze %2 {dim=1} : f32[B,1,6]\n  %4 = transpose %1 {dim0=1, dim1=2} : f32[B,2,3]\n"

@@ -208,13 +208,35 @@ static void test_dtype_conversion(void **state)
     sf_tensors_free(s);
     sf_st_close(f);
 
-    /* other integer tensors are refused by name */
-    n = make("{" ENTRY("idx", "I32", "[1]", 0, 4) "}", zeros, 4);
+    /* integer tensors (index buffers) become f32 integers, signed where the dtype is, exact up to 2^24 */
+    unsigned char ints[] = {0xff, 0xff, 0xff, 0xff, 7, 0, 0, 0, 0xfd, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 0xfe};
+    n = make("{" ENTRY("idx", "I32", "[2]", 0, 8) "," ENTRY("l", "I64", "[1]", 8, 16) "," ENTRY("m", "BOOL", "[1]", 16, 17)
+             "," ENTRY("u", "U8", "[1]", 17, 18) "}", ints, sizeof ints);
     f = sf_st_parse(file_buf, n, "int", &e);
     assert_non_null(f);
     s = sf_tensors_new();
+    assert_int_equal(sf_st_to_tensors(f, "int", s, &e), SF_OK);
+    assert_close(sf_tensors_get(s, "idx")->data, (const float[]){-1, 7}, 2, 0, 0);
+    assert_close(sf_tensors_get(s, "l")->data, (const float[]){-3}, 1, 0, 0);
+    assert_close(sf_tensors_get(s, "m")->data, (const float[]){1}, 1, 0, 0);
+    assert_close(sf_tensors_get(s, "u")->data, (const float[]){254}, 1, 0, 0);
+    sf_tensors_free(s);
+    sf_st_close(f);
+
+    /* past 2^24 they would not be exact: refused by name; 8-bit floats too */
+    unsigned char big[8] = {1, 0, 0, 1};
+    n = make("{" ENTRY("idx", "I32", "[1]", 0, 4) "}", big, 4);
+    f = sf_st_parse(file_buf, n, "int", &e);
+    s = sf_tensors_new();
     assert_int_equal(sf_st_to_tensors(f, "int", s, &e), SF_ERR_UNSUPPORTED);
-    assert_contains(e.msg, "key 'idx': dtype I32 is not a floating type");
+    assert_contains(e.msg, "key 'idx': element 0 of this I32 tensor is beyond 2^24");
+    sf_tensors_free(s);
+    sf_st_close(f);
+    n = make("{" ENTRY("q", "F8_E4M3", "[1]", 0, 1) "}", zeros, 1);
+    f = sf_st_parse(file_buf, n, "f8", &e);
+    s = sf_tensors_new();
+    assert_int_equal(sf_st_to_tensors(f, "f8", s, &e), SF_ERR_UNSUPPORTED);
+    assert_contains(e.msg, "key 'q': dtype F8_E4M3 is not supported");
     sf_tensors_free(s);
     sf_st_close(f);
 }

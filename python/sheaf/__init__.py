@@ -42,12 +42,22 @@ def _weights(weights):
     torch = _torch()
     out = {}
     for name, w in weights.items():
+        if name == "num_batches_tracked" or name.endswith(".num_batches_tracked"):
+            continue  # in state_dict, never used in eval mode
         if torch is not None and isinstance(w, torch.Tensor):
-            if w.dtype != torch.float32:
-                continue  # num_batches_tracked and other integer buffers: not parameters
             w = w.detach().cpu().contiguous().numpy()
-        out[name] = np.ascontiguousarray(w, dtype=np.float32)
+        out[name] = _as_f32(name, w)
     return out
+
+
+def _as_f32(name, w):
+    """w as float32; integer and bool tensors (an arange buffer, index tables) only where exact (below 2^24)"""
+    w = np.asarray(w)
+    if w.dtype.kind in "iub":
+        if w.size and np.abs(w.astype(np.int64)).max() > 1 << 24:
+            raise Error("weights: key '%s': integers beyond 2^24, where sheaf's f32 values stop "
+                        "being exact" % name)
+    return np.ascontiguousarray(w, dtype=np.float32)
 
 
 def _options(options, weights=None, **fields):

@@ -52,10 +52,10 @@ _UNARY = {f: op for names, op in (
     (("log1p",), "log1p"), (("sqrt",), "sqrt"), (("rsqrt",), "rsqrt"), (("reciprocal",), "reciprocal"),
     (("sign",), "sign"), (("floor",), "floor"), (("round",), "round"), (("softsign",), "softsign"),
     (("tanhshrink",), "tanhshrink"), (("hardsigmoid",), "hardsigmoid"), (("hardswish",), "hardswish"),
-    (("mish",), "mish"), (("logsigmoid",), "logsigmoid")) for f in _fns(*names)}
+    (("mish",), "mish"), (("logsigmoid",), "logsigmoid"), (("sin",), "sin"), (("cos",), "cos")) for f in _fns(*names)}
 _UNARY.update({operator.neg: "neg", operator.abs: "abs"})
 _UNARY_METHODS = {n: n for n in ("relu", "tanh", "sigmoid", "abs", "neg", "exp", "log", "log1p", "sqrt", "rsqrt",
-                                 "reciprocal", "sign", "floor", "round")}
+                                 "reciprocal", "sign", "floor", "round", "sin", "cos")}
 _UNARY_METHODS.update({"absolute": "abs", "negative": "neg"})
 _SELU = (1.6732632423543772, 1.0507009873554805)  # alpha, scale
 

@@ -12,7 +12,7 @@ import ast
 import inspect
 import os
 
-_CONTAINERS = {"Sequential", "ModuleList", "ModuleDict", "ParameterList"}
+_CONTAINERS = {"Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"}
 
 
 def _conv(m):
@@ -47,6 +47,10 @@ def _ip(m, args):
 _ARGS = {
     "Linear": lambda m: "%d, %d, bias=%r" % (m.in_features, m.out_features, m.bias is not None),
     "Conv1d": _conv, "Conv2d": _conv, "BatchNorm1d": _bn, "BatchNorm2d": _bn,
+    "InstanceNorm1d": _bn, "InstanceNorm2d": _bn,
+    "Embedding": lambda m: "%d, %d, padding_idx=%r, max_norm=%r" % (m.num_embeddings, m.embedding_dim, m.padding_idx,
+                                                                     m.max_norm),
+    "Bilinear": lambda m: "%d, %d, %d, bias=%r" % (m.in1_features, m.in2_features, m.out_features, m.bias is not None),
     "MultiheadAttention": lambda m: "%d, %d, dropout=%r, bias=%r, add_bias_kv=%r, add_zero_attn=%r, kdim=%r, "
                                     "vdim=%r, batch_first=%r" % (
         m.embed_dim, m.num_heads, m.dropout, m.in_proj_bias is not None, m.bias_k is not None, m.add_zero_attn,
@@ -119,8 +123,9 @@ def module_tree(model, torch):
                 raise TypeError("module '%s' is a %s, not an nn.Module" % (path, cls.__name__))
             name = cls.__name__
             args = "" if name in _CONTAINERS else _ARGS[name](m) if name in _ARGS else m.extra_repr()
-            # a ParameterList's own tensors are its elements; other torch modules make theirs
-            own = [(n, tuple(p.shape), False) for n, p in m._parameters.items()] if name == "ParameterList" else []
+            # a ParameterList's or ParameterDict's own tensors are its elements; other torch modules make theirs
+            own = ([(n, tuple(p.shape), False) for n, p in m._parameters.items()]
+                   if name in ("ParameterList", "ParameterDict") else [])
             tree.append((path, cls.__name__, args, [], own))
             if cls.__name__ in _CONTAINERS:
                 for name, child in m._modules.items():
@@ -137,7 +142,7 @@ def module_tree(model, torch):
                 attrs.append((name, lit))
         tensors = [(n, tuple(p.shape), False) for n, p in m._parameters.items() if p is not None]
         tensors += [(n, tuple(b.shape), True) for n, b in m._buffers.items()
-                    if b is not None and b.is_floating_point()]
+                    if b is not None and n != "num_batches_tracked"]
         tree.append((path, cls.__name__, None, attrs, tensors))
         for name, child in m._modules.items():
             if child is not None:
@@ -148,12 +153,15 @@ def module_tree(model, torch):
 
 
 def weights(model, torch):
-    """Every float parameter and buffer under its state_dict key (shared ones under each of their paths)."""
+    """Every parameter and buffer under its state_dict key (shared ones under each of their paths), as float32;
+    integer buffers (an arange, index tables) too, where exact"""
+    from . import _as_f32
     out = {}
     for name, t in list(model.named_parameters(remove_duplicate=False)) + list(
             model.named_buffers(remove_duplicate=False)):
-        if t.is_floating_point():
-            out[name] = t.detach().to(torch.float32).contiguous().numpy()
+        if name == "num_batches_tracked" or name.endswith(".num_batches_tracked"):
+            continue
+        out[name] = _as_f32(name, t.detach().cpu().contiguous().numpy())
     return out
 
 
