@@ -380,9 +380,8 @@ TFN(t_t)
     return py_view_of(I, a[0], x->type.rank < 2 ? x : py_transpose(I, at, x, 0, 1));
 }
 
-/* permute as a sequence of transposes (selection sort of the dims) */
-/* x with its dims in the order want (a permutation), by transposes */
-static sf_value *permute(py_interp *I, const py_expr *at, sf_value *x, const int *want)
+/* x with its dims in the order want (a permutation), by transposes (a selection sort of the dims) */
+sf_value *py_permute(py_interp *I, const py_expr *at, sf_value *x, const int *want)
 {
     int n = x->type.rank, cur[SF_MAX_RANK];
     for (int i = 0; i < n; i++)
@@ -425,7 +424,7 @@ TFN(t_permute)
             return py_error(I, at, SF_ERR_SHAPE, "permute repeats dim %d", want[i]);
         seen[want[i]] = true;
     }
-    x = permute(I, at, x, want);
+    x = py_permute(I, at, x, want);
     return x ? py_view_of(I, all[0], x) : NULL;
 }
 
@@ -459,7 +458,7 @@ TFN(t_movedim)
             s++;
         want[d] = s++;
     }
-    x = permute(I, at, x, want);
+    x = py_permute(I, at, x, want);
     return x ? py_view_of(I, a[0], x) : NULL;
 }
 
@@ -700,5 +699,7 @@ pv *py_tensor_fn(py_interp *I, int where, const char *name, pv *self)
         f = py_pool_fn(I, where, name, self);
     if (!f)
         f = py_attn_fn(I, where, name, self);
+    if (!f)
+        f = py_einsum_fn(I, where, name, self);
     return f ? f : py_index_fn(I, where, name, self);
 }

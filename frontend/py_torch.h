@@ -143,6 +143,11 @@ sf_value *py_as_number(py_interp *I, const py_expr *at, sf_value *v);
 sf_value *py_full(py_interp *I, const py_expr *at, const int64_t *dims, int rank, double value, pv *dtype,
                   sf_dtype dflt);
 
+/* x with its dims in the order want (a permutation of 0..rank-1) */
+sf_value *py_permute(py_interp *I, const py_expr *at, sf_value *x, const int *want);
+/* torch.einsum (py_einsum.c): the equation over ops[0..n), and the function by name as py_tensor_fn */
+sf_value *py_einsum(py_interp *I, const py_expr *at, const char *eq, sf_value *const *ops, int n);
+pv *py_einsum_fn(py_interp *I, int where, const char *name, pv *self);
 /* Indices (py_index.c): arange, eye, argmax, cumsum, the gathers, by name as py_tensor_fn; NULL if none */
 pv *py_index_fn(py_interp *I, int where, const char *name, pv *self);
 /* max(x, dim) / min(x, dim): the named tuple (values, indices) */
