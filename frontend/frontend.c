@@ -28,7 +28,9 @@ sf_status sf_parse_input_spec(const char *spec, char *name, size_t cap, sf_type 
     name[n] = '\0';
     const char *p = eq + 1, *lb = strchr(p, '[');
     memset(t, 0, sizeof *t);
-    if (!lb || !sf_dtype_parse(p, (size_t)(lb - p), &t->dtype))
+    /* integer inputs (token ids): f32 values holding the integers, exact below 2^24, as every index in sheaf */
+    bool integer = lb && (lb - p == 3) && (!strncmp(p, "i64", 3) || !strncmp(p, "i32", 3));
+    if (!lb || (!integer && !sf_dtype_parse(p, (size_t)(lb - p), &t->dtype)))
         return sf_fail(err, SF_ERR_INVALID_ARG, "--input '%s': the type must look like f32[B,20000]", spec);
     p = lb + 1;
     int nb = 0;

@@ -50,6 +50,13 @@ def _weights(weights):
     return out
 
 
+def _indices(a):
+    """integer inputs (token ids for an nn.Embedding): sheaf computes them as float32, exact below 2^24"""
+    if a.size and np.abs(a.astype(np.int64)).max() > 1 << 24:
+        raise ValueError("integer input beyond 2^24: sheaf's float32 indices stop being exact there")
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
 def _as_f32(name, w):
     """w as float32; integer and bool tensors (an arange buffer, index tables) only where exact (below 2^24)"""
     w = np.asarray(w)
@@ -118,14 +125,19 @@ class Compiled:
         """a torch tensor or an array-like as a C-contiguous float32 array; whether it was torch's."""
         t = _torch()
         if t is not None and isinstance(a, t.Tensor):
-            if a.dtype != t.float32 or a.device.type != "cpu":
-                raise TypeError("inputs must be float32 on the CPU, got %s on %s" % (a.dtype, a.device))
+            integer = not a.is_floating_point() and not a.is_complex()
+            if (a.dtype != t.float32 and not integer) or a.device.type != "cpu":
+                raise TypeError("inputs must be float32 (or integer indices) on the CPU, got %s on %s" % (a.dtype,
+                                                                                                       a.device))
             if a.requires_grad:  # read only: autograd does not see a compiled model (inference)
                 a = a.detach()
-            return (a if a.is_contiguous() else a.contiguous()).numpy(), True
+            a = (a if a.is_contiguous() else a.contiguous()).numpy()
+            return (_indices(a) if integer else a), True
         a = np.asarray(a)
+        if a.dtype.kind in "iub":
+            return _indices(a), False
         if a.dtype != _F32:
-            raise TypeError("inputs must be float32, got %s" % a.dtype)
+            raise TypeError("inputs must be float32 (or integer indices), got %s" % a.dtype)
         return np.ascontiguousarray(a), False
 
     def _misfit(self, name, dims, shape):

@@ -173,3 +173,17 @@ class Powers(nn.Module):
         h = self.a(x)
         y = h ** 3 + (h * h + 1) ** -2 + 2.0 ** h + torch.pow(h.abs() + 1, 0.5) + h.pow(5)
         return y.narrow(1, 2, 6) + y.reshape(-1, 2, 6).select(1, 0)
+
+
+class Tokens(nn.Module):
+    """token ids in (int64, as PyTorch's nn.Embedding takes them), a bag of embeddings out"""
+
+    def __init__(self, vocab, d):
+        super().__init__()
+        self.tok = nn.Embedding(vocab, d)
+        self.pos = nn.Embedding(16, d)
+        self.out = nn.Linear(d, 3)
+
+    def forward(self, ids):
+        h = self.tok(ids) + self.pos(torch.arange(ids.size(1)))
+        return self.out(h.mean(1))

@@ -299,6 +299,22 @@ def test_live_models_with_any_init():
             close(m(x.numpy()), net(x).detach().numpy(), "%s at batch %d (numpy)" % (type(net).__name__, batch))
 
 
+def test_integer_inputs_are_indices():
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import live_models
+    net = live("Tokens", 50, 8)
+    m = sheaf.compile(net, torch.zeros(2, 16, dtype=torch.long))
+    for batch in BATCHES:
+        ids = torch.randint(0, 50, (batch, 16))
+        with torch.no_grad():
+            close(m(ids), net(ids), "Tokens at batch %d" % batch)
+            close(m(ids.numpy().astype(np.int32)), net(ids).numpy(), "Tokens at batch %d (numpy int32)" % batch)
+    with pytest.raises(ValueError, match="beyond 2"):
+        m(torch.full((1, 16), 1 << 25, dtype=torch.long))
+    with pytest.raises(TypeError, match="float32 .or integer indices"):
+        m(torch.zeros(1, 16, dtype=torch.float64))
+
+
 def test_live_refusals(tmp_path):
     with pytest.raises(TypeError, match="nn.Module"):
         sheaf.compile(object(), torch.randn(1, 4))
