@@ -2,6 +2,7 @@
  * (text parser, frontend tracer, passes, the public builder API). */
 #include "ir/ir.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +24,27 @@ sf_graph *sf_graph_new(const char *name)
     return g;
 }
 
+void sf_graph_note(sf_graph *g, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    size_t old = g->notes ? strlen(g->notes) : 0, add = strlen(line);
+    char *grown = realloc(g->notes, old + add + 2);
+    if (!grown)
+        return;
+    memcpy(grown + old, line, add);
+    grown[old + add] = '\n', grown[old + add + 1] = '\0';
+    g->notes = grown;
+}
+
 void sf_graph_free(sf_graph *g)
 {
     if (!g)
         return;
+    free(g->notes);
     sf_vec_free(&g->nodes);
     sf_vec_free(&g->values);
     sf_vec_free(&g->inputs);

@@ -154,6 +154,7 @@ typedef struct sf_graph {
     sf_map input_by_name; /* name -> sf_value* */
     sf_vec outputs;       /* sf_value* returned */
     sf_uses *use;         /* analyses: filled on request, owned by the graph */
+    char *notes;          /* choices the passes made, one per line, for --stats (heap; passes carry it over) */
 } sf_graph;
 
 /* ---- types (type.c) ---- */
@@ -178,6 +179,8 @@ const char *sf_dims_str(const int64_t *dims, int n, char *buf, size_t cap);
 /* ---- graph and builder (graph.c) ---- */
 sf_graph *sf_graph_new(const char *name);
 void sf_graph_free(sf_graph *g);
+/* appends one line to g->notes (silently dropped without memory: notes only inform) */
+void sf_graph_note(sf_graph *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 sf_value *sf_graph_input(sf_graph *g, const char *name, const sf_type *t, sf_error *err);
 sf_value *sf_graph_param(sf_graph *g, const char *name, const sf_type *t, sf_error *err);
 sf_value *sf_graph_param_get(const sf_graph *g, const char *name);

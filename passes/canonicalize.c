@@ -3,6 +3,9 @@
  *   the original value; a view to the same type disappears;
  * - no-ops: concat or split of one piece, a full slice, transpose of a dim
  *   with itself, x*1, x/1, x+0, x-0 (when the type is unchanged);
+ * - a step-1 slice of a step-1 slice along one dim is one slice of the
+ *   value underneath (towers of towers: the inner branches then read
+ *   windows of one tensor, and hfuse groups them all);
  * - BatchNorm after a conv or linear whose result nothing else reads folds
  *   into that op's weights and bias;
  * - a node computed from parameters and scalars only is evaluated now and
@@ -47,6 +50,13 @@ static sf_value *identity_of(const sf_node *n, sf_value *const *in)
     case SF_OP_SUB: return is_scalar_value(in[1], 0.0) && sf_type_equal(out, &in[0]->type) ? in[0] : NULL;
     default: return NULL;
     }
+}
+
+static bool slice_of_slice(const sf_node *n, const sf_value *in)
+{
+    const sf_node *inner = in->def;
+    return n->op == SF_OP_SLICE && inner->op == SF_OP_SLICE && sf_attr_step(n) == 1 && sf_attr_step(inner) == 1 &&
+           sf_attr_dim(n) == sf_attr_dim(inner);
 }
 
 /* every view as one reshape of the value underneath all views */
@@ -377,6 +387,14 @@ sf_status sf_pass_canonicalize(sf_module *m, sf_error *err)
             st = fold_constant(&rw, m, n, in, err);
         } else if (sf_op_cls(n->op) == SF_OPCLS_VIEW) {
             st = view_to_reshape(&rw, n, in[0], err);
+        } else if (n->op == SF_OP_SLICE && slice_of_slice(n, in[0])) {
+            const sf_node *inner = in[0]->def;
+            int64_t a = sf_attr_start(inner);
+            sf_value *v = sf_rw_slice(&rw, inner->in[0], (int)sf_attr_dim(n), a + sf_attr_start(n), a + sf_attr_end(n), err);
+            if (v)
+                rw.map[n->out[0]->id] = v;
+            else
+                st = err ? err->code : SF_ERR_NOMEM;
         } else if (conv_is_product(m, n)) {
             st = conv_to_product(&rw, m, n, in[0], err);
         } else if (dense_shared(m, n, u, grouped_reads)) {

@@ -1,40 +1,49 @@
 /* concat_elim: a run of concat operands that are consecutive rows of one
- * tensor F, each row g being reshape(slice(F, d, g, g+1)) with d the dim
- * before F's last, concatenated along their last dim, is F's rows a..b
- * laid end to end: reshape(slice(F, d, a, b)), or reshape(F) for all of
- * F. After horizontal fusion this turns "concat the branches' outputs"
+ * tensor F, each a run of rows g..h laid end to end,
+ * reshape(slice(F, d, g, h)) with d the dim before F's last (one branch's
+ * row, or a tower's rows), concatenated along their last dim, is F's rows
+ * a..b laid end to end: reshape(slice(F, d, a, b)), or reshape(F) for all
+ * of F. After horizontal fusion this turns "concat the branches' outputs"
  * into a view of the grouped result: no copy.
- * Needs nothing; leaves dead nodes (SF_PASS_DEAD: dce follows). */
+ * Likewise a chain of adds whose summands are each one row of F, the rows
+ * a..b once each (the sum of branches that end in a nonlinearity, after
+ * hfuse grouped them), is one sum over F's rows a..b: a reduction over the
+ * group dim instead of b - a - 1 adds of slices.
+ * Needs use counts (the add chains' inner results must have no other
+ * use); leaves dead nodes (SF_PASS_DEAD: dce follows). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "passes/pass.h"
 
-/* F and the row index when v is a row view of F, else NULL. */
-static const sf_value *row_of(const sf_value *v, int64_t *row)
+/* F and the rows [row, *end) when v is those rows of F laid end to end, else NULL. */
+static const sf_value *rows_of(const sf_value *v, int64_t *row, int64_t *end)
 {
     const sf_node *r = v->def;
     if (r->op != SF_OP_RESHAPE)
         return NULL;
     const sf_node *s = r->in[0]->def;
-    if (s->op != SF_OP_SLICE || sf_attr_step(s) != 1 || sf_attr_end(s) != sf_attr_start(s) + 1)
+    if (s->op != SF_OP_SLICE || sf_attr_step(s) != 1)
         return NULL;
     const sf_value *f = s->in[0];
     int d = (int)sf_attr_dim(s);
-    if (f->type.rank != v->type.rank + 1 || d != f->type.rank - 2)
+    int64_t n = sf_attr_end(s) - sf_attr_start(s);
+    if (f->type.rank != v->type.rank + 1 || d != f->type.rank - 2 || f->type.dim[d + 1] < 0)
         return NULL;
-    for (int i = 0, j = 0; i < f->type.rank; i++) /* v is F without dim d */
-        if (i != d && f->type.dim[i] != v->type.dim[j++])
+    for (int i = 0; i < d; i++) /* v is F with rows and the last dim merged */
+        if (f->type.dim[i] != v->type.dim[i])
             return NULL;
+    if (v->type.dim[d] != n * f->type.dim[d + 1])
+        return NULL;
     *row = sf_attr_start(s);
+    *end = sf_attr_end(s);
     return f;
 }
 
-static sf_value *rows_view(sf_rewriter *rw, const sf_value *f_old, int64_t a, int64_t b, sf_error *err)
+/* F's rows [a, b) laid end to end (F in the new graph) */
+static sf_value *rows_view(sf_rewriter *rw, sf_value *f, int64_t a, int64_t b, sf_error *err)
 {
-    sf_value *f = sf_rw_value(rw, f_old, err);
-    if (!f)
-        return NULL;
     int r = f->type.rank, d = r - 2;
     if ((a != 0 || b != f->type.dim[d]) && !(f = sf_rw_slice(rw, f, d, a, b, err)))
         return NULL;
@@ -55,45 +64,42 @@ static const sf_value *slice_of_dim(const sf_value *v, int d, int64_t *start, in
     return s->in[0];
 }
 
-static sf_value *slice_view(sf_rewriter *rw, const sf_value *f_old, int d, int64_t a, int64_t b, sf_error *err)
-{
-    sf_value *f = sf_rw_value(rw, f_old, err);
-    if (!f || (a == 0 && b == f->type.dim[d]))
-        return f;
-    return sf_rw_slice(rw, f, d, a, b, err);
-}
-
+/* The operands are looked at as already rewritten, so that a concat of
+ * concats (towers of towers) joins in one pass. */
 static sf_status rewrite_concat(sf_rewriter *rw, const sf_node *n, bool *changed, sf_error *err)
 {
     int d = (int)sf_attr_dim(n);
-    sf_value **pieces = malloc(sizeof *pieces * (size_t)n->nin);
-    if (!pieces)
-        return sf_fail(err, SF_ERR_NOMEM, "concat_elim: out of memory");
+    sf_value **in = malloc(sizeof *in * (size_t)n->nin), **pieces = malloc(sizeof *pieces * (size_t)n->nin);
+    sf_status st = in && pieces ? SF_OK : sf_fail(err, SF_ERR_NOMEM, "concat_elim: out of memory");
+    for (int i = 0; st == SF_OK && i < n->nin; i++)
+        if (!(in[i] = sf_rw_value(rw, n->in[i], err)))
+            st = err ? err->code : SF_ERR_NOMEM;
     int np = 0;
-    sf_status st = SF_OK;
     for (int i = 0; st == SF_OK && i < n->nin;) {
-        int64_t row, next;
-        const sf_value *f = d == n->in[i]->type.rank - 1 ? row_of(n->in[i], &row) : NULL;
+        int64_t row, last, next, next_end;
+        const sf_value *f = d == in[i]->type.rank - 1 ? rows_of(in[i], &row, &last) : NULL;
         int j = i + 1;
-        while (f && j < n->nin && row_of(n->in[j], &next) == f && next == row + (j - i))
+        while (f && j < n->nin && rows_of(in[j], &next, &next_end) == f && next == last) {
+            last = next_end;
             j++;
+        }
         int64_t a, b, na, nb;
-        const sf_value *t = f ? NULL : slice_of_dim(n->in[i], d, &a, &b);
+        const sf_value *t = f ? NULL : slice_of_dim(in[i], d, &a, &b);
         if (t) { /* adjacent slices of one tensor along the concat dim: one slice */
             j = i + 1;
-            while (j < n->nin && slice_of_dim(n->in[j], d, &na, &nb) == t && na == b) {
+            while (j < n->nin && slice_of_dim(in[j], d, &na, &nb) == t && na == b) {
                 b = nb;
                 j++;
             }
         }
         if (f && j - i > 1) {
-            pieces[np] = rows_view(rw, f, row, row + (j - i), err);
+            pieces[np] = rows_view(rw, (sf_value *)f, row, last, err);
             *changed = true;
         } else if (t && j - i > 1) {
-            pieces[np] = slice_view(rw, t, d, a, b, err);
+            pieces[np] = a == 0 && b == t->type.dim[d] ? (sf_value *)t : sf_rw_slice(rw, (sf_value *)t, d, a, b, err);
             *changed = true;
         } else {
-            pieces[np] = sf_rw_value(rw, n->in[i], err);
+            pieces[np] = in[i];
             j = i + 1;
         }
         if (!pieces[np++])
@@ -108,13 +114,71 @@ static sf_status rewrite_concat(sf_rewriter *rw, const sf_node *n, bool *changed
         if (st == SF_OK)
             rw->map[n->out[0]->id] = c->out[0];
     }
+    free(in);
     free(pieces);
     return st;
+}
+
+enum { MAX_SUMMANDS = 1 << 16 };
+
+/* the summands of the add chain rooted at n (inner adds of n's type with one use), in order; -1 past the limit */
+static int summands(const sf_node *n, const int *uses, const sf_value **out, int k)
+{
+    for (int i = 0; i < 2 && k >= 0; i++) {
+        const sf_value *v = n->in[i];
+        if (v->def->op == SF_OP_ADD && uses[v->id] == 1 && sf_type_equal(&v->type, &n->out[0]->type))
+            k = summands(v->def, uses, out, k);
+        else if (k < MAX_SUMMANDS)
+            out[k++] = v;
+        else
+            return -1;
+    }
+    return k;
+}
+
+/* sum(F[a..b], d) when the chain at n adds each row a..b of one F once, else NULL (no error) */
+static sf_value *rows_sum(sf_rewriter *rw, const sf_node *n, const int *uses, const sf_value **leaf, sf_error *err)
+{
+    int k = summands(n, uses, leaf, 0);
+    if (k < 2)
+        return NULL;
+    int64_t lo = INT64_MAX, hi = -1, row, end;
+    const sf_value *f = NULL;
+    unsigned char seen[MAX_SUMMANDS / 8 + 1] = {0};
+    for (int i = 0; i < k; i++) {
+        const sf_value *fi = rows_of(leaf[i], &row, &end);
+        if (!fi || (f && fi != f) || end != row + 1 || row >= MAX_SUMMANDS || (seen[row / 8] >> (row % 8) & 1))
+            return NULL;
+        f = fi;
+        seen[row / 8] |= (unsigned char)(1 << (row % 8));
+        lo = row < lo ? row : lo, hi = row > hi ? row : hi;
+    }
+    if (hi - lo + 1 != k || !sf_type_equal(&leaf[0]->type, &n->out[0]->type))
+        return NULL; /* not a run of rows, or a summand broadcasts */
+    sf_value *fv = sf_rw_value(rw, f, err);
+    int d = f->type.rank - 2;
+    if (fv && (lo != 0 || hi + 1 != f->type.dim[d]))
+        fv = sf_rw_slice(rw, fv, d, lo, hi + 1, err);
+    sf_node *r = fv ? sf_rw_node(rw, SF_OP_SUM, 1, &fv, NULL, err) : NULL;
+    if (!r)
+        return NULL;
+    int64_t dims[1] = {d};
+    if (!sf_node_set_ints(rw->g, r, SF_ATTR_DIMS, dims, 1))
+        return sf_fail(err, SF_ERR_NOMEM, "concat_elim: out of memory"), NULL;
+    sf_node_set_int(r, SF_ATTR_KEEPDIM, 0);
+    r->loc = n->loc ? sf_arena_strdup(&rw->g->arena, n->loc) : NULL;
+    return sf_node_finish(rw->g, r, err) == SF_OK ? r->out[0] : NULL;
 }
 
 sf_status sf_pass_concat_elim(sf_module *m, sf_error *err)
 {
     const sf_graph *g = m->g;
+    const sf_uses *u = sf_pass_uses(m, "concat_elim", err);
+    if (!u)
+        return SF_ERR_VERIFY;
+    const sf_value **leaf = malloc(sizeof *leaf * MAX_SUMMANDS);
+    if (!leaf)
+        return sf_fail(err, SF_ERR_NOMEM, "concat_elim: out of memory");
     sf_rewriter rw;
     bool changed = false;
     sf_status st = sf_rw_begin(&rw, g, err);
@@ -122,8 +186,18 @@ sf_status sf_pass_concat_elim(sf_module *m, sf_error *err)
         const sf_node *n = g->nodes.items[i];
         if (sf_op_cls(n->op) == SF_OPCLS_SOURCE)
             continue;
-        st = n->op == SF_OP_CONCAT ? rewrite_concat(&rw, n, &changed, err) : sf_rw_copy(&rw, n, err);
+        bool root = n->op == SF_OP_ADD &&
+                    !(u->count[n->out[0]->id] == 1 && u->user[n->out[0]->id]->op == SF_OP_ADD &&
+                      sf_type_equal(&u->user[n->out[0]->id]->out[0]->type, &n->out[0]->type));
+        sf_value *sum = root ? rows_sum(&rw, n, u->count, leaf, err) : NULL;
+        if (sum)
+            rw.map[n->out[0]->id] = sum;
+        else if (root && err && err->code != SF_OK)
+            st = err->code;
+        else
+            st = n->op == SF_OP_CONCAT ? rewrite_concat(&rw, n, &changed, err) : sf_rw_copy(&rw, n, err);
     }
+    free(leaf);
     if (st != SF_OK) {
         sf_rw_abort(&rw);
         return st;

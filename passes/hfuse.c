@@ -178,6 +178,36 @@ static sf_status add_group(hplan *p, const sf_module *m, const cand *c, int G, b
     return st;
 }
 
+bool sf_summed_after_epilogue(const sf_node *n, const sf_node *const *user, const int *uses)
+{
+    const sf_value *v = n->out[0];
+    while (uses[v->id] == 1 && sf_op_cls(user[v->id]->op) == SF_OPCLS_UNARY)
+        v = user[v->id]->out[0];
+    return v != n->out[0] && uses[v->id] == 1 && user[v->id]->op == SF_OP_ADD;
+}
+
+/* Memory, the cost model of widening convs: the FLOPs are the same either
+ * way, but G branches summed after an activation (a growing network's
+ * conv + BatchNorm + ReLU layers) widened hold G results at once, where
+ * kept apart each is added into the sum and freed (about 2 results'
+ * worth: the sum and the branch being made). Widening wins only up to 2. */
+static bool keep_convs_apart(const sf_module *m, const cand *c, size_t n, const sf_node *const *user, const int *uses)
+{
+    if (n <= 2)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!sf_summed_after_epilogue(c[i].n, user, uses))
+            return false;
+    const sf_type *t = &c[0].n->out[0]->type;
+    size_t per = 1;
+    for (int d = 1; d < t->rank; d++)
+        per *= (size_t)t->dim[d];
+    sf_graph_note(m->g, "hfuse: %zu convs on one input kept apart: summed after an activation, widened they would "
+                        "hold %zu bytes per batch row at once, apart about %zu", n, n * per * sizeof(float),
+                  2 * per * sizeof(float));
+    return true;
+}
+
 /* One bucket of candidates (same source, same weight shapes): contiguous
  * runs of windows, or all readers of one value, cut to the size limit. */
 static sf_status form_groups(hplan *p, const sf_module *m, cand *c, size_t n, bool sliced, int min_branches,
@@ -189,6 +219,8 @@ static sf_status form_groups(hplan *p, const sf_module *m, cand *c, size_t n, bo
         if (!claimed[c[i].n->out[0]->id])
             c[k++] = c[i];
     n = k;
+    if (n && c[0].n->op != SF_OP_LINEAR && keep_convs_apart(m, c, n, user, uses))
+        return SF_OK;
     if (sliced)
         qsort(c, n, sizeof *c, by_start);
     size_t per = n ? branch_bytes(m, c[0].n) : 1, most = per ? max_bytes / per : n;

@@ -14,7 +14,11 @@ const sf_pass_info sf_passes[] = {
      SF_PASS_USES | SF_PASS_DEAD},
     {"hfuse", sf_pass_hfuse, "sibling linear branches as grouped products, followed in lockstep",
      SF_PASS_USES | SF_PASS_DEAD},
-    {"concat_elim", sf_pass_concat_elim, "a concat of consecutive rows of one tensor is a view of it", SF_PASS_DEAD},
+    {"widen", sf_pass_widen, "sibling products of different widths on one input as one product, and their activations",
+     SF_PASS_USES | SF_PASS_DEAD},
+    {"concat_elim", sf_pass_concat_elim,
+     "a concat of consecutive rows of one tensor is a view of it, and a sum of its rows one reduction",
+     SF_PASS_USES | SF_PASS_DEAD},
     {"accumulate", sf_pass_accumulate, "sums over branches without a stack: folded weights, K-concatenation",
      SF_PASS_USES | SF_PASS_DEAD},
     {"vfuse", sf_pass_vfuse, "marks products with their epilogues, and small per-branch chains, as fusion regions",
@@ -28,8 +32,8 @@ const sf_pass_info sf_passes[] = {
  * product before the branches are grouped, and after the second
  * canonicalize, for grouped pairs that only views stood between (a
  * grouped Conv1d pair becomes products with reshapes around them) */
-static const char *const o2[] = {"canonicalize", "cse", "compose", "accumulate", "hfuse", "concat_elim",
-                                 "canonicalize", "cse", "compose", "dce",        "vfuse", NULL};
+static const char *const o2[] = {"canonicalize", "cse", "compose", "accumulate", "hfuse", "widen", "concat_elim",
+                                 "canonicalize", "cse", "compose", "dce", "vfuse", NULL};
 
 const sf_pass_info *sf_pass_find(const char *name)
 {

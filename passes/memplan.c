@@ -3,6 +3,7 @@
  * elementwise ops that write in place over an operand dying there.
  * Batch-dependent values are planned in bytes per batch row, so one plan
  * serves every batch size. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,6 +275,11 @@ sf_status sf_print_stats(const sf_graph *g, FILE *out, sf_error *err)
     fprintf(out, "# stats: planned peak activations %zu bytes per batch row + %zu bytes fixed "
                  "(%zu per row without reuse; %d written in place, %d into concat slots)\n",
             plan.row_bytes, plan.fixed_bytes, plan.naive_row_bytes, plan.inplace, plan.slots);
+    for (const char *line = g->notes; line && *line;) { /* the passes' choices */
+        const char *end = strchr(line, '\n');
+        fprintf(out, "# stats: %.*s\n", (int)(end ? end - line : (ptrdiff_t)strlen(line)), line);
+        line = end ? end + 1 : line + strlen(line);
+    }
     sf_memplan_free(&plan);
     return SF_OK;
 }

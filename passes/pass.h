@@ -74,6 +74,10 @@ sf_status sf_pass_canonicalize(sf_module *m, sf_error *err);
 sf_status sf_pass_compose(sf_module *m, sf_error *err);
 sf_status sf_pass_hfuse(sf_module *m, sf_error *err);
 sf_status sf_pass_concat_elim(sf_module *m, sf_error *err);
+sf_status sf_pass_widen(sf_module *m, sf_error *err);
+/* n's result, through an epilogue of unary ops (each the only reader of the last), ends in an add: a sum of
+ * branches with an activation before it, which hfuse and widen keep apart for convs (the memory of widening) */
+bool sf_summed_after_epilogue(const sf_node *n, const sf_node *const *user, const int *uses);
 sf_status sf_pass_accumulate(sf_module *m, sf_error *err);
 sf_status sf_pass_vfuse(sf_module *m, sf_error *err);
 

@@ -116,6 +116,8 @@ sf_status sf_rw_finish(sf_rewriter *rw, sf_module *m, sf_error *err)
         }
     }
     free(rw->map);
+    rw->g->notes = m->g->notes; /* the choices made so far stay with the graph */
+    m->g->notes = NULL;
     sf_graph_free(m->g);
     m->g = rw->g;
     memset(rw, 0, sizeof *rw);

@@ -182,6 +182,10 @@ sf_model *sf_model_make(sf_graph *g, sf_tensor_set *w, const sf_prebuilt *pre, s
 {
     if (!pre) { /* in printed order, as a package's graph is: the plan's indices hold for every copy */
         sf_graph *c = sf_graph_copy(g, "<model>", err);
+        if (c) { /* the passes' choices, for --stats */
+            c->notes = g->notes;
+            g->notes = NULL;
+        }
         sf_graph_free(g);
         if (!(g = c)) {
             sf_tensors_free(w);

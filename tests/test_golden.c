@@ -1,11 +1,47 @@
 /* Every case of tests/golden/cases.txt: compile the model file, load
  * PyTorch's weights and inputs, run the interpreter, compare with PyTorch's
  * outputs (rtol 1e-4, atol 1e-5). The files come from make_golden.py. */
+#define _GNU_SOURCE /* open_memstream */
 #include "testutil.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "golden_case.h"
+#include "passes/memplan.h"
+
+/* The op counts -O2 leaves, for the models of each fusion pattern (docs/passes.md) */
+static const struct {
+    const char *name, *ops;
+} fused[] = {
+    {"hetero_ensemble", "linear=2 relu=1"},                  /* widths 16, 32, 64: widen, then K-concatenation */
+    {"nonlinear_sum", "linear=1 tanh=1 sum=1 reshape=1"},    /* sum of tanh branches: one reduction */
+    {"towers", "grouped_linear=2 relu=1 reshape=2"},         /* 3 towers of 4: one group of 12 */
+    {"inception", "conv2d=3 relu=3 slice=3 concat=1"},       /* the three 1x1 convs widened into one */
+    {"growing_relu", "conv2d=24 add=23 relu=24"},            /* kept apart: summed in place, not 24x the memory */
+    {"parallel_fcn", "grouped_linear=1 reshape=2"},
+    {"styles_ensemble", "linear=2 relu=1"},                  /* 5 members on one input: one wide product, one K-concatenated */
+};
+
+static void check_fused_ops(const golden_case *c)
+{
+    for (size_t i = 0; i < sizeof fused / sizeof fused[0]; i++) {
+        if (strcmp(fused[i].name, c->name))
+            continue;
+        char *text = NULL, want[256];
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        sf_error e = {0};
+        if (!f || sf_print_stats(c->model->graph, f, &e) != SF_OK)
+            fail_msg("%s: stats: %s", c->name, e.msg);
+        fclose(f);
+        snprintf(want, sizeof want, "# stats: ops %s\n", fused[i].ops);
+        if (strncmp(text, want, strlen(want)))
+            fail_msg("%s after -O2: want \"%s\", got \"%.*s\"", c->name, fused[i].ops, (int)strcspn(text, "\n"), text);
+        free(text);
+    }
+}
 
 static void run_case(golden_case *cp, void *ctx)
 {
@@ -28,6 +64,8 @@ static void run_case(golden_case *cp, void *ctx)
             fail_msg("%s -O%d: %s", c.name, level, e.msg);
         golden_check(&c, got);
         sf_tensors_free(got);
+        if (level == 2)
+            check_fused_ops(&c);
     }
     printf("  golden %-18s %zu nodes at -O0, %zu at -O2; both match PyTorch\n", c.name, nodes_o0,
            c.model->graph->nodes.len);

@@ -1,0 +1,131 @@
+/* The fusion patterns' passes as IR text in, IR text out (pass_check.h):
+ * widen (heterogeneous siblings), concat_elim's sums of rows and concats
+ * of concats, canonicalize's slice of a slice (towers of towers), and the
+ * memory rule that keeps summed conv branches apart. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ir/fileio.h"
+#include "passes/memplan.h"
+#include "passes/pass.h"
+#include "pass_check.h"
+
+#define check(passes, ir, want) sf_check_passes(passes, ir, want, 0, 0)
+
+/* linears of widths 3 and 5 on one input become one of 8, their common
+ * ReLU applied once; the bias-free one of another kind stays */
+static void test_widen_heterogeneous_linears(void **state)
+{
+    (void)state;
+    check("widen,dce",
+          "param @w1 : f32[3,4]\n"
+          "param @b1 : f32[3]\n"
+          "param @w2 : f32[5,4]\n"
+          "param @b2 : f32[5]\n"
+          "param @w3 : f32[2,4]\n"
+          "func @f(%x: f32[B,4]) {\n"
+          "  %0 = linear %x, @w1, @b1 : f32[B,3]\n"
+          "  %1 = relu %0 : f32[B,3]\n"
+          "  %2 = linear %x, @w2, @b2 : f32[B,5]\n"
+          "  %3 = relu %2 : f32[B,5]\n"
+          "  %4 = linear %x, @w3 : f32[B,2]\n"
+          "  %5 = concat %1, %3 {dim=1} : f32[B,8]\n"
+          "  return %5, %4\n"
+          "}\n",
+          "param @w1.widened2 : f32[8,4]\n"
+          "param @b1.widened2 : f32[8]\n"
+          "param @w3 : f32[2,4]\n"
+          "\n"
+          "func @f(%x: f32[B,4]) {\n"
+          "  %0 = linear %x, @w1.widened2, @b1.widened2 : f32[B,8]\n"
+          "  %1 = relu %0 : f32[B,8]\n"
+          "  %2 = slice %1 {dim=1, start=0, end=3, step=1} : f32[B,3]\n"
+          "  %3 = slice %1 {dim=1, start=3, end=8, step=1} : f32[B,5]\n"
+          "  %4 = linear %x, @w3 : f32[B,2]\n"
+          "  %5 = concat %2, %3 {dim=1} : f32[B,8]\n"
+          "  return %5, %4\n"
+          "}\n");
+}
+
+/* a chain of adds over rows of one tensor is one sum (all rows, or a run
+ * of them); a concat of concats of its rows is a view; a slice of a slice
+ * is one slice */
+static void test_sums_of_rows_and_nested_views(void **state)
+{
+    (void)state;
+    check("canonicalize,concat_elim,dce",
+          "func @f(%x: f32[B,3,2]) {\n"
+          "  %0 = slice %x {dim=1, start=0, end=1, step=1} : f32[B,1,2]\n"
+          "  %1 = reshape %0 {shape=[B,2]} : f32[B,2]\n"
+          "  %2 = slice %x {dim=1, start=1, end=2, step=1} : f32[B,1,2]\n"
+          "  %3 = reshape %2 {shape=[B,2]} : f32[B,2]\n"
+          "  %4 = slice %x {dim=1, start=2, end=3, step=1} : f32[B,1,2]\n"
+          "  %5 = reshape %4 {shape=[B,2]} : f32[B,2]\n"
+          "  %6 = add %3, %1 : f32[B,2]\n"
+          "  %7 = add %6, %5 : f32[B,2]\n"
+          "  %8 = add %1, %3 : f32[B,2]\n"
+          "  %9 = concat %1, %3 {dim=1} : f32[B,4]\n"
+          "  %10 = concat %9, %5 {dim=1} : f32[B,6]\n"
+          "  %11 = slice %x {dim=1, start=1, end=3, step=1} : f32[B,2,2]\n"
+          "  %12 = slice %11 {dim=1, start=1, end=2, step=1} : f32[B,1,2]\n"
+          "  return %7, %8, %10, %12\n"
+          "}\n",
+          "func @f(%x: f32[B,3,2]) {\n"
+          "  %0 = sum %x {dims=[1], keepdim=false} : f32[B,2]\n"
+          "  %1 = slice %x {dim=1, start=0, end=2, step=1} : f32[B,2,2]\n"
+          "  %2 = sum %1 {dims=[1], keepdim=false} : f32[B,2]\n"
+          "  %3 = reshape %x {shape=[B,6]} : f32[B,6]\n"
+          "  %4 = slice %x {dim=1, start=2, end=3, step=1} : f32[B,1,2]\n"
+          "  return %0, %2, %3, %4\n"
+          "}\n");
+}
+
+/* three convs summed after a ReLU: widened they would hold three results
+ * at once; they stay apart, and --stats says so */
+static void test_summed_convs_stay_apart(void **state)
+{
+    (void)state;
+    const char *ir =
+          "param @w1 : f32[2,2,3,3]\n"
+          "param @w2 : f32[2,2,3,3]\n"
+          "param @w3 : f32[2,2,3,3]\n"
+          "func @f(%x: f32[B,2,5,5]) {\n"
+          "  %0 = conv2d %x, @w1 {stride=[1,1], padding=[1,1], dilation=[1,1], groups=1} : f32[B,2,5,5]\n"
+          "  %1 = relu %0 : f32[B,2,5,5]\n"
+          "  %2 = conv2d %x, @w2 {stride=[1,1], padding=[1,1], dilation=[1,1], groups=1} : f32[B,2,5,5]\n"
+          "  %3 = relu %2 : f32[B,2,5,5]\n"
+          "  %4 = add %1, %3 : f32[B,2,5,5]\n"
+          "  %5 = conv2d %x, @w3 {stride=[1,1], padding=[1,1], dilation=[1,1], groups=1} : f32[B,2,5,5]\n"
+          "  %6 = relu %5 : f32[B,2,5,5]\n"
+          "  %7 = add %4, %6 : f32[B,2,5,5]\n"
+          "  return %7\n"
+          "}\n";
+    char want[2048];
+    const char *body = strstr(ir, "func");
+    snprintf(want, sizeof want, "%.*s\n%s", (int)(body - ir), ir, body); /* printed with a blank line after params */
+    check("hfuse,widen,dce", ir, want);
+    sf_error e = {0};
+    sf_graph *g = sf_parse(ir, strlen(ir), "apart.sfir", &e);
+    assert_non_null(g);
+    sf_module m = {.g = g, .weights = sf_tensors_new()};
+    assert_int_equal(sf_init_weights(g, 7, m.weights, &e), SF_OK);
+    sf_pipeline_opts o = {.passes = "hfuse,dce", .verify_each = true};
+    assert_int_equal(sf_run_pipeline(&m, &o, &e), SF_OK);
+    assert_non_null(m.g->notes);
+    assert_contains(m.g->notes, "hfuse: 3 convs on one input kept apart: summed after an activation, widened they "
+                                "would hold 600 bytes per batch row at once, apart about 400");
+    sf_tensors_free(m.weights);
+    sf_graph_free(m.g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_widen_heterogeneous_linears),
+        cmocka_unit_test(test_sums_of_rows_and_nested_views),
+        cmocka_unit_test(test_summed_convs_stay_apart),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
