@@ -9,7 +9,7 @@
 
 enum nn_kind {
     NN_NONE, NN_MODULE, NN_LINEAR, NN_CONV1D, NN_CONV2D, NN_BN1D, NN_BN2D, NN_LAYERNORM, NN_SOFTMAX, NN_LOGSOFTMAX, NN_SOFTMIN, NN_GLU, NN_PRELU, NN_GROUPNORM, NN_RMSNORM, NN_PARAMLIST, NN_PARAMDICT, NN_DROPOUT, NN_IDENTITY, NN_FLATTEN, NN_SEQUENTIAL, NN_MODULELIST,
-    NN_MODULEDICT, NN_MHA, NN_IN1D, NN_IN2D, NN_EMBEDDING, NN_BILINEAR, NN_COUNT
+    NN_MODULEDICT, NN_MHA, NN_IN1D, NN_IN2D, NN_EMBEDDING, NN_BILINEAR, NN_UPSAMPLE, NN_COUNT
 };
 
 /* The classes are shared, read-only. */
@@ -41,10 +41,12 @@ static py_class nn_classes[NN_COUNT] = {
     [NN_IN2D] = {"InstanceNorm2d", NN_IN2D, NULL, 0, NULL, true, NULL, NULL},
     [NN_EMBEDDING] = {"Embedding", NN_EMBEDDING, NULL, 0, NULL, true, NULL, NULL},
     [NN_BILINEAR] = {"Bilinear", NN_BILINEAR, NULL, 0, NULL, true, NULL, NULL},
+    [NN_UPSAMPLE] = {"Upsample", NN_UPSAMPLE, NULL, 0, NULL, true, NULL, NULL},
 };
 
 static const struct { const char *alias; int kind; } nn_aliases[] = {
-    {"Dropout1d", NN_DROPOUT}, {"Dropout2d", NN_DROPOUT}, {"AlphaDropout", NN_DROPOUT}};
+    {"Dropout1d", NN_DROPOUT}, {"Dropout2d", NN_DROPOUT}, {"AlphaDropout", NN_DROPOUT},
+    {"UpsamplingNearest2d", NN_UPSAMPLE}};
 
 py_class *py_nn_class(py_interp *I, const char *name)
 {
@@ -71,6 +73,7 @@ typedef struct nn_cfg {
     int64_t dim, end;         /* Softmax dim (INT64_MIN: None); Flatten start/end */
     py_act_cfg act;           /* PY_NN_ACTIVATION modules */
     py_pool_cfg pool;         /* PY_NN_POOL modules */
+    pv *up_size, *up_scale;   /* Upsample */
 } nn_cfg;
 _Static_assert(NN_COUNT < PY_NN_ACTIVATION && NN_COUNT < PY_NN_POOL, "the activation and pooling modules' kinds are none of these");
 
@@ -254,6 +257,21 @@ static bool build_layernorm(py_interp *I, const py_expr *at, py_object *o, int a
     if (c->affine && !add_param(I, at, o, "weight", c->norm_ndim, c->norm_shape, INIT_ONES, 0, false))
         return false;
     return !c->bias || add_param(I, at, o, "bias", c->norm_ndim, c->norm_shape, INIT_ZEROS, 0, false);
+}
+
+/* Upsample(size, scale_factor, mode='nearest'): whole factors, checked at forward against the input */
+static bool build_upsample(py_interp *I, const py_expr *at, py_object *o, int argc, pv **argv, int kwc,
+                           const char **kwn, pv **kwv)
+{
+    ARGS_OF("size", "scale_factor", "mode", "align_corners", "recompute_scale_factor");
+    nn_cfg *c = cfg_of(o);
+    if (!py_bind(I, at, "nn.Upsample()", names, 0, argc, argv, kwc, kwn, kwv, a))
+        return false;
+    if (a[2] && !(a[2]->k == PV_STR && !strcmp(a[2]->u.s.s, "nearest")))
+        return py_error(I, at, SF_ERR_UNSUPPORTED, "Upsample(mode=%s): only 'nearest' is supported",
+                        a[2]->k == PV_STR ? a[2]->u.s.s : pv_describe(I, a[2])) != NULL;
+    c->up_size = a[0], c->up_scale = a[1];
+    return true;
 }
 
 /* Embedding(num_embeddings, embedding_dim, padding_idx, max_norm, ...): weight ~ N(0, 1) */
@@ -493,6 +511,7 @@ pv *py_nn_construct(py_interp *I, const py_expr *at, py_class *cls, int argc, pv
     case NN_IN1D: case NN_IN2D: ok = build_stat_norm(I, at, o, true, argc, argv, kwc, kwn, kwv); break;
     case NN_EMBEDDING: ok = build_embedding(I, at, o, argc, argv, kwc, kwn, kwv); break;
     case NN_BILINEAR: ok = build_bilinear(I, at, o, argc, argv, kwc, kwn, kwv); break;
+    case NN_UPSAMPLE: ok = build_upsample(I, at, o, argc, argv, kwc, kwn, kwv); break;
     case NN_LAYERNORM: ok = build_layernorm(I, at, o, argc, argv, kwc, kwn, kwv); break;
     case NN_PRELU: ok = build_prelu(I, at, o, argc, argv, kwc, kwn, kwv); break;
     case NN_GROUPNORM: ok = build_groupnorm(I, at, o, argc, argv, kwc, kwn, kwv); break;
@@ -665,6 +684,7 @@ pv *py_nn_call(py_interp *I, const py_expr *at, py_object *o, int argc, pv **arg
     }
     case NN_CONV1D: case NN_CONV2D: r = conv_forward(I, at, o, x); break;
     case NN_BN1D: case NN_BN2D: case NN_LAYERNORM: case NN_IN1D: case NN_IN2D: r = norm_forward(I, at, o, x); break;
+    case NN_UPSAMPLE: r = py_upsample_nearest(I, at, x, c->up_size, c->up_scale, o->cls->name); break;
     case NN_EMBEDDING: {
         sf_value *w = param_value(I, at, o, "weight");
         r = w ? py_embedding(I, at, x, w) : NULL;

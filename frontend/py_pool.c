@@ -97,7 +97,17 @@ static sf_value *pool_dim(py_interp *I, const py_expr *at, sf_value *x, int d, c
     int64_t out = 0;
     if (!out_size(I, at, x->type.dim[d], w->k, w->s, w->p, w->dil, ceil_mode, &out))
         return NULL;
-    int64_t right = (out - 1) * w->s + w->dil * (w->k - 1) + 1 - (x->type.dim[d] + 2 * w->p);
+    int64_t n = x->type.dim[d];
+    if (w->p == 0 && w->dil == 1 && w->s == w->k && n % w->k == 0 && x->type.rank < SF_MAX_RANK) {
+        /* windows that tile the dim (MaxPool2d(2), AdaptiveAvgPool(1)): [.., n/k, k, ..] reduced over the k */
+        int64_t dims[SF_MAX_RANK], red[1] = {d + 1};
+        memcpy(dims, x->type.dim, sizeof *dims * (size_t)d);
+        dims[d] = n / w->k, dims[d + 1] = w->k;
+        memcpy(dims + d + 2, x->type.dim + d + 1, sizeof *dims * (size_t)(x->type.rank - d - 1));
+        sf_value *v = py_reshaped(I, at, x, dims, x->type.rank + 1);
+        return py_reduce(I, at, max ? SF_OP_AMAX : divide ? SF_OP_MEAN : SF_OP_SUM, v, red, 1, false);
+    }
+    int64_t right = (out - 1) * w->s + w->dil * (w->k - 1) + 1 - (n + 2 * w->p);
     sf_value *in = pad_along(I, at, x, d, w->p, w->p + (right > 0 ? right : 0), max ? -INFINITY : 0.0);
     sf_value *y = in ? windows(I, at, in, d, w->k, w->s, w->dil, out, max) : NULL;
     if (!y || max || !divide)

@@ -37,7 +37,12 @@ sf_value *py_broadcast_to(py_interp *I, const py_expr *at, sf_value *x, const in
     if (same)
         return x;
     bool mask = x->type.dtype == SF_BOOL;
-    sf_value *fill = py_full(I, at, dims, rank, mask ? 0 : 1, NULL, x->type.dtype);
+    int64_t fd[SF_MAX_RANK]; /* the fill is 1 wide where x already has the size: no batch in it, so it folds */
+    for (int i = 0; i < rank; i++) {
+        int xi = i - (rank - x->type.rank);
+        fd[i] = xi >= 0 && x->type.dim[xi] == dims[i] ? 1 : dims[i];
+    }
+    sf_value *fill = py_full(I, at, fd, rank, mask ? 0 : 1, NULL, x->type.dtype);
     return fill ? py_op2(I, at, mask ? SF_OP_MAXIMUM : SF_OP_MUL, x, fill) : NULL;
 }
 
@@ -431,7 +436,87 @@ TFN(t_pad)
     return pv_tensor(I, py_pad(I, at, x, pad, n, mode, value));
 }
 
+/* each element of dim d repeated s times in place, as repeat_interleave: [.., n, s, ..] broadcast, merged */
+sf_value *py_repeat_each(py_interp *I, const py_expr *at, sf_value *x, int d, int64_t s)
+{
+    if (!x || s == 1)
+        return x;
+    if (x->type.dim[d] == SF_DIM_B)
+        return py_error(I, at, SF_ERR_UNSUPPORTED, "repeating along the batch dim is not supported"), NULL;
+    if (x->type.rank + 1 > SF_MAX_RANK)
+        return py_error(I, at, SF_ERR_SHAPE, "rank above %d", SF_MAX_RANK), NULL;
+    int64_t wide[SF_MAX_RANK], merged[SF_MAX_RANK];
+    sf_value *u = py_unsqueeze_dim(I, at, x, d + 1);
+    if (!u)
+        return NULL;
+    memcpy(wide, u->type.dim, sizeof *wide * (size_t)u->type.rank);
+    wide[d + 1] = s;
+    memcpy(merged, x->type.dim, sizeof *merged * (size_t)x->type.rank);
+    merged[d] *= s;
+    return py_reshaped(I, at, py_broadcast_to(I, at, u, wide, u->type.rank), merged, x->type.rank);
+}
+
+/* x.repeat_interleave(repeats, dim): an int count along one dim */
+TFN(t_repeat_interleave)
+{
+    BIND("repeat_interleave()", 2, "input", "repeats", "dim", "output_size");
+    sf_value *x = py_tv(I, at, a[0], "repeat_interleave");
+    int64_t r, raw;
+    int d;
+    if (!x || !py_as_int(I, at, a[1], "repeats (an int: tensors of counts are not supported)", &r))
+        return NULL;
+    if (!a[2] || a[2]->k == PV_NONE)
+        return py_error(I, at, SF_ERR_UNSUPPORTED, "repeat_interleave without dim flattens the input: give dim");
+    if (!py_as_int(I, at, a[2], "dim", &raw) || !py_norm_dim(I, at, raw, x->type.rank, &d))
+        return NULL;
+    if (r < 1 || r > 4096)
+        return py_error(I, at, SF_ERR_UNSUPPORTED, "repeat_interleave(%lld): 1 to 4096 repeats", (long long)r);
+    return pv_tensor(I, py_repeat_each(I, at, x, d, r));
+}
+
+sf_value *py_upsample_nearest(py_interp *I, const py_expr *at, sf_value *x, pv *size, pv *scale, const char *what)
+{
+    int sp = x->type.rank - 2;
+    int64_t f[3], n = 0;
+    if (sp < 1 || sp > 3)
+        return py_error(I, at, SF_ERR_SHAPE, "%s: input of rank %d: it needs [N, C, L] to [N, C, D, H, W]", what,
+                        x->type.rank), NULL;
+    bool by_size = size && size->k != PV_NONE;
+    if (by_size == (scale && scale->k != PV_NONE))
+        return py_error(I, at, SF_ERR_INVALID_ARG, "%s: give exactly one of size and scale_factor", what), NULL;
+    for (int k = 0; k < sp; k++) {
+        pv *v = by_size ? size : scale;
+        pv *item = v->k == PV_LIST || v->k == PV_TUPLE ? (k < v->u.list->n ? v->u.list->items[k] : NULL) : v;
+        double want = item && pv_is_number(item) ? pv_as_double(item) : -1;
+        double ratio = by_size ? want / (double)x->type.dim[2 + k] : want;
+        if (!item || ratio < 1 || ratio != (double)(int64_t)ratio || ratio > 4096)
+            return py_error(I, at, SF_ERR_UNSUPPORTED, "%s: nearest upsampling by a whole factor (1 to 4096) is "
+                                                       "supported, not %g along dim %d", what, ratio, 2 + k), NULL;
+        f[n++] = (int64_t)ratio;
+    }
+    for (int k = 0; k < sp && x; k++)
+        x = py_repeat_each(I, at, x, 2 + k, f[k]);
+    return x;
+}
+
+/* F.interpolate(x, size, scale_factor, mode='nearest'): whole factors only */
+TFN(t_interpolate)
+{
+    (void)self;
+    BIND("interpolate()", 1, "input", "size", "scale_factor", "mode", "align_corners", "recompute_scale_factor",
+         "antialias");
+    sf_value *x = py_tv(I, at, a[0], "interpolate");
+    if (!x)
+        return NULL;
+    if (a[3] && !(a[3]->k == PV_STR && !strcmp(a[3]->u.s.s, "nearest")))
+        return py_error(I, at, SF_ERR_UNSUPPORTED, "interpolate(mode=%s): only 'nearest' is supported",
+                        a[3]->k == PV_STR ? a[3]->u.s.s : pv_describe(I, a[3]));
+    return pv_tensor(I, py_upsample_nearest(I, at, x, a[1], a[2], "interpolate"));
+}
+
 static const py_fn_row fns[] = {
+    {{"repeat_interleave", t_repeat_interleave}, PY_IN_TORCH | PY_IN_METHOD},
+    {{"interpolate", t_interpolate}, PY_IN_F},
     {{"expand", t_expand}, PY_IN_METHOD},
     {{"expand_as", t_expand_as}, PY_IN_METHOD},
     {{"broadcast_to", t_broadcast_to}, PY_IN_TORCH | PY_IN_METHOD},

@@ -112,6 +112,10 @@ sf_value *py_reshaped(py_interp *I, const py_expr *at, sf_value *x, const int64_
 
 /* Moves made of slices, concats and broadcasts (py_shape.c), by name as py_tensor_fn; NULL if none */
 pv *py_shape_fn(py_interp *I, int where, const char *name, pv *self);
+/* each element of dim d repeated s times (repeat_interleave); nearest upsampling of x [N, C, ...] to size or by
+ * scale (numbers or sequences of them: whole factors only), for nn.Upsample and F.interpolate */
+sf_value *py_repeat_each(py_interp *I, const py_expr *at, sf_value *x, int d, int64_t s);
+sf_value *py_upsample_nearest(py_interp *I, const py_expr *at, sf_value *x, pv *size, pv *scale, const char *what);
 /* concat of n values along d (one: itself) */
 sf_value *py_concat(py_interp *I, const py_expr *at, sf_value *const *xs, int n, int d);
 /* x broadcast to dims, exactly (x's dims right-aligned against them) */

@@ -296,7 +296,7 @@ static sf_status fold_constant(sf_rewriter *rw, sf_module *m, const sf_node *n, 
     for (int k = 0; st == SF_OK && k < n->nout; k++) {
         const sf_tensor *t = out->tensors.items[k];
         char hint[512];
-        snprintf(hint, sizeof hint, "%s.folded", in[0]->def->op == SF_OP_PARAM ? in[0]->def->name : "const");
+        snprintf(hint, sizeof hint, "%s.folded", n->nin && in[0]->def->op == SF_OP_PARAM ? in[0]->def->name : "const");
         sf_value *p = sf_new_param(m, rw->g, hint, t->rank, t->dim, t->data, err);
         if (!p)
             st = err ? err->code : SF_ERR_NOMEM;
@@ -310,9 +310,14 @@ static sf_status fold_constant(sf_rewriter *rw, sf_module *m, const sf_node *n, 
     return st;
 }
 
+/* A fill or iota of at most this many elements folds (and what it feeds, a causal mask's triangle, folds
+ * after it); a larger one stays a kernel rather than become that many bytes of package. */
+enum { MAX_FOLD_FILL = 1 << 16 };
+
 static bool foldable_constant(const sf_node *n, sf_value *const *in)
 {
-    if (n->op == SF_OP_SCALAR || n->nin == 0)
+    bool fill = n->nin == 0 && sf_op_cls(n->op) == SF_OPCLS_CONSTANT && n->op != SF_OP_SCALAR;
+    if (n->op == SF_OP_SCALAR || (n->nin == 0 && !fill))
         return false;
     for (int i = 0; i < n->nin; i++)
         if (!is_constant(in[i]))
@@ -325,7 +330,7 @@ static bool foldable_constant(const sf_node *n, sf_value *const *in)
             return false;
         numel += e;
     }
-    return numel <= MAX_FOLD_ELEMS;
+    return numel <= (fill ? MAX_FOLD_FILL : MAX_FOLD_ELEMS);
 }
 
 sf_status sf_pass_canonicalize(sf_module *m, sf_error *err)

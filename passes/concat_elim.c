@@ -5,6 +5,9 @@
  * a..b laid end to end: reshape(slice(F, d, a, b)), or reshape(F) for all
  * of F. After horizontal fusion this turns "concat the branches' outputs"
  * into a view of the grouped result: no copy.
+ * A stack of F's rows a..b, each once and in order, along the rows' own
+ * dim is F's rows (a view), and along the dim before it F's rows with the
+ * two dims swapped (the stack of experts' or members' outputs).
  * Likewise a chain of adds whose summands are each one row of F, the rows
  * a..b once each (the sum of branches that end in a nonlinearity, after
  * hfuse grouped them), is one sum over F's rows a..b: a reduction over the
@@ -119,6 +122,35 @@ static sf_status rewrite_concat(sf_rewriter *rw, const sf_node *n, bool *changed
     return st;
 }
 
+/* stack(rows a..b of F, dim s): F[a..b] where s is the rows' dim d, transposed where s is d - 1; else NULL */
+static sf_value *stacked_rows(sf_rewriter *rw, const sf_node *n, sf_error *err)
+{
+    int64_t row, end, first = 0;
+    const sf_value *f = NULL;
+    for (int i = 0; i < n->nin; i++) {
+        const sf_value *fi = rows_of(n->in[i], &row, &end);
+        if (!fi || (f && fi != f) || end != row + 1 || (i && row != first + i))
+            return NULL;
+        if (!i)
+            first = row;
+        f = fi;
+    }
+    int d = f->type.rank - 2, s = (int)sf_attr_dim(n);
+    if (s != d && s != d - 1)
+        return NULL;
+    sf_value *fv = sf_rw_value(rw, f, err);
+    if (fv && (first != 0 || first + n->nin != f->type.dim[d]))
+        fv = sf_rw_slice(rw, fv, d, first, first + n->nin, err);
+    if (!fv || s == d)
+        return fv;
+    sf_node *t = sf_rw_node(rw, SF_OP_TRANSPOSE, 1, &fv, NULL, err);
+    if (!t)
+        return NULL;
+    sf_node_set_int(t, SF_ATTR_DIM0, s);
+    sf_node_set_int(t, SF_ATTR_DIM1, d);
+    return sf_node_finish(rw->g, t, err) == SF_OK ? t->out[0] : NULL;
+}
+
 enum { MAX_SUMMANDS = 1 << 16 };
 
 /* the summands of the add chain rooted at n (inner adds of n's type with one use), in order; -1 past the limit */
@@ -189,10 +221,11 @@ sf_status sf_pass_concat_elim(sf_module *m, sf_error *err)
         bool root = n->op == SF_OP_ADD &&
                     !(u->count[n->out[0]->id] == 1 && u->user[n->out[0]->id]->op == SF_OP_ADD &&
                       sf_type_equal(&u->user[n->out[0]->id]->out[0]->type, &n->out[0]->type));
-        sf_value *sum = root ? rows_sum(&rw, n, u->count, leaf, err) : NULL;
+        sf_value *sum = root ? rows_sum(&rw, n, u->count, leaf, err)
+                      : n->op == SF_OP_STACK && n->nin > 1 ? stacked_rows(&rw, n, err) : NULL;
         if (sum)
             rw.map[n->out[0]->id] = sum;
-        else if (root && err && err->code != SF_OK)
+        else if ((root || n->op == SF_OP_STACK) && err && err->code != SF_OK)
             st = err->code;
         else
             st = n->op == SF_OP_CONCAT ? rewrite_concat(&rw, n, &changed, err) : sf_rw_copy(&rw, n, err);

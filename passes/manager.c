@@ -32,7 +32,7 @@ const sf_pass_info sf_passes[] = {
  * product before the branches are grouped, and after the second
  * canonicalize, for grouped pairs that only views stood between (a
  * grouped Conv1d pair becomes products with reshapes around them) */
-static const char *const o2[] = {"canonicalize", "cse", "compose", "accumulate", "hfuse", "widen", "concat_elim",
+static const char *const o2[] = {"canonicalize", "cse", "compose", "accumulate", "widen", "hfuse", "concat_elim",
                                  "canonicalize", "cse", "compose", "dce", "vfuse", NULL};
 
 const sf_pass_info *sf_pass_find(const char *name)

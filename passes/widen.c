@@ -57,9 +57,46 @@ static void key_of(const sf_node *n, char *key, size_t cap)
     }
 }
 
-/* groups worth widening: at least two branches, not all of one width (hfuse's), convs not kept apart */
-static bool worth_it(const sf_module *m, const wgroup *w, const sf_uses *u)
+/* n's result, through its epilogue of unary ops, goes on into another product */
+static bool continues(const sf_node *n, const sf_uses *u)
 {
+    const sf_value *v = n->out[0];
+    while (u->count[v->id] == 1 && sf_op_cls(u->user[v->id]->op) == SF_OPCLS_UNARY)
+        v = u->user[v->id]->out[0];
+    return u->count[v->id] == 1 && sf_op_cls(u->user[v->id]->op) == SF_OPCLS_PRODUCT;
+}
+
+/* Siblings of one width that go on into further products are hfuse's: it
+ * groups them and follows them in lockstep (a mixture of experts' experts
+ * beside its gate); they leave the group. */
+static void leave_lockstep_to_hfuse(wgroup *w, const sf_uses *u)
+{
+    int k = 0;
+    const sf_node **keep = w->n;
+    bool *out = calloc((size_t)w->count, sizeof *out);
+    if (!out)
+        return; /* then all stay: widening is still right, only less than hfuse would do */
+    for (int i = 0; i < w->count; i++) {
+        int same = 0;
+        bool all_go_on = true;
+        for (int j = 0; j < w->count; j++)
+            if (w->n[j]->in[1]->type.dim[0] == w->n[i]->in[1]->type.dim[0]) {
+                same++;
+                all_go_on &= continues(w->n[j], u);
+            }
+        out[i] = same >= 2 && all_go_on;
+    }
+    for (int i = 0; i < w->count; i++)
+        if (!out[i])
+            keep[k++] = w->n[i];
+    w->count = k;
+    free(out);
+}
+
+/* groups worth widening: at least two branches, not all of one width (hfuse's), convs not kept apart */
+static bool worth_it(const sf_module *m, wgroup *w, const sf_uses *u)
+{
+    leave_lockstep_to_hfuse(w, u);
     if (w->count < 2)
         return false;
     bool same = true;

@@ -168,8 +168,19 @@ static void test_golden_on_cpu(void **state)
         char model[1024], *src;
         snprintf(model, sizeof model, "%s/%s", SF_MODELS, f[1]);
         assert_int_equal(sf_read_file(model, &src, &len, &e), SF_OK);
-        const char *inputs[1] = {f[3]}, *consts[1] = {f[4]};
-        sf_py_options o = {f[2], inputs, 1, consts, *f[4] ? 1 : 0, 0, NULL};
+        const char *inputs[8], *consts[8];
+        int ni = 0, nc = 0;
+        for (char *p = f[3], *q; p && *p && ni < 8; p = q) { /* specs split by ';' */
+            inputs[ni++] = p;
+            if ((q = strchr(p, ';')))
+                *q++ = '\0';
+        }
+        for (char *p = f[4], *q; p && *p && nc < 8; p = q) {
+            consts[nc++] = p;
+            if ((q = strchr(p, ';')))
+                *q++ = '\0';
+        }
+        sf_py_options o = {f[2], inputs, ni, consts, nc, 0, NULL};
         sf_py_model *pm = sf_py_compile(model, src, len, &o, &e);
         free(src);
         if (!pm)

@@ -22,6 +22,19 @@ static const struct {
     {"growing_relu", "conv2d=24 add=23 relu=24"},            /* kept apart: summed in place, not 24x the memory */
     {"parallel_fcn", "grouped_linear=1 reshape=2"},
     {"styles_ensemble", "linear=2 relu=1"},                  /* 5 members on one input: one wide product, one K-concatenated */
+    /* the corpus (tests/models/corpus.py) and the other kinds of model people write */
+    {"moe", "linear=1 grouped_linear=2 mul=1 gelu=1 softmax=1 sum=1 reshape=1"},
+    {"multitask", "linear=3 relu=2 slice=3"},
+    {"siamese", "scalar=2 linear=4 add=1 sub=1 mul=5 div=2 relu=2 sigmoid=1 sum=5 clamp=2 abs=1 sqrt=3"},
+    {"triplet", "scalar=1 linear=6 add=1 sub=3 mul=5 div=3 relu=1 silu=3 sum=5 clamp=3 sqrt=3"},
+    {"nam", "linear=1 grouped_linear=2 add=1 relu=2 reshape=2"},
+    {"densenet1d", "conv1d=4 batchnorm=4 relu=4 concat=4 mean=1 reshape=2"},
+    {"unet1d", "conv1d=5 mul=2 relu=4 concat=2 reshape=6 amax=2"},
+    {"mixture_density", "scalar=1 linear=2 add=1 tanh=1 slice=3 reshape=2 softplus=1 log_softmax=1"},
+    {"deep_ensemble", "scalar=1 grouped_linear=3 sub=1 mul=2 relu=2 mean=3 transpose=1 sqrt=1"},
+    {"einsums", "scalar=1 matmul=8 add=1 mul=4 div=1 softmax=1 slice=2 sum=5 reshape=6 transpose=4"},
+    {"transformer_block", "scalar=3 linear=4 matmul=2 layernorm=2 add=2 mul=1 gelu=1 softmax=1 slice=3 reshape=5 transpose=5 eq=1 ne=1 where=1"},
+    {"small_cnn", "linear=1 conv2d=2 relu=2 slice=4 concat=2 mean=2 reshape=5 amax=2 maximum=2 full=2"},
 };
 
 static void check_fused_ops(const golden_case *c)

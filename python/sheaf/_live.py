@@ -50,6 +50,7 @@ _ARGS = {
     "InstanceNorm1d": _bn, "InstanceNorm2d": _bn,
     "Embedding": lambda m: "%d, %d, padding_idx=%r, max_norm=%r" % (m.num_embeddings, m.embedding_dim, m.padding_idx,
                                                                      m.max_norm),
+    "Upsample": lambda m: "size=%r, scale_factor=%r, mode=%r" % (m.size, m.scale_factor, m.mode),
     "Bilinear": lambda m: "%d, %d, %d, bias=%r" % (m.in1_features, m.in2_features, m.out_features, m.bias is not None),
     "MultiheadAttention": lambda m: "%d, %d, dropout=%r, bias=%r, add_bias_kv=%r, add_zero_attn=%r, kdim=%r, "
                                     "vdim=%r, batch_first=%r" % (
