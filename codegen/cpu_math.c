@@ -31,12 +31,16 @@ static LLVMValueRef with_sign(emit *e, LLVMValueRef mag, LLVMValueRef sign)
     return em_call_f32n(e, "llvm.copysign.f32", v, 2);
 }
 
-/* c[0] + u (c[1] + u (c[2] + ...)) */
+static LLVMValueRef fma64(emit *e, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c);
+
+/* c[0] + u (c[1] + u (c[2] + ...)), in u's type (f32, or f64 for sin and cos) */
 static LLVMValueRef horner(emit *e, const double *c, int n, LLVMValueRef u)
 {
-    LLVMValueRef r = c32(e, c[n - 1]);
+    LLVMTypeRef t = LLVMTypeOf(u);
+    bool f64 = LLVMGetTypeKind(t) == LLVMDoubleTypeKind;
+    LLVMValueRef r = LLVMConstReal(t, c[n - 1]);
     for (int k = n - 2; k >= 0; k--)
-        r = em_fmuladd(e, r, u, c32(e, c[k]));
+        r = f64 ? fma64(e, r, u, LLVMConstReal(t, c[k])) : em_fmuladd(e, r, u, LLVMConstReal(t, c[k]));
     return r;
 }
 
@@ -224,15 +228,6 @@ static LLVMValueRef fma64(emit *e, LLVMValueRef a, LLVMValueRef b, LLVMValueRef 
     return call_f64(e, "llvm.fma.f64", args, 3);
 }
 
-/* c[0] + u (c[1] + ...) in double */
-static LLVMValueRef horner64(emit *e, const double *c, int n, LLVMValueRef u)
-{
-    LLVMValueRef r = c64(e, c[n - 1]);
-    for (int k = n - 2; k >= 0; k--)
-        r = fma64(e, r, u, c64(e, c[k]));
-    return r;
-}
-
 /* v mod 4 in [-2, 2] split into its nearest integer (added to *n) and a
  * fraction in [-1/2, 1/2]: both exact for any double v (rounding to
  * nearest, not flooring, keeps a tiny negative v from becoming 4 - |v|) */
@@ -283,7 +278,7 @@ LLVMValueRef em_sincos(emit *e, LLVMValueRef x, bool cos_)
     LLVMValueRef f = fadd(e, fsub(e, s, q), c); /* s - q is exact */
     LLVMValueRef r = fma64(e, f, c64(e, 1.5707963267948966), fmul(e, f, c64(e, 6.123233995736766e-17)));
     LLVMValueRef u = fmul(e, r, r);
-    LLVMValueRef sn = fmul(e, r, horner64(e, S, 8, u)), cs = horner64(e, C, 9, u);
+    LLVMValueRef sn = fmul(e, r, horner(e, S, 8, u)), cs = horner(e, C, 9, u);
     LLVMValueRef k = fadd(e, n, q);
     k = fma64(e, call_f64(e, "llvm.floor.f64", (LLVMValueRef[]){fmul(e, k, c64(e, 0.25))}, 1), c64(e, -4), k);
     if (cos_)

@@ -237,14 +237,24 @@ static sf_value *gather(py_interp *I, const py_expr *at, sf_value *x, sf_value *
     return py_emit(I, at, n);
 }
 
+/* the input, the index tensor and the dim of a gather-like call, or false (an error set) */
+static bool gather_args(py_interp *I, const py_expr *at, const char *what, pv *xv, pv *dimv, pv *idxv, sf_value **x,
+                        sf_value **idx, int *d)
+{
+    int64_t raw;
+    *x = py_tv(I, at, xv, what);
+    *idx = *x ? py_tv(I, at, idxv, what) : NULL;
+    return *idx && py_as_int(I, at, dimv, "dim", &raw) && py_norm_dim(I, at, raw, (*x)->type.rank, d);
+}
+
 /* index_select(x, dim, index): index a vector, viewed as [n, 1, ...] at dim */
 TFN(t_index_select)
 {
     BIND("index_select()", 3, "input", "dim", "index");
-    sf_value *x = py_tv(I, at, a[0], "index_select"), *idx = x ? py_tv(I, at, a[2], "index_select") : NULL;
-    int64_t raw, dims[SF_MAX_RANK];
+    sf_value *x, *idx;
+    int64_t dims[SF_MAX_RANK];
     int d;
-    if (!idx || !py_as_int(I, at, a[1], "dim", &raw) || !py_norm_dim(I, at, raw, x->type.rank, &d))
+    if (!gather_args(I, at, "index_select", a[0], a[1], a[2], &x, &idx, &d))
         return NULL;
     if (idx->type.rank > 1)
         return FAIL(SF_ERR_SHAPE, "index_select(): index must be 0-D or 1-D, not %d-D", idx->type.rank);
@@ -258,10 +268,9 @@ TFN(t_index_select)
 TFN(t_gather)
 {
     BIND("gather()", 3, "input", "dim", "index", "sparse_grad");
-    sf_value *x = py_tv(I, at, a[0], "gather"), *idx = x ? py_tv(I, at, a[2], "gather") : NULL;
-    int64_t raw;
+    sf_value *x, *idx;
     int d;
-    if (!idx || !py_as_int(I, at, a[1], "dim", &raw) || !py_norm_dim(I, at, raw, x->type.rank, &d))
+    if (!gather_args(I, at, "gather", a[0], a[1], a[2], &x, &idx, &d))
         return NULL;
     if (idx->type.rank != x->type.rank)
         return FAIL(SF_ERR_SHAPE, "gather(): index has %d dims and input %d: they must be the same", idx->type.rank,
@@ -282,10 +291,9 @@ TFN(t_gather)
 TFN(t_take_along_dim)
 {
     BIND("take_along_dim()", 3, "input", "indices", "dim");
-    sf_value *x = py_tv(I, at, a[0], "take_along_dim"), *idx = x ? py_tv(I, at, a[1], "take_along_dim") : NULL;
-    int64_t raw;
+    sf_value *x, *idx;
     int d;
-    if (!idx || !py_as_int(I, at, a[2], "dim", &raw) || !py_norm_dim(I, at, raw, x->type.rank, &d))
+    if (!gather_args(I, at, "take_along_dim", a[0], a[2], a[1], &x, &idx, &d))
         return NULL;
     if (idx->type.rank != x->type.rank)
         return FAIL(SF_ERR_SHAPE, "take_along_dim(): indices have %d dims and input %d", idx->type.rank, x->type.rank);
