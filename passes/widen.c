@@ -12,6 +12,11 @@
  * While every branch's only reader is the same unary op (one ReLU each),
  * it is applied once to the wide result.
  *
+ * Convs of different kernel sizes that see the same windows' centres (3x3
+ * with padding 1 beside 5x5 with padding 2) share the largest kernel, the
+ * smaller ones centred in zeros, where that costs at most a quarter more
+ * multiply-adds than running them apart (cost_of_padding).
+ *
  * Convs summed after an activation stay apart for the reason hfuse keeps
  * them apart (the memory of G results at once: sf_summed_after_epilogue).
  * Needs use counts; leaves dead nodes (dce follows). */
@@ -42,19 +47,85 @@ static bool candidate(const sf_module *m, const sf_node *n)
     return sf_op_has(n->op, SF_OPF_CONV) && sf_attr_groups(n) == 1 && const_operands(m, n);
 }
 
-/* what siblings must share: op, input, bias or none, the weight's dims past the first, the geometry */
+/* What siblings must share: op, input, bias or none, the input width or
+ * channels, and for convs the stride, the dilation and, along each spatial
+ * dim, the kernel's parity and 2p - dil (k - 1): convs of kernels 3 and 5
+ * with paddings 1 and 2 then read the same windows' centres, and the
+ * smaller kernel is the larger one with a border of zeros (padding 2). */
 static void key_of(const sf_node *n, char *key, size_t cap)
 {
     const sf_type *w = &n->in[1]->type;
-    int at = snprintf(key, cap, "%d/%d/%d", n->op, n->in[0]->id, n->nin);
-    for (int d = 1; d < w->rank && at > 0 && (size_t)at < cap; d++)
-        at += snprintf(key + at, cap - (size_t)at, "/%lld", (long long)w->dim[d]);
-    static const sf_attr_id geometry[] = {SF_ATTR_STRIDE, SF_ATTR_PADDING, SF_ATTR_DILATION};
-    for (int k = 0; n->op != SF_OP_LINEAR && k < 3; k++) {
-        const sf_attr *a = sf_node_attr(n, geometry[k]);
-        for (int d = 0; d < a->n && at > 0 && (size_t)at < cap; d++)
-            at += snprintf(key + at, cap - (size_t)at, "/%lld", (long long)a->ints[d]);
+    int at = snprintf(key, cap, "%d/%d/%d/%lld", n->op, n->in[0]->id, n->nin, (long long)w->dim[1]);
+    if (n->op == SF_OP_LINEAR)
+        return;
+    const sf_attr *st = sf_node_attr(n, SF_ATTR_STRIDE), *pad = sf_node_attr(n, SF_ATTR_PADDING),
+                  *dil = sf_node_attr(n, SF_ATTR_DILATION);
+    for (int d = 0; d < st->n && at > 0 && (size_t)at < cap; d++) {
+        int64_t k = w->dim[2 + d];
+        at += snprintf(key + at, cap - (size_t)at, "/%lld,%lld,%lld,%lld", (long long)st->ints[d],
+                       (long long)dil->ints[d], (long long)(k % 2),
+                       (long long)(2 * pad->ints[d] - dil->ints[d] * (k - 1)));
     }
+}
+
+/* the kernel's elements (1 for a linear) */
+static int64_t kernel_size(const sf_node *n)
+{
+    const sf_type *w = &n->in[1]->type;
+    int64_t k = 1;
+    for (int d = 2; d < w->rank; d++)
+        k *= w->dim[d];
+    return k;
+}
+
+/* the largest kernel along spatial dim d of the group */
+static int64_t widest(const wgroup *w, int d)
+{
+    int64_t k = 0;
+    for (int i = 0; i < w->count; i++)
+        k = w->n[i]->in[1]->type.dim[2 + d] > k ? w->n[i]->in[1]->type.dim[2 + d] : k;
+    return k;
+}
+
+static bool same_kernel(const sf_node *a, const sf_node *b)
+{
+    for (int d = 2; d < a->in[1]->type.rank; d++)
+        if (a->in[1]->type.dim[d] != b->in[1]->type.dim[d])
+            return false;
+    return true;
+}
+
+/* Convs of different kernels share one only where the zeros cost at most
+ * a quarter more multiply-adds than the convs apart; else the group keeps
+ * the kernel with the most output channels. */
+static void cost_of_padding(wgroup *w)
+{
+    int sp = w->n[0]->in[1]->type.rank - 2;
+    double plain = 0, padded = 0, K = 1;
+    for (int d = 0; d < sp; d++)
+        K *= (double)widest(w, d);
+    for (int i = 0; i < w->count; i++) {
+        double o = (double)w->n[i]->in[1]->type.dim[0];
+        plain += o * (double)kernel_size(w->n[i]);
+        padded += o * K;
+    }
+    if (padded <= 1.25 * plain)
+        return;
+    const sf_node *best = w->n[0];
+    int64_t best_o = 0;
+    for (int i = 0; i < w->count; i++) {
+        int64_t o = 0;
+        for (int j = 0; j < w->count; j++)
+            if (same_kernel(w->n[j], w->n[i]))
+                o += w->n[j]->in[1]->type.dim[0];
+        if (o > best_o)
+            best_o = o, best = w->n[i];
+    }
+    int k = 0;
+    for (int i = 0; i < w->count; i++)
+        if (same_kernel(w->n[i], best))
+            w->n[k++] = w->n[i];
+    w->count = k;
 }
 
 /* n's result, through its epilogue of unary ops, goes on into another product */
@@ -97,11 +168,13 @@ static void leave_lockstep_to_hfuse(wgroup *w, const sf_uses *u)
 static bool worth_it(const sf_module *m, wgroup *w, const sf_uses *u)
 {
     leave_lockstep_to_hfuse(w, u);
+    if (w->count >= 2 && w->n[0]->op != SF_OP_LINEAR)
+        cost_of_padding(w);
     if (w->count < 2)
         return false;
     bool same = true;
     for (int i = 1; i < w->count; i++)
-        same &= w->n[i]->in[1]->type.dim[0] == w->n[0]->in[1]->type.dim[0];
+        same &= sf_type_equal(&w->n[i]->in[1]->type, &w->n[0]->in[1]->type);
     if (same)
         return false;
     if (w->n[0]->op == SF_OP_LINEAR || w->count <= 2)
@@ -114,26 +187,56 @@ static bool worth_it(const sf_module *m, wgroup *w, const sf_uses *u)
     return false;
 }
 
-/* the branches' operand `slot` (weight or bias) laid end to end on dim 0 */
+/* t [O, C, k...] into out [O, C, K...] (dims: K's), centred, zeros around */
+static void place_centred(const sf_tensor *t, const int64_t *dims, float *out)
+{
+    int r = t->rank;
+    size_t n = (size_t)t->dim[0] * (size_t)t->dim[1];
+    size_t big = 1, small = 1;
+    for (int d = 2; d < r; d++)
+        big *= (size_t)dims[d], small *= (size_t)t->dim[d];
+    memset(out, 0, sizeof *out * n * big);
+    for (size_t oc = 0; oc < n; oc++)
+        for (size_t e = 0; e < small; e++) {
+            size_t rem = e, off = 0, stride = 1;
+            for (int d = r - 1; d >= 2; d--) { /* element e's coordinates in k, shifted by (K - k) / 2 */
+                size_t c = rem % (size_t)t->dim[d];
+                rem /= (size_t)t->dim[d];
+                off += (c + (size_t)(dims[d] - t->dim[d]) / 2) * stride;
+                stride *= (size_t)dims[d];
+            }
+            out[oc * big + off] = t->data[oc * small + e];
+        }
+}
+
+/* the branches' operand `slot` (weight or bias) laid end to end on dim 0,
+ * each conv weight centred in the group's largest kernel */
 static sf_value *appended(sf_rewriter *rw, sf_module *m, const wgroup *w, int slot, sf_error *err)
 {
-    size_t total = 0;
+    const sf_tensor *t0 = sf_param_tensor(m, w->n[0]->in[slot]);
+    int64_t dims[SF_MAX_RANK];
+    memcpy(dims, t0->dim, sizeof *dims * (size_t)t0->rank);
+    for (int d = 2; slot == 1 && d < t0->rank; d++)
+        dims[d] = widest(w, d - 2);
+    size_t per_row = 1, total = 0; /* floats per output channel (or bias element) */
+    for (int d = 1; d < t0->rank; d++)
+        per_row *= (size_t)dims[d];
     for (int i = 0; i < w->count; i++)
-        total += sf_tensor_numel(sf_param_tensor(m, w->n[i]->in[slot]));
+        total += (size_t)sf_param_tensor(m, w->n[i]->in[slot])->dim[0] * per_row;
     float *data = malloc(sizeof *data * (total ? total : 1));
     if (!data) {
         sf_fail(err, SF_ERR_NOMEM, "widen: out of memory");
         return NULL;
     }
     size_t at = 0;
-    int64_t dims[SF_MAX_RANK];
-    const sf_tensor *t0 = sf_param_tensor(m, w->n[0]->in[slot]);
-    memcpy(dims, t0->dim, sizeof *dims * (size_t)t0->rank);
     dims[0] = 0;
     for (int i = 0; i < w->count; i++) {
         const sf_tensor *t = sf_param_tensor(m, w->n[i]->in[slot]);
-        memcpy(data + at, t->data, sizeof *data * sf_tensor_numel(t));
-        at += sf_tensor_numel(t);
+        if (sf_tensor_numel(t) != (size_t)t->dim[0] * per_row)
+            place_centred(t, dims, data + at); /* a smaller kernel: zeros around it */
+        else
+            memcpy(data + at, t->data, sizeof *data * sf_tensor_numel(t));
+        at += (size_t)t->dim[0] * per_row;
         dims[0] += t->dim[0];
     }
     char hint[512];
@@ -159,6 +262,14 @@ static sf_status emit_group(sf_rewriter *rw, sf_module *m, wgroup *w, const sf_u
     if (in[1] && n0->nin == 3)
         in[2] = appended(rw, m, w, 2, err);
     sf_node *p = in[1] && (n0->nin == 2 || in[2]) ? sf_rw_node(rw, n0->op, n0->nin, in, n0, err) : NULL;
+    if (p && n0->op != SF_OP_LINEAR) { /* the padding of the largest kernel: p + dil (K - k) / 2 */
+        const sf_attr *pad = sf_node_attr(n0, SF_ATTR_PADDING), *dil = sf_node_attr(n0, SF_ATTR_DILATION);
+        int64_t pp[SF_MAX_RANK];
+        for (int d = 0; d < pad->n; d++)
+            pp[d] = pad->ints[d] + dil->ints[d] * (widest(w, d) - n0->in[1]->type.dim[2 + d]) / 2;
+        if (!sf_node_set_ints(rw->g, p, SF_ATTR_PADDING, pp, pad->n))
+            p = NULL;
+    }
     sf_value *cur = p && sf_node_finish(rw->g, p, err) == SF_OK ? p->out[0] : NULL;
     const sf_node **ends = malloc(sizeof *ends * (size_t)w->count);
     if (!cur || !ends) {

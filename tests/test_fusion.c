@@ -49,6 +49,61 @@ static void test_widen_heterogeneous_linears(void **state)
           "}\n");
 }
 
+/* kernels 3 and 5 over the same centres (paddings 1 and 2) cost 1.25x as
+ * one conv of kernel 5 (the 3 centred in zeros): one conv, its ReLU once,
+ * the concat a view; the bias-free 1-wide conv is of another kind. An
+ * Inception-style 1x1, 3x3 and 5x5 would cost 2.6x padded: they stay. */
+static void test_widen_pads_smaller_kernels(void **state)
+{
+    (void)state;
+    check("widen,concat_elim,dce",
+          "param @w3 : f32[4,2,3]\n"
+          "param @b3 : f32[4]\n"
+          "param @w5 : f32[4,2,5]\n"
+          "param @b5 : f32[4]\n"
+          "param @w1 : f32[3,2,1]\n"
+          "func @f(%x: f32[B,2,10]) {\n"
+          "  %0 = conv1d %x, @w3, @b3 {stride=[1], padding=[1], dilation=[1], groups=1} : f32[B,4,10]\n"
+          "  %1 = relu %0 : f32[B,4,10]\n"
+          "  %2 = conv1d %x, @w5, @b5 {stride=[1], padding=[2], dilation=[1], groups=1} : f32[B,4,10]\n"
+          "  %3 = relu %2 : f32[B,4,10]\n"
+          "  %4 = concat %1, %3 {dim=1} : f32[B,8,10]\n"
+          "  %5 = conv1d %x, @w1 {stride=[1], padding=[0], dilation=[1], groups=1} : f32[B,3,10]\n"
+          "  return %4, %5\n"
+          "}\n",
+          "param @w3.widened2 : f32[8,2,5]\n"
+          "param @b3.widened2 : f32[8]\n"
+          "param @w1 : f32[3,2,1]\n"
+          "\n"
+          "func @f(%x: f32[B,2,10]) {\n"
+          "  %0 = conv1d %x, @w3.widened2, @b3.widened2 {stride=[1], padding=[2], dilation=[1], groups=1} : f32[B,8,10]\n"
+          "  %1 = relu %0 : f32[B,8,10]\n"
+          "  %2 = conv1d %x, @w1 {stride=[1], padding=[0], dilation=[1], groups=1} : f32[B,3,10]\n"
+          "  return %1, %2\n"
+          "}\n");
+    const char *incep =
+          "param @w3 : f32[6,2,3,3]\n"
+          "param @b3 : f32[6]\n"
+          "param @w5 : f32[2,2,5,5]\n"
+          "param @b5 : f32[2]\n"
+          "param @w1 : f32[3,2,1,1]\n"
+          "param @b1 : f32[3]\n"
+          "func @f(%x: f32[B,2,6,6]) {\n"
+          "  %0 = conv2d %x, @w3, @b3 {stride=[1,1], padding=[1,1], dilation=[1,1], groups=1} : f32[B,6,6,6]\n"
+          "  %1 = relu %0 : f32[B,6,6,6]\n"
+          "  %2 = conv2d %x, @w5, @b5 {stride=[1,1], padding=[2,2], dilation=[1,1], groups=1} : f32[B,2,6,6]\n"
+          "  %3 = relu %2 : f32[B,2,6,6]\n"
+          "  %4 = conv2d %x, @w1, @b1 {stride=[1,1], padding=[0,0], dilation=[1,1], groups=1} : f32[B,3,6,6]\n"
+          "  %5 = relu %4 : f32[B,3,6,6]\n"
+          "  %6 = concat %1, %3, %5 {dim=1} : f32[B,11,6,6]\n"
+          "  return %6\n"
+          "}\n";
+    char want[2048];
+    const char *body = strstr(incep, "func");
+    snprintf(want, sizeof want, "%.*s\n%s", (int)(body - incep), incep, body);
+    check("widen,dce", incep, want);
+}
+
 /* a chain of adds over rows of one tensor is one sum (all rows, or a run
  * of them); a concat of concats of its rows is a view; a slice of a slice
  * is one slice */
@@ -124,6 +179,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_widen_heterogeneous_linears),
+        cmocka_unit_test(test_widen_pads_smaller_kernels),
         cmocka_unit_test(test_sums_of_rows_and_nested_views),
         cmocka_unit_test(test_summed_convs_stay_apart),
     };
