@@ -1,5 +1,7 @@
+#define _GNU_SOURCE /* mkdtemp, nftw */
 #include "testutil.h"
 
+#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,15 +109,36 @@ int run_cli(const char *const *args, const char **out, const char **err)
     return rc;
 }
 
+static char tmp_dir[256];
+static pid_t tmp_owner;
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* the test's files go with it: a directory of its own (mkdtemp, never one an
+ * earlier process with the same pid left behind, whose NVRTC cache a test
+ * would find full), removed at exit */
+static void remove_tmp_dir(void)
+{
+    if (tmp_dir[0] && getpid() == tmp_owner) /* not from a forked child */
+        nftw(tmp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 const char *tmp_path(const char *name)
 {
-    static char dir[256];
     static char paths[32][512];
     static int next;
-    if (!dir[0]) {
-        snprintf(dir, sizeof dir, "%s/sheaf-test-%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
-        mkdir(dir, 0700);
+    if (!tmp_dir[0]) {
+        snprintf(tmp_dir, sizeof tmp_dir, "%s/sheaf-test-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+        if (!mkdtemp(tmp_dir))
+            fail_msg("mkdtemp %s failed", tmp_dir);
+        tmp_owner = getpid();
+        atexit(remove_tmp_dir);
     }
+    const char *dir = tmp_dir;
     char *p = paths[next++ & 31];
     snprintf(p, 512, "%s/%s", dir, name);
     unlink(p);
