@@ -69,9 +69,35 @@ static char *dotted(py_interp *I, const char *prefix, const char *name)
     return s;
 }
 
+static bool assign_paths(py_interp *I, py_object *o, const char *prefix, sf_vec *order, bool held, int depth);
+
+/* the modules in a plain list, tuple or dict of a live model (py_tree.c)
+ * at prefix: keyed prefix.<index or key>.<name>, as the host hands them */
+static bool assign_held(py_interp *I, pv *v, const char *prefix, sf_vec *order, int depth)
+{
+    if (v->k == PV_OBJECT)
+        return !v->u.obj->cls->is_module || assign_paths(I, v->u.obj, prefix, order, true, depth);
+    if (depth > 1000)
+        return py_error(I, NULL, SF_ERR_UNSUPPORTED, "containers nested deeper than 1000") != NULL;
+    bool list = v->k == PV_LIST || v->k == PV_TUPLE;
+    int64_t n = list ? v->u.list->n : v->k == PV_DICT ? v->u.dict->n : 0;
+    for (int64_t i = 0; i < n; i++) {
+        char index[24];
+        snprintf(index, sizeof index, "%lld", (long long)i);
+        pv *key = list ? NULL : v->u.dict->keys[i];
+        if (!list && key->k != PV_STR)
+            continue; /* the tree names dict entries by string keys only */
+        char *path = dotted(I, prefix, list ? index : key->u.s.s);
+        if (!path || !assign_held(I, list ? v->u.list->items[i] : v->u.dict->vals[i], path, order, depth + 1))
+            return false;
+    }
+    return true;
+}
+
 /* PyTorch's state_dict order: a module's parameters, its buffers, then
- * its children depth-first. A module reached twice keeps its first path. */
-static bool assign_paths(py_interp *I, py_object *o, const char *prefix, sf_vec *order, int depth)
+ * its children depth-first. A module reached twice keeps its first path.
+ * held: a live model's, whose plain containers of modules come last. */
+static bool assign_paths(py_interp *I, py_object *o, const char *prefix, sf_vec *order, bool held, int depth)
 {
     if (o->path)
         return true;
@@ -91,7 +117,15 @@ static bool assign_paths(py_interp *I, py_object *o, const char *prefix, sf_vec 
         }
     for (int64_t i = 0; i < o->nchildren; i++) {
         char *path = dotted(I, prefix, o->children[i].name);
-        if (!path || !assign_paths(I, o->children[i].obj, path, order, depth + 1))
+        if (!path || !assign_paths(I, o->children[i].obj, path, order, held, depth + 1))
+            return false;
+    }
+    for (int64_t i = 0; held && o->attrs && i < o->attrs->n; i++) {
+        pv *v = o->attrs->vals[i];
+        char *path = v->k == PV_OBJECT || v->k == PV_LIST || v->k == PV_TUPLE || v->k == PV_DICT
+                         ? dotted(I, prefix, o->attrs->keys[i]->u.s.s)
+                         : NULL;
+        if (path && !assign_held(I, v, path, order, depth + 1))
             return false;
     }
     return true;
@@ -280,7 +314,7 @@ static bool compile_into(py_interp *I, sf_py_model *m, const char *source, size_
     if (!model)
         return false;
     sf_vec order = {0};
-    bool ok = assign_paths(I, model->u.obj, "", &order, 0);
+    bool ok = assign_paths(I, model->u.obj, "", &order, o->tree != NULL, 0);
     double t2 = now_ms();
     I->g = sf_graph_new(model->u.obj->cls->name);
     m->graph = I->g;

@@ -3,7 +3,10 @@
  * built from it in the evaluator (py_tree_build): each module an object
  * of its class with the attributes and tensors given, each torch.nn
  * module built by its own constructor from its arguments, children
- * attached in order. __init__ never runs. */
+ * attached in order. __init__ never runs. A node of class list, tuple or
+ * dict is a plain Python container of modules held in an attribute (or
+ * in another such container): its modules are not registered children,
+ * as in PyTorch, but their tensors still get keys (frontend.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +28,8 @@ typedef struct tree_module {
     char *path, *cls, *args; /* args: NULL for a class of the file */
     const char *name;        /* within the parent: the path's last part */
     int parent, index;       /* the parent's index in modules (-1: the root), and its own */
+    int nchildren;           /* how many name it as their parent */
+    char plain;              /* 'l', 't', 'd': a plain list, tuple or dict of modules; 0 otherwise */
     sf_vec attrs, tensors;   /* tree_attr *, tree_tensor * */
 } tree_module;
 
@@ -86,6 +91,24 @@ static bool child_name(const char *s)
     return true;
 }
 
+/* 'l', 't', 'd' for the plain containers a module may hold its modules in */
+static char plain_kind(const char *cls)
+{
+    return !strcmp(cls, "list") ? 'l' : !strcmp(cls, "tuple") ? 't' : !strcmp(cls, "dict") ? 'd' : 0;
+}
+
+/* what a plain container's element may be named: list and tuple elements
+ * their index, in order; dict entries any key without a dot */
+static sf_status plain_child(const tree_module *up, const char *path, const char *name, sf_error *err)
+{
+    char index[24];
+    snprintf(index, sizeof index, "%d", up->nchildren);
+    if (up->plain != 'd' && strcmp(name, index))
+        return sf_fail(err, SF_ERR_INVALID_ARG, "module tree: '%s' is element %s of the plain %s '%s', not '%s'", path,
+                       index, up->plain == 'l' ? "list" : "tuple", up->path, name);
+    return SF_OK;
+}
+
 sf_status sf_tree_module(sf_module_tree *t, const char *path, const char *cls, const char *args, sf_error *err)
 {
     if (!t || !path || !cls)
@@ -107,11 +130,18 @@ sf_status sf_tree_module(sf_module_tree *t, const char *path, const char *cls, c
     tree_module *up = NULL;
     if (*path && !(up = sf_map_get(&t->by_path, parent)))
         return sf_fail(err, SF_ERR_INVALID_ARG, "module tree: '%s' comes before its parent '%s'", path, parent);
+    char plain = plain_kind(cls);
+    if (plain && (args || !up || (up->args && !up->plain)))
+        return sf_fail(err, SF_ERR_INVALID_ARG, "module tree: '%s': a plain %s of modules is held by a module of the "
+                       "file or by another plain container, without arguments", *path ? path : "(the root)", cls);
+    if (up && up->plain && plain_child(up, path, name, err) != SF_OK)
+        return err ? err->code : SF_ERR_INVALID_ARG;
     tree_module *m = calloc(1, sizeof *m);
     if (m) {
         m->path = strdup(path), m->cls = strdup(cls), m->args = args ? strdup(args) : NULL;
         m->parent = up ? up->index : -1;
         m->index = (int)t->modules.len;
+        m->plain = plain;
     }
     if (!m || !m->path || !m->cls || (args && !m->args) || !sf_vec_push(&t->modules, m) ||
         !sf_map_put(&t->by_path, m->path, m)) {
@@ -121,6 +151,8 @@ sf_status sf_tree_module(sf_module_tree *t, const char *path, const char *cls, c
         return sf_fail(err, SF_ERR_NOMEM, "out of memory");
     }
     m->name = m->path + plen + (plen ? 1 : 0);
+    if (up)
+        up->nchildren++;
     return SF_OK;
 }
 
@@ -139,10 +171,12 @@ static tree_module *own_module(sf_module_tree *t, const char *path, const char *
     bool list = m && param_container(m) && !strcmp(what, "a tensor");
     if (!m)
         sf_fail(err, SF_ERR_INVALID_ARG, "module tree: %s of '%s': no such module", what, path ? path : "(null)");
+    else if (m->plain)
+        sf_fail(err, SF_ERR_INVALID_ARG, "module tree: %s of '%s': a plain %s holds modules only", what, path, m->cls);
     else if (m->args && !list)
         sf_fail(err, SF_ERR_INVALID_ARG, "module tree: %s of '%s': nn.%s is built by its constructor", what, path,
                 m->cls);
-    return m && (!m->args || list) ? m : NULL;
+    return m && !m->plain && (!m->args || list) ? m : NULL;
 }
 
 sf_status sf_tree_attr(sf_module_tree *t, const char *path, const char *name, const char *literal, sf_error *err)
@@ -270,23 +304,48 @@ static py_object *build_own(py_interp *I, const tree_module *m)
     return o;
 }
 
+/* a plain container's value: filled as its elements are built */
+static pv *build_plain(py_interp *I, const tree_module *m)
+{
+    pv *v = m->plain == 'd' ? pv_dict_new(I) : pv_list_new(I, m->plain == 'l' ? PV_LIST : PV_TUPLE, 4);
+    return v ? v : py_error(I, NULL, SF_ERR_NOMEM, "out of memory");
+}
+
+/* puts what was built for m into its parent: a module's child or plain
+ * attribute, or a plain container's element */
+static bool attach(py_interp *I, pv *up, const tree_module *m, pv *v)
+{
+    if (up->k == PV_LIST || up->k == PV_TUPLE)
+        return pv_list_push(I, up, v) || py_error(I, NULL, SF_ERR_NOMEM, "out of memory");
+    if (up->k == PV_DICT)
+        return pv_dict_sets(I, up->u.dict, m->name, v) || py_error(I, NULL, SF_ERR_NOMEM, "out of memory");
+    if (v->k == PV_OBJECT)
+        return py_child_add(I, up->u.obj, m->name, v->u.obj) || py_error(I, NULL, SF_ERR_NOMEM, "out of memory");
+    return py_setattr(I, NULL, up, m->name, v);
+}
+
+static pv *object_value(py_interp *I, py_object *o)
+{
+    pv *v = o ? pv_new(I, PV_OBJECT) : NULL;
+    if (v)
+        v->u.obj = o;
+    return v;
+}
+
 pv *py_tree_build(py_interp *I, const sf_module_tree *t)
 {
     if (!t->modules.len)
         return py_error(I, NULL, SF_ERR_INVALID_ARG, "module tree: no modules");
-    py_object **built = sf_arena_alloc(I->arena, sizeof *built * t->modules.len); /* by module index */
+    pv **built = sf_arena_alloc(I->arena, sizeof *built * t->modules.len); /* by module index */
     if (!built)
         return py_error(I, NULL, SF_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < t->modules.len; i++) {
         const tree_module *m = t->modules.items[i];
-        if (!(built[i] = m->args ? build_nn(I, m) : build_own(I, m)) ||
-            (m->parent >= 0 && !py_child_add(I, built[m->parent], m->name, built[i]))) {
+        built[i] = m->plain ? build_plain(I, m) : object_value(I, m->args ? build_nn(I, m) : build_own(I, m));
+        if (!built[i] || (m->parent >= 0 && !attach(I, built[m->parent], m, built[i]))) {
             I->failed = true;
             return NULL;
         }
     }
-    pv *root = pv_new(I, PV_OBJECT);
-    if (root)
-        root->u.obj = built[0];
-    return root;
+    return built[0];
 }

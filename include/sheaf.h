@@ -93,7 +93,11 @@ void sf_tree_free(sf_module_tree *t);
  * is a class of the model file, or with args (NULL otherwise) a torch.nn
  * module built as nn.<cls>(<args>) ("20, 10, bias=True": its constructor
  * arguments, as its extra_repr() gives them; "" for containers and
- * modules without arguments). */
+ * modules without arguments). cls "list", "tuple" or "dict" with args
+ * NULL: a plain Python container of modules held in an attribute of its
+ * parent (a class of the file, or another such container), its elements
+ * named 0, 1, ... in order (a dict's by their string keys); their tensors
+ * are keyed path.<index>.<name>, though PyTorch's state_dict lacks them. */
 sf_status sf_tree_module(sf_module_tree *t, const char *path, const char *cls, const char *args, sf_error *err);
 /* A plain attribute of the module at path (a class of the file): a Python
  * literal, "3", "1e-05", "'relu'", "(4, 8)", "[True, None]". */

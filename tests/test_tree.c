@@ -223,12 +223,117 @@ static void test_refusals(void **state)
     assert_int_equal(sf_tree_module(NULL, "", "Net", NULL, &e), SF_ERR_INVALID_ARG);
 }
 
+/* modules held in plain lists, tuples and dicts (nested too): not
+ * registered children in PyTorch, so out of state_dict, but a live
+ * instance hands their tensors over under path.<index or key>.<name> */
+static const char *HELD = "import torch.nn as nn\n"
+                          "\n"
+                          "class Held(nn.Module):\n"
+                          "    def forward(self, x):\n"
+                          "        y = self.base(x)\n"
+                          "        for h in self.heads:\n"
+                          "            y = y + h(x)\n"
+                          "        y = y + self.pair[1](x) - self.pair[0](x)\n"
+                          "        y = y + self.experts['b'](x) * 2 + self.experts['a'](x)\n"
+                          "        return y + self.nested[0][0](x)\n";
+
+static const char *held_paths[] = {"base", "heads.0", "heads.1", "pair.0", "pair.1", "experts.b", "experts.a",
+                                   "nested.0.0"};
+static const double held_coef[] = {1, 1, 1, -1, 1, 2, 1, 1};
+
+static sf_module_tree *held_tree(void)
+{
+    sf_module_tree *t = sf_tree_new();
+    sf_error e = {0};
+    ok(sf_tree_module(t, "", "Held", NULL, &e), &e);
+    ok(sf_tree_module(t, "base", "Linear", "4, 3, bias=False", &e), &e);
+    ok(sf_tree_module(t, "heads", "list", NULL, &e), &e);
+    ok(sf_tree_module(t, "pair", "tuple", NULL, &e), &e);
+    ok(sf_tree_module(t, "experts", "dict", NULL, &e), &e);
+    ok(sf_tree_module(t, "nested", "list", NULL, &e), &e);
+    ok(sf_tree_module(t, "nested.0", "list", NULL, &e), &e);
+    for (int i = 1; i < 8; i++)
+        ok(sf_tree_module(t, held_paths[i], "Linear", "4, 3, bias=False", &e), &e);
+    return t;
+}
+
+static void test_modules_in_plain_containers(void **state)
+{
+    (void)state;
+    float W[8][12], x[8], want[6] = {0}, y[6];
+    sf_weights *wt = sf_weights_new();
+    sf_error e = {0};
+    for (int k = 0; k < 8; k++) {
+        char key[64];
+        for (int i = 0; i < 12; i++)
+            W[k][i] = (float)((i * 7 + k * 5) % 11) / 8 - 0.6f;
+        snprintf(key, sizeof key, "%s.weight", held_paths[k]);
+        ok(sf_weights_set(wt, key, 2, (const int64_t[]){3, 4}, W[k], &e), &e);
+    }
+    for (int i = 0; i < 8; i++)
+        x[i] = (float)(i % 5) / 2 - 1;
+    for (int r = 0; r < 2; r++)
+        for (int j = 0; j < 3; j++) {
+            double s = 0;
+            for (int k = 0; k < 8; k++)
+                for (int i = 0; i < 4; i++)
+                    s += held_coef[k] * x[r * 4 + i] * W[k][j * 4 + i];
+            want[r * 3 + j] = (float)s;
+        }
+    sf_module_tree *t = held_tree();
+    sf_options o = {.tree = t, .inputs = live_inputs, .ninputs = 1, .weights = wt, .check = true};
+    sf_model *m = sf_compile_text(HELD, strlen(HELD), "held.py", &o, &e);
+    if (!m)
+        fail_msg("%s", e.msg);
+    ok(sf_run(m, 2, (const float *const[]){x}, (float *const[]){y}, &e), &e);
+    assert_close(y, want, 6, 1e-5, 1e-6);
+    sf_model_free(m);
+    /* their keys are what the model expects: one missing is named */
+    sf_weights *few = sf_weights_new();
+    ok(sf_weights_set(few, "base.weight", 2, (const int64_t[]){3, 4}, W[0], &e), &e);
+    o.weights = few;
+    assert_null(sf_compile_text(HELD, strlen(HELD), "held.py", &o, &e));
+    assert_contains(e.msg, "heads.0.weight");
+    sf_weights_free(few);
+    sf_weights_free(wt);
+    sf_tree_free(t);
+}
+
+static void test_plain_container_refusals(void **state)
+{
+    (void)state;
+    sf_error e = {0};
+    sf_module_tree *t = sf_tree_new();
+    assert_int_equal(sf_tree_module(t, "", "list", NULL, &e), SF_ERR_INVALID_ARG);
+    assert_contains(e.msg, "a plain list of modules is held by a module of the file");
+    ok(sf_tree_module(t, "", "Held", NULL, &e), &e);
+    assert_int_equal(sf_tree_module(t, "heads", "list", "", &e), SF_ERR_INVALID_ARG);
+    assert_contains(e.msg, "without arguments");
+    ok(sf_tree_module(t, "seq", "Sequential", "", &e), &e);
+    assert_int_equal(sf_tree_module(t, "seq.0", "tuple", NULL, &e), SF_ERR_INVALID_ARG);
+    ok(sf_tree_module(t, "heads", "list", NULL, &e), &e);
+    assert_int_equal(sf_tree_module(t, "heads.1", "Linear", "4, 3", &e), SF_ERR_INVALID_ARG);
+    assert_contains(e.msg, "'heads.1' is element 0 of the plain list 'heads', not '1'");
+    ok(sf_tree_module(t, "heads.0", "Linear", "4, 3", &e), &e);
+    assert_int_equal(sf_tree_module(t, "heads.0", "Linear", "4, 3", &e), SF_ERR_INVALID_ARG);
+    assert_contains(e.msg, "given twice");
+    assert_int_equal(sf_tree_attr(t, "heads", "n", "1", &e), SF_ERR_INVALID_ARG);
+    assert_contains(e.msg, "a plain list holds modules only");
+    assert_int_equal(sf_tree_tensor(t, "heads", "0", 1, (const int64_t[]){3}, false, &e), SF_ERR_INVALID_ARG);
+    assert_contains(e.msg, "a plain list holds modules only");
+    ok(sf_tree_module(t, "d", "dict", NULL, &e), &e);
+    ok(sf_tree_module(t, "d.any key", "Linear", "4, 3", &e), &e); /* a dict's keys are strings, any but dotted */
+    sf_tree_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_tree_builds_what_the_constructor_builds),
         cmocka_unit_test(test_attributes_tensors_and_an_init_never_run),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_modules_in_plain_containers),
+        cmocka_unit_test(test_plain_container_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -112,10 +112,42 @@ def _literal(v, depth=0):
     return None
 
 
-def module_tree(model, torch):
-    """[(path, class, nn args or None, [(attr, literal)], [(tensor, dims, buffer)])], parents first, and the
-    classes of the user's own that it uses."""
-    tree, classes = [], []
+def _holds_module(v, torch, depth=0):
+    """Whether a plain list, tuple or dict (nested too) holds an nn.Module somewhere."""
+    if isinstance(v, torch.nn.Module):
+        return True
+    if depth > 8 or not isinstance(v, (list, tuple, dict)):
+        return False
+    return any(_holds_module(x, torch, depth + 1) for x in (v.values() if isinstance(v, dict) else v))
+
+
+def _walk(model, torch):
+    """The module tree and the tensors it holds, in one walk: [(path, class, nn args or None, [(attr, literal)],
+    [(tensor, dims, buffer)])] parents first, {key: tensor} (a torch module's whole subtree under its path; shared
+    modules under each of their paths), and the classes of the user's own that it uses. Modules in plain lists,
+    tuples and dicts of a module (not registered in PyTorch, so not in state_dict) come as nodes of class list,
+    tuple or dict, their tensors under path.<index or key>."""
+    tree, tensors, classes = [], {}, []
+
+    def own(m, path):
+        for n, t in list(m._parameters.items()) + [(n, b) for n, b in m._buffers.items() if n != "num_batches_tracked"]:
+            if t is not None:
+                tensors[path + "." + n if path else n] = t
+
+    def held(v, path):
+        if isinstance(v, torch.nn.Module):
+            return visit(v, path)
+        if not isinstance(v, (list, tuple, dict)) or not all(_holds_module(x, torch) for x in (
+                v.values() if isinstance(v, dict) else v)):
+            raise TypeError("attribute '%s' mixes modules with other values; sheaf takes a plain list, tuple or dict "
+                            "that holds only modules (or nn.ModuleList / nn.ModuleDict)" % path)
+        tree.append((path, "dict" if isinstance(v, dict) else "tuple" if isinstance(v, tuple) else "list", None, [],
+                     []))
+        for k, x in (v.items() if isinstance(v, dict) else enumerate(v)):
+            if isinstance(v, dict) and (not isinstance(k, str) or "." in k or not k):
+                raise TypeError("attribute '%s' is a dict of modules with key %r; sheaf takes string keys without a "
+                                "dot" % (path, k))
+            held(x, "%s.%s" % (path, k))
 
     def visit(m, path):
         cls = type(m)
@@ -125,45 +157,60 @@ def module_tree(model, torch):
             name = cls.__name__
             args = "" if name in _CONTAINERS else _ARGS[name](m) if name in _ARGS else m.extra_repr()
             # a ParameterList's or ParameterDict's own tensors are its elements; other torch modules make theirs
-            own = ([(n, tuple(p.shape), False) for n, p in m._parameters.items()]
-                   if name in ("ParameterList", "ParameterDict") else [])
-            tree.append((path, cls.__name__, args, [], own))
+            mine = ([(n, tuple(p.shape), False) for n, p in m._parameters.items()]
+                    if name in ("ParameterList", "ParameterDict") else [])
+            tree.append((path, cls.__name__, args, [], mine))
             if cls.__name__ in _CONTAINERS:
+                own(m, path)
                 for name, child in m._modules.items():
                     if child is not None:
                         visit(child, path + "." + name if path else name)
+            else:
+                for n, t in list(m.named_parameters(prefix=path, remove_duplicate=False)) + list(
+                        m.named_buffers(prefix=path, remove_duplicate=False)):
+                    if not n.endswith("num_batches_tracked"):
+                        tensors[n] = t
             return
         classes.append(cls)
-        attrs = []
+        attrs, containers = [], []
         for name, v in vars(m).items():
             if name.startswith("_") or name == "training":
+                continue
+            if isinstance(v, (list, tuple, dict)) and _holds_module(v, torch):
+                containers.append((name, v))
                 continue
             lit = _literal(v)
             if lit is not None:
                 attrs.append((name, lit))
-        tensors = [(n, tuple(p.shape), False) for n, p in m._parameters.items() if p is not None]
-        tensors += [(n, tuple(b.shape), True) for n, b in m._buffers.items()
-                    if b is not None and n != "num_batches_tracked"]
-        tree.append((path, cls.__name__, None, attrs, tensors))
+        mine = [(n, tuple(p.shape), False) for n, p in m._parameters.items() if p is not None]
+        mine += [(n, tuple(b.shape), True) for n, b in m._buffers.items()
+                 if b is not None and n != "num_batches_tracked"]
+        tree.append((path, cls.__name__, None, attrs, mine))
+        own(m, path)
         for name, child in m._modules.items():
             if child is not None:
                 visit(child, path + "." + name if path else name)
+        for name, v in containers:  # after the registered children, as sheaf keys them
+            held(v, path + "." + name if path else name)
 
     visit(model, "")
+    return tree, tensors, classes
+
+
+def module_tree(model, torch):
+    """[(path, class, nn args or None, [(attr, literal)], [(tensor, dims, buffer)])], parents first, and the
+    classes of the user's own that it uses."""
+    tree, _, classes = _walk(model, torch)
     return tree, classes
 
 
 def weights(model, torch):
-    """Every parameter and buffer under its state_dict key (shared ones under each of their paths), as float32;
-    integer buffers (an arange, index tables) too, where exact"""
+    """Every parameter and buffer under its key (state_dict's; shared ones under each of their paths; those of
+    modules in plain containers under their path there), as float32; integer buffers (an arange, index tables)
+    too, where exact"""
     from . import _as_f32
-    out = {}
-    for name, t in list(model.named_parameters(remove_duplicate=False)) + list(
-            model.named_buffers(remove_duplicate=False)):
-        if name == "num_batches_tracked" or name.endswith(".num_batches_tracked"):
-            continue
-        out[name] = _as_f32(name, t.detach().cpu().contiguous().numpy())
-    return out
+    return {name: _as_f32(name, t.detach().cpu().contiguous().numpy())
+            for name, t in _walk(model, torch)[1].items()}
 
 
 def _names(node):

@@ -187,3 +187,30 @@ class Tokens(nn.Module):
     def forward(self, ids):
         h = self.tok(ids) + self.pos(torch.arange(ids.size(1)))
         return self.out(h.mean(1))
+
+
+class Held(nn.Module):
+    """Modules kept in plain Python containers, as people write them: not registered, so out of state_dict and
+    parameters(), but forward reads them all the same (a list, a tuple, a dict, a list of lists, and a list that
+    names registered modules again)."""
+
+    def __init__(self, d, h):
+        super().__init__()
+        self.fc1 = nn.Linear(d, h)
+        self.fc2 = nn.Linear(d, h)
+        self.heads = [nn.Sequential(nn.Linear(d, h), nn.Tanh()) for _ in range(3)]
+        self.pair = (nn.Linear(d, h), Sub(d))
+        self.experts = {"small": nn.Linear(d, h, bias=False), "big": nn.Linear(d, h)}
+        self.grid = [[nn.Linear(d, h)], [nn.Linear(d, h), nn.Linear(d, h)]]
+        self.again = [self.fc1, self.fc2]
+
+    def forward(self, x):
+        y = self.fc1(x) + self.fc2(x)
+        for head in self.heads:
+            y = y + head(x)
+        y = y * self.pair[0](x) + self.pair[1](x)[:, :1]
+        y = y + self.experts["small"](x) - self.experts["big"](x)
+        for row in self.grid:
+            for cell in row:
+                y = y + torch.relu(cell(x))
+        return y + sum(m(x) for m in self.again)

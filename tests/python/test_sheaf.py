@@ -289,7 +289,8 @@ def test_live_models_with_any_init():
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import live_models
     cases = [(live("Configured", live_models.CONFIG), (12,)), (live("Masked", 6, 5), (6, 5)),
-             (live("Nested", 8, 4), (8,)), (live("InPlaceByPosition", 6), (6,)), (live("Powers", 6), (6,))]
+             (live("Nested", 8, 4), (8,)), (live("InPlaceByPosition", 6), (6,)), (live("Powers", 6), (6,)),
+             (live("Held", 6, 4), (6,))]
     for net, shape in cases:
         m = sheaf.compile(net, torch.randn(2, *shape))
         for batch in BATCHES:
@@ -297,6 +298,22 @@ def test_live_models_with_any_init():
             with torch.no_grad():
                 close(m(x), net(x), "%s at batch %d" % (type(net).__name__, batch))
             close(m(x.numpy()), net(x).detach().numpy(), "%s at batch %d (numpy)" % (type(net).__name__, batch))
+
+
+def test_modules_in_plain_containers():
+    """Held keeps modules in a list, tuple, dict and nested lists (matched at every batch above); their tensors are
+    handed over though state_dict lacks them, and containers sheaf cannot key are refused, naming the attribute."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from sheaf import _live
+    net = live("Held", 6, 4)
+    keys = set(_live.weights(net, torch))
+    assert set(net.state_dict()) < keys
+    assert {"heads.2.0.weight", "pair.1.fc.bias", "experts.small.weight", "grid.1.1.bias", "again.0.weight"} <= keys
+    for bad, why in (([torch.nn.Linear(6, 4), 3], "'bad' mixes modules with other values"),
+                     ({"a.b": torch.nn.Linear(6, 4)}, "key 'a.b'"), ({1: torch.nn.Linear(6, 4)}, "key 1")):
+        net.bad = bad
+        with pytest.raises(TypeError, match=why):
+            sheaf.compile(net, torch.randn(2, 6))
 
 
 def test_integer_inputs_are_indices():
