@@ -30,6 +30,17 @@ int64_t sf_dims_prod(const sf_tensor *t, int from, int to)
     return p;
 }
 
+float sf_interp_elementwise(const sf_node *n, int side, float x, float c)
+{
+    if (!sf_op_is_elementwise(n->op) || n->nin > 2)
+        return NAN;
+    float a = side ? c : x, b = side ? x : c, y = NAN;
+    sf_tensor ta = {.data = &a}, tb = {.data = &b}, ty = {.data = &y};
+    const sf_tensor *in[2] = {&ta, &tb};
+    sf_tensor *out[1] = {&ty};
+    return kernels[n->op](n, in, out, NULL) == SF_OK ? y : NAN;
+}
+
 /* INPUT and PARAM values are bound by the driver, never run. */
 sf_status sf_k_INPUT(const sf_node *n, const sf_tensor *const *in, sf_tensor *const *out, sf_error *err)
 {

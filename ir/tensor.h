@@ -84,5 +84,9 @@ sf_status sf_compare_outputs(const sf_graph *g, int64_t batch, const char *who, 
  * added to `out` under their output names. */
 sf_status sf_interp_run(const sf_graph *g, int64_t batch, const sf_tensor_set *inputs, const sf_tensor_set *weights,
                         sf_tensor_set *out, sf_error *err);
+/* An elementwise node's value on single numbers: x as operand `side`, c as
+ * the other (ignored for a unary op). hfuse asks what its padding lanes
+ * come to; NaN where the op is not elementwise. */
+float sf_interp_elementwise(const sf_node *n, int side, float x, float c);
 
 #endif

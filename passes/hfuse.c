@@ -7,15 +7,23 @@
  * never a gather). The branches are then followed in lockstep: while every
  * branch's value has one use and the next ops agree (an activation, an op
  * with the same scalar, another linear of one shape), the grouped value
- * flows on; grouped feeds grouped without splitting back. Where the
+ * flows on; grouped feeds grouped without splitting back. Windows of one
+ * width whose products differ in output width are grouped padded to the
+ * widest (zero rows and columns) where that costs at most PAD_LIMIT times
+ * the multiply-adds; the padding lanes must stay finite along the chain
+ * (they meet only zero weights). Where the
  * branches end, each branch's value is a view of the grouped one, and a
  * concat of a group's ends in order is a reshape of it.
  * Needs use counts (SF_PASS_USES); leaves dead nodes (SF_PASS_DEAD: dce follows). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/tensor.h"
 #include "passes/pass.h"
+
+#define PAD_LIMIT 1.5 /* most multiply-adds a padded group of windows may do, over the branches' own */
 
 typedef struct hgroup {
     int G;
@@ -23,6 +31,7 @@ typedef struct hgroup {
     const sf_node **steps;     /* steps[s * G + g]: branch g's node at step s */
     const sf_value *src;       /* shared input, or the tensor the slices tile */
     bool sliced;
+    bool padded;               /* sliced windows with products of different output widths */
     bool conv;                 /* sibling convs on one input: one wider conv */
     int64_t start, width;      /* sliced: first start, window width */
     sf_value *final;           /* the grouped result, once emitted: [..., G, O] */
@@ -57,14 +66,14 @@ static bool const_conv(const sf_module *m, const sf_node *n)
 }
 
 /* Two branch nodes do the same thing to their own operand. */
-static bool same_step(const sf_node *a, const sf_node *b, const sf_value *a_in, const sf_value *b_in)
+static bool same_step(const sf_node *a, const sf_node *b, const sf_value *a_in, const sf_value *b_in, bool padded)
 {
     if (a->op != b->op || a->nin != b->nin)
         return false;
     if (sf_op_cls(a->op) == SF_OPCLS_UNARY)
         return sf_node_attrs_equal(a, b); /* LeakyReLU(0.1) and LeakyReLU(0.2) are not one step */
     if (a->op == SF_OP_LINEAR)
-        return sf_type_equal(&a->in[1]->type, &b->in[1]->type) && a->in[0] == a_in && b->in[0] == b_in;
+        return (padded || sf_type_equal(&a->in[1]->type, &b->in[1]->type)) && a->in[0] == a_in && b->in[0] == b_in;
     if (sf_op_cls(a->op) == SF_OPCLS_BINARY) {
         /* the branch value on the same side, the same scalar on the other */
         int side = a->in[0] == a_in ? 0 : 1;
@@ -85,30 +94,47 @@ static const sf_node *only_user(const sf_value *v, const sf_node *const *user, c
 
 /* Extends a group of first steps as far as every branch agrees; nodes
  * another group already took end the chain. */
+/* what a padded group's padding lanes hold after step n (they held pad):
+ * a product's are 0 (zero rows, zero bias); an elementwise op's, its value */
+static float pad_after(const sf_node *n, const sf_value *in, float pad)
+{
+    if (n->op == SF_OP_LINEAR)
+        return 0.0f;
+    int side = n->in[0] == in ? 0 : 1;
+    if (n->nin == 2 && n->in[1 - side]->def->op != SF_OP_SCALAR)
+        return NAN; /* not a step a group takes (same_step) */
+    return sf_interp_elementwise(n, side, pad, n->nin == 2 ? (float)sf_attr_value(n->in[1 - side]->def) : 0.0f);
+}
+
 static sf_status follow(hgroup *h, const sf_module *m, const sf_node *const *user, const int *uses,
                         const unsigned char *claimed, sf_error *err)
 {
     int G = h->G;
+    float pad = 0.0f;
     h->nsteps = 1;
     for (;;) {
         const sf_node *first = only_user(h->steps[(size_t)(h->nsteps - 1) * G]->out[0], user, uses);
         if (!first || claimed[first->out[0]->id] || first->nout != 1 ||
             (!sf_op_is_elementwise(first->op) && !(first->op == SF_OP_LINEAR && const_linear(m, first))))
             return SF_OK;
+        const sf_value *first_in = h->steps[(size_t)(h->nsteps - 1) * G]->out[0];
+        float next_pad = h->padded ? pad_after(first, first_in, pad) : 0.0f;
+        if (!isfinite(next_pad)) /* a later product would meet 0 x inf */
+            return SF_OK;
         const sf_node **grown = realloc(h->steps, sizeof *grown * (size_t)G * (size_t)(h->nsteps + 1));
         if (!grown)
             return sf_fail(err, SF_ERR_NOMEM, "hfuse: out of memory");
         h->steps = grown;
         const sf_node **next = &h->steps[(size_t)h->nsteps * G];
-        const sf_value *first_in = h->steps[(size_t)(h->nsteps - 1) * G]->out[0];
         for (int g = 0; g < G; g++) {
             const sf_value *v = h->steps[(size_t)(h->nsteps - 1) * G + g]->out[0];
             next[g] = only_user(v, user, uses);
-            if (!next[g] || claimed[next[g]->out[0]->id] || !same_step(first, next[g], first_in, v) ||
+            if (!next[g] || claimed[next[g]->out[0]->id] || !same_step(first, next[g], first_in, v, h->padded) ||
                 (next[g]->op == SF_OP_LINEAR && !const_linear(m, next[g])))
                 return SF_OK;
         }
         h->nsteps++;
+        pad = next_pad;
     }
 }
 
@@ -120,10 +146,14 @@ typedef struct cand {
     size_t order;  /* position in the graph */
 } cand;
 
+static int64_t out_width(const cand *c) { return c->n->in[1]->type.dim[0]; }
+
 static int by_start(const void *a, const void *b)
 {
     const cand *x = a, *y = b;
-    return x->start < y->start ? -1 : x->start > y->start;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
 }
 
 /* the slice that feeds a linear, when it is a window of the last dim */
@@ -144,8 +174,8 @@ static size_t branch_bytes(const sf_module *m, const sf_node *lin)
     return b;
 }
 
-static sf_status add_group(hplan *p, const sf_module *m, const cand *c, int G, bool sliced, const sf_node *const *user,
-                           const int *uses, unsigned char *claimed, sf_error *err)
+static sf_status add_group(hplan *p, const sf_module *m, const cand *c, int G, bool sliced, bool padded,
+                           const sf_node *const *user, const int *uses, unsigned char *claimed, sf_error *err)
 {
     hgroup *h = calloc(1, sizeof *h);
     hgroup **grown = realloc(p->groups, sizeof *grown * (p->ngroups + 1));
@@ -157,6 +187,7 @@ static sf_status add_group(hplan *p, const sf_module *m, const cand *c, int G, b
     p->groups[p->ngroups++] = h;
     h->G = G;
     h->sliced = sliced;
+    h->padded = padded;
     h->steps = malloc(sizeof *h->steps * (size_t)G);
     if (!h->steps)
         return sf_fail(err, SF_ERR_NOMEM, "hfuse: out of memory");
@@ -208,6 +239,98 @@ static bool keep_convs_apart(const sf_module *m, const cand *c, size_t n, const 
     return true;
 }
 
+static sf_status group_run(hplan *p, const sf_module *m, const cand *c, size_t n, bool sliced, bool padded,
+                           int min_branches, const sf_node *const *user, const int *uses, unsigned char *claimed,
+                           sf_error *err)
+{
+    if (n < (size_t)min_branches || n > INT32_MAX)
+        return SF_OK;
+    return add_group(p, m, c, (int)n, sliced, padded, user, uses, claimed, err);
+}
+
+/* A contiguous run of windows of one width: one group when its products
+ * share an output width, or padded to the widest where that costs at most
+ * PAD_LIMIT times the multiply-adds; else runs of one output width. */
+static sf_status window_run(hplan *p, const sf_module *m, const cand *c, size_t n, int min_branches,
+                            const sf_node *const *user, const int *uses, unsigned char *claimed, sf_error *err)
+{
+    int64_t most = 0, least = INT64_MAX, total = 0;
+    for (size_t i = 0; i < n; i++) {
+        most = out_width(&c[i]) > most ? out_width(&c[i]) : most;
+        least = out_width(&c[i]) < least ? out_width(&c[i]) : least;
+        total += out_width(&c[i]);
+    }
+    double cost = total ? (double)most * (double)n / (double)total : 1.0;
+    bool mixed = (double)most * (double)n != (double)total;
+    if (!mixed || (cost <= PAD_LIMIT && n >= (size_t)min_branches)) {
+        if (mixed)
+            sf_graph_note(m->g, "hfuse: %zu windows with products of %lld to %lld outputs grouped, padded to %lld: "
+                                "%.2fx their multiply-adds", n, (long long)least, (long long)most,
+                          (long long)most, cost);
+        return group_run(p, m, c, n, true, mixed, min_branches, user, uses, claimed, err);
+    }
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && out_width(&c[j]) == out_width(&c[i]))
+            j++;
+        sf_status st = group_run(p, m, c + i, j - i, true, false, min_branches, user, uses, claimed, err);
+        if (st != SF_OK)
+            return st;
+        i = j;
+    }
+    return SF_OK;
+}
+
+/* Windows sorted into chains that tile the tensor, one after another:
+ * two ModuleLists over the same windows are two chains, not runs of one.
+ * From the first window left, each chain takes the next window on (one
+ * followed by the same ops first, then the earliest in the graph). */
+/* the ops that follow a branch's product, two deep: chains prefer windows
+ * that go on alike, so a chain stays one ModuleList's */
+static int64_t what_follows(const sf_node *n, const sf_node *const *user, const int *uses)
+{
+    int64_t sig = 0;
+    for (int d = 0; d < 2 && n && n->nout == 1 && uses[n->out[0]->id] == 1; d++) {
+        n = user[n->out[0]->id];
+        sig = sig * SF_OP_COUNT + n->op + 1;
+    }
+    return sig;
+}
+
+static sf_status chain_windows(cand *c, size_t n, const sf_node *const *user, const int *uses, sf_error *err)
+{
+    qsort(c, n, sizeof *c, by_start);
+    cand *out = malloc(sizeof *out * (n ? n : 1));
+    unsigned char *taken = calloc(n ? n : 1, 1);
+    if (!out || !taken) {
+        free(out), free(taken);
+        return sf_fail(err, SF_ERR_NOMEM, "hfuse: out of memory");
+    }
+    size_t k = 0, lo = 0; /* lo: the first window not taken */
+    while (k < n) {
+        while (taken[lo])
+            lo++;
+        size_t at = lo;
+        for (;;) {
+            taken[at] = 1;
+            out[k++] = c[at];
+            int64_t next = c[at].start + c[at].n->in[0]->type.dim[c[at].n->in[0]->type.rank - 1];
+            size_t pick = n;
+            for (size_t j = at + 1; j < n && c[j].start <= next; j++)
+                if (!taken[j] && c[j].start == next &&
+                    (pick == n || (what_follows(c[j].n, user, uses) == what_follows(c[at].n, user, uses) &&
+                                   what_follows(c[pick].n, user, uses) != what_follows(c[at].n, user, uses))))
+                    pick = j;
+            if (pick == n)
+                break;
+            at = pick;
+        }
+    }
+    memcpy(c, out, sizeof *c * n);
+    free(out), free(taken);
+    return SF_OK;
+}
+
 /* One bucket of candidates (same source, same weight shapes): contiguous
  * runs of windows, or all readers of one value, cut to the size limit. */
 static sf_status form_groups(hplan *p, const sf_module *m, cand *c, size_t n, bool sliced, int min_branches,
@@ -221,9 +344,13 @@ static sf_status form_groups(hplan *p, const sf_module *m, cand *c, size_t n, bo
     n = k;
     if (n && c[0].n->op != SF_OP_LINEAR && keep_convs_apart(m, c, n, user, uses))
         return SF_OK;
-    if (sliced)
-        qsort(c, n, sizeof *c, by_start);
-    size_t per = n ? branch_bytes(m, c[0].n) : 1, most = per ? max_bytes / per : n;
+    if (sliced && chain_windows(c, n, user, uses, err) != SF_OK)
+        return err ? err->code : SF_ERR_NOMEM;
+    size_t per = 1;
+    for (size_t i = 0; i < n; i++) /* padded, every branch costs the largest's bytes */
+        if (branch_bytes(m, c[i].n) > per)
+            per = branch_bytes(m, c[i].n);
+    size_t most = max_bytes / per;
     if (most < 1)
         most = 1;
     for (size_t i = 0; i < n;) {
@@ -231,11 +358,10 @@ static sf_status form_groups(hplan *p, const sf_module *m, cand *c, size_t n, bo
         int64_t w = sliced ? c[i].n->in[0]->type.dim[c[i].n->in[0]->type.rank - 1] : 0;
         while (j < n && j - i < most && (!sliced || c[j].start == c[j - 1].start + w))
             j++;
-        if (j - i >= (size_t)min_branches && j - i <= INT32_MAX) {
-            sf_status st = add_group(p, m, c + i, (int)(j - i), sliced, user, uses, claimed, err);
-            if (st != SF_OK)
-                return st;
-        }
+        sf_status st = sliced ? window_run(p, m, c + i, j - i, min_branches, user, uses, claimed, err)
+                              : group_run(p, m, c + i, j - i, false, false, min_branches, user, uses, claimed, err);
+        if (st != SF_OK)
+            return st;
         i = j;
     }
     return SF_OK;
@@ -278,10 +404,11 @@ static sf_status build_plan(const sf_module *m, hplan *p, int min_branches, size
         const sf_node *win = conv ? NULL : last_dim_window(n);
         char key[256], tb[160];
         const sf_type *w = &n->in[1]->type;
+        /* windows of one tensor and width bucket together whatever their output widths (window_run pads) */
         int at_ = snprintf(key, sizeof key, "%c%d/%lld/%s/%d", conv ? 'c' : win ? 's' : 'x',
                            win ? win->in[0]->id : n->in[0]->id,
                            (long long)(win ? n->in[0]->type.dim[n->in[0]->type.rank - 1] : 0),
-                           sf_type_str(w, tb, sizeof tb), n->nin);
+                           win ? "" : sf_type_str(w, tb, sizeof tb), n->nin);
         for (int k = 0; conv && k < 3 && at_ > 0 && (size_t)at_ < sizeof key; k++) {
             static const sf_attr_id geometry[] = {SF_ATTR_STRIDE, SF_ATTR_PADDING, SF_ATTR_DILATION};
             const sf_attr *a = sf_node_attr(n, geometry[k]);
@@ -344,11 +471,54 @@ static sf_value *emit(sf_rewriter *rw, sf_opcode op, int nin, sf_value *const *i
     return n && sf_node_finish(rw->g, n, err) == SF_OK ? n->out[0] : NULL;
 }
 
+/* branch g's parameter `slot` at step s */
+static const sf_tensor *branch_param(const sf_module *m, const hgroup *h, int s, int g, int slot)
+{
+    return sf_tensors_get(m->weights, h->steps[(size_t)s * h->G + g]->in[slot]->def->name);
+}
+
+/* A padded group's parameters (a weight [O_g, K_g] or bias [O_g]) stacked
+ * into [G, max O, max K], zeros around each. */
+static float *stack_padded(const sf_module *m, const hgroup *h, int s, int slot, int64_t *dims, sf_error *err)
+{
+    const sf_tensor *t0 = branch_param(m, h, s, 0, slot);
+    int r = t0->rank;
+    dims[0] = h->G;
+    for (int d = 0; d < r; d++) {
+        dims[d + 1] = 0;
+        for (int g = 0; g < h->G; g++)
+            dims[d + 1] = branch_param(m, h, s, g, slot)->dim[d] > dims[d + 1] ? branch_param(m, h, s, g, slot)->dim[d]
+                                                                              : dims[d + 1];
+    }
+    int64_t rows = r == 2 ? dims[1] : 1, cols = dims[r];
+    float *data = calloc((size_t)(h->G * rows * cols), sizeof *data); /* within the group's byte limit */
+    if (!data) {
+        sf_fail(err, SF_ERR_NOMEM, "hfuse: out of memory");
+        return NULL;
+    }
+    for (int g = 0; g < h->G; g++) {
+        const sf_tensor *t = branch_param(m, h, s, g, slot);
+        int64_t tr = r == 2 ? t->dim[0] : 1, tc = t->dim[r - 1];
+        for (int64_t i = 0; i < tr; i++)
+            memcpy(data + ((size_t)g * rows + i) * cols, t->data + i * tc, sizeof *data * (size_t)tc);
+    }
+    return data;
+}
+
 /* The G branches' parameter `slot` stacked along a new group dim. */
 static sf_value *stacked(sf_rewriter *rw, sf_module *m, const hgroup *h, int s, int slot, sf_error *err)
 {
     const sf_node *n0 = h->steps[(size_t)s * h->G];
     const sf_tensor *t0 = sf_tensors_get(m->weights, n0->in[slot]->def->name);
+    char hint[512];
+    snprintf(hint, sizeof hint, "%s.grouped%d", n0->in[slot]->def->name, h->G);
+    if (h->padded) {
+        int64_t dims[SF_MAX_RANK];
+        float *data = stack_padded(m, h, s, slot, dims, err);
+        sf_value *v = data ? sf_new_param(m, rw->g, hint, t0->rank + 1, dims, data, err) : NULL;
+        free(data);
+        return v;
+    }
     size_t per = sf_tensor_numel(t0), total;
     if (sf_mul_overflow(per, (size_t)h->G, &total)) {
         sf_fail(err, SF_ERR_NOMEM, "hfuse: grouped weights too large");
@@ -366,8 +536,6 @@ static sf_value *stacked(sf_rewriter *rw, sf_module *m, const hgroup *h, int s, 
     int64_t dims[SF_MAX_RANK] = {h->G};
     for (int i = 0; i < t0->rank; i++)
         dims[i + 1] = t0->dim[i];
-    char hint[512];
-    snprintf(hint, sizeof hint, "%s.grouped%d", n0->in[slot]->def->name, h->G);
     sf_value *v = sf_new_param(m, rw->g, hint, t0->rank + 1, dims, data, err);
     free(data);
     return v;
@@ -468,6 +636,9 @@ static sf_status emit_group(sf_rewriter *rw, sf_module *m, hgroup *h, sf_error *
     for (int g = 0; g < h->G; g++) {
         const sf_value *end = h->steps[(size_t)(h->nsteps - 1) * h->G + g]->out[0];
         sf_value *row = sf_rw_slice(rw, cur, r - 2, g, g + 1, err);
+        int64_t lanes = end->type.dim[end->type.rank - 1];
+        if (row && lanes < cur->type.dim[r - 1]) /* a padded group's: its own lanes */
+            row = sf_rw_slice(rw, row, r - 1, 0, lanes, err);
         sf_value *v = row ? sf_rw_reshape(rw, row, end->type.dim, end->type.rank, err) : NULL;
         if (!v)
             return err ? err->code : SF_ERR_NOMEM;

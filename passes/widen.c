@@ -164,9 +164,26 @@ static void leave_lockstep_to_hfuse(wgroup *w, const sf_uses *u)
     free(out);
 }
 
-/* groups worth widening: at least two branches, not all of one width (hfuse's), convs not kept apart */
-static bool worth_it(const sf_module *m, wgroup *w, const sf_uses *u)
+/* the tensor and width a linear's window input covers ("" when its input
+ * is not a window of the last dim) */
+static void window_key(const sf_node *n, char *key, size_t cap)
 {
+    const sf_node *s = n->in[0]->def;
+    const sf_type *t = s->nin ? &s->in[0]->type : NULL;
+    *key = '\0';
+    if (n->op == SF_OP_LINEAR && s->op == SF_OP_SLICE && sf_attr_step(s) == 1 && sf_attr_dim(s) == t->rank - 1)
+        snprintf(key, cap, "%d/%lld/%d", s->in[0]->id, (long long)(sf_attr_end(s) - sf_attr_start(s)), n->nin);
+}
+
+/* groups worth widening: at least two branches, not all of one width (hfuse's), convs not kept apart, and
+ * not products over one window among others of the tensor (hfuse groups across the windows, padded where
+ * the widths differ, and follows each set on: two ModuleLists over a NAM's features stay two) */
+static bool worth_it(const sf_module *m, wgroup *w, const sf_uses *u, const sf_map *windows)
+{
+    char key[96];
+    window_key(w->n[0], key, sizeof key);
+    if (*key && (uintptr_t)sf_map_get(windows, key) >= 2)
+        return false;
     leave_lockstep_to_hfuse(w, u);
     if (w->count >= 2 && w->n[0]->op != SF_OP_LINEAR)
         cost_of_padding(w);
@@ -346,9 +363,17 @@ sf_status sf_pass_widen(sf_module *m, sf_error *err)
         w->n = grown;
         w->n[w->count++] = n;
     }
+    sf_map windows = {0}; /* tensor/width -> how many window inputs of groups cover it */
+    for (size_t i = 0; st == SF_OK && i < ng; i++) {
+        char key[96];
+        window_key(groups[i].n[0], key, sizeof key);
+        char *k = *key ? (sf_map_get(&windows, key) ? key : sf_arena_strdup(&keys, key)) : NULL;
+        if (k && !sf_map_put(&windows, k, (void *)((uintptr_t)sf_map_get(&windows, key) + 1)))
+            st = sf_fail(err, SF_ERR_NOMEM, "widen: out of memory");
+    }
     bool any = false;
     for (size_t i = 0; st == SF_OK && i < ng; i++)
-        if (worth_it(m, &groups[i], u)) {
+        if (worth_it(m, &groups[i], u, &windows)) {
             any = true;
             for (int k = 0; k < groups[i].count; k++)
                 of[groups[i].n[k]->out[0]->id] = &groups[i];
@@ -373,6 +398,7 @@ sf_status sf_pass_widen(sf_module *m, sf_error *err)
         free(groups[i].n);
     free(groups), free(of);
     sf_map_free(&index);
+    sf_map_free(&windows);
     sf_arena_free(&keys);
     return st;
 }

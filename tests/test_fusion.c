@@ -175,6 +175,49 @@ static void test_summed_convs_stay_apart(void **state)
     sf_graph_free(m.g);
 }
 
+/* windows of one width whose products differ in width group padded to
+ * the widest (zero rows; 12 multiply-adds for 8: 1.5x, the limit); each
+ * branch is its own lanes of its row. 1/0 would put inf in the padding
+ * lanes (0 x inf at a later product), so the group stops before them. */
+static void test_hfuse_pads_ragged_windows(void **state)
+{
+    (void)state;
+    check("hfuse,dce",
+          "param @w1 : f32[3,2]\n"
+          "param @w2 : f32[4,2]\n"
+          "param @w3 : f32[1,2]\n"
+          "func @f(%x: f32[B,6]) {\n"
+          "  %0 = slice %x {dim=1, start=0, end=2, step=1} : f32[B,2]\n"
+          "  %1 = slice %x {dim=1, start=2, end=4, step=1} : f32[B,2]\n"
+          "  %2 = slice %x {dim=1, start=4, end=6, step=1} : f32[B,2]\n"
+          "  %3 = linear %0, @w1 : f32[B,3]\n"
+          "  %4 = linear %1, @w2 : f32[B,4]\n"
+          "  %5 = reciprocal %3 : f32[B,3]\n"
+          "  %6 = reciprocal %4 : f32[B,4]\n"
+          "  %7 = linear %2, @w3 : f32[B,1]\n"
+          "  return %5, %6, %7\n"
+          "}\n"
+,
+          "param @w1.grouped3 : f32[3,4,2]\n"
+          "\n"
+          "func @f(%x: f32[B,6]) {\n"
+          "  %0 = reshape %x {shape=[B,3,2]} : f32[B,3,2]\n"
+          "  %1 = grouped_linear %0, @w1.grouped3 {shared=false} : f32[B,3,4]\n"
+          "  %2 = slice %1 {dim=1, start=0, end=1, step=1} : f32[B,1,4]\n"
+          "  %3 = slice %2 {dim=2, start=0, end=3, step=1} : f32[B,1,3]\n"
+          "  %4 = reshape %3 {shape=[B,3]} : f32[B,3]\n"
+          "  %5 = slice %1 {dim=1, start=1, end=2, step=1} : f32[B,1,4]\n"
+          "  %6 = reshape %5 {shape=[B,4]} : f32[B,4]\n"
+          "  %7 = slice %1 {dim=1, start=2, end=3, step=1} : f32[B,1,4]\n"
+          "  %8 = slice %7 {dim=2, start=0, end=1, step=1} : f32[B,1,1]\n"
+          "  %9 = reshape %8 {shape=[B,1]} : f32[B,1]\n"
+          "  %10 = reciprocal %4 : f32[B,3]\n"
+          "  %11 = reciprocal %6 : f32[B,4]\n"
+          "  return %10, %11, %9\n"
+          "}\n"
+);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -182,6 +225,7 @@ int main(void)
         cmocka_unit_test(test_widen_pads_smaller_kernels),
         cmocka_unit_test(test_sums_of_rows_and_nested_views),
         cmocka_unit_test(test_summed_convs_stay_apart),
+        cmocka_unit_test(test_hfuse_pads_ragged_windows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

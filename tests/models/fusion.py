@@ -67,3 +67,25 @@ class Growing(nn.Module):
         for conv, bn in zip(self.convs, self.bns):
             out = out + F.relu(bn(conv(x)))
         return out
+
+
+class RaggedWindows(nn.Module):
+    """Per-window MLPs of different hidden widths over equal windows of the input (a neural additive model whose
+    features get different capacities), summed, and heads of other widths over the same windows, concatenated:
+    each set one padded grouped product per layer (docs/passes.md, hfuse)."""
+
+    def __init__(self, w=2, widths=(8, 12, 16, 12, 8, 16), head_widths=(6, 4, 6, 5, 6, 6)):
+        super().__init__()
+        self.w = w
+        self.nets = nn.ModuleList([nn.Sequential(nn.Linear(w, h), nn.ReLU(), nn.Linear(h, 1)) for h in widths])
+        self.heads = nn.ModuleList([nn.Sequential(nn.Linear(w, h), nn.Tanh(), nn.Linear(h, 3), nn.ReLU())
+                                    for h in head_widths])
+
+    def forward(self, x):
+        total = 0
+        outs = []
+        for i, (f, g) in enumerate(zip(self.nets, self.heads)):
+            xi = x[:, i * self.w:(i + 1) * self.w]
+            total = total + f(xi)
+            outs.append(g(xi))
+        return total, torch.cat(outs, dim=1)
