@@ -281,10 +281,6 @@ static sf_status window_run(hplan *p, const sf_module *m, const cand *c, size_t 
     return SF_OK;
 }
 
-/* Windows sorted into chains that tile the tensor, one after another:
- * two ModuleLists over the same windows are two chains, not runs of one.
- * From the first window left, each chain takes the next window on (one
- * followed by the same ops first, then the earliest in the graph). */
 /* the ops that follow a branch's product, two deep: chains prefer windows
  * that go on alike, so a chain stays one ModuleList's */
 static int64_t what_follows(const sf_node *n, const sf_node *const *user, const int *uses)
@@ -297,6 +293,10 @@ static int64_t what_follows(const sf_node *n, const sf_node *const *user, const 
     return sig;
 }
 
+/* Windows sorted into chains that tile the tensor, one after another:
+ * two ModuleLists over the same windows are two chains, not runs of one.
+ * From the first window left, each chain takes the next window on (one
+ * followed by the same ops first, then the earliest in the graph). */
 static sf_status chain_windows(cand *c, size_t n, const sf_node *const *user, const int *uses, sf_error *err)
 {
     qsort(c, n, sizeof *c, by_start);
@@ -316,11 +316,13 @@ static sf_status chain_windows(cand *c, size_t n, const sf_node *const *user, co
             out[k++] = c[at];
             int64_t next = c[at].start + c[at].n->in[0]->type.dim[c[at].n->in[0]->type.rank - 1];
             size_t pick = n;
-            for (size_t j = at + 1; j < n && c[j].start <= next; j++)
-                if (!taken[j] && c[j].start == next &&
-                    (pick == n || (what_follows(c[j].n, user, uses) == what_follows(c[at].n, user, uses) &&
-                                   what_follows(c[pick].n, user, uses) != what_follows(c[at].n, user, uses))))
+            bool alike = false; /* pick is followed by the same ops as at */
+            int64_t want = what_follows(c[at].n, user, uses);
+            for (size_t j = at + 1; j < n && c[j].start <= next && !alike; j++)
+                if (!taken[j] && c[j].start == next && (pick == n || what_follows(c[j].n, user, uses) == want)) {
                     pick = j;
+                    alike = what_follows(c[j].n, user, uses) == want;
+                }
             if (pick == n)
                 break;
             at = pick;
