@@ -14,7 +14,9 @@
  * group dim instead of b - a - 1 adds of slices.
  * Needs use counts (the add chains' inner results must have no other
  * use); leaves dead nodes (SF_PASS_DEAD: dce follows). */
+#include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -202,6 +204,147 @@ static sf_value *rows_sum(sf_rewriter *rw, const sf_node *n, const int *uses, co
     return sf_node_finish(rw->g, r, err) == SF_OK ? r->out[0] : NULL;
 }
 
+/* F and its row r when v is the first h lanes of that row laid flat:
+ * reshape(slice(slice(F, d, r, r + 1), last, 0, h)), or the whole row
+ * (h the row's width); else NULL */
+static const sf_value *lanes_of(const sf_value *v, int64_t *row, int64_t *h)
+{
+    if (v->def->op != SF_OP_RESHAPE)
+        return NULL;
+    const sf_value *x = v->def->in[0];
+    const sf_node *s = x->def;
+    *h = -1;
+    if (s->op == SF_OP_SLICE && sf_attr_step(s) == 1 && sf_attr_dim(s) == x->type.rank - 1 && sf_attr_start(s) == 0) {
+        *h = sf_attr_end(s);
+        s = s->in[0]->def;
+    }
+    if (s->op != SF_OP_SLICE || sf_attr_step(s) != 1 || sf_attr_end(s) != sf_attr_start(s) + 1)
+        return NULL;
+    const sf_value *f = s->in[0];
+    int d = f->type.rank - 2;
+    if (d < 0 || sf_attr_dim(s) != d || f->type.rank != v->type.rank + 1)
+        return NULL;
+    for (int i = 0; i < d; i++)
+        if (f->type.dim[i] != v->type.dim[i])
+            return NULL;
+    if (*h < 0)
+        *h = f->type.dim[d + 1];
+    if (v->type.dim[d] != *h)
+        return NULL;
+    *row = sf_attr_start(s);
+    return f;
+}
+
+enum { MAX_STEPS = 64 };
+
+/* Whether the lanes of F's rows a.. past each row's h[i] are finite for a
+ * finite input: F is elementwise steps (with scalars) over a grouped
+ * product whose weight rows and bias there are zero (a padded group of
+ * hfuse), and those steps take 0 to a finite value. Zero weights may then
+ * read them; 0 x inf could not. */
+static bool quiet_padding(const sf_module *m, const sf_value *f, int64_t a, const int64_t *h, int n)
+{
+    const sf_node *steps[MAX_STEPS];
+    int k = 0;
+    const sf_value *v = f;
+    while (v->def->op != SF_OP_GROUPED_LINEAR) {
+        const sf_node *s = v->def;
+        const sf_value *in = NULL;
+        if (!sf_op_is_elementwise(s->op) || s->nout != 1 || k == MAX_STEPS)
+            return false;
+        for (int i = 0; i < s->nin; i++)
+            if (s->in[i]->def->op != SF_OP_SCALAR) {
+                if (in)
+                    return false;
+                in = s->in[i];
+            }
+        if (!in || !sf_type_equal(&in->type, &v->type))
+            return false;
+        steps[k++] = s;
+        v = in;
+    }
+    const sf_node *g = v->def;
+    const sf_tensor *w = sf_param_tensor(m, g->in[1]), *b = g->nin == 3 ? sf_param_tensor(m, g->in[2]) : NULL;
+    if (!w || w->rank != 3 || (g->nin == 3 && (!b || b->rank != 2)))
+        return false;
+    int64_t P = w->dim[1], I = w->dim[2];
+    if (P != f->type.dim[f->type.rank - 1] || a + n > w->dim[0])
+        return false;
+    for (int i = 0; i < n; i++)
+        for (int64_t o = h[i]; o < P; o++) {
+            const float *row = w->data + ((a + i) * P + o) * I;
+            for (int64_t j = 0; j < I; j++)
+                if (row[j] != 0.0f)
+                    return false;
+            if (b && b->data[(a + i) * P + o] != 0.0f)
+                return false;
+        }
+    float pad = 0.0f;
+    for (int j = k - 1; j >= 0; j--)
+        pad = sf_padding_after(steps[j], j == k - 1 ? g->out[0] : steps[j + 1]->out[0], pad);
+    return isfinite(pad);
+}
+
+/* W's columns spread over rows of width P, each row's first h[i] lanes
+ * its own, zeros in the padding */
+static float *spread_columns(const sf_tensor *w, const int64_t *h, int n, int64_t P)
+{
+    int64_t O = w->dim[0], K = w->dim[1];
+    float *out = calloc((size_t)(O * n * P), sizeof *out);
+    for (int64_t o = 0; out && o < O; o++)
+        for (int i = 0, off = 0; i < n; off += (int)h[i], i++)
+            memcpy(out + (o * n + i) * P, w->data + o * K + off, sizeof *out * (size_t)h[i]);
+    return out;
+}
+
+/* linear(concat of the first h[i] lanes of F's rows a.., W), F's padding
+ * quiet: linear(F's rows laid end to end, W spread with zero columns). The
+ * K-concatenated last layer after a padded group (the sum of ragged
+ * branches) then reads the group where it is, not a copy. NULL where the
+ * pattern does not hold (no error). */
+static sf_value *padded_product(sf_rewriter *rw, sf_module *m, const sf_node *n, const int *uses, sf_error *err)
+{
+    const sf_value *c = n->in[0];
+    const sf_node *cat = c->def;
+    const sf_tensor *w = sf_param_tensor(m, n->in[1]);
+    if (cat->op != SF_OP_CONCAT || cat->nin < 2 || uses[c->id] != 1 || sf_attr_dim(cat) != c->type.rank - 1 || !w ||
+        w->rank != 2)
+        return NULL;
+    int64_t *h = malloc(sizeof *h * (size_t)cat->nin), a = 0, row;
+    const sf_value *f = NULL;
+    bool ragged = false;
+    for (int i = 0; h && i < cat->nin; i++) {
+        const sf_value *fi = lanes_of(cat->in[i], &row, &h[i]);
+        if (!fi || (f && fi != f) || (i && row != a + i)) {
+            f = NULL;
+            break;
+        }
+        a = i ? a : row;
+        f = fi;
+        ragged |= h[i] != f->type.dim[f->type.rank - 1];
+    }
+    sf_value *out = NULL;
+    if (f && ragged && quiet_padding(m, f, a, h, cat->nin)) {
+        int64_t P = f->type.dim[f->type.rank - 1], dims[2] = {w->dim[0], cat->nin * P};
+        float *spread = spread_columns(w, h, cat->nin, P);
+        char hint[256];
+        snprintf(hint, sizeof hint, "%s.padded", n->in[1]->def->name);
+        sf_value *fv = sf_rw_value(rw, f, err);
+        sf_value *in[3] = {fv ? rows_view(rw, fv, a, a + cat->nin, err) : NULL, NULL, NULL};
+        in[1] = in[0] && spread ? sf_new_param(m, rw->g, hint, 2, dims, spread, err) : NULL;
+        in[2] = in[1] && n->nin == 3 ? sf_rw_value(rw, n->in[2], err) : NULL;
+        sf_node *l = in[1] && (n->nin == 2 || in[2]) ? sf_rw_node(rw, SF_OP_LINEAR, n->nin, in, n, err) : NULL;
+        out = l && sf_node_finish(rw->g, l, err) == SF_OK ? l->out[0] : NULL;
+        if (!spread)
+            sf_fail(err, SF_ERR_NOMEM, "concat_elim: out of memory");
+        free(spread);
+    } else if (!h) {
+        sf_fail(err, SF_ERR_NOMEM, "concat_elim: out of memory");
+    }
+    free(h);
+    return out;
+}
+
 sf_status sf_pass_concat_elim(sf_module *m, sf_error *err)
 {
     const sf_graph *g = m->g;
@@ -221,12 +364,16 @@ sf_status sf_pass_concat_elim(sf_module *m, sf_error *err)
         bool root = n->op == SF_OP_ADD &&
                     !(u->count[n->out[0]->id] == 1 && u->user[n->out[0]->id]->op == SF_OP_ADD &&
                       sf_type_equal(&u->user[n->out[0]->id]->out[0]->type, &n->out[0]->type));
-        sf_value *sum = root ? rows_sum(&rw, n, u->count, leaf, err)
-                      : n->op == SF_OP_STACK && n->nin > 1 ? stacked_rows(&rw, n, err) : NULL;
+        /* the views say "no match" with NULL and no error: their own error
+         * record, since the caller's may hold an earlier, handled one */
+        sf_error verr = {0};
+        sf_value *sum = root ? rows_sum(&rw, n, u->count, leaf, &verr)
+                      : n->op == SF_OP_STACK && n->nin > 1 ? stacked_rows(&rw, n, &verr)
+                      : n->op == SF_OP_LINEAR ? padded_product(&rw, m, n, u->count, &verr) : NULL;
         if (sum)
             rw.map[n->out[0]->id] = sum;
-        else if ((root || n->op == SF_OP_STACK) && err && err->code != SF_OK)
-            st = err->code;
+        else if (verr.code != SF_OK)
+            st = err ? (*err = verr).code : verr.code;
         else
             st = n->op == SF_OP_CONCAT ? rewrite_concat(&rw, n, &changed, err) : sf_rw_copy(&rw, n, err);
     }

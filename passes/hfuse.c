@@ -92,11 +92,7 @@ static const sf_node *only_user(const sf_value *v, const sf_node *const *user, c
     return uses[v->id] == 1 ? user[v->id] : NULL;
 }
 
-/* Extends a group of first steps as far as every branch agrees; nodes
- * another group already took end the chain. */
-/* what a padded group's padding lanes hold after step n (they held pad):
- * a product's are 0 (zero rows, zero bias); an elementwise op's, its value */
-static float pad_after(const sf_node *n, const sf_value *in, float pad)
+float sf_padding_after(const sf_node *n, const sf_value *in, float pad)
 {
     if (n->op == SF_OP_LINEAR)
         return 0.0f;
@@ -106,6 +102,8 @@ static float pad_after(const sf_node *n, const sf_value *in, float pad)
     return sf_interp_elementwise(n, side, pad, n->nin == 2 ? (float)sf_attr_value(n->in[1 - side]->def) : 0.0f);
 }
 
+/* Extends a group of first steps as far as every branch agrees; nodes
+ * another group already took end the chain. */
 static sf_status follow(hgroup *h, const sf_module *m, const sf_node *const *user, const int *uses,
                         const unsigned char *claimed, sf_error *err)
 {
@@ -118,7 +116,7 @@ static sf_status follow(hgroup *h, const sf_module *m, const sf_node *const *use
             (!sf_op_is_elementwise(first->op) && !(first->op == SF_OP_LINEAR && const_linear(m, first))))
             return SF_OK;
         const sf_value *first_in = h->steps[(size_t)(h->nsteps - 1) * G]->out[0];
-        float next_pad = h->padded ? pad_after(first, first_in, pad) : 0.0f;
+        float next_pad = h->padded ? sf_padding_after(first, first_in, pad) : 0.0f;
         if (!isfinite(next_pad)) /* a later product would meet 0 x inf */
             return SF_OK;
         const sf_node **grown = realloc(h->steps, sizeof *grown * (size_t)G * (size_t)(h->nsteps + 1));

@@ -75,6 +75,12 @@ sf_status sf_pass_compose(sf_module *m, sf_error *err);
 sf_status sf_pass_hfuse(sf_module *m, sf_error *err);
 sf_status sf_pass_concat_elim(sf_module *m, sf_error *err);
 sf_status sf_pass_widen(sf_module *m, sf_error *err);
+/* What the padding lanes of a padded group (hfuse: zero weight rows and
+ * bias) hold after step n when they held pad: a product's are 0; an
+ * elementwise op's, its value (NaN where the other operand is not a
+ * scalar). concat_elim reads a group's padding through zero weights only
+ * where this stays finite. */
+float sf_padding_after(const sf_node *n, const sf_value *in, float pad);
 /* n's result, through an epilogue of unary ops (each the only reader of the last), ends in an add: a sum of
  * branches with an activation before it, which hfuse and widen keep apart for convs (the memory of widening) */
 bool sf_summed_after_epilogue(const sf_node *n, const sf_node *const *user, const int *uses);

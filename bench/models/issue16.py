@@ -3,6 +3,7 @@
 MLPs on one input averaged. bench/torch_baselines.py --set bench runs them beside PyTorch.
 
 # compile: --model "NAM(64, 32)" --input "x=f32[B,64]"
+# compile: --model "RaggedNAM(64, (24, 28, 32))" --input "x=f32[B,64]"
 # compile: --model "DeepParallel(1000)" --input "x=f32[B,20000]"
 # compile: --model "Towers(4, 8, 32)" --input "x=f32[B,32]"
 # compile: --model "Ensemble(64, 32, 64, 10)" --input "x=f32[B,32]"
@@ -31,6 +32,20 @@ class NAM(nn.Module):
 
     def forward(self, x):
         out = self.bias
+        for i, f in enumerate(self.features):
+            out = out + f(x[:, i:i + 1])
+        return out
+
+
+class RaggedNAM(nn.Module):
+    """a NAM whose features get MLPs of different widths (hfuse groups them padded to the widest)"""
+
+    def __init__(self, features, widths):
+        super().__init__()
+        self.features = nn.ModuleList([FeatureNet(widths[i % len(widths)]) for i in range(features)])
+
+    def forward(self, x):
+        out = 0
         for i, f in enumerate(self.features):
             out = out + f(x[:, i:i + 1])
         return out
