@@ -22,28 +22,47 @@
 
 #include "passes/pass.h"
 
-/* F and the rows [row, *end) when v is those rows of F laid end to end, else NULL. */
-static const sf_value *rows_of(const sf_value *v, int64_t *row, int64_t *end)
+/* F, its rows [row, *end) and the lanes [0, *h) of each when v is them
+ * laid end to end: reshape(slice(F, d, row, end)), d the dim before F's
+ * last (h its width), or reshape(slice(slice(F, d, row, row + 1), last, 0,
+ * h)) for the first h lanes of one row; else NULL. */
+static const sf_value *row_lanes(const sf_value *v, int64_t *row, int64_t *end, int64_t *h)
 {
-    const sf_node *r = v->def;
-    if (r->op != SF_OP_RESHAPE)
+    if (v->def->op != SF_OP_RESHAPE)
         return NULL;
-    const sf_node *s = r->in[0]->def;
+    const sf_value *x = v->def->in[0];
+    const sf_node *s = x->def;
+    bool lanes = s->op == SF_OP_SLICE && sf_attr_step(s) == 1 && sf_attr_dim(s) == x->type.rank - 1 &&
+                 sf_attr_start(s) == 0;
+    if (lanes) {
+        *h = sf_attr_end(s);
+        s = s->in[0]->def;
+    }
     if (s->op != SF_OP_SLICE || sf_attr_step(s) != 1)
         return NULL;
     const sf_value *f = s->in[0];
     int d = (int)sf_attr_dim(s);
     int64_t n = sf_attr_end(s) - sf_attr_start(s);
-    if (f->type.rank != v->type.rank + 1 || d != f->type.rank - 2 || f->type.dim[d + 1] < 0)
+    if (f->type.rank != v->type.rank + 1 || d != f->type.rank - 2 || f->type.dim[d + 1] < 0 || (lanes && n != 1))
         return NULL;
     for (int i = 0; i < d; i++) /* v is F with rows and the last dim merged */
         if (f->type.dim[i] != v->type.dim[i])
             return NULL;
-    if (v->type.dim[d] != n * f->type.dim[d + 1])
+    if (!lanes)
+        *h = f->type.dim[d + 1];
+    if (v->type.dim[d] != n * *h)
         return NULL;
     *row = sf_attr_start(s);
     *end = sf_attr_end(s);
     return f;
+}
+
+/* F and the rows [row, *end) when v is those whole rows of F laid end to end, else NULL. */
+static const sf_value *rows_of(const sf_value *v, int64_t *row, int64_t *end)
+{
+    int64_t h;
+    const sf_value *f = row_lanes(v, row, end, &h);
+    return f && h == f->type.dim[f->type.rank - 1] ? f : NULL;
 }
 
 /* F's rows [a, b) laid end to end (F in the new graph) */
@@ -204,37 +223,6 @@ static sf_value *rows_sum(sf_rewriter *rw, const sf_node *n, const int *uses, co
     return sf_node_finish(rw->g, r, err) == SF_OK ? r->out[0] : NULL;
 }
 
-/* F and its row r when v is the first h lanes of that row laid flat:
- * reshape(slice(slice(F, d, r, r + 1), last, 0, h)), or the whole row
- * (h the row's width); else NULL */
-static const sf_value *lanes_of(const sf_value *v, int64_t *row, int64_t *h)
-{
-    if (v->def->op != SF_OP_RESHAPE)
-        return NULL;
-    const sf_value *x = v->def->in[0];
-    const sf_node *s = x->def;
-    *h = -1;
-    if (s->op == SF_OP_SLICE && sf_attr_step(s) == 1 && sf_attr_dim(s) == x->type.rank - 1 && sf_attr_start(s) == 0) {
-        *h = sf_attr_end(s);
-        s = s->in[0]->def;
-    }
-    if (s->op != SF_OP_SLICE || sf_attr_step(s) != 1 || sf_attr_end(s) != sf_attr_start(s) + 1)
-        return NULL;
-    const sf_value *f = s->in[0];
-    int d = f->type.rank - 2;
-    if (d < 0 || sf_attr_dim(s) != d || f->type.rank != v->type.rank + 1)
-        return NULL;
-    for (int i = 0; i < d; i++)
-        if (f->type.dim[i] != v->type.dim[i])
-            return NULL;
-    if (*h < 0)
-        *h = f->type.dim[d + 1];
-    if (v->type.dim[d] != *h)
-        return NULL;
-    *row = sf_attr_start(s);
-    return f;
-}
-
 enum { MAX_STEPS = 64 };
 
 /* Whether the lanes of F's rows a.. past each row's h[i] are finite for a
@@ -310,12 +298,12 @@ static sf_value *padded_product(sf_rewriter *rw, sf_module *m, const sf_node *n,
     if (cat->op != SF_OP_CONCAT || cat->nin < 2 || uses[c->id] != 1 || sf_attr_dim(cat) != c->type.rank - 1 || !w ||
         w->rank != 2)
         return NULL;
-    int64_t *h = malloc(sizeof *h * (size_t)cat->nin), a = 0, row;
+    int64_t *h = malloc(sizeof *h * (size_t)cat->nin), a = 0, row, end;
     const sf_value *f = NULL;
     bool ragged = false;
     for (int i = 0; h && i < cat->nin; i++) {
-        const sf_value *fi = lanes_of(cat->in[i], &row, &h[i]);
-        if (!fi || (f && fi != f) || (i && row != a + i)) {
+        const sf_value *fi = row_lanes(cat->in[i], &row, &end, &h[i]);
+        if (!fi || end != row + 1 || (f && fi != f) || (i && row != a + i)) {
             f = NULL;
             break;
         }
