@@ -150,7 +150,9 @@ static void k_matmul(FILE *f, const sf_node *n)
             fprintf(f, " + c%d*", d + R - at->rank);
             cu_put_prod(f, at, d + 1, at->rank);
         }
-    fprintf(f, ") + c%d * %lldLL;\n", R - 2, K);
+    fprintf(f, ") + c%d * ", R - 2);
+    cu_put_dim(f, K);
+    fputs(";\n", f);
     fputs("        const float *b = args[1] + (0LL", f);
     for (int d = 0; d < bt->rank - 2; d++)
         if (bt->dim[d] != 1) {
@@ -158,8 +160,11 @@ static void k_matmul(FILE *f, const sf_node *n)
             cu_put_prod(f, bt, d + 1, bt->rank);
         }
     fprintf(f, ") + c%d;\n", R - 1);
-    fprintf(f, "        float acc = 0.0f;\n        for (long long k = 0; k < %lldLL; k++)\n"
-               "            acc = fmaf(a[k], b[k * %lldLL], acc);\n        args[2][t] = acc;\n", K, N);
+    fputs("        float acc = 0.0f;\n        for (long long k = 0; k < ", f);
+    cu_put_dim(f, K); /* B where the product sums over the batch */
+    fputs("; k++)\n            acc = fmaf(a[k], b[k * ", f);
+    cu_put_dim(f, N);
+    fputs("], acc);\n        args[2][t] = acc;\n", f);
     (void)M;
 }
 

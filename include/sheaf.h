@@ -155,6 +155,15 @@ typedef struct sf_options {
                                    largest |value|; slow: for finding a wrong result, not for serving */
     bool poison;                /* the CPU backend fills its activations with NaN before every run, so
                                    that a value read before it was written shows (also: SHEAF_POISON=1) */
+    bool backward;              /* compile the model's backward function instead (docs/training.md): its
+                                   inputs are the forward's, then one "grad.<output name>" per f32 output
+                                   (dL/d that output, shaped like it); its outputs the forward's, then
+                                   dL/d each parameter in state_dict order (zeros where none flows) */
+    bool input_grads;           /* with backward: then dL/d each f32 input too, in signature order */
+    const char *loss;           /* "mse", "l1", "smooth_l1", "cross_entropy" (class indices),
+                                   "cross_entropy_probs", "bce_with_logits": the model's one output
+                                   against a new input "target", the mean loss the only output (with
+                                   backward: the seed grad.output is then dL/dloss, 1 for a step) */
 } sf_options;
 
 typedef struct sf_model sf_model;

@@ -23,7 +23,8 @@ double sf_node_flops(const sf_node *n, int64_t batch)
     }
     if (n->op == SF_OP_MATMUL) {
         const sf_type *at = &n->in[0]->type;
-        return 2.0 * out * (double)at->dim[at->rank - 1];
+        int64_t k = at->dim[at->rank - 1]; /* B where it sums over the batch */
+        return 2.0 * out * (k == SF_DIM_B ? (double)batch : (double)k);
     }
     if (sf_op_has(n->op, SF_OPF_CONV)) { /* weight [O, C/groups, k...] */
         const sf_type *wt = &n->in[1]->type;

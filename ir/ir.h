@@ -83,16 +83,12 @@ typedef struct sf_attr {
     int64_t *ints;
 } sf_attr;
 
-/* The differentiation hook of an op; the training work defines it. */
-typedef struct sf_grad_rule sf_grad_rule;
-
 typedef struct sf_op_info {
     const char *name;
     int min_in, max_in; /* max_in < 0: any number */
     int nres;           /* 0: one result per entry of the sizes attribute */
     sf_opcls cls;
     unsigned flags;     /* SF_OPF_* */
-    const sf_grad_rule *grad; /* NULL: no gradient rule yet */
     const sf_attr_spec *const *attrs;
     int nattrs;
 } sf_op_info;

@@ -15,14 +15,12 @@ const sf_attr_spec sf_attrs[SF_ATTR_COUNT] = {
     static const sf_attr_spec *const attrs_##id[] = {__VA_ARGS__ NULL};
 #include "ir/ops.def"
 
-#define NOGRAD NULL
 #define OP(id, text, min_in, max_in, nres, cls, flags, grad, ...)                                   \
-    [SF_OP_##id] = {text, min_in, max_in, nres, SF_OPCLS_##cls, flags, grad, attrs_##id,            \
+    [SF_OP_##id] = {text, min_in, max_in, nres, SF_OPCLS_##cls, flags, attrs_##id,                  \
                     (int)(sizeof attrs_##id / sizeof attrs_##id[0]) - 1},
 const sf_op_info sf_ops[SF_OP_COUNT] = {
 #include "ir/ops.def"
 };
-#undef NOGRAD
 #undef A
 
 sf_opcode sf_op_by_name(const char *s, size_t n)

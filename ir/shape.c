@@ -133,7 +133,8 @@ static sf_status shape_MATMUL(const sf_node *n, sf_type *out, sf_error *err)
     tbuf a, b;
     if (x->rank < 2 || y->rank < 2)
         return fail(err, n, "%s @ %s: both operands need rank 2 or more", T(n->in[0], &a), T(n->in[1], &b));
-    if (x->dim[x->rank - 1] != y->dim[y->rank - 2] || !is_const_dim(x->dim[x->rank - 1]))
+    /* the inner dim may be B on both sides: a product that sums over the batch (weight gradients) */
+    if (x->dim[x->rank - 1] != y->dim[y->rank - 2])
         return fail(err, n, "%s @ %s: inner dims differ", T(n->in[0], &a), T(n->in[1], &b));
     int rr;
     if (!broadcast(x->dim, x->rank - 2, y->dim, y->rank - 2, out->dim, &rr))

@@ -87,6 +87,27 @@ bool sf_summed_after_epilogue(const sf_node *n, const sf_node *const *user, cons
 sf_status sf_pass_accumulate(sf_module *m, sf_error *err);
 sf_status sf_pass_vfuse(sf_module *m, sf_error *err);
 
+/* ---- reverse-mode differentiation (grad.c, rules in grad_rules.c) ----
+ * Replaces m->g by its backward function, in the graph's own ops: the same
+ * inputs, then one more per f32 output, "grad.<output name>" (the output
+ * names of sf_output_name), holding dL/d(that output), shaped like it; the
+ * same parameters. Its outputs: the forward's, then dL/d(parameter) for
+ * every f32 parameter in declaration order (zeros where none flows), then,
+ * with `inputs`, dL/d(input) for every f32 input (the seeds excluded).
+ * An op without a gradient rule (ops.def: NOGRAD) that a gradient reaches
+ * fails with SF_ERR_UNSUPPORTED naming it and its place. */
+typedef struct sf_grad_opts {
+    bool inputs; /* also the inputs' gradients */
+} sf_grad_opts;
+sf_status sf_grad(sf_module *m, const sf_grad_opts *o, sf_error *err);
+/* ---- losses (loss.c) ----
+ * Makes m->g's one f32 output y the input of a loss, PyTorch's with
+ * reduction='mean', against a new input "target" (y's shape; for
+ * cross_entropy, one class index per row of y [rows, classes]); the loss, a
+ * scalar, becomes the only output. kind: one of sf_loss_names(). */
+sf_status sf_add_loss(sf_module *m, const char *kind, sf_error *err);
+const char *sf_loss_names(void);
+
 /* ---- rewriting (rewrite.c): build a new graph from an old one ---- */
 typedef struct sf_rewriter {
     const sf_graph *old;

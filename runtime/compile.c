@@ -142,9 +142,13 @@ sf_model *sf_compile_text(const char *text, size_t len, const char *name, const 
     if (pm)
         pm->graph = NULL; /* ours now */
     sf_py_model_free(pm);
-    sf_graph *ref = w && o->check ? sf_graph_copy(g, name, err) : NULL; /* the -O0 oracle */
     sf_module mod = {.g = g, .weights = w};
-    if (!w || (o->check && !ref) || run_passes(&mod, o, err) != SF_OK) {
+    sf_grad_opts go = {.inputs = o->input_grads};
+    /* before any pass: the folds are derived from the parameters the gradients are for */
+    bool ok = w && (!o->loss || sf_add_loss(&mod, o->loss, err) == SF_OK) &&
+              (!o->backward || sf_grad(&mod, &go, err) == SF_OK);
+    sf_graph *ref = ok && o->check ? sf_graph_copy(mod.g, name, err) : NULL; /* the -O0 oracle */
+    if (!ok || (o->check && !ref) || run_passes(&mod, o, err) != SF_OK) {
         sf_graph_free(mod.g);
         sf_graph_free(ref);
         sf_tensors_free(w);

@@ -7,7 +7,7 @@
 set -u
 cc=$1 src=$2 llvm=${3:-}
 # the files with one rule per op; each must refuse the throwaway op
-consumers="ir/shape.c codegen/cuda_emit.c codegen/cuda_unary.c"
+consumers="ir/shape.c codegen/cuda_emit.c codegen/cuda_unary.c passes/grad_rules.c"
 [ -n "$llvm" ] && consumers="$consumers codegen/cpu_emit.c codegen/cpu_unary.c"
 flags=(-std=c11 -D_POSIX_C_SOURCE=200809L -DSF_TEST_THROWAWAY_OP -fsyntax-only -Wall -Wextra -Werror
        -I"$src" -I"$src/include")

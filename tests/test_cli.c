@@ -303,10 +303,35 @@ static void test_outputs_to_special_files(void **state)
     assert_int_equal(sf_outfile_open(&of, dir, &e), SF_ERR_IO);
 }
 
+/* --backward, --input-grads, --loss: the backward function from the command line, and what it refuses */
+static void test_backward_flags(void **state)
+{
+    (void)state;
+    const char *out, *err;
+    char mlp[512], conv[512];
+    snprintf(mlp, sizeof mlp, "%s/mlp.sfir", SF_FIXTURES);
+    snprintf(conv, sizeof conv, "%s/conv_pfcn.py", SF_MODELS);
+    assert_int_equal(run_cli((const char *[]){"sheaf", "ir", mlp, "--backward", "--loss", "mse", "-O0", NULL}, &out,
+                             &err), 0);
+    assert_contains(out, "%target: f32[B,2], %grad.output: f32[]");
+    assert_contains(out, "mean ");
+    assert_contains(out, "matmul "); /* a weight's gradient: the product over the batch */
+    assert_int_equal(run_cli((const char *[]){"sheaf", "run", mlp, "--input-grads", "--batch", "2", NULL}, &out, &err),
+                     0);
+    assert_contains(out, "output.5: f32[2,10]"); /* the output, four parameters, then d/dx */
+    assert_int_equal(run_cli((const char *[]){"sheaf", "run", mlp, "--loss", "hinge", NULL}, &out, &err), 1);
+    assert_contains(err, "loss 'hinge': expected one of mse");
+    assert_int_equal(run_cli((const char *[]){"sheaf", "ir", conv, "--model", "ConvolutionalPFCN(2)", "--input",
+                                              "x=f32[B,40]", "--backward", NULL}, &out, &err), 1);
+    assert_contains(err, "grad: conv1d at ");
+    assert_contains(err, "conv_pfcn.py:19:13: no gradient rule for this op yet");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ir_prints_and_dots),
+        cmocka_unit_test(test_backward_flags),
         cmocka_unit_test(test_run_with_files),
         cmocka_unit_test(test_run_seeded_is_deterministic),
         cmocka_unit_test(test_run_bn_init_is_sane),

@@ -285,12 +285,44 @@ static void test_cuda_options(void **state)
     expect_refused((sf_options){.targets = "sm_1"}, "sm_1");
 }
 
+/* backward, input_grads, loss: the backward function, run like any model */
+static void test_training_options(void **state)
+{
+    (void)state;
+    sf_model *m = pfcn3_ok((sf_options){.backward = true});
+    assert_int_equal(m->g->inputs.len, 2);
+    assert_string_equal(((sf_value *)m->g->inputs.items[1])->def->name, "grad.output");
+    assert_int_equal(m->g->outputs.len, 1 + 12); /* the output, then 4 parameters per branch */
+    float x[120], seed[6], out[6], grads[12][200];
+    for (int i = 0; i < 120; i++)
+        x[i] = (float)((i * 37) % 19) / 9.0f - 1.0f;
+    for (int i = 0; i < 6; i++)
+        seed[i] = (float)i - 2.5f;
+    const float *in[2] = {x, seed};
+    float *outs[13] = {out};
+    for (int k = 0; k < 12; k++)
+        outs[1 + k] = grads[k];
+    sf_error e = {0};
+    if (sf_run(m, 2, in, outs, &e) != SF_OK)
+        fail_msg("%s", e.msg);
+    for (int i = 0; i < 3; i++) /* d/d models.i.fc2.bias: the seed summed over the batch */
+        assert_float_equal(grads[4 * i + 3][0], seed[i] + seed[3 + i], 1e-5);
+    sf_model_free(m);
+    m = pfcn3_ok((sf_options){.backward = true, .input_grads = true, .loss = "mse"});
+    assert_int_equal(m->g->inputs.len, 3); /* x, target, grad.output */
+    assert_string_equal(((sf_value *)m->g->inputs.items[1])->def->name, "target");
+    assert_int_equal(m->g->outputs.len, 1 + 12 + 2); /* and d/dx, d/dtarget */
+    sf_model_free(m);
+    expect_refused((sf_options){.loss = "hinge"}, "loss 'hinge': expected one of mse, l1");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_source_and_pipeline), cmocka_unit_test(test_weights_options),
         cmocka_unit_test(test_reporting_options),   cmocka_unit_test(test_hfuse_options),
         cmocka_unit_test(test_backend_options),     cmocka_unit_test(test_cuda_options),
+        cmocka_unit_test(test_training_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -61,6 +61,9 @@ typedef struct options {
     bool check;          /* run: --check, the interpreter beside the model */
     long long max_nodes; /* --max-nodes: the tracing budget (0: the default) */
     bool poison;         /* run, bench: --poison, NaN in the activations before each run */
+    bool backward;       /* --backward: the model's backward function instead of its forward */
+    bool input_grads;    /* --input-grads: with --backward, the inputs' gradients too */
+    const char *loss;    /* --loss mse|l1|...: the output against an input "target" */
     unsigned long long seed;
 } options;
 
@@ -85,6 +88,11 @@ static const char usage[] =
     "  --print-after-all | --print-after=PASS | --verify-each | --time-passes\n"
     "  --hfuse-min-branches=N (default 2) | --hfuse-max-bytes=N (default 1 GiB per group)\n"
     "  --max-nodes=N: a model file that traces to more IR nodes is refused (default 4000000)\n"
+    "  --backward: the model's backward function instead (inputs: the forward's, then\n"
+    "      grad.output... = dL/d each output; outputs: the forward's, then dL/d each\n"
+    "      parameter in state_dict order); --input-grads: and dL/d each input (docs/training.md)\n"
+    "  --loss mse|l1|smooth_l1|cross_entropy|cross_entropy_probs|bce_with_logits: the output\n"
+    "      against an input 'target', the mean loss the output\n"
     "\n"
     "SOURCE is an IR file (FILE.sfir) or a PyTorch model file with:\n"
     "  model.py --model \"ParallelFCN(1000)\" --input \"x=f32[B,20000]\" [--const name=value]\n"
@@ -177,6 +185,8 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
             {"--no-cache", offsetof(options, no_cache)},
             {"--check", offsetof(options, check)},
             {"--poison", offsetof(options, poison)},
+            {"--backward", offsetof(options, backward)},
+            {"--input-grads", offsetof(options, input_grads)},
         };
         bool flag = false;
         for (size_t k = 0; k < sizeof flags / sizeof flags[0] && !eq; k++)
@@ -196,7 +206,7 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
                                              "--model", "--input",  "--const",   "--print-after", "--passes",
                                              "--hfuse-min-branches", "--hfuse-max-bytes", "--backend",
                                              "--threads", "--json", "--budget", "--target", "--precision",
-                                             "--max-nodes"};
+                                             "--max-nodes", "--loss"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
             known |= strcmp(name, valued[k]) == 0;
@@ -258,6 +268,8 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
         }
         else if (strcmp(name, "--precision") == 0)
             o->precision = val;
+        else if (strcmp(name, "--loss") == 0)
+            o->loss = val;
         else if (strcmp(name, "--max-nodes") == 0) {
             if (!parse_number(val, &num) || num < 1 || num > (1ull << 40))
                 return usage_error(errf, "--max-nodes takes a positive integer, got '%s'", val);
@@ -303,7 +315,8 @@ static sf_options api_options(const options *o, FILE *out, FILE *errf)
         .hfuse_min_branches = (int)o->hfuse_min, .hfuse_max_bytes = (size_t)o->hfuse_max, .time = o->time,
         .log = errf, .dump = out, .backend = o->backend, .threads = (int)o->threads, .targets = o->targets,
         .no_cache = o->no_cache, .precision = o->precision, .max_nodes = o->max_nodes, .check = o->check,
-        .poison = o->poison};
+        .poison = o->poison, .backward = o->backward || o->input_grads, .input_grads = o->input_grads,
+        .loss = o->loss};
 }
 
 /* A source the compile commands take: a model file or an IR file (a

@@ -26,7 +26,7 @@ _F32 = np.dtype(np.float32)
 _OPTIONS = {
     "seed", "allow_extra_weights", "unoptimised", "passes", "verify_each", "print_after",
     "hfuse_min_branches", "hfuse_max_bytes", "backend", "threads", "targets", "no_cache",
-    "precision", "max_nodes", "check", "poison", "weights_file",
+    "precision", "max_nodes", "check", "poison", "weights_file", "backward", "input_grads", "loss",
 }
 
 

@@ -437,12 +437,16 @@ static bool set_option(held *h, const char *k, PyObject *v)
         return opt_str(h, v, &o->targets);
     if (!strcmp(k, "precision"))
         return opt_str(h, v, &o->precision);
+    if (!strcmp(k, "loss"))
+        return opt_str(h, v, &o->loss);
     bool *flag = !strcmp(k, "unoptimised")           ? &o->unoptimised
                  : !strcmp(k, "verify_each")         ? &o->verify_each
                  : !strcmp(k, "allow_extra_weights") ? &o->allow_extra_weights
                  : !strcmp(k, "no_cache")            ? &o->no_cache
                  : !strcmp(k, "check")               ? &o->check
                  : !strcmp(k, "poison")              ? &o->poison
+                 : !strcmp(k, "backward")            ? &o->backward
+                 : !strcmp(k, "input_grads")         ? &o->input_grads
                                                      : NULL;
     if (flag) {
         int t = PyObject_IsTrue(v);
