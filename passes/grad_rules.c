@@ -364,7 +364,7 @@ static void grad_prod(grad_ctx *c, const sf_node *n, V const *dy)
     ACC(0, MUL(gb_reshape(c, dy[0], &k), gb_where(c, zero, at_zero, DIV(y, x))));
 }
 
-/* ---- views and moves ---- */
+/* ---- views and moves (none of them moves along the batch dim: the shape rules refuse it) ---- */
 static void grad_view(grad_ctx *c, const sf_node *n, V const *dy) { ACC(0, gb_reshape(c, dy[0], &n->in[0]->type)); }
 static void grad_transpose(grad_ctx *c, const sf_node *n, V const *dy)
 {
@@ -385,8 +385,6 @@ static void grad_slice(grad_ctx *c, const sf_node *n, V const *dy)
     const sf_type *xt = &n->in[0]->type;
     int d = (int)sf_attr_dim(n);
     int64_t start = sf_attr_start(n), step = sf_attr_step(n), m = dy[0]->type.dim[d], len = xt->dim[d];
-    if (len < 0 || m < 0)
-        return (void)gb_fail(c, n, "a slice along the batch dim");
     V g = dy[0];
     if (step > 1 && m > 0) { /* [.., m, ..] -> [.., m, step, ..] with zeros after each -> [.., m*step, ..] */
         sf_type wide = dy[0]->type;
@@ -421,8 +419,6 @@ static void grad_concat(grad_ctx *c, const sf_node *n, V const *dy)
     int64_t at = 0;
     for (int i = 0; i < n->nin; i++) {
         int64_t len = n->in[i]->type.dim[d];
-        if (len < 0)
-            return (void)gb_fail(c, n, "a concat along the batch dim");
         ACC(i, gb_slice(c, dy[0], d, at, at + len));
         at += len;
     }
@@ -440,8 +436,6 @@ static void grad_gather(grad_ctx *c, const sf_node *n, V const *dy)
         return;
     int d = (int)sf_attr_dim(n);
     const sf_type *xt = &n->in[0]->type, *ot = &n->out[0]->type;
-    if (xt->dim[d] < 0)
-        return (void)gb_fail(c, n, "a gather along the batch dim");
     sf_type it = {SF_F32, ot->rank + 1, {0}};
     for (int k = 0; k < it.rank; k++)
         it.dim[k] = k == d + 1 ? xt->dim[d] : 1;

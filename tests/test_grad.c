@@ -367,6 +367,31 @@ static void test_losses(void **state)
     assert_true(t.checked > 100);
 }
 
+/* products without a batch (a parameter's product alone), checked like the op cases */
+static void test_unbatched_products(void **state)
+{
+    (void)state;
+    static const char *irs[] = {
+        "param @v : f32[4]\nparam @w : f32[3,4]\nfunc @f(%x: f32[B,3]) {\n  %0 = linear @v, @w : f32[3]\n"
+        "  %1 = mul %x, %0 : f32[B,3]\n  return %1\n}\n",
+        "param @v : f32[2,4]\nparam @w : f32[2,3,4]\nparam @b : f32[2,3]\nfunc @f(%x: f32[B,2,3]) {\n"
+        "  %0 = grouped_linear @v, @w, @b {shared=false} : f32[2,3]\n  %1 = mul %x, %0 : f32[B,2,3]\n  return %1\n}\n",
+    };
+    tally t = {0};
+    int runs = 0;
+    for (int k = 0; k < 2; k++) {
+        sf_error e = {0};
+        sf_graph *g = sf_parse(irs[k], strlen(irs[k]), "unbatched", &e);
+        if (!g)
+            fail_msg("%s", e.msg);
+        sf_tensor_set *w = sf_tensors_new();
+        assert_int_equal(sf_init_weights(g, 3, w, &e), SF_OK);
+        assert_true(differentiate("unbatched", g, w, 2, 9, 6, &t, &runs));
+        sf_tensors_free(w), sf_graph_free(g);
+    }
+    assert_true(t.checked >= 20);
+}
+
 /* what sf_grad and sf_add_loss refuse, each by name */
 static void test_refusals(void **state)
 {
@@ -431,7 +456,8 @@ static void test_signature(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_signature), cmocka_unit_test(test_refusals),
-                                       cmocka_unit_test(test_losses), cmocka_unit_test(test_every_op_case),
+                                       cmocka_unit_test(test_losses), cmocka_unit_test(test_unbatched_products),
+                                       cmocka_unit_test(test_every_op_case),
                                        cmocka_unit_test(test_random_models)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -552,3 +552,23 @@ def test_the_extension_refuses_bad_options():
         m._m.run(2, [np.ones(3, np.float32)], [np.empty((2, 4), np.float32)])
     with pytest.raises(ValueError, match="expected a batch >= 1"):
         m._m.run(0, [np.ones(4, np.float32)], [np.empty(4, np.float32)])
+
+
+@pytest.mark.parametrize("file,expr,width", [("mlp.py", "MLP(10, 64, 1)", 10),
+                                              ("parallel_fcn.py", "ParallelFCN(5)", 100)])
+def test_backward_matches_autograd(file, expr, width):
+    """backward=True, input_grads=True on a live model: the forward's outputs, then every parameter's
+    gradient in state_dict order, then the input's, as torch.autograd gives them for the same seed."""
+    torch.manual_seed(0)
+    model = eval(expr, vars(load_module(file))).eval()
+    x = torch.randn(7, width, requires_grad=True)
+    fast = sheaf.compile(model, (x,), backward=True, input_grads=True)
+    assert [n for n, _ in fast.inputs] == ["x", "grad.output"]
+    y = model(x)
+    seed = torch.randn(y.shape)
+    got = fast(x.detach(), seed)
+    y.backward(seed)
+    want = [y.detach()] + [p.grad for p in model.parameters()] + [x.grad]
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-4, atol=1e-5)
