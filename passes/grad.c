@@ -280,23 +280,25 @@ static sf_status seed_outputs(grad_ctx *c, const sf_graph *g)
 /* runs node n's rule on the gradients that reached its results */
 static void backward_node(grad_ctx *c, const sf_node *n)
 {
-    V dy[64];
+    V stack[16], *dy = n->nout <= 16 ? stack : malloc(sizeof *dy * (size_t)n->nout);
     bool any = false, needed = false;
-    if (n->nout > 64)
-        return (void)gb_fail(c, n, "more than 64 results");
+    if (!dy) {
+        c->st = sf_fail(c->err, SF_ERR_NOMEM, "out of memory");
+        return;
+    }
     for (int k = 0; k < n->nout; k++) {
         dy[k] = c->grad[n->out[k]->id];
         any = any || dy[k];
     }
     for (int i = 0; i < n->nin; i++)
         needed = needed || grad_needs(c, n, i);
-    if (!any || !needed)
-        return;
     const struct grad_entry *e = &grad_rules[n->op];
-    if (e->rule)
+    if (any && needed && e->rule)
         e->rule(c, n, dy);
-    else
+    else if (any && needed)
         gb_fail(c, n, "no gradient rule for this op yet");
+    if (dy != stack)
+        free(dy);
 }
 
 /* outputs: the forward's, then each parameter's gradient, then each input's */

@@ -408,8 +408,10 @@ static void grad_slice(grad_ctx *c, const sf_node *n, V const *dy)
 }
 static void grad_split(grad_ctx *c, const sf_node *n, V const *dy)
 {
-    V parts[64];
-    for (int k = 0; k < n->nout; k++)
+    V *parts = sf_arena_alloc(&c->rw.g->arena, sizeof *parts * (size_t)n->nout);
+    if (!parts)
+        return (void)(c->st = sf_fail(c->err, SF_ERR_NOMEM, "out of memory"));
+    for (int k = 0; k < n->nout; k++) /* a part no output reads takes zeros */
         parts[k] = dy[k] ? dy[k] : gb_full(c, &n->out[k]->type, 0);
     ACC(0, gb_concat(c, parts, n->nout, (int)sf_attr_dim(n)));
 }
