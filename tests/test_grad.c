@@ -439,7 +439,7 @@ static void test_signature(void **state)
     assert_int_equal(bwd->inputs.len, 3); /* x, i, grad.output.0: the mask output takes no seed */
     assert_string_equal(((sf_value *)bwd->inputs.items[2])->def->name, "grad.output.0");
     assert_int_equal(bwd->outputs.len, 2 + 2 + 2);
-    sf_tensor_set *w = tset(2, (tensor_lit[]){LIT("w", 2, DIMS(2, 3), 1, 2, 3, 4, 5, 6), LIT("unused", 1, DIMS(4), 0)});
+    sf_tensor_set *w = tset(2, (tensor_lit[]){LIT("w", 2, DIMS(2, 3), 1, 2, 3, 4, 5, 6), LIT("unused", 1, DIMS(4), 0, 0, 0, 0)});
     sf_tensor_set *in = tset(3, (tensor_lit[]){LIT("x", 2, DIMS(1, 3), 1, 0, -1), LIT("i", 2, DIMS(1, 1), 1),
                                                LIT("grad.output.0", 2, DIMS(1, 1), 2)});
     sf_tensor_set *out = sf_tensors_new();
