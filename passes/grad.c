@@ -86,12 +86,18 @@ V gb_num(grad_ctx *c, double v)
     return finish(c, n);
 }
 
+/* a constant node of shape t, begun (its other attribute still to set) */
+static sf_node *shaped(grad_ctx *c, sf_opcode op, const sf_type *t)
+{
+    sf_node *n = begin(c, op, NULL, 0);
+    return set_ints(c, n, SF_ATTR_SHAPE, t->dim, t->rank) ? n : NULL;
+}
+
 V gb_full(grad_ctx *c, const sf_type *t, double v)
 {
-    sf_node *n = begin(c, SF_OP_FULL, NULL, 0);
-    if (!set_ints(c, n, SF_ATTR_SHAPE, t->dim, t->rank))
-        return NULL;
-    sf_node_set_float(n, SF_ATTR_VALUE, v);
+    sf_node *n = shaped(c, SF_OP_FULL, t);
+    if (n)
+        sf_node_set_float(n, SF_ATTR_VALUE, v);
     return finish(c, n);
 }
 
@@ -110,10 +116,9 @@ V gb_sum(grad_ctx *c, V x, const int64_t *dims, int n, bool keep) { return gb_re
 
 V gb_iota(grad_ctx *c, const sf_type *t, int dim)
 {
-    sf_node *n = begin(c, SF_OP_IOTA, NULL, 0);
-    if (!set_ints(c, n, SF_ATTR_SHAPE, t->dim, t->rank))
-        return NULL;
-    sf_node_set_int(n, SF_ATTR_DIM, dim);
+    sf_node *n = shaped(c, SF_OP_IOTA, t);
+    if (n)
+        sf_node_set_int(n, SF_ATTR_DIM, dim);
     return finish(c, n);
 }
 
@@ -258,18 +263,24 @@ static void mark_needs(grad_ctx *c, const sf_graph *g, bool inputs)
     }
 }
 
+void sf_grad_seed_name(const sf_graph *g, size_t i, char *buf, size_t cap)
+{
+    char out[64];
+    sf_output_name(g, i, out, sizeof out);
+    snprintf(buf, cap, "grad.%s", out);
+}
+
 static sf_status seed_outputs(grad_ctx *c, const sf_graph *g)
 {
     for (size_t i = 0; i < g->outputs.len && c->st == SF_OK; i++) {
         const sf_value *v = g->outputs.items[i];
         if (v->type.dtype != SF_F32)
             continue;
-        char out[64], name[80];
-        sf_output_name(g, i, out, sizeof out);
-        snprintf(name, sizeof name, "grad.%s", out);
+        char name[80];
+        sf_grad_seed_name(g, i, name, sizeof name);
         V seed = sf_graph_input(c->rw.g, name, &v->type, c->err);
         if (!seed) {
-            sf_error_prefix(c->err, "grad: the seed of %s", out);
+            sf_error_prefix(c->err, "grad: the seed of %s", name + 5);
             return c->err ? c->err->code : SF_ERR_INVALID_ARG;
         }
         add_grad(c, v, seed);

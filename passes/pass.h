@@ -100,6 +100,8 @@ typedef struct sf_grad_opts {
     bool inputs; /* also the inputs' gradients */
 } sf_grad_opts;
 sf_status sf_grad(sf_module *m, const sf_grad_opts *o, sf_error *err);
+/* The seed input's name for output i of the forward g: "grad.output", "grad.output.<i>". */
+void sf_grad_seed_name(const sf_graph *g, size_t i, char *buf, size_t cap);
 /* ---- losses (loss.c) ----
  * Makes m->g's one f32 output y the input of a loss, PyTorch's with
  * reduction='mean', against a new input "target" (y's shape; for

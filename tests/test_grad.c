@@ -32,9 +32,8 @@ static sf_tensor_set *seeds_for(const sf_graph *g, int64_t batch)
         const sf_value *v = g->outputs.items[i];
         if (v->type.dtype != SF_F32)
             continue;
-        char out[64], name[80];
-        sf_output_name(g, i, out, sizeof out);
-        snprintf(name, sizeof name, "grad.%s", out);
+        char name[80];
+        sf_grad_seed_name(g, i, name, sizeof name);
         sf_tensor *t = sf_tensors_add_value(s, name, v, batch, NULL, &e);
         assert_non_null(t);
         for (size_t j = 0; j < sf_tensor_numel(t); j++)
@@ -55,7 +54,7 @@ static double loss(const sf_graph *g, int64_t batch, const sf_tensor_set *in, co
     for (size_t i = 0; i < g->outputs.len; i++) {
         char name[64], sname[80];
         sf_output_name(g, i, name, sizeof name);
-        snprintf(sname, sizeof sname, "grad.%s", name);
+        sf_grad_seed_name(g, i, sname, sizeof sname);
         const sf_tensor *s = sf_tensors_get(seeds, sname), *y = sf_tensors_get(out, name);
         for (size_t j = 0; s && j < sf_tensor_numel(y); j++)
             L += (double)s->data[j] * (double)y->data[j];

@@ -37,6 +37,14 @@ def shape_of(spec, batch):
     return name, [batch if d == "B" else int(d) for d in dims]
 
 
+def case_rows(cases):
+    """each case line's fields: name, model file, constructor, input specs, const specs, batch"""
+    for line in open(cases):
+        line = line.strip()
+        if line and not line.startswith("#"):
+            yield [f.strip() for f in line.split("|")]
+
+
 def randomise(model, gen):
     with torch.no_grad():
         for m in model.modules():
@@ -50,11 +58,7 @@ def randomise(model, gen):
 def main(cases=os.path.join(HERE, "cases.txt"), outdir=HERE):
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    for line in open(cases):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        name, file, expr, inputs, consts, batch = [f.strip() for f in line.split("|")]
+    for name, file, expr, inputs, consts, batch in case_rows(cases):
         torch.manual_seed(1234)
         gen = torch.Generator().manual_seed(99)
         model = load_class(file, expr).eval()

@@ -18,15 +18,11 @@ import torch
 from safetensors.torch import load_file, save_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_golden import HERE, load_class  # noqa: E402
+from make_golden import HERE, case_rows, load_class  # noqa: E402
 
 
 def main(cases=os.path.join(HERE, "cases.txt"), outdir=HERE):
-    for line in open(cases):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        name, file, expr, inputs, consts, batch = [f.strip() for f in line.split("|")]
+    for name, file, expr, inputs, consts, batch in case_rows(cases):
         torch.manual_seed(1234)
         model = load_class(file, expr).eval()
         model.load_state_dict(load_file(os.path.join(outdir, f"{name}.weights.safetensors")))
