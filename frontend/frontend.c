@@ -289,6 +289,7 @@ static bool fill_keys(py_interp *I, sf_py_model *m, const sf_vec *order)
         k->key = sf_arena_strdup(&m->arena, p->key);
         k->type = p->init.type;
         k->integer = p->integer;
+        k->buffer = p->buffer;
         k->init = p->init.kind;
         k->fill = p->init.fill;
         k->step = p->init.step;

@@ -33,6 +33,7 @@ typedef struct sf_py_key {
     const char *key;
     sf_type type;
     bool integer; /* num_batches_tracked: loaded and ignored */
+    bool buffer;  /* register_buffer's (BatchNorm's running statistics): no optimizer updates it */
     int init;     /* py_init_kind, for deterministic initialisation */
     double fill, step;
     int64_t fan_in;

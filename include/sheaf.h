@@ -160,6 +160,10 @@ typedef struct sf_options {
                                    (dL/d that output, shaped like it); its outputs the forward's, then
                                    dL/d each parameter in state_dict order (zeros where none flows) */
     bool input_grads;           /* with backward: then dL/d each f32 input too, in signature order */
+    bool trainable;             /* the parameters may change after compiling (sf_model_set_weights): every
+                                   parameter a pass derives (stacked, summed, reshaped, folded) keeps how it
+                                   is computed and follows them; folds that cannot (BatchNorm into a
+                                   product, composed linear chains) are not made. backward implies it */
     const char *loss;           /* "mse", "l1", "smooth_l1", "cross_entropy" (class indices),
                                    "cross_entropy_probs", "bce_with_logits": the model's one output
                                    against a new input "target", the mean loss the only output (with
@@ -190,6 +194,14 @@ const char *sf_model_backend(const sf_model *m);
  * CPU, say); NULL when none. */
 const char *sf_model_notice(const sf_model *m);
 
+/* New values for some of a trainable model's own parameters (state_dict
+ * names, each its compile shape; copied): the parameters the passes derived
+ * from them are recomputed, so the next sf_run computes with the new
+ * values. Refused for a model compiled without trainable (or backward), a
+ * loaded package, and (not yet) the cuda backend; nothing is changed when
+ * a name or a shape is wrong. Not to be called while sf_run runs the model. */
+sf_status sf_model_set_weights(sf_model *m, const sf_weights *w, sf_error *err);
+
 /* ---- inputs and outputs ---- */
 
 typedef struct sf_tensor_info {
@@ -215,6 +227,52 @@ size_t sf_output_numel(const sf_model *m, size_t i, int64_t batch);
  * (cuMemAlloc/cudaMalloc; each pointer is told apart on its own).
  * Outputs may not overlap inputs. */
 sf_status sf_run(sf_model *m, int64_t batch, const float *const *inputs, float *const *outputs, sf_error *err);
+
+/* ---- training (docs/training.md) ----
+ * A trainer runs optimizer steps on a model compiled with backward and a
+ * loss (sf_options.backward, .loss), whose inputs are the forward's, then
+ * "target", then the seed "grad.output". Each step runs the model (forward,
+ * loss, backward: the gradients of every parameter), then the optimizer
+ * updates the model's parameters in place and the parameters derived from
+ * them follow (sf_model_set_weights). Buffers (BatchNorm's running
+ * statistics) are not updated.
+ *
+ * The optimizer is a spec, the same from C and the command line:
+ * "sgd", "adam" or "adamw", then optionally ":" and key=value pairs
+ * separated by commas, with PyTorch's meanings and defaults:
+ *   sgd:   lr (1e-3), momentum (0), dampening (0), weight_decay (0), nesterov (0 or 1)
+ *   adam:  lr (1e-3), beta1 (0.9), beta2 (0.999), eps (1e-8), weight_decay (0, added to the gradient)
+ *   adamw: the same, weight_decay 1e-2 and decoupled
+ * e.g. "adam:lr=3e-4,weight_decay=1e-5". Parameter groups override them for
+ * the parameters whose state_dict name matches a glob pattern (* and ?):
+ * "layer_list.3.*:lr=1e-2" (the first group that matches wins; lr=0 freezes). */
+typedef struct sf_train_options {
+    const char *optimizer;     /* NULL: "sgd" */
+    const char *const *groups; /* "pattern:key=value,...", ngroups of them */
+    int ngroups;
+} sf_train_options;
+
+typedef struct sf_trainer sf_trainer;
+
+/* The trainer of m, which it uses (not owns): m must outlive it. */
+sf_trainer *sf_trainer_new(sf_model *m, const sf_train_options *t, sf_error *err);
+void sf_trainer_free(sf_trainer *t);
+/* One step on a batch: inputs[i] for the model's inputs but the last (the
+ * forward's inputs and the target; the seed is the trainer's, 1); loss
+ * (may be NULL) gets the batch's loss before the update. */
+sf_status sf_train_step(sf_trainer *t, int64_t batch, const float *const *inputs, float *loss, sf_error *err);
+/* The loss on a batch (validation), the parameters left as they are. */
+sf_status sf_trainer_eval(sf_trainer *t, int64_t batch, const float *const *inputs, float *loss, sf_error *err);
+/* The steps taken (the optimizer's step count). */
+long long sf_trainer_steps(const sf_trainer *t);
+/* The model's parameters and buffers as a state_dict (safetensors), which
+ * PyTorch's model.load_state_dict(safetensors.torch.load_file(path)) takes. */
+sf_status sf_trainer_save_params(const sf_trainer *t, const char *path, sf_error *err);
+/* The optimizer's state, keyed by parameter name: "<name>.momentum_buffer",
+ * "<name>.exp_avg", "<name>.exp_avg_sq", and "step"; loading it back
+ * resumes the same run (its kind and shapes checked). */
+sf_status sf_trainer_save_state(const sf_trainer *t, const char *path, sf_error *err);
+sf_status sf_trainer_load_state(sf_trainer *t, const char *path, sf_error *err);
 
 /* ---- building a graph without a Python file ----
  * Calls return a value handle (> 0), or 0 after an error; the first error

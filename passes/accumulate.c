@@ -168,6 +168,30 @@ static float *sum_bias(const sf_module *m, const sumplan *p, const int *idx, int
     return b;
 }
 
+/* How a trainable compile recomputes a class's weight (slot 1) or summed
+ * bias (slot 2) from the branches'. */
+static sf_value *class_recipe(sf_module *m, const sumplan *p, class_kind kind, const int *idx, int n, int slot,
+                              double s, sf_error *err)
+{
+    if (!sf_trainable(m))
+        return NULL;
+    const sf_value **ps = malloc(sizeof *ps * (size_t)n);
+    if (!ps) {
+        sf_fail(err, SF_ERR_NOMEM, "accumulate: out of memory");
+        return NULL;
+    }
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        const sf_node *x = p->leaves[idx[i]]->def;
+        if (slot < x->nin)
+            ps[k++] = x->in[slot];
+    }
+    sf_value *r = kind == CLASS_FOLD || slot == 2 ? sf_derive_sum(m, ps, k, s, err)
+                                                  : sf_derive_concat(m, ps, k, 1, s, err);
+    free(ps);
+    return r;
+}
+
 static sf_value *emit_class(sf_rewriter *rw, sf_module *m, const sumplan *p, class_kind kind, const int *idx, int n,
                             double s, sf_error *err)
 {
@@ -207,11 +231,11 @@ static sf_value *emit_class(sf_rewriter *rw, sf_module *m, const sumplan *p, cla
     int64_t kdims[2] = {O, K};
     sf_value *in[3] = {NULL, NULL, NULL};
     in[1] = b ? sf_new_param(m, rw->g, hint, kind == CLASS_FOLD ? w0->rank : 2, kind == CLASS_FOLD ? w0->dim : kdims, w,
-                             err)
+                             class_recipe(m, p, kind, idx, n, 1, s, err), err)
               : NULL;
     snprintf(hint, sizeof hint, "%s.%s%d_bias", x0->in[1]->def->name, kind == CLASS_FOLD ? "summed" : "kcat", n);
     if (in[1] && any)
-        in[2] = sf_new_param(m, rw->g, hint, 1, &O, b, err);
+        in[2] = sf_new_param(m, rw->g, hint, 1, &O, b, class_recipe(m, p, kind, idx, n, 2, s, err), err);
     free(w);
     free(b);
     if (!in[1] || (any && !in[2]))

@@ -81,6 +81,8 @@ static sf_status view_to_reshape(sf_rewriter *rw, const sf_node *n, sf_value *sr
 static bool bn_foldable(const sf_module *m, const sf_node *bn, const int *uses)
 {
     const sf_node *p = bn->in[0]->def;
+    if (sf_trainable(m)) /* no recipe yet: the statistics and the scale would be folded in for good */
+        return false;
     if (!sf_op_has(p->op, SF_OPF_CONV) && !(p->op == SF_OP_LINEAR && p->out[0]->type.rank == 2))
         return false;
     if (uses[p->out[0]->id] != 1)
@@ -118,9 +120,9 @@ static sf_status fold_bn(sf_rewriter *rw, sf_module *m, const sf_node *p, const 
     char hint[512];
     snprintf(hint, sizeof hint, "%s.bn_folded", p->in[1]->def->name);
     sf_value *in[3] = {sf_rw_value(rw, p->in[0], err), NULL, NULL};
-    in[1] = in[0] ? sf_new_param(m, rw->g, hint, w->rank, w->dim, nw, err) : NULL;
+    in[1] = in[0] ? sf_new_param(m, rw->g, hint, w->rank, w->dim, nw, NULL, err) : NULL;
     snprintf(hint, sizeof hint, "%s.bn_folded_bias", p->in[1]->def->name);
-    in[2] = in[1] ? sf_new_param(m, rw->g, hint, 1, &O, nb, err) : NULL;
+    in[2] = in[1] ? sf_new_param(m, rw->g, hint, 1, &O, nb, NULL, err) : NULL;
     free(nw), free(nb);
     sf_node *c = in[2] ? sf_rw_node(rw, p->op, 3, in, p, err) : NULL;
     if (!c)
@@ -158,10 +160,13 @@ static sf_status conv_to_product(sf_rewriter *rw, sf_module *m, const sf_node *n
     char hint[512];
     snprintf(hint, sizeof hint, "%s.as_product", n->in[1]->def->name);
     sf_value *in[3] = {sf_rw_reshape(rw, x, grouped ? xg : xf, grouped ? 3 : 2, err), NULL, NULL};
-    in[1] = in[0] ? sf_new_param(m, rw->g, hint, grouped ? 3 : 2, grouped ? wg : wf, w->data, err) : NULL;
+    in[1] = in[0] ? sf_new_param(m, rw->g, hint, grouped ? 3 : 2, grouped ? wg : wf, w->data,
+                                 sf_derive_reshape(m, n->in[1], grouped ? 3 : 2, grouped ? wg : wf, err), err)
+                  : NULL;
     if (b && in[1]) {
         snprintf(hint, sizeof hint, "%s.as_product", n->in[2]->def->name);
-        in[2] = sf_new_param(m, rw->g, hint, grouped ? 2 : 1, grouped ? bg : &O, b->data, err);
+        in[2] = sf_new_param(m, rw->g, hint, grouped ? 2 : 1, grouped ? bg : &O, b->data,
+                             sf_derive_reshape(m, n->in[2], grouped ? 2 : 1, grouped ? bg : &O, err), err);
     }
     if (!in[1] || (b && !in[2]))
         return err ? err->code : SF_ERR_NOMEM;
@@ -231,10 +236,11 @@ static sf_status to_dense(sf_rewriter *rw, sf_module *m, const sf_node *n, sf_va
     int64_t wd[2] = {w->dim[0] * w->dim[1], w->dim[2]};
     char hint[512];
     snprintf(hint, sizeof hint, "%s.dense", n->in[1]->def->name);
-    sf_value *in[3] = {x, sf_new_param(m, rw->g, hint, 2, wd, w->data, err), NULL};
+    sf_value *in[3] = {x, sf_new_param(m, rw->g, hint, 2, wd, w->data, sf_derive_reshape(m, n->in[1], 2, wd, err), err),
+                       NULL};
     if (b && in[1]) {
         snprintf(hint, sizeof hint, "%s.dense", n->in[2]->def->name);
-        in[2] = sf_new_param(m, rw->g, hint, 1, wd, b->data, err);
+        in[2] = sf_new_param(m, rw->g, hint, 1, wd, b->data, sf_derive_reshape(m, n->in[2], 1, wd, err), err);
     }
     if (!in[1] || (b && !in[2]))
         return err ? err->code : SF_ERR_NOMEM;
@@ -297,7 +303,7 @@ static sf_status fold_constant(sf_rewriter *rw, sf_module *m, const sf_node *n, 
         const sf_tensor *t = out->tensors.items[k];
         char hint[512];
         snprintf(hint, sizeof hint, "%s.folded", n->nin && in[0]->def->op == SF_OP_PARAM ? in[0]->def->name : "const");
-        sf_value *p = sf_new_param(m, rw->g, hint, t->rank, t->dim, t->data, err);
+        sf_value *p = sf_new_param(m, rw->g, hint, t->rank, t->dim, t->data, sf_derive_like(m, n, in, k, err), err);
         if (!p)
             st = err ? err->code : SF_ERR_NOMEM;
         else

@@ -24,7 +24,7 @@ typedef struct affine {
 
 static bool affine_of(const sf_module *m, const sf_node *n, affine *a)
 {
-    if (!sf_op_has(n->op, SF_OPF_LINEAR))
+    if (!sf_op_has(n->op, SF_OPF_LINEAR) || sf_trainable(m)) /* trainable: no recipe for a product of weights yet */
         return false;
     memset(a, 0, sizeof *a);
     a->n = n;
@@ -80,10 +80,10 @@ static sf_status compose(sf_rewriter *rw, sf_module *m, const sf_node *old, cons
     char hint[512];
     snprintf(hint, sizeof hint, "%s.composed", outer->n->in[1]->def->name);
     sf_value *in[3] = {inner->n->in[0], NULL, NULL};
-    in[1] = sf_new_param(m, rw->g, hint, grouped ? 3 : 2, grouped ? wd : wd + 1, w, err);
+    in[1] = sf_new_param(m, rw->g, hint, grouped ? 3 : 2, grouped ? wd : wd + 1, w, NULL, err);
     if (in[1] && bias) {
         snprintf(hint, sizeof hint, "%s.composed_bias", outer->n->in[1]->def->name);
-        in[2] = sf_new_param(m, rw->g, hint, grouped ? 2 : 1, grouped ? bd : bd + 1, b, err);
+        in[2] = sf_new_param(m, rw->g, hint, grouped ? 2 : 1, grouped ? bd : bd + 1, b, NULL, err);
     }
     free(w), free(b);
     if (!in[1] || (bias && !in[2]))

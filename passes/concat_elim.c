@@ -295,8 +295,9 @@ static sf_value *padded_product(sf_rewriter *rw, sf_module *m, const sf_node *n,
     const sf_value *c = n->in[0];
     const sf_node *cat = c->def;
     const sf_tensor *w = sf_param_tensor(m, n->in[1]);
+    /* trainable: no recipe for the spread weight yet, and quiet_padding reads the values */
     if (cat->op != SF_OP_CONCAT || cat->nin < 2 || uses[c->id] != 1 || sf_attr_dim(cat) != c->type.rank - 1 || !w ||
-        w->rank != 2)
+        w->rank != 2 || sf_trainable(m))
         return NULL;
     int64_t *h = malloc(sizeof *h * (size_t)cat->nin), a = 0, row, end;
     const sf_value *f = NULL;
@@ -319,7 +320,7 @@ static sf_value *padded_product(sf_rewriter *rw, sf_module *m, const sf_node *n,
         snprintf(hint, sizeof hint, "%s.padded", n->in[1]->def->name);
         sf_value *fv = sf_rw_value(rw, f, err);
         sf_value *in[3] = {fv ? rows_view(rw, fv, a, a + cat->nin, err) : NULL, NULL, NULL};
-        in[1] = in[0] && spread ? sf_new_param(m, rw->g, hint, 2, dims, spread, err) : NULL;
+        in[1] = in[0] && spread ? sf_new_param(m, rw->g, hint, 2, dims, spread, NULL, err) : NULL;
         in[2] = in[1] && n->nin == 3 ? sf_rw_value(rw, n->in[2], err) : NULL;
         sf_node *l = in[1] && (n->nin == 2 || in[2]) ? sf_rw_node(rw, SF_OP_LINEAR, n->nin, in, n, err) : NULL;
         out = l && sf_node_finish(rw->g, l, err) == SF_OK ? l->out[0] : NULL;

@@ -505,6 +505,23 @@ static float *stack_padded(const sf_module *m, const hgroup *h, int s, int slot,
     return data;
 }
 
+/* how a trainable compile recomputes a stacked parameter of dims */
+static sf_value *stack_recipe(sf_module *m, const hgroup *h, int s, int slot, const int64_t *dims, sf_error *err)
+{
+    if (!sf_trainable(m))
+        return NULL;
+    const sf_value **ps = malloc(sizeof *ps * (size_t)h->G);
+    if (!ps) {
+        sf_fail(err, SF_ERR_NOMEM, "hfuse: out of memory");
+        return NULL;
+    }
+    for (int g = 0; g < h->G; g++)
+        ps[g] = h->steps[(size_t)s * h->G + g]->in[slot];
+    sf_value *r = sf_derive_stack(m, ps, h->G, dims, err);
+    free(ps);
+    return r;
+}
+
 /* The G branches' parameter `slot` stacked along a new group dim. */
 static sf_value *stacked(sf_rewriter *rw, sf_module *m, const hgroup *h, int s, int slot, sf_error *err)
 {
@@ -515,7 +532,9 @@ static sf_value *stacked(sf_rewriter *rw, sf_module *m, const hgroup *h, int s, 
     if (h->padded) {
         int64_t dims[SF_MAX_RANK];
         float *data = stack_padded(m, h, s, slot, dims, err);
-        sf_value *v = data ? sf_new_param(m, rw->g, hint, t0->rank + 1, dims, data, err) : NULL;
+        sf_value *v = data ? sf_new_param(m, rw->g, hint, t0->rank + 1, dims, data,
+                                          stack_recipe(m, h, s, slot, dims, err), err)
+                           : NULL;
         free(data);
         return v;
     }
@@ -536,7 +555,7 @@ static sf_value *stacked(sf_rewriter *rw, sf_module *m, const hgroup *h, int s, 
     int64_t dims[SF_MAX_RANK] = {h->G};
     for (int i = 0; i < t0->rank; i++)
         dims[i + 1] = t0->dim[i];
-    sf_value *v = sf_new_param(m, rw->g, hint, t0->rank + 1, dims, data, err);
+    sf_value *v = sf_new_param(m, rw->g, hint, t0->rank + 1, dims, data, stack_recipe(m, h, s, slot, dims, err), err);
     free(data);
     return v;
 }

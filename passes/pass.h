@@ -10,9 +10,12 @@
 
 #include "ir/tensor.h"
 
+typedef struct sf_derive sf_derive;
+
 typedef struct sf_module {
     sf_graph *g;
     sf_tensor_set *weights;   /* values of g's parameters (and of others, unused) */
+    sf_derive *derive;        /* trainable compiles: how each derived parameter is computed (derive.c) */
     int hfuse_min_branches;   /* hfuse: fewest branches worth a group (0: 2) */
     size_t hfuse_max_bytes;   /* hfuse: most weight bytes in one group (0: 1 GiB) */
 } sf_module;
@@ -139,8 +142,41 @@ void sf_rw_abort(sf_rewriter *rw);
 const sf_uses *sf_pass_uses(const sf_module *m, const char *pass, sf_error *err);
 /* The value of a parameter; NULL when v is not a parameter or has none. */
 const sf_tensor *sf_param_tensor(const sf_module *m, const sf_value *v);
-/* A new parameter with values (copied), named after a hint and made unique. */
+/* A new parameter with values (copied), named after a hint and made unique.
+ * In a trainable compile `recipe` is how the derive graph computes the same
+ * values from the model's parameters (the sf_derive_* builders below); a
+ * NULL recipe there is refused. Elsewhere it is ignored (NULL). */
 sf_value *sf_new_param(sf_module *m, sf_graph *g, const char *hint, int rank, const int64_t *dims, const float *data,
-                       sf_error *err);
+                       sf_value *recipe, sf_error *err);
+
+/* ---- derived parameters of a trainable compile (derive.c) ----
+ * A fold that a pass makes in a trainable compile carries its recipe, built
+ * from the parameters (or scalars) of the graph being rewritten; a fold with
+ * no recipe builder here is not made when sf_trainable(m). The builders
+ * return NULL outside a trainable compile. */
+sf_derive *sf_derive_new(const char *name, sf_error *err);
+void sf_derive_free(sf_derive *d);
+bool sf_trainable(const sf_module *m);
+/* p's values with another shape */
+sf_value *sf_derive_reshape(sf_module *m, const sf_value *p, int rank, const int64_t *dims, sf_error *err);
+/* n parameters of one rank stacked on a new dim 0 into dims [n, ...], each
+ * zero-padded at the end of every dim to dims[1..] */
+sf_value *sf_derive_stack(sf_module *m, const sf_value *const *ps, int n, const int64_t *dims, sf_error *err);
+/* concatenated on dim, times scale */
+sf_value *sf_derive_concat(sf_module *m, const sf_value *const *ps, int n, int dim, double scale, sf_error *err);
+/* summed, times scale */
+sf_value *sf_derive_sum(sf_module *m, const sf_value *const *ps, int n, double scale, sf_error *err);
+/* result k of node n on operands in (parameters and scalars), as n computes it */
+sf_value *sf_derive_like(sf_module *m, const sf_node *n, sf_value *const *in, int k, sf_error *err);
+/* Registers a derived parameter's recipe (sf_new_param does). */
+sf_status sf_derive_record(sf_module *m, const char *name, sf_value *recipe, const sf_type *t, sf_error *err);
+/* After the pipeline: keeps the recipes of the parameters m->g reads, as the
+ * derive graph's outputs, and runs them on the compile's weights, failing
+ * (SF_ERR_VERIFY, naming the parameter) where one disagrees with its data. */
+sf_status sf_derive_finish(sf_module *m, sf_error *err);
+const sf_graph *sf_derive_graph(const sf_derive *d);
+/* The derive graph and its outputs' parameter names (heap strings in a heap
+ * array, `count` of them), the caller's now; m->derive is freed. */
+sf_graph *sf_derive_take(sf_module *m, char ***names, size_t *count);
 
 #endif

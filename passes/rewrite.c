@@ -132,7 +132,7 @@ void sf_rw_abort(sf_rewriter *rw)
 }
 
 sf_value *sf_new_param(sf_module *m, sf_graph *g, const char *hint, int rank, const int64_t *dims, const float *data,
-                       sf_error *err)
+                       sf_value *recipe, sf_error *err)
 {
     char name[512];
     snprintf(name, sizeof name, "%s", hint);
@@ -143,6 +143,8 @@ sf_value *sf_new_param(sf_module *m, sf_graph *g, const char *hint, int rank, co
     sf_type t = {SF_F32, rank, {0}};
     for (int i = 0; i < rank; i++)
         t.dim[i] = dims[i];
+    if (sf_trainable(m) && sf_derive_record(m, name, recipe, &t, err) != SF_OK)
+        return NULL;
     return sf_graph_param(g, name, &t, err);
 }
 

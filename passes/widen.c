@@ -44,7 +44,8 @@ static bool candidate(const sf_module *m, const sf_node *n)
 {
     if (n->op == SF_OP_LINEAR)
         return const_operands(m, n);
-    return sf_op_has(n->op, SF_OPF_CONV) && sf_attr_groups(n) == 1 && const_operands(m, n);
+    /* trainable: no recipe for a kernel centred in a larger one yet */
+    return sf_op_has(n->op, SF_OPF_CONV) && sf_attr_groups(n) == 1 && const_operands(m, n) && !sf_trainable(m);
 }
 
 /* What siblings must share: op, input, bias or none, the input width or
@@ -258,7 +259,12 @@ static sf_value *appended(sf_rewriter *rw, sf_module *m, const wgroup *w, int sl
     }
     char hint[512];
     snprintf(hint, sizeof hint, "%s.widened%d", w->n[0]->in[slot]->def->name, w->count);
-    sf_value *v = sf_new_param(m, rw->g, hint, t0->rank, dims, data, err);
+    const sf_value **ps = sf_trainable(m) ? malloc(sizeof *ps * (size_t)w->count) : NULL;
+    for (int i = 0; ps && i < w->count; i++)
+        ps[i] = w->n[i]->in[slot];
+    sf_value *v = sf_new_param(m, rw->g, hint, t0->rank, dims, data,
+                               ps ? sf_derive_concat(m, ps, w->count, 0, 1.0, err) : NULL, err);
+    free(ps);
     free(data);
     return v;
 }

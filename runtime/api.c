@@ -230,6 +230,11 @@ void sf_model_free(sf_model *m)
     sf_plan_free(&m->plan);
     sf_graph_free(m->g);
     sf_graph_free(m->ref);
+    sf_graph_free(m->derive);
+    for (size_t i = 0; i < m->nderive; i++)
+        free(m->derive_names[i]);
+    free(m->derive_names);
+    sf_grad_params_free(&m->grads);
     free(m);
 }
 

@@ -36,7 +36,7 @@ sf_status sf_interp_run_on(sf_model *m, const sf_graph *g, int64_t batch, const 
     if (st == SF_OK)
         st = sf_interp_run(g, batch, in, m->weights, out, err);
     for (size_t i = 0; st == SF_OK && i < g->outputs.len; i++) {
-        const sf_tensor *t = sf_tensors_get(out, m->out_names[i]);
+        const sf_tensor *t = out->tensors.items[i]; /* in output order (m->out_names may name them otherwise) */
         memcpy(outputs[i], t->data, sf_tensor_numel(t) * sizeof(float));
     }
     sf_tensors_free(in);

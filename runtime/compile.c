@@ -104,6 +104,73 @@ static sf_graph *read_source(const char *text, size_t len, const char *name, con
     return g;
 }
 
+/* A backward model's gradient outputs: the f32 parameters of the forward
+ * g in declaration order (sf_grad's), and which of them an optimizer
+ * updates (not a model file's buffers). */
+static sf_status grad_params(const sf_graph *g, const sf_py_model *pm, sf_grad_params *gp, sf_error *err)
+{
+    gp->names = calloc(g->params.len + 1, sizeof *gp->names);
+    gp->trains = calloc(g->params.len + 1, sizeof *gp->trains);
+    if (!gp->names || !gp->trains) {
+        sf_grad_params_free(gp);
+        return sf_fail(err, SF_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < g->params.len; i++) {
+        const sf_value *v = g->params.items[i];
+        if (v->type.dtype != SF_F32)
+            continue;
+        bool buffer = false;
+        for (size_t k = 0; pm && k < pm->nkeys; k++)
+            if (!strcmp(pm->keys[k].key, v->def->name))
+                buffer = pm->keys[k].buffer;
+        if (!(gp->names[gp->count] = strdup(v->def->name))) {
+            sf_grad_params_free(gp);
+            return sf_fail(err, SF_ERR_NOMEM, "out of memory");
+        }
+        gp->trains[gp->count++] = !buffer;
+    }
+    return SF_OK;
+}
+
+void sf_grad_params_free(sf_grad_params *gp)
+{
+    for (size_t i = 0; gp->names && i < gp->count; i++)
+        free(gp->names[i]);
+    free(gp->names);
+    free(gp->trains);
+    memset(gp, 0, sizeof *gp);
+}
+
+/* A backward model's gradient outputs by what they are the gradients of:
+ * "grad.<parameter>", then with input_grads "grad.<input>". */
+static sf_status name_gradients(sf_model *m, const sf_options *o, sf_error *err)
+{
+    size_t no = m->g->outputs.len, ni = 0;
+    const char **inputs = calloc(m->g->inputs.len + 1, sizeof *inputs);
+    if (!inputs)
+        return sf_fail(err, SF_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; o->input_grads && i < m->g->inputs.len; i++) {
+        const sf_value *v = m->g->inputs.items[i];
+        if (v->type.dtype == SF_F32 && strncmp(v->def->name, "grad.", 5))
+            inputs[ni++] = v->def->name;
+    }
+    sf_status st = SF_OK;
+    size_t first = no - m->grads.count - ni;
+    for (size_t k = 0; st == SF_OK && m->grads.count + ni <= no && k < m->grads.count + ni; k++) {
+        const char *of = k < m->grads.count ? m->grads.names[k] : inputs[k - m->grads.count];
+        char *name = malloc(strlen(of) + 6);
+        if (!name) {
+            st = sf_fail(err, SF_ERR_NOMEM, "out of memory");
+            break;
+        }
+        sprintf(name, "grad.%s", of);
+        free(m->out_names[first + k]);
+        m->out_names[first + k] = name;
+    }
+    free(inputs);
+    return st;
+}
+
 static sf_status run_passes(sf_module *mod, const sf_options *o, sf_error *err)
 {
     FILE *dump = o->dump ? o->dump : stdout;
@@ -139,6 +206,9 @@ sf_model *sf_compile_text(const char *text, size_t len, const char *name, const 
     sf_py_model *pm;
     sf_graph *g = read_source(text, len, name, o, &pm, err);
     sf_tensor_set *w = g ? sf_gather_weights(g, pm, o, err) : NULL;
+    sf_grad_params gp = {0};
+    if (w && o->backward && grad_params(g, pm, &gp, err) != SF_OK)
+        sf_tensors_free(w), w = NULL;
     if (pm)
         pm->graph = NULL; /* ours now */
     sf_py_model_free(pm);
@@ -146,12 +216,16 @@ sf_model *sf_compile_text(const char *text, size_t len, const char *name, const 
     sf_grad_opts go = {.inputs = o->input_grads};
     /* before any pass: the folds are derived from the parameters the gradients are for */
     bool ok = w && (!o->loss || sf_add_loss(&mod, o->loss, err) == SF_OK) &&
-              (!o->backward || sf_grad(&mod, &go, err) == SF_OK);
+              (!o->backward || sf_grad(&mod, &go, err) == SF_OK) &&
+              (!(o->trainable || o->backward) || (mod.derive = sf_derive_new(name, err)));
+    size_t nown = w ? w->tensors.len : 0; /* the passes add theirs after */
     sf_graph *ref = ok && o->check ? sf_graph_copy(mod.g, name, err) : NULL; /* the -O0 oracle */
-    if (!ok || (o->check && !ref) || run_passes(&mod, o, err) != SF_OK) {
+    if (!ok || (o->check && !ref) || run_passes(&mod, o, err) != SF_OK || sf_derive_finish(&mod, err) != SF_OK) {
+        sf_grad_params_free(&gp);
         sf_graph_free(mod.g);
         sf_graph_free(ref);
         sf_tensors_free(w);
+        sf_derive_free(mod.derive);
         return NULL;
     }
     double t1 = now_ms();
@@ -161,6 +235,20 @@ sf_model *sf_compile_text(const char *text, size_t len, const char *name, const 
         m->ref = ref;
     else
         sf_graph_free(ref);
+    if (m && mod.derive) {
+        m->derive = sf_derive_take(&mod, &m->derive_names, &m->nderive);
+        m->nown = nown;
+    }
+    sf_derive_free(mod.derive);
+    if (m) {
+        m->grads = gp;
+        if (name_gradients(m, o, err) != SF_OK) {
+            sf_model_free(m);
+            return NULL;
+        }
+    } else {
+        sf_grad_params_free(&gp);
+    }
     int hits = 0;
     if (m && o->targets && sf_cuda_build(&m->plan, o->targets, !o->no_cache, &m->cuda, &hits, err) != SF_OK) {
         sf_model_free(m);

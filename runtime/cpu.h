@@ -70,6 +70,8 @@ bool sf_cpu_uses_dnnl(const sf_cpu_model *m, size_t kernel);
  * NaN in the results. On by default where SHEAF_POISON is set (the test
  * suite sets it); sf_options.poison and `--poison` turn it on too. */
 void sf_cpu_set_poison(sf_cpu_model *m, bool on);
+/* The weights' values changed in place: the next run packs them again. */
+void sf_cpu_weights_changed(sf_cpu_model *m);
 /* Threads for later runs: 0 means one per CPU this process may use. */
 void sf_cpu_set_threads(sf_cpu_model *m, int threads);
 int sf_cpu_threads(const sf_cpu_model *m);

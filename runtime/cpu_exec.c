@@ -26,6 +26,8 @@
 
 void sf_cpu_set_poison(sf_cpu_model *m, bool on) { m->poison = on; }
 
+void sf_cpu_weights_changed(sf_cpu_model *m) { m->repack = true; }
+
 /* every activation byte NaN (all bits set: a quiet NaN), and the bytes
  * past what this batch planned, through ARENA_GUARD more at the end, a
  * pattern that guarded() checks after the run. Outputs need none: the run

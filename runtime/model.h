@@ -15,6 +15,16 @@ struct sf_weights {
     sf_tensor_set *set;
 };
 
+/* A backward model's gradient outputs, after the forward's: one per f32
+ * parameter of the forward, named; trains: an optimizer updates it (a
+ * model file's buffers, BatchNorm's running statistics, it does not). */
+typedef struct sf_grad_params {
+    char **names;
+    bool *trains;
+    size_t count;
+} sf_grad_params;
+void sf_grad_params_free(sf_grad_params *gp);
+
 struct sf_model {
     sf_graph *g;              /* optimised, as its printed IR parses (a package's graph): the plan's indices */
     sf_plan plan;             /* the kernels every backend runs (codegen/plan.h), a package's own when loaded */
@@ -27,6 +37,11 @@ struct sf_model {
     char **out_names;         /* "output", or "output.0", "output.1"... */
     bool check;               /* sf_options.check: each run compared with the interpreter */
     sf_graph *ref;            /* for check: the -O0 graph (a package has none: its own graph serves) */
+    sf_graph *derive;         /* trainable: computes the derived parameters from the model's own (passes/derive.c) */
+    char **derive_names;      /* its outputs' parameter names, nderive of them */
+    size_t nderive;
+    size_t nown;              /* trainable: weights' first nown tensors are the model's own parameters */
+    sf_grad_params grads;     /* backward compiles (none for a loaded package) */
     char notice[512];
 };
 
@@ -75,5 +90,14 @@ sf_status sf_check_precision(const char *precision, sf_error *err);
  * them in messages. */
 sf_model *sf_load_bytes(const unsigned char *bytes, size_t size, const char *what, const sf_options *o,
                         sf_error *err);
+
+/* After the model's own parameters changed in m->weights: the derived ones
+ * recomputed, the backend told. */
+sf_status sf_model_weights_changed(sf_model *m, sf_error *err);
+/* Whether `name` is one of the model's own parameters (not a pass's). */
+bool sf_model_owns(const sf_model *m, const char *name);
+/* The model's own parameter `name`, writable (a borrowed one copied first);
+ * NULL with an error when there is none. */
+sf_tensor *sf_model_own_weight(sf_model *m, const char *name, sf_error *err);
 
 #endif

@@ -4,6 +4,8 @@
 
 #include "runtime/cpu_dnnl.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -318,7 +320,8 @@ static void test_backward_flags(void **state)
     assert_contains(out, "matmul "); /* a weight's gradient: the product over the batch */
     assert_int_equal(run_cli((const char *[]){"sheaf", "run", mlp, "--input-grads", "--batch", "2", NULL}, &out, &err),
                      0);
-    assert_contains(out, "output.5: f32[2,10]"); /* the output, four parameters, then d/dx */
+    assert_contains(out, "grad.layers.0.weight: f32[50,10]"); /* the output, four parameters, then d/dx */
+    assert_contains(out, "grad.x: f32[2,10]");
     assert_int_equal(run_cli((const char *[]){"sheaf", "run", mlp, "--loss", "hinge", NULL}, &out, &err), 1);
     assert_contains(err, "loss 'hinge': expected one of mse");
     assert_int_equal(run_cli((const char *[]){"sheaf", "ir", conv, "--model", "ConvolutionalPFCN(2)", "--input",
@@ -327,11 +330,119 @@ static void test_backward_flags(void **state)
     assert_contains(err, "conv_pfcn.py:19:13: no gradient rule for this op yet");
 }
 
+/* a data file for train: x [rows, 10], target [rows, 1] = a fixed linear map of x, and more when extra */
+static void write_train_data(const char *path, int rows, bool target)
+{
+    sf_tensor_set *d = sf_tensors_new();
+    sf_error e = {0};
+    float *x = calloc((size_t)rows * 10, sizeof *x), *y = calloc((size_t)rows, sizeof *y);
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < 10; c++) {
+            x[r * 10 + c] = (float)sin(0.37 * r + 1.3 * c);
+            y[r] += 0.1f * (float)(c - 4) * x[r * 10 + c];
+        }
+    assert_non_null(sf_tensors_add(d, "x", 2, (int64_t[]){rows, 10}, x, &e));
+    if (target)
+        assert_non_null(sf_tensors_add(d, "target", 2, (int64_t[]){rows, 1}, y, &e));
+    assert_int_equal(sf_st_save(path, d, &e), SF_OK);
+    sf_tensors_free(d), free(x), free(y);
+}
+
+static void test_train_command(void **state)
+{
+    (void)state;
+    const char *out, *err;
+    char mlp[512];
+    snprintf(mlp, sizeof mlp, "%s/mlp.py", SF_MODELS);
+    const char *data = tmp_path("train.safetensors"), *val = tmp_path("val.safetensors"),
+               *trained = tmp_path("trained.safetensors");
+    write_train_data(data, 40, true);
+    write_train_data(val, 12, true);
+    assert_int_equal(run_cli((const char *[]){"sheaf", "train", mlp, "--model", "MLP(10, 64, 1)", "--input",
+                                              "x=f32[B,10]", "--loss", "mse", "--data", data, "--val", val,
+                                              "--optimizer", "adam", "--lr", "1e-2", "--group", "fc2.*:lr=2e-2",
+                                              "--epochs", "3", "--batch", "16", "-o", trained, NULL},
+                             &out, &err), 0);
+    assert_contains(out, "sheaf: trained 9 steps: 3 epochs of 40 rows, batch 16, in ");
+    assert_contains(out, "cpu backend");
+    assert_contains(out, "; validation loss ");
+    assert_contains(err, "epoch 3/3  100%  loss ");
+    assert_contains(err, "epoch 3/3  validation loss ");
+    float first, last;
+    assert_int_equal(sscanf(strstr(out, "sheaf: loss "), "sheaf: loss %f at the first step, %f at the last", &first,
+                            &last), 2);
+    assert_true(last < first); /* the map is learnable */
+    sf_tensor_set *t = sf_tensors_new();
+    sf_error e = {0};
+    assert_int_equal(sf_st_load(trained, t, &e), SF_OK);
+    assert_int_equal(sf_tensors_count(t), 4); /* the state_dict, nothing the passes made */
+    assert_non_null(sf_tensors_get(t, "fc1.weight"));
+    assert_non_null(sf_tensors_get(t, "fc2.bias"));
+    sf_tensors_free(t);
+    /* the trained state_dict is a --weights file */
+    assert_int_equal(run_cli((const char *[]){"sheaf", "run", mlp, "--model", "MLP(10, 64, 1)", "--input",
+                                              "x=f32[B,10]", "--weights", trained, NULL}, &out, &err), 0);
+}
+
+static void test_train_refusals(void **state)
+{
+    (void)state;
+    const char *out, *err;
+    char mlp[512];
+    snprintf(mlp, sizeof mlp, "%s/mlp.py", SF_MODELS);
+    const char *data = tmp_path("train_r.safetensors"), *nolabel = tmp_path("nolabel.safetensors"),
+               *trained = tmp_path("trained_r.safetensors");
+    write_train_data(data, 8, true);
+    write_train_data(nolabel, 8, false);
+    static const struct {
+        const char *flag, *value, *error;
+        int rc;
+    } bad[] = {
+        {"--optimizer", "rmsprop", "optimizer 'rmsprop': unknown (expected sgd, adam or adamw", 1},
+        {"--optimizer", "sgd:beta1=0.5", "'beta1' is not a setting of sgd", 1},
+        {"--optimizer", "sgd:nesterov=1", "nesterov needs a momentum and zero dampening", 1},
+        {"--optimizer", "adam:lr=x", "lr=x: expected a number", 1},
+        {"--group", "fc1.*", "group 'fc1.*': expected pattern:key=value", 1},
+        {"--group", "fc1.*:momentum=-1", "group 'fc1.*:momentum=-1': lr, momentum and weight_decay must be", 1},
+        {"--group", "fc1.*:beta2=0.5", "group 'fc1.*:beta2=0.5': 'beta2' is not a setting of sgd", 1},
+        {"--lr", "-1", "--lr takes a learning rate of at least 0, got '-1'", 2},
+        {"--epochs", "0", "--epochs takes a positive integer, got '0'", 2},
+        {"--data", NULL, "no tensor 'target' (the data holds each input of forward and 'target'", 1},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        const char *d = bad[i].value ? data : nolabel;
+        const char *args[] = {"sheaf", "train", mlp, "--model", "MLP(10, 64, 1)", "--input", "x=f32[B,10]", "--loss",
+                              "mse", "--data", d, "-o", trained, bad[i].flag, bad[i].value ? bad[i].value : d, NULL};
+        assert_int_equal(run_cli(args, &out, &err), bad[i].rc);
+        assert_contains(err, bad[i].error);
+        assert_false(file_exists(trained)); /* nothing written by a failed command */
+    }
+    assert_int_equal(run_cli((const char *[]){"sheaf", "train", mlp, "--model", "MLP(10, 64, 1)", "--input",
+                                              "x=f32[B,10]", "--data", data, NULL}, &out, &err), 2);
+    assert_contains(err, "train needs --loss");
+    assert_int_equal(run_cli((const char *[]){"sheaf", "train", mlp, "--model", "MLP(10, 64, 1)", "--input",
+                                              "x=f32[B,10]", "--loss", "mse", NULL}, &out, &err), 2);
+    assert_contains(err, "train needs --data");
+    assert_int_equal(run_cli((const char *[]){"sheaf", "train", mlp, "--model", "MLP(10, 64, 1)", "--input",
+                                              "x=f32[B,10]", "--loss", "mse", "--data", data, "-o", data, NULL},
+                             &out, &err), 2);
+    assert_contains(err, "is the --data file");
+    assert_int_equal(run_cli((const char *[]){"sheaf", "run", mlp, "--model", "MLP(10, 64, 1)", "--input",
+                                              "x=f32[B,10]", "--data", data, NULL}, &out, &err), 2);
+    assert_contains(err, "--data is for train");
+    assert_int_equal(run_cli((const char *[]){"sheaf", "train", mlp, "--model", "MLP(10, 64, 1)", "--input",
+                                              "x=f32[B,10]", "--loss", "mse", "--data", "/nonexistent.safetensors",
+                                              NULL}, &out, &err), 1);
+    assert_contains(err, "/nonexistent.safetensors");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ir_prints_and_dots),
         cmocka_unit_test(test_backward_flags),
+        cmocka_unit_test(test_train_command),
+        cmocka_unit_test(test_train_refusals),
         cmocka_unit_test(test_run_with_files),
         cmocka_unit_test(test_run_seeded_is_deterministic),
         cmocka_unit_test(test_run_bn_init_is_sane),

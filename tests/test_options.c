@@ -312,7 +312,30 @@ static void test_training_options(void **state)
     assert_int_equal(m->g->inputs.len, 3); /* x, target, grad.output */
     assert_string_equal(((sf_value *)m->g->inputs.items[1])->def->name, "target");
     assert_int_equal(m->g->outputs.len, 1 + 12 + 2); /* and d/dx, d/dtarget */
+    sf_tensor_info info;
+    assert_true(sf_output_info(m, 1, &info));
+    assert_string_equal(info.name, "grad.models.0.fc1.weight"); /* named by what they are the gradients of */
+    assert_true(sf_output_info(m, 13, &info));
+    assert_string_equal(info.name, "grad.x");
+    assert_true(sf_output_info(m, 14, &info));
+    assert_string_equal(info.name, "grad.target");
     sf_model_free(m);
+    /* trainable: the stacked weights follow new values (hfuse still groups the three branches) */
+    sf_model *plain = pfcn3_ok((sf_options){0}), *tr = pfcn3_ok((sf_options){.trainable = true});
+    assert_true(tr->nderive >= 4 && plain->nderive == 0);
+    sf_weights *w = sf_weights_new();
+    float zero[200] = {0};
+    assert_int_equal(sf_weights_set(w, "models.1.fc2.weight", 2, (int64_t[]){1, 10}, zero, &e), SF_OK);
+    assert_int_equal(sf_weights_set(w, "models.1.fc2.bias", 1, (int64_t[]){1}, (float[]){0.25f}, &e), SF_OK);
+    assert_int_equal(sf_model_set_weights(tr, w, &e), SF_OK);
+    float a[6], b[6];
+    assert_int_equal(sf_run(plain, 2, in, (float *[]){a}, &e), SF_OK);
+    assert_int_equal(sf_run(tr, 2, in, (float *[]){b}, &e), SF_OK);
+    for (int r = 0; r < 2; r++)
+        for (int k = 0; k < 3; k++)
+            assert_float_equal(b[r * 3 + k], k == 1 ? 0.25f : a[r * 3 + k], 1e-6); /* branch 1 only: bias */
+    sf_weights_free(w);
+    sf_model_free(plain), sf_model_free(tr);
     expect_refused((sf_options){.loss = "hinge"}, "loss 'hinge': expected one of mse, l1");
 }
 

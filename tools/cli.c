@@ -17,6 +17,7 @@
 #include "runtime/cpu_dnnl.h"
 #include "runtime/model.h"
 #include "tools/bench.h"
+#include "tools/train.h"
 
 #ifndef SF_LLVM_VERSION
 #define SF_LLVM_VERSION ""
@@ -65,6 +66,13 @@ typedef struct options {
     bool input_grads;    /* --input-grads: with --backward, the inputs' gradients too */
     const char *loss;    /* --loss mse|l1|...: the output against an input "target" */
     unsigned long long seed;
+    const char *data;    /* train: --data, --val */
+    const char *val;
+    const char *optimizer;             /* train: --optimizer adam[:key=value,...] */
+    const char *lr;                    /* train: --lr, over the optimizer's */
+    const char *groups[MAX_SPECS];     /* train: --group 'pattern:key=value,...', repeatable */
+    int ngroups;
+    long long epochs;                  /* train: --epochs */
 } options;
 
 static const char usage[] =
@@ -107,6 +115,13 @@ static const char usage[] =
     "      backend, with the interpreter and -O0 timed in the same run\n"
     "  run and bench also take a package (M.sheaf); --threads N sets the CPU threads\n"
     "  --precision fp32 (the default, TF32 off); tf32, fp16 and bf16 are not built yet\n"
+    "  train SOURCE --loss L --data D.safetensors [--val V.safetensors] [--optimizer sgd|adam|adamw[:k=v,...]]\n"
+    "             [--lr X] [--group 'layer_list.3.*:lr=1e-2'] [--epochs N] [--batch 64] [-o T.safetensors]\n"
+    "      train the model: D holds each input of forward and 'target', rows on dim 0; each\n"
+    "      step runs forward, loss and backward fused, then the optimizer (PyTorch's defaults;\n"
+    "      settings lr, momentum, dampening, nesterov, weight_decay, beta1, beta2, eps); groups\n"
+    "      set them for the parameters a glob matches; -o writes the trained state_dict, which\n"
+    "      model.load_state_dict(safetensors.torch.load_file(T)) takes (docs/training.md)\n"
     "  version    print the version and the toolchains found at build time\n"
     "  help       print this text\n";
 
@@ -139,12 +154,13 @@ static bool parse_number(const char *s, unsigned long long *out)
 static int outputs_spare_inputs(const options *o, FILE *errf)
 {
     const struct { const char *what, *path; } in[] = {
+        {"the -o file", o->output}, /* in[0] is out[0]: -o against --json only */
         {"the model file", o->file}, {"the --weights file", o->weights}, {"the --inputs file", o->inputs_file},
-        {"the -o file", o->output}}; /* in[3] is out[0]: -o against --json only */
+        {"the --data file", o->data}, {"the --val file", o->val}};
     const struct { const char *what, *path; } out[] = {{"-o", o->output}, {"--json", o->json}};
     for (size_t i = 0; i < sizeof out / sizeof out[0]; i++)
         for (size_t k = 0; out[i].path && k < sizeof in / sizeof in[0]; k++)
-            if (!(i == 0 && k == 3) && in[k].path && (in[k].path == out[i].path || sf_same_file(out[i].path, in[k].path)))
+            if (!(i == 0 && k == 0) && in[k].path && (in[k].path == out[i].path || sf_same_file(out[i].path, in[k].path)))
             {
                 char msg[1200];
                 snprintf(msg, sizeof msg, "%s %s is %s (%s): refusing to overwrite it", out[i].what, out[i].path,
@@ -206,7 +222,8 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
                                              "--model", "--input",  "--const",   "--print-after", "--passes",
                                              "--hfuse-min-branches", "--hfuse-max-bytes", "--backend",
                                              "--threads", "--json", "--budget", "--target", "--precision",
-                                             "--max-nodes", "--loss"};
+                                             "--max-nodes", "--loss", "--data", "--val", "--optimizer", "--lr",
+                                             "--group", "--epochs"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
             known |= strcmp(name, valued[k]) == 0;
@@ -270,6 +287,27 @@ static int parse_options(int argc, char **argv, options *o, FILE *errf)
             o->precision = val;
         else if (strcmp(name, "--loss") == 0)
             o->loss = val;
+        else if (strcmp(name, "--data") == 0 || strcmp(name, "--val") == 0 || strcmp(name, "--optimizer") == 0 ||
+                 strcmp(name, "--lr") == 0 || strcmp(name, "--group") == 0 || strcmp(name, "--epochs") == 0) {
+            if (strcmp(argv[1], "train"))
+                return usage_error(errf, "%s is for train", name);
+            if (strcmp(name, "--data") == 0)
+                o->data = val;
+            else if (strcmp(name, "--val") == 0)
+                o->val = val;
+            else if (strcmp(name, "--optimizer") == 0)
+                o->optimizer = val;
+            else if (strcmp(name, "--lr") == 0)
+                o->lr = val;
+            else if (strcmp(name, "--group") == 0) {
+                if (o->ngroups == MAX_SPECS)
+                    return usage_error(errf, "too many %s options", name);
+                o->groups[o->ngroups++] = val;
+            } else if (!parse_number(val, &num) || num < 1 || num > (1ull << 31))
+                return usage_error(errf, "--epochs takes a positive integer, got '%s'", val);
+            else
+                o->epochs = (long long)num;
+        }
         else if (strcmp(name, "--max-nodes") == 0) {
             if (!parse_number(val, &num) || num < 1 || num > (1ull << 40))
                 return usage_error(errf, "--max-nodes takes a positive integer, got '%s'", val);
@@ -514,6 +552,38 @@ static int cmd_bench(const options *o, FILE *out, FILE *errf)
     return rc ? fail_line(errf, &e) : 0;
 }
 
+static int cmd_train(const options *o, FILE *out, FILE *errf)
+{
+    if (!o->loss)
+        return usage_error(errf, "%s", "train needs --loss (mse, l1, smooth_l1, cross_entropy, cross_entropy_probs, "
+                                       "bce_with_logits)");
+    if (!o->data)
+        return usage_error(errf, "%s", "train needs --data (a safetensors file of each forward input and 'target')");
+    if (o->backward || o->input_grads)
+        return usage_error(errf, "%s", "train makes the backward itself: no --backward or --input-grads");
+    char spec[600];
+    const char *opt = o->optimizer ? o->optimizer : "sgd";
+    if (o->lr) {
+        char *end;
+        double lr = strtod(o->lr, &end);
+        if (*end || !(lr >= 0 && lr < 1e6))
+            return usage_error(errf, "--lr takes a learning rate of at least 0, got '%s'", o->lr);
+        snprintf(spec, sizeof spec, "%s%slr=%s", opt, strchr(opt, ':') ? "," : ":", o->lr);
+        opt = spec;
+    }
+    sf_error e = {0};
+    options c = *o;
+    c.backward = true;
+    sf_model *m = open_model(&c, out, errf, &e);
+    if (!m)
+        return fail_line(errf, &e);
+    sf_train_options to = {.optimizer = opt, .groups = o->groups, .ngroups = o->ngroups};
+    sf_train_cli_opts tc = {o->data, o->val, o->epochs, o->batch, o->output, out, errf};
+    int rc = sf_train_cli(m, &to, &tc, &e);
+    sf_model_free(m);
+    return rc ? fail_line(errf, &e) : 0;
+}
+
 static int cmd_version(FILE *out)
 {
     fprintf(out, "sheaf %s\n", SF_VERSION_STRING);
@@ -542,7 +612,8 @@ int sf_tool_main(int argc, char **argv, FILE *out, FILE *errf)
     o.strict = true;
     o.opt_level = 2;
     static const struct { const char *name; int (*fn)(const options *, FILE *, FILE *); } cmds[] = {
-        {"ir", cmd_ir}, {"run", cmd_run}, {"compile", cmd_compile}, {"bench", cmd_bench}};
+        {"ir", cmd_ir}, {"run", cmd_run}, {"compile", cmd_compile}, {"bench", cmd_bench},
+        {"train", cmd_train}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(cmd, cmds[i].name) == 0) {
             int rc = parse_options(argc, argv, &o, errf);
