@@ -26,7 +26,7 @@ _F32 = np.dtype(np.float32)
 _OPTIONS = {
     "seed", "allow_extra_weights", "unoptimised", "passes", "verify_each", "print_after",
     "hfuse_min_branches", "hfuse_max_bytes", "backend", "threads", "targets", "no_cache",
-    "precision", "max_nodes", "check", "poison", "weights_file", "backward", "input_grads", "loss",
+    "precision", "max_nodes", "check", "poison", "weights_file", "backward", "input_grads", "loss", "trainable",
 }
 
 
@@ -91,9 +91,11 @@ class Compiled:
     (the C API's rule); the GIL is released while it runs.
     """
 
-    def __init__(self, model, recompile=None):
+    def __init__(self, model, recompile=None, module=None):
         self._m = model
         self._recompile = recompile  # (name, text, options): for ir(after=...)
+        self._module = module  # the live nn.Module sheaf.compile took: calls with grad go through autograd
+        self._training = None  # _autograd.Training, made on the first such call
         self._ins = [self._axis(name, dims) for name, dims in model.inputs]
         self._outs = [(n, tuple(d)) for n, d in model.outputs]
 
@@ -144,7 +146,34 @@ class Compiled:
         want = "[" + ",".join("B" if d == -1 else str(d) for d in dims) + "]"
         return ValueError("input '%s': shape %s does not fit %s" % (name, list(shape), want))
 
+    def _wants_grad(self, args):
+        """a call autograd must see: grad enabled, and an input that requires it, or a model in training
+        mode (model.train(), a new module's state) with a parameter that does; an eval() model is served
+        by the inference compile"""
+        t = _torch()
+        if t is None or self._module is None or not t.is_grad_enabled():
+            return False
+        o = self._recompile[2]
+        if o.get("backward") or o.get("loss"):
+            return False  # a backward or loss model is called as it is
+        return (any(isinstance(a, t.Tensor) and a.requires_grad for a in args) or
+                (self._module.training and any(p.requires_grad for p in self._module.parameters())))
+
     def __call__(self, *args):
+        if self._wants_grad(args):
+            from . import _autograd
+            t = _torch()
+            if self._training is None:
+                self._training = _autograd.Training(self, self._module, t)
+            tr = self._training
+            tr.sync()
+            return _autograd.function(t).apply(tr, len(args), *args, *[p for _, p in tr.params])
+        if self._module is not None and self._training is not None:
+            self._training.sync()  # trained since: the inference model is the trainable one now
+            return self._training.fwd(*args)
+        return self._run(*args)
+
+    def _run(self, *args):
         if len(args) != len(self._ins):
             raise TypeError("expected %d input(s) (%s), got %d" % (len(self._ins),
                                                                    ", ".join(n for n, _, _ in self._ins), len(args)))
@@ -228,7 +257,7 @@ def compile(model, example_inputs, **options):
     if "weights_file" not in options:
         o["weights"] = _live.weights(model, torch)
     o["tree"] = tree
-    return Compiled(_sheaf.compile(path, text, o), (path, text, o))
+    return Compiled(_sheaf.compile(path, text, o), (path, text, o), model)
 
 
 def compile_file(path, model=None, inputs=None, consts=None, weights=None, **options):

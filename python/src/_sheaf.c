@@ -226,7 +226,11 @@ static PyObject *model_ir(Model *self, PyObject *args)
     return r;
 }
 
+static PyObject *model_set_weights(Model *self, PyObject *args);
+
 static PyMethodDef model_methods[] = {
+    {"set_weights", (PyCFunction)model_set_weights, METH_VARARGS,
+     "set_weights({name: float32 array}): new values for a trainable model's parameters (copied)"},
     {"run", (PyCFunction)model_run, METH_VARARGS, "run(batch, inputs, outputs): fills the output buffers"},
     {"save", (PyCFunction)model_save, METH_VARARGS, "save(path): writes the package"},
     {"ir", (PyCFunction)model_ir, METH_VARARGS, "ir(format='text'): the optimised IR, 'dot' or 'stats'"},
@@ -298,13 +302,12 @@ static bool opt_strs(held *h, PyObject *v, const char ***out, int *n)
 
 /* weights: {name: buffer of float32 with a shape}: read in place
  * (sf_weights_borrow); the model keeps the dict, and so its arrays, alive */
-static bool opt_weights(held *h, PyObject *v)
+static bool borrow_weights(PyObject *v, sf_weights *w)
 {
     if (!PyDict_Check(v)) {
         PyErr_SetString(PyExc_TypeError, "options: weights must be a dict of name to float32 array");
         return false;
     }
-    h->weights = sf_weights_new();
     PyObject *key, *val;
     Py_ssize_t pos = 0;
     while (PyDict_Next(v, &pos, &key, &val)) {
@@ -321,7 +324,7 @@ static bool opt_weights(held *h, PyObject *v)
             dims[d] = b.shape[d];
         sf_error e = {0};
         /* the buffer is released now, but the dict the model keeps holds its array */
-        sf_status st = fits ? sf_weights_borrow(h->weights, name, b.ndim, dims, b.buf, &e) : SF_ERR_INVALID_ARG;
+        sf_status st = fits ? sf_weights_borrow(w, name, b.ndim, dims, b.buf, &e) : SF_ERR_INVALID_ARG;
         PyBuffer_Release(&b);
         if (!fits) {
             PyErr_Format(PyExc_ValueError, "weight '%s': expected float32 of rank <= 8", name);
@@ -330,6 +333,39 @@ static bool opt_weights(held *h, PyObject *v)
         if (st != SF_OK)
             return raise(&e), false;
     }
+    return true;
+}
+
+static PyObject *model_set_weights(Model *self, PyObject *args)
+{
+    PyObject *dict;
+    if (!PyArg_ParseTuple(args, "O", &dict))
+        return NULL;
+    sf_weights *w = sf_weights_new();
+    if (!w)
+        return PyErr_NoMemory();
+    bool ok = borrow_weights(dict, w);
+    sf_error e = {0};
+    sf_status st = SF_OK;
+    if (ok) {
+        Py_BEGIN_ALLOW_THREADS st = sf_model_set_weights(self->m, w, &e);
+        Py_END_ALLOW_THREADS
+    }
+    sf_weights_free(w);
+    if (!ok)
+        return NULL;
+    if (st != SF_OK)
+        return raise(&e);
+    Py_RETURN_NONE;
+}
+
+static bool opt_weights(held *h, PyObject *v)
+{
+    h->weights = sf_weights_new();
+    if (!h->weights)
+        return PyErr_NoMemory(), false;
+    if (!borrow_weights(v, h->weights))
+        return false;
     h->o.weights = h->weights;
     Py_INCREF(v);
     h->borrowed = v;
@@ -447,6 +483,7 @@ static bool set_option(held *h, const char *k, PyObject *v)
                  : !strcmp(k, "poison")              ? &o->poison
                  : !strcmp(k, "backward")            ? &o->backward
                  : !strcmp(k, "input_grads")         ? &o->input_grads
+                 : !strcmp(k, "trainable")           ? &o->trainable
                                                      : NULL;
     if (flag) {
         int t = PyObject_IsTrue(v);

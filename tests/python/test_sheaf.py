@@ -572,3 +572,47 @@ def test_backward_matches_autograd(file, expr, width):
     assert len(got) == len(want)
     for g, w in zip(got, want):
         np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("file,expr,width,outs", [("mlp.py", "MLP(10, 64, 1)", 10, 1),
+                                                   ("parallel_fcn.py", "ParallelFCN(20)", 400, 20),
+                                                   ("module_list_mlp.py", "MyNetwork(5)", 10, 10)])
+def test_training_through_autograd(file, expr, width, outs):
+    """A compiled live model inside autograd: loss.backward() leaves eager's gradients on the user's own
+    parameters (and the input's), and 6 steps of the user's own torch.optim.Adam with param groups end
+    where eager's do: the compiled model follows each step's in-place updates."""
+    import copy
+    torch.manual_seed(0)
+    ref = eval(expr, vars(load_module(file))).eval()
+    model = copy.deepcopy(ref).train()  # training mode: calls go through autograd (eval() ones need not)
+    x0 = torch.randn(7, width)
+    fast = sheaf.compile(model, (x0,))
+    names = [n for n, _ in model.named_parameters()]
+    first, rest = names[:1], names[1:]
+
+    def optimizer(m):
+        ps = dict(m.named_parameters())
+        return torch.optim.Adam([{"params": [ps[n] for n in first], "lr": 3e-2},
+                                 {"params": [ps[n] for n in rest]}], lr=1e-2)
+
+    opt_ref, opt = optimizer(ref), optimizer(model)
+    gen = torch.Generator().manual_seed(3)
+    for step in range(6):
+        x = torch.randn(7, width, generator=gen)
+        t = torch.randn(7, outs, generator=gen)
+        xa, xb = x.clone().requires_grad_(step == 0), x.clone().requires_grad_(step == 0)
+        opt_ref.zero_grad(), opt.zero_grad()
+        la = torch.nn.functional.mse_loss(ref(xa), t)
+        lb = torch.nn.functional.mse_loss(fast(xb), t)
+        la.backward(), lb.backward()
+        np.testing.assert_allclose(lb.item(), la.item(), rtol=1e-4)
+        for (n, pa), pb in zip(ref.named_parameters(), model.parameters()):
+            assert pb.grad is not None, n
+            np.testing.assert_allclose(pb.grad.numpy(), pa.grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=n)
+        if step == 0:
+            np.testing.assert_allclose(xb.grad.numpy(), xa.grad.numpy(), rtol=1e-4, atol=1e-5)
+        opt_ref.step(), opt.step()
+    for (n, pa), pb in zip(ref.named_parameters(), model.parameters()):
+        np.testing.assert_allclose(pb.detach().numpy(), pa.detach().numpy(), atol=1e-4, err_msg=n)
+    with torch.no_grad():  # inference after training: the trained values
+        np.testing.assert_allclose(fast(x0).numpy(), ref(x0).numpy(), rtol=1e-4, atol=1e-5)
