@@ -129,16 +129,21 @@ static sf_value *padded(grad_ctx *c, sf_value *x, int rank, const int64_t *to)
     return x;
 }
 
+/* room for n values of the derive graph; NULL with the error set */
+static sf_value **parts_of(int n, sf_error *err)
+{
+    sf_value **parts = calloc((size_t)n + 1, sizeof *parts);
+    if (!parts)
+        sf_fail(err, SF_ERR_NOMEM, "out of memory");
+    return parts;
+}
+
 sf_value *sf_derive_stack(sf_module *m, const sf_value *const *ps, int n, const int64_t *dims, sf_error *err)
 {
-    if (!sf_trainable(m))
+    sf_value **parts = sf_trainable(m) ? parts_of(n, err) : NULL;
+    if (!parts)
         return NULL;
     grad_ctx *c = ctx(m, err);
-    sf_value **parts = calloc((size_t)n, sizeof *parts);
-    if (!parts) {
-        sf_fail(err, SF_ERR_NOMEM, "out of memory");
-        return NULL;
-    }
     int rank = ps[0]->type.rank;
     sf_type one = {SF_F32, rank + 1, {1}};
     memcpy(one.dim + 1, dims + 1, sizeof *dims * (size_t)rank);
@@ -151,14 +156,10 @@ sf_value *sf_derive_stack(sf_module *m, const sf_value *const *ps, int n, const 
 
 sf_value *sf_derive_concat(sf_module *m, const sf_value *const *ps, int n, int dim, double scale, sf_error *err)
 {
-    if (!sf_trainable(m))
+    sf_value **parts = sf_trainable(m) ? parts_of(n, err) : NULL;
+    if (!parts)
         return NULL;
     grad_ctx *c = ctx(m, err);
-    sf_value **parts = calloc((size_t)n, sizeof *parts);
-    if (!parts) {
-        sf_fail(err, SF_ERR_NOMEM, "out of memory");
-        return NULL;
-    }
     for (int i = 0; i < n; i++)
         parts[i] = source(m, ps[i], err);
     sf_value *v = scaled(c, gb_concat(c, parts, n, dim), scale);

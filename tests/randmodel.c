@@ -308,3 +308,11 @@ char *sf_test_random_model(uint64_t seed)
     return all.s;
 }
 
+char *sf_test_random_family(int family, uint64_t seed, int64_t *batch, char *name, size_t cap)
+{
+    static const char *const names[SF_RAND_FAMILIES] = {"random", "wide", "ops"};
+    *batch = 3;
+    snprintf(name, cap, "%s model %llu", names[family], (unsigned long long)seed);
+    return family == 0 ? sf_test_random_model(seed) : family == 1 ? sf_test_random_wide_model(seed, batch)
+                                                                  : sf_test_random_ops_model(seed, batch);
+}

@@ -30,6 +30,10 @@ char *sf_test_random_wide_model(uint64_t seed, int64_t *batch);
  * x @ W with a parameter, layernorm over one or two dims, unequal splits,
  * broadcast sub/div, keepdim reductions, flatten/reshape, stacks. */
 char *sf_test_random_ops_model(uint64_t seed, int64_t *batch);
+/* Family 0 (sf_test_random_model, batch 3), 1 (wide) or 2 (ops): the IR
+ * text, its batch, and a name for messages ("wide model 4"). */
+enum { SF_RAND_FAMILIES = 3 };
+char *sf_test_random_family(int family, uint64_t seed, int64_t *batch, char *name, size_t cap);
 /* One product on either side of OpenBLAS's threshold, and its batch. */
 char *sf_test_random_dense_model(uint64_t seed, int64_t *batch);
 

@@ -288,14 +288,11 @@ static void test_random_models(void **state)
     (void)state;
     tally t = {0};
     int models = 0, refused = 0, runs = 0;
-    for (int family = 0; family < 3; family++)
+    for (int family = 0; family < SF_RAND_FAMILIES; family++)
         for (uint64_t seed = 0; seed < (family == 0 ? 32u : 12u); seed++) {
-            int64_t batch = 3;
-            char *ir = family == 0 ? sf_test_random_model(seed) : family == 1 ? sf_test_random_wide_model(seed, &batch)
-                                                                             : sf_test_random_ops_model(seed, &batch);
+            int64_t batch;
             char name[64];
-            snprintf(name, sizeof name, "%s model %llu", family == 0 ? "random" : family == 1 ? "wide" : "ops",
-                     (unsigned long long)seed);
+            char *ir = sf_test_random_family(family, seed, &batch, name, sizeof name);
             sf_error e = {0};
             sf_graph *g = sf_parse(ir, strlen(ir), name, &e);
             if (!g)

@@ -80,7 +80,7 @@ static void free_outs(float **o, size_t n)
 
 /* One source, forward or backward: trainable -O2 with the seed's weights,
  * then the others, against the -O0 interpreter compiled with the others. */
-static void follows(const source *s, bool backward, tally *t)
+static bool follows(const source *s, bool backward, tally *t)
 {
     sf_error e = {0};
     char name[160];
@@ -89,7 +89,7 @@ static void follows(const source *s, bool backward, tally *t)
     if (!ref0) {
         if (backward && e.code == SF_ERR_UNSUPPORTED && strstr(e.msg, "grad: conv")) {
             t->refused++; /* no gradient rule for convolutions yet */
-            return;
+            return false;
         }
         fail_msg("%s: %s", name, e.msg);
     }
@@ -124,6 +124,7 @@ static void follows(const source *s, bool backward, tally *t)
     sf_weights_free(w2);
     sf_model_free(m), sf_model_free(ref), sf_model_free(ref0);
     t->models++;
+    return true;
 }
 
 /* the random differential models, every family, forward and backward */
@@ -131,14 +132,11 @@ static void test_random_models_follow(void **state)
 {
     (void)state;
     tally t = {0};
-    for (int family = 0; family < 3; family++)
-        for (uint64_t seed = 0; seed < (family == 0 ? 12u : 8u); seed++) {
-            int64_t batch = 3;
-            char *ir = family == 0 ? sf_test_random_model(seed) : family == 1 ? sf_test_random_wide_model(seed, &batch)
-                                                                             : sf_test_random_ops_model(seed, &batch);
+    for (int family = 0; family < SF_RAND_FAMILIES; family++)
+        for (uint64_t seed = 0; seed < (family == 0 ? 10u : 7u); seed++) {
+            int64_t batch;
             char name[64];
-            snprintf(name, sizeof name, "%s model %llu", family == 0 ? "random" : family == 1 ? "wide" : "ops",
-                     (unsigned long long)seed);
+            char *ir = sf_test_random_family(family, seed, &batch, name, sizeof name);
             source s = {name, ir, "random.sfir", strlen(ir), {0}, batch > 64 ? 64 : batch};
             follows(&s, false, &t);
             follows(&s, true, &t);
@@ -146,7 +144,7 @@ static void test_random_models_follow(void **state)
         }
     printf("  %d random models follow new weights (%d backward refused: convolutions); %d derived parameters "
            "recomputed, %d models kept a grouped product\n", t.models, t.refused, t.derived, t.grouped);
-    assert_true(t.models >= 50 && t.derived > 100 && t.grouped >= 10);
+    assert_true(t.models >= 40 && t.derived > 80 && t.grouped >= 8);
 }
 
 /* splits "a;b;c" in place into at most cap strings */
@@ -158,7 +156,8 @@ static int split(char *s, const char **out, int cap)
     return n;
 }
 
-/* every golden case (tests/golden/cases.txt), forward and backward */
+/* every golden case (tests/golden/cases.txt): its backward (whose outputs
+ * hold the forward's), the forward where a convolution refuses the backward */
 static void test_golden_models_follow(void **state)
 {
     (void)state;
@@ -185,14 +184,14 @@ static void test_golden_models_follow(void **state)
         source s = {f[0], text, path, len, {.model = f[2], .inputs = ins, .consts = consts}, atoll(f[5])};
         s.base.ninputs = split(f[3], ins, 16);
         s.base.nconsts = split(f[4], consts, 16);
-        follows(&s, false, &t);
-        follows(&s, true, &t);
+        if (!follows(&s, true, &t)) /* the backward holds the forward's outputs too */
+            follows(&s, false, &t);
         free(text), free(line);
     }
     golden_lines_free(lines);
     printf("  %d golden cases follow new weights (%d backward refused: convolutions); %d derived parameters "
            "recomputed, %d models kept a grouped product\n", t.models, t.refused, t.derived, t.grouped);
-    assert_true(t.models >= 80 && t.derived > 50 && t.grouped >= 5);
+    assert_true(t.models >= 45 && t.derived > 25 && t.grouped >= 5);
 }
 
 /* what sf_model_set_weights refuses, each leaving the model as it was */
@@ -371,6 +370,28 @@ static void check_trained(const char *who, int run, const sf_model *m, const sf_
     assert_true(checked >= 4);
 }
 
+/* the run's data (x, target) and torch.optim's results (all runs) */
+static sf_tensor_set *run_data(const run_spec *r)
+{
+    char name[64], path[1024];
+    sf_error e = {0};
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(r->case_line, "|"), r->case_line);
+    snprintf(path, sizeof path, "%s/%s.train_data.safetensors", SF_GOLDEN, name);
+    sf_tensor_set *data = sf_tensors_new();
+    assert_int_equal(sf_st_load(path, data, &e), SF_OK);
+    return data;
+}
+
+static sf_tensor_set *torch_results(void)
+{
+    char path[1024];
+    sf_error e = {0};
+    snprintf(path, sizeof path, "%s/trained.safetensors", SF_GOLDEN);
+    sf_tensor_set *want = sf_tensors_new();
+    assert_int_equal(sf_st_load(path, want, &e), SF_OK);
+    return want;
+}
+
 /* 20 steps of each run of train_runs.txt against torch.optim: SGD (momentum,
  * dampening, Nesterov, weight decay), Adam, AdamW, groups; -O2 on the CPU
  * backend and -O0 on the interpreter */
@@ -381,10 +402,7 @@ static void test_matches_torch_optim(void **state)
     char *text;
     int n = train_runs(r, &text, 32);
     sf_error e = {0};
-    sf_tensor_set *want = sf_tensors_new();
-    char path[1024];
-    snprintf(path, sizeof path, "%s/trained.safetensors", SF_GOLDEN);
-    assert_int_equal(sf_st_load(path, want, &e), SF_OK);
+    sf_tensor_set *want = torch_results();
     for (int i = 0; i < n; i++)
         for (int O0 = 0; O0 < 2; O0++) {
             sf_model *m = train_model(&r[i], O0, NULL, &e);
@@ -394,11 +412,7 @@ static void test_matches_torch_optim(void **state)
             sf_trainer *t = sf_trainer_new(m, &to, &e);
             if (!t)
                 fail_msg("run %d: %s", i, e.msg);
-            char dpath[1024], name[64];
-            snprintf(name, sizeof name, "%.*s", (int)strcspn(r[i].case_line, "|"), r[i].case_line);
-            snprintf(dpath, sizeof dpath, "%s/%s.train_data.safetensors", SF_GOLDEN, name);
-            sf_tensor_set *data = sf_tensors_new();
-            assert_int_equal(sf_st_load(dpath, data, &e), SF_OK);
+            sf_tensor_set *data = run_data(&r[i]);
             float losses[20];
             steps(t, data, 0, 20, losses);
             assert_int_equal(sf_trainer_steps(t), 20);
@@ -421,19 +435,12 @@ static void test_checkpoint_resumes(void **state)
     char *text;
     int n = train_runs(r, &text, 32);
     sf_error e = {0};
-    sf_tensor_set *want = sf_tensors_new();
-    char path[1024];
-    snprintf(path, sizeof path, "%s/trained.safetensors", SF_GOLDEN);
-    assert_int_equal(sf_st_load(path, want, &e), SF_OK);
+    sf_tensor_set *want = torch_results();
     int resumed = 0;
     for (int i = 0; i < n; i++) {
         if (!strstr(r[i].spec, "momentum") && strncmp(r[i].spec, "adam", 4))
             continue; /* the runs with state */
-        char name[64], dpath[1024];
-        snprintf(name, sizeof name, "%.*s", (int)strcspn(r[i].case_line, "|"), r[i].case_line);
-        snprintf(dpath, sizeof dpath, "%s/%s.train_data.safetensors", SF_GOLDEN, name);
-        sf_tensor_set *data = sf_tensors_new();
-        assert_int_equal(sf_st_load(dpath, data, &e), SF_OK);
+        sf_tensor_set *data = run_data(&r[i]);
         sf_train_options to = {.optimizer = r[i].spec, .groups = r[i].groups, .ngroups = r[i].ngroups};
         sf_model *m = train_model(&r[i], false, NULL, &e);
         sf_trainer *t = m ? sf_trainer_new(m, &to, &e) : NULL;

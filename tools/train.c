@@ -136,7 +136,7 @@ int sf_train_cli(sf_model *m, const sf_train_options *to, const sf_train_cli_opt
     if (st == SF_OK && o->output)
         st = sf_trainer_save_params(t, o->output, err);
     if (st == SF_OK) {
-        fprintf(o->out, "sheaf: trained %lld steps: %lld epoch%s of %lld rows, batch %lld, in %.3f s (%.0f rows/s, "
+        fprintf(o->out, "sheaf: trained %lld steps: %lld epoch%s of %lld rows, batch %lld, in %.6g s (%.0f rows/s, "
                         "%s backend)\n", sf_trainer_steps(t), epochs, epochs == 1 ? "" : "s", (long long)rows,
                 (long long)batch, secs, (double)epochs * (double)rows / (secs + 1e-9), sf_model_backend(m));
         fprintf(o->out, "sheaf: loss %.6g at the first step, %.6g at the last", first, last);
