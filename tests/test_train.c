@@ -241,6 +241,62 @@ static void test_set_weights_refusals(void **state)
     sf_model_free(plain), sf_model_free(m);
 }
 
+/* what sf_trainer_new and sf_trainer_load_state refuse, each by name */
+static void test_trainer_refusals(void **state)
+{
+    (void)state;
+    const char *ir = "param @l.weight : f32[1,4]\n"
+                     "func @f(%x: f32[B,4]) {\n  %0 = linear %x, @l.weight : f32[B,1]\n  return %0\n}\n";
+    sf_error e = {0};
+    sf_model *fwd = sf_compile_text(ir, strlen(ir), "m.sfir", &(sf_options){.seed = 1}, &e);
+    sf_model *noloss = sf_compile_text(ir, strlen(ir), "m.sfir", &(sf_options){.seed = 1, .backward = true}, &e);
+    sf_model *inputs = sf_compile_text(ir, strlen(ir), "m.sfir",
+                                       &(sf_options){.seed = 1, .backward = true, .input_grads = true, .loss = "mse"},
+                                       &e);
+    sf_model *m = sf_compile_text(ir, strlen(ir), "m.sfir", &(sf_options){.seed = 1, .backward = true, .loss = "mse"},
+                                  &e);
+    assert_non_null(fwd), assert_non_null(noloss), assert_non_null(inputs), assert_non_null(m);
+    assert_null(sf_trainer_new(NULL, NULL, &e));
+    assert_contains(e.msg, "null model");
+    assert_null(sf_trainer_new(fwd, NULL, &e));
+    assert_contains(e.msg, "not compiled with backward and a loss");
+    assert_null(sf_trainer_new(noloss, NULL, &e));
+    assert_contains(e.msg, "not compiled with backward and a loss");
+    assert_null(sf_trainer_new(inputs, NULL, &e));
+    assert_contains(e.msg, "compile without input_grads");
+    assert_null(sf_trainer_new(m, &(sf_train_options){.optimizer = "adam:beta1=1"}, &e));
+    assert_contains(e.msg, "optimizer 'adam:beta1=1': beta1 and beta2 must be in [0, 1)");
+    assert_null(sf_trainer_new(m, &(sf_train_options){.groups = (const char *[]){"*:nesterov=2"}, .ngroups = 1}, &e));
+    assert_contains(e.msg, "group '*:nesterov=2': nesterov=2: expected 0 or 1");
+    /* eval leaves the parameters; a step moves them (lr 1 on a known gradient) */
+    sf_trainer *t = sf_trainer_new(m, &(sf_train_options){.optimizer = "sgd:lr=1"}, &e);
+    assert_non_null(t);
+    float x[4] = {1, 0, 0, 0}, y[1] = {0}, L0, L1;
+    const float *in[2] = {x, y};
+    float w0 = sf_tensors_get(m->weights, "l.weight")->data[0];
+    assert_int_equal(sf_trainer_eval(t, 1, in, &L0, &e), SF_OK);
+    assert_float_equal(L0, w0 * w0, 1e-6);
+    assert_int_equal(sf_trainer_steps(t), 0);
+    assert_int_equal(sf_train_step(t, 1, in, &L1, &e), SF_OK);
+    assert_float_equal(L1, L0, 1e-7);
+    assert_float_equal(sf_tensors_get(m->weights, "l.weight")->data[0], w0 - 2 * w0, 1e-6); /* dL/dw = 2 w x */
+    assert_int_equal(sf_train_step(t, 1, NULL, NULL, &e), SF_ERR_INVALID_ARG);
+    /* state files: another optimizer's, none at all */
+    const char *sgd = tmp_path("sgd_state.safetensors"), *adam = tmp_path("adam_state.safetensors");
+    assert_int_equal(sf_trainer_save_state(t, sgd, &e), SF_OK);
+    sf_trainer *a = sf_trainer_new(m, &(sf_train_options){.optimizer = "adam"}, &e);
+    assert_non_null(a);
+    assert_int_equal(sf_trainer_save_state(a, adam, &e), SF_OK);
+    assert_int_equal(sf_trainer_load_state(a, sgd, &e), SF_ERR_WEIGHTS);
+    assert_contains(e.msg, "'l.weight.exp_avg' is missing or mis-shaped");
+    assert_int_equal(sf_trainer_load_state(t, adam, &e), SF_ERR_WEIGHTS);
+    assert_contains(e.msg, "3 tensors, this optimizer keeps 1 (state of another optimizer"); /* step, exp_avg, exp_avg_sq */
+    assert_int_equal(sf_trainer_load_state(t, "/nonexistent.safetensors", &e), SF_ERR_IO);
+    assert_int_equal(sf_trainer_steps(t), 1); /* nothing taken from a refused file */
+    sf_trainer_free(a), sf_trainer_free(t);
+    sf_model_free(fwd), sf_model_free(noloss), sf_model_free(inputs), sf_model_free(m);
+}
+
 /* a package keeps the derived values, not their recipes */
 static void test_loaded_package_is_not_trainable(void **state)
 {
@@ -473,6 +529,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_set_weights_refusals),
+        cmocka_unit_test(test_trainer_refusals),
         cmocka_unit_test(test_matches_torch_optim),
         cmocka_unit_test(test_checkpoint_resumes),
         cmocka_unit_test(test_loaded_package_is_not_trainable),
