@@ -15,6 +15,9 @@ typedef struct emit {
     LLVMValueRef fn, args, batch; /* the kernel being emitted: its operands' pointers and B */
     LLVMValueRef lo, hi;          /* its share of its partitioned loop */
     bool zmm; /* the target has AVX-512's 32 registers of 16 lanes; else 16 of 8 (AVX2): smaller register blocks */
+    /* LLVM may unroll loops of unknown trip count in this kernel: only in
+     * kernels with a product, whose inner loops are hot (set_loop_hints) */
+    bool unroll;
 } emit;
 
 /* A nested loop counter. */

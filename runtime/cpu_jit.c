@@ -338,6 +338,10 @@ static sf_status compile_object(sf_cpu_model *m, sf_error *err)
         st = sf_fail(err, SF_ERR_RUNTIME, "cpu backend: emitted invalid LLVM IR: %.300s", msg ? msg : "");
     LLVMDisposeMessage(msg);
     msg = NULL;
+    const char *ll = getenv("SHEAF_DUMP_LLVM"); /* the module before optimising: opt -O3, llc, to study */
+    if (st == SF_OK && ll && *ll && LLVMPrintModuleToFile(mod, ll, &msg))
+        LLVMDisposeMessage(msg);
+    msg = NULL;
     if (st == SF_OK)
         st = optimise(mod, tm, err);
     LLVMMemoryBufferRef obj = NULL;
