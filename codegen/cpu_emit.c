@@ -115,6 +115,8 @@ static LLVMMetadataRef hint(emit *e, const char *name, bool with_true)
  * elements ran 4x slower. Products keep runtime unrolling too. */
 static void set_loop_hints(emit *e, loop *l, bool masked)
 {
+    if (!masked && e->unroll)
+        return; /* no hints */
     LLVMMetadataRef self = LLVMTemporaryMDNode(e->ctx, NULL, 0), ops[4] = {self};
     unsigned n = 1;
     if (masked) {
@@ -123,10 +125,6 @@ static void set_loop_hints(emit *e, loop *l, bool masked)
     }
     if (!e->unroll)
         ops[n++] = hint(e, "llvm.loop.unroll.runtime.disable", false);
-    if (n == 1) {
-        LLVMDisposeTemporaryMDNode(self);
-        return;
-    }
     LLVMMetadataRef md = LLVMMDNodeInContext2(e->ctx, ops, n);
     LLVMMetadataReplaceAllUsesWith(self, md);
     LLVMValueRef br = LLVMGetLastInstruction(LLVMGetIncomingBlock(l->index, 1)); /* the back edge */
@@ -606,22 +604,23 @@ static void k_transpose(emit *e, const sf_node *n)
     em_nest_close(e, &ne);
 }
 
-static void begin_kernel(emit *e, const char *name)
+/* a kernel of these nodes (one, or a chain's members) */
+static void begin_kernel(emit *e, const char *name, const sf_node *const *nodes, int count)
 {
+    e->unroll = false;
+    for (int k = 0; k < count; k++)
+        e->unroll = e->unroll || sf_op_cls(nodes[k]->op) == SF_OPCLS_PRODUCT;
     e->fn = LLVMAddFunction(e->mod, name, e->kernel_type);
     e->args = LLVMGetParam(e->fn, 0);
     e->batch = LLVMGetParam(e->fn, 1);
     e->lo = LLVMGetParam(e->fn, 2);
     e->hi = LLVMGetParam(e->fn, 3);
-    e->unroll = false;
     LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, e->fn, "entry"));
 }
 
 bool em_chain_kernel(emit *e, const sf_node *const *nodes, int count, const char *name)
 {
-    begin_kernel(e, name);
-    for (int k = 0; k < count; k++)
-        e->unroll = e->unroll || sf_op_cls(nodes[k]->op) == SF_OPCLS_PRODUCT;
+    begin_kernel(e, name, nodes, count);
     em_chain(e, nodes, count);
     LLVMBuildRetVoid(e->b);
     return true;
@@ -748,8 +747,7 @@ bool em_kernel(emit *e, const sf_node *n, const char *name, sf_error *err)
                 sf_ops[n->op].name);
         return false;
     }
-    begin_kernel(e, name);
-    e->unroll = sf_op_cls(n->op) == SF_OPCLS_PRODUCT;
+    begin_kernel(e, name, &n, 1);
     rules[n->op].kernel(e, n);
     LLVMBuildRetVoid(e->b);
     return true;
